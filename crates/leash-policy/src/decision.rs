@@ -1,0 +1,57 @@
+//! The outcome of a policy check.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// What the policy says about one command. Ordered: `Allow < Ask < Deny`, so the
+/// strictest of several decisions is their `max()`. Never match on it with a
+/// wildcard arm: a new variant must be considered everywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    /// May run without a person's approval (the mode gate may still ask).
+    Allow,
+    /// May run only after a person approves it.
+    Ask,
+    /// Never runs, not even with approval.
+    Deny,
+}
+
+impl Decision {
+    /// The lowercase name used in JSON and on the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Ask => "ask",
+            Decision::Deny => "deny",
+        }
+    }
+}
+
+/// The program a command resolved to, as the executor must run it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolvedCommand {
+    /// Canonical absolute path of the file that will be executed (no PATH lookup
+    /// happens after the policy: the executor runs exactly this file).
+    pub program: PathBuf,
+    /// The name the program was judged as (`rm` for `/bin/rm`, `busybox rm`, ...).
+    pub identity: String,
+    /// The argv as it will be passed (argv[0] as the model wrote it).
+    pub argv: Vec<String>,
+}
+
+/// A decision together with why it was made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub decision: Decision,
+    /// Id of the rule that decided, e.g. `shell.syntax`, `seed.blacklist`,
+    /// `builtin.find.exec`, `paths.write-outside-roots`.
+    pub rule: String,
+    /// A human-readable reason, shown to people and written to the audit log.
+    pub reason: String,
+    /// A short hint for the model on how to propose something acceptable.
+    pub hint: String,
+    /// Present whenever the command parsed and its program resolved.
+    pub command: Option<ResolvedCommand>,
+}

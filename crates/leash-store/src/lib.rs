@@ -1,0 +1,1 @@
+//! leash-store
