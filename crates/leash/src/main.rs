@@ -1,1 +1,64 @@
-fn main() {}
+//! The `leash` command line. Each subcommand lives in a file of its own under
+//! `cmd/`; this file only parses arguments, sets up logging and dispatches.
+//!
+//! The binary is the only crate that prints: library crates return values and
+//! log through `tracing`.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod cmd;
+mod exit;
+mod global;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::global::GlobalArgs;
+
+/// leash: a local model reacts to events on your device and acts on it, on a leash.
+#[derive(Debug, Parser)]
+#[command(name = "leash", version, about, propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write a commented config, create the state directories and the API token.
+    Init(cmd::init::InitArgs),
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(cmd::config::ConfigCommand),
+    /// Check the machine: sandbox layers, kernel, Termux, state dir, config, model.
+    Doctor(cmd::doctor::DoctorArgs),
+    /// Ask the policy about a command without running it.
+    #[command(subcommand)]
+    Policy(cmd::policy::PolicyCommand),
+    /// Read and verify the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(cmd::audit::AuditCommand),
+    /// Run one command through policy, mode gate, approval, sandbox and audit.
+    Exec(cmd::exec::ExecArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Init(args) => cmd::init::run(&cli.global, args),
+        Command::Config(args) => cmd::config::run(&cli.global, args),
+        Command::Doctor(args) => cmd::doctor::run(&cli.global, args),
+        Command::Policy(args) => cmd::policy::run(&cli.global, args),
+        Command::Audit(args) => cmd::audit::run(&cli.global, args),
+        Command::Exec(args) => cmd::exec::run(&cli.global, args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("leash: error: {err:#}");
+            exit::failure()
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! One module per subcommand.
+
+pub mod audit;
+pub mod config;
+pub mod doctor;
+pub mod exec;
+pub mod init;
+pub mod policy;

@@ -1,0 +1,20 @@
+//! leash's documented exit statuses. Commands that run a child (`leash exec`)
+//! exit with the child's own status when it ran; the values here are for what
+//! leash itself decided.
+
+use std::process::ExitCode;
+
+/// Everything went as asked.
+pub fn success() -> ExitCode {
+    ExitCode::SUCCESS
+}
+
+/// A check failed (e.g. `audit verify` found tampering) or an internal error.
+pub fn failure() -> ExitCode {
+    ExitCode::from(1)
+}
+
+/// Bad input: invalid config, bad arguments.
+pub fn usage() -> ExitCode {
+    ExitCode::from(2)
+}
