@@ -1,1 +1,27 @@
-//! leash-core
+//! leash-core: the engine that connects the security core to the outside world.
+//!
+//! - [`Engine`]: policy, sandbox, audit log and learned rules for one workspace,
+//!   assembled from a loaded config.
+//! - [`CommandRunner`]: one command through policy → mode gate → approval →
+//!   sandbox → audit.
+//! - [`gate`]: the execution-mode table.
+//! - [`approval`]: approval requests and channels (the terminal, for now).
+
+pub mod approval;
+mod command_runner;
+mod engine;
+mod error;
+mod learned_rules;
+mod mode_gate;
+mod outcome_json;
+mod policy_settings;
+mod sandbox_template;
+
+pub use command_runner::{CommandReport, CommandRequest, CommandRunner, NotRunReason};
+pub use engine::{Engine, ensure_private_dir, open_audit_log};
+pub use error::EngineError;
+pub use learned_rules::LearnedRulesFile;
+pub use mode_gate::{GateOutcome, gate};
+pub use outcome_json::{outcome_payload, status_json};
+pub use policy_settings::policy_settings;
+pub use sandbox_template::{SandboxTemplate, layer_for};

@@ -7,7 +7,28 @@
 //! of every rule that matched (deny > ask > allow).
 
 mod decision;
+mod defaults;
+mod error;
+mod explain;
+mod learned;
+mod limits;
+mod options;
+mod paths;
+mod pattern;
+mod policy;
+mod program;
+mod rules;
+mod scripts;
 mod settings;
+mod shell;
+mod spec;
+mod wrappers;
 
 pub use decision::{Decision, ResolvedCommand, Verdict};
-pub use settings::{PolicySettings, RulesSource};
+pub use defaults::default_whitelist;
+pub use error::PolicyError;
+pub use explain::{Explanation, RuleMatch};
+pub use learned::{LearnedRule, parse_learned_rules, render_learned_rules};
+pub use limits::{MAX_ARG_BYTES, MAX_ARGS, MAX_LINE_BYTES, MAX_WRAPPER_DEPTH};
+pub use policy::Policy;
+pub use settings::{Platform, PolicySettings, RulesSource};

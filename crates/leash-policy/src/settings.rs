@@ -41,3 +41,73 @@ pub struct PolicySettings {
     /// Extra rule documents (config `security.rules`, the learned-rules file).
     pub extra_rules: Vec<RulesSource>,
 }
+
+/// Where leash runs; decides the default search path and system read roots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Platform {
+    /// An ordinary Linux system (FHS layout).
+    Linux,
+    /// Android/Termux: programs live in `$PREFIX/bin`.
+    Termux { prefix: PathBuf },
+}
+
+impl Platform {
+    /// Detects Termux from a `$PREFIX` value (the caller passes
+    /// `std::env::var_os("PREFIX")`, so tests can inject any value).
+    pub fn detect(prefix_var: Option<&std::ffi::OsStr>) -> Platform {
+        match prefix_var {
+            Some(prefix) if prefix.to_string_lossy().contains("com.termux") => Platform::Termux {
+                prefix: PathBuf::from(prefix),
+            },
+            Some(_) | None => Platform::Linux,
+        }
+    }
+
+    /// The fixed program search path of this platform.
+    pub fn default_search_path(&self) -> Vec<PathBuf> {
+        match self {
+            Platform::Linux => [
+                "/usr/local/sbin",
+                "/usr/local/bin",
+                "/usr/sbin",
+                "/usr/bin",
+                "/sbin",
+                "/bin",
+            ]
+            .iter()
+            .map(PathBuf::from)
+            .collect(),
+            Platform::Termux { prefix } => vec![prefix.join("bin")],
+        }
+    }
+}
+
+impl PolicySettings {
+    /// Defaults for the current platform (Termux detected through `$PREFIX`):
+    /// the default whitelist, the platform search path, empty extra lists and
+    /// `network: false`.
+    pub fn new(workspace: PathBuf, home: PathBuf) -> PolicySettings {
+        let platform = Platform::detect(std::env::var_os("PREFIX").as_deref());
+        PolicySettings::for_platform(workspace, home, &platform)
+    }
+
+    /// Defaults for an explicitly given platform (used by tests and by callers
+    /// that already know where they run).
+    pub fn for_platform(workspace: PathBuf, home: PathBuf, platform: &Platform) -> PolicySettings {
+        PolicySettings {
+            whitelist: crate::defaults::default_whitelist(),
+            blacklist: Vec::new(),
+            require_approval_for: Vec::new(),
+            search_path: platform.default_search_path(),
+            workspace,
+            home,
+            read_roots: Vec::new(),
+            write_roots: Vec::new(),
+            deny_paths: Vec::new(),
+            allow_paths: Vec::new(),
+            protected_paths: Vec::new(),
+            network: false,
+            extra_rules: Vec::new(),
+        }
+    }
+}

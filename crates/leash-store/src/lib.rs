@@ -1,1 +1,32 @@
-//! leash-store
+//! leash's state: one SQLite database (WAL, bundled SQLite) with append-only
+//! migrations, jobs, approvals, conversations, schedule marks, and the
+//! tamper-evident audit log — a sha256 hash chain mirrored to JSON lines.
+
+mod approvals;
+mod audit_log;
+mod audit_record;
+mod audit_table;
+mod canonical;
+mod connection;
+mod durability;
+mod error;
+mod jobs;
+mod migrations;
+mod mirror_files;
+mod mirror_writer;
+mod reconcile;
+mod store;
+mod timestamp;
+mod verify;
+
+pub use approvals::{Approval, ApprovalState, NewApproval};
+pub use audit_log::{AuditLog, AuditOptions};
+pub use audit_record::{AuditRecord, GENESIS_HASH};
+pub use canonical::canonical_json;
+pub use durability::{BATCH_INTERVAL, BATCH_RECORDS, Durability};
+pub use error::StoreError;
+pub use jobs::{Job, JobState, NewJob};
+pub use migrations::{MIGRATIONS, Migration, SCHEMA_VERSION};
+pub use reconcile::RECOVERED_KIND;
+pub use store::Store;
+pub use verify::VerifyReport;

@@ -8,6 +8,8 @@
 mod cmd;
 mod exit;
 mod global;
+mod load_config;
+mod logging;
 
 use std::process::ExitCode;
 
@@ -45,6 +47,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    logging::init();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Init(args) => cmd::init::run(&cli.global, args),

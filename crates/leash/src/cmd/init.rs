@@ -1,14 +1,207 @@
-//! `leash init` (placeholder until its issue lands).
+//! `leash init [--force]`: write the commented config, create leash's
+//! directories (mode 0700) and the HTTP API token (mode 0600).
+//!
+//! Nothing existing is overwritten without `--force`, and every file is written
+//! to a temporary file in the same directory, synced and renamed into place, so
+//! a crash leaves either the old file or the new one, never half of one.
 
+use std::fs::{self, DirBuilder, File, OpenOptions, Permissions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Args;
+use leash_config::{EnvVars, LeashPaths, LoadOptions, default_config_yaml, load, locate_config};
+use serde::Serialize;
 
+use crate::exit;
 use crate::global::GlobalArgs;
 
-#[derive(Debug, Args)]
-pub struct InitArgs {}
+/// Bytes of randomness in the API token (printed as hex).
+const TOKEN_BYTES: usize = 32;
+const PRIVATE_DIR_MODE: u32 = 0o700;
+const PRIVATE_FILE_MODE: u32 = 0o600;
 
-pub fn run(_global: &GlobalArgs, _args: InitArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`leash init` is not built yet")
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Overwrite an existing config file and API token.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// What `init` did, for the text and JSON reports.
+#[derive(Debug, Serialize)]
+struct InitReport {
+    config_file: PathBuf,
+    token_file: PathBuf,
+    directories: Vec<DirReport>,
+    overwritten: Vec<PathBuf>,
+    warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct DirReport {
+    path: PathBuf,
+    created: bool,
+}
+
+pub fn run(global: &GlobalArgs, args: InitArgs) -> anyhow::Result<ExitCode> {
+    let env = EnvVars::from_process();
+    let paths = LeashPaths::from_env(&env)?;
+    let options = LoadOptions {
+        config_file: global.config.clone(),
+        env,
+        overrides: Vec::new(),
+        cwd: std::env::current_dir().ok(),
+    };
+    let config_file = locate_config(&options, &paths).path;
+    let token_file = paths.api_token_file();
+
+    let existing: Vec<PathBuf> = [&config_file, &token_file]
+        .into_iter()
+        .filter(|p| fs::symlink_metadata(p).is_ok())
+        .cloned()
+        .collect();
+    if !existing.is_empty() && !args.force {
+        for path in &existing {
+            eprintln!(
+                "leash: init: {} already exists; use --force to overwrite it",
+                path.display()
+            );
+        }
+        return Ok(exit::usage());
+    }
+
+    let mut directories = Vec::new();
+    for dir in paths.private_dirs() {
+        let created = ensure_private_dir(&dir, true)?;
+        directories.push(DirReport { path: dir, created });
+    }
+    // A config elsewhere (--config, $LEASH_CONFIG): create its directory
+    // privately if missing, but never change an existing directory's mode.
+    if let Some(parent) = config_file.parent()
+        && !directories.iter().any(|d| d.path == parent)
+    {
+        let created = ensure_private_dir(parent, false)?;
+        directories.push(DirReport {
+            path: parent.to_path_buf(),
+            created,
+        });
+    }
+
+    write_atomically(&config_file, default_config_yaml().as_bytes())?;
+    let mut token = [0u8; TOKEN_BYTES];
+    getrandom::fill(&mut token)
+        .map_err(|e| anyhow::anyhow!("reading the OS random generator: {e}"))?;
+    write_atomically(&token_file, hex::encode(token).as_bytes())?;
+
+    // Load what was written, so the user learns right away what is still missing
+    // (typically the model file).
+    let warnings = match load(&options) {
+        Ok(loaded) => loaded.warnings.iter().map(ToString::to_string).collect(),
+        Err(errors) => anyhow::bail!("the config just written does not load:\n{errors}"),
+    };
+    let report = InitReport {
+        config_file,
+        token_file,
+        directories,
+        overwritten: existing,
+        warnings,
+    };
+    if global.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_text(&report, &paths);
+    }
+    Ok(exit::success())
+}
+
+fn print_text(report: &InitReport, paths: &LeashPaths) {
+    for dir in &report.directories {
+        let verb = if dir.created { "created" } else { "exists " };
+        println!("{verb} {}/", dir.path.display());
+    }
+    let verb = |p: &Path| {
+        if report.overwritten.iter().any(|o| o == p) {
+            "replaced"
+        } else {
+            "wrote  "
+        }
+    };
+    println!(
+        "{} {} (commented config; every key documented)",
+        verb(&report.config_file),
+        report.config_file.display()
+    );
+    println!(
+        "{} {} (API token, mode 0600)",
+        verb(&report.token_file),
+        report.token_file.display()
+    );
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
+    println!(
+        "next: put a GGUF model at {} (or set model.path / model.backend), then run `leash config check`",
+        paths.default_model_file().display()
+    );
+}
+
+/// Create `dir` (and missing parents) with mode 0700. When `own` is set the
+/// directory is leash's and its mode is tightened to 0700 even if it existed.
+/// Returns whether it was created.
+fn ensure_private_dir(dir: &Path, own: bool) -> anyhow::Result<bool> {
+    let existed = dir.is_dir();
+    if !existed {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(PRIVATE_DIR_MODE)
+            .create(dir)
+            .with_context(|| format!("creating directory {}", dir.display()))?;
+    }
+    if own || !existed {
+        // The umask may have narrowed or the directory may predate leash: set exactly 0700.
+        fs::set_permissions(dir, Permissions::from_mode(PRIVATE_DIR_MODE))
+            .with_context(|| format!("setting mode 0700 on {}", dir.display()))?;
+    }
+    Ok(!existed)
+}
+
+/// Write `contents` to `path` with mode 0600 via a synced temporary file in the
+/// same directory and a rename.
+fn write_atomically(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    let dir = path
+        .parent()
+        .with_context(|| format!("{} has no parent directory", path.display()))?;
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} has no file name", path.display()))?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}-{nanos}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| -> std::io::Result<()> {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(PRIVATE_FILE_MODE)
+            .open(&tmp)?;
+        file.set_permissions(Permissions::from_mode(PRIVATE_FILE_MODE))?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        // Best effort: the temporary file is garbage either way.
+        let _ = fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("writing {}", path.display()))
 }

@@ -1,0 +1,123 @@
+//! The typed config: one file per section. Each section knows its keys, its
+//! defaults, and how to read itself from the marked YAML tree.
+
+pub(crate) mod logging;
+pub(crate) mod model;
+pub(crate) mod monitoring;
+pub(crate) mod runtime;
+pub(crate) mod security;
+pub(crate) mod triggers;
+
+use serde::{Deserialize, Serialize};
+
+use crate::reader::Reader;
+use crate::yaml_tree::Node;
+
+use self::logging::LoggingConfig;
+use self::model::ModelConfig;
+use self::monitoring::MonitoringConfig;
+use self::runtime::{AgentConfig, ApiConfig, ApprovalsConfig};
+use self::security::SecurityConfig;
+use self::triggers::TriggerConfig;
+
+/// The whole configuration, after defaults, the file, environment overrides and
+/// `--set` flags were applied, paths expanded and made absolute.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub model: ModelConfig,
+    pub security: SecurityConfig,
+    pub monitoring: MonitoringConfig,
+    pub logging: LoggingConfig,
+    pub agent: AgentConfig,
+    pub approvals: ApprovalsConfig,
+    pub api: ApiConfig,
+    pub triggers: Vec<TriggerConfig>,
+}
+
+/// The top-level keys.
+pub(crate) const SECTIONS: &[&str] = &[
+    "model",
+    "security",
+    "monitoring",
+    "logging",
+    "agent",
+    "approvals",
+    "api",
+    "triggers",
+];
+
+/// Every mapping in the schema and its keys, for "it belongs in X" hints.
+const KEY_TABLE: &[(&str, &[&str])] = &[
+    ("", SECTIONS),
+    ("model", ModelConfig::KEYS),
+    ("security", SecurityConfig::KEYS),
+    (
+        "security.limits",
+        &[
+            "timeout_s",
+            "cpu_s",
+            "memory_mb",
+            "file_size_mb",
+            "max_output_kb",
+            "max_processes",
+        ],
+    ),
+    ("security.paths", &["read", "write", "deny", "allow"]),
+    ("monitoring", MonitoringConfig::KEYS),
+    ("logging", LoggingConfig::KEYS),
+    ("agent", AgentConfig::KEYS),
+    ("approvals", ApprovalsConfig::KEYS),
+    ("api", ApiConfig::KEYS),
+    ("triggers[]", triggers::KEYS),
+];
+
+/// Dotted paths where a key of this name exists (`audit_log` → `logging.audit_log`).
+pub(crate) fn where_key_belongs(name: &str) -> Vec<String> {
+    KEY_TABLE
+        .iter()
+        .filter(|(_, keys)| keys.contains(&name))
+        .map(|(parent, _)| {
+            if parent.is_empty() {
+                name.to_string()
+            } else {
+                format!("{parent}.{name}")
+            }
+        })
+        .collect()
+}
+
+impl Config {
+    /// Read the whole tree; problems are collected in `r`.
+    pub(crate) fn read(r: &mut Reader<'_>, root: &Node) -> Config {
+        let mut c = Config::default();
+        let f = r.fields(root, "", SECTIONS);
+        if let Some(n) = f.node("model") {
+            c.model = ModelConfig::read(r, n, "model");
+        }
+        if let Some(n) = f.node("security") {
+            c.security = SecurityConfig::read(r, n, "security");
+        }
+        if let Some(n) = f.node("monitoring") {
+            c.monitoring = MonitoringConfig::read(r, n, "monitoring");
+        }
+        if let Some(n) = f.node("logging") {
+            c.logging = LoggingConfig::read(r, n, "logging");
+        }
+        if let Some(n) = f.node("agent") {
+            c.agent = AgentConfig::read(r, n, "agent");
+        }
+        if let Some(n) = f.node("approvals") {
+            c.approvals = ApprovalsConfig::read(r, n, "approvals");
+        }
+        if let Some(n) = f.node("api") {
+            c.api = ApiConfig::read(r, n, "api");
+        }
+        if let Some(n) = f.node("triggers")
+            && !n.is_null()
+        {
+            c.triggers = triggers::read_triggers(r, n, "triggers");
+        }
+        c
+    }
+}

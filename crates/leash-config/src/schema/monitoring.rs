@@ -1,0 +1,44 @@
+//! `monitoring:` the seed's directory watcher (an implicit file trigger).
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::reader::{PathRule, Reader};
+use crate::yaml_tree::Node;
+
+/// `monitoring:`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MonitoringConfig {
+    /// Directories watched for trigger files.
+    pub watch_directories: Vec<PathBuf>,
+    /// File-name globs that make a trigger (`*.flag`).
+    pub watch_patterns: Vec<String>,
+    /// Poll every N seconds instead of relying on file-system events (needed on
+    /// FUSE storage such as /sdcard). `None`: events where they work.
+    pub poll_interval_s: Option<u64>,
+}
+
+impl MonitoringConfig {
+    pub(crate) const KEYS: &'static [&'static str] =
+        &["watch_directories", "watch_patterns", "poll_interval_s"];
+
+    pub(crate) fn read(r: &mut Reader<'_>, node: &Node, key: &str) -> Self {
+        let mut m = MonitoringConfig::default();
+        let f = r.fields(node, key, Self::KEYS);
+        r.field(
+            &f,
+            "watch_directories",
+            &mut m.watch_directories,
+            |r, n, k| r.list(n, k, |r, n, k| r.path(n, k, PathRule::RelativeToConfig)),
+        );
+        r.field(&f, "watch_patterns", &mut m.watch_patterns, |r, n, k| {
+            r.list(n, k, Reader::glob)
+        });
+        r.optional(&f, "poll_interval_s", &mut m.poll_interval_s, |r, n, k| {
+            r.integer(n, k, 1)
+        });
+        m
+    }
+}

@@ -1,0 +1,275 @@
+//! `triggers:` named events that become jobs: files appearing, a schedule, new
+//! commits in a git repository.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::mode::ExecutionMode;
+use crate::reader::{Fields, PathRule, Reader};
+use crate::yaml_enum::YamlEnum;
+use crate::yaml_tree::Node;
+
+/// What fires a trigger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TriggerKind {
+    /// A file matching `pattern` appears or changes.
+    File,
+    /// A cron expression (`cron`) comes due.
+    Schedule,
+    /// New commits in `repo` (on `branch`).
+    Git,
+}
+
+impl TriggerKind {
+    /// The spelling in YAML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TriggerKind::File => "file",
+            TriggerKind::Schedule => "schedule",
+            TriggerKind::Git => "git",
+        }
+    }
+}
+
+impl YamlEnum for TriggerKind {
+    const WHAT: &'static str = "trigger kind";
+    const ALL: &'static [Self] = &[TriggerKind::File, TriggerKind::Schedule, TriggerKind::Git];
+    fn yaml_name(&self) -> &'static str {
+        self.as_str()
+    }
+}
+
+/// One entry of `triggers:`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerConfig {
+    /// Unique; letters, digits, `-`, `_`, `.`.
+    pub name: String,
+    /// Required.
+    pub kind: TriggerKind,
+    /// `file`, required: a glob. Without `/` it matches file names inside
+    /// `monitoring.watch_directories`; with `/` it is a path glob (`~`/`$VAR`
+    /// expanded, relative to the config file's directory).
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// `schedule`, required: a cron expression (5 or 6 fields, or `@daily` etc.).
+    #[serde(default)]
+    pub cron: Option<String>,
+    /// `git`, required: the repository's directory.
+    #[serde(default)]
+    pub repo: Option<PathBuf>,
+    /// `git`: the branch to follow. `None`: the repository's current branch.
+    #[serde(default)]
+    pub branch: Option<String>,
+    /// What the model is asked; the event's details are appended. Required for
+    /// `schedule` (nothing else would say what to do).
+    #[serde(default)]
+    pub prompt: Option<String>,
+    /// Execution mode for this trigger's jobs. `None`: `security.execution_mode`.
+    #[serde(default)]
+    pub mode: Option<ExecutionMode>,
+    /// Workspace for this trigger's jobs. `None`: `security.workspace`.
+    #[serde(default)]
+    pub workspace: Option<PathBuf>,
+    /// `file` and `git`: poll every N seconds instead of waiting for events.
+    #[serde(default)]
+    pub poll_interval_s: Option<u64>,
+}
+
+pub(crate) const KEYS: &[&str] = &[
+    "name",
+    "kind",
+    "pattern",
+    "cron",
+    "repo",
+    "branch",
+    "prompt",
+    "mode",
+    "workspace",
+    "poll_interval_s",
+];
+
+/// Read the `triggers:` list and check that names are unique.
+pub(crate) fn read_triggers(r: &mut Reader<'_>, node: &Node, key: &str) -> Vec<TriggerConfig> {
+    let mut seen: Vec<(String, String)> = Vec::new();
+    let Some(items) = r.list(node, key, |r, n, k| {
+        let trigger = read_trigger(r, n, k)?;
+        Some((trigger, k.to_string(), n.origin.clone()))
+    }) else {
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for (trigger, item_key, origin) in items {
+        if let Some((_, first)) = seen.iter().find(|(name, _)| *name == trigger.name) {
+            r.error(
+                &origin,
+                &format!("{item_key}.name"),
+                format!("duplicate trigger name {:?} (also {first})", trigger.name),
+            );
+        } else {
+            seen.push((trigger.name.clone(), item_key));
+        }
+        out.push(trigger);
+    }
+    out
+}
+
+fn read_trigger(r: &mut Reader<'_>, node: &Node, key: &str) -> Option<TriggerConfig> {
+    let f = r.fields(node, key, KEYS);
+    let name = required(r, &f, "name", read_name);
+    let kind = required(r, &f, "kind", Reader::enumeration::<TriggerKind>);
+    let mut t = TriggerConfig {
+        name: name.clone().unwrap_or_default(),
+        kind: kind.unwrap_or(TriggerKind::File),
+        pattern: None,
+        cron: None,
+        repo: None,
+        branch: None,
+        prompt: None,
+        mode: None,
+        workspace: None,
+        poll_interval_s: None,
+    };
+    r.optional(&f, "pattern", &mut t.pattern, read_pattern);
+    r.optional(&f, "cron", &mut t.cron, read_cron);
+    r.optional(&f, "repo", &mut t.repo, |r, n, k| {
+        r.path(n, k, PathRule::RelativeToConfig)
+    });
+    r.optional(&f, "branch", &mut t.branch, Reader::nonempty_string);
+    r.optional(&f, "prompt", &mut t.prompt, Reader::nonempty_string);
+    r.optional(&f, "mode", &mut t.mode, Reader::enumeration);
+    r.optional(&f, "workspace", &mut t.workspace, |r, n, k| {
+        r.path(n, k, PathRule::RelativeToConfig)
+    });
+    r.optional(&f, "poll_interval_s", &mut t.poll_interval_s, |r, n, k| {
+        r.integer(n, k, 1)
+    });
+    let kind = kind?;
+    check_kind_keys(r, &f, kind);
+    name?;
+    Some(t)
+}
+
+fn required<'r, T>(
+    r: &mut Reader<'r>,
+    f: &Fields<'_>,
+    name: &str,
+    read: impl FnOnce(&mut Reader<'r>, &Node, &str) -> Option<T>,
+) -> Option<T> {
+    match f.node(name) {
+        Some(node) => read(r, node, &f.key(name)),
+        None => {
+            r.error(f.origin(), &f.key(name), "required");
+            None
+        }
+    }
+}
+
+/// Which keys each kind needs and which it does not understand.
+fn check_kind_keys(r: &mut Reader<'_>, f: &Fields<'_>, kind: TriggerKind) {
+    let (needed, foreign): (&[&str], &[&str]) = match kind {
+        TriggerKind::File => (&["pattern"], &["cron", "repo", "branch"]),
+        TriggerKind::Schedule => (
+            &["cron", "prompt"],
+            &["pattern", "repo", "branch", "poll_interval_s"],
+        ),
+        TriggerKind::Git => (&["repo"], &["pattern", "cron"]),
+    };
+    for name in needed {
+        if f.node(name).is_none_or(Node::is_null) {
+            r.error(
+                f.origin(),
+                &f.key(name),
+                format!("required for kind {}", kind.as_str()),
+            );
+        }
+    }
+    for name in foreign {
+        if let Some(node) = f.node(name).filter(|n| !n.is_null()) {
+            r.error(
+                &node.origin,
+                &f.key(name),
+                format!("not used by kind {}", kind.as_str()),
+            );
+        }
+    }
+}
+
+fn read_name(r: &mut Reader<'_>, node: &Node, key: &str) -> Option<String> {
+    let name = r.nonempty_string(node, key)?;
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        r.error(
+            &node.origin,
+            key,
+            format!("{name:?}: use letters, digits, '-', '_' and '.' only"),
+        );
+        return None;
+    }
+    Some(name)
+}
+
+fn read_pattern(r: &mut Reader<'_>, node: &Node, key: &str) -> Option<String> {
+    let text = r.nonempty_string(node, key)?;
+    let pattern = if text.contains('/') {
+        r.path(node, key, PathRule::RelativeToConfig)?
+            .to_string_lossy()
+            .into_owned()
+    } else {
+        text
+    };
+    match globset::Glob::new(&pattern) {
+        Ok(_) => Some(pattern),
+        Err(e) => {
+            r.error(
+                &node.origin,
+                key,
+                format!("invalid glob pattern {pattern:?}: {}", e.kind()),
+            );
+            None
+        }
+    }
+}
+
+/// A shape check only (field count and characters); the scheduler parses the
+/// expression fully when it loads the trigger.
+fn read_cron(r: &mut Reader<'_>, node: &Node, key: &str) -> Option<String> {
+    let text = r.nonempty_string(node, key)?;
+    const NICKNAMES: &[&str] = &[
+        "@yearly",
+        "@annually",
+        "@monthly",
+        "@weekly",
+        "@daily",
+        "@midnight",
+        "@hourly",
+    ];
+    if text.starts_with('@') {
+        if NICKNAMES.contains(&text.as_str()) {
+            return Some(text);
+        }
+        r.error(
+            &node.origin,
+            key,
+            format!(
+                "unknown cron nickname {text:?}; expected one of: {}",
+                NICKNAMES.join(", ")
+            ),
+        );
+        return None;
+    }
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    let chars_ok = fields.iter().all(|f| {
+        f.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "*/,-?#".contains(c))
+    });
+    if !(5..=6).contains(&fields.len()) || !chars_ok {
+        r.error(&node.origin, key, format!("invalid cron expression {text:?}: expected 5 fields (minute hour day month weekday), optionally with seconds first"));
+        return None;
+    }
+    Some(text)
+}

@@ -1,0 +1,247 @@
+//! Carrying out one proposed action, on the leash.
+//!
+//! Every action except `notify` is judged by the policy as the command that
+//! carries it out, so the same rules, modes, approvals and audit records apply
+//! whichever form the model chose:
+//!
+//! | action       | judged (and run, in the sandbox) as        |
+//! |--------------|--------------------------------------------|
+//! | `run`        | its argv, in `cwd` inside the workspace     |
+//! | `mkdir`      | `mkdir -p -- DIR`                          |
+//! | `move`       | `mv -- FROM TO`                            |
+//! | `copy`       | `cp -- FROM TO`                            |
+//! | `delete`     | `mv -- PATH .leash/trash/…` (undoable)      |
+//! | `write_file` | `tee -- PATH` (judged only; leash writes the content itself, atomically, after the same decision, approval and audit) |
+//! | `notify`     | nothing to judge: recorded and shown       |
+//!
+//! `write_file` is the one action leash performs in-process: the content
+//! would otherwise have to reach the sandboxed child through stdin, which the
+//! sandbox fixes to `/dev/null`. The write goes to a temp file in the same
+//! directory and is renamed into place, so a symlink at the target is replaced,
+//! never followed.
+
+use std::io::Write;
+use std::path::{Component, Path, PathBuf};
+
+use leash_llm::Action;
+use serde_json::json;
+
+use crate::command_runner::{CommandReport, CommandRequest, CommandRunner};
+use crate::error::EngineError;
+
+/// What became of one action.
+#[derive(Debug)]
+pub enum ActionResult {
+    /// The action went through the command pipeline (run, mkdir, move, copy,
+    /// delete): its report says whether and how it ran.
+    Command {
+        argv: Vec<String>,
+        report: CommandReport,
+    },
+    /// `write_file`: judged like a command; `written` says whether leash wrote it.
+    FileWrite {
+        path: PathBuf,
+        report: CommandReport,
+        written: Result<usize, String>,
+    },
+    /// `notify`: shown to the person.
+    Notified(String),
+    /// The action could not even be judged (a `cwd` outside the workspace).
+    Rejected { why: String },
+}
+
+/// Where the actions of one job run.
+#[derive(Debug, Clone)]
+pub struct ActionScope {
+    pub workspace: PathBuf,
+    pub job_id: Option<i64>,
+    /// A per-job name for trash directories (e.g. `job-12`).
+    pub trash_tag: String,
+}
+
+/// Carries out `action` (index `n` of step `step`).
+pub fn perform(
+    runner: &CommandRunner<'_>,
+    scope: &ActionScope,
+    action: &Action,
+    step: u32,
+    n: usize,
+    on_notify: &mut dyn FnMut(&str),
+) -> Result<ActionResult, EngineError> {
+    let as_text = |p: &Path| p.to_string_lossy().into_owned();
+    let command = |argv: Vec<String>, cwd: PathBuf| -> Result<ActionResult, EngineError> {
+        let report = runner.run(&CommandRequest {
+            argv: argv.clone(),
+            cwd,
+            job_id: scope.job_id,
+        })?;
+        Ok(ActionResult::Command { argv, report })
+    };
+    match action {
+        Action::Run { argv, cwd } => {
+            let dir = match cwd {
+                None => scope.workspace.clone(),
+                Some(sub) => match inside_workspace(&scope.workspace, sub) {
+                    Ok(dir) => dir,
+                    Err(why) => return Ok(ActionResult::Rejected { why }),
+                },
+            };
+            command(argv.clone(), dir)
+        }
+        Action::Mkdir(dir) => command(
+            vec!["mkdir".into(), "-p".into(), "--".into(), as_text(dir)],
+            scope.workspace.clone(),
+        ),
+        Action::Move(t) => command(
+            vec!["mv".into(), "--".into(), as_text(&t.from), as_text(&t.to)],
+            scope.workspace.clone(),
+        ),
+        Action::Copy(t) => command(
+            vec!["cp".into(), "--".into(), as_text(&t.from), as_text(&t.to)],
+            scope.workspace.clone(),
+        ),
+        Action::Delete(path) => {
+            let trash = scope
+                .workspace
+                .join(".leash")
+                .join("trash")
+                .join(format!("{}-step{step}-{n}", scope.trash_tag));
+            std::fs::create_dir_all(&trash).map_err(|source| EngineError::Dir {
+                path: trash.clone(),
+                source,
+            })?;
+            let result = command(
+                vec![
+                    "mv".into(),
+                    "--".into(),
+                    as_text(path),
+                    format!("{}/", trash.display()),
+                ],
+                scope.workspace.clone(),
+            )?;
+            // An empty trash dir left by a refused delete is noise, not data.
+            let _ = std::fs::remove_dir(&trash);
+            Ok(result)
+        }
+        Action::WriteFile(write) => {
+            let argv = vec!["tee".into(), "--".into(), as_text(&write.path)];
+            let request = CommandRequest {
+                argv,
+                cwd: scope.workspace.clone(),
+                job_id: scope.job_id,
+            };
+            let report = runner.judge(&request)?;
+            let target = scope.workspace.join(&write.path);
+            let written = if report.not_run.is_none() {
+                let result = write_atomically(&target, write.content.as_bytes());
+                runner.audit.append(
+                    scope.job_id,
+                    "file.written",
+                    match &result {
+                        Ok(bytes) => json!({"path": target, "bytes": bytes}),
+                        Err(error) => json!({"path": target, "error": error}),
+                    },
+                )?;
+                result
+            } else {
+                Err("not written".to_owned())
+            };
+            Ok(ActionResult::FileWrite {
+                path: write.path.clone(),
+                report,
+                written,
+            })
+        }
+        Action::Notify(text) => {
+            runner
+                .audit
+                .append(scope.job_id, "notify", json!({"text": text}))?;
+            on_notify(text);
+            Ok(ActionResult::Notified(text.clone()))
+        }
+    }
+}
+
+/// Resolves a model-given `cwd` inside the workspace: relative, no `..`, and
+/// an existing directory whose canonical path stays inside.
+fn inside_workspace(workspace: &Path, sub: &Path) -> Result<PathBuf, String> {
+    if sub.is_absolute() || sub.components().any(|c| matches!(c, Component::ParentDir)) {
+        return Err(format!(
+            "cwd `{}` must be a relative path inside the workspace, without `..`",
+            sub.display()
+        ));
+    }
+    let dir = workspace.join(sub);
+    let canonical = dir
+        .canonicalize()
+        .map_err(|err| format!("cwd `{}`: {err}", sub.display()))?;
+    if !canonical.starts_with(workspace) || !canonical.is_dir() {
+        return Err(format!(
+            "cwd `{}` is not a directory inside the workspace",
+            sub.display()
+        ));
+    }
+    Ok(canonical)
+}
+
+/// Writes `content` to `target` through a temp file and a rename.
+fn write_atomically(target: &Path, content: &[u8]) -> Result<usize, String> {
+    let dir = target
+        .parent()
+        .ok_or_else(|| format!("{} has no parent directory", target.display()))?;
+    let name = target
+        .file_name()
+        .ok_or_else(|| format!("{} names no file", target.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.leash-tmp{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| -> std::io::Result<()> {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        file.write_all(content)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, target)
+    })();
+    match result {
+        Ok(()) => Ok(content.len()),
+        Err(err) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(format!("{}: {err}", target.display()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cwd_must_stay_inside_the_workspace() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = dir.path().canonicalize().unwrap();
+        std::fs::create_dir(ws.join("sub")).unwrap();
+        std::os::unix::fs::symlink("/etc", ws.join("escape")).unwrap();
+        assert_eq!(inside_workspace(&ws, Path::new("sub")).unwrap(), ws.join("sub"));
+        assert!(inside_workspace(&ws, Path::new("../x")).is_err());
+        assert!(inside_workspace(&ws, Path::new("/tmp")).is_err());
+        assert!(inside_workspace(&ws, Path::new("escape")).is_err());
+        assert!(inside_workspace(&ws, Path::new("missing")).is_err());
+    }
+
+    #[test]
+    fn atomic_write_replaces_a_symlink_instead_of_following_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside.txt");
+        std::fs::write(&outside, "keep").unwrap();
+        let link = dir.path().join("link.txt");
+        std::os::unix::fs::symlink(&outside, &link).unwrap();
+        write_atomically(&link, b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep");
+        assert_eq!(std::fs::read_to_string(&link).unwrap(), "new");
+        assert!(!std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    }
+}

@@ -1,0 +1,146 @@
+//! What the model is told after its actions: one `RESULTS` message per step,
+//! one entry per action, outputs cut to a few KiB each so a chatty command
+//! cannot push the task out of the context.
+
+use std::fmt::Write;
+
+use leash_sandbox::{Captured, ExitKind};
+
+use super::actions::ActionResult;
+use crate::command_runner::{CommandReport, NotRunReason};
+
+/// Bytes of stdout/stderr per action the model sees.
+pub const OUTPUT_BYTES_PER_ACTION: usize = 2048;
+/// Upper bound of one RESULTS message.
+pub const MAX_FEEDBACK_BYTES: usize = 8192;
+
+fn clip(captured: &Captured) -> String {
+    let text = String::from_utf8_lossy(&captured.bytes);
+    let mut end = text.len().min(OUTPUT_BYTES_PER_ACTION);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut out = text[..end].trim_end().to_owned();
+    let total = usize::try_from(captured.total_bytes).unwrap_or(usize::MAX);
+    if total > end {
+        let _ = write!(out, "\n[... {} more bytes not shown]", total - end);
+    }
+    out
+}
+
+fn not_run_text(report: &CommandReport) -> String {
+    let verdict = &report.verdict;
+    let hint = if verdict.hint.is_empty() {
+        String::new()
+    } else {
+        format!(" Hint: {}", verdict.hint)
+    };
+    match &report.not_run {
+        Some(NotRunReason::Denied) => format!(
+            "DENIED by the policy (rule {}): {}.{hint}",
+            verdict.rule, verdict.reason
+        ),
+        Some(NotRunReason::Refused) => "NOT RUN: the person refused it.".to_owned(),
+        Some(NotRunReason::ApprovalExpired) => {
+            "NOT RUN: it needed approval and nobody answered in time.".to_owned()
+        }
+        Some(NotRunReason::NoApprover) => {
+            "NOT RUN: it needs a person's approval and nobody can be asked now.".to_owned()
+        }
+        Some(NotRunReason::DryRun) => format!(
+            "NOT RUN (dry run): it {} have run.",
+            if report.gate == crate::GateOutcome::WouldAsk {
+                "would have needed approval to"
+            } else {
+                "would"
+            }
+        ),
+        Some(NotRunReason::AuditOnly) => "NOT RUN (audit-only mode): recorded.".to_owned(),
+        Some(NotRunReason::SandboxFailed) => format!(
+            "NOT RUN: the sandbox refused: {}",
+            report.error.as_deref().unwrap_or("unknown error")
+        ),
+        None => String::new(),
+    }
+}
+
+fn command_text(report: &CommandReport) -> String {
+    let Some(outcome) = &report.outcome else {
+        return not_run_text(report);
+    };
+    let mut out = match &outcome.status {
+        ExitKind::Exited(code) => format!("exit status {code}"),
+        ExitKind::Signaled { name, .. } => format!("killed by {name}"),
+        ExitKind::TimedOut => "timed out and was killed".to_owned(),
+    };
+    if !outcome.stdout.bytes.is_empty() {
+        let _ = write!(out, "\nstdout:\n{}", clip(&outcome.stdout));
+    }
+    if !outcome.stderr.bytes.is_empty() {
+        let _ = write!(out, "\nstderr:\n{}", clip(&outcome.stderr));
+    }
+    out
+}
+
+/// The RESULTS message for one step.
+pub fn results_message(step: u32, results: &[(String, ActionResult)]) -> String {
+    let mut msg = format!("RESULTS of step {step}:\n");
+    for (i, (label, result)) in results.iter().enumerate() {
+        let text = match result {
+            ActionResult::Command { report, .. } => command_text(report),
+            ActionResult::FileWrite {
+                report, written, ..
+            } => match (report.not_run.is_none(), written) {
+                (true, Ok(bytes)) => format!("written ({bytes} bytes)"),
+                (true, Err(err)) => format!("FAILED: {err}"),
+                (false, _) => not_run_text(report),
+            },
+            ActionResult::Notified(_) => "shown to the person".to_owned(),
+            ActionResult::Rejected { why } => format!("REJECTED: {why}"),
+        };
+        let _ = writeln!(msg, "[{}] {label}: {text}", i + 1);
+    }
+    if msg.len() > MAX_FEEDBACK_BYTES {
+        let mut end = MAX_FEEDBACK_BYTES;
+        while !msg.is_char_boundary(end) {
+            end -= 1;
+        }
+        msg.truncate(end);
+        msg.push_str("\n[... results cut to fit]");
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clip_keeps_a_bounded_prefix_and_says_how_much_is_missing() {
+        let captured = Captured {
+            bytes: "é".repeat(3000).into_bytes(),
+            total_bytes: 100_000,
+            truncated: true,
+        };
+        let text = clip(&captured);
+        assert!(text.len() <= OUTPUT_BYTES_PER_ACTION + 64, "{}", text.len());
+        assert!(text.contains("more bytes not shown"));
+    }
+
+    #[test]
+    fn results_message_is_bounded() {
+        let results: Vec<(String, ActionResult)> = (0..100)
+            .map(|i| {
+                (
+                    format!("notify {i}"),
+                    ActionResult::Rejected {
+                        why: "x".repeat(500),
+                    },
+                )
+            })
+            .collect();
+        let msg = results_message(1, &results);
+        assert!(msg.len() <= MAX_FEEDBACK_BYTES + 64);
+        assert!(msg.ends_with("[... results cut to fit]"));
+    }
+}

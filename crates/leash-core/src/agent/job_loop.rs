@@ -1,0 +1,335 @@
+//! The agent loop for one job: ask the model, parse its plan, carry out each
+//! action on the leash, feed the results back, until the model says it is done
+//! or the step limit is reached.
+//!
+//! Audit records per step: `model.prompt` (hash and size of what was sent),
+//! `model.output` (the raw text, any reasoning, timings), `model.unparseable`
+//! (each failed parse, with the error and the raw text), `model.plan` (the
+//! parsed actions), then the command records of each action; and around the
+//! job, `job.started` and `job.finished`.
+
+use std::time::Instant;
+
+use leash_llm::{
+    Action, ActionPlan, Backend, GenerateRequest, OutputFormat, parse_response, reask_message,
+};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::actions::{ActionResult, ActionScope, perform};
+use super::context::Conversation;
+use super::feedback::results_message;
+use super::memory_guard::available_memory_mb;
+use crate::approval::Approver;
+use crate::engine::Engine;
+use crate::error::EngineError;
+
+/// Limits and sampling for one job (from `agent.*` and `model.*`).
+#[derive(Debug, Clone)]
+pub struct AgentSettings {
+    pub max_steps: u32,
+    pub max_parse_retries: u32,
+    pub max_tokens: u32,
+    pub temperature: f32,
+    /// Estimated tokens the conversation may use (the context size minus room
+    /// for the answer).
+    pub context_budget: usize,
+    /// Inference does not start unless this much memory is available (0: no check).
+    pub min_free_memory_mb: u64,
+}
+
+/// The job to run.
+#[derive(Debug, Clone)]
+pub struct JobSpec {
+    pub job_id: Option<i64>,
+    /// The instruction (from the person, or the trigger's prompt template).
+    pub task: String,
+    /// Trigger data (label, text): shown to the model as untrusted.
+    pub payload: Option<(String, String)>,
+}
+
+/// How a job ended. Closed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "end", rename_all = "snake_case")]
+pub enum JobEnd {
+    /// The model said it is done.
+    Done,
+    /// `max_steps` were used up before the model said it is done.
+    StepLimit,
+    /// The job could not go on (model unreachable, unparseable output, no memory).
+    Failed { reason: String },
+}
+
+/// What a job did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct JobReport {
+    #[serde(flatten)]
+    pub end: JobEnd,
+    pub steps: u32,
+    pub actions: usize,
+    pub executed: usize,
+    pub not_run: usize,
+    pub notifications: Vec<String>,
+    pub last_thought: Option<String>,
+}
+
+/// Callbacks for a foreground job.
+pub struct JobHooks<'a> {
+    /// Generated text as it arrives.
+    pub on_text: Option<&'a mut dyn FnMut(&str)>,
+    /// A `notify` action's message.
+    pub on_notify: &'a mut dyn FnMut(&str),
+    /// Called once per step before inference (for a progress line).
+    pub on_step: &'a mut dyn FnMut(u32),
+}
+
+impl std::fmt::Debug for JobHooks<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JobHooks")
+    }
+}
+
+/// Runs one job to its end. `system` is the system prompt (the same for every
+/// job of an engine, so the embedded backend can reuse its KV cache).
+pub fn run_job(
+    engine: &Engine,
+    backend: &mut dyn Backend,
+    approver: &dyn Approver,
+    settings: &AgentSettings,
+    system: String,
+    job: &JobSpec,
+    hooks: JobHooks<'_>,
+) -> Result<JobReport, EngineError> {
+    let JobHooks {
+        mut on_text,
+        on_notify,
+        on_step,
+    } = hooks;
+    let runner = engine.runner(approver);
+    let scope = ActionScope {
+        workspace: engine.workspace.clone(),
+        job_id: job.job_id,
+        trash_tag: job
+            .job_id
+            .map(|id| format!("job-{id}"))
+            .unwrap_or_else(|| format!("ask-{}", jiff::Timestamp::now().as_second())),
+    };
+    engine.audit.append(
+        job.job_id,
+        "job.started",
+        json!({
+            "task": job.task,
+            "payload": job.payload.as_ref().map(|(label, text)| json!({"label": label, "bytes": text.len()})),
+            "backend": backend.name(),
+            "mode": engine.mode.as_str(),
+            "workspace": engine.workspace,
+        }),
+    )?;
+    let mut conversation = Conversation::new(
+        system,
+        &job.task,
+        job.payload.as_ref().map(|(l, t)| (l.as_str(), t.as_str())),
+    );
+    let mut report = JobReport {
+        end: JobEnd::StepLimit,
+        steps: 0,
+        actions: 0,
+        executed: 0,
+        not_run: 0,
+        notifications: Vec::new(),
+        last_thought: None,
+    };
+    for step in 1..=settings.max_steps {
+        report.steps = step;
+        on_step(step);
+        let plan = match next_plan(
+            engine,
+            backend,
+            settings,
+            job,
+            step,
+            &mut conversation,
+            on_text.as_deref_mut(),
+        )? {
+            Ok(plan) => plan,
+            Err(reason) => {
+                report.end = JobEnd::Failed { reason };
+                break;
+            }
+        };
+        report.last_thought = plan.thought.clone();
+        let mut results = Vec::with_capacity(plan.actions.len());
+        for (n, action) in plan.actions.iter().enumerate() {
+            let mut notify = |text: &str| {
+                report.notifications.push(text.to_owned());
+                on_notify(text);
+            };
+            let result = perform(&runner, &scope, action, step, n, &mut notify)?;
+            report.actions += 1;
+            match &result {
+                ActionResult::Command { report: r, .. } | ActionResult::FileWrite { report: r, .. } => {
+                    if r.not_run.is_none() {
+                        report.executed += 1;
+                    } else {
+                        report.not_run += 1;
+                    }
+                }
+                ActionResult::Notified(_) => {}
+                ActionResult::Rejected { .. } => report.not_run += 1,
+            }
+            results.push((label(action), result));
+        }
+        if plan.done {
+            report.end = JobEnd::Done;
+            break;
+        }
+        if results.is_empty() {
+            conversation.push_user(
+                "RESULTS: you proposed no actions. Propose the next action, or set \"done\": true."
+                    .to_owned(),
+            );
+        } else {
+            conversation.push_user(results_message(step, &results));
+        }
+    }
+    engine.audit.append(
+        job.job_id,
+        "job.finished",
+        serde_json::to_value(&report)?,
+    )?;
+    engine.audit.flush()?;
+    Ok(report)
+}
+
+/// Asks the model for the next plan, re-asking on unparseable output up to
+/// `max_parse_retries` times. `Ok(Err(reason))` fails the job (recorded).
+fn next_plan(
+    engine: &Engine,
+    backend: &mut dyn Backend,
+    settings: &AgentSettings,
+    job: &JobSpec,
+    step: u32,
+    conversation: &mut Conversation,
+    mut on_text: Option<&mut dyn FnMut(&str)>,
+) -> Result<Result<ActionPlan, String>, EngineError> {
+    let mut failed_attempts = 0;
+    for attempt in 0..=settings.max_parse_retries {
+        if settings.min_free_memory_mb > 0 {
+            if let Some(available) = available_memory_mb() {
+                if available < settings.min_free_memory_mb {
+                    let reason = format!(
+                        "not enough free memory to start inference: {available} MiB available, {} MiB required (agent.min_free_memory_mb)",
+                        settings.min_free_memory_mb
+                    );
+                    engine.audit.append(job.job_id, "model.skipped", json!({"step": step, "reason": reason}))?;
+                    return Ok(Err(reason));
+                }
+            }
+        }
+        let messages = conversation.window(settings.context_budget);
+        let serialized = serde_json::to_string(&messages)?;
+        engine.audit.append(
+            job.job_id,
+            "model.prompt",
+            json!({
+                "step": step,
+                "attempt": attempt,
+                "messages": messages.len(),
+                "bytes": serialized.len(),
+                "sha256": hex::encode(Sha256::digest(serialized.as_bytes())),
+            }),
+        )?;
+        let started = Instant::now();
+        let generation = match backend.generate(GenerateRequest {
+            messages: &messages,
+            format: OutputFormat::Actions,
+            max_tokens: settings.max_tokens,
+            temperature: settings.temperature,
+            on_text: on_text.as_deref_mut(),
+        }) {
+            Ok(generation) => generation,
+            Err(err) => {
+                let reason = format!("the model failed: {err}");
+                engine.audit.append(
+                    job.job_id,
+                    "model.error",
+                    json!({"step": step, "attempt": attempt, "error": err.to_string(), "elapsed_ms": started.elapsed().as_millis() as u64}),
+                )?;
+                return Ok(Err(reason));
+            }
+        };
+        engine.audit.append(
+            job.job_id,
+            "model.output",
+            json!({
+                "step": step,
+                "attempt": attempt,
+                "backend": generation.backend,
+                "text": generation.text,
+                "reasoning": generation.reasoning,
+                "finish": generation.finish,
+                "prompt_tokens": generation.prompt_tokens,
+                "prompt_tokens_reused": generation.prompt_tokens_reused,
+                "generated_tokens": generation.generated_tokens,
+                "ttft_ms": generation.time_to_first_token.as_millis() as u64,
+                "total_ms": generation.total_time.as_millis() as u64,
+            }),
+        )?;
+        match parse_response(&generation.text, generation.reasoning.as_deref()) {
+            Ok(parsed) => {
+                engine.audit.append(
+                    job.job_id,
+                    "model.plan",
+                    json!({
+                        "step": step,
+                        "plan": parsed.plan,
+                        "thinking": parsed.thinking,
+                        "source": format!("{:?}", parsed.source),
+                    }),
+                )?;
+                // Failed attempts and their re-asks leave the context: the
+                // model sees its valid plan, compactly, as its answer.
+                for _ in 0..failed_attempts * 2 {
+                    conversation.pop();
+                }
+                conversation.push_assistant(serde_json::to_string(&parsed.plan)?);
+                return Ok(Ok(parsed.plan));
+            }
+            Err(err) => {
+                engine.audit.append(
+                    job.job_id,
+                    "model.unparseable",
+                    json!({"step": step, "attempt": attempt, "error": err.to_string(), "raw": generation.text}),
+                )?;
+                if attempt == settings.max_parse_retries {
+                    return Ok(Err(format!(
+                        "the model's output could not be parsed after {} re-ask(s): {err}",
+                        settings.max_parse_retries
+                    )));
+                }
+                conversation.push_assistant(generation.text);
+                conversation.push_user(reask_message(&err));
+                failed_attempts += 1;
+            }
+        }
+    }
+    Ok(Err("the model produced no plan".to_owned()))
+}
+
+/// A short label of an action for the RESULTS message.
+fn label(action: &Action) -> String {
+    let text = match action {
+        Action::Run { argv, .. } => format!("run {}", serde_json::to_string(argv).unwrap_or_default()),
+        Action::WriteFile(w) => format!("write_file {}", w.path.display()),
+        Action::Move(t) => format!("move {} -> {}", t.from.display(), t.to.display()),
+        Action::Copy(t) => format!("copy {} -> {}", t.from.display(), t.to.display()),
+        Action::Mkdir(p) => format!("mkdir {}", p.display()),
+        Action::Delete(p) => format!("delete {}", p.display()),
+        Action::Notify(_) => "notify".to_owned(),
+    };
+    let mut end = text.len().min(200);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}

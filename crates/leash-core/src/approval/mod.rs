@@ -1,0 +1,14 @@
+//! Asking a person before a command runs.
+//!
+//! An [`ApprovalRequest`] describes exactly what would run and why it needs a
+//! person; an [`Approver`] is one channel that can answer it (the terminal
+//! here; the API, the CLI and phone notifications come with the daemon). A
+//! channel that cannot reach anyone answers [`ApprovalOutcome::Unavailable`],
+//! never "yes": the engine then denies.
+
+mod request;
+mod tty;
+pub mod visible;
+
+pub use request::{ApprovalAnswer, ApprovalOutcome, ApprovalRequest, Approver, NoApprover};
+pub use tty::TtyApprover;

@@ -1,0 +1,94 @@
+//! The approval request, its possible answers, and the channel trait.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use leash_policy::Decision;
+use serde::Serialize;
+
+/// Everything a person needs to judge one command.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApprovalRequest {
+    /// The argv exactly as it would be passed to the program.
+    pub argv: Vec<String>,
+    /// The file that would be executed, when the program resolved.
+    pub program: Option<PathBuf>,
+    /// The working directory it would run in.
+    pub cwd: PathBuf,
+    /// The policy's decision (allow in `prompt` mode, else ask).
+    pub decision: Decision,
+    /// The rule that decided.
+    pub rule: String,
+    /// Why the rule decided so.
+    pub reason: String,
+    /// How long the request stays open before it counts as denied.
+    pub expires_in: Duration,
+}
+
+/// A person's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApprovalAnswer {
+    /// Run it, this once.
+    Yes,
+    /// Don't run it.
+    No,
+    /// Run it, and allow exactly this argv from now on (a learned rule).
+    Always,
+    /// Don't run it, and deny exactly this argv from now on (a learned rule).
+    Never,
+}
+
+impl ApprovalAnswer {
+    /// Whether the command may run.
+    pub fn approves(self) -> bool {
+        match self {
+            ApprovalAnswer::Yes | ApprovalAnswer::Always => true,
+            ApprovalAnswer::No | ApprovalAnswer::Never => false,
+        }
+    }
+}
+
+/// How an approval request ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "lowercase")]
+pub enum ApprovalOutcome {
+    /// A person answered on `channel`.
+    Answered { answer: ApprovalAnswer, channel: String, by: String },
+    /// Nobody answered before the expiry: counts as a denial.
+    Expired { channel: String },
+    /// No channel could reach a person (no terminal, ...): counts as a denial.
+    Unavailable { why: String },
+}
+
+impl ApprovalOutcome {
+    /// Whether the command may run. Only an explicit yes/always approves.
+    pub fn approves(&self) -> bool {
+        match self {
+            ApprovalOutcome::Answered { answer, .. } => answer.approves(),
+            ApprovalOutcome::Expired { .. } | ApprovalOutcome::Unavailable { .. } => false,
+        }
+    }
+}
+
+/// One way of reaching a person.
+pub trait Approver: std::fmt::Debug {
+    /// Asks and waits for an answer or the expiry.
+    fn ask(&self, request: &ApprovalRequest) -> ApprovalOutcome;
+}
+
+/// The approver for runs where no person can be reached (no terminal, no
+/// daemon): every request is answered `Unavailable`, so nothing that needs a
+/// person ever runs.
+#[derive(Debug, Clone)]
+pub struct NoApprover {
+    pub why: String,
+}
+
+impl Approver for NoApprover {
+    fn ask(&self, _request: &ApprovalRequest) -> ApprovalOutcome {
+        ApprovalOutcome::Unavailable {
+            why: self.why.clone(),
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! One proposed command through the whole leash: policy → mode gate → approval
+//! → sandbox → audit. `leash exec` uses it directly; the agent loop uses it for
+//! every `run` action the model proposes.
+//!
+//! Audit records written, in order (each with the job id when there is one):
+//! `command.decision` (argv, cwd, mode, decision, rule, reason, gate) always;
+//! `approval.requested` + `approval.answered|expired|unavailable` when a person
+//! is asked; `learned_rule.written` after "always"/"never"; `command.started`
+//! *before* the child is spawned (so a crash leaves a start without a result,
+//! which the daemon reports as "outcome unknown" instead of re-running it);
+//! `command.finished` or `command.failed` afterwards.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use leash_config::ExecutionMode;
+use leash_policy::{Decision, Policy, Verdict};
+use leash_sandbox::{ExecOutcome, Executor};
+use leash_store::AuditLog;
+use serde_json::json;
+
+use crate::approval::{ApprovalAnswer, ApprovalOutcome, ApprovalRequest, Approver};
+use crate::error::EngineError;
+use crate::learned_rules::LearnedRulesFile;
+use crate::mode_gate::{GateOutcome, gate};
+use crate::outcome_json::outcome_payload;
+use crate::sandbox_template::SandboxTemplate;
+
+/// Rule ids of learned exact-argv allows start with this (see
+/// `leash_policy::render_learned_rules`).
+const LEARNED_ALLOW_PREFIX: &str = "learned.allow.";
+
+fn is_learned_allow(verdict: &Verdict) -> bool {
+    verdict.decision == Decision::Allow && verdict.rule.starts_with(LEARNED_ALLOW_PREFIX)
+}
+
+/// One command to judge and maybe run.
+#[derive(Debug, Clone)]
+pub struct CommandRequest {
+    pub argv: Vec<String>,
+    pub cwd: PathBuf,
+    pub job_id: Option<i64>,
+}
+
+/// Why a command did not run. Closed: every caller must handle each.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NotRunReason {
+    /// The policy denied it.
+    Denied,
+    /// A person said no (or never).
+    Refused,
+    /// Nobody answered before the expiry.
+    ApprovalExpired,
+    /// Approval was needed and no person could be reached.
+    NoApprover,
+    /// Dry run: recorded as "would run" / "would ask".
+    DryRun,
+    /// Audit-only mode: recorded, never executed.
+    AuditOnly,
+    /// The sandbox refused (a required layer is missing) or the spawn failed.
+    SandboxFailed,
+}
+
+/// What happened to one command.
+#[derive(Debug)]
+pub struct CommandReport {
+    pub verdict: Verdict,
+    pub mode: ExecutionMode,
+    pub gate: GateOutcome,
+    pub approval: Option<ApprovalOutcome>,
+    /// Present when the command was executed.
+    pub outcome: Option<ExecOutcome>,
+    /// Present when it was not.
+    pub not_run: Option<NotRunReason>,
+    /// The sandbox's error, when it refused or failed to spawn.
+    pub error: Option<String>,
+    /// The learned-rules file written after an "always"/"never" answer.
+    pub learned_rule_file: Option<PathBuf>,
+}
+
+/// Everything the runner needs, borrowed for one or many commands.
+#[derive(Debug)]
+pub struct CommandRunner<'a> {
+    pub policy: &'a Policy,
+    pub executor: &'a Executor,
+    pub audit: &'a AuditLog,
+    pub approver: &'a dyn Approver,
+    pub mode: ExecutionMode,
+    pub sandbox: &'a SandboxTemplate,
+    pub learned_rules: &'a LearnedRulesFile,
+    pub approval_expiry: Duration,
+}
+
+impl CommandRunner<'_> {
+    /// Judges, gates, asks, runs and records one command. Errors are only for
+    /// leash's own failures (the audit log could not be written): a denied or
+    /// failed command is a normal report.
+    pub fn run(&self, request: &CommandRequest) -> Result<CommandReport, EngineError> {
+        let mut report = self.judge(request)?;
+        if report.not_run.is_none() {
+            self.execute(request, &mut report)?;
+        }
+        Ok(report)
+    }
+
+    /// Everything before execution: the policy decision, the mode gate and, when
+    /// needed, a person's approval, all recorded. The command may run exactly
+    /// when the returned report's `not_run` is `None`; callers that carry out an
+    /// action themselves (writing a file) use this and then record the result.
+    pub fn judge(&self, request: &CommandRequest) -> Result<CommandReport, EngineError> {
+        let verdict = self.policy.check_argv_at(&request.argv, &request.cwd);
+        let mut gate_outcome = gate(self.mode, verdict.decision);
+        // A person already answered "always" for exactly this argv: in prompt
+        // mode that answer stands in for asking again. (It never turns a deny
+        // into anything else: the policy decided `allow` here.)
+        if gate_outcome == GateOutcome::NeedsApproval && is_learned_allow(&verdict) {
+            gate_outcome = GateOutcome::Run;
+        }
+        self.audit.append(
+            request.job_id,
+            "command.decision",
+            json!({
+                "argv": request.argv,
+                "cwd": request.cwd,
+                "mode": self.mode.as_str(),
+                "decision": verdict.decision.as_str(),
+                "rule": verdict.rule,
+                "reason": verdict.reason,
+                "program": verdict.command.as_ref().map(|c| &c.program),
+                "identity": verdict.command.as_ref().map(|c| &c.identity),
+                "gate": gate_outcome.as_str(),
+            }),
+        )?;
+        let mut report = CommandReport {
+            verdict,
+            mode: self.mode,
+            gate: gate_outcome,
+            approval: None,
+            outcome: None,
+            not_run: None,
+            error: None,
+            learned_rule_file: None,
+        };
+        report.not_run = match gate_outcome {
+            GateOutcome::Run => None,
+            GateOutcome::NeedsApproval => {
+                self.ask_person(request, &mut report)?;
+                report.not_run.clone()
+            }
+            GateOutcome::Refused => Some(NotRunReason::Denied),
+            GateOutcome::WouldRun | GateOutcome::WouldAsk => Some(NotRunReason::DryRun),
+            GateOutcome::RecordedOnly => Some(NotRunReason::AuditOnly),
+        };
+        // Only a command the policy resolved can run: the executor runs the
+        // canonical file the policy judged, never a PATH lookup.
+        if report.not_run.is_none() && report.verdict.command.is_none() {
+            report.not_run = Some(NotRunReason::Denied);
+            report.error = Some("the policy did not resolve a program".to_owned());
+        }
+        Ok(report)
+    }
+
+    /// Asks a person and sets `report.not_run` from the answer. Records the
+    /// request, the answer and any learned rule.
+    fn ask_person(
+        &self,
+        request: &CommandRequest,
+        report: &mut CommandReport,
+    ) -> Result<(), EngineError> {
+        let approval = ApprovalRequest {
+            argv: request.argv.clone(),
+            program: report.verdict.command.as_ref().map(|c| c.program.clone()),
+            cwd: request.cwd.clone(),
+            decision: report.verdict.decision,
+            rule: report.verdict.rule.clone(),
+            reason: report.verdict.reason.clone(),
+            expires_in: self.approval_expiry,
+        };
+        self.audit.append(
+            request.job_id,
+            "approval.requested",
+            json!({
+                "argv": approval.argv,
+                "cwd": approval.cwd,
+                "rule": approval.rule,
+                "reason": approval.reason,
+                "expires_in_s": approval.expires_in.as_secs(),
+            }),
+        )?;
+        let outcome = self.approver.ask(&approval);
+        let kind = match &outcome {
+            ApprovalOutcome::Answered { .. } => "approval.answered",
+            ApprovalOutcome::Expired { .. } => "approval.expired",
+            ApprovalOutcome::Unavailable { .. } => "approval.unavailable",
+        };
+        self.audit
+            .append(request.job_id, kind, serde_json::to_value(&outcome)?)?;
+        let approved = outcome.approves();
+        if let ApprovalOutcome::Answered { answer, .. } = &outcome {
+            let learned = match answer {
+                ApprovalAnswer::Always => Some(Decision::Allow),
+                ApprovalAnswer::Never => Some(Decision::Deny),
+                ApprovalAnswer::Yes | ApprovalAnswer::No => None,
+            };
+            if let Some(decision) = learned {
+                let path = self.learned_rules.remember(&request.argv, decision)?;
+                self.audit.append(
+                    request.job_id,
+                    "learned_rule.written",
+                    json!({"path": path, "argv": request.argv, "decision": decision.as_str()}),
+                )?;
+                report.learned_rule_file = Some(path);
+            }
+        }
+        report.not_run = match &outcome {
+            ApprovalOutcome::Answered { .. } if approved => None,
+            ApprovalOutcome::Answered { .. } => Some(NotRunReason::Refused),
+            ApprovalOutcome::Expired { .. } => Some(NotRunReason::ApprovalExpired),
+            ApprovalOutcome::Unavailable { .. } => Some(NotRunReason::NoApprover),
+        };
+        report.approval = Some(outcome);
+        Ok(())
+    }
+
+    /// Runs a judged, approved command in the sandbox and records the result.
+    pub fn execute(
+        &self,
+        request: &CommandRequest,
+        report: &mut CommandReport,
+    ) -> Result<(), EngineError> {
+        let Some(command) = report.verdict.command.clone() else {
+            report.not_run = Some(NotRunReason::Denied);
+            report.error = Some("the policy did not resolve a program".to_owned());
+            return Ok(());
+        };
+        let spec = self.sandbox.spec_for(&command, &request.cwd);
+        self.audit.append(
+            request.job_id,
+            "command.started",
+            json!({
+                "program": command.program,
+                "argv": command.argv,
+                "cwd": request.cwd,
+                "required_layers": self.sandbox.required_names(),
+                "limits": self.sandbox.limits_json(),
+            }),
+        )?;
+        match self.executor.run(&spec) {
+            Ok(outcome) => {
+                self.audit.append(
+                    request.job_id,
+                    "command.finished",
+                    outcome_payload(&outcome),
+                )?;
+                report.outcome = Some(outcome);
+            }
+            Err(err) => {
+                let message = err.to_string();
+                self.audit.append(
+                    request.job_id,
+                    "command.failed",
+                    json!({"program": command.program, "error": message}),
+                )?;
+                report.not_run = Some(NotRunReason::SandboxFailed);
+                report.error = Some(message);
+            }
+        }
+        Ok(())
+    }
+}

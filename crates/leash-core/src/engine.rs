@@ -1,0 +1,111 @@
+//! Everything needed to judge and run commands for one workspace, assembled
+//! from a loaded config: the policy, the probed sandbox, the audit log, the
+//! sandbox template and the learned-rules file. `leash exec` builds one per
+//! invocation; the agent loop builds one per job workspace.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use leash_config::{Durability as ConfigDurability, ExecutionMode, LoadedConfig};
+use leash_policy::Policy;
+use leash_sandbox::{Executor, probe};
+use leash_store::{AuditLog, AuditOptions, Durability};
+
+use crate::approval::Approver;
+use crate::command_runner::CommandRunner;
+use crate::error::EngineError;
+use crate::learned_rules::LearnedRulesFile;
+use crate::policy_settings::policy_settings;
+use crate::sandbox_template::SandboxTemplate;
+
+/// The assembled engine for one workspace.
+#[derive(Debug)]
+pub struct Engine {
+    pub policy: Policy,
+    pub executor: Executor,
+    pub audit: AuditLog,
+    pub sandbox: SandboxTemplate,
+    pub learned_rules: LearnedRulesFile,
+    pub mode: ExecutionMode,
+    pub approval_expiry: Duration,
+    pub workspace: PathBuf,
+}
+
+/// Opens the audit log the config describes (database in the state dir, JSONL
+/// mirror at `logging.audit_log`).
+pub fn open_audit_log(loaded: &LoadedConfig) -> Result<AuditLog, EngineError> {
+    let logging = &loaded.config.logging;
+    let durability = match logging.audit_durability {
+        ConfigDurability::Fsync => Durability::Fsync,
+        ConfigDurability::Batched => Durability::Batched,
+    };
+    let options = AuditOptions {
+        mirror: logging.audit_log.clone(),
+        durability,
+        rotate_bytes: logging.audit_rotate_mb.saturating_mul(1024 * 1024),
+    };
+    ensure_private_dir(&loaded.paths.state_dir)?;
+    Ok(AuditLog::open(&loaded.paths.database_file(), options)?)
+}
+
+/// Creates a directory (and parents) with mode 0700 if it is missing.
+pub fn ensure_private_dir(dir: &Path) -> Result<(), EngineError> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|source| EngineError::Dir {
+            path: dir.to_path_buf(),
+            source,
+        })
+}
+
+impl Engine {
+    /// Builds the engine for `workspace` (made canonical: the policy compares
+    /// canonical paths). A policy that does not load (bad pattern, failing rule
+    /// example, unreadable rules file) is an error: nothing runs without one.
+    pub fn open(loaded: &LoadedConfig, workspace: &Path) -> Result<Engine, EngineError> {
+        let workspace = workspace
+            .canonicalize()
+            .map_err(|source| EngineError::Dir {
+                path: workspace.to_path_buf(),
+                source,
+            })?;
+        let settings = policy_settings(loaded, &workspace)?;
+        let search_path = settings.search_path.clone();
+        let policy = Policy::load(settings)?;
+        let sandbox = SandboxTemplate::from_config(loaded, &workspace, &search_path);
+        ensure_private_dir(sandbox.tmp_base())?;
+        let audit = open_audit_log(loaded)?;
+        let learned_rules =
+            LearnedRulesFile::new(loaded.config.security.learned_rules_path(&loaded.paths));
+        Ok(Engine {
+            policy,
+            executor: Executor::new(probe()),
+            audit,
+            sandbox,
+            learned_rules,
+            mode: loaded.config.security.execution_mode,
+            approval_expiry: Duration::from_secs(loaded.config.approvals.expiry_s),
+            workspace,
+        })
+    }
+
+    /// A runner for commands, asking `approver` when a person is needed.
+    pub fn runner<'a>(&'a self, approver: &'a dyn Approver) -> CommandRunner<'a> {
+        CommandRunner {
+            policy: &self.policy,
+            executor: &self.executor,
+            audit: &self.audit,
+            approver,
+            mode: self.mode,
+            sandbox: &self.sandbox,
+            learned_rules: &self.learned_rules,
+            approval_expiry: self.approval_expiry,
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! The one interface every model source implements: the embedded llama.cpp
+//! model, an OpenAI-compatible server, or a recorded transcript.
+//!
+//! Blocking by design: inference is CPU-bound (embedded) or a single streamed
+//! HTTP response (servers); the daemon runs it on a dedicated thread, never on
+//! an async executor.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Who said a chat message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+/// One chat message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub role: Role,
+    pub content: String,
+}
+
+/// What the output must look like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// An [`crate::ActionPlan`] JSON object, optionally after a `<think>…</think>`
+    /// section: enforced by a grammar (embedded) or `response_format` (servers
+    /// that support it), else only requested in the prompt and checked by the
+    /// parser.
+    Actions,
+    /// Free text.
+    Text,
+}
+
+/// Receives generated text as it arrives (for streaming to the terminal).
+pub type TokenSink<'a> = &'a mut dyn FnMut(&str);
+
+/// One generation request.
+pub struct GenerateRequest<'a> {
+    pub messages: &'a [ChatMessage],
+    pub format: OutputFormat,
+    /// Upper bound on generated tokens.
+    pub max_tokens: u32,
+    pub temperature: f32,
+    /// Called with each piece of text as it is generated, when set.
+    pub on_text: Option<TokenSink<'a>>,
+}
+
+impl std::fmt::Debug for GenerateRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GenerateRequest")
+            .field("messages", &self.messages.len())
+            .field("format", &self.format)
+            .field("max_tokens", &self.max_tokens)
+            .field("temperature", &self.temperature)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why generation stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// End of generation (EOS / stop token / the server said stop).
+    Stop,
+    /// `max_tokens` reached.
+    Length,
+}
+
+/// A finished generation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Generation {
+    /// The answer text (for servers: `content`).
+    pub text: String,
+    /// Separate reasoning (DeepSeek's `reasoning_content`), recorded, never executed.
+    pub reasoning: Option<String>,
+    pub finish: FinishReason,
+    /// Which backend produced it (e.g. `llama`, `openai:lmstudio`, `replay`).
+    pub backend: String,
+    pub prompt_tokens: u32,
+    /// Prompt tokens that were not evaluated again thanks to the KV cache.
+    pub prompt_tokens_reused: u32,
+    pub generated_tokens: u32,
+    /// Time to the first generated token.
+    pub time_to_first_token: Duration,
+    pub total_time: Duration,
+}
+
+/// Why a backend could not produce a generation.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// The server could not be reached (refused, DNS, TLS).
+    #[error("{backend}: cannot connect: {detail}")]
+    Connection { backend: String, detail: String },
+    /// Connect, read or total timeout.
+    #[error("{backend}: timed out: {detail}")]
+    Timeout { backend: String, detail: String },
+    /// The model could not be loaded (missing file, bad GGUF, out of memory).
+    #[error("{backend}: cannot load the model: {detail}")]
+    Load { backend: String, detail: String },
+    /// The server answered with an HTTP error that retries did not fix.
+    #[error("{backend}: HTTP {status}: {detail}")]
+    Http {
+        backend: String,
+        status: u16,
+        detail: String,
+    },
+    /// The answer did not follow the protocol (bad JSON, bad stream).
+    #[error("{backend}: protocol error: {detail}")]
+    Protocol { backend: String, detail: String },
+    /// A replay transcript has no more responses, or is malformed.
+    #[error("{backend}: transcript: {detail}")]
+    Transcript { backend: String, detail: String },
+    /// Inference itself failed (decode error, grammar error, context full).
+    #[error("{backend}: inference failed: {detail}")]
+    Inference { backend: String, detail: String },
+}
+
+impl BackendError {
+    /// Whether the next backend of a fallback chain should be tried: yes for
+    /// connection, timeout and load failures (DESIGN.md), no for answers that
+    /// another backend would not improve.
+    pub fn falls_back(&self) -> bool {
+        match self {
+            BackendError::Connection { .. }
+            | BackendError::Timeout { .. }
+            | BackendError::Load { .. } => true,
+            BackendError::Http { status, .. } => *status >= 500 || *status == 429,
+            BackendError::Protocol { .. }
+            | BackendError::Transcript { .. }
+            | BackendError::Inference { .. } => false,
+        }
+    }
+}
+
+/// A source of generations. `Send` so a worker thread can own it.
+pub trait Backend: Send + std::fmt::Debug {
+    /// A short name for audit records (`llama`, `openai:ollama`, `replay`).
+    fn name(&self) -> String;
+    /// Generates one answer. Blocking.
+    fn generate(&mut self, request: GenerateRequest<'_>) -> Result<Generation, BackendError>;
+}

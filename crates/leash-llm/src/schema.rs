@@ -1,0 +1,192 @@
+//! The JSON schema of an [`crate::ActionPlan`] for servers' `response_format`
+//! (`{"type": "json_schema", "json_schema": {"name", "strict", "schema"}}`),
+//! generated from the same action table as the grammar.
+//!
+//! Written for OpenAI's *strict* mode, which llama-server, LM Studio and
+//! Ollama also understand: every object lists all its keys as required and
+//! forbids others, and optional keys (`thought`, `cwd`) are required but
+//! nullable — the parser reads `null` as absent. Variants are `anyOf` (strict
+//! mode has no `oneOf`); each variant has exactly one action key, so at most
+//! one alternative can match anyway. The schema cannot say "the first argv
+//! element is non-empty" in a way every server understands (`prefixItems` next
+//! to `items` is ignored by llama.cpp), so the parser checks that.
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::{Value, json};
+
+use crate::action::{ActionKind, Payload, SiblingKey, StringRole};
+
+/// The name sent as `json_schema.name`.
+pub const ACTIONS_SCHEMA_NAME: &str = "leash_action_plan";
+
+/// A JSON value whose object keys keep their order when serialized.
+///
+/// `serde_json::Map` sorts keys (the workspace does not enable
+/// `preserve_order`, and must not: other crates hash canonical JSON), but key
+/// order matters here: servers generate keys in schema order, and the model
+/// should write its `thought` before its `actions`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderedJson(Node);
+
+#[derive(Debug, Clone, PartialEq)]
+enum Node {
+    Object(Vec<(String, Node)>),
+    Array(Vec<Node>),
+    Leaf(Value),
+}
+
+impl Node {
+    fn to_value(&self) -> Value {
+        match self {
+            Node::Object(members) => Value::Object(
+                members
+                    .iter()
+                    .map(|(key, node)| (key.clone(), node.to_value()))
+                    .collect(),
+            ),
+            Node::Array(items) => Value::Array(items.iter().map(Node::to_value).collect()),
+            Node::Leaf(value) => value.clone(),
+        }
+    }
+}
+
+impl Serialize for Node {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Node::Object(members) => {
+                let mut map = serializer.serialize_map(Some(members.len()))?;
+                for (key, node) in members {
+                    map.serialize_entry(key, node)?;
+                }
+                map.end()
+            }
+            Node::Array(items) => items.serialize(serializer),
+            Node::Leaf(value) => value.serialize(serializer),
+        }
+    }
+}
+
+impl Serialize for OrderedJson {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl OrderedJson {
+    /// As a plain value (object keys then sort alphabetically).
+    pub fn to_value(&self) -> Value {
+        self.0.to_value()
+    }
+}
+
+fn string_schema(role: StringRole) -> Node {
+    Node::Leaf(match role {
+        StringRole::Path => json!({"type": "string", "minLength": 1}),
+        StringRole::Text => json!({"type": "string"}),
+    })
+}
+
+fn nullable(role: StringRole) -> Node {
+    Node::Leaf(match role {
+        StringRole::Path => json!({"type": ["string", "null"], "minLength": 1}),
+        StringRole::Text => json!({"type": ["string", "null"]}),
+    })
+}
+
+fn object(members: Vec<(&str, Node)>) -> Node {
+    Node::Object(
+        members
+            .into_iter()
+            .map(|(key, node)| (key.to_string(), node))
+            .collect(),
+    )
+}
+
+/// An object schema listing every property as required and no others.
+fn closed_object(properties: Vec<(String, Node)>) -> Node {
+    let required = properties
+        .iter()
+        .map(|(key, _)| Value::String(key.clone()))
+        .collect();
+    object(vec![
+        ("type", Node::Leaf(json!("object"))),
+        ("properties", Node::Object(properties)),
+        ("required", Node::Leaf(Value::Array(required))),
+        ("additionalProperties", Node::Leaf(json!(false))),
+    ])
+}
+
+fn payload_schema(payload: Payload) -> Node {
+    match payload {
+        Payload::Argv => object(vec![
+            ("type", Node::Leaf(json!("array"))),
+            ("minItems", Node::Leaf(json!(1))),
+            ("items", Node::Leaf(json!({"type": "string"}))),
+        ]),
+        Payload::String(role) => string_schema(role),
+        Payload::Fields(fields) => closed_object(
+            fields
+                .iter()
+                .map(|(name, role)| ((*name).to_string(), string_schema(*role)))
+                .collect(),
+        ),
+    }
+}
+
+fn action_schema(kind: ActionKind) -> Node {
+    let mut properties = vec![(kind.key().to_string(), payload_schema(kind.payload()))];
+    for SiblingKey { name, role } in kind.siblings() {
+        properties.push(((*name).to_string(), nullable(*role)));
+    }
+    closed_object(properties)
+}
+
+fn plan_schema() -> Node {
+    let variants = ActionKind::ALL.into_iter().map(action_schema).collect();
+    let actions = object(vec![
+        ("type", Node::Leaf(json!("array"))),
+        ("items", object(vec![("anyOf", Node::Array(variants))])),
+    ]);
+    closed_object(vec![
+        ("thought".into(), nullable(StringRole::Text)),
+        ("actions".into(), actions),
+        ("done".into(), Node::Leaf(json!({"type": "boolean"}))),
+    ])
+}
+
+/// The schema of one answer: `{"thought", "actions", "done"}`, as a plain
+/// value (keys sorted; send [`actions_response_format`] to keep their order).
+pub fn actions_json_schema() -> Value {
+    plan_schema().to_value()
+}
+
+/// The whole `response_format` value for a Chat Completions request, with the
+/// schema's keys in their intended order.
+pub fn actions_response_format() -> OrderedJson {
+    OrderedJson(object(vec![
+        ("type", Node::Leaf(json!("json_schema"))),
+        (
+            "json_schema",
+            object(vec![
+                ("name", Node::Leaf(json!(ACTIONS_SCHEMA_NAME))),
+                ("strict", Node::Leaf(json!(true))),
+                ("schema", plan_schema()),
+            ]),
+        ),
+    ]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn response_format_keeps_thought_before_actions() {
+        let text = serde_json::to_string(&actions_response_format()).unwrap();
+        let thought = text.find("\"thought\"").unwrap();
+        let actions = text.find("\"actions\"").unwrap();
+        assert!(thought < actions, "{text}");
+        let value: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["json_schema"]["schema"], actions_json_schema());
+    }
+}

@@ -1,0 +1,395 @@
+//! The policy: built once from settings, then answers checks.
+//!
+//! A check runs, in order: input limits and character hygiene, program
+//! resolution, the seed lists, the built-in and configured rules, the path
+//! rules for every path argument, and — for wrappers — the same again for the
+//! command they run. The strictest decision wins; a learned (or configured)
+//! allow rule only turns an `ask` for the top-level command into `allow`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::error::PolicyError;
+use crate::explain::{Collector, Explanation, RuleMatch};
+use crate::limits::{self, MAX_WRAPPER_DEPTH};
+use crate::paths::PathRules;
+use crate::pattern::ArgvPattern;
+use crate::program::{ProgramResolver, ResolveError, Resolved};
+use crate::rules::{self, RuleDecision, RuleSet};
+use crate::spec::PathArg;
+use crate::wrappers::{self, InnerRun};
+use crate::{Decision, PolicySettings, ResolvedCommand, Verdict, shell};
+
+const SHELL_HINT: &str = "propose exactly one command as plain words (an argv such as [\"ls\", \"-la\"]); run further steps as separate actions and write files with write_file";
+
+/// A loaded policy. Cheap to share between threads (`&Policy` is `Sync`).
+#[derive(Debug)]
+pub struct Policy {
+    settings: PolicySettings,
+    rules: RuleSet,
+    resolver: ProgramResolver,
+    paths: PathRules,
+    whitelist: Vec<ArgvPattern>,
+    blacklist: Vec<ArgvPattern>,
+    approval: Vec<ArgvPattern>,
+}
+
+/// The top-level program, for the verdict.
+struct Top {
+    resolved: Arc<Resolved>,
+    judged: String,
+}
+
+fn compile_seed(list: &str, patterns: &[String], rules: &RuleSet) -> Result<Vec<ArgvPattern>, PolicyError> {
+    patterns
+        .iter()
+        .enumerate()
+        .map(|(index, text)| {
+            ArgvPattern::compile(text, &rules.knowledge).map_err(|message| PolicyError::SeedPattern {
+                list: list.to_string(),
+                index,
+                pattern: text.clone(),
+                message,
+            })
+        })
+        .collect()
+}
+
+impl Policy {
+    /// Compiles the seed lists, the built-in rules and `extra_rules`, verifying
+    /// every rule's examples. Any problem is an error: never run on a policy
+    /// that did not load.
+    pub fn load(settings: PolicySettings) -> Result<Policy, PolicyError> {
+        let rules = rules::build(&settings.extra_rules)?;
+        let whitelist = compile_seed("whitelist", &settings.whitelist, &rules)?;
+        let blacklist = compile_seed("blacklist", &settings.blacklist, &rules)?;
+        let approval = compile_seed("require_approval_for", &settings.require_approval_for, &rules)?;
+        let paths = PathRules::new(
+            &settings.workspace,
+            &settings.home,
+            &settings.read_roots,
+            &settings.write_roots,
+            &settings.deny_paths,
+            &settings.allow_paths,
+            &settings.protected_paths,
+            &settings.search_path,
+        )?;
+        let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let mut untrusted: Vec<PathBuf> = std::iter::once(&settings.workspace)
+            .chain(&settings.write_roots)
+            .map(|p| canonical(p))
+            .collect();
+        untrusted.extend(crate::defaults::temp_dirs().iter().map(|p| canonical(p)));
+        let home = (!settings.home.as_os_str().is_empty()).then(|| canonical(&settings.home));
+        let resolver = ProgramResolver::new(&settings.search_path, untrusted, home);
+        Ok(Policy {
+            settings,
+            rules,
+            resolver,
+            paths,
+            whitelist,
+            blacklist,
+            approval,
+        })
+    }
+
+    /// The settings this policy was built from.
+    pub fn settings(&self) -> &PolicySettings {
+        &self.settings
+    }
+
+    /// Checks an argv with the workspace as cwd.
+    pub fn check_argv<S: AsRef<str>>(&self, argv: &[S]) -> Verdict {
+        self.check_argv_at(argv, &self.settings.workspace)
+    }
+
+    /// Checks an argv run in `cwd` (relative paths resolve there).
+    pub fn check_argv_at<S: AsRef<str>>(&self, argv: &[S], cwd: &Path) -> Verdict {
+        self.run_argv(argv, cwd, false).verdict
+    }
+
+    /// Parses a shell-style line with a real shell grammar and checks the argv.
+    pub fn check_shell(&self, line: &str) -> Verdict {
+        self.run_shell(line, false).verdict
+    }
+
+    /// Like [`Policy::check_argv`], with every rule that matched.
+    pub fn explain_argv<S: AsRef<str>>(&self, argv: &[S]) -> Explanation {
+        self.run_argv(argv, &self.settings.workspace, true)
+    }
+
+    /// Like [`Policy::check_argv_at`], with every rule that matched.
+    pub fn explain_argv_at<S: AsRef<str>>(&self, argv: &[S], cwd: &Path) -> Explanation {
+        self.run_argv(argv, cwd, true)
+    }
+
+    /// Like [`Policy::check_shell`], with every rule that matched.
+    pub fn explain_shell(&self, line: &str) -> Explanation {
+        self.run_shell(line, true)
+    }
+
+    fn run_shell(&self, line: &str, explain: bool) -> Explanation {
+        if let Err(problem) = limits::check_line(line) {
+            return refusal(problem.rule, problem.reason, problem.hint);
+        }
+        match shell::parse_command(line) {
+            Ok(argv) => self.run_argv(&argv, &self.settings.workspace, explain),
+            Err(reject) => refusal(
+                "shell.syntax",
+                format!("one command per action; no shell syntax: found {}", reject.found),
+                SHELL_HINT,
+            ),
+        }
+    }
+
+    fn run_argv<S: AsRef<str>>(&self, argv: &[S], cwd: &Path, explain: bool) -> Explanation {
+        if let Err(problem) = limits::check_argv(argv) {
+            return refusal(problem.rule, problem.reason, problem.hint);
+        }
+        let refs: Vec<&str> = argv.iter().map(AsRef::as_ref).collect();
+        let mut collector = Collector::new(explain);
+        let top = self.evaluate(&refs, cwd, 0, None, &mut collector);
+        let fallback = RuleMatch {
+            rule: "seed.whitelist".to_string(),
+            decision: Decision::Allow,
+            reason: match &top {
+                Some(t) => format!("`{}` is whitelisted and no rule objects", t.judged),
+                None => "no rule objects".to_string(),
+            },
+            hint: String::new(),
+        };
+        let (winner, mut matches) = collector.finish(fallback.clone());
+        if explain && matches.is_empty() {
+            matches.push(fallback);
+        }
+        Explanation {
+            verdict: Verdict {
+                decision: winner.decision,
+                rule: winner.rule,
+                reason: winner.reason,
+                hint: winner.hint,
+                command: top.map(|t| ResolvedCommand {
+                    program: t.resolved.program.clone(),
+                    identity: t.judged,
+                    argv: refs.iter().map(|s| (*s).to_string()).collect(),
+                }),
+            },
+            matches,
+        }
+    }
+
+    /// Judges one (possibly inner) command. `applet` is set for the applet of
+    /// a multi-call binary: it runs that binary, under the applet's name.
+    fn evaluate(
+        &self,
+        argv: &[&str],
+        cwd: &Path,
+        depth: usize,
+        applet: Option<&Arc<Resolved>>,
+        out: &mut Collector,
+    ) -> Option<Top> {
+        if depth > MAX_WRAPPER_DEPTH {
+            out.push(
+                "wrapper.depth",
+                Decision::Deny,
+                format!("wrappers nested more than {MAX_WRAPPER_DEPTH} deep"),
+                "run the inner command directly",
+            );
+            return None;
+        }
+        if depth > 0 {
+            if let Err(problem) = limits::check_argv(argv) {
+                out.push(problem.rule, Decision::Deny, problem.reason, problem.hint);
+                return None;
+            }
+        }
+        let resolved = match applet {
+            Some(binary) => {
+                let name = argv[0].rsplit('/').next().unwrap_or(argv[0]);
+                Arc::new(Resolved {
+                    program: binary.program.clone(),
+                    identity: name.to_string(),
+                    multi_call: true,
+                })
+            }
+            None => match self.resolver.resolve(argv[0]) {
+                Ok(r) => r,
+                Err(ResolveError::Unknown(reason)) => {
+                    out.push(
+                        "program.unknown",
+                        Decision::Deny,
+                        reason,
+                        "use a program installed in the system search path",
+                    );
+                    return None;
+                }
+                Err(ResolveError::Untrusted(reason)) => {
+                    out.push(
+                        "program.untrusted-location",
+                        Decision::Deny,
+                        reason,
+                        "run installed programs by name; scripts the model wrote run only through an interpreter, with approval",
+                    );
+                    return None;
+                }
+            },
+        };
+        let knowledge = &self.rules.knowledge;
+        let (judged, spec_index) = knowledge.judged_name(&resolved.identity);
+        let spec = knowledge.spec(spec_index);
+        let parsed = spec.parse(&argv[1..]);
+        let subcommand = parsed.subcommand.map(|(word, idx)| {
+            idx.and_then(|i| spec.subcommands.get(usize::from(i)))
+                .map(|s| s.name.as_str())
+                .unwrap_or(word)
+        });
+        let top = Top {
+            resolved: Arc::clone(&resolved),
+            judged: judged.to_string(),
+        };
+
+        // Seed lists.
+        if !self.whitelist.iter().any(|p| p.matches(judged, &parsed, subcommand)) {
+            out.push(
+                "seed.whitelist",
+                Decision::Deny,
+                format!("`{judged}` is not in the whitelist of programs that may run"),
+                "use a whitelisted program, or ask the person to add this one to security.whitelist",
+            );
+        }
+        if let Some(p) = self.blacklist.iter().find(|p| p.matches(judged, &parsed, subcommand)) {
+            out.push(
+                "seed.blacklist",
+                Decision::Deny,
+                format!("matches the blacklist entry `{}`", p.text),
+                "this command is never allowed; find another way or stop",
+            );
+        }
+        if let Some(p) = self.approval.iter().find(|p| p.matches(judged, &parsed, subcommand)) {
+            out.push(
+                "seed.require_approval_for",
+                Decision::Ask,
+                format!("matches the require_approval_for entry `{}`", p.text),
+                "a person must approve this command",
+            );
+        }
+        if out.settled() {
+            return Some(top);
+        }
+
+        // Subcommands the knowledge does not list.
+        if let (Some((word, None)), Some(decision)) = (parsed.subcommand, spec.unknown_subcommand) {
+            if decision != Decision::Allow {
+                out.push(
+                    "program.unknown-subcommand",
+                    decision,
+                    format!("`{judged} {word}` is not a subcommand leash knows (it may be an alias from repository config)"),
+                    "use a standard subcommand",
+                );
+            }
+        }
+
+        // Argument knowledge.
+        if let Some(index) = spec_index {
+            let facts = rules::script_facts(spec, &parsed);
+            let view = rules::view(argv, &parsed, spec, &facts);
+            for (rule, condition) in self.rules.for_spec(index) {
+                let is_exception = rule.decision == RuleDecision::Fixed(Decision::Allow);
+                if (is_exception && depth > 0) || !condition.holds(&view) {
+                    continue;
+                }
+                let mut reason = rule.reason.clone();
+                if condition.script_unsafe == Some(true) {
+                    if let Some(finding) = &facts.finding {
+                        reason = format!("{reason}: {finding}");
+                    }
+                }
+                match rule.decision {
+                    RuleDecision::Fixed(decision) => out.push(&rule.id, decision, reason, &rule.hint),
+                    RuleDecision::Network if self.settings.network => {
+                        out.push(&rule.id, Decision::Ask, reason, &rule.hint);
+                    }
+                    RuleDecision::Network => out.push(
+                        "network.off",
+                        Decision::Deny,
+                        format!("{reason} ({}), and security.network is off", rule.id),
+                        "work offline; network access is disabled",
+                    ),
+                }
+                if out.settled() {
+                    return Some(top);
+                }
+            }
+        }
+
+        // Paths.
+        let mut path_args: Vec<PathArg<'_>> = Vec::new();
+        spec.path_args(&parsed, spec_index.is_some(), &mut path_args);
+        let mut effective_cwd = cwd.to_path_buf();
+        for arg in path_args.iter().filter(|a| a.changes_dir) {
+            effective_cwd = crate::paths::lexical_absolute(Path::new(arg.text), &effective_cwd);
+        }
+        for arg in &path_args {
+            let base = if arg.changes_dir { cwd } else { effective_cwd.as_path() };
+            if let Some(finding) = self.paths.check(arg.text, base, arg.access) {
+                out.push(finding.rule, finding.decision, finding.reason, finding.hint);
+                if out.settled() {
+                    return Some(top);
+                }
+            }
+        }
+
+        // Wrappers: judge what they run.
+        if let Some(wrapper) = &spec.wrapper {
+            let wrapped = wrappers::unwrap(wrapper, spec, &parsed);
+            for f in wrapped.findings {
+                out.push(f.rule, f.decision, f.reason, f.hint);
+            }
+            match wrapped.run {
+                Some(InnerRun::Argv(inner)) => {
+                    self.evaluate(&inner, &effective_cwd, depth + 1, None, out);
+                }
+                Some(InnerRun::Applet(inner)) => {
+                    self.evaluate(&inner, &effective_cwd, depth + 1, Some(&resolved), out);
+                }
+                Some(InnerRun::Shell(line)) => match shell::parse_command(line) {
+                    Ok(inner) => {
+                        let inner_refs: Vec<&str> = inner.iter().map(String::as_str).collect();
+                        self.evaluate(&inner_refs, &effective_cwd, depth + 1, None, out);
+                    }
+                    Err(reject) => out.push(
+                        "shell.syntax",
+                        Decision::Deny,
+                        format!(
+                            "`{judged} -c` runs a string with shell syntax: found {}",
+                            reject.found
+                        ),
+                        SHELL_HINT,
+                    ),
+                },
+                None => {}
+            }
+        }
+        Some(top)
+    }
+}
+
+/// A verdict for input refused before any program was looked at.
+fn refusal(rule: &str, reason: String, hint: &str) -> Explanation {
+    let m = RuleMatch {
+        rule: rule.to_string(),
+        decision: Decision::Deny,
+        reason,
+        hint: hint.to_string(),
+    };
+    Explanation {
+        verdict: Verdict {
+            decision: Decision::Deny,
+            rule: m.rule.clone(),
+            reason: m.reason.clone(),
+            hint: m.hint.clone(),
+            command: None,
+        },
+        matches: vec![m],
+    }
+}

@@ -1,0 +1,353 @@
+//! Rules documents → [`RuleSet`]: program specs first (a later document may
+//! replace a program's description), then rules (a later document may replace
+//! a rule with the same id), then every rule's examples.
+
+use std::collections::{HashMap, HashSet};
+
+use regex::Regex;
+
+use super::condition::{Condition, OptKey};
+use super::format::{ArgsDoc, ProgramDoc, RuleDoc, RulesDocument, WhenDoc};
+use super::{Rule, RuleDecision, RuleSet, examples};
+use crate::error::PolicyError;
+use crate::options::{ArgsSpec, Level, OptId, OptionSpec};
+use crate::spec::{Knowledge, ProgramSpec, ScriptSpec, SubcommandSpec, WrapperSpec};
+use crate::RulesSource;
+
+/// Compiles the built-in documents followed by `extra` ones.
+pub(crate) fn build(extra: &[RulesSource]) -> Result<RuleSet, PolicyError> {
+    let mut sources: Vec<(String, &str)> = super::BUILTIN_SOURCES
+        .iter()
+        .map(|(n, t)| ((*n).to_string(), *t))
+        .collect();
+    sources.extend(extra.iter().map(|s| (s.name.clone(), s.text.as_str())));
+    let mut docs = Vec::with_capacity(sources.len());
+    for (name, text) in &sources {
+        let doc: RulesDocument = if text.trim().is_empty() {
+            RulesDocument::default()
+        } else {
+            serde_saphyr::from_str(text).map_err(|e| PolicyError::RulesSyntax {
+                source_name: name.clone(),
+                message: e.to_string(),
+            })?
+        };
+        docs.push((name.clone(), doc));
+    }
+    let mut knowledge = Knowledge::new();
+    for (name, doc) in &docs {
+        let mut seen = HashSet::new();
+        for program in &doc.programs {
+            if !seen.insert(program.name.as_str()) {
+                return Err(program_error(name, &program.name, "described twice in one document"));
+            }
+            add_program(&mut knowledge, name, program)?;
+        }
+    }
+    let mut rules: Vec<Rule> = Vec::new();
+    let mut ids: HashMap<String, usize> = HashMap::new();
+    for (name, doc) in &docs {
+        let mut seen = HashSet::new();
+        for rule_doc in &doc.rules {
+            if !seen.insert(rule_doc.id.as_str()) {
+                return Err(PolicyError::DuplicateRule {
+                    source_name: name.clone(),
+                    rule: rule_doc.id.clone(),
+                });
+            }
+            let rule = compile_rule(&mut knowledge, name, rule_doc)?;
+            match ids.get(&rule_doc.id) {
+                Some(existing) => rules[*existing] = rule,
+                None => {
+                    ids.insert(rule_doc.id.clone(), rules.len());
+                    rules.push(rule);
+                }
+            }
+        }
+    }
+    let mut by_spec: HashMap<usize, Vec<(usize, usize)>> = HashMap::new();
+    for (r, rule) in rules.iter().enumerate() {
+        for (c, (spec, _)) in rule.conditions.iter().enumerate() {
+            by_spec.entry(*spec).or_default().push((r, c));
+        }
+    }
+    let set = RuleSet {
+        knowledge,
+        rules,
+        by_spec,
+    };
+    for (name, doc) in &docs {
+        for rule_doc in &doc.rules {
+            examples::check(&set, name, rule_doc)?;
+        }
+    }
+    Ok(set)
+}
+
+fn program_error(source: &str, program: &str, message: impl Into<String>) -> PolicyError {
+    PolicyError::InvalidProgram {
+        source_name: source.to_string(),
+        program: program.to_string(),
+        message: message.into(),
+    }
+}
+
+fn rule_error(source: &str, rule: &str, message: impl Into<String>) -> PolicyError {
+    PolicyError::InvalidRule {
+        source_name: source.to_string(),
+        rule: rule.to_string(),
+        message: message.into(),
+    }
+}
+
+fn compile_args(doc: &ArgsDoc) -> Result<ArgsSpec, String> {
+    let mut spec = ArgsSpec::default();
+    for option in &doc.options {
+        let compiled = OptionSpec {
+            name: option.name.clone(),
+            value: option.value,
+            path: option.path,
+            write_when: Vec::new(),
+            recursive: option.recursive,
+        };
+        spec.add_option(compiled, &option.short, &option.long)
+            .map_err(|e| format!("option `{}`: {e}", option.name))?;
+    }
+    let resolve = |spec: &ArgsSpec, names: &[String]| -> Result<Vec<OptId>, String> {
+        names
+            .iter()
+            .map(|n| spec.option_id(n).ok_or_else(|| format!("unknown option `{n}`")))
+            .collect()
+    };
+    for (i, option) in doc.options.iter().enumerate() {
+        let ids = resolve(&spec, &option.write_when)?;
+        if let Some(o) = spec.options.get_mut(i) {
+            o.write_when = ids;
+        }
+    }
+    spec.leading = doc.leading;
+    spec.leading_unless = resolve(&spec, &doc.leading_unless)?;
+    spec.operands = doc.operands;
+    spec.first = doc.first;
+    spec.last = doc.last;
+    spec.last_unless = resolve(&spec, &doc.last_unless)?;
+    spec.write_when = resolve(&spec, &doc.write_when)?;
+    Ok(spec)
+}
+
+fn add_program(knowledge: &mut Knowledge, source: &str, doc: &ProgramDoc) -> Result<(), PolicyError> {
+    let err = |m: String| program_error(source, &doc.name, m);
+    let global = compile_args(&doc.args()).map_err(err)?;
+    let mut spec = ProgramSpec {
+        name: doc.name.clone(),
+        style: doc.style,
+        abbreviations: doc.abbreviations,
+        recursive: doc.recursive,
+        global,
+        unknown_subcommand: doc.unknown_subcommand,
+        ..ProgramSpec::default()
+    };
+    for (name, sub) in &doc.subcommands {
+        let index = u16::try_from(spec.subcommands.len()).map_err(|_| err("too many subcommands".into()))?;
+        let args = compile_args(sub).map_err(|m| err(format!("subcommand `{name}`: {m}")))?;
+        for word in std::iter::once(name).chain(&sub.aliases) {
+            if spec.sub_index.insert(word.clone(), index).is_some() {
+                return Err(err(format!("subcommand name `{word}` is used twice")));
+            }
+        }
+        spec.subcommands.push(SubcommandSpec { name: name.clone(), args });
+    }
+    if let Some(script) = &doc.script {
+        let ids = |names: &[String]| -> Result<Vec<OptId>, PolicyError> {
+            names
+                .iter()
+                .map(|n| {
+                    spec.global
+                        .option_id(n)
+                        .ok_or_else(|| program_error(source, &doc.name, format!("script option `{n}` is not an option")))
+                })
+                .collect()
+        };
+        spec.script = Some(ScriptSpec {
+            inline: ids(&script.options)?,
+            files: ids(&script.file_options)?,
+            operand: script.operand,
+            analyzer: script.analyzer,
+        });
+    }
+    spec.wrapper = doc.wrapper.as_ref().map(|w| WrapperSpec {
+        kind: w.kind,
+        skip: w.skip,
+        default_command: w.default_command.clone(),
+    });
+    let index = match knowledge.index_of_name(&doc.name) {
+        Some(existing) if knowledge.specs[existing].name == doc.name => {
+            knowledge.specs[existing] = spec;
+            existing
+        }
+        Some(_) | None => {
+            knowledge.specs.push(spec);
+            knowledge.specs.len() - 1
+        }
+    };
+    for name in std::iter::once(&doc.name).chain(&doc.aliases) {
+        if !knowledge.register(name, index) {
+            return Err(err(format!("name `{name}` already belongs to another program")));
+        }
+    }
+    Ok(())
+}
+
+/// The spec index for a program a rule names, creating an empty description
+/// for programs the rules know nothing else about.
+fn spec_for_rule(knowledge: &mut Knowledge, program: &str) -> usize {
+    if let Some(i) = knowledge.lookup(program) {
+        return i;
+    }
+    knowledge.specs.push(ProgramSpec {
+        name: program.to_string(),
+        abbreviations: true,
+        ..ProgramSpec::default()
+    });
+    let index = knowledge.specs.len() - 1;
+    knowledge.register(program, index);
+    index
+}
+
+fn compile_rule(knowledge: &mut Knowledge, source: &str, doc: &RuleDoc) -> Result<Rule, PolicyError> {
+    let err = |m: String| rule_error(source, &doc.id, m);
+    if doc.id.trim().is_empty() {
+        return Err(err("a rule needs an id".into()));
+    }
+    let decision = match (doc.decision, doc.network) {
+        (Some(d), false) => RuleDecision::Fixed(d),
+        (None, true) => RuleDecision::Network,
+        (Some(_), true) => return Err(err("give either `decision` or `network: true`, not both".into())),
+        (None, false) => return Err(err("missing `decision`".into())),
+    };
+    let mut programs: Vec<String> = doc.programs.clone();
+    if let Some(p) = &doc.program {
+        programs.push(p.clone());
+    }
+    if let Some(argv) = &doc.when.argv {
+        let Some(first) = argv.first() else {
+            return Err(err("`when.argv` is empty".into()));
+        };
+        if programs.is_empty() {
+            programs.push(first.rsplit('/').next().unwrap_or(first).to_string());
+        }
+    }
+    if programs.is_empty() {
+        return Err(err("a rule names its `program` or `programs`".into()));
+    }
+    let mut conditions = Vec::new();
+    for program in &programs {
+        let index = spec_for_rule(knowledge, program);
+        let condition = compile_condition(&knowledge.specs[index], &doc.when)
+            .map_err(|m| err(format!("program `{program}`: {m}")))?;
+        conditions.push((index, condition));
+    }
+    Ok(Rule {
+        id: doc.id.clone(),
+        source: source.to_string(),
+        decision,
+        reason: doc.reason.clone(),
+        hint: doc.hint.clone(),
+        conditions,
+    })
+}
+
+fn regex(text: &Option<String>) -> Result<Option<Regex>, String> {
+    text.as_ref()
+        .map(|t| Regex::new(t).map_err(|e| format!("bad regex `{t}`: {e}")))
+        .transpose()
+}
+
+fn compile_condition(spec: &ProgramSpec, when: &WhenDoc) -> Result<Condition, String> {
+    for sub in &when.subcommand {
+        if spec.has_subcommands() && !spec.sub_index.contains_key(sub) && spec.unknown_subcommand.is_none() {
+            return Err(format!("unknown subcommand `{sub}`"));
+        }
+    }
+    let sub_levels: Vec<Level> = if when.subcommand.is_empty() {
+        (0..spec.subcommands.len())
+            .filter_map(|i| u16::try_from(i).ok())
+            .map(Some)
+            .collect()
+    } else {
+        when.subcommand
+            .iter()
+            .filter_map(|s| spec.sub_index.get(s).copied())
+            .map(Some)
+            .collect()
+    };
+    let all_levels: Vec<Level> = std::iter::once(None).chain(sub_levels).collect();
+    let canonical_subs = when
+        .subcommand
+        .iter()
+        .map(|s| {
+            spec.sub_index
+                .get(s)
+                .and_then(|i| spec.subcommands.get(usize::from(*i)))
+                .map(|sub| sub.name.clone())
+                .unwrap_or_else(|| s.clone())
+        })
+        .collect();
+    Ok(Condition {
+        subcommands: canonical_subs,
+        options: option_keys(spec, &when.options, &all_levels)?,
+        global_options: option_keys(spec, &when.global_options, &[None])?,
+        not_options: option_keys(spec, &when.not_options, &all_levels)?,
+        words: when.words.clone(),
+        word_regex: regex(&when.word_regex)?,
+        operand_regex: regex(&when.operand_regex)?,
+        option_values: match &when.option_values {
+            Some(ov) => {
+                let keys = option_keys(spec, &ov.options, &all_levels)?;
+                let re = regex(&Some(ov.regex.clone()))?;
+                re.map(|re| (keys, re))
+            }
+            None => None,
+        },
+        operands_min: when.operands_min,
+        operands_max: when.operands_max,
+        script_unsafe: when.script_unsafe,
+        script_file: when.script_file,
+        argv: when.argv.clone(),
+    })
+}
+
+/// Resolves option names: canonical names at the given levels, or raw
+/// spellings (`-x`, `--name`) which also match the known option they spell.
+fn option_keys(spec: &ProgramSpec, names: &[String], levels: &[Level]) -> Result<Vec<OptKey>, String> {
+    let mut keys = Vec::new();
+    for name in names {
+        let before = keys.len();
+        if let Some(long) = name.strip_prefix("--") {
+            keys.push(OptKey::Long(long.to_string()));
+        } else if let Some(short) = name.strip_prefix('-') {
+            let mut chars = short.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c), None) => keys.push(OptKey::Short(c)),
+                _ => return Err(format!("raw option spelling `{name}` must be `-x` or `--name`")),
+            }
+        }
+        for level in levels {
+            let args = spec.args_spec(*level);
+            let found = if let Some(long) = name.strip_prefix("--") {
+                args.long_exact(long)
+            } else if let Some(short) = name.strip_prefix('-') {
+                short.chars().next().and_then(|c| args.short(c))
+            } else {
+                args.option_id(name)
+            };
+            if let Some(id) = found {
+                keys.push(OptKey::Known(*level, id));
+            }
+        }
+        if keys.len() == before {
+            return Err(format!("unknown option `{name}`"));
+        }
+    }
+    Ok(keys)
+}
+

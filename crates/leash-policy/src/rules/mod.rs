@@ -1,0 +1,99 @@
+//! The rules: built-in argument knowledge (YAML embedded in the binary), extra
+//! documents from config and the learned-rules file, compiled once at load with
+//! every rule's examples verified.
+
+mod compile;
+pub(crate) mod condition;
+mod examples;
+pub(crate) mod format;
+
+use std::collections::HashMap;
+
+use crate::Decision;
+use crate::options::ParsedArgs;
+use crate::scripts;
+use crate::spec::{Knowledge, ProgramSpec};
+use condition::{CommandView, Condition};
+
+pub(crate) use compile::build;
+
+/// The built-in rules documents, in load order.
+pub(crate) const BUILTIN_SOURCES: &[(&str, &str)] = &[
+    ("builtin:programs.yaml", include_str!("programs.yaml")),
+    ("builtin:rules.yaml", include_str!("builtin.yaml")),
+];
+
+/// What a rule decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RuleDecision {
+    Fixed(Decision),
+    /// Reaches the network: deny while `security.network` is off, else ask.
+    Network,
+}
+
+#[derive(Debug)]
+pub(crate) struct Rule {
+    pub id: String,
+    pub source: String,
+    pub decision: RuleDecision,
+    pub reason: String,
+    pub hint: String,
+    /// Per program (spec index) the compiled condition.
+    pub conditions: Vec<(usize, Condition)>,
+}
+
+#[derive(Debug)]
+pub(crate) struct RuleSet {
+    pub knowledge: Knowledge,
+    pub rules: Vec<Rule>,
+    /// spec index → (rule index, condition index) in load order.
+    by_spec: HashMap<usize, Vec<(usize, usize)>>,
+}
+
+impl RuleSet {
+    /// Rules (with their condition for this program) that apply to a spec.
+    pub fn for_spec(&self, spec: usize) -> impl Iterator<Item = (&Rule, &Condition)> {
+        self.by_spec
+            .get(&spec)
+            .into_iter()
+            .flatten()
+            .filter_map(|(r, c)| {
+                let rule = self.rules.get(*r)?;
+                let (_, cond) = rule.conditions.get(*c)?;
+                Some((rule, cond))
+            })
+    }
+}
+
+/// Facts about a command's script shared by every rule that looks at it.
+#[derive(Debug, Default)]
+pub(crate) struct ScriptFacts {
+    pub finding: Option<String>,
+    pub file: bool,
+}
+
+pub(crate) fn script_facts(spec: &ProgramSpec, parsed: &ParsedArgs<'_>) -> ScriptFacts {
+    let Some(script) = &spec.script else {
+        return ScriptFacts::default();
+    };
+    let (texts, file) = spec.scripts(parsed);
+    let finding = script
+        .analyzer
+        .and_then(|a| texts.iter().find_map(|t| scripts::analyze(a, t)));
+    ScriptFacts { finding, file }
+}
+
+pub(crate) fn view<'v, 'a>(
+    argv: &'v [&'a str],
+    parsed: &'v ParsedArgs<'a>,
+    spec: &'v ProgramSpec,
+    facts: &'v ScriptFacts,
+) -> CommandView<'v, 'a> {
+    CommandView {
+        argv,
+        parsed,
+        spec,
+        script_finding: facts.finding.as_deref(),
+        script_file: facts.file,
+    }
+}

@@ -1,0 +1,331 @@
+//! The executor: checks required layers, prepares every layer in the parent,
+//! spawns the program with the child-side steps, supervises it, and turns the
+//! result into an [`ExecOutcome`].
+
+use std::ffi::OsString;
+use std::os::fd::OwnedFd;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::resource::{Resource, getrlimit, rlim_t};
+
+use crate::child_plan::{ChildPlan, FailurePipe, RlimitSetting, read_failure, seccomp_programs};
+use crate::env::TermuxEnv;
+use crate::error::SandboxError;
+use crate::landlock_rules::build_ruleset;
+use crate::layer::{Layer, LayerReport};
+use crate::limits::{LimitKind, Limits};
+use crate::nproc::tasks_of_uid;
+use crate::outcome::{ExecOutcome, ExitKind};
+use crate::private_tmp::PrivateTmp;
+use crate::spec::{RunAs, SandboxSpec};
+use crate::supervise::{Finished, supervise};
+
+const MIB: u64 = 1024 * 1024;
+
+/// Runs sandboxed children with the layers a [`LayerReport`] found active.
+#[derive(Debug, Clone)]
+pub struct Executor {
+    report: LayerReport,
+    termux_prefix: Option<PathBuf>,
+}
+
+impl Executor {
+    /// An executor applying every layer `report` lists as active.
+    pub fn new(report: LayerReport) -> Executor {
+        let termux_prefix = if report.termux {
+            TermuxEnv::from_process_env().map(|t| t.prefix)
+        } else {
+            None
+        };
+        Executor {
+            report,
+            termux_prefix,
+        }
+    }
+
+    /// The report this executor was built from.
+    pub fn report(&self) -> &LayerReport {
+        &self.report
+    }
+
+    /// Runs one spec to completion. A missing required layer, an invalid spec
+    /// or a layer that cannot be prepared fails before anything is spawned; a
+    /// layer that fails in the child stops the child before exec.
+    pub fn run(&self, spec: &SandboxSpec) -> Result<ExecOutcome, SandboxError> {
+        validate(spec, &self.report)?;
+        if let Some((layer, why)) = self.report.missing(&spec.required).into_iter().next() {
+            return Err(SandboxError::RequiredLayerMissing { layer, why });
+        }
+        let tmp = PrivateTmp::create(&spec.tmp_base, spec.run_as).map_err(|source| {
+            SandboxError::PrivateTmp {
+                base: spec.tmp_base.clone(),
+                source,
+            }
+        })?;
+        let pipe = FailurePipe::new().map_err(|e| setup_error(Layer::Exec, e))?;
+        let plan = self.prepare(spec, &tmp, pipe.write)?;
+
+        let mut command = Command::new(&spec.program);
+        if let Some((argv0, rest)) = spec.argv.split_first() {
+            command.arg0(argv0).args(rest);
+        }
+        command
+            .env_clear()
+            .envs(child_env(&spec.env, &tmp))
+            .current_dir(&spec.cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        if let Some(owner) = spec.run_as {
+            command.uid(owner.uid).gid(owner.gid);
+        }
+        // SAFETY: `ChildPlan::apply` only makes raw system calls on data
+        // prepared above; it does not allocate, lock or unwind.
+        unsafe {
+            command.pre_exec(move || plan.apply());
+        }
+        let started = Instant::now();
+        let spawned = command.spawn();
+        drop(command); // closes the parent's copy of the failure pipe's write end
+        let mut child = match spawned {
+            Ok(child) => child,
+            Err(source) => {
+                return Err(match read_failure(pipe.read) {
+                    Some((layer, source)) => SandboxError::LayerApply { layer, source },
+                    None => SandboxError::Spawn {
+                        program: spec.program.clone(),
+                        source,
+                    },
+                });
+            }
+        };
+        let pid = libc::pid_t::try_from(child.id()).map_err(|e| SandboxError::Supervise {
+            program: spec.program.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+            crate::supervise::kill_group(pid, libc::SIGKILL);
+            let _ = crate::supervise::reap(pid);
+            return Err(SandboxError::Supervise {
+                program: spec.program.clone(),
+                source: std::io::Error::other("stdout/stderr pipes missing"),
+            });
+        };
+        let finished = supervise(
+            pid,
+            OwnedFd::from(stdout),
+            OwnedFd::from(stderr),
+            &spec.limits,
+            started,
+        )
+        .map_err(|source| SandboxError::Supervise {
+            program: spec.program.clone(),
+            source,
+        })?;
+        drop(tmp);
+        let outcome = self.outcome(finished, started, &spec.limits);
+        tracing::debug!(
+            program = %spec.program.display(),
+            status = ?outcome.status,
+            duration_ms = outcome.duration.as_millis() as u64,
+            limit_hit = ?outcome.limit_hit,
+            "sandboxed run finished"
+        );
+        Ok(outcome)
+    }
+
+    /// Prepares the child-side steps in the parent: rlimit values, the Landlock
+    /// ruleset fd and the compiled seccomp programs.
+    fn prepare(
+        &self,
+        spec: &SandboxSpec,
+        tmp: &PrivateTmp,
+        failure_write: OwnedFd,
+    ) -> Result<ChildPlan, SandboxError> {
+        let rlimits = if self.report.is_active(Layer::Rlimits) {
+            rlimit_settings(&spec.limits, spec.run_as)?
+        } else {
+            Vec::new()
+        };
+        let landlock = if self.report.is_active(Layer::Landlock) {
+            let fd = build_ruleset(spec, tmp.path(), self.termux_prefix.as_deref()).map_err(
+                |message| SandboxError::LayerSetup {
+                    layer: Layer::Landlock,
+                    message,
+                },
+            )?;
+            Some(fd)
+        } else {
+            None
+        };
+        let seccomp = if self.report.is_active(Layer::Seccomp) {
+            seccomp_programs(spec.network).map_err(|message| SandboxError::LayerSetup {
+                layer: Layer::Seccomp,
+                message,
+            })?
+        } else {
+            Vec::new()
+        };
+        Ok(ChildPlan {
+            rlimits,
+            no_new_privs: self.report.is_active(Layer::NoNewPrivs),
+            landlock,
+            seccomp,
+            failure_write,
+        })
+    }
+
+    fn outcome(&self, finished: Finished, started: Instant, limits: &Limits) -> ExecOutcome {
+        let status = finished.wait_status;
+        let signal = libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status));
+        let exit = if finished.timed_out {
+            ExitKind::TimedOut
+        } else if let Some(signal) = signal {
+            ExitKind::Signaled {
+                signal,
+                name: ExitKind::signal_name(signal),
+            }
+        } else {
+            ExitKind::Exited(libc::WEXITSTATUS(status))
+        };
+        let cpu_time = timeval(finished.rusage.ru_utime) + timeval(finished.rusage.ru_stime);
+        let limit_hit = if finished.timed_out {
+            Some(LimitKind::Timeout)
+        } else if signal == Some(libc::SIGXCPU)
+            || (signal == Some(libc::SIGKILL) && cpu_time >= Duration::from_secs(limits.cpu_s))
+        {
+            Some(LimitKind::Cpu)
+        } else if signal == Some(libc::SIGXFSZ) {
+            Some(LimitKind::FileSize)
+        } else if finished.stdout.truncated || finished.stderr.truncated {
+            Some(LimitKind::Output)
+        } else {
+            None
+        };
+        ExecOutcome {
+            status: exit,
+            duration: finished.reaped_at.saturating_duration_since(started),
+            stdout: finished.stdout,
+            stderr: finished.stderr,
+            max_rss_kb: u64::try_from(finished.rusage.ru_maxrss).unwrap_or(0),
+            cpu_time,
+            layers_active: self.report.active_layers(),
+            limit_hit,
+        }
+    }
+}
+
+fn setup_error(layer: Layer, e: impl std::fmt::Display) -> SandboxError {
+    SandboxError::LayerSetup {
+        layer,
+        message: e.to_string(),
+    }
+}
+
+fn invalid(what: impl Into<String>) -> SandboxError {
+    SandboxError::InvalidSpec { what: what.into() }
+}
+
+/// Rejects specs the executor must not guess about.
+fn validate(spec: &SandboxSpec, report: &LayerReport) -> Result<(), SandboxError> {
+    if !spec.program.is_absolute() {
+        return Err(invalid(format!(
+            "program `{}` is not an absolute path (the policy resolves programs; the executor never searches PATH)",
+            spec.program.display()
+        )));
+    }
+    if spec.argv.is_empty() {
+        return Err(invalid("argv is empty (argv[0] is required)"));
+    }
+    if !spec.cwd.is_absolute() {
+        return Err(invalid(format!(
+            "cwd `{}` is not absolute",
+            spec.cwd.display()
+        )));
+    }
+    if spec.run_as.is_some() && (report.termux || report.android_sdk.is_some()) {
+        return Err(invalid(
+            "run_as is not possible on Android: its app seccomp filter kills setuid with SIGSYS",
+        ));
+    }
+    if spec.limits.timeout.is_zero() {
+        return Err(invalid("limits.timeout is zero"));
+    }
+    Ok(())
+}
+
+/// The child's environment: the spec's, with `TMPDIR` pointing at the private tmp.
+fn child_env(env: &[(OsString, OsString)], tmp: &PrivateTmp) -> Vec<(OsString, OsString)> {
+    let mut out: Vec<(OsString, OsString)> =
+        env.iter().filter(|(k, _)| k != "TMPDIR").cloned().collect();
+    out.push((OsString::from("TMPDIR"), tmp.path().as_os_str().to_owned()));
+    out
+}
+
+fn timeval(tv: libc::timeval) -> Duration {
+    let secs = u64::try_from(tv.tv_sec).unwrap_or(0);
+    let micros = u32::try_from(tv.tv_usec).unwrap_or(0);
+    Duration::from_secs(secs) + Duration::from_micros(u64::from(micros))
+}
+
+/// The rlimits of a run, each capped at the current hard limit (a child may
+/// lower limits, never raise them). RLIMIT_NPROC is set to what the uid runs
+/// now plus `max_processes`; it is skipped for uid 0, which the kernel exempts.
+fn rlimit_settings(
+    limits: &Limits,
+    run_as: Option<RunAs>,
+) -> Result<Vec<RlimitSetting>, SandboxError> {
+    let mut wanted: Vec<(Resource, rlim_t, rlim_t)> = vec![
+        (
+            Resource::RLIMIT_CPU,
+            limits.cpu_s,
+            limits.cpu_s.saturating_add(1),
+        ),
+        (
+            Resource::RLIMIT_AS,
+            limits.memory_mb.saturating_mul(MIB),
+            limits.memory_mb.saturating_mul(MIB),
+        ),
+        (
+            Resource::RLIMIT_FSIZE,
+            limits.file_size_mb.saturating_mul(MIB),
+            limits.file_size_mb.saturating_mul(MIB),
+        ),
+        (
+            Resource::RLIMIT_NOFILE,
+            limits.open_files,
+            limits.open_files,
+        ),
+        (Resource::RLIMIT_CORE, 0, 0),
+    ];
+    // SAFETY: getuid has no preconditions.
+    let uid = run_as.map_or_else(|| unsafe { libc::getuid() }, |owner| owner.uid);
+    if uid != 0 {
+        let current = tasks_of_uid(uid).map_err(|e| {
+            setup_error(
+                Layer::Rlimits,
+                format!("counting tasks of uid {uid} in /proc: {e}"),
+            )
+        })?;
+        let nproc = current.saturating_add(limits.max_processes);
+        wanted.push((Resource::RLIMIT_NPROC, nproc, nproc));
+    }
+    wanted
+        .into_iter()
+        .map(|(resource, soft, hard)| {
+            let (_, current_hard) = getrlimit(resource).map_err(|e| {
+                setup_error(Layer::Rlimits, format!("getrlimit({resource:?}): {e}"))
+            })?;
+            let hard = hard.min(current_hard);
+            Ok(RlimitSetting {
+                resource,
+                soft: soft.min(hard),
+                hard,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,271 @@
+//! Approvals: a person's yes or no to one exact argv, with an expiry and a
+//! per-request nonce (phone notifications act without a session, so the nonce
+//! proves the button belongs to this request). Minimal typed accessors.
+
+use rusqlite::{OptionalExtension, Row, params};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{SqliteResultExt, StoreError};
+use crate::store::Store;
+use crate::timestamp::now_rfc3339;
+
+/// Where an approval request stands. Only `Pending` ever changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalState {
+    /// Waiting for a person.
+    Pending,
+    /// A person said yes.
+    Approved,
+    /// A person said no.
+    Denied,
+    /// Nobody answered in time; treated as a denial.
+    Expired,
+}
+
+impl ApprovalState {
+    /// The spelling stored in the database and shown to people.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalState::Pending => "pending",
+            ApprovalState::Approved => "approved",
+            ApprovalState::Denied => "denied",
+            ApprovalState::Expired => "expired",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(text: &str) -> Option<ApprovalState> {
+        [
+            ApprovalState::Pending,
+            ApprovalState::Approved,
+            ApprovalState::Denied,
+            ApprovalState::Expired,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == text)
+    }
+}
+
+/// A request for approval, as the engine files it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NewApproval {
+    pub job_id: Option<i64>,
+    /// RFC 3339 UTC; after it the request counts as denied.
+    pub expires_at: String,
+    pub nonce: String,
+    /// The exact argv the policy judged.
+    pub argv: Vec<String>,
+    pub cwd: Option<String>,
+    /// The policy rule that asked for approval.
+    pub rule: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// An approval row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Approval {
+    pub id: i64,
+    pub job_id: Option<i64>,
+    pub created_at: String,
+    pub expires_at: String,
+    pub nonce: String,
+    pub state: ApprovalState,
+    pub argv: Vec<String>,
+    pub cwd: Option<String>,
+    pub rule: Option<String>,
+    pub reason: Option<String>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<String>,
+    /// `tty`, `cli`, `http`, `termux`, or `expiry`.
+    pub channel: Option<String>,
+}
+
+const APPROVAL_COLUMNS: &str = "id, job_id, created_at, expires_at, nonce, state, argv, cwd, \
+     rule, reason, decided_by, decided_at, channel";
+
+impl Store {
+    /// Files a pending approval request and returns it as stored.
+    pub fn insert_approval(&self, approval: &NewApproval) -> Result<Approval, StoreError> {
+        let argv = serde_json::Value::from(approval.argv.clone()).to_string();
+        self.conn
+            .execute(
+                "INSERT INTO approvals (job_id, created_at, expires_at, nonce, state, argv, cwd, \
+                 rule, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    approval.job_id,
+                    now_rfc3339(),
+                    approval.expires_at,
+                    approval.nonce,
+                    ApprovalState::Pending.as_str(),
+                    argv,
+                    approval.cwd,
+                    approval.rule,
+                    approval.reason,
+                ],
+            )
+            .at(&self.path)?;
+        let id = self.conn.last_insert_rowid();
+        self.approval(id)?
+            .ok_or_else(|| self.approval_not_found(id))
+    }
+
+    /// One approval by id.
+    pub fn approval(&self, id: i64) -> Result<Option<Approval>, StoreError> {
+        let raw = self
+            .conn
+            .query_row(
+                &format!("SELECT {APPROVAL_COLUMNS} FROM approvals WHERE id = ?1"),
+                [id],
+                RawApproval::from_row,
+            )
+            .optional()
+            .at(&self.path)?;
+        raw.map(|raw| raw.decode(self)).transpose()
+    }
+
+    /// Approvals, oldest first, optionally only those in `state`.
+    pub fn approvals(&self, state: Option<ApprovalState>) -> Result<Vec<Approval>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {APPROVAL_COLUMNS} FROM approvals WHERE (?1 IS NULL OR state = ?1) \
+                 ORDER BY id"
+            ))
+            .at(&self.path)?;
+        let rows = stmt
+            .query_map(
+                params![state.map(ApprovalState::as_str)],
+                RawApproval::from_row,
+            )
+            .at(&self.path)?;
+        let mut approvals = Vec::new();
+        for raw in rows {
+            approvals.push(raw.at(&self.path)?.decode(self)?);
+        }
+        Ok(approvals)
+    }
+
+    /// Decides a pending approval. Compare-and-set: only a `Pending` request
+    /// changes, so two channels answering at once cannot both win; the loser gets
+    /// [`StoreError::InvalidTransition`]. Deciding to `Pending` is refused too.
+    pub fn decide_approval(
+        &self,
+        id: i64,
+        decision: ApprovalState,
+        decided_by: &str,
+        channel: &str,
+    ) -> Result<Approval, StoreError> {
+        let refuse = |current: ApprovalState| StoreError::InvalidTransition {
+            table: "approvals",
+            id,
+            current: current.as_str().to_owned(),
+            requested: decision.as_str().to_owned(),
+        };
+        match decision {
+            ApprovalState::Pending => return Err(refuse(ApprovalState::Pending)),
+            ApprovalState::Approved | ApprovalState::Denied | ApprovalState::Expired => {}
+        }
+        let changed = self
+            .conn
+            .execute(
+                "UPDATE approvals SET state = ?1, decided_by = ?2, decided_at = ?3, channel = ?4 \
+                 WHERE id = ?5 AND state = ?6",
+                params![
+                    decision.as_str(),
+                    decided_by,
+                    now_rfc3339(),
+                    channel,
+                    id,
+                    ApprovalState::Pending.as_str()
+                ],
+            )
+            .at(&self.path)?;
+        let approval = self
+            .approval(id)?
+            .ok_or_else(|| self.approval_not_found(id))?;
+        if changed == 0 {
+            return Err(refuse(approval.state));
+        }
+        Ok(approval)
+    }
+
+    fn approval_not_found(&self, id: i64) -> StoreError {
+        StoreError::NotFound {
+            table: "approvals",
+            id,
+            path: self.path.clone(),
+        }
+    }
+}
+
+/// An approval row before its text columns are decoded.
+struct RawApproval {
+    id: i64,
+    job_id: Option<i64>,
+    created_at: String,
+    expires_at: String,
+    nonce: String,
+    state: String,
+    argv: String,
+    cwd: Option<String>,
+    rule: Option<String>,
+    reason: Option<String>,
+    decided_by: Option<String>,
+    decided_at: Option<String>,
+    channel: Option<String>,
+}
+
+impl RawApproval {
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<RawApproval> {
+        Ok(RawApproval {
+            id: row.get(0)?,
+            job_id: row.get(1)?,
+            created_at: row.get(2)?,
+            expires_at: row.get(3)?,
+            nonce: row.get(4)?,
+            state: row.get(5)?,
+            argv: row.get(6)?,
+            cwd: row.get(7)?,
+            rule: row.get(8)?,
+            reason: row.get(9)?,
+            decided_by: row.get(10)?,
+            decided_at: row.get(11)?,
+            channel: row.get(12)?,
+        })
+    }
+
+    fn decode(self, store: &Store) -> Result<Approval, StoreError> {
+        let corrupt = |what: String| StoreError::Corrupt {
+            path: store.path.clone(),
+            what,
+        };
+        let state = ApprovalState::parse(&self.state).ok_or_else(|| {
+            corrupt(format!(
+                "approval {} has unknown state {:?}",
+                self.id, self.state
+            ))
+        })?;
+        let argv: Vec<String> = serde_json::from_str(&self.argv).map_err(|err| {
+            corrupt(format!(
+                "approval {} has an argv that is not a JSON string array: {err}",
+                self.id
+            ))
+        })?;
+        Ok(Approval {
+            id: self.id,
+            job_id: self.job_id,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            nonce: self.nonce,
+            state,
+            argv,
+            cwd: self.cwd,
+            rule: self.rule,
+            reason: self.reason,
+            decided_by: self.decided_by,
+            decided_at: self.decided_at,
+            channel: self.channel,
+        })
+    }
+}

@@ -1,0 +1,282 @@
+//! The tamper-evident audit log: a sha256 hash chain in the `audit` table,
+//! mirrored line by line to a JSONL file.
+//!
+//! # How an append stays consistent
+//!
+//! Everything happens inside one `BEGIN IMMEDIATE` transaction, which is
+//! SQLite's write lock: appends from threads (this handle's mutex) and from
+//! other processes (the database lock) are serialized. Inside it we read the
+//! head (seq, hash), build the record, **write the mirror line first** (fsynced
+//! in [`Durability::Fsync`] mode), then insert the row and commit. A crash
+//! between the two leaves the mirror *ahead* of the database by exactly one
+//! complete record, or with a partial last line; [`AuditLog::open`] adopts the
+//! first and cuts the second (and records that it did, as an `audit.recovered`
+//! record), and [`AuditLog::verify`] tolerates both. Writing the database first
+//! would instead leave a committed record missing from the mirror — which is
+//! exactly what truncating the mirror looks like, so it could not be tolerated.
+//!
+//! Trade-off, stated plainly: because the mirror can lead by one record, anyone
+//! able to write the mirror file can get one well-formed, correctly chained
+//! record adopted at the next open. The adoption is logged and recorded in the
+//! chain itself. (The chain is unkeyed, so anyone able to write the database can
+//! rewrite all of it anyway; the mirror is a second copy, not a signature.)
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::audit_record::AuditRecord;
+use crate::audit_table::{insert_record, read_head, records_where};
+use crate::connection::{self, Synchronous};
+use crate::durability::Durability;
+use crate::error::{SqliteResultExt, StoreError};
+use crate::migrations;
+use crate::mirror_writer::{MirrorUndo, MirrorWriter};
+use crate::reconcile::reconcile;
+use crate::timestamp::now_rfc3339;
+use crate::verify::{VerifyReport, verify_log};
+
+/// How the audit log is written.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuditOptions {
+    /// The JSONL mirror's active file (`logging.audit_log`), if any.
+    pub mirror: Option<PathBuf>,
+    /// Fsync per record, or batched.
+    pub durability: Durability,
+    /// Rotate the active mirror file before it would grow past this many bytes
+    /// (0: never rotate). Rotated files are kept, never deleted by leash.
+    pub rotate_bytes: u64,
+}
+
+/// A handle on the audit log. `Sync`: share one between threads (appends are
+/// serialized by a mutex here and by SQLite's write lock across processes).
+#[derive(Debug)]
+pub struct AuditLog {
+    db_path: PathBuf,
+    mirror_path: Option<PathBuf>,
+    writable: bool,
+    durability: Durability,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    conn: Connection,
+    mirror: Option<MirrorWriter>,
+}
+
+impl AuditLog {
+    /// Opens the log for appending: opens and migrates the database, then, under
+    /// the write lock, brings the mirror and the database together — cuts a
+    /// partial last mirror line, adopts a mirror record one ahead of the
+    /// database, or fills a newly configured mirror from the database. Any other
+    /// disagreement is refused ([`StoreError::MirrorDisagrees`],
+    /// [`StoreError::MirrorMissing`]): leash does not write to a log that looks
+    /// tampered with.
+    pub fn open(db_path: &Path, options: AuditOptions) -> Result<AuditLog, StoreError> {
+        let synchronous = match options.durability {
+            Durability::Fsync => Synchronous::Full,
+            Durability::Batched => Synchronous::Normal,
+        };
+        let mut conn = connection::open_read_write(db_path, synchronous)?;
+        migrations::migrate(&mut conn, db_path)?;
+        let mut mirror = options
+            .mirror
+            .clone()
+            .map(|path| MirrorWriter::new(path, options.rotate_bytes, options.durability));
+        if let Some(writer) = mirror.as_mut() {
+            reconcile(&mut conn, db_path, writer)?;
+        }
+        Ok(AuditLog {
+            db_path: db_path.to_path_buf(),
+            mirror_path: options.mirror,
+            writable: true,
+            durability: options.durability,
+            inner: Mutex::new(Inner { conn, mirror }),
+        })
+    }
+
+    /// Opens the log for reading and verifying only: no migration, no recovery,
+    /// no appends. A database file that does not exist reads as an empty log
+    /// (so a mirror left without its database is still checked).
+    pub fn open_read_only(db_path: &Path, mirror: Option<PathBuf>) -> Result<AuditLog, StoreError> {
+        let existing = if db_path.exists() {
+            let conn = connection::open_existing(db_path)?;
+            let version = migrations::refuse_newer(&conn, db_path)?;
+            (version > 0).then_some(conn)
+        } else {
+            None
+        };
+        let conn = match existing {
+            Some(conn) => conn,
+            None => {
+                let mut empty = Connection::open_in_memory().at(db_path)?;
+                migrations::migrate(&mut empty, db_path)?;
+                empty
+            }
+        };
+        Ok(AuditLog {
+            db_path: db_path.to_path_buf(),
+            mirror_path: mirror,
+            writable: false,
+            durability: Durability::Fsync,
+            inner: Mutex::new(Inner { conn, mirror: None }),
+        })
+    }
+
+    /// The database file.
+    pub fn db_path(&self) -> &Path {
+        &self.db_path
+    }
+
+    /// The mirror's active file, if configured.
+    pub fn mirror_path(&self) -> Option<&Path> {
+        self.mirror_path.as_deref()
+    }
+
+    /// Appends one record and returns it (with its seq and hash). When this
+    /// returns `Ok` the record is committed (and, with `Fsync`, on disk in both
+    /// places); when it returns `Err` it was not added.
+    pub fn append(
+        &self,
+        job_id: Option<i64>,
+        kind: &str,
+        payload: serde_json::Value,
+    ) -> Result<AuditRecord, StoreError> {
+        if !self.writable {
+            return Err(StoreError::ReadOnly {
+                path: self.db_path.clone(),
+            });
+        }
+        let mut guard = self.lock()?;
+        let Inner { conn, mirror } = &mut *guard;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .at(&self.db_path)?;
+        let (record, undo) =
+            write_record(&tx, &self.db_path, mirror.as_mut(), job_id, kind, payload)?;
+        if let Err(err) = tx.commit() {
+            if let (Some(writer), Some(undo)) = (mirror.as_mut(), undo) {
+                writer.undo(undo);
+            }
+            return Err(StoreError::Sqlite {
+                path: self.db_path.clone(),
+                source: err,
+            });
+        }
+        if let Some(writer) = mirror.as_mut() {
+            // The record is committed; a failed batch fsync must not make the
+            // caller believe otherwise.
+            if let Err(err) = writer.committed() {
+                tracing::warn!(error = %err, "audit mirror batch fsync failed");
+            }
+        }
+        Ok(record)
+    }
+
+    /// The last `n` records, oldest first.
+    pub fn tail(&self, n: usize) -> Result<Vec<AuditRecord>, StoreError> {
+        let guard = self.lock()?;
+        records_where(
+            &guard.conn,
+            &self.db_path,
+            "seq IN (SELECT seq FROM audit ORDER BY seq DESC LIMIT ?1)",
+            i64::try_from(n).unwrap_or(i64::MAX),
+        )
+    }
+
+    /// Records with a seq greater than `seq`, oldest first.
+    pub fn after(&self, seq: u64) -> Result<Vec<AuditRecord>, StoreError> {
+        let guard = self.lock()?;
+        records_where(
+            &guard.conn,
+            &self.db_path,
+            "seq > ?1",
+            i64::try_from(seq).unwrap_or(i64::MAX),
+        )
+    }
+
+    /// Every record, oldest first.
+    pub fn all(&self) -> Result<Vec<AuditRecord>, StoreError> {
+        let guard = self.lock()?;
+        records_where(&guard.conn, &self.db_path, "seq > ?1", i64::MIN)
+    }
+
+    /// Checks the database chain and the mirror against each other. Writes
+    /// nothing, but holds the write lock while it reads, so appenders wait.
+    pub fn verify(&self) -> Result<VerifyReport, StoreError> {
+        let mut guard = self.lock()?;
+        let tx = guard
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .at(&self.db_path)?;
+        let report = verify_log(&tx, &self.db_path, self.mirror_path.as_deref())?;
+        tx.rollback().at(&self.db_path)?;
+        Ok(report)
+    }
+
+    /// Makes everything appended so far durable: fsyncs the mirror and, in
+    /// `Batched` mode, checkpoints the WAL (which fsyncs it).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        let mut guard = self.lock()?;
+        let Inner { conn, mirror } = &mut *guard;
+        if let Some(writer) = mirror.as_mut() {
+            writer.sync()?;
+        }
+        match self.durability {
+            Durability::Fsync => Ok(()),
+            Durability::Batched => conn
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                .at(&self.db_path),
+        }
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Inner>, StoreError> {
+        self.inner.lock().map_err(|_| StoreError::Poisoned {
+            path: self.db_path.clone(),
+        })
+    }
+}
+
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        if self.writable
+            && let Err(err) = self.flush()
+        {
+            tracing::warn!(error = %err, "could not flush the audit log on close");
+        }
+    }
+}
+
+/// Writes one record inside the caller's `BEGIN IMMEDIATE` transaction: the
+/// mirror line first, then the row. If the insert fails the mirror line is
+/// taken back. The caller commits (and undoes the line if that fails).
+pub(crate) fn write_record(
+    tx: &Connection,
+    db_path: &Path,
+    mirror: Option<&mut MirrorWriter>,
+    job_id: Option<i64>,
+    kind: &str,
+    payload: serde_json::Value,
+) -> Result<(AuditRecord, Option<MirrorUndo>), StoreError> {
+    let head = read_head(tx, db_path)?;
+    let record = AuditRecord::seal(
+        head.seq + 1,
+        now_rfc3339(),
+        job_id,
+        kind,
+        payload,
+        &head.hash,
+    );
+    let Some(writer) = mirror else {
+        insert_record(tx, db_path, &record)?;
+        return Ok((record, None));
+    };
+    let undo = writer.append(&record.to_canonical_json())?;
+    if let Err(err) = insert_record(tx, db_path, &record) {
+        writer.undo(undo);
+        return Err(err);
+    }
+    Ok((record, Some(undo)))
+}
