@@ -8,6 +8,7 @@
 pub mod action;
 pub mod backend;
 mod grammar;
+mod parse;
 mod schema;
 
 pub use action::{
@@ -19,6 +20,10 @@ pub use backend::{
     Role, TokenSink,
 };
 pub use grammar::actions_gbnf;
+pub use parse::{
+    MAX_RESPONSE_BYTES, ParseError, ParsedResponse, PlanSource, answer_format_reminder,
+    parse_response, reask_message,
+};
 pub use schema::{
     ACTIONS_SCHEMA_NAME, OrderedJson, actions_json_schema, actions_response_format,
 };

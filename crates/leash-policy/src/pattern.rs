@@ -10,13 +10,15 @@ use crate::options::{OptName, ParsedArgs};
 use crate::paths::lexical_absolute;
 use crate::rules::condition::OptKey;
 use crate::shell;
-use crate::spec::{Knowledge, looks_like_path};
+use crate::spec::{Knowledge, looks_like_path, normalize_name};
 
 #[derive(Debug, Clone)]
 pub(crate) struct ArgvPattern {
     pub text: String,
-    /// The judged program name.
+    /// The program name as written (variant/version suffix removed).
     program: String,
+    /// The program's knowledge entry, shared by aliases (`gawk`, `mawk`, `awk`).
+    spec: Option<usize>,
     subcommand: Option<String>,
     options: Vec<(OptKey, Option<String>)>,
     operands: Vec<String>,
@@ -49,7 +51,7 @@ impl ArgvPattern {
         if base.is_empty() {
             return Err("the pattern names no program".to_string());
         }
-        let (program, index) = knowledge.judged_name(base);
+        let index = knowledge.lookup(base);
         let spec = knowledge.spec(index);
         let refs: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
         let parsed = spec.parse(&refs);
@@ -60,7 +62,8 @@ impl ArgvPattern {
         });
         Ok(ArgvPattern {
             text: text.to_string(),
-            program: program.to_string(),
+            program: normalize_name(base).to_string(),
+            spec: index,
             subcommand,
             options: parsed
                 .options
@@ -72,9 +75,21 @@ impl ArgvPattern {
         })
     }
 
-    /// Whether a command (judged as `program`, read into `parsed`) matches.
-    pub fn matches(&self, program: &str, parsed: &ParsedArgs<'_>, subcommand: Option<&str>) -> bool {
-        if self.program != program {
+    /// Whether a command matches. `names` are the names the program goes by
+    /// (canonical file name, and the name it was called by when that is the
+    /// same program); `family` is its knowledge entry. A `broad` match (for
+    /// blacklist and approval lists, where matching more is stricter) also
+    /// accepts any name of the same family (`gunzip` for `gzip`).
+    pub fn matches(
+        &self,
+        names: &[&str],
+        family: Option<usize>,
+        broad: bool,
+        parsed: &ParsedArgs<'_>,
+        subcommand: Option<&str>,
+    ) -> bool {
+        let same_family = broad && family.is_some() && self.spec == family;
+        if !same_family && !names.contains(&self.program.as_str()) {
             return false;
         }
         if let Some(want) = &self.subcommand {

@@ -16,7 +16,7 @@ use crate::paths::PathRules;
 use crate::pattern::ArgvPattern;
 use crate::program::{ProgramResolver, ResolveError, Resolved};
 use crate::rules::{self, RuleDecision, RuleSet};
-use crate::spec::PathArg;
+use crate::spec::{PathArg, normalize_name};
 use crate::wrappers::{self, InnerRun};
 use crate::{Decision, PolicySettings, ResolvedCommand, Verdict, shell};
 
@@ -235,8 +235,15 @@ impl Policy {
             },
         };
         let knowledge = &self.rules.knowledge;
-        let (judged, spec_index) = knowledge.judged_name(&resolved.identity);
+        let spec_index = knowledge.lookup(&resolved.identity);
         let spec = knowledge.spec(spec_index);
+        let canonical_name = normalize_name(&resolved.identity);
+        let called = normalize_name(argv[0].rsplit('/').next().unwrap_or(argv[0]));
+        let mut names: Vec<&str> = vec![canonical_name];
+        if called != canonical_name && spec_index.is_some() && knowledge.lookup(called) == spec_index {
+            names.push(called);
+        }
+        let judged = names.last().copied().unwrap_or(canonical_name);
         let parsed = spec.parse(&argv[1..]);
         let subcommand = parsed.subcommand.map(|(word, idx)| {
             idx.and_then(|i| spec.subcommands.get(usize::from(i)))
@@ -249,7 +256,11 @@ impl Policy {
         };
 
         // Seed lists.
-        if !self.whitelist.iter().any(|p| p.matches(judged, &parsed, subcommand)) {
+        if !self
+            .whitelist
+            .iter()
+            .any(|p| p.matches(&names, spec_index, false, &parsed, subcommand))
+        {
             out.push(
                 "seed.whitelist",
                 Decision::Deny,
@@ -257,7 +268,11 @@ impl Policy {
                 "use a whitelisted program, or ask the person to add this one to security.whitelist",
             );
         }
-        if let Some(p) = self.blacklist.iter().find(|p| p.matches(judged, &parsed, subcommand)) {
+        if let Some(p) = self
+            .blacklist
+            .iter()
+            .find(|p| p.matches(&names, spec_index, true, &parsed, subcommand))
+        {
             out.push(
                 "seed.blacklist",
                 Decision::Deny,
@@ -265,7 +280,11 @@ impl Policy {
                 "this command is never allowed; find another way or stop",
             );
         }
-        if let Some(p) = self.approval.iter().find(|p| p.matches(judged, &parsed, subcommand)) {
+        if let Some(p) = self
+            .approval
+            .iter()
+            .find(|p| p.matches(&names, spec_index, true, &parsed, subcommand))
+        {
             out.push(
                 "seed.require_approval_for",
                 Decision::Ask,

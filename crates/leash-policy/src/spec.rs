@@ -64,6 +64,15 @@ pub(crate) struct PathArg<'a> {
     pub changes_dir: bool,
 }
 
+/// A program name without its variant or version suffix: `python3.12` →
+/// `python3`, `vim.basic` → `vim`, `which.debianutils` → `which`.
+pub(crate) fn normalize_name(name: &str) -> &str {
+    match name.split_once('.') {
+        Some((head, _)) if !head.is_empty() => head,
+        Some(_) | None => name,
+    }
+}
+
 /// Whether an argument of a program we know nothing about looks like a path.
 pub(crate) fn looks_like_path(arg: &str) -> bool {
     arg.contains('/') || arg == "." || arg == ".." || arg.starts_with('~')
@@ -270,13 +279,7 @@ impl Knowledge {
         if let Some(i) = self.by_name.get(identity) {
             return Some(*i);
         }
-        let mut name = identity;
-        while let Some((head, tail)) = name.rsplit_once('.') {
-            if tail.is_empty() || !tail.bytes().all(|b| b.is_ascii_digit()) {
-                break;
-            }
-            name = head;
-        }
+        let name = normalize_name(identity);
         if let Some(i) = self.by_name.get(name) {
             return Some(*i);
         }

@@ -12,8 +12,8 @@ pub enum ParseError {
     /// Nothing but blanks.
     #[error("the answer is empty")]
     Empty,
-    /// A `<think>` section and nothing after it.
-    #[error("the answer has a <think> section but no JSON object after </think>")]
+    /// Thinking (a `<think>` section or separate reasoning) and no answer.
+    #[error("the answer has only thinking and no JSON object after it")]
     OnlyThinking,
     /// `<think>` without `</think>`: everything after it is thinking.
     #[error(

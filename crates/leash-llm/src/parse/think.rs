@@ -48,7 +48,7 @@ pub(crate) fn split_thinking(text: &str) -> SplitAnswer {
                     None => {
                         thoughts.push(inside.trim().to_string());
                         unterminated = true;
-                        rest = "";
+                        break;
                     }
                 }
             }

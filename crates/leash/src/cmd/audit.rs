@@ -93,7 +93,10 @@ fn tail(location: &LogLocation, args: TailArgs, as_json: bool) -> anyhow::Result
         last_seq = record.seq;
     }
     out.flush()?;
-    while args.follow {
+    if !args.follow {
+        return Ok(exit::success());
+    }
+    loop {
         std::thread::sleep(FOLLOW_INTERVAL);
         if waiting_for_database && location.database.exists() {
             log = location.open()?;
@@ -105,7 +108,6 @@ fn tail(location: &LogLocation, args: TailArgs, as_json: bool) -> anyhow::Result
         }
         out.flush()?;
     }
-    Ok(exit::success())
 }
 
 fn print_record(out: &mut impl Write, record: &AuditRecord, as_json: bool) -> anyhow::Result<()> {

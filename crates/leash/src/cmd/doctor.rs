@@ -220,13 +220,13 @@ fn state_dir_health(path: &Path) -> StateDirHealth {
     if exists && !is_dir {
         problems.push("exists but is not a directory".to_owned());
     }
-    if let (true, Some(bits)) = (is_dir, bits) {
-        if bits != 0o700 {
-            problems.push(format!(
-                "mode is {bits:04o}, expected 0700 (chmod 700 {})",
-                path.display()
-            ));
-        }
+    if let (true, Some(bits)) = (is_dir, bits)
+        && bits != 0o700
+    {
+        problems.push(format!(
+            "mode is {bits:04o}, expected 0700 (chmod 700 {})",
+            path.display()
+        ));
     }
     StateDirHealth {
         path: path.to_path_buf(),

@@ -1,0 +1,236 @@
+//! The replay backend: a real [`Backend`] that plays a recorded transcript,
+//! one response per `generate` call, deterministically. For tests, demos, and
+//! reproducing an incident from the audit log.
+//!
+//! # Transcript format
+//!
+//! YAML (`.yaml`/`.yml`) or JSON (`.json`), chosen by the file extension:
+//!
+//! ```yaml
+//! description: list the files, then finish   # optional, for people
+//! responses:
+//!   - text: '{"thought": "look first", "actions": [{"run": ["ls"]}], "done": false}'
+//!     expect: list the files      # optional: the last user message must contain this
+//!   - reasoning: The listing is in. # optional: like DeepSeek's reasoning_content
+//!     text: '{"actions": [], "done": true}'
+//!     delay_ms: 50                # optional: wait this long before the first piece
+//!     finish: stop                # optional: stop (default) | length
+//! ```
+//!
+//! Unknown keys are errors. Each `generate` plays the next response: the text
+//! is streamed to `on_text` in small pieces; an `expect` that the last user
+//! message does not contain is an error naming the step; when the responses
+//! run out, [`BackendError::Transcript`] says so. Token counts are estimates
+//! (a token per four bytes, rounded up): there is no tokenizer here.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+use crate::backend::{
+    Backend, BackendError, FinishReason, GenerateRequest, Generation, Role,
+};
+
+/// Pieces of at most this many bytes go to `on_text`, like tokens would.
+const PIECE_BYTES: usize = 8;
+
+/// One recorded response.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayStep {
+    /// The answer text.
+    pub text: String,
+    /// Separate reasoning, as a reasoning model's server would send it.
+    #[serde(default)]
+    pub reasoning: Option<String>,
+    /// A substring the last user message must contain.
+    #[serde(default)]
+    pub expect: Option<String>,
+    /// Wait this long before the first piece of text.
+    #[serde(default)]
+    pub delay_ms: Option<u64>,
+    /// Why generation "stopped" (default: stop).
+    #[serde(default)]
+    pub finish: Option<FinishReason>,
+}
+
+/// A whole transcript file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transcript {
+    #[serde(default)]
+    pub description: Option<String>,
+    pub responses: Vec<ReplayStep>,
+}
+
+/// Plays a [`Transcript`].
+#[derive(Debug, Clone)]
+pub struct ReplayBackend {
+    /// Where the transcript came from (for messages), if a file.
+    source: Option<PathBuf>,
+    steps: Vec<ReplayStep>,
+    next: usize,
+}
+
+fn transcript_error(detail: String) -> BackendError {
+    BackendError::Transcript {
+        backend: "replay".to_string(),
+        detail,
+    }
+}
+
+/// Estimated tokens: one per four bytes, rounded up.
+fn estimated_tokens(bytes: usize) -> u32 {
+    u32::try_from(bytes.div_ceil(4)).unwrap_or(u32::MAX)
+}
+
+/// Splits text into pieces of at most [`PIECE_BYTES`] on char boundaries (a
+/// piece may be longer when one character is).
+fn pieces(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut end = PIECE_BYTES.min(rest.len());
+        while !rest.is_char_boundary(end) {
+            end += 1;
+        }
+        let (piece, tail) = rest.split_at(end);
+        rest = tail;
+        Some(piece)
+    })
+}
+
+impl ReplayBackend {
+    /// Reads a transcript file: YAML for `.yaml`/`.yml`, JSON for `.json`.
+    pub fn from_file(path: &Path) -> Result<Self, BackendError> {
+        let text = std::fs::read_to_string(path).map_err(|error| BackendError::Load {
+            backend: "replay".to_string(),
+            detail: format!("cannot read {}: {error}", path.display()),
+        })?;
+        let extension = path
+            .extension()
+            .and_then(|ext| ext.to_str())
+            .map(str::to_ascii_lowercase);
+        let transcript: Transcript = match extension.as_deref() {
+            Some("yaml" | "yml") => serde_saphyr::from_str(&text).map_err(|error| {
+                transcript_error(format!("{}: {error}", path.display()))
+            })?,
+            Some("json") => serde_json::from_str(&text).map_err(|error| {
+                transcript_error(format!("{}: {error}", path.display()))
+            })?,
+            Some(_) | None => {
+                return Err(transcript_error(format!(
+                    "{}: unknown transcript format; use a .yaml, .yml or .json file",
+                    path.display()
+                )));
+            }
+        };
+        let mut backend = ReplayBackend::from_transcript(transcript);
+        backend.source = Some(path.to_path_buf());
+        Ok(backend)
+    }
+
+    /// Plays an in-memory transcript.
+    pub fn from_transcript(transcript: Transcript) -> Self {
+        ReplayBackend {
+            source: None,
+            steps: transcript.responses,
+            next: 0,
+        }
+    }
+
+    /// Responses not played yet.
+    pub fn remaining(&self) -> usize {
+        self.steps.len() - self.next
+    }
+
+    fn describe_source(&self) -> String {
+        match &self.source {
+            Some(path) => path.display().to_string(),
+            None => "the transcript".to_string(),
+        }
+    }
+}
+
+impl Backend for ReplayBackend {
+    fn name(&self) -> String {
+        "replay".to_string()
+    }
+
+    fn generate(&mut self, mut request: GenerateRequest<'_>) -> Result<Generation, BackendError> {
+        let started = Instant::now();
+        let step_number = self.next + 1;
+        let Some(step) = self.steps.get(self.next) else {
+            return Err(transcript_error(format!(
+                "{} has no response left for call {step_number} (it holds {})",
+                self.describe_source(),
+                self.steps.len()
+            )));
+        };
+        if let Some(expected) = &step.expect {
+            let last_user = request
+                .messages
+                .iter()
+                .rev()
+                .find(|message| message.role == Role::User)
+                .map(|message| message.content.as_str());
+            match last_user {
+                Some(content) if content.contains(expected.as_str()) => {}
+                Some(content) => {
+                    let shown: String = content.chars().take(200).collect();
+                    return Err(transcript_error(format!(
+                        "{} step {step_number}: the last user message does not contain \
+                         {expected:?}; it was {shown:?}",
+                        self.describe_source()
+                    )));
+                }
+                None => {
+                    return Err(transcript_error(format!(
+                        "{} step {step_number}: expects a user message containing \
+                         {expected:?}, but the request has no user message",
+                        self.describe_source()
+                    )));
+                }
+            }
+        }
+        self.next += 1;
+        let step = step.clone();
+        if let Some(delay) = step.delay_ms {
+            std::thread::sleep(Duration::from_millis(delay));
+        }
+        let time_to_first_token = started.elapsed();
+        if let Some(sink) = request.on_text.as_mut() {
+            for piece in pieces(&step.text) {
+                sink(piece);
+            }
+        }
+        let prompt_bytes = request.messages.iter().map(|m| m.content.len()).sum();
+        Ok(Generation {
+            generated_tokens: estimated_tokens(step.text.len()),
+            text: step.text,
+            reasoning: step.reasoning,
+            finish: step.finish.unwrap_or(FinishReason::Stop),
+            backend: self.name(),
+            prompt_tokens: estimated_tokens(prompt_bytes),
+            prompt_tokens_reused: 0,
+            time_to_first_token,
+            total_time: started.elapsed(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_cover_the_text_on_char_boundaries() {
+        let text = "héllo wörld, ünïcode ✓✓✓";
+        let joined: String = pieces(text).collect();
+        assert_eq!(joined, text);
+        assert!(pieces(text).all(|piece| piece.len() <= PIECE_BYTES + 3));
+    }
+}
