@@ -6,8 +6,11 @@
 //!   sandbox → audit.
 //! - [`gate`]: the execution-mode table.
 //! - [`approval`]: approval requests and channels (the terminal, for now).
+//! - [`agent`]: a job's conversation with the model and its actions on the leash.
 
+pub mod agent;
 pub mod approval;
+mod backends;
 mod command_runner;
 mod engine;
 mod error;
@@ -17,6 +20,7 @@ mod outcome_json;
 mod policy_settings;
 mod sandbox_template;
 
+pub use backends::{SwitchLog, open_backend};
 pub use command_runner::{CommandReport, CommandRequest, CommandRunner, NotRunReason};
 pub use engine::{Engine, ensure_private_dir, open_audit_log};
 pub use error::EngineError;

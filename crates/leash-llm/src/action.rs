@@ -122,7 +122,8 @@ const RUN_SIBLINGS: &[SiblingKey] = &[SiblingKey {
 }];
 const WRITE_FILE_FIELDS: &[(&str, StringRole)] =
     &[("path", StringRole::Path), ("content", StringRole::Text)];
-const TRANSFER_FIELDS: &[(&str, StringRole)] = &[("from", StringRole::Path), ("to", StringRole::Path)];
+const TRANSFER_FIELDS: &[(&str, StringRole)] =
+    &[("from", StringRole::Path), ("to", StringRole::Path)];
 
 impl ActionKind {
     /// Every variant, in grammar/schema order.
@@ -372,7 +373,10 @@ impl Action {
             [key] => ActionKind::from_key(key),
             [] => None,
             several => {
-                let keys = several.iter().map(|key| format!("\"{key}\"")).collect::<Vec<_>>();
+                let keys = several
+                    .iter()
+                    .map(|key| format!("\"{key}\""))
+                    .collect::<Vec<_>>();
                 return fail(
                     path,
                     PlanProblem::SeveralActionKeys {
@@ -439,7 +443,9 @@ impl Action {
                     Action::Copy(transfer)
                 }
             }
-            ActionKind::Mkdir => Action::Mkdir(as_string(payload, &key_path, StringRole::Path)?.into()),
+            ActionKind::Mkdir => {
+                Action::Mkdir(as_string(payload, &key_path, StringRole::Path)?.into())
+            }
             ActionKind::Delete => {
                 Action::Delete(as_string(payload, &key_path, StringRole::Path)?.into())
             }

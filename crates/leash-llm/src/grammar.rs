@@ -101,7 +101,7 @@ pub fn actions_gbnf(allow_think: bool) -> String {
     out.push_str("boolean ::= \"true\" | \"false\"\n");
     out.push_str("string ::= \"\\\"\" char* \"\\\"\"\n");
     out.push_str("nonempty-string ::= \"\\\"\" char+ \"\\\"\"\n");
-    out.push_str("char ::= [^\"\\\\\\x00-\\x1F\\x7F] | \"\\\\\" escape\n");
+    out.push_str("char ::= [^\"\\\\\\x00-\\x1F] | \"\\\\\" escape\n");
     out.push_str("escape ::= [\"\\\\/bfnrt] | \"u\" code-point\n");
     // No \u0000 (NUL: no path or argv can hold it) and no \uD800-\uDFFF
     // (serde_json rejects lone surrogates; raw UTF-8 covers every character).
@@ -123,7 +123,10 @@ mod tests {
         let grammar = actions_gbnf(false);
         for kind in ActionKind::ALL {
             let rule = rule_name(kind);
-            assert!(grammar.contains(&format!("\n{rule} ::= ")), "{rule} missing");
+            assert!(
+                grammar.contains(&format!("\n{rule} ::= ")),
+                "{rule} missing"
+            );
             assert!(grammar.contains(&key_literal(kind.key())));
         }
         assert!(!grammar.contains("think"));

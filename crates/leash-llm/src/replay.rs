@@ -28,9 +28,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use crate::backend::{
-    Backend, BackendError, FinishReason, GenerateRequest, Generation, Role,
-};
+use crate::backend::{Backend, BackendError, FinishReason, GenerateRequest, Generation, Role};
 
 /// Pieces of at most this many bytes go to `on_text`, like tokens would.
 const PIECE_BYTES: usize = 8;
@@ -115,12 +113,10 @@ impl ReplayBackend {
             .and_then(|ext| ext.to_str())
             .map(str::to_ascii_lowercase);
         let transcript: Transcript = match extension.as_deref() {
-            Some("yaml" | "yml") => serde_saphyr::from_str(&text).map_err(|error| {
-                transcript_error(format!("{}: {error}", path.display()))
-            })?,
-            Some("json") => serde_json::from_str(&text).map_err(|error| {
-                transcript_error(format!("{}: {error}", path.display()))
-            })?,
+            Some("yaml" | "yml") => serde_saphyr::from_str(&text)
+                .map_err(|error| transcript_error(format!("{}: {error}", path.display())))?,
+            Some("json") => serde_json::from_str(&text)
+                .map_err(|error| transcript_error(format!("{}: {error}", path.display())))?,
             Some(_) | None => {
                 return Err(transcript_error(format!(
                     "{}: unknown transcript format; use a .yaml, .yml or .json file",

@@ -43,7 +43,10 @@ fn main() {
         .take(CORPUS_SIZE)
         .map(|c| (c.profile, fixture.input(c)))
         .collect();
-    let shells = corpus.iter().filter(|(_, i)| matches!(i, Input::Shell(_))).count();
+    let shells = corpus
+        .iter()
+        .filter(|(_, i)| matches!(i, Input::Shell(_)))
+        .count();
     let mut mix = [0usize; 3];
     for (profile, input) in &corpus {
         let slot = match judge(policies.get(*profile), input).decision {
@@ -144,7 +147,11 @@ fn main() {
     let goal = 200_000.0;
     println!(
         "  goal ≥ {goal:.0} decisions/s: {}",
-        if rate(check, total) >= goal { "met" } else { "NOT met" }
+        if rate(check, total) >= goal {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
 }
 

@@ -4,7 +4,13 @@ fn main() {
         Ok(p) => {
             for l in std::env::args().skip(1) {
                 let v = p.check_shell(&l);
-                println!("{:5} {:35} {} | {}", v.decision.as_str(), v.rule, l, v.reason);
+                println!(
+                    "{:5} {:35} {} | {}",
+                    v.decision.as_str(),
+                    v.rule,
+                    l,
+                    v.reason
+                );
             }
         }
         Err(e) => println!("LOAD ERROR: {e}"),

@@ -8,7 +8,10 @@ use thiserror::Error;
 pub enum PolicyError {
     /// A rules document is not valid YAML or does not have the rules format.
     #[error("rules source `{source_name}`: {message}")]
-    RulesSyntax { source_name: String, message: String },
+    RulesSyntax {
+        source_name: String,
+        message: String,
+    },
     /// A rule is well-formed YAML but meaningless (unknown program, bad regex, ...).
     #[error("rules source `{source_name}`, rule `{rule}`: {message}")]
     InvalidRule {

@@ -43,7 +43,11 @@ impl Collector {
 
     /// Nothing can change a deny, so a plain check may stop at the first.
     pub fn settled(&self) -> bool {
-        !self.explain && self.winner.as_ref().is_some_and(|w| w.decision == Decision::Deny)
+        !self.explain
+            && self
+                .winner
+                .as_ref()
+                .is_some_and(|w| w.decision == Decision::Deny)
     }
 
     pub fn push(&mut self, rule: &str, decision: Decision, reason: String, hint: &str) {

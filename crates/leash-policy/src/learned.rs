@@ -59,7 +59,10 @@ pub fn render_learned_rules(rules: &[LearnedRule]) -> String {
 /// file with anything else (hand-written program rules, `programs:` entries) is
 /// an error naming the rule, so that re-rendering never silently drops a rule
 /// a person wrote (such rules belong in a file listed in `security.rules`).
-pub fn parse_learned_rules(source_name: &str, text: &str) -> Result<Vec<LearnedRule>, crate::PolicyError> {
+pub fn parse_learned_rules(
+    source_name: &str,
+    text: &str,
+) -> Result<Vec<LearnedRule>, crate::PolicyError> {
     let doc: RulesDocument = if text.trim().is_empty() {
         RulesDocument::default()
     } else {
@@ -88,7 +91,9 @@ pub fn parse_learned_rules(source_name: &str, text: &str) -> Result<Vec<LearnedR
                 .argv
                 .clone()
                 .filter(|argv| !argv.is_empty())
-                .ok_or_else(|| not_learned("a learned rule needs `when.argv` (the exact command)"))?;
+                .ok_or_else(|| {
+                    not_learned("a learned rule needs `when.argv` (the exact command)")
+                })?;
             let decision = match rule.decision {
                 Some(Decision::Allow) => Decision::Allow,
                 Some(Decision::Deny) => Decision::Deny,
@@ -102,8 +107,11 @@ pub fn parse_learned_rules(source_name: &str, text: &str) -> Result<Vec<LearnedR
                 .and_then(|(_, rest)| rest.strip_suffix(')'))
                 .unwrap_or_default()
                 .to_owned();
-            Ok(LearnedRule { argv, decision, note })
+            Ok(LearnedRule {
+                argv,
+                decision,
+                note,
+            })
         })
         .collect()
 }
-

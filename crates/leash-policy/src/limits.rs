@@ -189,7 +189,10 @@ mod tests {
     #[test]
     fn oversized_inputs_are_refused_not_truncated() {
         let long = "a".repeat(MAX_ARG_BYTES + 1);
-        assert_eq!(check_argv(&["echo", long.as_str()]).unwrap_err().rule, "input.too-large");
+        assert_eq!(
+            check_argv(&["echo", long.as_str()]).unwrap_err().rule,
+            "input.too-large"
+        );
         let many = vec!["x"; MAX_ARGS + 1];
         assert_eq!(check_argv(&many).unwrap_err().rule, "input.too-large");
         let line = "x".repeat(MAX_LINE_BYTES + 1);

@@ -240,15 +240,24 @@ pub(crate) fn parse_level<'a>(
                 continue;
             }
             let mut value = inline;
-            if inline.is_none() && candidates.len() == 1 {
-                let takes = how
+            if candidates.len() == 1 {
+                let kind = how
                     .spec
                     .option(candidates[0])
-                    .map(|o| o.value == ValueDoc::Required)
-                    .unwrap_or(false);
-                if takes && i < args.len() {
-                    value = Some(args[i]);
-                    i += 1;
+                    .map(|o| o.value)
+                    .unwrap_or_default();
+                match kind {
+                    ValueDoc::Required if inline.is_none() && i < args.len() => {
+                        value = Some(args[i]);
+                        i += 1;
+                    }
+                    ValueDoc::Pair => {
+                        // `--opt NAME VALUE` or `--opt=NAME VALUE`.
+                        let skip = usize::from(inline.is_none());
+                        value = args.get(i + skip).copied();
+                        i = (i + skip + 1).min(args.len());
+                    }
+                    ValueDoc::None | ValueDoc::Optional | ValueDoc::Required => {}
                 }
             }
             for id in &candidates {
@@ -282,6 +291,12 @@ pub(crate) fn parse_level<'a>(
                     Some(args[i - 1])
                 }
                 ValueDoc::Required => None,
+                ValueDoc::Pair => {
+                    let skip = usize::from(rest.is_empty());
+                    let v = args.get(i + skip).copied();
+                    i = (i + skip + 1).min(args.len());
+                    v
+                }
             };
             out.options.push(ParsedOption {
                 level: how.level,
@@ -311,7 +326,7 @@ fn parse_old_tar_bundle<'a>(
                 let takes = how
                     .spec
                     .option(id)
-                    .map(|o| o.value == ValueDoc::Required)
+                    .map(|o| matches!(o.value, ValueDoc::Required | ValueDoc::Pair))
                     .unwrap_or(false);
                 let value = if takes && next < args.len() {
                     next += 1;
@@ -378,14 +393,22 @@ mod tests {
             write_when: vec![],
             recursive: false,
         };
-        s.add_option(opt("recursive", ValueDoc::None), "rR", &["recursive".into()])
-            .unwrap();
+        s.add_option(
+            opt("recursive", ValueDoc::None),
+            "rR",
+            &["recursive".into()],
+        )
+        .unwrap();
         s.add_option(opt("force", ValueDoc::None), "f", &["force".into()])
             .unwrap();
         s.add_option(opt("output", ValueDoc::Required), "o", &["output".into()])
             .unwrap();
-        s.add_option(opt("one-file-system", ValueDoc::None), "", &["one-file-system".into()])
-            .unwrap();
+        s.add_option(
+            opt("one-file-system", ValueDoc::None),
+            "",
+            &["one-file-system".into()],
+        )
+        .unwrap();
         s
     }
 
@@ -432,7 +455,7 @@ mod tests {
     #[case::long_equals(&["--output=o", "in"], &["output=o"], &["in"])]
     #[case::long_split(&["--out", "o", "in"], &["output=o"], &["in"])]
     #[case::unknown_short_keeps_scanning(&["-vrf"], &["-v", "recursive", "force"], &[])]
-    #[case::ambiguous_prefix_counts_all(&["--o"], &["output", "one-file-system"], &[])]
+    #[case::ambiguous_prefix_counts_all(&["--o"], &["one-file-system", "output"], &[])]
     #[case::dash_is_operand(&["-"], &[], &["-"])]
     fn spellings(#[case] args: &[&str], #[case] opts: &[&str], #[case] operands: &[&str]) {
         let (o, p) = names(args);

@@ -7,6 +7,7 @@
 //! canonical form, so neither a symlink into `~/.ssh` nor a symlinked `~/.ssh`
 //! gets through.
 
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -32,6 +33,15 @@ pub(crate) struct PathRules {
     denied_globs: GlobSet,
     allowed: Vec<PathBuf>,
     home: PathBuf,
+}
+
+/// Whether `path` is `root` or inside it, compared by components. Both must be
+/// normalised absolute paths (no `.`, `..`, `//` or trailing `/`), which is
+/// what [`lexical_absolute`] and [`canonical`] produce; comparing bytes at a
+/// component boundary is then exact and much cheaper than `Path::starts_with`.
+pub(crate) fn within(path: &Path, root: &Path) -> bool {
+    let (p, r) = (path.as_os_str().as_bytes(), root.as_os_str().as_bytes());
+    p.starts_with(r) && (p.len() == r.len() || r == b"/" || p.get(r.len()) == Some(&b'/'))
 }
 
 /// Folds `.` and `..` without touching the file system.
@@ -158,9 +168,17 @@ impl PathRules {
         // Allow paths re-enable defaults only; protected paths stay denied.
         let allowed = allow_paths
             .iter()
-            .filter(|a| !protected_paths.iter().any(|p| a.starts_with(p) || p.starts_with(a)))
+            .filter(|a| {
+                !protected_paths
+                    .iter()
+                    .any(|p| a.starts_with(p) || p.starts_with(a))
+            })
             .map(|p| root(p))
             .collect();
+        for list in [&mut reads, &mut writes, &mut denied] {
+            list.sort();
+            list.dedup();
+        }
         Ok(PathRules {
             read_roots: reads,
             write_roots: writes,
@@ -172,10 +190,10 @@ impl PathRules {
     }
 
     fn is_denied(&self, path: &Path) -> Option<PathBuf> {
-        if self.allowed.iter().any(|a| path.starts_with(a)) {
+        if self.allowed.iter().any(|a| within(path, a)) {
             return None;
         }
-        if let Some(d) = self.denied.iter().find(|d| path.starts_with(d)) {
+        if let Some(d) = self.denied.iter().find(|d| within(path, d)) {
             return Some(d.clone());
         }
         path.ancestors()
@@ -187,7 +205,7 @@ impl PathRules {
     fn contains_denied(&self, dir: &Path) -> Option<&PathBuf> {
         self.denied
             .iter()
-            .find(|d| d.starts_with(dir) && !self.allowed.iter().any(|a| d.starts_with(a)))
+            .find(|d| within(d, dir) && !self.allowed.iter().any(|a| within(d, a)))
     }
 
     /// Checks one path argument; `None` when it is fine.
@@ -199,12 +217,18 @@ impl PathRules {
         let home_form = arg
             .strip_prefix("~/")
             .map(|rest| lexical_absolute(Path::new(rest), &self.home));
-        for form in [Some(&lexical), Some(&canonical), home_form.as_ref()].into_iter().flatten() {
+        for form in [Some(&lexical), Some(&canonical), home_form.as_ref()]
+            .into_iter()
+            .flatten()
+        {
             if let Some(denied) = self.is_denied(form) {
                 return Some(PathFinding {
                     rule: "paths.denied",
                     decision: Decision::Deny,
-                    reason: format!("`{arg}` is inside `{}`, which is never read or written", denied.display()),
+                    reason: format!(
+                        "`{arg}` is inside `{}`, which is never read or written",
+                        denied.display()
+                    ),
                     hint: "do not touch secrets or leash's own files; work inside the workspace",
                 });
             }
@@ -223,7 +247,7 @@ impl PathRules {
                         hint: "change repository files through git commands, not by writing into .git",
                     });
                 }
-                if !self.write_roots.iter().any(|r| canonical.starts_with(r)) {
+                if !self.write_roots.iter().any(|r| within(&canonical, r)) {
                     return Some(PathFinding {
                         rule: "paths.write-outside-roots",
                         decision: Decision::Deny,
@@ -236,20 +260,20 @@ impl PathRules {
                 }
             }
             Access::Read | Access::ReadRecursive => {
-                if access == Access::ReadRecursive {
-                    if let Some(secret) = self.contains_denied(&canonical) {
-                        return Some(PathFinding {
-                            rule: "paths.denied",
-                            decision: Decision::Deny,
-                            reason: format!(
-                                "reading `{arg}` recursively would include `{}`, which is never read",
-                                secret.display()
-                            ),
-                            hint: "search a narrower directory that holds no secrets",
-                        });
-                    }
+                if access == Access::ReadRecursive
+                    && let Some(secret) = self.contains_denied(&canonical)
+                {
+                    return Some(PathFinding {
+                        rule: "paths.denied",
+                        decision: Decision::Deny,
+                        reason: format!(
+                            "reading `{arg}` recursively would include `{}`, which is never read",
+                            secret.display()
+                        ),
+                        hint: "search a narrower directory that holds no secrets",
+                    });
                 }
-                if !self.read_roots.iter().any(|r| canonical.starts_with(r)) {
+                if !self.read_roots.iter().any(|r| within(&canonical, r)) {
                     return Some(PathFinding {
                         rule: "paths.read-outside-roots",
                         decision: Decision::Ask,
@@ -291,7 +315,11 @@ mod tests {
         symlink("/etc", ws.join("etc-link")).unwrap();
         let protected = vec![root.join("state")];
         let rules = PathRules::new(&ws, &home, &[], &[], &[], &[], &protected, &[]).unwrap();
-        Fixture { _tmp: tmp, ws, rules }
+        Fixture {
+            _tmp: tmp,
+            ws,
+            rules,
+        }
     }
 
     #[rstest]
@@ -301,10 +329,22 @@ mod tests {
     #[case::system_read("/etc/hostname", Access::Read, None)]
     #[case::dev_null_write("/dev/null", Access::Write, None)]
     #[case::dotdot_escape_write("../ws-evil/x", Access::Write, Some("paths.write-outside-roots"))]
-    #[case::sibling_prefix_is_not_inside("../ws-evil/x", Access::Read, Some("paths.read-outside-roots"))]
+    #[case::sibling_prefix_is_not_inside(
+        "../ws-evil/x",
+        Access::Read,
+        Some("paths.read-outside-roots")
+    )]
     #[case::symlink_into_secret("keys/id_rsa", Access::Read, Some("paths.denied"))]
-    #[case::symlink_escape_write("etc-link/passwd", Access::Write, Some("paths.write-outside-roots"))]
-    #[case::nonexistent_dotdot("nope/../../../../etc/x", Access::Write, Some("paths.write-outside-roots"))]
+    #[case::symlink_escape_write(
+        "etc-link/passwd",
+        Access::Write,
+        Some("paths.write-outside-roots")
+    )]
+    #[case::nonexistent_dotdot(
+        "nope/../../../../etc/x",
+        Access::Write,
+        Some("paths.write-outside-roots")
+    )]
     #[case::shadow("/etc/shadow", Access::Read, Some("paths.denied"))]
     #[case::proc_environ("/proc/self/environ", Access::Read, Some("paths.denied"))]
     #[case::proc_pid_mem("/proc/1/mem", Access::Read, Some("paths.denied"))]
@@ -323,9 +363,27 @@ mod tests {
         let f = fixture();
         let home = f.ws.parent().unwrap().join("home");
         let key = home.join(".ssh/id_rsa");
-        assert_eq!(f.rules.check(key.to_str().unwrap(), &f.ws, Access::Read).unwrap().rule, "paths.denied");
+        assert_eq!(
+            f.rules
+                .check(key.to_str().unwrap(), &f.ws, Access::Read)
+                .unwrap()
+                .rule,
+            "paths.denied"
+        );
         let state = f.ws.parent().unwrap().join("state/leash.db");
-        assert_eq!(f.rules.check(state.to_str().unwrap(), &f.ws, Access::Write).unwrap().rule, "paths.denied");
-        assert_eq!(f.rules.check(home.to_str().unwrap(), &f.ws, Access::ReadRecursive).unwrap().rule, "paths.denied");
+        assert_eq!(
+            f.rules
+                .check(state.to_str().unwrap(), &f.ws, Access::Write)
+                .unwrap()
+                .rule,
+            "paths.denied"
+        );
+        assert_eq!(
+            f.rules
+                .check(home.to_str().unwrap(), &f.ws, Access::ReadRecursive)
+                .unwrap()
+                .rule,
+            "paths.denied"
+        );
     }
 }

@@ -45,7 +45,8 @@ fn owned_key(option: &crate::options::ParsedOption<'_>) -> OptKey {
 
 impl ArgvPattern {
     pub fn compile(text: &str, knowledge: &Knowledge) -> Result<ArgvPattern, String> {
-        let argv = shell::parse_command(text).map_err(|e| format!("not a plain argv pattern (found {})", e.found))?;
+        let argv = shell::parse_command(text)
+            .map_err(|e| format!("not a plain argv pattern (found {})", e.found))?;
         let first = argv[0].as_str();
         let base = first.rsplit('/').next().unwrap_or(first);
         if base.is_empty() {
@@ -70,7 +71,11 @@ impl ArgvPattern {
                 .iter()
                 .map(|o| (owned_key(o), o.value.map(str::to_string)))
                 .collect(),
-            operands: parsed.operands.iter().map(|o| normalize_operand(o)).collect(),
+            operands: parsed
+                .operands
+                .iter()
+                .map(|o| normalize_operand(o))
+                .collect(),
             expression: parsed.expression.iter().map(|w| (*w).to_string()).collect(),
         })
     }
@@ -92,10 +97,10 @@ impl ArgvPattern {
         if !same_family && !names.contains(&self.program.as_str()) {
             return false;
         }
-        if let Some(want) = &self.subcommand {
-            if subcommand != Some(want.as_str()) {
-                return false;
-            }
+        if let Some(want) = &self.subcommand
+            && subcommand != Some(want.as_str())
+        {
+            return false;
         }
         let options_hold = self.options.iter().all(|(key, value)| {
             parsed.options.iter().any(|o| {

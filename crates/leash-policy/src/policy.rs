@@ -40,16 +40,22 @@ struct Top {
     judged: String,
 }
 
-fn compile_seed(list: &str, patterns: &[String], rules: &RuleSet) -> Result<Vec<ArgvPattern>, PolicyError> {
+fn compile_seed(
+    list: &str,
+    patterns: &[String],
+    rules: &RuleSet,
+) -> Result<Vec<ArgvPattern>, PolicyError> {
     patterns
         .iter()
         .enumerate()
         .map(|(index, text)| {
-            ArgvPattern::compile(text, &rules.knowledge).map_err(|message| PolicyError::SeedPattern {
-                list: list.to_string(),
-                index,
-                pattern: text.clone(),
-                message,
+            ArgvPattern::compile(text, &rules.knowledge).map_err(|message| {
+                PolicyError::SeedPattern {
+                    list: list.to_string(),
+                    index,
+                    pattern: text.clone(),
+                    message,
+                }
             })
         })
         .collect()
@@ -63,7 +69,11 @@ impl Policy {
         let rules = rules::build(&settings.extra_rules)?;
         let whitelist = compile_seed("whitelist", &settings.whitelist, &rules)?;
         let blacklist = compile_seed("blacklist", &settings.blacklist, &rules)?;
-        let approval = compile_seed("require_approval_for", &settings.require_approval_for, &rules)?;
+        let approval = compile_seed(
+            "require_approval_for",
+            &settings.require_approval_for,
+            &rules,
+        )?;
         let paths = PathRules::new(
             &settings.workspace,
             &settings.home,
@@ -75,13 +85,18 @@ impl Policy {
             &settings.search_path,
         )?;
         let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-        let mut untrusted: Vec<PathBuf> = std::iter::once(&settings.workspace)
+        let untrusted: Vec<PathBuf> = std::iter::once(&settings.workspace)
             .chain(&settings.write_roots)
             .map(|p| canonical(p))
             .collect();
-        untrusted.extend(crate::defaults::temp_dirs().iter().map(|p| canonical(p)));
-        let home = (!settings.home.as_os_str().is_empty()).then(|| canonical(&settings.home));
-        let resolver = ProgramResolver::new(&settings.search_path, untrusted, home);
+        let mut shared: Vec<PathBuf> = crate::defaults::temp_dirs()
+            .iter()
+            .map(|p| canonical(p))
+            .collect();
+        if !settings.home.as_os_str().is_empty() {
+            shared.push(canonical(&settings.home));
+        }
+        let resolver = ProgramResolver::new(&settings.search_path, untrusted, shared);
         Ok(Policy {
             settings,
             rules,
@@ -136,7 +151,10 @@ impl Policy {
             Ok(argv) => self.run_argv(&argv, &self.settings.workspace, explain),
             Err(reject) => refusal(
                 "shell.syntax",
-                format!("one command per action; no shell syntax: found {}", reject.found),
+                format!(
+                    "one command per action; no shell syntax: found {}",
+                    reject.found
+                ),
                 SHELL_HINT,
             ),
         }
@@ -197,11 +215,11 @@ impl Policy {
             );
             return None;
         }
-        if depth > 0 {
-            if let Err(problem) = limits::check_argv(argv) {
-                out.push(problem.rule, Decision::Deny, problem.reason, problem.hint);
-                return None;
-            }
+        if depth > 0
+            && let Err(problem) = limits::check_argv(argv)
+        {
+            out.push(problem.rule, Decision::Deny, problem.reason, problem.hint);
+            return None;
         }
         let resolved = match applet {
             Some(binary) => {
@@ -240,7 +258,10 @@ impl Policy {
         let canonical_name = normalize_name(&resolved.identity);
         let called = normalize_name(argv[0].rsplit('/').next().unwrap_or(argv[0]));
         let mut names: Vec<&str> = vec![canonical_name];
-        if called != canonical_name && spec_index.is_some() && knowledge.lookup(called) == spec_index {
+        if called != canonical_name
+            && spec_index.is_some()
+            && knowledge.lookup(called) == spec_index
+        {
             names.push(called);
         }
         let judged = names.last().copied().unwrap_or(canonical_name);
@@ -255,19 +276,7 @@ impl Policy {
             judged: judged.to_string(),
         };
 
-        // Seed lists.
-        if !self
-            .whitelist
-            .iter()
-            .any(|p| p.matches(&names, spec_index, false, &parsed, subcommand))
-        {
-            out.push(
-                "seed.whitelist",
-                Decision::Deny,
-                format!("`{judged}` is not in the whitelist of programs that may run"),
-                "use a whitelisted program, or ask the person to add this one to security.whitelist",
-            );
-        }
+        // Seed lists: the blacklist first, so its reason is the one reported.
         if let Some(p) = self
             .blacklist
             .iter()
@@ -278,6 +287,18 @@ impl Policy {
                 Decision::Deny,
                 format!("matches the blacklist entry `{}`", p.text),
                 "this command is never allowed; find another way or stop",
+            );
+        }
+        if !self
+            .whitelist
+            .iter()
+            .any(|p| p.matches(&names, spec_index, false, &parsed, subcommand))
+        {
+            out.push(
+                "seed.whitelist",
+                Decision::Deny,
+                format!("`{judged}` is not in the whitelist of programs that may run"),
+                "use a whitelisted program, or ask the person to add this one to security.whitelist",
             );
         }
         if let Some(p) = self
@@ -297,15 +318,15 @@ impl Policy {
         }
 
         // Subcommands the knowledge does not list.
-        if let (Some((word, None)), Some(decision)) = (parsed.subcommand, spec.unknown_subcommand) {
-            if decision != Decision::Allow {
-                out.push(
+        if let (Some((word, None)), Some(decision)) = (parsed.subcommand, spec.unknown_subcommand)
+            && decision != Decision::Allow
+        {
+            out.push(
                     "program.unknown-subcommand",
                     decision,
                     format!("`{judged} {word}` is not a subcommand leash knows (it may be an alias from repository config)"),
                     "use a standard subcommand",
                 );
-            }
         }
 
         // Argument knowledge.
@@ -318,13 +339,15 @@ impl Policy {
                     continue;
                 }
                 let mut reason = rule.reason.clone();
-                if condition.script_unsafe == Some(true) {
-                    if let Some(finding) = &facts.finding {
-                        reason = format!("{reason}: {finding}");
-                    }
+                if condition.script_unsafe == Some(true)
+                    && let Some(finding) = &facts.finding
+                {
+                    reason = format!("{reason}: {finding}");
                 }
                 match rule.decision {
-                    RuleDecision::Fixed(decision) => out.push(&rule.id, decision, reason, &rule.hint),
+                    RuleDecision::Fixed(decision) => {
+                        out.push(&rule.id, decision, reason, &rule.hint)
+                    }
                     RuleDecision::Network if self.settings.network => {
                         out.push(&rule.id, Decision::Ask, reason, &rule.hint);
                     }
@@ -349,7 +372,11 @@ impl Policy {
             effective_cwd = crate::paths::lexical_absolute(Path::new(arg.text), &effective_cwd);
         }
         for arg in &path_args {
-            let base = if arg.changes_dir { cwd } else { effective_cwd.as_path() };
+            let base = if arg.changes_dir {
+                cwd
+            } else {
+                effective_cwd.as_path()
+            };
             if let Some(finding) = self.paths.check(arg.text, base, arg.access) {
                 out.push(finding.rule, finding.decision, finding.reason, finding.hint);
                 if out.settled() {
@@ -412,3 +439,7 @@ fn refusal(rule: &str, reason: String, hint: &str) -> Explanation {
         matches: vec![m],
     }
 }
+
+#[cfg(test)]
+#[path = "policy_tests.rs"]
+mod tests;

@@ -49,7 +49,7 @@ pub(crate) struct ProgramResolver {
     search_path: Vec<PathBuf>,
     canonical_search_dirs: Vec<PathBuf>,
     untrusted_roots: Vec<PathBuf>,
-    home: Option<PathBuf>,
+    shared_roots: Vec<PathBuf>,
     cache: RwLock<HashMap<String, Arc<Resolved>>>,
 }
 
@@ -79,9 +79,14 @@ fn is_executable_file(path: &Path) -> bool {
 
 impl ProgramResolver {
     /// `untrusted_roots` are canonical directories the model can write
-    /// (workspace, write roots, temp dirs). The home directory is untrusted too,
-    /// except for search path entries inside it that the user configured.
-    pub fn new(search_path: &[PathBuf], untrusted_roots: Vec<PathBuf>, home: Option<PathBuf>) -> Self {
+    /// (workspace, write roots): never trusted. `shared_roots` (temp dirs, the
+    /// home directory) are writable by other programs: untrusted too, except
+    /// for search path entries inside them that the user configured.
+    pub fn new(
+        search_path: &[PathBuf],
+        untrusted_roots: Vec<PathBuf>,
+        shared_roots: Vec<PathBuf>,
+    ) -> Self {
         let canonical_search_dirs = search_path
             .iter()
             .filter_map(|d| std::fs::canonicalize(d).ok())
@@ -90,17 +95,17 @@ impl ProgramResolver {
             search_path: search_path.to_vec(),
             canonical_search_dirs,
             untrusted_roots,
-            home,
+            shared_roots,
             cache: RwLock::new(HashMap::new()),
         }
     }
 
     /// Resolves `argv0`.
     pub fn resolve(&self, argv0: &str) -> Result<Arc<Resolved>, ResolveError> {
-        if let Ok(cache) = self.cache.read() {
-            if let Some(hit) = cache.get(argv0) {
-                return Ok(Arc::clone(hit));
-            }
+        if let Ok(cache) = self.cache.read()
+            && let Some(hit) = cache.get(argv0)
+        {
+            return Ok(Arc::clone(hit));
         }
         let resolved = Arc::new(self.resolve_uncached(argv0)?);
         if let Ok(mut cache) = self.cache.write() {
@@ -146,7 +151,9 @@ impl ProgramResolver {
             }
         };
         if !is_executable_file(&file) {
-            return Err(ResolveError::Unknown(format!("`{argv0}` is not an executable file")));
+            return Err(ResolveError::Unknown(format!(
+                "`{argv0}` is not an executable file"
+            )));
         }
         let canonical = std::fs::canonicalize(&file)
             .map_err(|e| ResolveError::Unknown(format!("`{argv0}` cannot be resolved: {e}")))?;
@@ -177,17 +184,17 @@ impl ProgramResolver {
                 root.display()
             )));
         }
-        if let Some(home) = &self.home {
-            let in_search_dir = self
-                .canonical_search_dirs
-                .iter()
-                .any(|d| path.starts_with(d));
-            if path.starts_with(home) && !in_search_dir {
-                return Err(ResolveError::Untrusted(format!(
-                    "`{argv0}` resolves into the home directory `{}`, outside the configured search path",
-                    home.display()
-                )));
-            }
+        let in_search_dir = self
+            .canonical_search_dirs
+            .iter()
+            .any(|d| path.starts_with(d));
+        if let Some(root) = self.shared_roots.iter().find(|r| path.starts_with(r))
+            && !in_search_dir
+        {
+            return Err(ResolveError::Untrusted(format!(
+                "`{argv0}` resolves into `{}` (temporary files or the home directory), outside the configured search path",
+                root.display()
+            )));
         }
         Ok(())
     }
@@ -228,8 +235,14 @@ mod tests {
         std::fs::write(bin.join("notexec"), "x").unwrap();
         exe(&ws, "evil");
         symlink(bin.join("busybox"), ws.join("cat")).unwrap();
-        let resolver = ProgramResolver::new(&[bin.clone()], vec![ws.clone()], None);
-        Fixture { _tmp: tmp, bin, ws, resolver }
+        let resolver =
+            ProgramResolver::new(&[bin.clone()], vec![ws.clone()], vec![root.join("shared")]);
+        Fixture {
+            _tmp: tmp,
+            bin,
+            ws,
+            resolver,
+        }
     }
 
     #[test]
@@ -238,10 +251,16 @@ mod tests {
         let by_name = f.resolver.resolve("rm").unwrap();
         assert_eq!(by_name.identity, "rm");
         assert_eq!(by_name.program, f.bin.join("rm"));
-        let abs = f.resolver.resolve(f.bin.join("rm").to_str().unwrap()).unwrap();
+        let abs = f
+            .resolver
+            .resolve(f.bin.join("rm").to_str().unwrap())
+            .unwrap();
         assert_eq!(abs.program, by_name.program);
         assert_eq!(f.resolver.resolve("del").unwrap().identity, "rm");
-        assert_eq!(f.resolver.resolve("python3").unwrap().identity, "python3.12");
+        assert_eq!(
+            f.resolver.resolve("python3").unwrap().identity,
+            "python3.12"
+        );
     }
 
     #[test]
@@ -260,7 +279,10 @@ mod tests {
     #[case::parent("../bin/rm")]
     fn relative_paths_are_untrusted(#[case] argv0: &str) {
         let f = fixture();
-        assert!(matches!(f.resolver.resolve(argv0), Err(ResolveError::Untrusted(_))));
+        assert!(matches!(
+            f.resolver.resolve(argv0),
+            Err(ResolveError::Untrusted(_))
+        ));
     }
 
     #[test]
@@ -288,7 +310,10 @@ mod tests {
     #[case::trailing_slash("/usr/bin/")]
     fn unknown_programs_do_not_resolve(#[case] argv0: &str) {
         let f = fixture();
-        assert!(matches!(f.resolver.resolve(argv0), Err(ResolveError::Unknown(_))));
+        assert!(matches!(
+            f.resolver.resolve(argv0),
+            Err(ResolveError::Unknown(_))
+        ));
     }
 
     #[test]

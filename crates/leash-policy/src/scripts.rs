@@ -112,7 +112,11 @@ fn sed(script: &str) -> Option<String> {
                 if command == 's' {
                     while i < s.len() && !matches!(s[i], ';' | '\n' | '}') {
                         match s[i] {
-                            'e' => return Some("the `s///e` flag runs the result as a command".into()),
+                            'e' => {
+                                return Some(
+                                    "the `s///e` flag runs the result as a command".into(),
+                                );
+                            }
                             'w' | 'W' => return Some("the `s///w` flag writes a file".into()),
                             'g' | 'p' | 'i' | 'I' | 'm' | 'M' | ' ' | '\t' => i += 1,
                             c if c.is_ascii_digit() => i += 1,
@@ -151,7 +155,11 @@ fn awk_code_only(program: &str) -> String {
     let mut last_significant = '(';
     while i < chars.len() {
         let c = chars[i];
-        let regex_start = c == '/' && matches!(last_significant, '(' | ',' | '~' | '!' | '{' | ';' | '&' | '|' | '\n' | '}');
+        let regex_start = c == '/'
+            && matches!(
+                last_significant,
+                '(' | ',' | '~' | '!' | '{' | ';' | '&' | '|' | '\n' | '}'
+            );
         if c == '"' || regex_start {
             let close = c;
             i += 1;
@@ -249,7 +257,12 @@ mod tests {
     #[case::escaped_delimiter("s/a\\/b/c/e", true)]
     #[case::unknown_command("k", true)]
     fn sed_scripts(#[case] script: &str, #[case] unsafe_: bool) {
-        assert_eq!(sed(script).is_some(), unsafe_, "{script}: {:?}", sed(script));
+        assert_eq!(
+            sed(script).is_some(),
+            unsafe_,
+            "{script}: {:?}",
+            sed(script)
+        );
     }
 
     #[rstest]
@@ -268,6 +281,11 @@ mod tests {
     #[case::append_redirect("{printf \"%s\", $0 >> \"f\"}", true)]
     #[case::load("@load \"x\"", true)]
     fn awk_programs(#[case] program: &str, #[case] unsafe_: bool) {
-        assert_eq!(awk(program).is_some(), unsafe_, "{program}: {:?}", awk(program));
+        assert_eq!(
+            awk(program).is_some(),
+            unsafe_,
+            "{program}: {:?}",
+            awk(program)
+        );
     }
 }

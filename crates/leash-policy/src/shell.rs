@@ -32,13 +32,21 @@ fn reject<T>(found: impl Into<String>) -> Result<T, ShellReject> {
 /// only of these and single spaces split the same way in every shell, so they
 /// skip the full parser; a unit test pins that both paths agree.
 fn is_plain_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b',' | b':' | b'=' | b'@' | b'%' | b'+')
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'_' | b'.' | b'/' | b',' | b':' | b'=' | b'@' | b'%' | b'+'
+        )
 }
 
 /// Parses a line into an argv, or says which shell syntax it contains.
 pub(crate) fn parse_command(line: &str) -> Result<Vec<String>, ShellReject> {
     if let Some(c) = line.chars().find(|c| matches!(c, '\n' | '\r')) {
-        let name = if c == '\n' { "newline" } else { "carriage return" };
+        let name = if c == '\n' {
+            "newline"
+        } else {
+            "carriage return"
+        };
         return reject(format!("a {name} (a command separator)"));
     }
     if line.trim_matches([' ', '\t']).is_empty() {
@@ -47,12 +55,23 @@ pub(crate) fn parse_command(line: &str) -> Result<Vec<String>, ShellReject> {
     if let Some(argv) = plain_split(line) {
         return Ok(argv);
     }
+    check_complexity(line)?;
     full_parse(line)
 }
 
+/// Words the shell treats as syntax in command position; lines starting with
+/// one go through the full parser, which names the construct.
+const RESERVED_WORDS: &[&str] = &[
+    "time", "if", "then", "else", "elif", "fi", "do", "done", "case", "esac", "while", "until",
+    "for", "in", "select", "function", "coproc",
+];
+
 /// The fast path: only plain bytes and blanks.
 fn plain_split(line: &str) -> Option<Vec<String>> {
-    if !line.bytes().all(|b| is_plain_byte(b) || b == b' ' || b == b'\t') {
+    if !line
+        .bytes()
+        .all(|b| is_plain_byte(b) || b == b' ' || b == b'\t')
+    {
         return None;
     }
     let argv: Vec<String> = line
@@ -61,9 +80,51 @@ fn plain_split(line: &str) -> Option<Vec<String>> {
         .map(str::to_string)
         .collect();
     match argv.first() {
-        Some(first) if !first.contains('=') => Some(argv),
+        Some(first) if !first.contains('=') && !RESERVED_WORDS.contains(&first.as_str()) => {
+            Some(argv)
+        }
         Some(_) | None => None,
     }
+}
+
+/// Deepest bracket nesting handed to the parser (it recurses per level).
+const MAX_NESTING: usize = 32;
+/// Most shell operators handed to the parser; such a line is refused anyway.
+const MAX_OPERATORS: usize = 64;
+
+/// Refuses input whose structure alone could exhaust the parser's stack (deep
+/// `$( ( {` nesting, thousands of operators). Such input is shell syntax and
+/// would be refused after parsing anyway; this only decides earlier, and only
+/// ever towards refusing.
+fn check_complexity(line: &str) -> Result<(), ShellReject> {
+    let (mut depth, mut deepest, mut operators) = (0usize, 0usize, 0usize);
+    let mut in_single = false;
+    let mut escaped = false;
+    for c in line.chars() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' if !in_single => escaped = true,
+            '\'' => in_single = !in_single,
+            _ if in_single => {}
+            '(' | '{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            ')' | '}' => depth = depth.saturating_sub(1),
+            ';' | '&' | '|' | '<' | '>' | '`' => operators += 1,
+            _ => {}
+        }
+    }
+    if deepest > MAX_NESTING {
+        return reject(format!("brackets nested more than {MAX_NESTING} deep"));
+    }
+    if operators > MAX_OPERATORS {
+        return reject(format!("more than {MAX_OPERATORS} shell operators"));
+    }
+    Ok(())
 }
 
 fn parser_options() -> ParserOptions {
@@ -91,10 +152,10 @@ fn full_parse(line: &str) -> Result<Vec<String>, ShellReject> {
     };
     let simple = single_simple_command(&program)?;
     let mut words: Vec<&ast::Word> = Vec::new();
-    if let Some(prefix) = &simple.prefix {
-        if let Some(item) = prefix.0.first() {
-            return reject(describe_item(item));
-        }
+    if let Some(prefix) = &simple.prefix
+        && let Some(item) = prefix.0.first()
+    {
+        return reject(describe_item(item));
     }
     let Some(name) = &simple.word_or_name else {
         return reject("no program name");
@@ -221,25 +282,30 @@ fn check_coverage(line: &str, words: &[&ast::Word]) -> Result<(), ShellReject> {
 fn literal_word(raw: &str, first: bool, options: &ParserOptions) -> Result<String, ShellReject> {
     let pieces = match brush_parser::word::parse(raw, options) {
         Ok(pieces) => pieces,
-        Err(_) => return reject(format!("the word `{raw}`, which the shell grammar cannot read")),
+        Err(_) => {
+            return reject(format!(
+                "the word `{raw}`, which the shell grammar cannot read"
+            ));
+        }
     };
     let mut out = String::with_capacity(raw.len());
     let mut expected_start = 0;
     for piece in &pieces {
         if piece.start_index != expected_start {
-            return reject(format!("the word `{raw}`, which the parser read only in part"));
+            return reject(format!(
+                "the word `{raw}`, which the parser read only in part"
+            ));
         }
         expected_start = piece.end_index;
-        literal_piece(piece, raw, first, false, &mut out)?;
+        literal_piece(piece, raw, false, &mut out)?;
     }
     if expected_start != raw.len() && expected_start != raw.chars().count() {
-        return reject(format!("the word `{raw}`, which the parser read only in part"));
+        return reject(format!(
+            "the word `{raw}`, which the parser read only in part"
+        ));
     }
     if first && out.contains('=') && !raw.starts_with(['\'', '"']) {
         return reject(format!("`{raw}` (a variable assignment)"));
-    }
-    if raw == "{}" {
-        return Ok(out);
     }
     Ok(out)
 }
@@ -247,7 +313,6 @@ fn literal_word(raw: &str, first: bool, options: &ParserOptions) -> Result<Strin
 fn literal_piece(
     piece: &WordPieceWithSource,
     raw: &str,
-    first: bool,
     in_double_quotes: bool,
     out: &mut String,
 ) -> Result<(), ShellReject> {
@@ -278,12 +343,14 @@ fn literal_piece(
         }
         WordPiece::DoubleQuotedSequence(inner) => {
             for p in inner {
-                literal_piece(p, raw, first, true, out)?;
+                literal_piece(p, raw, true, out)?;
             }
         }
         WordPiece::AnsiCQuotedText(_) => return reject("`$'...'` (ANSI-C quoting)"),
         WordPiece::GettextDoubleQuotedSequence(_) => return reject("`$\"...\"` (locale quoting)"),
-        WordPiece::TildeExpansion(_) => return reject("`~` (tilde expansion); write the full path"),
+        WordPiece::TildeExpansion(_) => {
+            return reject("`~` (tilde expansion); write the full path");
+        }
         WordPiece::ParameterExpansion(_) => {
             return reject("`$` (a variable expansion); write the value itself");
         }
@@ -313,7 +380,9 @@ fn check_unquoted_text(text: &str, raw: &str, at_word_start: bool) -> Result<(),
     let mut previous: Option<char> = None;
     for (i, c) in text.chars().enumerate() {
         let found = match c {
-            '*' | '?' | '[' | ']' => Some(format!("`{c}` (a glob pattern); quote it or name files")),
+            '*' | '?' | '[' | ']' => {
+                Some(format!("`{c}` (a glob pattern); quote it or name files"))
+            }
             '{' | '}' if raw != "{}" => Some(format!("`{c}` (brace expansion); quote it")),
             '~' if (i == 0 && at_word_start) || matches!(previous, Some('=' | ':')) => {
                 Some("`~` (tilde expansion); write the full path".to_string())
@@ -410,8 +479,12 @@ mod tests {
     #[case::extended_test("[[ -f x ]]", "")]
     #[case::unbalanced_quote("echo 'abc", "")]
     #[case::empty("   ", "empty")]
+    #[case::deep_substitution(&format!("echo {}x{}", "$(".repeat(2000), ")".repeat(2000)), "nested")]
+    #[case::deep_subshells(&format!("{}ls{}", "(".repeat(5000), ")".repeat(5000)), "nested")]
+    #[case::many_operators(&"ls;".repeat(5000), "operators")]
     fn shell_syntax_is_refused(#[case] line: &str, #[case] mention: &str) {
         let err = parse_command(line).expect_err(line);
+        let line = &line[..line.len().min(60)];
         assert!(err.found.contains(mention), "{line}: {}", err.found);
     }
 

@@ -38,6 +38,7 @@ pub(crate) struct ProgramSpec {
     pub style: ParseStyle,
     pub abbreviations: bool,
     pub recursive: bool,
+    pub write_when_words: Vec<String>,
     pub global: ArgsSpec,
     pub subcommands: Vec<SubcommandSpec>,
     pub sub_index: HashMap<String, u16>,
@@ -109,7 +110,15 @@ impl ProgramSpec {
             return out;
         }
         if self.has_subcommands() {
-            let stop = parse_level(args, 0, LevelParse { stop_at_operand: true, ..global }, &mut out);
+            let stop = parse_level(
+                args,
+                0,
+                LevelParse {
+                    stop_at_operand: true,
+                    ..global
+                },
+                &mut out,
+            );
             if let Some(at) = stop {
                 let word = args[at];
                 let index = self.sub_index.get(word).copied();
@@ -131,7 +140,15 @@ impl ProgramSpec {
             return out;
         }
         if self.style == ParseStyle::Posix || self.wrapper.is_some() {
-            if let Some(at) = parse_level(args, 0, LevelParse { stop_at_operand: true, ..global }, &mut out) {
+            if let Some(at) = parse_level(
+                args,
+                0,
+                LevelParse {
+                    stop_at_operand: true,
+                    ..global
+                },
+                &mut out,
+            ) {
                 out.first_operand_at = Some(at);
                 out.operands.extend_from_slice(&args[at..]);
             }
@@ -152,10 +169,12 @@ impl ProgramSpec {
             .flat_map(|id| parsed.values(None, *id))
             .collect();
         let has_file = script.files.iter().any(|id| parsed.has(None, *id));
-        if script.operand && texts.is_empty() && !has_file {
-            if let Some(first) = parsed.operands.first() {
-                texts.push(first);
-            }
+        if script.operand
+            && texts.is_empty()
+            && !has_file
+            && let Some(first) = parsed.operands.first()
+        {
+            texts.push(first);
         }
         (texts, has_file)
     }
@@ -166,12 +185,20 @@ impl ProgramSpec {
         if !known {
             for operand in &parsed.operands {
                 if looks_like_path(operand) {
-                    out.push(PathArg { text: operand, access: Access::Read, changes_dir: false });
+                    out.push(PathArg {
+                        text: operand,
+                        access: Access::Read,
+                        changes_dir: false,
+                    });
                 }
             }
             for option in &parsed.options {
                 if let Some(value) = option.value.filter(|v| looks_like_path(v)) {
-                    out.push(PathArg { text: value, access: Access::Read, changes_dir: false });
+                    out.push(PathArg {
+                        text: value,
+                        access: Access::Read,
+                        changes_dir: false,
+                    });
                 }
             }
             return;
@@ -181,7 +208,11 @@ impl ProgramSpec {
                 OptName::Known(id) => self.is_recursive_option(o.level, id),
                 OptName::Short(_) | OptName::Long(_) => false,
             });
-        let read = if recursive_flag { Access::ReadRecursive } else { Access::Read };
+        let read = if recursive_flag {
+            Access::ReadRecursive
+        } else {
+            Access::Read
+        };
         for option in &parsed.options {
             let (OptName::Known(id), Some(value)) = (option.name, option.value) else {
                 continue;
@@ -195,13 +226,21 @@ impl ProgramSpec {
                 PathRoleDoc::Read | PathRoleDoc::Cwd => read,
                 PathRoleDoc::Write => Access::Write,
             };
-            out.push(PathArg { text: value, access, changes_dir: opt.path == PathRoleDoc::Cwd });
+            out.push(PathArg {
+                text: value,
+                access,
+                changes_dir: opt.path == PathRoleDoc::Cwd,
+            });
         }
         let level = parsed.sub_level();
         let args = if parsed.subcommand.is_some() && level.is_none() {
             // An unknown subcommand: nothing is known about its operands.
             for operand in parsed.operands.iter().filter(|o| looks_like_path(o)) {
-                out.push(PathArg { text: operand, access: Access::Read, changes_dir: false });
+                out.push(PathArg {
+                    text: operand,
+                    access: Access::Read,
+                    changes_dir: false,
+                });
             }
             return;
         } else {
@@ -209,10 +248,25 @@ impl ProgramSpec {
         };
         let has_any = |ids: &[OptId]| ids.iter().any(|id| parsed.has(level, *id));
         let operands = &parsed.operands;
-        let skip = if has_any(&args.leading_unless) { 0 } else { args.leading };
+        let skip = if has_any(&args.leading_unless) {
+            0
+        } else {
+            args.leading
+        };
         let rest = operands.get(skip..).unwrap_or_default();
-        let role_all = if has_any(&args.write_when) { PathRoleDoc::Write } else { args.operands };
-        let last_special = args.last != PathRoleDoc::None && rest.len() >= 2 && !has_any(&args.last_unless);
+        let word_writes = !self.write_when_words.is_empty()
+            && parsed
+                .expression
+                .iter()
+                .chain(&parsed.operands)
+                .any(|w| self.write_when_words.iter().any(|x| x == w));
+        let role_all = if has_any(&args.write_when) || word_writes {
+            PathRoleDoc::Write
+        } else {
+            args.operands
+        };
+        let last_special =
+            args.last != PathRoleDoc::None && rest.len() >= 2 && !has_any(&args.last_unless);
         for (i, operand) in rest.iter().enumerate() {
             let role = if last_special && i + 1 == rest.len() {
                 args.last
@@ -226,7 +280,11 @@ impl ProgramSpec {
                 PathRoleDoc::Read | PathRoleDoc::Cwd => read,
                 PathRoleDoc::Write => Access::Write,
             };
-            out.push(PathArg { text: operand, access, changes_dir: false });
+            out.push(PathArg {
+                text: operand,
+                access,
+                changes_dir: false,
+            });
         }
     }
 
@@ -291,15 +349,9 @@ impl Knowledge {
         self.by_name.get(trimmed).copied()
     }
 
-    /// The judged name of an identity: the spec's name when known.
-    pub fn judged_name<'a>(&'a self, identity: &'a str) -> (&'a str, Option<usize>) {
-        match self.lookup(identity) {
-            Some(i) => (self.specs[i].name.as_str(), Some(i)),
-            None => (identity, None),
-        }
-    }
-
     pub fn spec(&self, index: Option<usize>) -> &ProgramSpec {
-        index.and_then(|i| self.specs.get(i)).unwrap_or(&self.generic)
+        index
+            .and_then(|i| self.specs.get(i))
+            .unwrap_or(&self.generic)
     }
 }

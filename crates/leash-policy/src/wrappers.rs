@@ -13,9 +13,20 @@ use crate::spec::{ProgramSpec, WrapperSpec};
 fn is_safe_env_name(name: &str) -> bool {
     matches!(
         name,
-        "LANG" | "LANGUAGE" | "TZ" | "COLUMNS" | "LINES" | "NO_COLOR" | "CLICOLOR" | "FORCE_COLOR"
-            | "RUST_BACKTRACE" | "CI"
-    ) || (name.starts_with("LC_") && name[3..].bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
+        "LANG"
+            | "LANGUAGE"
+            | "TZ"
+            | "COLUMNS"
+            | "LINES"
+            | "NO_COLOR"
+            | "CLICOLOR"
+            | "FORCE_COLOR"
+            | "RUST_BACKTRACE"
+            | "CI"
+    ) || (name.starts_with("LC_")
+        && name[3..]
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b == b'_'))
 }
 
 /// What a wrapper runs.
@@ -43,7 +54,11 @@ pub(crate) struct Wrapped<'a> {
     pub run: Option<InnerRun<'a>>,
 }
 
-pub(crate) fn unwrap<'a>(wrapper: &'a WrapperSpec, spec: &ProgramSpec, parsed: &ParsedArgs<'a>) -> Wrapped<'a> {
+pub(crate) fn unwrap<'a>(
+    wrapper: &'a WrapperSpec,
+    spec: &ProgramSpec,
+    parsed: &ParsedArgs<'a>,
+) -> Wrapped<'a> {
     let mut out = Wrapped::default();
     let operands = parsed.operands.as_slice();
     match wrapper.kind {
@@ -58,7 +73,9 @@ pub(crate) fn unwrap<'a>(wrapper: &'a WrapperSpec, spec: &ProgramSpec, parsed: &
         WrapperKindDoc::Env => {
             let mut rest = operands;
             while let Some((first, tail)) = rest.split_first() {
-                let Some((name, _)) = first.split_once('=') else { break };
+                let Some((name, _)) = first.split_once('=') else {
+                    break;
+                };
                 if !is_safe_env_name(name) {
                     out.findings.push(WrapperFinding {
                         rule: "env.injection",

@@ -94,7 +94,13 @@ const CHILD_FAILURE_PREFIX: &str = "corpus-case-failure: ";
 fn judge_in_child(file: &str, case: &Case) -> Vec<String> {
     let exe = std::env::current_exe().expect("test binary path");
     let output = std::process::Command::new(exe)
-        .args(["isolated_case", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "isolated_case",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_CASE_VAR, format!("{file}:{}", case.name))
         .output()
         .expect("re-run the test binary");
@@ -208,8 +214,16 @@ fn benign_corpus_stays_allowed() {
 fn corpora_are_well_formed_and_cover_every_bypass_class() {
     let hostile = load_corpus("hostile.cases");
     let benign = load_corpus("benign.cases");
-    assert!(hostile.len() >= 300, "hostile corpus has {} cases", hostile.len());
-    assert!(benign.len() >= 150, "benign corpus has {} cases", benign.len());
+    assert!(
+        hostile.len() >= 300,
+        "hostile corpus has {} cases",
+        hostile.len()
+    );
+    assert!(
+        benign.len() >= 150,
+        "benign corpus has {} cases",
+        benign.len()
+    );
 
     let mut seen = BTreeSet::new();
     let duplicates: Vec<&str> = hostile
@@ -218,7 +232,10 @@ fn corpora_are_well_formed_and_cover_every_bypass_class() {
         .filter(|case| !seen.insert(case.name.as_str()))
         .map(|case| case.name.as_str())
         .collect();
-    assert!(duplicates.is_empty(), "duplicate case names: {duplicates:?}");
+    assert!(
+        duplicates.is_empty(),
+        "duplicate case names: {duplicates:?}"
+    );
 
     let malformed: Vec<&str> = hostile
         .iter()
@@ -232,7 +249,10 @@ fn corpora_are_well_formed_and_cover_every_bypass_class() {
         })
         .map(|case| case.name.as_str())
         .collect();
-    assert!(malformed.is_empty(), "names must be `class.case`: {malformed:?}");
+    assert!(
+        malformed.is_empty(),
+        "names must be `class.case`: {malformed:?}"
+    );
 
     let benign_not_allow: Vec<&str> = benign
         .iter()
@@ -248,7 +268,10 @@ fn corpora_are_well_formed_and_cover_every_bypass_class() {
         .filter(|case| case.expect == Expect::Allow)
         .map(|case| case.name.as_str())
         .collect();
-    assert!(hostile_allow.is_empty(), "hostile cases expecting allow: {hostile_allow:?}");
+    assert!(
+        hostile_allow.is_empty(),
+        "hostile cases expecting allow: {hostile_allow:?}"
+    );
 
     let mut per_class: BTreeMap<&str, usize> = BTreeMap::new();
     for case in &hostile {
@@ -258,7 +281,10 @@ fn corpora_are_well_formed_and_cover_every_bypass_class() {
         .iter()
         .filter(|(class, min)| per_class.get(class).copied().unwrap_or(0) < *min)
         .map(|(class, min)| {
-            format!("{class}: {} < {min}", per_class.get(class).copied().unwrap_or(0))
+            format!(
+                "{class}: {} < {min}",
+                per_class.get(class).copied().unwrap_or(0)
+            )
         })
         .collect();
     assert!(thin.is_empty(), "bypass classes under-covered: {thin:?}");
@@ -266,7 +292,10 @@ fn corpora_are_well_formed_and_cover_every_bypass_class() {
         .keys()
         .filter(|class| !REQUIRED_HOSTILE_CLASSES.iter().any(|(c, _)| c == *class))
         .collect();
-    assert!(unknown.is_empty(), "hostile classes not in the required list: {unknown:?}");
+    assert!(
+        unknown.is_empty(),
+        "hostile classes not in the required list: {unknown:?}"
+    );
 
     // Both forms are exercised in both corpora.
     for (corpus, cases) in [("hostile", &hostile), ("benign", &benign)] {
@@ -335,7 +364,11 @@ fn verdicts_carry_a_rule_a_reason_and_a_hint_and_explain_agrees() {
             problems.push(format!("{}: empty rule or reason: {verdict:?}", case.name));
         }
         if verdict.decision != Decision::Allow && verdict.hint.is_empty() {
-            problems.push(format!("{}: {} without a hint", case.name, describe(&verdict)));
+            problems.push(format!(
+                "{}: {} without a hint",
+                case.name,
+                describe(&verdict)
+            ));
         }
         let explanation = match &input {
             Input::Shell(s) => policy.explain_shell(s),
@@ -353,15 +386,27 @@ fn verdicts_carry_a_rule_a_reason_and_a_hint_and_explain_agrees() {
             ));
         }
         if verdict.decision != Decision::Allow
-            && !explanation.matches.iter().any(|m| m.rule == explanation.verdict.rule)
+            && !explanation
+                .matches
+                .iter()
+                .any(|m| m.rule == explanation.verdict.rule)
         {
             problems.push(format!(
                 "{}: the winning rule {} is not among the matches {:?}",
                 case.name,
                 explanation.verdict.rule,
-                explanation.matches.iter().map(|m| &m.rule).collect::<Vec<_>>()
+                explanation
+                    .matches
+                    .iter()
+                    .map(|m| &m.rule)
+                    .collect::<Vec<_>>()
             ));
         }
     }
-    assert!(problems.is_empty(), "{} problems:\n  {}", problems.len(), problems.join("\n  "));
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n  {}",
+        problems.len(),
+        problems.join("\n  ")
+    );
 }

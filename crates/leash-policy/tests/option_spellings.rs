@@ -210,7 +210,9 @@ fn program(name: &'static str, busybox: bool) -> impl Strategy<Value = Vec<Strin
 
 /// Prefixes `abbreviations("--recursive", 3)` = `--rec`, `--recu`, ..., `--recursive`.
 fn abbreviations(long: &str, shortest: usize) -> Vec<String> {
-    (shortest..=long.len()).map(|n| long[..n].to_string()).collect()
+    (shortest..=long.len())
+        .map(|n| long[..n].to_string())
+        .collect()
 }
 
 // ------------------------------------------------------------------ rm -r -f
@@ -232,16 +234,30 @@ fn rm_flag_tokens() -> impl Strategy<Value = Vec<Token>> {
         .into_iter()
         .chain(abbreviations("--force", 3))
         .collect();
-    let bundles = strings(&["-rf", "-fr", "-Rf", "-fR", "-rfv", "-vrf", "-frv", "-dRf", "-rRf"]);
+    let bundles = strings(&[
+        "-rf", "-fr", "-Rf", "-fR", "-rfv", "-vrf", "-frv", "-dRf", "-rRf",
+    ]);
     let extras = strings(&["-v", "--verbose", "-d", "--dir", "--one-file-system"]);
     let separate = (select(recursive), select(force)).prop_map(|(r, f)| {
         vec![
-            Token { text: r, recursive: true, force: false },
-            Token { text: f, recursive: false, force: true },
+            Token {
+                text: r,
+                recursive: true,
+                force: false,
+            },
+            Token {
+                text: f,
+                recursive: false,
+                force: true,
+            },
         ]
     });
     let bundled = select(bundles).prop_map(|b| {
-        vec![Token { text: b, recursive: true, force: true }]
+        vec![Token {
+            text: b,
+            recursive: true,
+            force: true,
+        }]
     });
     (
         prop_oneof![separate, bundled],
@@ -268,11 +284,17 @@ fn rm_flag_tokens() -> impl Strategy<Value = Vec<Token>> {
 }
 
 fn rm_spellings() -> impl Strategy<Value = Spelling> {
-    (program("rm", true), rm_flag_tokens(), prop::option::of(0usize..8)).prop_map(
-        |(program, tokens, double_dash)| {
+    (
+        program("rm", true),
+        rm_flag_tokens(),
+        prop::option::of(0usize..8),
+    )
+        .prop_map(|(program, tokens, double_dash)| {
             // GNU getopt permutes: options count wherever they are, until `--`;
             // after `--` everything is an operand (`rm -- -rf` removes a file).
-            let cut = double_dash.map(|i| i.min(tokens.len())).unwrap_or(tokens.len());
+            let cut = double_dash
+                .map(|i| i.min(tokens.len()))
+                .unwrap_or(tokens.len());
             let before = &tokens[..cut];
             let dangerous = before.iter().any(|t| t.recursive) && before.iter().any(|t| t.force);
             let mut argv = program;
@@ -282,19 +304,28 @@ fn rm_spellings() -> impl Strategy<Value = Spelling> {
             }
             argv.extend(tokens[cut..].iter().map(|t| t.text.clone()));
             Spelling { argv, dangerous }
-        },
-    )
+        })
 }
 
 #[test]
 fn rm_recursive_force_in_any_spelling_is_denied() {
-    check_family("rm -rf", &["rm", "-rf", "build"], Decision::Deny, rm_spellings());
+    check_family(
+        "rm -rf",
+        &["rm", "-rf", "build"],
+        Decision::Deny,
+        rm_spellings(),
+    );
 }
 
 // ------------------------------------------------------------------ find -exec
 
 fn find_exec_spellings() -> impl Strategy<Value = Spelling> {
-    let leading = select(vec![vec![], strings(&["-L"]), strings(&["-H"]), strings(&["-P"])]);
+    let leading = select(vec![
+        vec![],
+        strings(&["-L"]),
+        strings(&["-H"]),
+        strings(&["-P"]),
+    ]);
     let paths = select(vec![
         strings(&["."]),
         strings(&["src"]),
@@ -321,29 +352,41 @@ fn find_exec_spellings() -> impl Strategy<Value = Spelling> {
         (strings(&["rm", "{}"]), ";"),
     ]);
     let wrap = select(vec!["plain", "parens", "negated"]);
-    (program("find", false), leading, paths, before, primary, payload, wrap).prop_map(
-        |(mut argv, leading, paths, before, primary, (command, terminator), wrap)| {
-            argv.extend(leading);
-            argv.extend(paths);
-            argv.extend(before.into_iter().flatten());
-            let mut exec = vec![primary];
-            exec.extend(command);
-            exec.push(terminator.to_string());
-            match wrap {
-                "parens" => {
-                    argv.push("(".into());
-                    argv.extend(exec);
-                    argv.push(")".into());
-                }
-                "negated" => {
-                    argv.push("!".into());
-                    argv.extend(exec);
-                }
-                _ => argv.extend(exec),
-            }
-            Spelling { argv, dangerous: true }
-        },
+    (
+        program("find", false),
+        leading,
+        paths,
+        before,
+        primary,
+        payload,
+        wrap,
     )
+        .prop_map(
+            |(mut argv, leading, paths, before, primary, (command, terminator), wrap)| {
+                argv.extend(leading);
+                argv.extend(paths);
+                argv.extend(before.into_iter().flatten());
+                let mut exec = vec![primary];
+                exec.extend(command);
+                exec.push(terminator.to_string());
+                match wrap {
+                    "parens" => {
+                        argv.push("(".into());
+                        argv.extend(exec);
+                        argv.push(")".into());
+                    }
+                    "negated" => {
+                        argv.push("!".into());
+                        argv.extend(exec);
+                    }
+                    _ => argv.extend(exec),
+                }
+                Spelling {
+                    argv,
+                    dangerous: true,
+                }
+            },
+        )
 }
 
 #[test]
@@ -389,15 +432,23 @@ fn git_config_spellings() -> impl Strategy<Value = Spelling> {
         strings(&["show", "HEAD"]),
         strings(&["log", "-1"]),
     ]);
-    (program("git", false), global.clone(), setting, global, subcommand).prop_map(
-        |(mut argv, before, setting, after, subcommand)| {
+    (
+        program("git", false),
+        global.clone(),
+        setting,
+        global,
+        subcommand,
+    )
+        .prop_map(|(mut argv, before, setting, after, subcommand)| {
             argv.extend(before.into_iter().flatten());
             argv.extend(setting);
             argv.extend(after.into_iter().flatten());
             argv.extend(subcommand);
-            Spelling { argv, dangerous: true }
-        },
-    )
+            Spelling {
+                argv,
+                dangerous: true,
+            }
+        })
 }
 
 #[test]
@@ -430,7 +481,10 @@ fn tar_spellings(dangerous_option: Vec<Vec<String>>) -> impl Strategy<Value = Sp
         program("tar", false),
         tar_mode(),
         select(dangerous_option),
-        prop::collection::vec(select(vec![strings(&["-v"]), strings(&["--checkpoint=1"])]), 0..2),
+        prop::collection::vec(
+            select(vec![strings(&["-v"]), strings(&["--checkpoint=1"])]),
+            0..2,
+        ),
         any::<prop::sample::Index>(),
     )
         .prop_map(|(mut argv, (mode, first), option, extras, at)| {
@@ -448,7 +502,10 @@ fn tar_spellings(dangerous_option: Vec<Vec<String>>) -> impl Strategy<Value = Sp
                 argv.extend(mode);
             }
             argv.extend(rest.into_iter().flatten());
-            Spelling { argv, dangerous: true }
+            Spelling {
+                argv,
+                dangerous: true,
+            }
         })
 }
 
@@ -456,12 +513,24 @@ fn tar_spellings(dangerous_option: Vec<Vec<String>>) -> impl Strategy<Value = Sp
 fn tar_checkpoint_action_in_any_spelling_is_never_weaker() {
     let mut options: Vec<Vec<String>> = abbreviations("--checkpoint-action", 13)
         .into_iter()
-        .flat_map(|long| vec![vec![format!("{long}=exec=id")], vec![long, "exec=id".into()]])
+        .flat_map(|long| {
+            vec![
+                vec![format!("{long}=exec=id")],
+                vec![long, "exec=id".into()],
+            ]
+        })
         .collect();
     options.push(strings(&["--checkpoint-action=exec=sh -c id"]));
     check_family(
         "tar --checkpoint-action",
-        &["tar", "-cf", "x.tar", "--checkpoint=1", "--checkpoint-action=exec=id", "src"],
+        &[
+            "tar",
+            "-cf",
+            "x.tar",
+            "--checkpoint=1",
+            "--checkpoint-action=exec=id",
+            "src",
+        ],
         Decision::Ask,
         tar_spellings(options),
     );
@@ -473,7 +542,11 @@ fn tar_compress_program_in_any_spelling_is_never_weaker() {
         .into_iter()
         .flat_map(|long| vec![vec![format!("{long}=id")], vec![long, "id".into()]])
         .collect();
-    options.extend([strings(&["-I", "id"]), strings(&["-Iid"]), strings(&["-vIid"])]);
+    options.extend([
+        strings(&["-I", "id"]),
+        strings(&["-Iid"]),
+        strings(&["-vIid"]),
+    ]);
     options.extend(
         abbreviations("--to-command", 6)
             .into_iter()
@@ -520,7 +593,10 @@ fn sort_output_spellings(target: &'static str) -> impl Strategy<Value = Spelling
                 argv.extend(body);
                 argv.push("a.txt".into());
             }
-            Spelling { argv, dangerous: true }
+            Spelling {
+                argv,
+                dangerous: true,
+            }
         })
 }
 
@@ -553,17 +629,28 @@ fn sed_in_place_spellings() -> impl Strategy<Value = Spelling> {
         strings(&["--expression=s/a/b/"]),
         strings(&["-es/a/b/"]),
     ]);
-    (program("sed", false), select(in_place), script, any::<prop::sample::Index>()).prop_map(
-        |(mut argv, option, script, at)| {
+    (
+        program("sed", false),
+        select(in_place),
+        script,
+        any::<prop::sample::Index>(),
+    )
+        .prop_map(|(mut argv, option, script, at)| {
             let positional = script.len() == 1 && !script[0].starts_with('-');
             let mut groups = vec![script, vec!["«OUT»/outside.txt".to_string()]];
             // A bare script must stay the first operand; options can go anywhere.
-            let at = if positional { 1 + at.index(2) } else { at.index(3) };
+            let at = if positional {
+                1 + at.index(2)
+            } else {
+                at.index(3)
+            };
             groups.insert(at, vec![option]);
             argv.extend(groups.into_iter().flatten());
-            Spelling { argv, dangerous: true }
-        },
-    )
+            Spelling {
+                argv,
+                dangerous: true,
+            }
+        })
 }
 
 #[test]
@@ -594,7 +681,13 @@ fn sed_execute_spellings() -> impl Strategy<Value = Spelling> {
         "p\ne id",
         "  s/x/id/e  ",
     ]));
-    let how = select(vec!["positional", "-e", "--expression=", "--expression", "-e-attached"]);
+    let how = select(vec![
+        "positional",
+        "-e",
+        "--expression=",
+        "--expression",
+        "-e-attached",
+    ]);
     (program("sed", false), commands, how, any::<bool>()).prop_map(
         |(mut argv, command, how, quiet)| {
             if quiet {
@@ -610,7 +703,10 @@ fn sed_execute_spellings() -> impl Strategy<Value = Spelling> {
                 }
             }
             argv.push("a.txt".into());
-            Spelling { argv, dangerous: true }
+            Spelling {
+                argv,
+                dangerous: true,
+            }
         },
     )
 }
@@ -653,13 +749,21 @@ fn git_push_spellings() -> impl Strategy<Value = Spelling> {
         argv.extend(global.into_iter().flatten());
         argv.push("push".into());
         argv.extend(args);
-        Spelling { argv, dangerous: true }
+        Spelling {
+            argv,
+            dangerous: true,
+        }
     })
 }
 
 #[test]
 fn git_push_asks_in_any_spelling() {
-    check_family("git push", &["git", "push"], Decision::Ask, git_push_spellings());
+    check_family(
+        "git push",
+        &["git", "push"],
+        Decision::Ask,
+        git_push_spellings(),
+    );
 }
 
 /// Wrapper chains in front of a canonical dangerous command.
@@ -685,7 +789,10 @@ fn wrapped(command: &'static [&'static str]) -> impl Strategy<Value = Spelling> 
             argv[0] = format!("«BIN»/{}", argv[0]);
         }
         argv.extend(strings(command));
-        Spelling { argv, dangerous: true }
+        Spelling {
+            argv,
+            dangerous: true,
+        }
     })
 }
 

@@ -18,14 +18,31 @@ fn learned(argv: &[&str], decision: Decision) -> LearnedRule {
     }
 }
 
-fn with_learned(fixture: &Fixture, rules: &[LearnedRule]) -> Policy {
+/// The default profile, plus `docker` on the whitelist and the network on, so
+/// that the seed's `require_approval_for` (`docker`, `git push`) really asks
+/// instead of being denied for other reasons.
+fn asking_settings(fixture: &Fixture) -> PolicySettings {
     let mut settings = fixture.settings(Profile::Default);
+    settings.whitelist.push("docker".into());
+    settings.network = true;
+    settings
+}
+
+fn asking_policy(fixture: &Fixture) -> Policy {
+    Policy::load(asking_settings(fixture)).unwrap_or_else(|err| panic!("{err}"))
+}
+
+fn with_learned(fixture: &Fixture, rules: &[LearnedRule]) -> Policy {
+    let mut settings = asking_settings(fixture);
     settings.extra_rules.push(RulesSource {
         name: "learned-rules.yaml".into(),
         text: render_learned_rules(rules),
     });
     Policy::load(settings).unwrap_or_else(|err| {
-        panic!("learned rules must load: {err}\n{}", render_learned_rules(rules))
+        panic!(
+            "learned rules must load: {err}\n{}",
+            render_learned_rules(rules)
+        )
     })
 }
 
@@ -58,26 +75,21 @@ fn learned_allow_turns_ask_into_allow_for_exactly_that_argv(
     #[case] near_misses: &[&str],
 ) {
     let fixture = Fixture::new();
-    let before = fixture.policy(Profile::Default);
-    // With network off, `git push` may be a deny rather than an ask; a learned
-    // allow must never lift a deny, so only ask cases are meaningful here.
-    let initial = check(&before, &fixture, argv).decision;
+    let before = asking_policy(&fixture);
+    assert_decision(&before, &fixture, argv, Decision::Ask);
     let policy = with_learned(&fixture, &[learned(argv, Decision::Allow)]);
-    match initial {
-        Decision::Ask => {
-            assert_decision(&policy, &fixture, argv, Decision::Allow);
-            let line = argv.join(" ");
-            let by_shell = policy.check_shell(&line);
-            assert_eq!(by_shell.decision, Decision::Allow, "{line:?}: {by_shell:?}");
-        }
-        Decision::Deny => assert_decision(&policy, &fixture, argv, Decision::Deny),
-        Decision::Allow => panic!("{argv:?} is allowed without a learned rule: not a useful case"),
-    }
+    assert_decision(&policy, &fixture, argv, Decision::Allow);
+    let line = argv.join(" ");
+    let by_shell = policy.check_shell(&line);
+    assert_eq!(by_shell.decision, Decision::Allow, "{line:?}: {by_shell:?}");
     for near_miss in near_misses {
         let near_miss: &[&str] = &near_miss.split(' ').collect::<Vec<_>>();
         let unlearned = check(&before, &fixture, near_miss).decision;
         assert_decision(&policy, &fixture, near_miss, unlearned);
-        assert!(unlearned >= Decision::Ask, "{near_miss:?} should not be allowed by default");
+        assert!(
+            unlearned >= Decision::Ask,
+            "{near_miss:?} should not be allowed by default"
+        );
     }
 }
 
@@ -92,9 +104,10 @@ fn learned_allow_turns_ask_into_allow_for_exactly_that_argv(
 #[case::not_whitelisted(&["shred", "a.txt"])]
 fn learned_allow_never_overrides_a_deny(#[case] argv: &[&str]) {
     let fixture = Fixture::new();
-    let expanded: Vec<String> = fixture.expand_argv(&argv.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    let expanded: Vec<String> =
+        fixture.expand_argv(&argv.iter().map(|s| s.to_string()).collect::<Vec<_>>());
     let refs: Vec<&str> = expanded.iter().map(String::as_str).collect();
-    assert_decision(&fixture.policy(Profile::Default), &fixture, argv, Decision::Deny);
+    assert_decision(&asking_policy(&fixture), &fixture, argv, Decision::Deny);
     let policy = with_learned(&fixture, &[learned(&refs, Decision::Allow)]);
     assert_decision(&policy, &fixture, argv, Decision::Deny);
 }
@@ -116,7 +129,8 @@ fn learned_deny_denies_exactly_that_argv() {
 #[test]
 fn learned_rule_with_yaml_syntax_in_its_argv_stays_exact() {
     let fixture = Fixture::new();
-    let hostile = "ps\nrules:\n  - id: evil\n    program: docker\n    decision: allow\n    reason: x";
+    let hostile =
+        "ps\nrules:\n  - id: evil\n    program: docker\n    decision: allow\n    reason: x";
     let odd = "a: b # c 'q' \"d\" {e} [f] & *g !h %i @j `k` ü";
     let policy = with_learned(
         &fixture,
@@ -127,7 +141,12 @@ fn learned_rule_with_yaml_syntax_in_its_argv_stays_exact() {
     );
     assert_decision(&policy, &fixture, &["docker", "ps", odd], Decision::Allow);
     assert_decision(&policy, &fixture, &["docker", "ps"], Decision::Ask);
-    assert_decision(&policy, &fixture, &["docker", "run", "alpine"], Decision::Ask);
+    assert_decision(
+        &policy,
+        &fixture,
+        &["docker", "run", "alpine"],
+        Decision::Ask,
+    );
 }
 
 #[test]
@@ -135,7 +154,10 @@ fn learned_ask_answers_and_empty_argvs_are_not_rules() {
     let fixture = Fixture::new();
     let policy = with_learned(
         &fixture,
-        &[learned(&["docker", "ps"], Decision::Ask), learned(&[], Decision::Allow)],
+        &[
+            learned(&["docker", "ps"], Decision::Ask),
+            learned(&[], Decision::Allow),
+        ],
     );
     assert_decision(&policy, &fixture, &["docker", "ps"], Decision::Ask);
 }
@@ -150,8 +172,11 @@ fn rendering_no_learned_rules_gives_a_loadable_document() {
 // ------------------------------------------------------------------ load-time examples
 
 fn with_extra_rules(fixture: &Fixture, name: &str, text: &str) -> Result<Policy, PolicyError> {
-    let mut settings: PolicySettings = fixture.settings(Profile::Default);
-    settings.extra_rules.push(RulesSource { name: name.into(), text: text.into() });
+    let mut settings = fixture.settings(Profile::Default);
+    settings.extra_rules.push(RulesSource {
+        name: name.into(),
+        text: text.into(),
+    });
     Policy::load(settings)
 }
 
@@ -179,7 +204,10 @@ fn an_extra_rule_whose_examples_hold_loads_and_takes_effect() {
     let verdict = policy.check_argv(&["sort", "-o", "sorted.txt", "names.txt"]);
     assert_eq!(verdict.decision, Decision::Deny, "{verdict:?}");
     assert_eq!(verdict.rule, "custom.sort.output");
-    assert_eq!(policy.check_argv(&["sort", "names.txt"]).decision, Decision::Allow);
+    assert_eq!(
+        policy.check_argv(&["sort", "names.txt"]).decision,
+        Decision::Allow
+    );
 }
 
 #[rstest::rstest]
@@ -196,8 +224,14 @@ fn an_extra_rule_with_a_failing_example_fails_to_load_naming_the_rule(
         Err(err) => err,
     };
     let message = err.to_string();
-    assert!(message.contains("custom.sort.output"), "error does not name the rule: {message}");
-    assert!(message.contains("team-rules.yaml"), "error does not name the source: {message}");
+    assert!(
+        message.contains("custom.sort.output"),
+        "error does not name the rule: {message}"
+    );
+    assert!(
+        message.contains("team-rules.yaml"),
+        "error does not name the source: {message}"
+    );
     match err {
         PolicyError::ExampleFailed { rule, .. } => assert_eq!(rule, "custom.sort.output"),
         other => panic!("expected ExampleFailed, got {other:?}"),
@@ -206,8 +240,12 @@ fn an_extra_rule_with_a_failing_example_fails_to_load_naming_the_rule(
 
 #[rstest::rstest]
 #[case::not_yaml("rules: [: :")]
-#[case::unknown_key("rules:\n  - id: x\n    program: sort\n    decision: deny\n    reason: r\n    colour: red\n")]
-#[case::unknown_decision("rules:\n  - id: x\n    program: sort\n    decision: maybe\n    reason: r\n")]
+#[case::unknown_key(
+    "rules:\n  - id: x\n    program: sort\n    decision: deny\n    reason: r\n    colour: red\n"
+)]
+#[case::unknown_decision(
+    "rules:\n  - id: x\n    program: sort\n    decision: maybe\n    reason: r\n"
+)]
 fn a_malformed_rules_document_fails_to_load_naming_its_source(#[case] text: &str) {
     let fixture = Fixture::new();
     match with_extra_rules(&fixture, "broken-rules.yaml", text) {

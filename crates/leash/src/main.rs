@@ -10,6 +10,7 @@ mod exit;
 mod global;
 mod load_config;
 mod logging;
+mod session;
 
 use std::process::ExitCode;
 
@@ -44,6 +45,8 @@ enum Command {
     Audit(cmd::audit::AuditCommand),
     /// Run one command through policy, mode gate, approval, sandbox and audit.
     Exec(cmd::exec::ExecArgs),
+    /// Run one job in the foreground: the model proposes, leash judges and acts.
+    Ask(cmd::ask::AskArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         Command::Policy(args) => cmd::policy::run(&cli.global, args),
         Command::Audit(args) => cmd::audit::run(&cli.global, args),
         Command::Exec(args) => cmd::exec::run(&cli.global, args),
+        Command::Ask(args) => cmd::ask::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

@@ -16,6 +16,9 @@ pub struct AgentConfig {
     pub max_steps: u32,
     /// Re-asks after unparseable model output before the job fails. Default 2.
     pub max_parse_retries: u32,
+    /// Inference does not start unless this much memory (MiB, `MemAvailable`)
+    /// is free; 0 turns the guard off. Default 256.
+    pub min_free_memory_mb: u64,
 }
 
 impl Default for AgentConfig {
@@ -23,12 +26,13 @@ impl Default for AgentConfig {
         AgentConfig {
             max_steps: 8,
             max_parse_retries: 2,
+            min_free_memory_mb: 256,
         }
     }
 }
 
 impl AgentConfig {
-    pub(crate) const KEYS: &'static [&'static str] = &["max_steps", "max_parse_retries"];
+    pub(crate) const KEYS: &'static [&'static str] = &["max_steps", "max_parse_retries", "min_free_memory_mb"];
 
     pub(crate) fn read(r: &mut Reader<'_>, node: &Node, key: &str) -> Self {
         let mut a = AgentConfig::default();
@@ -41,6 +45,12 @@ impl AgentConfig {
             "max_parse_retries",
             &mut a.max_parse_retries,
             |r, n, k| r.integer32(n, k, 0),
+        );
+        r.field(
+            &f,
+            "min_free_memory_mb",
+            &mut a.min_free_memory_mb,
+            |r, n, k| r.integer(n, k, 0),
         );
         a
     }

@@ -11,7 +11,8 @@
 use std::time::Instant;
 
 use leash_llm::{
-    Action, ActionPlan, Backend, GenerateRequest, OutputFormat, parse_response, reask_message,
+    Action, ActionPlan, Backend, GenerateRequest, OutputFormat, PlanSource, parse_response,
+    reask_message,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -21,6 +22,7 @@ use super::context::Conversation;
 use super::feedback::results_message;
 use super::memory_guard::available_memory_mb;
 use crate::approval::Approver;
+use crate::backends::SwitchLog;
 use crate::engine::Engine;
 use crate::error::EngineError;
 
@@ -71,6 +73,10 @@ pub struct JobReport {
     pub not_run: usize,
     pub notifications: Vec<String>,
     pub last_thought: Option<String>,
+    /// The whole conversation (system prompt, task, answers, results), for
+    /// storing with the job.
+    #[serde(skip)]
+    pub conversation: Vec<leash_llm::ChatMessage>,
 }
 
 /// Callbacks for a foreground job.
@@ -81,6 +87,8 @@ pub struct JobHooks<'a> {
     pub on_notify: &'a mut dyn FnMut(&str),
     /// Called once per step before inference (for a progress line).
     pub on_step: &'a mut dyn FnMut(u32),
+    /// Where a fallback chain reports backend switches; each is audited.
+    pub switches: Option<&'a SwitchLog>,
 }
 
 impl std::fmt::Debug for JobHooks<'_> {
@@ -104,7 +112,9 @@ pub fn run_job(
         mut on_text,
         on_notify,
         on_step,
+        switches,
     } = hooks;
+    audit_switches(engine, job, switches)?;
     let runner = engine.runner(approver);
     let scope = ActionScope {
         workspace: engine.workspace.clone(),
@@ -138,6 +148,7 @@ pub fn run_job(
         not_run: 0,
         notifications: Vec::new(),
         last_thought: None,
+        conversation: Vec::new(),
     };
     for step in 1..=settings.max_steps {
         report.steps = step;
@@ -149,7 +160,11 @@ pub fn run_job(
             job,
             step,
             &mut conversation,
-            on_text.as_deref_mut(),
+            switches,
+            match on_text {
+                Some(ref mut sink) => Some(&mut **sink),
+                None => None,
+            },
         )? {
             Ok(plan) => plan,
             Err(reason) => {
@@ -192,6 +207,7 @@ pub fn run_job(
             conversation.push_user(results_message(step, &results));
         }
     }
+    report.conversation = conversation.all();
     engine.audit.append(
         job.job_id,
         "job.finished",
@@ -210,6 +226,7 @@ fn next_plan(
     job: &JobSpec,
     step: u32,
     conversation: &mut Conversation,
+    switches: Option<&SwitchLog>,
     mut on_text: Option<&mut dyn FnMut(&str)>,
 ) -> Result<Result<ActionPlan, String>, EngineError> {
     let mut failed_attempts = 0;
@@ -240,13 +257,20 @@ fn next_plan(
             }),
         )?;
         let started = Instant::now();
-        let generation = match backend.generate(GenerateRequest {
+        let generated = backend.generate(GenerateRequest {
             messages: &messages,
             format: OutputFormat::Actions,
             max_tokens: settings.max_tokens,
             temperature: settings.temperature,
-            on_text: on_text.as_deref_mut(),
-        }) {
+            // Reborrow for this call only (a trait object behind `&mut` needs
+            // the explicit reborrow to shorten its lifetime).
+            on_text: match on_text {
+                Some(ref mut sink) => Some(&mut **sink),
+                None => None,
+            },
+        });
+        audit_switches(engine, job, switches)?;
+        let generation = match generated {
             Ok(generation) => generation,
             Err(err) => {
                 let reason = format!("the model failed: {err}");
@@ -293,7 +317,20 @@ fn next_plan(
                     conversation.pop();
                 }
                 conversation.push_assistant(serde_json::to_string(&parsed.plan)?);
-                return Ok(Ok(parsed.plan));
+                let mut plan = parsed.plan;
+                if parsed.source == PlanSource::FencedShell {
+                    conversation.pop();
+                    conversation.push_assistant(generation.text.clone());
+                    plan.actions = parsed
+                        .shell_lines
+                        .iter()
+                        .map(|line| shell_line_action(engine, job, line))
+                        .collect::<Result<Vec<_>, _>>()?
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                }
+                return Ok(Ok(plan));
             }
             Err(err) => {
                 engine.audit.append(
@@ -314,6 +351,54 @@ fn next_plan(
         }
     }
     Ok(Err("the model produced no plan".to_owned()))
+}
+
+/// Records every backend switch a fallback chain made.
+fn audit_switches(
+    engine: &Engine,
+    job: &JobSpec,
+    switches: Option<&SwitchLog>,
+) -> Result<(), EngineError> {
+    for switch in switches.map(SwitchLog::drain).unwrap_or_default() {
+        engine.audit.append(
+            job.job_id,
+            "backend.switch",
+            json!({"from": switch.from, "to": switch.to, "error": switch.error}),
+        )?;
+    }
+    Ok(())
+}
+
+/// A command line from a fenced shell block becomes a `run` action when the
+/// policy's shell parser reads it as one simple command; anything else (pipes,
+/// `;`, substitutions, ...) is recorded as refused and dropped. The resulting
+/// argv is judged again, as every `run` is, when it is carried out.
+fn shell_line_action(
+    engine: &Engine,
+    job: &JobSpec,
+    line: &str,
+) -> Result<Option<Action>, EngineError> {
+    let verdict = engine.policy.check_shell(line);
+    match verdict.command {
+        Some(command) => Ok(Some(Action::Run {
+            argv: command.argv,
+            cwd: None,
+        })),
+        None => {
+            engine.audit.append(
+                job.job_id,
+                "command.decision",
+                json!({
+                    "shell_line": line,
+                    "decision": verdict.decision.as_str(),
+                    "rule": verdict.rule,
+                    "reason": verdict.reason,
+                    "gate": "refused",
+                }),
+            )?;
+            Ok(None)
+        }
+    }
 }
 
 /// A short label of an action for the RESULTS message.

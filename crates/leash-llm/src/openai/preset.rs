@@ -60,5 +60,7 @@ pub const OPENAI_PRESETS: [OpenAiPreset; 4] = [
 
 /// The preset with this name.
 pub fn openai_preset(name: &str) -> Option<OpenAiPreset> {
-    OPENAI_PRESETS.into_iter().find(|preset| preset.name == name)
+    OPENAI_PRESETS
+        .into_iter()
+        .find(|preset| preset.name == name)
 }

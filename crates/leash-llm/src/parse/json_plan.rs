@@ -56,12 +56,18 @@ fn offset_of(text: &str, line: usize, column: usize) -> usize {
 fn invalid_json(candidate: &str, error: &serde_json::Error) -> ParseError {
     let message = error.to_string();
     let suffix = format!(" at line {} column {}", error.line(), error.column());
-    let detail = message.strip_suffix(&suffix).unwrap_or(&message).to_string();
+    let detail = message
+        .strip_suffix(&suffix)
+        .unwrap_or(&message)
+        .to_string();
     ParseError::InvalidJson {
         line: error.line(),
         column: error.column(),
         detail,
-        near: near(candidate, offset_of(candidate, error.line(), error.column())),
+        near: near(
+            candidate,
+            offset_of(candidate, error.line(), error.column()),
+        ),
     }
 }
 
@@ -74,6 +80,20 @@ fn names_plan_key_before_error(candidate: &str, error: &serde_json::Error) -> bo
     PLAN_KEYS
         .iter()
         .any(|key| window.contains(&format!("\"{key}\"")))
+}
+
+/// A complete, valid plan object at the very start of the text (blanks
+/// aside), and the offset where it ends. Read before any `<think>` handling,
+/// so that tags inside its strings cannot cut it apart.
+pub(crate) fn leading_plan(text: &str) -> Option<(ActionPlan, usize)> {
+    let start = text.len() - text.trim_start().len();
+    if !text[start..].starts_with('{') {
+        return None;
+    }
+    let mut values = serde_json::Deserializer::from_str(&text[start..]).into_iter::<Value>();
+    let value = values.next()?.ok()?;
+    let plan = ActionPlan::from_json(&value).ok()?;
+    Some((plan, start + values.byte_offset()))
 }
 
 pub(crate) fn scan(answer: &str) -> Scan {
@@ -116,7 +136,8 @@ fn classify(value: Value, start: usize, scan: &mut Scan) {
         match ActionPlan::from_json(&value) {
             Ok(plan) => scan.plans.push(FoundPlan { plan, start }),
             Err(error) => {
-                scan.first_error.get_or_insert(ParseError::InvalidPlan(error));
+                scan.first_error
+                    .get_or_insert(ParseError::InvalidPlan(error));
             }
         }
     } else if let Some(key) = map.keys().find(|key| ActionKind::from_key(key).is_some()) {

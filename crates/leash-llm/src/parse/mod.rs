@@ -2,8 +2,11 @@
 //! strip `<think>…</think>`; JSON actions; fenced blocks; malformed → re-ask).
 //!
 //! Order of attempts, first success wins:
-//! 1. `<think>` sections (and a separate `reasoning` field) are set aside as
-//!    thinking — recorded, never executed.
+//! 0. An answer that *starts* with a valid plan object is that plan (what
+//!    follows may only be thinking or prose), so `<think>` inside its strings
+//!    cannot cut it apart.
+//! 1. `<think>` sections (see `think.rs` for which) and a separate
+//!    `reasoning` field are set aside as thinking — recorded, never executed.
 //! 2. Every top-level JSON object in the rest (prose around it and ```json
 //!    fences are fine) that has plan keys is read as a plan. Exactly one
 //!    distinct plan must result.
@@ -68,26 +71,16 @@ pub fn parse_response(text: &str, reasoning: Option<&str>) -> Result<ParsedRespo
             limit: MAX_RESPONSE_BYTES,
         });
     }
+    if let Some((plan, end)) = json_plan::leading_plan(text) {
+        return leading(plan, &text[end..], reasoning);
+    }
     let split = think::split_thinking(text);
-    let mut thoughts: Vec<String> = reasoning
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-        .map(str::to_string)
-        .into_iter()
-        .collect();
-    thoughts.extend(split.thoughts.iter().cloned());
-    let thinking = (!thoughts.is_empty()).then(|| thoughts.join("\n\n"));
+    let thinking = collect_thinking(reasoning, &split.thoughts);
     let answer = split.answer.as_str();
 
     let fences = fences::find_fences(answer);
     let scan = json_plan::scan(answer);
-    // The same plan twice (say, in a fence and again bare) is one plan.
-    let mut plans: Vec<json_plan::FoundPlan> = Vec::new();
-    for found in scan.plans {
-        if !plans.iter().any(|kept| kept.plan == found.plan) {
-            plans.push(found);
-        }
-    }
+    let plans = distinct(scan.plans);
     if plans.len() > 1 {
         return Err(ParseError::SeveralPlans { count: plans.len() });
     }
@@ -143,4 +136,49 @@ pub fn parse_response(text: &str, reasoning: Option<&str>) -> Result<ParsedRespo
         });
     }
     Err(ParseError::NoPlan)
+}
+
+/// The separate reasoning and the think sections, for the audit record.
+fn collect_thinking(reasoning: Option<&str>, thoughts: &[String]) -> Option<String> {
+    let parts: Vec<&str> = reasoning
+        .map(str::trim)
+        .filter(|reasoning| !reasoning.is_empty())
+        .into_iter()
+        .chain(thoughts.iter().map(String::as_str))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("\n\n"))
+}
+
+/// The same plan twice (say, in a fence and again bare) is one plan.
+fn distinct(found: Vec<json_plan::FoundPlan>) -> Vec<json_plan::FoundPlan> {
+    let mut plans: Vec<json_plan::FoundPlan> = Vec::new();
+    for candidate in found {
+        if !plans.iter().any(|kept| kept.plan == candidate.plan) {
+            plans.push(candidate);
+        }
+    }
+    plans
+}
+
+/// The answer starts with a plan; what follows may hold thinking, prose, or
+/// (an error) a different plan.
+fn leading(
+    plan: ActionPlan,
+    rest: &str,
+    reasoning: Option<&str>,
+) -> Result<ParsedResponse, ParseError> {
+    let split = think::split_thinking(rest);
+    let others = distinct(json_plan::scan(&split.answer).plans);
+    let different = others.iter().filter(|found| found.plan != plan).count();
+    if different > 0 {
+        return Err(ParseError::SeveralPlans {
+            count: 1 + different,
+        });
+    }
+    Ok(ParsedResponse {
+        plan,
+        shell_lines: Vec::new(),
+        thinking: collect_thinking(reasoning, &split.thoughts),
+        source: PlanSource::Json,
+    })
 }

@@ -9,10 +9,10 @@ use regex::Regex;
 use super::condition::{Condition, OptKey};
 use super::format::{ArgsDoc, ProgramDoc, RuleDoc, RulesDocument, WhenDoc};
 use super::{Rule, RuleDecision, RuleSet, examples};
+use crate::RulesSource;
 use crate::error::PolicyError;
 use crate::options::{ArgsSpec, Level, OptId, OptionSpec};
 use crate::spec::{Knowledge, ProgramSpec, ScriptSpec, SubcommandSpec, WrapperSpec};
-use crate::RulesSource;
 
 /// Compiles the built-in documents followed by `extra` ones.
 pub(crate) fn build(extra: &[RulesSource]) -> Result<RuleSet, PolicyError> {
@@ -38,7 +38,11 @@ pub(crate) fn build(extra: &[RulesSource]) -> Result<RuleSet, PolicyError> {
         let mut seen = HashSet::new();
         for program in &doc.programs {
             if !seen.insert(program.name.as_str()) {
-                return Err(program_error(name, &program.name, "described twice in one document"));
+                return Err(program_error(
+                    name,
+                    &program.name,
+                    "described twice in one document",
+                ));
             }
             add_program(&mut knowledge, name, program)?;
         }
@@ -115,7 +119,10 @@ fn compile_args(doc: &ArgsDoc) -> Result<ArgsSpec, String> {
     let resolve = |spec: &ArgsSpec, names: &[String]| -> Result<Vec<OptId>, String> {
         names
             .iter()
-            .map(|n| spec.option_id(n).ok_or_else(|| format!("unknown option `{n}`")))
+            .map(|n| {
+                spec.option_id(n)
+                    .ok_or_else(|| format!("unknown option `{n}`"))
+            })
             .collect()
     };
     for (i, option) in doc.options.iter().enumerate() {
@@ -134,7 +141,11 @@ fn compile_args(doc: &ArgsDoc) -> Result<ArgsSpec, String> {
     Ok(spec)
 }
 
-fn add_program(knowledge: &mut Knowledge, source: &str, doc: &ProgramDoc) -> Result<(), PolicyError> {
+fn add_program(
+    knowledge: &mut Knowledge,
+    source: &str,
+    doc: &ProgramDoc,
+) -> Result<(), PolicyError> {
     let err = |m: String| program_error(source, &doc.name, m);
     let global = compile_args(&doc.args()).map_err(err)?;
     let mut spec = ProgramSpec {
@@ -142,28 +153,37 @@ fn add_program(knowledge: &mut Knowledge, source: &str, doc: &ProgramDoc) -> Res
         style: doc.style,
         abbreviations: doc.abbreviations,
         recursive: doc.recursive,
+        write_when_words: doc.write_when_words.clone(),
         global,
         unknown_subcommand: doc.unknown_subcommand,
         ..ProgramSpec::default()
     };
     for (name, sub) in &doc.subcommands {
-        let index = u16::try_from(spec.subcommands.len()).map_err(|_| err("too many subcommands".into()))?;
+        let index = u16::try_from(spec.subcommands.len())
+            .map_err(|_| err("too many subcommands".into()))?;
         let args = compile_args(sub).map_err(|m| err(format!("subcommand `{name}`: {m}")))?;
         for word in std::iter::once(name).chain(&sub.aliases) {
             if spec.sub_index.insert(word.clone(), index).is_some() {
                 return Err(err(format!("subcommand name `{word}` is used twice")));
             }
         }
-        spec.subcommands.push(SubcommandSpec { name: name.clone(), args });
+        spec.subcommands.push(SubcommandSpec {
+            name: name.clone(),
+            args,
+        });
     }
     if let Some(script) = &doc.script {
         let ids = |names: &[String]| -> Result<Vec<OptId>, PolicyError> {
             names
                 .iter()
                 .map(|n| {
-                    spec.global
-                        .option_id(n)
-                        .ok_or_else(|| program_error(source, &doc.name, format!("script option `{n}` is not an option")))
+                    spec.global.option_id(n).ok_or_else(|| {
+                        program_error(
+                            source,
+                            &doc.name,
+                            format!("script option `{n}` is not an option"),
+                        )
+                    })
                 })
                 .collect()
         };
@@ -191,7 +211,9 @@ fn add_program(knowledge: &mut Knowledge, source: &str, doc: &ProgramDoc) -> Res
     };
     for name in std::iter::once(&doc.name).chain(&doc.aliases) {
         if !knowledge.register(name, index) {
-            return Err(err(format!("name `{name}` already belongs to another program")));
+            return Err(err(format!(
+                "name `{name}` already belongs to another program"
+            )));
         }
     }
     Ok(())
@@ -213,7 +235,11 @@ fn spec_for_rule(knowledge: &mut Knowledge, program: &str) -> usize {
     index
 }
 
-fn compile_rule(knowledge: &mut Knowledge, source: &str, doc: &RuleDoc) -> Result<Rule, PolicyError> {
+fn compile_rule(
+    knowledge: &mut Knowledge,
+    source: &str,
+    doc: &RuleDoc,
+) -> Result<Rule, PolicyError> {
     let err = |m: String| rule_error(source, &doc.id, m);
     if doc.id.trim().is_empty() {
         return Err(err("a rule needs an id".into()));
@@ -221,7 +247,11 @@ fn compile_rule(knowledge: &mut Knowledge, source: &str, doc: &RuleDoc) -> Resul
     let decision = match (doc.decision, doc.network) {
         (Some(d), false) => RuleDecision::Fixed(d),
         (None, true) => RuleDecision::Network,
-        (Some(_), true) => return Err(err("give either `decision` or `network: true`, not both".into())),
+        (Some(_), true) => {
+            return Err(err(
+                "give either `decision` or `network: true`, not both".into()
+            ));
+        }
         (None, false) => return Err(err("missing `decision`".into())),
     };
     let mut programs: Vec<String> = doc.programs.clone();
@@ -264,7 +294,10 @@ fn regex(text: &Option<String>) -> Result<Option<Regex>, String> {
 
 fn compile_condition(spec: &ProgramSpec, when: &WhenDoc) -> Result<Condition, String> {
     for sub in &when.subcommand {
-        if spec.has_subcommands() && !spec.sub_index.contains_key(sub) && spec.unknown_subcommand.is_none() {
+        if spec.has_subcommands()
+            && !spec.sub_index.contains_key(sub)
+            && spec.unknown_subcommand.is_none()
+        {
             return Err(format!("unknown subcommand `{sub}`"));
         }
     }
@@ -318,7 +351,11 @@ fn compile_condition(spec: &ProgramSpec, when: &WhenDoc) -> Result<Condition, St
 
 /// Resolves option names: canonical names at the given levels, or raw
 /// spellings (`-x`, `--name`) which also match the known option they spell.
-fn option_keys(spec: &ProgramSpec, names: &[String], levels: &[Level]) -> Result<Vec<OptKey>, String> {
+fn option_keys(
+    spec: &ProgramSpec,
+    names: &[String],
+    levels: &[Level],
+) -> Result<Vec<OptKey>, String> {
     let mut keys = Vec::new();
     for name in names {
         let before = keys.len();
@@ -328,7 +365,11 @@ fn option_keys(spec: &ProgramSpec, names: &[String], levels: &[Level]) -> Result
             let mut chars = short.chars();
             match (chars.next(), chars.next()) {
                 (Some(c), None) => keys.push(OptKey::Short(c)),
-                _ => return Err(format!("raw option spelling `{name}` must be `-x` or `--name`")),
+                _ => {
+                    return Err(format!(
+                        "raw option spelling `{name}` must be `-x` or `--name`"
+                    ));
+                }
             }
         }
         for level in levels {
@@ -350,4 +391,3 @@ fn option_keys(spec: &ProgramSpec, names: &[String], levels: &[Level]) -> Result
     }
     Ok(keys)
 }
-

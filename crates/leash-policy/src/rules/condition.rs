@@ -61,10 +61,10 @@ pub(crate) struct Condition {
 impl Condition {
     pub fn holds(&self, view: &CommandView<'_, '_>) -> bool {
         let parsed = view.parsed;
-        if let Some(argv) = &self.argv {
-            if argv.len() != view.argv.len() || argv.iter().zip(view.argv).any(|(a, b)| a != b) {
-                return false;
-            }
+        if let Some(argv) = &self.argv
+            && (argv.len() != view.argv.len() || argv.iter().zip(view.argv).any(|(a, b)| a != b))
+        {
+            return false;
         }
         if !self.subcommands.is_empty() {
             let Some((word, index)) = parsed.subcommand else {
@@ -81,7 +81,8 @@ impl Condition {
         if !self.options.is_empty() && !self.options.iter().any(|k| k.present(parsed)) {
             return false;
         }
-        if !self.global_options.is_empty() && !self.global_options.iter().any(|k| k.present(parsed)) {
+        if !self.global_options.is_empty() && !self.global_options.iter().any(|k| k.present(parsed))
+        {
             return false;
         }
         if self.not_options.iter().any(|k| k.present(parsed)) {
@@ -91,19 +92,20 @@ impl Condition {
         if !self.words.is_empty() && !args.iter().any(|a| self.words.iter().any(|w| w == a)) {
             return false;
         }
-        if let Some(re) = &self.word_regex {
-            if !args.iter().any(|a| re.is_match(a)) {
-                return false;
-            }
+        if let Some(re) = &self.word_regex
+            && !args.iter().any(|a| re.is_match(a))
+        {
+            return false;
         }
-        if let Some(re) = &self.operand_regex {
-            if !parsed.operands.iter().any(|a| re.is_match(a)) {
-                return false;
-            }
+        if let Some(re) = &self.operand_regex
+            && !parsed.operands.iter().any(|a| re.is_match(a))
+        {
+            return false;
         }
         if let Some((keys, re)) = &self.option_values {
             let hit = parsed.options.iter().any(|o| {
-                keys.iter().any(|k| k.matches(o.level, o.name)) && o.value.is_some_and(|v| re.is_match(v))
+                keys.iter().any(|k| k.matches(o.level, o.name))
+                    && o.value.is_some_and(|v| re.is_match(v))
             });
             if !hit {
                 return false;
@@ -116,15 +118,15 @@ impl Condition {
         if self.operands_max.is_some_and(|max| operands > max) {
             return false;
         }
-        if let Some(want) = self.script_unsafe {
-            if view.script_finding.is_some() != want {
-                return false;
-            }
+        if let Some(want) = self.script_unsafe
+            && view.script_finding.is_some() != want
+        {
+            return false;
         }
-        if let Some(want) = self.script_file {
-            if view.script_file != want {
-                return false;
-            }
+        if let Some(want) = self.script_file
+            && view.script_file != want
+        {
+            return false;
         }
         true
     }

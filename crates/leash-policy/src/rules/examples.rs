@@ -8,7 +8,11 @@ use crate::error::PolicyError;
 use crate::shell;
 
 pub(super) fn check(set: &RuleSet, source: &str, doc: &RuleDoc) -> Result<(), PolicyError> {
-    let Some(rule) = set.rules.iter().find(|r| r.id == doc.id && r.source == source) else {
+    let Some(rule) = set
+        .rules
+        .iter()
+        .find(|r| r.id == doc.id && r.source == source)
+    else {
         // Replaced by a later document; its own examples are checked there.
         return Ok(());
     };
@@ -34,7 +38,9 @@ pub(super) fn check(set: &RuleSet, source: &str, doc: &RuleDoc) -> Result<(), Po
             .iter()
             .find(|(spec, _)| Some(*spec) == spec_index)
         else {
-            return Err(fail(format!("names `{program}`, a program this rule does not cover")));
+            return Err(fail(format!(
+                "names `{program}`, a program this rule does not cover"
+            )));
         };
         let spec = set.knowledge.spec(spec_index);
         let parsed = spec.parse(&refs[1..]);

@@ -70,6 +70,8 @@ pub(crate) enum ValueDoc {
     None,
     Required,
     Optional,
+    /// Two values, the second being the one that matters (`jq --rawfile NAME FILE`).
+    Pair,
 }
 
 /// What a path-valued argument does with the path.
@@ -203,9 +205,12 @@ pub(crate) struct ProgramDoc {
     pub last_unless: Vec<String>,
     #[serde(default)]
     pub write_when: Vec<String>,
-    /// The program always reads directory operands recursively (`rg`, `du`).
+    /// The program always reads directory operands recursively (`rg`).
     #[serde(default)]
     pub recursive: bool,
+    /// Operands become writes when one of these words appears (`find -delete`).
+    #[serde(default)]
+    pub write_when_words: Vec<String>,
     #[serde(default)]
     pub script: Option<ScriptDoc>,
     #[serde(default)]

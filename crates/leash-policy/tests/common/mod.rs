@@ -19,20 +19,116 @@ use leash_policy::{Decision, Policy, PolicySettings, Verdict, default_whitelist}
 /// be denied because they are not whitelisted (not because they are missing).
 pub const FAKE_PROGRAMS: &[&str] = &[
     // issue #3, item 4
-    "ls", "cat", "echo", "printf", "grep", "rg", "find", "head", "tail", "wc", "sort", "uniq",
-    "cut", "tr", "diff", "stat", "file", "du", "df", "date", "uname", "basename", "dirname",
-    "which", "git", "tar", "gzip", "gunzip", "zip", "unzip", "awk", "sed", "xargs", "env",
-    "python", "python3", "perl", "ruby", "node", "make", "npm", "npx", "pip", "cargo", "less",
-    "more", "vim", "vi", "nano", "curl", "wget", "cp", "mv", "rm", "mkdir", "rmdir", "touch", "ln",
-    "chmod", "chown", "tee", "rsync", "scp", "ssh", "docker", "podman", "kubectl", "systemctl",
-    "crontab", "sqlite3", "jq",
+    "ls",
+    "cat",
+    "echo",
+    "printf",
+    "grep",
+    "rg",
+    "find",
+    "head",
+    "tail",
+    "wc",
+    "sort",
+    "uniq",
+    "cut",
+    "tr",
+    "diff",
+    "stat",
+    "file",
+    "du",
+    "df",
+    "date",
+    "uname",
+    "basename",
+    "dirname",
+    "which",
+    "git",
+    "tar",
+    "gzip",
+    "gunzip",
+    "zip",
+    "unzip",
+    "awk",
+    "sed",
+    "xargs",
+    "env",
+    "python",
+    "python3",
+    "perl",
+    "ruby",
+    "node",
+    "make",
+    "npm",
+    "npx",
+    "pip",
+    "cargo",
+    "less",
+    "more",
+    "vim",
+    "vi",
+    "nano",
+    "curl",
+    "wget",
+    "cp",
+    "mv",
+    "rm",
+    "mkdir",
+    "rmdir",
+    "touch",
+    "ln",
+    "chmod",
+    "chown",
+    "tee",
+    "rsync",
+    "scp",
+    "ssh",
+    "docker",
+    "podman",
+    "kubectl",
+    "systemctl",
+    "crontab",
+    "sqlite3",
+    "jq",
     // wrappers, shells and editors' other names
-    "sh", "bash", "dash", "zsh", "nice", "nohup", "timeout", "sudo", "su", "doas", "chroot",
-    "strace", "stdbuf", "setsid", "flock", "watch", "script", "time", "ionice", "taskset",
-    "view", "ex", "gawk", "pip3",
+    "sh",
+    "bash",
+    "dash",
+    "zsh",
+    "nice",
+    "nohup",
+    "timeout",
+    "sudo",
+    "su",
+    "doas",
+    "chroot",
+    "strace",
+    "stdbuf",
+    "setsid",
+    "flock",
+    "watch",
+    "script",
+    "time",
+    "ionice",
+    "taskset",
+    "view",
+    "ex",
+    "gawk",
+    "pip3",
     // dangerous or merely unlisted programs
-    "dd", "shred", "truncate", "mkfs", "kill", "install", "nc", "socat", "base64", "xxd", "od",
-    "sha256sum", "id",
+    "dd",
+    "shred",
+    "truncate",
+    "mkfs",
+    "kill",
+    "install",
+    "nc",
+    "socat",
+    "base64",
+    "xxd",
+    "od",
+    "sha256sum",
+    "id",
 ];
 
 /// The seed config's lists (issue #2), used by every profile.
@@ -65,8 +161,8 @@ impl Profile {
 /// A fake machine in a temp dir. Layout (placeholders used by the corpora):
 ///
 /// ```text
-/// «ROOT»/bin             fake programs («BIN»), myrm -> rm, lѕ (Cyrillic ѕ)
-/// «ROOT»/bb              busybox, rm|sh|dd|wget|nc -> busybox («BB»)
+/// «ROOT»/usr/bin         fake programs («BIN»), myrm -> rm, lѕ (Cyrillic ѕ)
+/// «ROOT»/opt/busybox/bin busybox, rm|sh|dd|wget|nc -> busybox («BB»)
 /// «ROOT»/outside         a directory outside every root («OUT»)
 /// «ROOT»/home            the user's home («HOME»): .ssh, .aws, leash config/state, ...
 /// «ROOT»/home/project    the workspace («WS»), readable and writable
@@ -114,10 +210,15 @@ impl Fixture {
     /// world-writable temp dir, see [`Fixture::new`]).
     pub fn new_in(base: &Path) -> Fixture {
         fs::create_dir_all(base).unwrap();
-        let dir = tempfile::Builder::new().prefix("leash-policy-").tempdir_in(base).unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("leash-policy-")
+            .tempdir_in(base)
+            .unwrap();
         let root = dir.path().canonicalize().unwrap();
-        let bin = root.join("bin");
-        let busybox_dir = root.join("bb");
+        // Program dirs sit two levels down, like /usr/bin: the policy treats a
+        // search-path dir's parent as readable, and that must not be the root.
+        let bin = root.join("usr/bin");
+        let busybox_dir = root.join("opt/busybox/bin");
         let outside = root.join("outside");
         let home = root.join("home");
         let workspace = home.join("project");
@@ -141,10 +242,16 @@ impl Fixture {
         // The home: secrets that are denied by default, and leash's own files.
         for (path, content) in [
             (".ssh/id_rsa", "-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n"),
-            (".ssh/id_ed25519", "-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n"),
+            (
+                ".ssh/id_ed25519",
+                "-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n",
+            ),
             (".ssh/authorized_keys", "ssh-ed25519 AAAA fake\n"),
             (".ssh/config", "Host *\n"),
-            (".aws/credentials", "[default]\naws_secret_access_key = fake\n"),
+            (
+                ".aws/credentials",
+                "[default]\naws_secret_access_key = fake\n",
+            ),
             (".gnupg/private-keys-v1.d/key", "fake\n"),
             (".config/gcloud/credentials.db", "fake\n"),
             (".kube/config", "apiVersion: v1\n"),
@@ -156,7 +263,10 @@ impl Fixture {
             (".local/state/leash/learned-rules.yaml", "rules: []\n"),
             (".bashrc", "# bashrc\n"),
             ("notes.txt", "ordinary notes in a read root\n"),
-            ("project-evil/secret.txt", "sibling with the workspace as a name prefix\n"),
+            (
+                "project-evil/secret.txt",
+                "sibling with the workspace as a name prefix\n",
+            ),
         ] {
             write(&home.join(path), content);
         }
@@ -166,7 +276,10 @@ impl Fixture {
             ("README.md", "# project\n"),
             ("Cargo.toml", "[package]\nname = \"p\"\n"),
             ("Makefile", "all:\n\ttrue\n"),
-            ("package.json", "{\"name\":\"p\",\"scripts\":{\"build\":\"true\"}}\n"),
+            (
+                "package.json",
+                "{\"name\":\"p\",\"scripts\":{\"build\":\"true\"}}\n",
+            ),
             ("requirements.txt", "requests\n"),
             ("setup.py", "print('setup')\n"),
             ("script.py", "print('hi')\n"),
@@ -208,7 +321,10 @@ impl Fixture {
         ] {
             write(&workspace.join(path), content);
         }
-        write_executable(&workspace.join(".git/hooks/pre-commit"), "#!/bin/sh\nexit 0\n");
+        write_executable(
+            &workspace.join(".git/hooks/pre-commit"),
+            "#!/bin/sh\nexit 0\n",
+        );
         write_executable(&workspace.join("build.sh"), "#!/bin/sh\nid\n");
         write_executable(&workspace.join("evil.sh"), "#!/bin/sh\nid\n");
         // Copies of programs inside the (writable) workspace.
@@ -222,7 +338,15 @@ impl Fixture {
         symlink(bin.join("rm"), workspace.join("link-rm")).unwrap();
         symlink(".git", workspace.join("gitlink")).unwrap();
 
-        Fixture { _dir: dir, root, bin, busybox_dir, outside, home, workspace }
+        Fixture {
+            _dir: dir,
+            root,
+            bin,
+            busybox_dir,
+            outside,
+            home,
+            workspace,
+        }
     }
 
     /// leash's own files: config, state dir, token, learned rules, and a config
@@ -448,7 +572,9 @@ impl Input {
 }
 
 pub fn corpus_path(file: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus").join(file)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/corpus")
+        .join(file)
 }
 
 /// Parse a corpus file. Format (see the header of `hostile.cases`):
@@ -470,7 +596,10 @@ pub fn load_corpus(file: &str) -> Vec<Case> {
             "allow" => Expect::Allow,
             "ask" => Expect::AtLeastAsk,
             "deny" => Expect::Deny,
-            other => panic!("{}:{line_no}: unknown expectation {other:?}", path.display()),
+            other => panic!(
+                "{}:{line_no}: unknown expectation {other:?}",
+                path.display()
+            ),
         };
         let (form_name, profile_name) = form.split_once('@').unwrap_or((form, ""));
         let form = match form_name {
@@ -478,9 +607,17 @@ pub fn load_corpus(file: &str) -> Vec<Case> {
             "argv" => Form::Argv,
             other => panic!("{}:{line_no}: unknown form {other:?}", path.display()),
         };
-        let profile = Profile::from_suffix(profile_name)
-            .unwrap_or_else(|| panic!("{}:{line_no}: unknown profile {profile_name:?}", path.display()));
-        assert!(!name.is_empty(), "{}:{line_no}: empty case name", path.display());
+        let profile = Profile::from_suffix(profile_name).unwrap_or_else(|| {
+            panic!(
+                "{}:{line_no}: unknown profile {profile_name:?}",
+                path.display()
+            )
+        });
+        assert!(
+            !name.is_empty(),
+            "{}:{line_no}: empty case name",
+            path.display()
+        );
         cases.push(Case {
             name: name.to_string(),
             line: line_no,
@@ -512,7 +649,10 @@ impl Fixture {
             Form::Shell => Input::Shell(self.expand(&case.raw)),
             Form::Argv => {
                 let argv: Vec<String> = serde_json::from_str(&case.raw).unwrap_or_else(|e| {
-                    panic!("case {} (line {}): argv is not a JSON string array: {e}", case.name, case.line)
+                    panic!(
+                        "case {} (line {}): argv is not a JSON string array: {e}",
+                        case.name, case.line
+                    )
                 });
                 Input::Argv(self.expand_argv(&argv))
             }

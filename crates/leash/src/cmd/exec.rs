@@ -18,14 +18,13 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use leash_core::approval::{Approver, NoApprover, TtyApprover};
-use leash_core::{CommandReport, CommandRequest, Engine, NotRunReason, outcome_payload};
+use leash_core::{CommandReport, CommandRequest, NotRunReason, outcome_payload};
 use leash_sandbox::ExitKind;
 use serde_json::json;
 
 use crate::exit;
 use crate::global::GlobalArgs;
-use crate::load_config::load_config_or_exit;
+use crate::session::{Session, open_session, terminal_approver};
 
 /// Status when the command timed out (as GNU `timeout`).
 pub const EXIT_TIMED_OUT: u8 = 124;
@@ -56,23 +55,11 @@ pub fn run(global: &GlobalArgs, args: ExecArgs) -> anyhow::Result<ExitCode> {
             return Ok(exit::usage());
         }
     };
-    let mut overrides = global.overrides.clone();
-    if let Some(mode) = &args.mode {
-        overrides.push(format!("security.execution_mode={mode}"));
-    }
-    let loaded = match load_config_or_exit(global, overrides) {
-        Ok(loaded) => loaded,
+    let Session { engine, .. } = match open_session(global, args.mode.as_deref())? {
+        Ok(session) => session,
         Err(code) => return Ok(code),
     };
     let here = std::env::current_dir().context("cannot read the current directory")?;
-    let workspace = loaded
-        .config
-        .security
-        .workspace
-        .clone()
-        .unwrap_or_else(|| here.clone());
-    let engine = Engine::open(&loaded, &workspace)
-        .with_context(|| format!("cannot set up leash for workspace {}", workspace.display()))?;
     // Commands run where the user is when that is inside the workspace, else
     // at the workspace's top.
     let cwd = here
@@ -80,14 +67,7 @@ pub fn run(global: &GlobalArgs, args: ExecArgs) -> anyhow::Result<ExitCode> {
         .ok()
         .filter(|dir| dir.starts_with(&engine.workspace))
         .unwrap_or_else(|| engine.workspace.clone());
-    let approver: Box<dyn Approver> = match TtyApprover::open() {
-        Ok(tty) => Box::new(tty),
-        Err(err) => Box::new(NoApprover {
-            why: format!(
-                "no terminal to ask on ({err}); `leash exec` asks on the terminal only"
-            ),
-        }),
-    };
+    let approver = terminal_approver();
     let request = CommandRequest {
         argv,
         cwd,

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod ask;
 pub mod audit;
 pub mod config;
 pub mod doctor;

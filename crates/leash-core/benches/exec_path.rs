@@ -1,0 +1,130 @@
+//! Added latency of leash's whole exec path — policy, mode gate, audit, sandbox —
+//! against a bare `std::process::Command` spawn of the same program, measured in
+//! the same run. Prints p50/p99 of both and the ratio, for the audit log with
+//! batched durability and with an fsync per record.
+//!
+//! Run: `cargo bench -p leash-core --bench exec_path`
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use leash_config::{EnvVars, LoadOptions, load};
+use leash_core::approval::NoApprover;
+use leash_core::{CommandRequest, Engine};
+
+const ROUNDS: usize = 300;
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    let index = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    samples[index]
+}
+
+fn engine(root: &Path, durability: &str) -> Engine {
+    let home = root.join("home");
+    let ws = root.join("ws");
+    std::fs::create_dir_all(&ws).unwrap();
+    let config = root.join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "security:\n  execution_mode: auto-approve\nlogging:\n  level: error\n  audit_durability: {durability}\n"
+        ),
+    )
+    .unwrap();
+    let env = EnvVars::from_pairs([
+        ("HOME", home.to_str().unwrap()),
+        ("XDG_STATE_HOME", root.join("state").to_str().unwrap()),
+        ("XDG_CONFIG_HOME", root.join("cfg").to_str().unwrap()),
+        ("XDG_CACHE_HOME", root.join("cache").to_str().unwrap()),
+        ("XDG_DATA_HOME", root.join("data").to_str().unwrap()),
+    ]);
+    let loaded = load(&LoadOptions {
+        config_file: Some(config),
+        env,
+        overrides: Vec::new(),
+        cwd: Some(ws.clone()),
+    })
+    .unwrap();
+    Engine::open(&loaded, &ws).unwrap()
+}
+
+fn measure_bare(program: &str) -> Vec<Duration> {
+    (0..ROUNDS)
+        .map(|_| {
+            let start = Instant::now();
+            let status = Command::new(program).status().unwrap();
+            assert!(status.success());
+            start.elapsed()
+        })
+        .collect()
+}
+
+fn measure_leash(engine: &Engine) -> Vec<Duration> {
+    let approver = NoApprover {
+        why: "benchmark".into(),
+    };
+    let runner = engine.runner(&approver);
+    let request = CommandRequest {
+        argv: vec!["true".into()],
+        cwd: engine.workspace.clone(),
+        job_id: None,
+    };
+    (0..ROUNDS)
+        .map(|_| {
+            let start = Instant::now();
+            let report = runner.run(&request).unwrap();
+            assert!(report.outcome.is_some(), "{:?}", report.not_run);
+            start.elapsed()
+        })
+        .collect()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let batched = engine(&dir.path().join("batched"), "batched");
+    let fsync = engine(&dir.path().join("fsync"), "fsync");
+    let program = batched
+        .policy
+        .check_argv(&["true"])
+        .command
+        .expect("true resolves")
+        .program;
+    let program = program.to_str().unwrap().to_owned();
+    // Warm up caches (page cache, policy's program cache, SQLite).
+    let _ = measure_bare(&program);
+    let _ = measure_leash(&batched);
+
+    let mut bare = measure_bare(&program);
+    let mut whole = measure_leash(&batched);
+    let mut whole_fsync = measure_leash(&fsync);
+    let (b50, b99) = (percentile(&mut bare, 0.5), percentile(&mut bare, 0.99));
+    let (w50, w99) = (percentile(&mut whole, 0.5), percentile(&mut whole, 0.99));
+    let (f50, f99) = (
+        percentile(&mut whole_fsync, 0.5),
+        percentile(&mut whole_fsync, 0.99),
+    );
+    println!("exec path: `true`, {ROUNDS} rounds each, same run");
+    println!("  bare Command::status          p50 {:8.3} ms  p99 {:8.3} ms", ms(b50), ms(b99));
+    println!(
+        "  leash (audit batched)         p50 {:8.3} ms  p99 {:8.3} ms  ratio p50 {:.2}  added p50 {:.3} ms",
+        ms(w50),
+        ms(w99),
+        ms(w50) / ms(b50),
+        ms(w50) - ms(b50)
+    );
+    println!(
+        "  leash (audit fsync/record)    p50 {:8.3} ms  p99 {:8.3} ms  ratio p50 {:.2}  added p50 {:.3} ms",
+        ms(f50),
+        ms(f99),
+        ms(f50) / ms(b50),
+        ms(f50) - ms(b50)
+    );
+    println!("  goal: at most 2 ms added at p50");
+}

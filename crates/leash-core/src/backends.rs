@@ -1,0 +1,188 @@
+//! From the config's `model:` section to a ready [`Backend`]: the primary
+//! backend, then `model.fallbacks` in order, behind one [`FallbackChain`] whose
+//! switches are collected in a [`SwitchLog`] for the audit log.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use leash_config::{Backend as BackendKind, LoadedConfig, ModelConfig, ModelFallback};
+use leash_llm::{
+    Backend, BackendError, BackendSwitch, FallbackChain, OpenAiBackend, OpenAiConfig,
+    ReplayBackend, api_key_from_env,
+};
+
+/// The backend switches a fallback chain made, for the job loop to audit.
+#[derive(Debug, Clone, Default)]
+pub struct SwitchLog(Arc<Mutex<Vec<BackendSwitch>>>);
+
+impl SwitchLog {
+    /// The switches since the last call, oldest first.
+    pub fn drain(&self) -> Vec<BackendSwitch> {
+        match self.0.lock() {
+            Ok(mut switches) => std::mem::take(&mut *switches),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        }
+    }
+
+    fn push(&self, switch: &BackendSwitch) {
+        let mut guard = match self.0.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        guard.push(switch.clone());
+    }
+}
+
+/// One backend's settings, whether primary or a fallback.
+struct BackendSpec<'a> {
+    kind: BackendKind,
+    #[cfg_attr(not(feature = "llama"), allow(dead_code))]
+    path: Option<PathBuf>,
+    base_url: Option<&'a str>,
+    name: Option<&'a str>,
+    api_key_env: Option<&'a str>,
+    transcript: Option<&'a PathBuf>,
+}
+
+/// Opens the configured backend chain. A backend that fails to open (a
+/// missing model file, an unset API key variable) is skipped when another one
+/// follows — that is what fallbacks are for — and is an error when none does.
+pub fn open_backend(loaded: &LoadedConfig) -> Result<(Box<dyn Backend>, SwitchLog), BackendError> {
+    let model = &loaded.config.model;
+    let mut specs = vec![BackendSpec {
+        kind: model.backend,
+        path: model.effective_path(&loaded.paths),
+        base_url: model.base_url.as_deref(),
+        name: model.name.as_deref(),
+        api_key_env: model.api_key_env.as_deref(),
+        transcript: model.transcript.as_ref(),
+    }];
+    specs.extend(model.fallbacks.iter().map(|f: &ModelFallback| BackendSpec {
+        kind: f.backend,
+        path: match f.backend {
+            BackendKind::Llama => Some(
+                f.path
+                    .clone()
+                    .unwrap_or_else(|| loaded.paths.default_model_file()),
+            ),
+            BackendKind::Openai | BackendKind::Replay => None,
+        },
+        base_url: f.base_url.as_deref(),
+        name: f.name.as_deref(),
+        api_key_env: f.api_key_env.as_deref(),
+        transcript: f.transcript.as_ref(),
+    }));
+    let log = SwitchLog::default();
+    let mut opened: Vec<Box<dyn Backend>> = Vec::new();
+    let mut last_error = None;
+    let count = specs.len();
+    for (i, spec) in specs.iter().enumerate() {
+        match open_one(spec, model) {
+            Ok(backend) => opened.push(backend),
+            Err(err) if i + 1 < count || !opened.is_empty() => {
+                tracing::warn!(error = %err, "backend not available; trying the next one");
+                log.push(&BackendSwitch {
+                    from: spec_label(spec),
+                    to: specs
+                        .get(i + 1)
+                        .map(spec_label)
+                        .unwrap_or_else(|| "the next backend that opened".to_owned()),
+                    error: err.to_string(),
+                });
+                last_error = Some(err);
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    if opened.is_empty() {
+        return Err(last_error.unwrap_or_else(|| BackendError::Load {
+            backend: "none".to_owned(),
+            detail: "no model backend is configured".to_owned(),
+        }));
+    }
+    if opened.len() == 1 {
+        if let Some(only) = opened.pop() {
+            return Ok((only, log));
+        }
+    }
+    let observer_log = log.clone();
+    let chain = FallbackChain::new(opened)
+        .with_observer(Box::new(move |switch: &BackendSwitch| observer_log.push(switch)));
+    Ok((Box::new(chain), log))
+}
+
+/// How a backend is named in switch records before it has opened.
+fn spec_label(spec: &BackendSpec<'_>) -> String {
+    match spec.kind {
+        BackendKind::Llama => format!(
+            "llama:{}",
+            spec.path.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
+        ),
+        BackendKind::Openai => format!("openai:{}", spec.base_url.unwrap_or_default()),
+        BackendKind::Replay => format!(
+            "replay:{}",
+            spec.transcript.map(|p| p.display().to_string()).unwrap_or_default()
+        ),
+    }
+}
+
+fn open_one(spec: &BackendSpec<'_>, model: &ModelConfig) -> Result<Box<dyn Backend>, BackendError> {
+    match spec.kind {
+        BackendKind::Llama => open_llama(spec, model),
+        BackendKind::Openai => {
+            let base_url = spec.base_url.ok_or_else(|| BackendError::Load {
+                backend: "openai".to_owned(),
+                detail: "model.base_url is not set".to_owned(),
+            })?;
+            let api_key = match spec.api_key_env {
+                Some(var) => api_key_from_env(var)?,
+                None => None,
+            };
+            let label = base_url
+                .split("://")
+                .nth(1)
+                .and_then(|rest| rest.split('/').next())
+                .unwrap_or(base_url)
+                .to_owned();
+            let config = OpenAiConfig::new(
+                label,
+                base_url,
+                spec.name.unwrap_or("default"),
+                api_key,
+                true,
+            );
+            Ok(Box::new(OpenAiBackend::new(config)?))
+        }
+        BackendKind::Replay => {
+            let transcript = spec.transcript.ok_or_else(|| BackendError::Load {
+                backend: "replay".to_owned(),
+                detail: "model.transcript is not set".to_owned(),
+            })?;
+            Ok(Box::new(ReplayBackend::from_file(transcript)?))
+        }
+    }
+}
+
+#[cfg(feature = "llama")]
+fn open_llama(spec: &BackendSpec<'_>, model: &ModelConfig) -> Result<Box<dyn Backend>, BackendError> {
+    let path = spec.path.clone().ok_or_else(|| BackendError::Load {
+        backend: "llama".to_owned(),
+        detail: "no model file configured (model.path)".to_owned(),
+    })?;
+    let mut config = leash_llm::LlamaConfig::new(path);
+    config.context_size = model.context_size;
+    config.batch_size = model.batch_size;
+    config.threads = model.threads;
+    config.max_tokens = model.max_tokens;
+    Ok(Box::new(leash_llm::LlamaBackend::load(config)?))
+}
+
+#[cfg(not(feature = "llama"))]
+fn open_llama(_spec: &BackendSpec<'_>, _model: &ModelConfig) -> Result<Box<dyn Backend>, BackendError> {
+    Err(BackendError::Load {
+        backend: "llama".to_owned(),
+        detail: "this leash was built without the embedded llama.cpp backend (cargo feature \
+                 `llama`); on Termux run llama-server and use `backend: openai`"
+            .to_owned(),
+    })
+}

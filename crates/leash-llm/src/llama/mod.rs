@@ -1,0 +1,211 @@
+//! The embedded backend: llama.cpp in-process through `llama-cpp-2` (issue #5
+//! items 1 and 5).
+//!
+//! - The GGUF is checked ([`preflight`]) and then mmap'd by llama.cpp.
+//! - One worker thread ([`worker`]) owns the model, the context and the mirror
+//!   of the KV cache; [`LlamaBackend`] sends it jobs and blocks on the reply,
+//!   passing streamed text to the caller's `on_text` as it arrives.
+//! - Prompts use the model's chat template, or a named fallback with a
+//!   warning ([`prompt`]).
+//! - `OutputFormat::Actions` is sampled under the GBNF action grammar, so even
+//!   a 135M model emits a parseable plan.
+//! - The KV cache survives between steps and jobs: only the tokens after the
+//!   longest common prefix with the previous prompt are evaluated
+//!   ([`prefix`]), so the system prompt is evaluated once per daemon life.
+
+mod preflight;
+mod prefix;
+mod prompt;
+mod runtime;
+mod threads;
+mod utf8_stream;
+mod worker;
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+pub use runtime::llama_runtime;
+pub use threads::default_thread_count;
+
+use crate::{Backend, BackendError, GenerateRequest, Generation, GgufInfo};
+
+/// The name in audit records and errors.
+const BACKEND_NAME: &str = "llama";
+
+/// How to load and run the model (from the config's `model.*` keys).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlamaConfig {
+    /// The GGUF file (`model.path`, else the default model).
+    pub model_path: PathBuf,
+    /// Context window in tokens (`model.context_size`), prompt plus answer.
+    pub context_size: u32,
+    /// Prompt tokens evaluated per pass (`model.batch_size`); `None`: 512.
+    /// Capped at `context_size`.
+    pub batch_size: Option<u32>,
+    /// Inference threads (`model.threads`); `None`: [`default_thread_count`].
+    pub threads: Option<u32>,
+    /// Upper bound on generated tokens (`model.max_tokens`), applied on top of
+    /// each request's own `max_tokens`; `None`: the request decides.
+    pub max_tokens: Option<u32>,
+    /// Seed of the sampling draw at temperature > 0; `None`: random per answer.
+    pub seed: Option<u32>,
+    /// The llama.cpp built-in template used when the model's own is missing or
+    /// unsupported (`chatml`, `llama3`, `mistral-v7`, ...).
+    pub chat_template_fallback: String,
+}
+
+impl LlamaConfig {
+    /// Defaults for everything but the model: 2048-token context (the
+    /// config's default), ChatML fallback.
+    pub fn new(model_path: impl Into<PathBuf>) -> Self {
+        LlamaConfig {
+            model_path: model_path.into(),
+            context_size: 2048,
+            batch_size: None,
+            threads: None,
+            max_tokens: None,
+            seed: None,
+            chat_template_fallback: "chatml".to_string(),
+        }
+    }
+}
+
+/// The embedded llama.cpp backend. Loading takes a moment (mmap and context
+/// allocation); keep one for the daemon's life so the KV cache is reused.
+#[derive(Debug)]
+pub struct LlamaBackend {
+    /// `None` only while dropping.
+    jobs: Option<mpsc::Sender<worker::Job>>,
+    worker: Option<JoinHandle<()>>,
+    info: GgufInfo,
+    loaded: worker::LoadedModel,
+}
+
+impl LlamaBackend {
+    /// Loads the model and starts the worker thread. Fails with
+    /// [`BackendError::Load`] (naming the path) when the file is missing, is
+    /// not a GGUF, is too big for the memory available, or llama.cpp refuses
+    /// it.
+    pub fn load(config: LlamaConfig) -> Result<Self, BackendError> {
+        let info = preflight::check_model_file(&config.model_path)?;
+        let threads = config.threads.unwrap_or_else(default_thread_count).max(1);
+        let (ready_tx, ready_rx) = mpsc::sync_channel(1);
+        let (jobs_tx, jobs_rx) = mpsc::channel();
+        let path = config.model_path.clone();
+        let worker = std::thread::Builder::new()
+            .name("leash-llama".to_string())
+            .spawn(move || worker::run(config, threads, ready_tx, jobs_rx))
+            .map_err(|err| BackendError::Load {
+                backend: BACKEND_NAME.to_string(),
+                detail: format!("cannot start the inference thread: {err}"),
+            })?;
+        let loaded = match ready_rx.recv() {
+            Ok(Ok(loaded)) => loaded,
+            Ok(Err(err)) => {
+                let _ = worker.join();
+                return Err(err);
+            }
+            Err(_) => {
+                let _ = worker.join();
+                return Err(BackendError::Load {
+                    backend: BACKEND_NAME.to_string(),
+                    detail: format!("{}: the inference thread stopped while loading", path.display()),
+                });
+            }
+        };
+        tracing::info!(
+            model = %path.display(),
+            architecture = info.architecture.as_deref().unwrap_or("?"),
+            context = loaded.context_size,
+            batch = loaded.batch_size,
+            threads = loaded.threads,
+            template = ?loaded.template_source,
+            "model loaded"
+        );
+        Ok(LlamaBackend {
+            jobs: Some(jobs_tx),
+            worker: Some(worker),
+            info,
+            loaded,
+        })
+    }
+
+    /// What the GGUF header says about the loaded model.
+    pub fn model_info(&self) -> &GgufInfo {
+        &self.info
+    }
+
+    /// The context size in tokens.
+    pub fn context_size(&self) -> u32 {
+        self.loaded.context_size
+    }
+
+    /// The threads inference runs on.
+    pub fn threads(&self) -> u32 {
+        self.loaded.threads
+    }
+
+    /// Whether the model's own chat template is used (`false`: the fallback).
+    pub fn uses_model_chat_template(&self) -> bool {
+        match self.loaded.template_source {
+            prompt::TemplateSource::Model => true,
+            prompt::TemplateSource::Fallback => false,
+        }
+    }
+
+    fn worker_gone() -> BackendError {
+        BackendError::Inference {
+            backend: BACKEND_NAME.to_string(),
+            detail: "the inference thread is gone".to_string(),
+        }
+    }
+}
+
+impl Backend for LlamaBackend {
+    fn name(&self) -> String {
+        BACKEND_NAME.to_string()
+    }
+
+    fn generate(&mut self, request: GenerateRequest<'_>) -> Result<Generation, BackendError> {
+        let GenerateRequest {
+            messages,
+            format,
+            max_tokens,
+            temperature,
+            mut on_text,
+        } = request;
+        let jobs = self.jobs.as_ref().ok_or_else(Self::worker_gone)?;
+        let (events_tx, events_rx) = mpsc::channel();
+        let job = worker::Job {
+            messages: messages.to_vec(),
+            format,
+            max_tokens,
+            temperature,
+            stream: on_text.is_some(),
+            events: events_tx,
+        };
+        jobs.send(job).map_err(|_| Self::worker_gone())?;
+        loop {
+            match events_rx.recv().map_err(|_| Self::worker_gone())? {
+                worker::Event::Text(text) => {
+                    if let Some(sink) = on_text.as_mut() {
+                        sink(&text);
+                    }
+                }
+                worker::Event::Finished(result) => return result,
+            }
+        }
+    }
+}
+
+impl Drop for LlamaBackend {
+    /// Closes the job channel so the worker's loop ends, then waits for it to
+    /// free the context and the model.
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! How many threads inference uses by default: the physical performance cores,
+//! at most 4.
+//!
+//! Why not every logical CPU: llama.cpp's matrix kernels are memory-bound and
+//! scale with physical cores; hyper-threads and a phone's efficiency cores
+//! (big.LITTLE) mostly add synchronisation stalls, because every thread waits
+//! for the slowest one at each layer. Beyond 4 threads a small model gains
+//! little and a phone gets hot. The user's `model.threads` always wins.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+/// At most this many threads by default.
+const MAX_DEFAULT_THREADS: u32 = 4;
+
+/// The physical performance cores this process may use, at most 4, at least 1.
+pub fn default_thread_count() -> u32 {
+    let allowed = std::thread::available_parallelism()
+        .map(|n| u32::try_from(n.get()).unwrap_or(u32::MAX))
+        .unwrap_or(1);
+    let performance = performance_cores(Path::new("/sys/devices/system/cpu")).unwrap_or(allowed);
+    performance.min(allowed).clamp(1, MAX_DEFAULT_THREADS)
+}
+
+/// Counts the physical cores under a sysfs `cpu` directory, leaving out the
+/// slowest cluster when cores differ in maximum frequency (a phone's
+/// efficiency cores, Intel E-cores). `None` when the topology is unreadable
+/// (Android may hide it): the caller then falls back to the CPUs it may use.
+fn performance_cores(cpu_root: &Path) -> Option<u32> {
+    // Physical core (its sibling list) → highest max frequency among its CPUs.
+    let mut cores: BTreeMap<String, Option<u64>> = BTreeMap::new();
+    for entry in fs::read_dir(cpu_root).ok()?.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let is_cpu = name
+            .strip_prefix("cpu")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        if !is_cpu {
+            continue;
+        }
+        let dir = entry.path();
+        let offline = fs::read_to_string(dir.join("online")).is_ok_and(|s| s.trim() == "0");
+        if offline {
+            continue;
+        }
+        let siblings = fs::read_to_string(dir.join("topology/core_cpus_list"))
+            .or_else(|_| fs::read_to_string(dir.join("topology/thread_siblings_list")))
+            .ok()?;
+        let max_freq = fs::read_to_string(dir.join("cpufreq/cpuinfo_max_freq"))
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok());
+        let slot = cores.entry(siblings.trim().to_string()).or_insert(max_freq);
+        *slot = (*slot).max(max_freq);
+    }
+    if cores.is_empty() {
+        return None;
+    }
+    let freqs: Option<Vec<u64>> = cores.values().copied().collect();
+    let count = match freqs {
+        Some(freqs) => {
+            let slowest = freqs.iter().copied().min().unwrap_or(0);
+            let fastest = freqs.iter().copied().max().unwrap_or(0);
+            if slowest == fastest {
+                freqs.len()
+            } else {
+                freqs.iter().filter(|f| **f > slowest).count()
+            }
+        }
+        // Frequencies unknown (VMs, containers): every physical core counts.
+        None => cores.len(),
+    };
+    u32::try_from(count).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes a fake sysfs tree: one entry per CPU of (core sibling list, max freq).
+    fn fake_sysfs(cpus: &[(&str, Option<u64>)]) -> tempfile::TempDir {
+        let root = tempfile::tempdir().unwrap();
+        for (i, (siblings, freq)) in cpus.iter().enumerate() {
+            let dir = root.path().join(format!("cpu{i}"));
+            fs::create_dir_all(dir.join("topology")).unwrap();
+            fs::write(dir.join("topology/core_cpus_list"), siblings).unwrap();
+            if let Some(freq) = freq {
+                fs::create_dir_all(dir.join("cpufreq")).unwrap();
+                fs::write(dir.join("cpufreq/cpuinfo_max_freq"), freq.to_string()).unwrap();
+            }
+        }
+        fs::create_dir_all(root.path().join("cpufreq")).unwrap(); // not a cpuN dir
+        root
+    }
+
+    #[test]
+    fn hyperthreads_count_once() {
+        let root = fake_sysfs(&[("0,2", None), ("1,3", None), ("0,2", None), ("1,3", None)]);
+        assert_eq!(performance_cores(root.path()), Some(2));
+    }
+
+    #[test]
+    fn phone_efficiency_cluster_is_left_out() {
+        // 4 little cores at 1.8 GHz, 3 big at 2.4 GHz, 1 prime at 3.0 GHz.
+        let mut cpus: Vec<(String, Option<u64>)> = Vec::new();
+        for i in 0..8 {
+            let freq = match i {
+                0..=3 => 1_800_000,
+                4..=6 => 2_400_000,
+                _ => 3_000_000,
+            };
+            cpus.push((i.to_string(), Some(freq)));
+        }
+        let cpus: Vec<(&str, Option<u64>)> = cpus.iter().map(|(s, f)| (s.as_str(), *f)).collect();
+        let root = fake_sysfs(&cpus);
+        assert_eq!(performance_cores(root.path()), Some(4));
+    }
+
+    #[test]
+    fn equal_cores_all_count() {
+        let root = fake_sysfs(&[("0", Some(3_000_000)), ("1", Some(3_000_000))]);
+        assert_eq!(performance_cores(root.path()), Some(2));
+    }
+
+    #[test]
+    fn offline_cpus_are_skipped() {
+        let root = fake_sysfs(&[("0", None), ("1", None), ("2", None)]);
+        fs::write(root.path().join("cpu2/online"), "0\n").unwrap();
+        assert_eq!(performance_cores(root.path()), Some(2));
+    }
+
+    #[test]
+    fn unreadable_topology_is_none() {
+        let root = tempfile::tempdir().unwrap();
+        fs::create_dir_all(root.path().join("cpu0")).unwrap();
+        assert_eq!(performance_cores(root.path()), None);
+        assert_eq!(performance_cores(&root.path().join("missing")), None);
+    }
+
+    #[test]
+    fn default_is_between_1_and_4() {
+        let n = default_thread_count();
+        assert!((1..=MAX_DEFAULT_THREADS).contains(&n), "{n}");
+    }
+}

@@ -1,0 +1,399 @@
+//! The inference thread. It owns the model, the one `LlamaContext` (which
+//! borrows the model and must not be shared between threads) and the mirror of
+//! the tokens in its KV cache; [`super::LlamaBackend`] talks to it over
+//! channels. Decoding never runs on the caller's (possibly async) thread.
+
+use std::num::NonZeroU32;
+use std::path::Path;
+use std::sync::mpsc::{Receiver, Sender, SyncSender};
+use std::time::{Duration, Instant};
+
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::LlamaToken;
+
+use super::prefix::reusable_prefix;
+use super::prompt::{ChatFormat, TemplateSource};
+use super::runtime::llama_runtime;
+use super::utf8_stream::Utf8Stream;
+use super::{BACKEND_NAME, LlamaConfig};
+use crate::{BackendError, ChatMessage, FinishReason, Generation, OutputFormat, actions_gbnf};
+
+/// One generation to run.
+#[derive(Debug)]
+pub(super) struct Job {
+    pub(super) messages: Vec<ChatMessage>,
+    pub(super) format: OutputFormat,
+    pub(super) max_tokens: u32,
+    pub(super) temperature: f32,
+    /// Send [`Event::Text`] pieces (only when someone listens).
+    pub(super) stream: bool,
+    pub(super) events: Sender<Event>,
+}
+
+/// What the worker sends back for a job: text pieces, then exactly one
+/// `Finished`.
+#[derive(Debug)]
+pub(super) enum Event {
+    Text(String),
+    Finished(Result<Generation, BackendError>),
+}
+
+/// What the worker reports once the model is loaded.
+#[derive(Debug, Clone)]
+pub(super) struct LoadedModel {
+    pub(super) context_size: u32,
+    pub(super) batch_size: u32,
+    pub(super) threads: u32,
+    pub(super) template_source: TemplateSource,
+}
+
+/// The thread body: load, report, then serve jobs until the job channel
+/// closes (the backend was dropped).
+pub(super) fn run(
+    config: LlamaConfig,
+    threads: u32,
+    ready: SyncSender<Result<LoadedModel, BackendError>>,
+    jobs: Receiver<Job>,
+) {
+    let model = match load_model(&config.model_path) {
+        Ok(model) => model,
+        Err(err) => {
+            let _ = ready.send(Err(err));
+            return;
+        }
+    };
+    let mut session = match Session::new(&model, &config, threads) {
+        Ok(session) => session,
+        Err(err) => {
+            let _ = ready.send(Err(err));
+            return;
+        }
+    };
+    let loaded = LoadedModel {
+        context_size: session.n_ctx,
+        batch_size: session.n_batch,
+        threads,
+        template_source: session.format.source,
+    };
+    if ready.send(Ok(loaded)).is_err() {
+        return;
+    }
+    while let Ok(job) = jobs.recv() {
+        let result = session.generate(&job);
+        let _ = job.events.send(Event::Finished(result));
+    }
+}
+
+fn load_error(detail: String) -> BackendError {
+    BackendError::Load {
+        backend: BACKEND_NAME.to_string(),
+        detail,
+    }
+}
+
+fn inference_error(detail: String) -> BackendError {
+    BackendError::Inference {
+        backend: BACKEND_NAME.to_string(),
+        detail,
+    }
+}
+
+fn load_model(path: &Path) -> Result<LlamaModel, BackendError> {
+    let runtime = llama_runtime()?;
+    // mmap: the weights are paged in from the file and shared with the page
+    // cache instead of copied onto the heap (phone-sized).
+    let params = LlamaModelParams::default().with_use_mmap(true);
+    LlamaModel::load_from_file(runtime, path, &params).map_err(|err| {
+        load_error(format!(
+            "{}: llama.cpp could not load the model ({err}; its log says why)",
+            path.display()
+        ))
+    })
+}
+
+/// The loaded model's context and what is known about its KV cache.
+struct Session<'model> {
+    model: &'model LlamaModel,
+    context: LlamaContext<'model>,
+    /// The tokens whose keys and values are in the cache, in positions 0..len.
+    cached: Vec<LlamaToken>,
+    batch: LlamaBatch<'static>,
+    n_ctx: u32,
+    n_batch: u32,
+    format: ChatFormat,
+    /// The action grammar (GBNF, start rule `root`).
+    actions_grammar: String,
+    seed: Option<u32>,
+    max_tokens_cap: Option<u32>,
+}
+
+impl<'model> Session<'model> {
+    fn new(
+        model: &'model LlamaModel,
+        config: &LlamaConfig,
+        threads: u32,
+    ) -> Result<Self, BackendError> {
+        let n_ctx = config.context_size.max(1);
+        // A physical batch (ubatch) as large as the logical one: prompt chunks
+        // are evaluated in one pass each.
+        let n_batch = config.batch_size.unwrap_or(512).clamp(1, n_ctx);
+        let thread_count = i32::try_from(threads).unwrap_or(4);
+        let params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(n_ctx))
+            .with_n_batch(n_batch)
+            .with_n_ubatch(n_batch)
+            .with_n_seq_max(1)
+            .with_n_threads(thread_count)
+            .with_n_threads_batch(thread_count);
+        let context = model
+            .new_context(llama_runtime()?, params)
+            .map_err(|err| {
+                load_error(format!(
+                    "{}: cannot create a context of {n_ctx} tokens ({err})",
+                    config.model_path.display()
+                ))
+            })?;
+        let format = ChatFormat::choose(model, &config.chat_template_fallback)?;
+        let actions_grammar = actions_gbnf(format.reasons);
+        Ok(Session {
+            model,
+            context,
+            cached: Vec::new(),
+            batch: LlamaBatch::new(usize::try_from(n_batch).unwrap_or(512), 1),
+            n_ctx,
+            n_batch,
+            format,
+            actions_grammar,
+            seed: config.seed,
+            max_tokens_cap: config.max_tokens,
+        })
+    }
+
+    fn generate(&mut self, job: &Job) -> Result<Generation, BackendError> {
+        let started = Instant::now();
+        let prompt = self.format.render(self.model, &job.messages)?;
+        let tokens = self.tokenize(&prompt);
+        let prompt_len = u32::try_from(tokens.len()).unwrap_or(u32::MAX);
+        if tokens.is_empty() {
+            return Err(inference_error("the prompt is empty".to_string()));
+        }
+        if prompt_len >= self.n_ctx {
+            return Err(inference_error(format!(
+                "the prompt is {prompt_len} tokens but the context holds {} (raise model.context_size or shorten the conversation)",
+                self.n_ctx
+            )));
+        }
+        let mut sampler = self.sampler(job)?;
+        let result = self.prefill(&tokens).and_then(|(reused, logits_index)| {
+            self.decode_answer(job, &mut sampler, logits_index, started)
+                .map(|answer| (reused, answer))
+        });
+        match result {
+            Ok((reused, answer)) => Ok(Generation {
+                text: answer.text,
+                reasoning: None,
+                finish: answer.finish,
+                backend: BACKEND_NAME.to_string(),
+                prompt_tokens: prompt_len,
+                prompt_tokens_reused: u32::try_from(reused).unwrap_or(u32::MAX),
+                generated_tokens: answer.generated,
+                time_to_first_token: answer.time_to_first_token.unwrap_or(started.elapsed()),
+                total_time: started.elapsed(),
+            }),
+            Err(err) => {
+                // The cache may hold a half-evaluated batch: forget it all.
+                self.context.clear_kv_cache();
+                self.cached.clear();
+                Err(err)
+            }
+        }
+    }
+
+    fn tokenize(&self, prompt: &str) -> Vec<LlamaToken> {
+        let vocab = self.model.vocab();
+        // The template already wrote the special tokens as text; parse them,
+        // and let the vocabulary add BOS if the model wants one.
+        let mut tokens = vocab.tokenize(prompt.as_bytes(), true, true);
+        // A template that writes BOS itself would now have it twice.
+        let bos = vocab.bos();
+        if tokens.len() >= 2 && tokens.first() == Some(&bos) && tokens.get(1) == Some(&bos) {
+            tokens.remove(0);
+        }
+        tokens
+    }
+
+    /// Grammar first (so the other samplers only see tokens the grammar
+    /// allows), then top-k, top-p, temperature and a seeded draw — or the
+    /// single most likely token at temperature 0.
+    fn sampler(&self, job: &Job) -> Result<LlamaSampler, BackendError> {
+        let mut chain = Vec::with_capacity(5);
+        match job.format {
+            OutputFormat::Actions => chain.push(
+                LlamaSampler::grammar(self.model, &self.actions_grammar, "root").map_err(
+                    |err| inference_error(format!("the action grammar does not load: {err}")),
+                )?,
+            ),
+            OutputFormat::Text => {}
+        }
+        if job.temperature > 0.0 {
+            chain.push(LlamaSampler::top_k(40));
+            chain.push(LlamaSampler::top_p(0.95, 1));
+            chain.push(LlamaSampler::temp(job.temperature));
+            // u32::MAX is llama.cpp's "pick a random seed".
+            chain.push(LlamaSampler::dist(self.seed.unwrap_or(u32::MAX)));
+        } else {
+            chain.push(LlamaSampler::greedy());
+        }
+        Ok(LlamaSampler::chain_simple(chain))
+    }
+
+    /// Brings the KV cache to `tokens`: keeps the longest prefix it already
+    /// holds, drops the rest, evaluates the new tokens in chunks of at most
+    /// `n_batch`. Returns the number of reused tokens and the batch index of
+    /// the last token's logits.
+    fn prefill(&mut self, tokens: &[LlamaToken]) -> Result<(usize, i32), BackendError> {
+        let mut reused = reusable_prefix(&self.cached, tokens);
+        if reused < self.cached.len() {
+            let removed = u32::try_from(reused)
+                .ok()
+                .and_then(|p0| self.context.clear_kv_cache_seq(Some(0), Some(p0), None).ok())
+                .unwrap_or(false);
+            if removed {
+                self.cached.truncate(reused);
+            } else {
+                // Partial removal is unsupported (e.g. recurrent models):
+                // start over.
+                tracing::debug!(reused, "partial KV removal unsupported; re-evaluating the prompt");
+                self.context.clear_kv_cache();
+                self.cached.clear();
+                reused = 0;
+            }
+        }
+        let chunk_len = usize::try_from(self.n_batch).unwrap_or(512).max(1);
+        let new_tokens = tokens.get(reused..).unwrap_or_default();
+        let mut logits_index = 0;
+        for (chunk_no, chunk) in new_tokens.chunks(chunk_len).enumerate() {
+            let is_last_chunk = (chunk_no + 1) * chunk_len >= new_tokens.len();
+            self.batch.clear();
+            for (i, token) in chunk.iter().enumerate() {
+                let pos = i32::try_from(self.cached.len() + i)
+                    .map_err(|_| inference_error("position overflow".to_string()))?;
+                let wants_logits = is_last_chunk && i + 1 == chunk.len();
+                self.batch
+                    .add(*token, pos, &[0], wants_logits)
+                    .map_err(|err| inference_error(format!("prompt batch: {err}")))?;
+            }
+            self.context
+                .decode(&mut self.batch)
+                .map_err(|err| inference_error(format!("evaluating the prompt: {err}")))?;
+            self.cached.extend_from_slice(chunk);
+            logits_index = self.batch.n_tokens() - 1;
+        }
+        tracing::debug!(
+            prompt_tokens = tokens.len(),
+            reused,
+            evaluated = new_tokens.len(),
+            "prompt in the KV cache"
+        );
+        Ok((reused, logits_index))
+    }
+
+    /// Samples and evaluates answer tokens until end-of-generation, the token
+    /// limit or a full context.
+    fn decode_answer(
+        &mut self,
+        job: &Job,
+        sampler: &mut LlamaSampler,
+        mut logits_index: i32,
+        started: Instant,
+    ) -> Result<Answer, BackendError> {
+        let max_tokens = match self.max_tokens_cap {
+            Some(cap) => job.max_tokens.min(cap),
+            None => job.max_tokens,
+        };
+        let vocab = self.model.vocab();
+        let mut answer = Answer {
+            text: String::new(),
+            finish: FinishReason::Length,
+            generated: 0,
+            time_to_first_token: None,
+        };
+        let mut utf8 = Utf8Stream::default();
+        let mut piece = Vec::with_capacity(32);
+        while answer.generated < max_tokens {
+            let token = sample(&self.context, sampler, logits_index)?;
+            answer.time_to_first_token.get_or_insert_with(|| started.elapsed());
+            if vocab.is_eog(token) {
+                answer.finish = FinishReason::Stop;
+                break;
+            }
+            answer.generated += 1;
+            piece.clear();
+            vocab.token_to_piece_into(token, &mut piece, false, None);
+            let text = utf8.push(&piece);
+            if !text.is_empty() {
+                if job.stream {
+                    let _ = job.events.send(Event::Text(text.clone()));
+                }
+                answer.text.push_str(&text);
+            }
+            let position = self.cached.len();
+            // The last token needs no evaluation: nothing samples after it.
+            if answer.generated >= max_tokens || position >= self.n_ctx as usize {
+                break;
+            }
+            self.batch.clear();
+            let pos = i32::try_from(position)
+                .map_err(|_| inference_error("position overflow".to_string()))?;
+            self.batch
+                .add(token, pos, &[0], true)
+                .map_err(|err| inference_error(format!("answer batch: {err}")))?;
+            self.context
+                .decode(&mut self.batch)
+                .map_err(|err| inference_error(format!("evaluating the answer: {err}")))?;
+            self.cached.push(token);
+            logits_index = 0;
+        }
+        let rest = utf8.finish();
+        if !rest.is_empty() {
+            if job.stream {
+                let _ = job.events.send(Event::Text(rest.clone()));
+            }
+            answer.text.push_str(&rest);
+        }
+        Ok(answer)
+    }
+}
+
+/// What [`Session::decode_answer`] produced.
+struct Answer {
+    text: String,
+    finish: FinishReason,
+    generated: u32,
+    time_to_first_token: Option<Duration>,
+}
+
+/// Applies the sampler chain to the logits at `index` and accepts the chosen
+/// token exactly once. `LlamaSampler::sample` would do both in one C call, but
+/// a grammar that throws while accepting would abort the process there; this
+/// way (with the crate's `common` feature) the error comes back as a value.
+fn sample(
+    context: &LlamaContext<'_>,
+    sampler: &mut LlamaSampler,
+    index: i32,
+) -> Result<LlamaToken, BackendError> {
+    let mut candidates = context.token_data_array_ith(index);
+    candidates.apply_sampler(sampler);
+    let token = candidates
+        .selected_token()
+        .ok_or_else(|| inference_error("the sampler selected no token".to_string()))?;
+    sampler
+        .try_accept(token)
+        .map_err(|err| inference_error(format!("the grammar rejected the sampled token: {err}")))?;
+    Ok(token)
+}

@@ -1,0 +1,323 @@
+//! The grammar, the JSON schema and the parser come from one definition;
+//! these tests check they agree. The invariants:
+//! - everything the grammar accepts, the parser accepts (a grammar-constrained
+//!   model always produces a usable answer);
+//! - everything the schema accepts, the parser accepts;
+//! - the invalid documents are refused by all three.
+//!
+//! The grammar and the schema are stricter than the parser in documented ways
+//! (fixed key order and bounded whitespace; strict mode's required-but-nullable
+//! keys), which the "subset" cases pin.
+
+use leash_llm::{
+    Action, ActionKind, ActionPlan, FileWrite, Transfer, actions_gbnf, actions_json_schema,
+    parse_response,
+};
+use proptest::prelude::*;
+use rstest::rstest;
+use serde_json::Value;
+
+use crate::gbnf::Grammar;
+use crate::schema_check;
+
+fn grammar(allow_think: bool) -> Grammar {
+    Grammar::parse(&actions_gbnf(allow_think))
+}
+
+fn schema_accepts(doc: &str) -> bool {
+    match serde_json::from_str::<Value>(doc) {
+        Ok(value) => schema_check::valid(&actions_json_schema(), &value),
+        Err(_) => false,
+    }
+}
+
+#[rstest]
+// --- valid for all three -------------------------------------------------
+#[case::minimal_done(r#"{"thought": "t", "actions": [], "done": true}"#, true, true, true)]
+#[case::thought_null(r#"{"thought": null, "actions": [], "done": true}"#, false, true, true)]
+#[case::run_with_cwd_sibling(
+    r#"{"thought": "look", "actions": [{"run": ["ls", "-la"], "cwd": "src"}], "done": false}"#,
+    true,
+    true,
+    true
+)]
+#[case::run_cwd_null(
+    r#"{"thought": "t", "actions": [{"run": ["ls"], "cwd": null}], "done": false}"#,
+    false,
+    true,
+    true
+)]
+#[case::write_file(
+    r#"{"thought": "", "actions": [{"write_file": {"path": "a.txt", "content": "x\n\t\"q\" \u00e9 ✓"}}], "done": false}"#,
+    true, true, true
+)]
+#[case::move_copy_mkdir_delete_notify(
+    r#"{"thought": "t", "actions": [{"move": {"from": "a", "to": "b"}}, {"copy": {"from": "b", "to": "c"}}, {"mkdir": "d"}, {"delete": "a"}, {"notify": "ok"}], "done": true}"#,
+    true, true, true
+)]
+#[case::pretty_printed(
+    "{\n  \"thought\": \"plan\",\n  \"actions\": [\n    {\n      \"notify\": \"hi\"\n    }\n  ],\n  \"done\": false\n}",
+    true,
+    true,
+    true
+)]
+#[case::unicode_everywhere(
+    r#"{"thought": "日本語 🦀", "actions": [{"notify": "Grüße 🦀"}], "done": true}"#,
+    true,
+    true,
+    true
+)]
+// --- stricter grammar/schema, parser still fine (documented subsets) -----
+#[case::keys_out_of_order(r#"{"done": true, "actions": []}"#, false, false, true)]
+#[case::thought_absent(r#"{"actions": [], "done": true}"#, true, false, true)]
+#[case::cwd_absent_under_strict_schema(
+    r#"{"thought": "t", "actions": [{"run": ["ls"]}], "done": false}"#,
+    true,
+    false,
+    true
+)]
+#[case::long_whitespace_run(
+    "{                              \"actions\": [], \"done\": true}",
+    false,
+    false,
+    true
+)]
+// --- invalid for all three ------------------------------------------------
+#[case::empty_argv(
+    r#"{"thought": "t", "actions": [{"run": []}], "done": false}"#,
+    false,
+    false,
+    false
+)]
+#[case::empty_program(
+    r#"{"thought": "t", "actions": [{"run": [""]}], "done": false}"#,
+    false,
+    false,
+    false
+)]
+#[case::unknown_action(
+    r#"{"thought": "t", "actions": [{"shell": "ls"}], "done": false}"#,
+    false,
+    false,
+    false
+)]
+#[case::two_action_keys(
+    r#"{"thought": "t", "actions": [{"run": ["ls"], "delete": "x"}], "done": false}"#,
+    false,
+    false,
+    false
+)]
+#[case::cwd_on_delete(
+    r#"{"thought": "t", "actions": [{"delete": "x", "cwd": "y"}], "done": false}"#,
+    false,
+    false,
+    false
+)]
+#[case::missing_done(r#"{"thought": "t", "actions": []}"#, false, false, false)]
+#[case::done_as_string(
+    r#"{"thought": "t", "actions": [], "done": "yes"}"#,
+    false,
+    false,
+    false
+)]
+#[case::unknown_top_key(
+    r#"{"thought": "t", "actions": [], "done": true, "extra": 1}"#,
+    false,
+    false,
+    false
+)]
+#[case::argv_as_string(
+    r#"{"thought": "t", "actions": [{"run": "ls -la"}], "done": false}"#,
+    false,
+    false,
+    false
+)]
+#[case::empty_mkdir_path(
+    r#"{"thought": "t", "actions": [{"mkdir": ""}], "done": false}"#,
+    false,
+    false,
+    false
+)]
+#[case::write_file_missing_content(
+    r#"{"thought": "t", "actions": [{"write_file": {"path": "a"}}], "done": false}"#,
+    false,
+    false,
+    false
+)]
+#[case::transfer_extra_field(r#"{"thought": "t", "actions": [{"move": {"from": "a", "to": "b", "force": true}}], "done": false}"#, false, false, false)]
+#[case::argv_number(
+    r#"{"thought": "t", "actions": [{"run": ["ls", 3]}], "done": false}"#,
+    false,
+    false,
+    false
+)]
+#[case::lone_surrogate_escape(
+    r#"{"thought": "\ud800", "actions": [], "done": true}"#,
+    false,
+    false,
+    false
+)]
+#[case::raw_control_character(
+    "{\"thought\": \"a\u{1}b\", \"actions\": [], \"done\": true}",
+    false,
+    false,
+    false
+)]
+fn grammar_schema_and_parser_agree(
+    #[case] doc: &str,
+    #[case] grammar_ok: bool,
+    #[case] schema_ok: bool,
+    #[case] parser_ok: bool,
+) {
+    let grammar_says = grammar(false).accepts(doc);
+    let schema_says = schema_accepts(doc);
+    let parser_says = parse_response(doc, None);
+    assert_eq!(grammar_says, grammar_ok, "grammar on {doc}");
+    assert_eq!(schema_says, schema_ok, "schema on {doc}");
+    assert_eq!(
+        parser_says.is_ok(),
+        parser_ok,
+        "parser on {doc}: {parser_says:?}"
+    );
+    // The invariants hold whatever the table says.
+    if grammar_says || schema_says {
+        assert!(
+            parser_says.is_ok(),
+            "accepted by grammar/schema, refused by parser: {doc}"
+        );
+    }
+}
+
+#[rstest]
+#[case::think_then_plan(
+    "<think>I should look first. a < b, x</y></think>\n{\"actions\": [], \"done\": true}",
+    true
+)]
+#[case::tags_in_plan_strings("<think>x</think>{\"thought\": \"</think> <think>\", \"actions\": [], \"done\": true}", true)]
+#[case::no_think(r#"{"actions": [], "done": true}"#, true)]
+#[case::think_must_close("<think>never closed {\"actions\": [], \"done\": true}", false)]
+#[case::nested_close_tag_is_the_end(
+    "<think>a</think></think>{\"actions\": [], \"done\": true}",
+    false
+)]
+fn think_section_grammar(#[case] doc: &str, #[case] grammar_ok: bool) {
+    let think_grammar = grammar(true);
+    assert_eq!(think_grammar.accepts(doc), grammar_ok, "{doc}");
+    if grammar_ok {
+        let parsed = parse_response(doc, None).expect("grammar-accepted answers parse");
+        assert!(parsed.plan.done);
+    }
+    assert!(!grammar(false).accepts(&format!("<think>x</think>{doc}")));
+}
+
+#[test]
+fn every_example_is_accepted_by_all_three() {
+    for kind in ActionKind::ALL {
+        let doc = format!(
+            r#"{{"thought": "t", "actions": [{}], "done": false}}"#,
+            kind.example()
+        );
+        assert!(grammar(false).accepts(&doc), "grammar refuses {doc}");
+        let parsed = parse_response(&doc, None).unwrap();
+        assert_eq!(parsed.plan.actions[0].kind(), kind);
+        // Strict schema: the nullable siblings must be present.
+        let value: Value = serde_json::from_str(&doc).unwrap();
+        let mut value = value;
+        for sibling in kind.siblings() {
+            value["actions"][0]
+                .as_object_mut()
+                .unwrap()
+                .entry(sibling.name)
+                .or_insert(Value::Null);
+        }
+        assert!(
+            schema_check::valid(&actions_json_schema(), &value),
+            "schema refuses {value}"
+        );
+    }
+}
+
+fn path_text() -> impl Strategy<Value = String> {
+    "[a-zA-Z0-9_./ -]{1,12}"
+}
+
+fn any_text() -> impl Strategy<Value = String> {
+    // Any character but NUL (which the grammar excludes): quotes, backslashes,
+    // control characters and non-ASCII included, to exercise escaping.
+    proptest::collection::vec(
+        prop_oneof![
+            Just('"'),
+            Just('\\'),
+            Just('\n'),
+            Just('\u{7f}'),
+            Just('\u{1b}'),
+            Just('é'),
+            Just('🦀'),
+            proptest::char::range('\u{20}', '\u{7e}'),
+        ],
+        0..12,
+    )
+    .prop_map(|chars| chars.into_iter().collect())
+}
+
+fn action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        (
+            path_text(),
+            proptest::collection::vec(any_text(), 0..4),
+            proptest::option::of(path_text())
+        )
+            .prop_map(|(program, rest, cwd)| {
+                let mut argv = vec![program];
+                argv.extend(rest);
+                Action::Run {
+                    argv,
+                    cwd: cwd.map(Into::into),
+                }
+            }),
+        (path_text(), any_text()).prop_map(|(path, content)| Action::WriteFile(FileWrite {
+            path: path.into(),
+            content
+        })),
+        (path_text(), path_text()).prop_map(|(from, to)| Action::Move(Transfer {
+            from: from.into(),
+            to: to.into()
+        })),
+        (path_text(), path_text()).prop_map(|(from, to)| Action::Copy(Transfer {
+            from: from.into(),
+            to: to.into()
+        })),
+        path_text().prop_map(|path| Action::Mkdir(path.into())),
+        path_text().prop_map(|path| Action::Delete(path.into())),
+        any_text().prop_map(Action::Notify),
+    ]
+}
+
+fn plan() -> impl Strategy<Value = ActionPlan> {
+    (
+        proptest::option::of(any_text()),
+        proptest::collection::vec(action(), 0..4),
+        any::<bool>(),
+    )
+        .prop_map(|(thought, actions, done)| ActionPlan {
+            thought,
+            actions,
+            done,
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// Serialized plans (compact and pretty) are in the grammar and parse
+    /// back to the same plan.
+    #[test]
+    fn serialized_plans_are_in_the_grammar_and_round_trip(plan in plan()) {
+        let grammar = grammar(true);
+        for doc in [serde_json::to_string(&plan).unwrap(), serde_json::to_string_pretty(&plan).unwrap()] {
+            prop_assert!(grammar.accepts(&doc), "grammar refuses {}", doc);
+            let parsed = parse_response(&doc, None).unwrap();
+            prop_assert_eq!(&parsed.plan, &plan);
+        }
+    }
+}

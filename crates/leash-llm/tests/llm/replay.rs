@@ -1,0 +1,125 @@
+//! The replay backend plays a transcript in order, checks `expect`, and says
+//! when it runs out.
+
+use std::path::PathBuf;
+
+use leash_llm::{
+    Backend, BackendError, ChatMessage, FinishReason, GenerateRequest, OutputFormat, ReplayBackend,
+    Role, parse_response,
+};
+
+pub fn example_transcript() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/replay-example.yaml")
+}
+
+pub fn user(content: &str) -> Vec<ChatMessage> {
+    vec![
+        ChatMessage {
+            role: Role::System,
+            content: "You are leash's model.".into(),
+        },
+        ChatMessage {
+            role: Role::User,
+            content: content.into(),
+        },
+    ]
+}
+
+pub fn request<'a>(
+    messages: &'a [ChatMessage],
+    on_text: Option<&'a mut dyn FnMut(&str)>,
+) -> GenerateRequest<'a> {
+    GenerateRequest {
+        messages,
+        format: OutputFormat::Actions,
+        max_tokens: 256,
+        temperature: 0.0,
+        on_text,
+    }
+}
+
+#[test]
+fn plays_the_example_in_order_and_streams_in_pieces() {
+    let mut backend = ReplayBackend::from_file(&example_transcript()).unwrap();
+    assert_eq!(backend.remaining(), 2);
+    let messages = user("please list the files here");
+    let mut pieces = Vec::new();
+    let mut sink = |piece: &str| pieces.push(piece.to_string());
+    let first = backend
+        .generate(request(&messages, Some(&mut sink)))
+        .unwrap();
+    assert!(pieces.len() > 5, "streamed in {} pieces", pieces.len());
+    assert_eq!(pieces.concat(), first.text);
+    assert_eq!(first.backend, "replay");
+    let parsed = parse_response(&first.text, first.reasoning.as_deref()).unwrap();
+    assert!(!parsed.plan.done);
+    assert!(parsed.thinking.unwrap().contains("listing"));
+
+    let second = backend
+        .generate(request(&user("results: ..."), None))
+        .unwrap();
+    assert_eq!(
+        second.reasoning.as_deref(),
+        Some("The listing came back; nothing else to do.")
+    );
+    assert_eq!(second.finish, FinishReason::Stop);
+    assert!(second.time_to_first_token.as_millis() >= 5);
+    assert!(parse_response(&second.text, None).unwrap().plan.done);
+    assert_eq!(backend.remaining(), 0);
+
+    let error = backend.generate(request(&messages, None)).unwrap_err();
+    assert!(matches!(error, BackendError::Transcript { .. }), "{error}");
+    assert!(
+        error.to_string().contains("no response left for call 3"),
+        "{error}"
+    );
+    assert!(!error.falls_back());
+}
+
+#[test]
+fn expect_mismatch_names_the_step_and_does_not_advance() {
+    let mut backend = ReplayBackend::from_file(&example_transcript()).unwrap();
+    let error = backend
+        .generate(request(&user("delete everything"), None))
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(
+        matches!(error, BackendError::Transcript { .. }),
+        "{message}"
+    );
+    assert!(message.contains("step 1"), "{message}");
+    assert!(message.contains("list the files"), "{message}");
+    assert!(message.contains("delete everything"), "{message}");
+    assert_eq!(backend.remaining(), 2);
+}
+
+#[test]
+fn json_transcripts_and_bad_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("t.json");
+    std::fs::write(
+        &json,
+        r#"{"responses": [{"text": "{\"actions\": [], \"done\": true}"}]}"#,
+    )
+    .unwrap();
+    let mut backend = ReplayBackend::from_file(&json).unwrap();
+    let generation = backend.generate(request(&user("x"), None)).unwrap();
+    assert!(parse_response(&generation.text, None).unwrap().plan.done);
+
+    let unknown_key = dir.path().join("bad.yaml");
+    std::fs::write(&unknown_key, "responses:\n  - text: hi\n    answer: oops\n").unwrap();
+    let error = ReplayBackend::from_file(&unknown_key)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("answer"), "{error}");
+
+    let txt = dir.path().join("t.txt");
+    std::fs::write(&txt, "").unwrap();
+    let error = ReplayBackend::from_file(&txt).unwrap_err().to_string();
+    assert!(error.contains(".yaml"), "{error}");
+
+    let missing = dir.path().join("missing.yaml");
+    let error = ReplayBackend::from_file(&missing).unwrap_err();
+    assert!(matches!(error, BackendError::Load { .. }), "{error}");
+    assert!(error.to_string().contains("missing.yaml"));
+}

@@ -1,0 +1,163 @@
+//! `leash ask [--mode MODE] [--json] PROMPT…`: one job in the foreground. The
+//! model's answers stream to stderr as they are generated (or a progress line
+//! per step when stderr is not a terminal), approvals are asked on the
+//! terminal, and the job, its conversation and every step are recorded.
+//!
+//! Exit status: 0 when the model finished the task, 1 when the job failed
+//! (model unavailable, unparseable output, not enough memory) or ran out of
+//! steps, 2 for bad input.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::Args;
+use leash_core::agent::{AgentSettings, JobEnd, JobHooks, JobSpec, PromptFacts, run_job, system_prompt};
+use leash_core::open_backend;
+use leash_llm::Role;
+use leash_store::{JobState, NewJob, Store};
+use serde_json::json;
+
+use crate::exit;
+use crate::global::GlobalArgs;
+use crate::session::{Session, open_session, terminal_approver};
+
+/// Tokens the model may generate per step unless `model.max_tokens` says otherwise.
+const DEFAULT_MAX_TOKENS: u32 = 512;
+
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    /// Execution mode for this job: auto-approve, prompt, dry-run, audit-only
+    /// (default: security.execution_mode).
+    #[arg(long, value_name = "MODE")]
+    pub mode: Option<String>,
+    /// Don't stream the model's text to stderr (print a progress line per step).
+    #[arg(long)]
+    pub quiet: bool,
+    /// What to do, in plain words.
+    #[arg(required = true, num_args = 1.., value_name = "PROMPT")]
+    pub prompt: Vec<String>,
+}
+
+pub fn run(global: &GlobalArgs, args: AskArgs) -> anyhow::Result<ExitCode> {
+    let task = args.prompt.join(" ");
+    if task.trim().is_empty() {
+        eprintln!("leash ask: the prompt is empty");
+        return Ok(exit::usage());
+    }
+    let Session { loaded, engine } = match open_session(global, args.mode.as_deref())? {
+        Ok(session) => session,
+        Err(code) => return Ok(code),
+    };
+    let (mut backend, switches) = match open_backend(&loaded) {
+        Ok(opened) => opened,
+        Err(err) => {
+            eprintln!("leash ask: {err}");
+            if loaded.config.model.backend == leash_config::Backend::Llama {
+                eprintln!("  (fetch the default model with `leash model fetch`, or set model.path)");
+            }
+            return Ok(exit::failure());
+        }
+    };
+    let store = Store::open(&loaded.paths.database_file())?;
+    let mode = engine.mode;
+    let job = store.insert_job(&NewJob {
+        trigger_kind: "cli".to_owned(),
+        prompt: task.clone(),
+        mode: Some(mode.as_str().to_owned()),
+        workspace: Some(engine.workspace.display().to_string()),
+        ..NewJob::default()
+    })?;
+    store.set_job_state(job.id, JobState::Running, None)?;
+
+    let security = &loaded.config.security;
+    let facts = PromptFacts {
+        mode,
+        programs: security
+            .whitelist
+            .clone()
+            .unwrap_or_else(leash_policy::default_whitelist),
+        never: security.blacklist.clone(),
+        approval: security.require_approval_for.clone(),
+        workspace: engine.workspace.clone(),
+        write_roots: security.paths.write.clone(),
+        network: security.network,
+        max_steps: loaded.config.agent.max_steps,
+    };
+    let max_tokens = loaded.config.model.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS);
+    let settings = AgentSettings {
+        max_steps: loaded.config.agent.max_steps,
+        max_parse_retries: loaded.config.agent.max_parse_retries,
+        max_tokens,
+        temperature: loaded.config.model.temperature as f32,
+        context_budget: usize::try_from(loaded.config.model.context_size.saturating_sub(max_tokens))
+            .unwrap_or(usize::MAX)
+            .saturating_sub(64),
+        min_free_memory_mb: loaded.config.agent.min_free_memory_mb,
+    };
+    let approver = terminal_approver();
+
+    let stream = !args.quiet && std::io::stderr().is_terminal();
+    let mut print_text = |text: &str| {
+        let mut stderr = std::io::stderr().lock();
+        let _ = stderr.write_all(text.as_bytes());
+        let _ = stderr.flush();
+    };
+    let mut on_notify = |text: &str| eprintln!("\nleash: notify: {text}");
+    let mut on_step = |step: u32| {
+        if stream {
+            eprintln!("\n-- step {step}");
+        } else {
+            eprintln!("leash: step {step}: asking the model");
+        }
+    };
+    let report = run_job(
+        &engine,
+        backend.as_mut(),
+        approver.as_ref(),
+        &settings,
+        system_prompt(&facts),
+        &JobSpec {
+            job_id: Some(job.id),
+            task,
+            payload: None,
+        },
+        JobHooks {
+            on_text: if stream { Some(&mut print_text) } else { None },
+            on_notify: &mut on_notify,
+            on_step: &mut on_step,
+            switches: Some(&switches),
+        },
+    )?;
+    for (position, message) in report.conversation.iter().enumerate() {
+        let role = match message.role {
+            Role::System => "system",
+            Role::User => "user",
+            Role::Assistant => "assistant",
+        };
+        store.put_message(job.id, i64::try_from(position)?, role, &message.content)?;
+    }
+    let result = serde_json::to_value(&report)?;
+    let (state, code) = match &report.end {
+        JobEnd::Done => (JobState::Done, exit::success()),
+        JobEnd::StepLimit | JobEnd::Failed { .. } => (JobState::Failed, exit::failure()),
+    };
+    store.set_job_state(job.id, state, Some(&result))?;
+
+    if global.json {
+        println!("{}", json!({"job": job.id, "state": state.as_str(), "report": result}));
+    } else {
+        eprintln!();
+        match &report.end {
+            JobEnd::Done => eprintln!(
+                "leash: job {} done in {} step(s): {} action(s), {} run, {} not run",
+                job.id, report.steps, report.actions, report.executed, report.not_run
+            ),
+            JobEnd::StepLimit => eprintln!(
+                "leash: job {} stopped after {} steps (agent.max_steps) without finishing",
+                job.id, report.steps
+            ),
+            JobEnd::Failed { reason } => eprintln!("leash: job {} failed: {reason}", job.id),
+        }
+    }
+    Ok(code)
+}
