@@ -4,6 +4,13 @@
 //!   (`{"thought"?, "actions": [...], "done"}`), from which the GBNF grammar
 //!   (embedded model) and the JSON schema (servers) are generated.
 //! - [`backend`]: the [`Backend`] trait every model source implements.
+//! - `grammar`, `schema`: [`actions_gbnf`] and [`actions_json_schema`], both
+//!   generated from [`ActionKind`]'s table.
+//! - `parse`: [`parse_response`] (think stripping, JSON, fenced blocks) and
+//!   [`reask_message`] for malformed answers.
+//! - `openai`, `replay`, `fallback`: [`OpenAiBackend`] (Chat Completions,
+//!   streaming, presets), [`ReplayBackend`] (recorded transcripts) and
+//!   [`FallbackChain`] (try the next backend, report each switch).
 //! - `llama` (feature `llama`): the embedded llama.cpp backend, with KV-cache
 //!   prefix reuse between steps and jobs.
 //! - `gguf`, `model_fetch`: what a model file is, and fetching the default one.
@@ -47,6 +54,4 @@ pub use parse::{
     parse_response, reask_message,
 };
 pub use replay::{ReplayBackend, ReplayStep, Transcript};
-pub use schema::{
-    ACTIONS_SCHEMA_NAME, OrderedJson, actions_json_schema, actions_response_format,
-};
+pub use schema::{ACTIONS_SCHEMA_NAME, OrderedJson, actions_json_schema, actions_response_format};

@@ -7,7 +7,14 @@
 //! Run: `cargo bench -p leash-policy --bench decisions`
 //! (`-- --iterations N` to change the number of timed passes, default 30).
 
-#![allow(clippy::print_stdout)]
+// A benchmark prints its figures, and shares the tests' fixture code, which
+// unwraps and panics on a broken fixture as tests do.
+#![allow(
+    clippy::print_stdout,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 #[path = "../tests/common/mod.rs"]
 mod common;

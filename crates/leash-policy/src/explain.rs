@@ -51,39 +51,49 @@ impl Collector {
     }
 
     pub fn push(&mut self, rule: &str, decision: Decision, reason: String, hint: &str) {
+        // Allow rules (learned "always", configured exceptions) only ever
+        // downgrade an ask; ask and deny compete for the strictest.
+        let takes_over = match decision {
+            Decision::Allow => self.exception.is_none(),
+            Decision::Ask | Decision::Deny => {
+                self.winner.as_ref().is_none_or(|w| decision > w.decision)
+            }
+        };
+        if !takes_over && !self.explain {
+            return;
+        }
         let m = RuleMatch {
             rule: rule.to_string(),
             decision,
             reason,
             hint: hint.to_string(),
         };
-        match decision {
-            // Allow rules (learned "always", configured exceptions) only
-            // ever downgrade an ask.
-            Decision::Allow => {
-                if self.exception.is_none() {
-                    self.exception = Some(m.clone());
-                }
+        let slot = match decision {
+            Decision::Allow => &mut self.exception,
+            Decision::Ask | Decision::Deny => &mut self.winner,
+        };
+        match (takes_over, self.explain) {
+            (true, true) => {
+                *slot = Some(m.clone());
+                self.matches.push(m);
             }
-            Decision::Ask | Decision::Deny => {
-                if self.winner.as_ref().is_none_or(|w| decision > w.decision) {
-                    self.winner = Some(m.clone());
-                }
-            }
-        }
-        if self.explain {
-            self.matches.push(m);
+            (true, false) => *slot = Some(m),
+            (false, _) => self.matches.push(m),
         }
     }
 
     /// The final decision.
-    pub fn finish(self, fallback: RuleMatch) -> (RuleMatch, Vec<RuleMatch>) {
-        let winner = self.winner.unwrap_or(fallback);
+    pub fn finish(self, fallback: impl FnOnce() -> RuleMatch) -> (RuleMatch, Vec<RuleMatch>) {
+        let winner = self.winner.unwrap_or_else(fallback);
         let winner = match (winner.decision, self.exception) {
             (Decision::Ask, Some(exception)) => RuleMatch {
                 reason: format!("{} (overrides: {})", exception.reason, winner.reason),
                 ..exception
             },
+            // Allowed anyway, and an exact-argv allow (a learned "always")
+            // matched too: name it, so the engine knows a person already
+            // approved exactly this command (prompt mode then skips asking).
+            (Decision::Allow, Some(exception)) => exception,
             (Decision::Allow | Decision::Ask | Decision::Deny, _) => winner,
         };
         (winner, self.matches)

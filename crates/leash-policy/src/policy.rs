@@ -167,7 +167,7 @@ impl Policy {
         let refs: Vec<&str> = argv.iter().map(AsRef::as_ref).collect();
         let mut collector = Collector::new(explain);
         let top = self.evaluate(&refs, cwd, 0, None, &mut collector);
-        let fallback = RuleMatch {
+        let allowed = || RuleMatch {
             rule: "seed.whitelist".to_string(),
             decision: Decision::Allow,
             reason: match &top {
@@ -176,9 +176,9 @@ impl Policy {
             },
             hint: String::new(),
         };
-        let (winner, mut matches) = collector.finish(fallback.clone());
+        let (winner, mut matches) = collector.finish(allowed);
         if explain && matches.is_empty() {
-            matches.push(fallback);
+            matches.push(winner.clone());
         }
         Explanation {
             verdict: Verdict {
@@ -366,7 +366,11 @@ impl Policy {
 
         // Paths.
         let mut path_args: Vec<PathArg<'_>> = Vec::new();
-        spec.path_args(&parsed, spec_index.is_some(), &mut path_args);
+        spec.path_args(
+            &parsed,
+            spec_index.is_some() && !spec.implicit,
+            &mut path_args,
+        );
         let mut effective_cwd = cwd.to_path_buf();
         for arg in path_args.iter().filter(|a| a.changes_dir) {
             effective_cwd = crate::paths::lexical_absolute(Path::new(arg.text), &effective_cwd);

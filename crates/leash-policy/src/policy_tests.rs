@@ -315,6 +315,27 @@ fn a_bad_seed_pattern_names_the_list_and_index() {
 }
 
 #[test]
+fn a_learned_rule_for_an_unknown_program_keeps_its_path_checks() {
+    let f = fixture();
+    exe(&f.bin.join("mytool"));
+    let mut s = settings(&f);
+    s.whitelist.push("mytool".into());
+    s.extra_rules.push(RulesSource {
+        name: "learned.yaml".into(),
+        text: render_learned_rules(&[LearnedRule {
+            argv: vec!["mytool".into(), "x".into()],
+            decision: Decision::Allow,
+            note: String::new(),
+        }]),
+    });
+    let secret = f.root.join("home/.ssh/id_rsa");
+    let v = Policy::load(s)
+        .unwrap()
+        .check_argv(&["mytool", secret.to_str().unwrap()]);
+    assert_eq!(v.rule, "paths.denied");
+}
+
+#[test]
 fn oversized_input_is_denied_not_truncated() {
     let f = fixture();
     let p = policy(&f);

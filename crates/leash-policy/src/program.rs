@@ -235,8 +235,11 @@ mod tests {
         std::fs::write(bin.join("notexec"), "x").unwrap();
         exe(&ws, "evil");
         symlink(bin.join("busybox"), ws.join("cat")).unwrap();
-        let resolver =
-            ProgramResolver::new(&[bin.clone()], vec![ws.clone()], vec![root.join("shared")]);
+        let resolver = ProgramResolver::new(
+            std::slice::from_ref(&bin),
+            vec![ws.clone()],
+            vec![root.join("shared")],
+        );
         Fixture {
             _tmp: tmp,
             bin,

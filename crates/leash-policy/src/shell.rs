@@ -89,6 +89,8 @@ fn plain_split(line: &str) -> Option<Vec<String>> {
 
 /// Deepest bracket nesting handed to the parser (it recurses per level).
 const MAX_NESTING: usize = 32;
+/// Most parentheses in a line whose parentheses do not balance.
+const MAX_UNBALANCED_PARENS: usize = 8;
 /// Most shell operators handed to the parser; such a line is refused anyway.
 const MAX_OPERATORS: usize = 64;
 
@@ -98,6 +100,7 @@ const MAX_OPERATORS: usize = 64;
 /// ever towards refusing.
 fn check_complexity(line: &str) -> Result<(), ShellReject> {
     let (mut depth, mut deepest, mut operators) = (0usize, 0usize, 0usize);
+    let (mut opens, mut closes) = (0usize, 0usize);
     let mut in_single = false;
     let mut escaped = false;
     for c in line.chars() {
@@ -112,14 +115,22 @@ fn check_complexity(line: &str) -> Result<(), ShellReject> {
             '(' | '{' => {
                 depth += 1;
                 deepest = deepest.max(depth);
+                opens += usize::from(c == '(');
             }
-            ')' | '}' => depth = depth.saturating_sub(1),
+            ')' | '}' => {
+                depth = depth.saturating_sub(1);
+                closes += usize::from(c == ')');
+            }
             ';' | '&' | '|' | '<' | '>' | '`' => operators += 1,
             _ => {}
         }
     }
     if deepest > MAX_NESTING {
         return reject(format!("brackets nested more than {MAX_NESTING} deep"));
+    }
+    // Unbalanced parentheses make the parser backtrack exponentially.
+    if opens != closes && opens.max(closes) > MAX_UNBALANCED_PARENS {
+        return reject("unbalanced parentheses");
     }
     if operators > MAX_OPERATORS {
         return reject(format!("more than {MAX_OPERATORS} shell operators"));
@@ -482,6 +493,7 @@ mod tests {
     #[case::deep_substitution(&format!("echo {}x{}", "$(".repeat(2000), ")".repeat(2000)), "nested")]
     #[case::deep_subshells(&format!("{}ls{}", "(".repeat(5000), ")".repeat(5000)), "nested")]
     #[case::many_operators(&"ls;".repeat(5000), "operators")]
+    #[case::unbalanced_parens_backtracking(&format!("{}  ", "(".repeat(28)), "unbalanced")]
     fn shell_syntax_is_refused(#[case] line: &str, #[case] mention: &str) {
         let err = parse_command(line).expect_err(line);
         let line = &line[..line.len().min(60)];

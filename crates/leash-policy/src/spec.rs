@@ -39,6 +39,9 @@ pub(crate) struct ProgramSpec {
     pub abbreviations: bool,
     pub recursive: bool,
     pub write_when_words: Vec<String>,
+    /// Created only because a rule names the program: nothing is known about
+    /// its arguments, so path-looking ones are checked as for unknown programs.
+    pub implicit: bool,
     pub global: ArgsSpec,
     pub subcommands: Vec<SubcommandSpec>,
     pub sub_index: HashMap<String, u16>,

@@ -3,6 +3,14 @@
 //! allowed, judged by the same entry points the engine uses. Each test reports
 //! *every* failing case by name, not just the first.
 
+// Test code: a broken fixture or a failed expectation panics, as tests do.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -89,11 +97,19 @@ fn judge_case(fixture: &Fixture, policies: &Policies, case: &Case) -> Vec<String
 const CHILD_CASE_VAR: &str = "LEASH_CORPUS_CHILD_CASE";
 const CHILD_FAILURE_PREFIX: &str = "corpus-case-failure: ";
 
+/// How long one isolated case may take (debug build included) before it counts
+/// as a hang: a policy check must never be what leash waits on.
+const CHILD_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// Re-runs this test binary's `isolated_case` (ignored in normal runs) for one
-/// case and collects its failures; a crash of the child is itself a failure.
+/// case and collects its failures; a crash or a hang of the child is itself a
+/// failure.
 fn judge_in_child(file: &str, case: &Case) -> Vec<String> {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+
     let exe = std::env::current_exe().expect("test binary path");
-    let output = std::process::Command::new(exe)
+    let mut child = Command::new(exe)
         .args([
             "isolated_case",
             "--exact",
@@ -102,25 +118,59 @@ fn judge_in_child(file: &str, case: &Case) -> Vec<String> {
             "--test-threads=1",
         ])
         .env(CHILD_CASE_VAR, format!("{file}:{}", case.name))
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("re-run the test binary");
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut stdout_pipe = child.stdout.take().expect("piped stdout");
+    let mut stderr_pipe = child.stderr.take().expect("piped stderr");
+    let stdout_reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout_pipe.read_to_string(&mut text);
+        text
+    });
+    let stderr_reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr_pipe.read_to_string(&mut text);
+        text
+    });
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            break Some(status);
+        }
+        if started.elapsed() > CHILD_DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let stdout = stdout_reader.join().unwrap_or_default();
+    let stderr = stderr_reader.join().unwrap_or_default();
     let mut out: Vec<String> = stdout
         .lines()
         .filter_map(|line| line.strip_prefix(CHILD_FAILURE_PREFIX))
         .map(str::to_string)
         .collect();
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let why = stderr
-            .lines()
-            .filter(|l| l.contains("overflow") || l.contains("panicked") || l.contains("fatal"))
-            .collect::<Vec<_>>()
-            .join(" | ");
-        out.push(format!(
-            "{} (line {}): the check crashed the process ({}): {}",
-            case.name, case.line, output.status, why
-        ));
+    match status {
+        None => out.push(format!(
+            "{} (line {}): the check did not finish within {:?} (a hang: killed)",
+            case.name, case.line, CHILD_DEADLINE
+        )),
+        Some(status) if !status.success() => {
+            let why = stderr
+                .lines()
+                .filter(|l| l.contains("overflow") || l.contains("panicked") || l.contains("fatal"))
+                .collect::<Vec<_>>()
+                .join(" | ");
+            out.push(format!(
+                "{} (line {}): the check crashed the process ({status}): {why}",
+                case.name, case.line
+            ));
+        }
+        Some(_) => {}
     }
     out
 }

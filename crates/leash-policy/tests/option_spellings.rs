@@ -10,6 +10,9 @@
 //! the canonical form's decision; it may be weaker only where the semantics make
 //! the option an operand (after `--`), which each generator tracks explicitly.
 
+// Test code: a broken fixture or a failed expectation panics, as tests do.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::fmt::Debug;

@@ -2,6 +2,9 @@
 //! answers, loaded back as an extra rules document) and config rules whose
 //! `match`/`not_match` examples are verified every time the policy loads.
 
+// Test code: a broken fixture or a failed expectation panics, as tests do.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::{Fixture, Profile};

@@ -275,3 +275,30 @@ fn commands_cannot_touch_leash_own_files() {
     let out = home.run(&["exec", "--", "cat", state.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(126));
 }
+
+#[test]
+fn prompt_mode_honours_a_learned_always_for_exactly_that_argv() {
+    let home = home_with(&CONFIG.replace("execution_mode: auto-approve", "execution_mode: prompt"));
+    std::fs::create_dir_all(home.learned_rules_file().parent().unwrap()).unwrap();
+    std::fs::write(
+        home.learned_rules_file(),
+        "rules:\n- id: learned.allow.1\n  when:\n    argv: [echo, hi]\n  decision: allow\n  reason: learned\n",
+    )
+    .unwrap();
+    let out = home
+        .leash()
+        .args(["exec", "--", "echo", "hi"])
+        .process_group(0)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "hi\n");
+    // Any other argv still needs a person (and there is none here).
+    let out = home
+        .leash()
+        .args(["exec", "--", "echo", "hi", "there"])
+        .process_group(0)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(126));
+}

@@ -2,10 +2,13 @@
 //! environment: cleared env, HOME and XDG dirs in a temp dir, a temp config
 //! whose `security.search_path` holds fake programs, the workspace as cwd.
 
+// Test code: a broken fixture or a failed expectation panics, as tests do.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
@@ -23,7 +26,9 @@ struct Env {
     config: PathBuf,
 }
 
-const PROGRAMS: &[&str] = &["ls", "cat", "echo", "git", "docker", "rm", "dd", "python3", "wc"];
+const PROGRAMS: &[&str] = &[
+    "ls", "cat", "echo", "git", "docker", "rm", "dd", "python3", "wc",
+];
 
 impl Env {
     fn new() -> Env {
@@ -58,7 +63,13 @@ impl Env {
             ),
         )
         .unwrap();
-        Env { _dir: dir, root, home, workspace, config }
+        Env {
+            _dir: dir,
+            root,
+            home,
+            workspace,
+            config,
+        }
     }
 
     fn command(&self, args: &[&str]) -> Command {
@@ -196,7 +207,11 @@ fn an_invalid_config_exits_with_the_usage_status_and_names_the_key() {
     fs::write(&env.config, "security:\n  colour: red\n").unwrap();
     let output = env.run(&["policy", "check", "--", "ls"]);
     assert_eq!(status(&output), EXIT_USAGE, "{}", describe(&output));
-    assert!(text(&output.stderr).contains("colour"), "{}", describe(&output));
+    assert!(
+        text(&output.stderr).contains("colour"),
+        "{}",
+        describe(&output)
+    );
 }
 
 #[test]
@@ -237,7 +252,10 @@ fn stdin_gives_one_json_line_per_input_line_in_order() {
             _ => "deny",
         };
         assert_eq!(doc["decision"], expected, "line {i}: {doc}");
-        assert!(doc["rule"].is_string() && doc["reason"].is_string(), "{doc}");
+        assert!(
+            doc["rule"].is_string() && doc["reason"].is_string(),
+            "{doc}"
+        );
     }
 }
 
@@ -260,9 +278,20 @@ fn stdin_denies_a_non_utf8_line_and_goes_on() {
     assert_eq!(docs[2]["decision"], "allow", "{}", docs[2]);
     assert_eq!(docs[3]["decision"], "deny", "{}", docs[3]);
     assert_eq!(docs[3]["rule"], "cli.line-too-long", "{}", docs[3]);
-    assert!(docs[3]["reason"].as_str().unwrap().contains("200000"), "{}", docs[3]);
-    assert_eq!(docs[4]["decision"], "deny", "an empty line is no command: {}", docs[4]);
-    assert_eq!(docs[5]["input"], "echo last", "a last line without newline counts");
+    assert!(
+        docs[3]["reason"].as_str().unwrap().contains("200000"),
+        "{}",
+        docs[3]
+    );
+    assert_eq!(
+        docs[4]["decision"], "deny",
+        "an empty line is no command: {}",
+        docs[4]
+    );
+    assert_eq!(
+        docs[5]["input"], "echo last",
+        "a last line without newline counts"
+    );
     assert_eq!(docs[5]["decision"], "allow", "{}", docs[5]);
 }
 
@@ -295,12 +324,17 @@ fn explain_names_every_match_and_the_winning_rule() {
 #[test]
 fn the_workspace_is_the_current_directory() {
     let env = Env::new();
-    // Inside the workspace: a write is fine. From the home dir as cwd, the same
-    // relative write lands outside the (new) workspace's .. and is judged there.
     let inside = env.run(&["policy", "check", "--", "ls", "build"]);
     assert_eq!(status(&inside), EXIT_ALLOW, "{}", describe(&inside));
     let escape = env.run(&["policy", "check", "--", "cat", "../.ssh/id_rsa"]);
     assert_eq!(status(&escape), EXIT_DENY, "{}", describe(&escape));
-    let root_path: &Path = &env.root;
-    assert!(root_path.is_absolute());
+    // Running from inside ~/.ssh makes it the workspace, which must not
+    // re-allow a default-denied secret.
+    let output = env
+        .command(&["policy", "check", "--", "cat", "id_rsa"])
+        .current_dir(env.home.join(".ssh"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(status(&output), EXIT_DENY, "{}", describe(&output));
 }

@@ -193,7 +193,10 @@ fn grammar_schema_and_parser_agree(
     "<think>I should look first. a < b, x</y></think>\n{\"actions\": [], \"done\": true}",
     true
 )]
-#[case::tags_in_plan_strings("<think>x</think>{\"thought\": \"</think> <think>\", \"actions\": [], \"done\": true}", true)]
+#[case::tags_in_plan_strings(
+    "<think>x</think>{\"thought\": \"</think> <think>\", \"actions\": [], \"done\": true}",
+    true
+)]
 #[case::no_think(r#"{"actions": [], "done": true}"#, true)]
 #[case::think_must_close("<think>never closed {\"actions\": [], \"done\": true}", false)]
 #[case::nested_close_tag_is_the_end(

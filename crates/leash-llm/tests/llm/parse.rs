@@ -53,7 +53,9 @@ fn thinking_is_kept_from_tags_and_reasoning_content() {
 
 /// Regression class: think tags inside JSON strings must not cut the plan.
 #[rstest]
-#[case::leading_plan(r#"{"thought": "a </think> b <think>", "actions": [{"notify": "</think>"}], "done": true}"#)]
+#[case::leading_plan(
+    r#"{"thought": "a </think> b <think>", "actions": [{"notify": "</think>"}], "done": true}"#
+)]
 #[case::after_a_think_section(r#"<think>x</think>{"thought": "a </think> b <think>", "actions": [{"notify": "</think>"}], "done": true}"#)]
 fn think_tags_inside_json_strings(#[case] text: &str) {
     let parsed = parse_response(text, None).unwrap();
@@ -126,7 +128,10 @@ fn a_json_fence_without_a_plan_is_not_shell() {
 #[case::invalid_json(r#"{"actions": [{"run": ["ls"]}], "done": fals}"#, "not valid JSON")]
 #[case::truncated_json(r#"{"actions": [{"run": ["ls""#, "EOF")]
 #[case::single_quotes("{'actions': [], 'done': true}", "no JSON object")]
-#[case::leading_plan_then_another(r#"{"actions": [], "done": true} and also {"actions": [{"mkdir": "x"}], "done": false}"#, "2 different")]
+#[case::leading_plan_then_another(
+    r#"{"actions": [], "done": true} and also {"actions": [{"mkdir": "x"}], "done": false}"#,
+    "2 different"
+)]
 #[case::two_different_objects(
     r#"{"actions": [], "done": true} {"actions": [{"run": ["ls"]}], "done": false}"#,
     "2 different"

@@ -67,7 +67,10 @@ fn check_argv(policy: &Policy, argv: &[String], cwd: &Path) {
     }
     if verdict.decision == Decision::Allow {
         let command = verdict.command.as_ref().expect("allowed without a command");
-        assert_eq!(&command.argv, argv, "allowed argv differs from the judged one");
+        assert_eq!(
+            &command.argv, argv,
+            "allowed argv differs from the judged one"
+        );
         assert!(command.program.is_absolute(), "{command:?}");
     }
 }
@@ -96,7 +99,11 @@ fuzz_target!(|input: Input| {
 
         let verdict = policy.check_shell(&input.shell);
         let explained = policy.explain_shell(&input.shell);
-        assert_eq!(verdict.decision, explained.verdict.decision, "{:?}", input.shell);
+        assert_eq!(
+            verdict.decision, explained.verdict.decision,
+            "{:?}",
+            input.shell
+        );
         if let Some(command) = &verdict.command {
             let by_argv = policy.check_argv(&command.argv);
             assert!(

@@ -35,7 +35,10 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(verdict.decision, Decision::Deny, "{line:?}: {verdict:?}");
         }
         if verdict.decision == Decision::Allow {
-            assert!(verdict.command.is_some(), "allowed without a command: {line:?}");
+            assert!(
+                verdict.command.is_some(),
+                "allowed without a command: {line:?}"
+            );
         }
         if let Some(command) = &verdict.command {
             let by_argv = policy.check_argv(&command.argv);

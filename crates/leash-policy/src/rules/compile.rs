@@ -228,6 +228,7 @@ fn spec_for_rule(knowledge: &mut Knowledge, program: &str) -> usize {
     knowledge.specs.push(ProgramSpec {
         name: program.to_string(),
         abbreviations: true,
+        implicit: true,
         ..ProgramSpec::default()
     });
     let index = knowledge.specs.len() - 1;

@@ -19,7 +19,22 @@ pub(crate) use compile::build;
 
 /// The built-in rules documents, in load order.
 pub(crate) const BUILTIN_SOURCES: &[(&str, &str)] = &[
-    ("builtin:programs.yaml", include_str!("programs.yaml")),
+    (
+        "builtin:programs_text.yaml",
+        include_str!("programs_text.yaml"),
+    ),
+    (
+        "builtin:programs_files.yaml",
+        include_str!("programs_files.yaml"),
+    ),
+    (
+        "builtin:programs_dev.yaml",
+        include_str!("programs_dev.yaml"),
+    ),
+    (
+        "builtin:programs_system.yaml",
+        include_str!("programs_system.yaml"),
+    ),
     ("builtin:rules.yaml", include_str!("builtin.yaml")),
 ];
 

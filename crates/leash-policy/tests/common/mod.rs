@@ -633,12 +633,7 @@ pub fn load_corpus(file: &str) -> Vec<Case> {
 fn split_column(line: &str) -> (&str, &str) {
     let line = line.trim_start_matches([' ', '\t']);
     match line.find([' ', '\t']) {
-        Some(end) => {
-            let rest = &line[end..];
-            let rest = rest.strip_prefix([' ', '\t']).unwrap_or(rest);
-            let rest = rest.trim_start_matches([' ', '\t']);
-            (&line[..end], rest)
-        }
+        Some(end) => (&line[..end], line[end..].trim_start_matches([' ', '\t'])),
         None => (line, ""),
     }
 }

@@ -81,7 +81,9 @@ enum Subject {
 impl Subject {
     fn from_args(args: CommandArgs) -> anyhow::Result<Subject> {
         if args.argv.is_empty() {
-            anyhow::bail!("no command given: put it after `--`, e.g. `leash policy check -- ls -la`");
+            anyhow::bail!(
+                "no command given: put it after `--`, e.g. `leash policy check -- ls -la`"
+            );
         }
         if args.shell {
             let [line]: [String; 1] = args.argv.try_into().map_err(|argv: Vec<String>| {
@@ -154,8 +156,8 @@ fn load_policy(global: &GlobalArgs) -> anyhow::Result<Result<Policy, ExitCode>> 
             return Ok(Err(exit::usage()));
         }
     };
-    let workspace: PathBuf =
-        std::env::current_dir().context("cannot determine the current directory (the workspace)")?;
+    let workspace: PathBuf = std::env::current_dir()
+        .context("cannot determine the current directory (the workspace)")?;
     let settings = match leash_core::policy_settings(&loaded, &workspace) {
         Ok(settings) => settings,
         Err(err) => {
@@ -252,10 +254,19 @@ fn explain_one(policy: &Policy, subject: &Subject, as_json: bool) -> anyhow::Res
         println!("matched rules ({}):", explanation.matches.len());
         for m in &explanation.matches {
             let marker = if m.rule == verdict.rule { "*" } else { " " };
-            println!("  {marker} {:<5}  {}  — {}", m.decision.as_str(), m.rule, m.reason);
+            println!(
+                "  {marker} {:<5}  {}  — {}",
+                m.decision.as_str(),
+                m.rule,
+                m.reason
+            );
         }
     }
-    println!("decision: {} by {}", verdict.decision.as_str(), verdict.rule);
+    println!(
+        "decision: {} by {}",
+        verdict.decision.as_str(),
+        verdict.rule
+    );
     println!("  why:    {}", why_the_winner_won(&explanation));
     println!("  reason: {}", verdict.reason);
     if !verdict.hint.is_empty() {
@@ -267,8 +278,15 @@ fn explain_one(policy: &Policy, subject: &Subject, as_json: bool) -> anyhow::Res
 /// One sentence on why the winning rule decided.
 fn why_the_winner_won(explanation: &Explanation) -> String {
     let verdict = &explanation.verdict;
-    let others = explanation.matches.iter().filter(|m| m.rule != verdict.rule).count();
-    let asked = explanation.matches.iter().any(|m| m.decision == Decision::Ask);
+    let others = explanation
+        .matches
+        .iter()
+        .filter(|m| m.rule != verdict.rule)
+        .count();
+    let asked = explanation
+        .matches
+        .iter()
+        .any(|m| m.decision == Decision::Ask);
     match verdict.decision {
         Decision::Allow if asked => format!(
             "{} allows exactly this command, which turns an ask into allow \
@@ -367,8 +385,8 @@ fn check_stdin(policy: &Policy, as_json: bool) -> anyhow::Result<ExitCode> {
         if reader.buffer().is_empty() {
             out.flush().context("cannot write to standard output")?;
         }
-        let Some(line) = read_bounded_line(&mut reader, MAX_LINE_BYTES)
-            .context("cannot read standard input")?
+        let Some(line) =
+            read_bounded_line(&mut reader, MAX_LINE_BYTES).context("cannot read standard input")?
         else {
             break;
         };
@@ -397,7 +415,8 @@ fn check_stdin(policy: &Policy, as_json: bool) -> anyhow::Result<ExitCode> {
         };
         if as_json {
             serde_json::to_writer(&mut out, &doc).context("cannot write to standard output")?;
-            out.write_all(b"\n").context("cannot write to standard output")?;
+            out.write_all(b"\n")
+                .context("cannot write to standard output")?;
         } else {
             writeln!(
                 out,
