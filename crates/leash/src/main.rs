@@ -47,6 +47,9 @@ enum Command {
     Exec(cmd::exec::ExecArgs),
     /// Run one job in the foreground: the model proposes, leash judges and acts.
     Ask(cmd::ask::AskArgs),
+    /// Inspect or fetch model files.
+    #[command(subcommand)]
+    Model(cmd::model::ModelCommand),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => cmd::audit::run(&cli.global, args),
         Command::Exec(args) => cmd::exec::run(&cli.global, args),
         Command::Ask(args) => cmd::ask::run(&cli.global, args),
+        Command::Model(args) => cmd::model::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

@@ -6,4 +6,5 @@ pub mod config;
 pub mod doctor;
 pub mod exec;
 pub mod init;
+pub mod model;
 pub mod policy;
