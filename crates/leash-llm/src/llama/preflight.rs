@@ -21,7 +21,7 @@ pub(super) fn check_model_file(path: &Path) -> Result<GgufInfo, BackendError> {
         detail,
     };
     let info = read_gguf_info(path).map_err(|err| match err {
-        GgufError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+        GgufError::Io { error, .. } if error.kind() == std::io::ErrorKind::NotFound => {
             load_error(format!(
                 "{}: no such model file (`leash model fetch` downloads the default model)",
                 path.display()
