@@ -111,7 +111,11 @@ fn main() {
         percentile(&mut whole_fsync, 0.99),
     );
     println!("exec path: `true`, {ROUNDS} rounds each, same run");
-    println!("  bare Command::status          p50 {:8.3} ms  p99 {:8.3} ms", ms(b50), ms(b99));
+    println!(
+        "  bare Command::status          p50 {:8.3} ms  p99 {:8.3} ms",
+        ms(b50),
+        ms(b99)
+    );
     println!(
         "  leash (audit batched)         p50 {:8.3} ms  p99 {:8.3} ms  ratio p50 {:.2}  added p50 {:.3} ms",
         ms(w50),

@@ -57,20 +57,22 @@ pub fn open_backend(loaded: &LoadedConfig) -> Result<(Box<dyn Backend>, SwitchLo
         api_key_env: model.api_key_env.as_deref(),
         transcript: model.transcript.as_ref(),
     }];
-    specs.extend(model.fallbacks.iter().map(|f: &ModelFallback| BackendSpec {
-        kind: f.backend,
-        path: match f.backend {
-            BackendKind::Llama => Some(
-                f.path
-                    .clone()
-                    .unwrap_or_else(|| loaded.paths.default_model_file()),
-            ),
-            BackendKind::Openai | BackendKind::Replay => None,
-        },
-        base_url: f.base_url.as_deref(),
-        name: f.name.as_deref(),
-        api_key_env: f.api_key_env.as_deref(),
-        transcript: f.transcript.as_ref(),
+    specs.extend(model.fallbacks.iter().map(|f: &ModelFallback| {
+        BackendSpec {
+            kind: f.backend,
+            path: match f.backend {
+                BackendKind::Llama => Some(
+                    f.path
+                        .clone()
+                        .unwrap_or_else(|| loaded.paths.default_model_file()),
+                ),
+                BackendKind::Openai | BackendKind::Replay => None,
+            },
+            base_url: f.base_url.as_deref(),
+            name: f.name.as_deref(),
+            api_key_env: f.api_key_env.as_deref(),
+            transcript: f.transcript.as_ref(),
+        }
     }));
     let log = SwitchLog::default();
     let mut opened: Vec<Box<dyn Backend>> = Vec::new();
@@ -100,14 +102,16 @@ pub fn open_backend(loaded: &LoadedConfig) -> Result<(Box<dyn Backend>, SwitchLo
             detail: "no model backend is configured".to_owned(),
         }));
     }
-    if opened.len() == 1 {
-        if let Some(only) = opened.pop() {
-            return Ok((only, log));
-        }
+    if opened.len() == 1
+        && let Some(only) = opened.pop()
+    {
+        return Ok((only, log));
     }
     let observer_log = log.clone();
-    let chain = FallbackChain::new(opened)
-        .with_observer(Box::new(move |switch: &BackendSwitch| observer_log.push(switch)));
+    let chain =
+        FallbackChain::new(opened).with_observer(Box::new(move |switch: &BackendSwitch| {
+            observer_log.push(switch)
+        }));
     Ok((Box::new(chain), log))
 }
 
@@ -116,12 +120,17 @@ fn spec_label(spec: &BackendSpec<'_>) -> String {
     match spec.kind {
         BackendKind::Llama => format!(
             "llama:{}",
-            spec.path.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
+            spec.path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
         ),
         BackendKind::Openai => format!("openai:{}", spec.base_url.unwrap_or_default()),
         BackendKind::Replay => format!(
             "replay:{}",
-            spec.transcript.map(|p| p.display().to_string()).unwrap_or_default()
+            spec.transcript
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
         ),
     }
 }
@@ -164,7 +173,10 @@ fn open_one(spec: &BackendSpec<'_>, model: &ModelConfig) -> Result<Box<dyn Backe
 }
 
 #[cfg(feature = "llama")]
-fn open_llama(spec: &BackendSpec<'_>, model: &ModelConfig) -> Result<Box<dyn Backend>, BackendError> {
+fn open_llama(
+    spec: &BackendSpec<'_>,
+    model: &ModelConfig,
+) -> Result<Box<dyn Backend>, BackendError> {
     let path = spec.path.clone().ok_or_else(|| BackendError::Load {
         backend: "llama".to_owned(),
         detail: "no model file configured (model.path)".to_owned(),
@@ -178,7 +190,10 @@ fn open_llama(spec: &BackendSpec<'_>, model: &ModelConfig) -> Result<Box<dyn Bac
 }
 
 #[cfg(not(feature = "llama"))]
-fn open_llama(_spec: &BackendSpec<'_>, _model: &ModelConfig) -> Result<Box<dyn Backend>, BackendError> {
+fn open_llama(
+    _spec: &BackendSpec<'_>,
+    _model: &ModelConfig,
+) -> Result<Box<dyn Backend>, BackendError> {
     Err(BackendError::Load {
         backend: "llama".to_owned(),
         detail: "this leash was built without the embedded llama.cpp backend (cargo feature \

@@ -245,3 +245,247 @@ fn hundred_prompts_give_hundred_parseable_plans() {
         failures.join("\n")
     );
 }
+
+/// A system prompt of roughly 600 tokens shared by every job below.
+fn long_system_prompt() -> String {
+    let mut prompt = SYSTEM_PROMPT.to_string();
+    for i in 0..12 {
+        prompt.push_str(&format!(
+            "\nRule {i}: programs allowed in this workspace include ls, cat, head, tail, wc, grep, find, mkdir, cp and mv; every action is checked by the policy before it runs."
+        ));
+    }
+    prompt
+}
+
+#[test]
+fn second_job_reuses_the_shared_system_prompt() {
+    let Some(path) = test_model("second_job_reuses_the_shared_system_prompt") else {
+        return;
+    };
+    let _guard = model_lock();
+    let mut backend = load(path);
+    let system = long_system_prompt();
+
+    let first_messages = [
+        message(Role::System, &system),
+        message(Role::User, "list the files here"),
+    ];
+    let first = backend.generate(plan_request(&first_messages, 48)).unwrap();
+    assert_eq!(first.prompt_tokens_reused, 0, "a fresh cache holds nothing");
+    assert!(first.prompt_tokens > 500, "{}", first.prompt_tokens);
+
+    let second_messages = [
+        message(Role::System, &system),
+        message(Role::User, "show the disk usage of this directory"),
+    ];
+    let second = backend.generate(plan_request(&second_messages, 48)).unwrap();
+    // Shared: everything up to the user's text. The user turn, its end
+    // marker and the assistant header of the first prompt take about 12
+    // tokens; allow a few more for a tokenizer that merges across the boundary.
+    let shared_at_least = first.prompt_tokens - 16;
+    eprintln!(
+        "prompt {} tokens, reused {} (shared prefix ≥ {shared_at_least}); time to first token {:?} then {:?}",
+        second.prompt_tokens,
+        second.prompt_tokens_reused,
+        first.time_to_first_token,
+        second.time_to_first_token
+    );
+    assert!(
+        second.prompt_tokens_reused >= shared_at_least,
+        "reused {} of {} prompt tokens, expected at least {shared_at_least}",
+        second.prompt_tokens_reused,
+        second.prompt_tokens
+    );
+    assert!(second.prompt_tokens_reused < second.prompt_tokens);
+
+    // A different system prompt shares only the template's first tokens.
+    let other_messages = [
+        message(Role::System, "You are a different assistant with other rules."),
+        message(Role::User, "list the files here"),
+    ];
+    let other = backend.generate(plan_request(&other_messages, 16)).unwrap();
+    assert!(
+        other.prompt_tokens_reused < 8,
+        "reused {}",
+        other.prompt_tokens_reused
+    );
+}
+
+#[test]
+fn reused_cache_answers_like_a_fresh_one() {
+    let Some(path) = test_model("reused_cache_answers_like_a_fresh_one") else {
+        return;
+    };
+    let _guard = model_lock();
+    let system = long_system_prompt();
+    let warmup = [
+        message(Role::System, &system),
+        message(Role::User, "create a directory called backups"),
+    ];
+    let asked = [
+        message(Role::System, &system),
+        message(Role::User, "copy notes.txt to backups/notes.txt"),
+    ];
+    let mut warm = load(path.clone());
+    warm.generate(plan_request(&warmup, 64)).unwrap();
+    let from_cache = warm.generate(plan_request(&asked, 64)).unwrap();
+    assert!(from_cache.prompt_tokens_reused > 0);
+    drop(warm);
+    let mut fresh = load(path);
+    let from_scratch = fresh.generate(plan_request(&asked, 64)).unwrap();
+    assert_eq!(from_scratch.prompt_tokens_reused, 0);
+    assert_eq!(from_cache.text, from_scratch.text);
+}
+
+#[test]
+fn streamed_pieces_make_up_the_answer() {
+    let Some(path) = test_model("streamed_pieces_make_up_the_answer") else {
+        return;
+    };
+    let _guard = model_lock();
+    let mut backend = load(path);
+    let messages = [
+        message(Role::System, SYSTEM_PROMPT),
+        message(Role::User, "write a file hello.txt containing Hello, world!"),
+    ];
+    let mut pieces: Vec<String> = Vec::new();
+    let mut sink = |piece: &str| pieces.push(piece.to_string());
+    let generation = backend
+        .generate(GenerateRequest {
+            on_text: Some(&mut sink),
+            ..plan_request(&messages, 96)
+        })
+        .unwrap();
+    assert!(pieces.len() > 1, "{pieces:?}");
+    assert_eq!(pieces.concat(), generation.text);
+    assert_eq!(generation.backend, "llama");
+    assert!(generation.time_to_first_token <= generation.total_time);
+}
+
+#[test]
+fn text_answers_stop_at_max_tokens() {
+    let Some(path) = test_model("text_answers_stop_at_max_tokens") else {
+        return;
+    };
+    let _guard = model_lock();
+    let mut backend = load(path);
+    let messages = [message(
+        Role::User,
+        "Write a very long story about a lighthouse keeper.",
+    )];
+    let generation = backend
+        .generate(GenerateRequest {
+            format: OutputFormat::Text,
+            ..plan_request(&messages, 8)
+        })
+        .unwrap();
+    assert_eq!(generation.finish, FinishReason::Length);
+    assert_eq!(generation.generated_tokens, 8);
+    assert!(!generation.text.is_empty());
+}
+
+#[test]
+fn config_max_tokens_caps_the_request() {
+    let Some(path) = test_model("config_max_tokens_caps_the_request") else {
+        return;
+    };
+    let _guard = model_lock();
+    let mut config = LlamaConfig::new(path);
+    config.max_tokens = Some(5);
+    let mut backend = LlamaBackend::load(config).unwrap();
+    let messages = [message(Role::User, "Write a very long story.")];
+    let generation = backend
+        .generate(GenerateRequest {
+            format: OutputFormat::Text,
+            ..plan_request(&messages, 100)
+        })
+        .unwrap();
+    assert_eq!(generation.generated_tokens, 5);
+    assert_eq!(generation.finish, FinishReason::Length);
+}
+
+#[test]
+fn prompt_larger_than_the_context_is_an_inference_error() {
+    let Some(path) = test_model("prompt_larger_than_the_context_is_an_inference_error") else {
+        return;
+    };
+    let _guard = model_lock();
+    let mut config = LlamaConfig::new(path);
+    config.context_size = 128;
+    let mut backend = LlamaBackend::load(config).unwrap();
+    let system = long_system_prompt();
+    let messages = [message(Role::System, &system), message(Role::User, "hi")];
+    let err = backend.generate(plan_request(&messages, 16)).unwrap_err();
+    assert!(matches!(err, BackendError::Inference { .. }), "{err}");
+    assert!(err.to_string().contains("context"), "{err}");
+    assert!(!err.falls_back());
+    // The backend is still usable afterwards.
+    let short = [message(Role::User, "hi")];
+    backend.generate(plan_request(&short, 16)).unwrap();
+}
+
+#[test]
+fn backend_moves_to_another_thread() {
+    let Some(path) = test_model("backend_moves_to_another_thread") else {
+        return;
+    };
+    let _guard = model_lock();
+    let backend = load(path);
+    let generation = std::thread::spawn(move || {
+        let mut backend = backend;
+        let messages = [message(Role::User, "say hello")];
+        backend.generate(plan_request(&messages, 32))
+    })
+    .join()
+    .unwrap()
+    .unwrap();
+    assert!(generation.generated_tokens > 0);
+}
+
+// Load failures need no model: they must be clear without one.
+
+#[test]
+fn missing_model_file_is_a_load_error_naming_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("absent.gguf");
+    let err = LlamaBackend::load(LlamaConfig::new(&path)).unwrap_err();
+    assert!(matches!(err, BackendError::Load { .. }), "{err}");
+    assert!(err.to_string().contains(&path.display().to_string()), "{err}");
+    assert!(err.to_string().contains("leash model fetch"), "{err}");
+    assert!(err.falls_back());
+}
+
+#[test]
+fn non_gguf_file_is_a_load_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.gguf");
+    std::fs::write(&path, "<html>404 Not Found</html>").unwrap();
+    let err = LlamaBackend::load(LlamaConfig::new(&path)).unwrap_err();
+    assert!(matches!(err, BackendError::Load { .. }), "{err}");
+    assert!(err.to_string().contains("not a GGUF"), "{err}");
+    assert!(err.to_string().contains(&path.display().to_string()), "{err}");
+}
+
+#[test]
+fn gguf_that_llama_cpp_rejects_is_a_load_error() {
+    // A well-formed GGUF header describing a llama model with no tensors:
+    // leash's reader accepts it, llama.cpp cannot build a model from it.
+    fn string(out: &mut Vec<u8>, s: &str) {
+        out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        out.extend_from_slice(s.as_bytes());
+    }
+    let mut bytes = b"GGUF".to_vec();
+    bytes.extend_from_slice(&3u32.to_le_bytes());
+    bytes.extend_from_slice(&0u64.to_le_bytes());
+    bytes.extend_from_slice(&1u64.to_le_bytes());
+    string(&mut bytes, "general.architecture");
+    bytes.extend_from_slice(&8u32.to_le_bytes());
+    string(&mut bytes, "llama");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty.gguf");
+    std::fs::write(&path, bytes).unwrap();
+    let err = LlamaBackend::load(LlamaConfig::new(&path)).unwrap_err();
+    assert!(matches!(err, BackendError::Load { .. }), "{err}");
+    assert!(err.to_string().contains("llama.cpp could not load"), "{err}");
+    assert!(err.to_string().contains(&path.display().to_string()), "{err}");
+}

@@ -1,7 +1,7 @@
 //! `leash ask` end to end with the replay backend: a real backend that plays a
 //! recorded model transcript, so each test knows exactly what the "model" says
 //! and checks what leash did with it — the files, the job, the audit records.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
 
 mod common;
 
@@ -81,10 +81,12 @@ fn list_the_files_runs_ls_and_finishes() {
         .into_iter()
         .find(|r| r["kind"] == "command.finished")
         .unwrap();
-    assert!(finished["payload"]["stdout"]["text"]
-        .as_str()
-        .unwrap()
-        .contains("marker.txt"));
+    assert!(
+        finished["payload"]["stdout"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("marker.txt")
+    );
     // The <think> text is kept for the record, never executed.
     let plan = home
         .audit_records()
@@ -170,7 +172,10 @@ fn unparseable_output_is_re_asked_then_the_job_continues() {
         .iter()
         .find(|r| r["kind"] == "model.unparseable")
         .unwrap();
-    assert_eq!(bad["payload"]["raw"], "Sure! I will list the files for you.");
+    assert_eq!(
+        bad["payload"]["raw"],
+        "Sure! I will list the files for you."
+    );
 }
 
 #[test]
@@ -184,7 +189,12 @@ fn unparseable_output_past_the_retries_fails_the_job_with_the_raw_output_recorde
     let (code, doc, _) = ask(&home, "list");
     assert_eq!(code, 1);
     assert_eq!(doc["state"], "failed");
-    assert!(doc["report"]["reason"].as_str().unwrap().contains("could not be parsed"));
+    assert!(
+        doc["report"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("could not be parsed")
+    );
     let raws: Vec<_> = home
         .audit_records()
         .into_iter()
@@ -257,7 +267,13 @@ fn a_dead_server_falls_back_to_the_next_backend_and_the_switch_is_audited() {
         .into_iter()
         .find(|r| r["kind"] == "backend.switch")
         .expect("a backend.switch record");
-    assert!(switch["payload"]["from"].as_str().unwrap().contains("openai"), "{switch}");
+    assert!(
+        switch["payload"]["from"]
+            .as_str()
+            .unwrap()
+            .contains("openai"),
+        "{switch}"
+    );
 }
 
 #[test]
@@ -266,5 +282,9 @@ fn a_missing_model_is_a_clear_error() {
     home.write_config("model:\n  backend: replay\n  transcript: /nonexistent/t.yaml\n");
     let out = home.run(&["ask", "hi"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("/nonexistent/t.yaml"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("/nonexistent/t.yaml"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -1,6 +1,6 @@
 //! `leash exec` as a person or a script uses it: the real binary, a real
 //! policy, the real sandbox, a real audit log, in a temp home.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
 
 mod common;
 
@@ -44,7 +44,13 @@ fn allowed_command_runs_in_the_sandbox_and_is_audited() {
     );
     let finished = home.audit_records().pop().unwrap();
     let layers = finished["payload"]["layers_active"].as_array().unwrap();
-    for layer in ["exec", "env_scrub", "process_group", "rlimits", "no_new_privs"] {
+    for layer in [
+        "exec",
+        "env_scrub",
+        "process_group",
+        "rlimits",
+        "no_new_privs",
+    ] {
         assert!(
             layers.iter().any(|l| l == layer),
             "layer {layer} not active: {layers:?}"
@@ -68,8 +74,16 @@ fn exit_statuses(#[case] argv: &[&str], #[case] status: i32) {
     let mut args = vec!["exec", "--"];
     args.extend_from_slice(argv);
     let out = home.run(&args);
-    assert_eq!(out.status.code(), Some(status), "stderr: {}", text(&out.stderr));
-    assert!(home.workspace().join("victim").is_dir(), "victim was removed");
+    assert_eq!(
+        out.status.code(),
+        Some(status),
+        "stderr: {}",
+        text(&out.stderr)
+    );
+    assert!(
+        home.workspace().join("victim").is_dir(),
+        "victim was removed"
+    );
     assert!(started.elapsed() < Duration::from_secs(20));
     home.assert_audit_verifies();
 }
@@ -88,7 +102,7 @@ fn a_denied_command_is_recorded_with_its_rule_and_never_started() {
     assert_eq!(records.len(), 1, "{records:?}");
     assert_eq!(records[0]["kind"], "command.decision");
     assert_eq!(records[0]["payload"]["decision"], "deny");
-    assert!(records[0]["payload"]["rule"].as_str().unwrap().len() > 0);
+    assert!(!records[0]["payload"]["rule"].as_str().unwrap().is_empty());
 }
 
 #[rstest]
@@ -123,10 +137,17 @@ fn approval_without_a_terminal_denies_instead_of_blocking() {
         .unwrap();
     assert!(started.elapsed() < Duration::from_secs(20));
     assert_eq!(out.status.code(), Some(126), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("approval"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("approval"),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(!home.workspace().join("made").exists());
     let kinds = home.audit_kinds();
-    assert!(kinds.contains(&"approval.requested".to_owned()), "{kinds:?}");
+    assert!(
+        kinds.contains(&"approval.requested".to_owned()),
+        "{kinds:?}"
+    );
     assert!(
         kinds.contains(&"approval.unavailable".to_owned()),
         "{kinds:?}"
@@ -136,7 +157,9 @@ fn approval_without_a_terminal_denies_instead_of_blocking() {
 #[test]
 fn argv_metacharacters_reach_the_program_literally() {
     let home = home_with(CONFIG);
-    let out = home.run(&["exec", "--", "printf", "%s|", "a;b", "$(id)", "*", "x y", "`z`"]);
+    let out = home.run(&[
+        "exec", "--", "printf", "%s|", "a;b", "$(id)", "*", "x y", "`z`",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "a;b|$(id)|*|x y|`z`|");
 }
@@ -180,7 +203,11 @@ fn exec_on_a_terminal(home: &TestHome, argv: &[&str], answer: &str) -> Option<(i
         eprintln!("skipped: script(1) from util-linux is not installed; no pty to test on");
         return None;
     }
-    let mut line = vec![env!("CARGO_BIN_EXE_leash").to_owned(), "exec".into(), "--".into()];
+    let mut line = vec![
+        env!("CARGO_BIN_EXE_leash").to_owned(),
+        "exec".into(),
+        "--".into(),
+    ];
     line.extend(argv.iter().map(|s| (*s).to_owned()));
     let quoted: Vec<String> = line.iter().map(|a| format!("'{a}'")).collect();
     let mut cmd = home.command("script");

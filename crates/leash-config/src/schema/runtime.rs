@@ -32,7 +32,8 @@ impl Default for AgentConfig {
 }
 
 impl AgentConfig {
-    pub(crate) const KEYS: &'static [&'static str] = &["max_steps", "max_parse_retries", "min_free_memory_mb"];
+    pub(crate) const KEYS: &'static [&'static str] =
+        &["max_steps", "max_parse_retries", "min_free_memory_mb"];
 
     pub(crate) fn read(r: &mut Reader<'_>, node: &Node, key: &str) -> Self {
         let mut a = AgentConfig::default();

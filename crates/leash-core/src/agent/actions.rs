@@ -225,7 +225,10 @@ mod tests {
         let ws = dir.path().canonicalize().unwrap();
         std::fs::create_dir(ws.join("sub")).unwrap();
         std::os::unix::fs::symlink("/etc", ws.join("escape")).unwrap();
-        assert_eq!(inside_workspace(&ws, Path::new("sub")).unwrap(), ws.join("sub"));
+        assert_eq!(
+            inside_workspace(&ws, Path::new("sub")).unwrap(),
+            ws.join("sub")
+        );
         assert!(inside_workspace(&ws, Path::new("../x")).is_err());
         assert!(inside_workspace(&ws, Path::new("/tmp")).is_err());
         assert!(inside_workspace(&ws, Path::new("escape")).is_err());
@@ -242,6 +245,11 @@ mod tests {
         write_atomically(&link, b"new").unwrap();
         assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep");
         assert_eq!(std::fs::read_to_string(&link).unwrap(), "new");
-        assert!(!std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(
+            !std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
     }
 }

@@ -146,7 +146,11 @@ mod tests {
         let w = c.window(1000);
         assert_eq!(w[0].content, "system");
         assert!(w[1].content.starts_with("Task: do it"));
-        assert!(w[1].content.contains("earlier messages omitted"), "{}", w[1].content);
+        assert!(
+            w[1].content.contains("earlier messages omitted"),
+            "{}",
+            w[1].content
+        );
         assert!(w.last().unwrap().content.starts_with("RESULTS 49"));
         let total: usize = w.iter().map(estimate_tokens).sum();
         assert!(total <= 1000 + 200, "{total}");
@@ -166,6 +170,11 @@ mod tests {
         // message (user turns never follow each other).
         assert_eq!(w.len(), 2);
         assert!(w.last().unwrap().content.ends_with(&"z".repeat(10_000)));
-        assert!(w.last().unwrap().content.contains("1 earlier messages omitted"));
+        assert!(
+            w.last()
+                .unwrap()
+                .content
+                .contains("1 earlier messages omitted")
+        );
     }
 }

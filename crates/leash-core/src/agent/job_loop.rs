@@ -153,12 +153,15 @@ pub fn run_job(
     for step in 1..=settings.max_steps {
         report.steps = step;
         on_step(step);
-        let plan = match next_plan(
+        let here = Step {
             engine,
-            backend,
             settings,
             job,
-            step,
+            number: step,
+        };
+        let plan = match next_plan(
+            &here,
+            backend,
             &mut conversation,
             switches,
             match on_text {
@@ -182,7 +185,8 @@ pub fn run_job(
             let result = perform(&runner, &scope, action, step, n, &mut notify)?;
             report.actions += 1;
             match &result {
-                ActionResult::Command { report: r, .. } | ActionResult::FileWrite { report: r, .. } => {
+                ActionResult::Command { report: r, .. }
+                | ActionResult::FileWrite { report: r, .. } => {
                     if r.not_run.is_none() {
                         report.executed += 1;
                     } else {
@@ -208,40 +212,53 @@ pub fn run_job(
         }
     }
     report.conversation = conversation.all();
-    engine.audit.append(
-        job.job_id,
-        "job.finished",
-        serde_json::to_value(&report)?,
-    )?;
+    engine
+        .audit
+        .append(job.job_id, "job.finished", serde_json::to_value(&report)?)?;
     engine.audit.flush()?;
     Ok(report)
+}
+
+/// Where in which job a step is.
+#[derive(Clone, Copy)]
+struct Step<'a> {
+    engine: &'a Engine,
+    settings: &'a AgentSettings,
+    job: &'a JobSpec,
+    number: u32,
 }
 
 /// Asks the model for the next plan, re-asking on unparseable output up to
 /// `max_parse_retries` times. `Ok(Err(reason))` fails the job (recorded).
 fn next_plan(
-    engine: &Engine,
+    step: &Step<'_>,
     backend: &mut dyn Backend,
-    settings: &AgentSettings,
-    job: &JobSpec,
-    step: u32,
     conversation: &mut Conversation,
     switches: Option<&SwitchLog>,
     mut on_text: Option<&mut dyn FnMut(&str)>,
 ) -> Result<Result<ActionPlan, String>, EngineError> {
+    let Step {
+        engine,
+        settings,
+        job,
+        number: step,
+    } = *step;
     let mut failed_attempts = 0;
     for attempt in 0..=settings.max_parse_retries {
-        if settings.min_free_memory_mb > 0 {
-            if let Some(available) = available_memory_mb() {
-                if available < settings.min_free_memory_mb {
-                    let reason = format!(
-                        "not enough free memory to start inference: {available} MiB available, {} MiB required (agent.min_free_memory_mb)",
-                        settings.min_free_memory_mb
-                    );
-                    engine.audit.append(job.job_id, "model.skipped", json!({"step": step, "reason": reason}))?;
-                    return Ok(Err(reason));
-                }
-            }
+        if settings.min_free_memory_mb > 0
+            && let Some(available) = available_memory_mb()
+            && available < settings.min_free_memory_mb
+        {
+            let reason = format!(
+                "not enough free memory to start inference: {available} MiB available, {} MiB required (agent.min_free_memory_mb)",
+                settings.min_free_memory_mb
+            );
+            engine.audit.append(
+                job.job_id,
+                "model.skipped",
+                json!({"step": step, "reason": reason}),
+            )?;
+            return Ok(Err(reason));
         }
         let messages = conversation.window(settings.context_budget);
         let serialized = serde_json::to_string(&messages)?;
@@ -404,7 +421,9 @@ fn shell_line_action(
 /// A short label of an action for the RESULTS message.
 fn label(action: &Action) -> String {
     let text = match action {
-        Action::Run { argv, .. } => format!("run {}", serde_json::to_string(argv).unwrap_or_default()),
+        Action::Run { argv, .. } => {
+            format!("run {}", serde_json::to_string(argv).unwrap_or_default())
+        }
         Action::WriteFile(w) => format!("write_file {}", w.path.display()),
         Action::Move(t) => format!("move {} -> {}", t.from.display(), t.to.display()),
         Action::Copy(t) => format!("copy {} -> {}", t.from.display(), t.to.display()),

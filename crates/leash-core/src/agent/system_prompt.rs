@@ -70,7 +70,11 @@ action against the policy, may ask a person, runs it in a sandbox and tells you 
         let _ = writeln!(p, "- Never allowed: {}.", facts.never.join(", "));
     }
     if !facts.approval.is_empty() {
-        let _ = writeln!(p, "- Need a person's approval: {}.", facts.approval.join(", "));
+        let _ = writeln!(
+            p,
+            "- Need a person's approval: {}.",
+            facts.approval.join(", ")
+        );
     }
     let _ = writeln!(
         p,

@@ -54,7 +54,11 @@ impl ApprovalAnswer {
 #[serde(tag = "outcome", rename_all = "lowercase")]
 pub enum ApprovalOutcome {
     /// A person answered on `channel`.
-    Answered { answer: ApprovalAnswer, channel: String, by: String },
+    Answered {
+        answer: ApprovalAnswer,
+        channel: String,
+        by: String,
+    },
     /// Nobody answered before the expiry: counts as a denial.
     Expired { channel: String },
     /// No channel could reach a person (no terminal, ...): counts as a denial.

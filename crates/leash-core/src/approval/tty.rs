@@ -90,7 +90,9 @@ pub fn render_request(request: &ApprovalRequest) -> String {
     ));
     text.push_str(&format!("  reason:  {}\n", visible_text(&request.reason)));
     if request.argv.iter().any(|a| has_hidden_characters(a)) {
-        text.push_str("  WARNING: the command contains invisible or control characters (shown as \\u{..})\n");
+        text.push_str(
+            "  WARNING: the command contains invisible or control characters (shown as \\u{..})\n",
+        );
     }
     text.push_str(&format!(
         "  expires in {}s (then denied)\n",
@@ -126,7 +128,10 @@ pub fn converse<R: BufRead, W: Write>(
         output.write_all(QUESTION.as_bytes())?;
         output.flush()?;
         let mut line = String::new();
-        let read = match (&mut input).take(MAX_ANSWER_LEN as u64).read_line(&mut line) {
+        let read = match (&mut input)
+            .take(MAX_ANSWER_LEN as u64)
+            .read_line(&mut line)
+        {
             Ok(n) => n,
             Err(err) if err.kind() == io::ErrorKind::TimedOut => {
                 output.write_all(b"\nleash: approval expired: denied\n")?;
@@ -191,7 +196,6 @@ impl Read for TimedReader<'_> {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +241,9 @@ mod tests {
         let text = render_request(&request(&["rm", "-rf", "\u{202e}txt.exe"]));
         assert!(text.contains("\\u{202e}"), "{text}");
         assert!(text.contains("WARNING"), "{text}");
-        assert!(!text.contains('\u{202e}'), "raw bidi override must not reach the terminal");
+        assert!(
+            !text.contains('\u{202e}'),
+            "raw bidi override must not reach the terminal"
+        );
     }
 }

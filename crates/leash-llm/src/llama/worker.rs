@@ -16,6 +16,7 @@ use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
 
+use super::closing::{CLOSING_MARGIN, ClosingTokens, JsonCursor};
 use super::prefix::reusable_prefix;
 use super::prompt::{ChatFormat, TemplateSource};
 use super::runtime::llama_runtime;
@@ -128,6 +129,7 @@ struct Session<'model> {
     format: ChatFormat,
     /// The action grammar (GBNF, start rule `root`).
     actions_grammar: String,
+    closing: ClosingTokens,
     seed: Option<u32>,
     max_tokens_cap: Option<u32>,
 }
@@ -160,6 +162,7 @@ impl<'model> Session<'model> {
             })?;
         let format = ChatFormat::choose(model, &config.chat_template_fallback)?;
         let actions_grammar = actions_gbnf(format.reasons);
+        let closing = ClosingTokens::from_model(model);
         Ok(Session {
             model,
             context,
@@ -169,6 +172,7 @@ impl<'model> Session<'model> {
             n_batch,
             format,
             actions_grammar,
+            closing,
             seed: config.seed,
             max_tokens_cap: config.max_tokens,
         })
@@ -304,7 +308,8 @@ impl<'model> Session<'model> {
     }
 
     /// Samples and evaluates answer tokens until end-of-generation, the token
-    /// limit or a full context.
+    /// limit or a full context. Action plans are steered to a close in the
+    /// last tokens of the budget (see [`super::closing`]).
     fn decode_answer(
         &mut self,
         job: &Job,
@@ -312,9 +317,22 @@ impl<'model> Session<'model> {
         mut logits_index: i32,
         started: Instant,
     ) -> Result<Answer, BackendError> {
-        let max_tokens = match self.max_tokens_cap {
+        let requested = match self.max_tokens_cap {
             Some(cap) => job.max_tokens.min(cap),
             None => job.max_tokens,
+        };
+        // Every answer token but the last is evaluated, one position each.
+        let room = u32::try_from(
+            usize::try_from(self.n_ctx)
+                .unwrap_or(usize::MAX)
+                .saturating_sub(self.cached.len()),
+        )
+        .unwrap_or(u32::MAX)
+        .saturating_add(1);
+        let budget = requested.min(room);
+        let closing_from = match job.format {
+            OutputFormat::Actions => budget.saturating_sub(CLOSING_MARGIN),
+            OutputFormat::Text => u32::MAX,
         };
         let vocab = self.model.vocab();
         let mut answer = Answer {
@@ -324,31 +342,38 @@ impl<'model> Session<'model> {
             time_to_first_token: None,
         };
         let mut utf8 = Utf8Stream::default();
+        let mut cursor = JsonCursor::default();
         let mut piece = Vec::with_capacity(32);
-        while answer.generated < max_tokens {
-            let token = sample(&self.context, sampler, logits_index)?;
-            answer.time_to_first_token.get_or_insert_with(|| started.elapsed());
+        while answer.generated < budget {
+            let closing = (answer.generated >= closing_from).then_some((&self.closing, &cursor));
+            let token = sample(&self.context, sampler, logits_index, closing)?;
+            answer
+                .time_to_first_token
+                .get_or_insert_with(|| started.elapsed());
             if vocab.is_eog(token) {
-                answer.finish = FinishReason::Stop;
+                // A plan that had to be steered to a close was cut short.
+                if answer.generated < closing_from {
+                    answer.finish = FinishReason::Stop;
+                }
                 break;
             }
             answer.generated += 1;
             piece.clear();
             vocab.token_to_piece_into(token, &mut piece, false, None);
             let text = utf8.push(&piece);
+            cursor.advance(&text);
             if !text.is_empty() {
                 if job.stream {
                     let _ = job.events.send(Event::Text(text.clone()));
                 }
                 answer.text.push_str(&text);
             }
-            let position = self.cached.len();
             // The last token needs no evaluation: nothing samples after it.
-            if answer.generated >= max_tokens || position >= self.n_ctx as usize {
+            if answer.generated >= budget {
                 break;
             }
             self.batch.clear();
-            let pos = i32::try_from(position)
+            let pos = i32::try_from(self.cached.len())
                 .map_err(|_| inference_error("position overflow".to_string()))?;
             self.batch
                 .add(token, pos, &[0], true)
@@ -378,16 +403,20 @@ struct Answer {
     time_to_first_token: Option<Duration>,
 }
 
-/// Applies the sampler chain to the logits at `index` and accepts the chosen
-/// token exactly once. `LlamaSampler::sample` would do both in one C call, but
+/// Applies the sampler chain to the logits at `index` (after favouring the
+/// closing tokens, when given) and accepts the chosen token exactly once. `LlamaSampler::sample` would do both in one C call, but
 /// a grammar that throws while accepting would abort the process there; this
 /// way (with the crate's `common` feature) the error comes back as a value.
 fn sample(
     context: &LlamaContext<'_>,
     sampler: &mut LlamaSampler,
     index: i32,
+    closing: Option<(&ClosingTokens, &JsonCursor)>,
 ) -> Result<LlamaToken, BackendError> {
     let mut candidates = context.token_data_array_ith(index);
+    if let Some((closing, cursor)) = closing {
+        closing.favour(cursor, &mut candidates);
+    }
     candidates.apply_sampler(sampler);
     let token = candidates
         .selected_token()

@@ -11,7 +11,9 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Args;
-use leash_core::agent::{AgentSettings, JobEnd, JobHooks, JobSpec, PromptFacts, run_job, system_prompt};
+use leash_core::agent::{
+    AgentSettings, JobEnd, JobHooks, JobSpec, PromptFacts, run_job, system_prompt,
+};
 use leash_core::open_backend;
 use leash_llm::Role;
 use leash_store::{JobState, NewJob, Store};
@@ -53,7 +55,9 @@ pub fn run(global: &GlobalArgs, args: AskArgs) -> anyhow::Result<ExitCode> {
         Err(err) => {
             eprintln!("leash ask: {err}");
             if loaded.config.model.backend == leash_config::Backend::Llama {
-                eprintln!("  (fetch the default model with `leash model fetch`, or set model.path)");
+                eprintln!(
+                    "  (fetch the default model with `leash model fetch`, or set model.path)"
+                );
             }
             return Ok(exit::failure());
         }
@@ -89,9 +93,11 @@ pub fn run(global: &GlobalArgs, args: AskArgs) -> anyhow::Result<ExitCode> {
         max_parse_retries: loaded.config.agent.max_parse_retries,
         max_tokens,
         temperature: loaded.config.model.temperature as f32,
-        context_budget: usize::try_from(loaded.config.model.context_size.saturating_sub(max_tokens))
-            .unwrap_or(usize::MAX)
-            .saturating_sub(64),
+        context_budget: usize::try_from(
+            loaded.config.model.context_size.saturating_sub(max_tokens),
+        )
+        .unwrap_or(usize::MAX)
+        .saturating_sub(64),
         min_free_memory_mb: loaded.config.agent.min_free_memory_mb,
     };
     let approver = terminal_approver();
@@ -144,7 +150,10 @@ pub fn run(global: &GlobalArgs, args: AskArgs) -> anyhow::Result<ExitCode> {
     store.set_job_state(job.id, state, Some(&result))?;
 
     if global.json {
-        println!("{}", json!({"job": job.id, "state": state.as_str(), "report": result}));
+        println!(
+            "{}",
+            json!({"job": job.id, "state": state.as_str(), "report": result})
+        );
     } else {
         eprintln!();
         match &report.end {

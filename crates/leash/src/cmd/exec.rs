@@ -34,9 +34,11 @@ pub const EXIT_NOT_RUNNABLE: u8 = 125;
 pub const EXIT_NOT_RUN: u8 = 126;
 
 #[derive(Debug, Args)]
-#[command(after_help = "Exit status: the command's own, 128+N if killed by signal N, \
+#[command(
+    after_help = "Exit status: the command's own, 128+N if killed by signal N, \
 124 timed out, 125 leash could not run it, 126 denied/refused/expired, \
-0 in dry-run and audit-only modes, 2 bad input.")]
+0 in dry-run and audit-only modes, 2 bad input."
+)]
 pub struct ExecArgs {
     /// Execution mode for this command: auto-approve, prompt, dry-run, audit-only
     /// (default: security.execution_mode).
@@ -89,9 +91,9 @@ fn utf8_argv(argv: &[OsString]) -> Result<Vec<String>, String> {
     argv.iter()
         .enumerate()
         .map(|(i, arg)| {
-            arg.to_str()
-                .map(str::to_owned)
-                .ok_or_else(|| format!("argument {i} is not valid UTF-8: {}", arg.to_string_lossy()))
+            arg.to_str().map(str::to_owned).ok_or_else(|| {
+                format!("argument {i} is not valid UTF-8: {}", arg.to_string_lossy())
+            })
         })
         .collect()
 }
@@ -141,13 +143,18 @@ fn print_text(report: &CommandReport) -> anyhow::Result<()> {
                     .unwrap_or_default();
                 writeln!(stderr, "leash: killed by {name}{limit}")?;
             }
-            ExitKind::TimedOut => writeln!(stderr, "leash: timed out; the process group was killed")?,
+            ExitKind::TimedOut => {
+                writeln!(stderr, "leash: timed out; the process group was killed")?
+            }
         }
         return Ok(());
     }
     let verdict = &report.verdict;
     let what = match report.not_run {
-        Some(NotRunReason::DryRun) => format!("dry run: would {}", report.gate.as_str().trim_start_matches("would-")),
+        Some(NotRunReason::DryRun) => format!(
+            "dry run: would {}",
+            report.gate.as_str().trim_start_matches("would-")
+        ),
         Some(NotRunReason::AuditOnly) => "audit-only: recorded, not run".to_owned(),
         Some(NotRunReason::Denied) => "denied".to_owned(),
         Some(NotRunReason::Refused) => "not run: refused at the approval prompt".to_owned(),

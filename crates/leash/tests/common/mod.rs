@@ -1,7 +1,7 @@
 //! A controlled environment for running the real `leash` binary in tests: a
 //! temp dir holding HOME, the XDG dirs and a workspace, an environment cleared
 //! down to what leash needs, and helpers to run it and read its audit log.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -81,7 +81,11 @@ impl TestHome {
     /// `leash audit export --json` as parsed records.
     pub fn audit_records(&self) -> Vec<serde_json::Value> {
         let out = self.run(&["audit", "export", "--json"]);
-        assert!(out.status.success(), "audit export failed: {}", text(&out.stderr));
+        assert!(
+            out.status.success(),
+            "audit export failed: {}",
+            text(&out.stderr)
+        );
         let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         match doc {
             serde_json::Value::Array(records) => records,
