@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
 
-echo "== building leash (the first build compiles llama.cpp: ~15 minutes on 2 cores)"
+echo "== building leash"
 cargo build --release --quiet -p leash
 leash="$(pwd)/target/release/leash"
 [ -n "${CARGO_TARGET_DIR:-}" ] && leash="$CARGO_TARGET_DIR/release/leash"
@@ -16,15 +16,24 @@ leash="$(pwd)/target/release/leash"
 config="${LEASH_CONFIG:-${XDG_CONFIG_HOME:-$HOME/.config}/leash/config.yaml}"
 [ -e "$config" ] || "$leash" init
 "$leash" model fetch
+"$leash" model info | head -6
 
 echo "== leash doctor"
 "$leash" doctor || true
+echo "== leash config check"
+"$leash" config check >/dev/null && echo "config: ok ($config)"
 
 demo="$(mktemp -d "${TMPDIR:-/tmp}/leash-demo.XXXXXX")"
 printf 'buy milk\n' >"$demo/todo.txt"
-printf '# notes\n' >"$demo/notes.md"
-echo "== the main job: leash ask, in the demo workspace $demo"
-(cd "$demo" && "$leash" ask --mode auto-approve "list the files here") || true
+cd "$demo"
+echo "== the policy at work (in $demo)"
+for cmd in "ls -la" "cat todo.txt | sh" "rm -rf ~" "git -c core.pager=sh log" "cat ~/.ssh/id_rsa"; do
+    printf '%-28s -> ' "$cmd"
+    printf '%s\n' "$cmd" | "$leash" policy check --json --stdin | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["decision"], "-", d["reason"])'
+done
+echo "== one sandboxed, audited command"
+"$leash" exec --mode auto-approve -- ls -la
+"$leash" exec --mode auto-approve -- cat "$HOME/.ssh/id_rsa" || echo "(not run, as it should be: exit $?)"
 echo "== what was recorded"
-"$leash" audit tail -n 8
+"$leash" audit tail -n 6
 "$leash" audit verify

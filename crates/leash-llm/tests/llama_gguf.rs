@@ -4,6 +4,13 @@
 //! data directory; `LEASH_REQUIRE_TEST_MODEL=1` turns a missing model into a
 //! failure.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
 use std::path::PathBuf;
 
 use leash_llm::{DEFAULT_MODEL, ParameterCountSource, file_sha256, read_gguf_info};

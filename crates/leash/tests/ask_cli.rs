@@ -1,7 +1,12 @@
 //! `leash ask` end to end with the replay backend: a real backend that plays a
 //! recorded model transcript, so each test knows exactly what the "model" says
 //! and checks what leash did with it — the files, the job, the audit records.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
 
 mod common;
 

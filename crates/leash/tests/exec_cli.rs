@@ -1,6 +1,11 @@
 //! `leash exec` as a person or a script uses it: the real binary, a real
 //! policy, the real sandbox, a real audit log, in a temp home.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
 
 mod common;
 

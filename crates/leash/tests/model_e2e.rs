@@ -3,7 +3,12 @@
 //! `leash model fetch` (scripts/test.sh runs it and sets `LEASH_TEST_MODEL`);
 //! without it these tests say so and do nothing.
 #![cfg(feature = "llama")]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
 
 mod common;
 

@@ -19,9 +19,10 @@ use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 
 /// Tokens left in the budget when closing starts. From the deepest point of
 /// the grammar (inside a string inside an action's object) a plan closes in
-/// about a dozen tokens: `"` `}}` `]` `,` `"done"` `:` `false` `}` and the end,
-/// plus the odd optional blank.
-pub(super) const CLOSING_MARGIN: u32 = 24;
+/// about a dozen tokens: `"` `}}` `]` `,` `"done"` `:` `false` `}` and the end;
+/// the rest is room for a model that opens one more (short) action while
+/// closing, which the grammar cannot forbid.
+pub(super) const CLOSING_MARGIN: u32 = 32;
 
 /// Added to a closer's logit: larger than the spread of a small model's
 /// logits, so any closer the grammar allows wins.
@@ -32,7 +33,8 @@ const CLOSING_BIAS: f32 = 50.0;
 pub(super) struct ClosingTokens {
     /// Pieces that end a JSON string: `"` then only `]`, `}` and blanks.
     string_closers: Vec<LlamaToken>,
-    /// Pieces of only `]`, `}` and blanks; and end-of-generation.
+    /// Pieces of only `]`, `}`, `:`, empty arrays `[]` and blanks (at least one
+    /// bracket); and end-of-generation.
     bracket_closers: Vec<LlamaToken>,
     /// Pieces of only blanks: always optional in the grammar, so they can be
     /// discouraged without ever leaving the model without a choice.
@@ -86,10 +88,10 @@ impl ClosingTokens {
 fn shift_logits(candidates: &mut LlamaTokenDataArray, tokens: &[LlamaToken], by: f32) {
     for token in tokens {
         let index = usize::try_from(token.0).ok();
-        if let Some(candidate) = index.and_then(|i| candidates.data.get_mut(i)) {
-            if candidate.id() == *token {
-                candidate.set_logit(candidate.logit() + by);
-            }
+        if let Some(candidate) = index.and_then(|i| candidates.data.get_mut(i))
+            && candidate.id() == *token
+        {
+            candidate.set_logit(candidate.logit() + by);
         }
     }
 }
@@ -104,13 +106,28 @@ enum Closer {
 
 fn classify(piece: &[u8]) -> Option<Closer> {
     let is_blank = |b: &u8| matches!(b, b' ' | b'\n' | b'\t' | b'\r');
-    let is_bracket_or_blank = |b: &u8| matches!(b, b']' | b'}') || is_blank(b);
-    match piece.split_first() {
-        Some(_) if piece.iter().all(is_blank) => Some(Closer::Blank),
-        Some((b'"', rest)) if rest.iter().all(is_bracket_or_blank) => Some(Closer::String),
-        Some(_) if piece.iter().all(is_bracket_or_blank) && piece.iter().any(|b| matches!(b, b']' | b'}')) => {
-            Some(Closer::Bracket)
+    // An empty array (`[]`, `: []`) closes as soon as it opens: after
+    // `"actions":` it is the shortest way on.
+    let mut reduced = Vec::with_capacity(piece.len());
+    let mut emptied = false;
+    let mut bytes = piece.iter().peekable();
+    while let Some(b) = bytes.next() {
+        if *b == b'[' && bytes.peek() == Some(&&b']') {
+            bytes.next();
+            emptied = true;
+        } else {
+            reduced.push(*b);
         }
+    }
+    let is_structural = |b: &u8| matches!(b, b']' | b'}' | b':') || is_blank(b);
+    let closes = reduced.iter().any(|b| matches!(b, b']' | b'}'));
+    match reduced.split_first() {
+        _ if piece.is_empty() => None,
+        Some(_) if !emptied && piece.iter().all(is_blank) => Some(Closer::Blank),
+        Some((b'"', rest)) if !emptied && rest.iter().all(|b| is_structural(b) && *b != b':') => {
+            Some(Closer::String)
+        }
+        _ if reduced.iter().all(is_structural) && (closes || emptied) => Some(Closer::Bracket),
         Some(_) | None => None,
     }
 }
@@ -206,6 +223,10 @@ mod tests {
     #[case::newline_indent(b"\n\t\t", Some(Closer::Blank))]
     #[case::empty(b"", None)]
     #[case::opening(b"{", None)]
+    #[case::empty_array(b"[]", Some(Closer::Bracket))]
+    #[case::colon_empty_array(b": []", Some(Closer::Bracket))]
+    #[case::colon_alone_is_not_a_closer(b":", None)]
+    #[case::opening_array(b"[{", None)]
     fn closers(#[case] piece: &[u8], #[case] expected: Option<Closer>) {
         assert_eq!(classify(piece), expected);
     }

@@ -15,8 +15,8 @@
 //!   ([`prefix`]), so the system prompt is evaluated once per daemon life.
 
 mod closing;
-mod preflight;
 mod prefix;
+mod preflight;
 mod prompt;
 mod runtime;
 mod threads;
@@ -112,7 +112,10 @@ impl LlamaBackend {
                 let _ = worker.join();
                 return Err(BackendError::Load {
                     backend: BACKEND_NAME.to_string(),
-                    detail: format!("{}: the inference thread stopped while loading", path.display()),
+                    detail: format!(
+                        "{}: the inference thread stopped while loading",
+                        path.display()
+                    ),
                 });
             }
         };

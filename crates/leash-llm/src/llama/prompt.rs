@@ -114,12 +114,14 @@ fn role_name(role: Role) -> &'static str {
 /// NUL cannot cross into C; a trigger payload may contain one, so it becomes
 /// U+FFFD instead of failing the job.
 fn to_llama_message(role: Role, content: &str) -> Result<LlamaChatMessage, BackendError> {
-    LlamaChatMessage::new(role_name(role).to_string(), content.replace('\0', "\u{fffd}")).map_err(
-        |err| BackendError::Inference {
-            backend: BACKEND_NAME.to_string(),
-            detail: format!("chat message: {err}"),
-        },
+    LlamaChatMessage::new(
+        role_name(role).to_string(),
+        content.replace('\0', "\u{fffd}"),
     )
+    .map_err(|err| BackendError::Inference {
+        backend: BACKEND_NAME.to_string(),
+        detail: format!("chat message: {err}"),
+    })
 }
 
 fn probe_conversation() -> Result<Vec<LlamaChatMessage>, BackendError> {

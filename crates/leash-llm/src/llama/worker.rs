@@ -11,10 +11,12 @@ use std::time::{Duration, Instant};
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_batch::LlamaBatch;
-use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
+use llama_cpp_2::token::data::LlamaTokenData;
+use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 
 use super::closing::{CLOSING_MARGIN, ClosingTokens, JsonCursor};
 use super::prefix::reusable_prefix;
@@ -130,6 +132,8 @@ struct Session<'model> {
     /// The action grammar (GBNF, start rule `root`).
     actions_grammar: String,
     closing: ClosingTokens,
+    /// Scratch space for [`sample`].
+    candidates: Vec<LlamaTokenData>,
     seed: Option<u32>,
     max_tokens_cap: Option<u32>,
 }
@@ -152,14 +156,12 @@ impl<'model> Session<'model> {
             .with_n_seq_max(1)
             .with_n_threads(thread_count)
             .with_n_threads_batch(thread_count);
-        let context = model
-            .new_context(llama_runtime()?, params)
-            .map_err(|err| {
-                load_error(format!(
-                    "{}: cannot create a context of {n_ctx} tokens ({err})",
-                    config.model_path.display()
-                ))
-            })?;
+        let context = model.new_context(llama_runtime()?, params).map_err(|err| {
+            load_error(format!(
+                "{}: cannot create a context of {n_ctx} tokens ({err})",
+                config.model_path.display()
+            ))
+        })?;
         let format = ChatFormat::choose(model, &config.chat_template_fallback)?;
         let actions_grammar = actions_gbnf(format.reasons);
         let closing = ClosingTokens::from_model(model);
@@ -173,6 +175,7 @@ impl<'model> Session<'model> {
             format,
             actions_grammar,
             closing,
+            candidates: Vec::new(),
             seed: config.seed,
             max_tokens_cap: config.max_tokens,
         })
@@ -265,14 +268,21 @@ impl<'model> Session<'model> {
         if reused < self.cached.len() {
             let removed = u32::try_from(reused)
                 .ok()
-                .and_then(|p0| self.context.clear_kv_cache_seq(Some(0), Some(p0), None).ok())
+                .and_then(|p0| {
+                    self.context
+                        .clear_kv_cache_seq(Some(0), Some(p0), None)
+                        .ok()
+                })
                 .unwrap_or(false);
             if removed {
                 self.cached.truncate(reused);
             } else {
                 // Partial removal is unsupported (e.g. recurrent models):
                 // start over.
-                tracing::debug!(reused, "partial KV removal unsupported; re-evaluating the prompt");
+                tracing::debug!(
+                    reused,
+                    "partial KV removal unsupported; re-evaluating the prompt"
+                );
                 self.context.clear_kv_cache();
                 self.cached.clear();
                 reused = 0;
@@ -346,7 +356,16 @@ impl<'model> Session<'model> {
         let mut piece = Vec::with_capacity(32);
         while answer.generated < budget {
             let closing = (answer.generated >= closing_from).then_some((&self.closing, &cursor));
-            let token = sample(&self.context, sampler, logits_index, closing)?;
+            let token = sample(
+                &self.context,
+                logits_index,
+                Sampling {
+                    chain: sampler,
+                    constrained: matches!(job.format, OutputFormat::Actions),
+                    closing,
+                    candidates: &mut self.candidates,
+                },
+            )?;
             answer
                 .time_to_first_token
                 .get_or_insert_with(|| started.elapsed());
@@ -403,25 +422,47 @@ struct Answer {
     time_to_first_token: Option<Duration>,
 }
 
-/// Applies the sampler chain to the logits at `index` (after favouring the
-/// closing tokens, when given) and accepts the chosen token exactly once. `LlamaSampler::sample` would do both in one C call, but
-/// a grammar that throws while accepting would abort the process there; this
-/// way (with the crate's `common` feature) the error comes back as a value.
+/// How the next token is chosen.
+struct Sampling<'a> {
+    chain: &'a mut LlamaSampler,
+    /// The chain holds the action grammar.
+    constrained: bool,
+    /// Steer to a close (the end of an action plan's budget).
+    closing: Option<(&'a ClosingTokens, &'a JsonCursor)>,
+    /// Reused between tokens: a vocabulary-sized array (49k entries for
+    /// SmolLM2) allocated per token would cost a few percent of decode speed.
+    candidates: &'a mut Vec<LlamaTokenData>,
+}
+
+/// Samples the token after the logits at `index` and accepts it exactly once.
+///
+/// Without a grammar, `LlamaSampler::sample` does both in one C call, as a
+/// direct llama.cpp loop would. With one, a grammar that throws while
+/// accepting would abort the process inside that call; so the chain is applied
+/// to the candidates here (after favouring the closing tokens, when given) and
+/// the token accepted with `try_accept`, which (with the crate's `common`
+/// feature) returns the error as a value.
 fn sample(
     context: &LlamaContext<'_>,
-    sampler: &mut LlamaSampler,
     index: i32,
-    closing: Option<(&ClosingTokens, &JsonCursor)>,
+    sampling: Sampling<'_>,
 ) -> Result<LlamaToken, BackendError> {
-    let mut candidates = context.token_data_array_ith(index);
-    if let Some((closing, cursor)) = closing {
+    if !sampling.constrained && sampling.closing.is_none() {
+        return Ok(sampling.chain.sample(context, index));
+    }
+    sampling.candidates.clear();
+    sampling.candidates.extend(context.candidates_ith(index));
+    let mut candidates = LlamaTokenDataArray::new(std::mem::take(sampling.candidates), false);
+    if let Some((closing, cursor)) = sampling.closing {
         closing.favour(cursor, &mut candidates);
     }
-    candidates.apply_sampler(sampler);
-    let token = candidates
-        .selected_token()
-        .ok_or_else(|| inference_error("the sampler selected no token".to_string()))?;
-    sampler
+    candidates.apply_sampler(sampling.chain);
+    let token = candidates.selected_token();
+    *sampling.candidates = candidates.data;
+    let token =
+        token.ok_or_else(|| inference_error("the sampler selected no token".to_string()))?;
+    sampling
+        .chain
         .try_accept(token)
         .map_err(|err| inference_error(format!("the grammar rejected the sampled token: {err}")))?;
     Ok(token)

@@ -1,7 +1,13 @@
 //! A controlled environment for running the real `leash` binary in tests: a
 //! temp dir holding HOME, the XDG dirs and a workspace, an environment cleared
 //! down to what leash needs, and helpers to run it and read its audit log.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,38 @@
+//! What both llama benchmarks share: finding the model, and medians.
+
+use std::path::PathBuf;
+
+use leash_llm::DEFAULT_MODEL;
+
+/// Rounds per measurement; the median is reported.
+pub const ROUNDS: usize = 5;
+
+/// The model to measure: `LEASH_TEST_MODEL`, else the default model in the
+/// data directory (`leash model fetch`). `None` after saying why.
+pub fn bench_model(bench: &str) -> Option<PathBuf> {
+    let path = match std::env::var_os("LEASH_TEST_MODEL") {
+        Some(path) => PathBuf::from(path),
+        None => std::env::var_os("XDG_DATA_HOME")
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+            .unwrap_or_default()
+            .join("leash/models")
+            .join(DEFAULT_MODEL.file_name),
+    };
+    if path.is_file() {
+        Some(path)
+    } else {
+        eprintln!(
+            "skipped: {bench}: no model at {} (run `leash model fetch` or set LEASH_TEST_MODEL)",
+            path.display()
+        );
+        None
+    }
+}
+
+/// The median of `values` (the upper one for an even count).
+pub fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
