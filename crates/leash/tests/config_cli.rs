@@ -10,35 +10,8 @@ use std::process::{Command, Output};
 
 use tempfile::TempDir;
 
-const SEED: &str = r#"model:
-  path: "/path/to/model.gguf"
-  context_size: 2048
-  temperature: 0.7
-
-security:
-  execution_mode: "prompt"  # auto-approve, prompt, dry-run, audit-only
-  whitelist:
-    - "ls"
-    - "cat"
-    - "echo"
-  blacklist:
-    - "rm -rf"
-    - "dd"
-  require_approval_for:
-    - "docker"
-    - "git push"
-
-monitoring:
-  watch_directories:
-    - "/home/ubuntu/triggers"
-  watch_patterns:
-    - "*.flag"
-    - "*.task"
-
-logging:
-  audit_log: "/var/log/deepseek_audit.log"
-  level: "INFO"
-"#;
+/// The seed's example config, verbatim (examples/seed-config.yaml).
+const SEED: &str = include_str!("../../../examples/seed-config.yaml");
 
 struct Home {
     dir: TempDir,
