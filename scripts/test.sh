@@ -19,4 +19,9 @@ export LEASH_TEST_MODEL="${XDG_DATA_HOME:-$HOME/.local/share}/leash/models/SmolL
 # Here the model was just fetched: a test that cannot find it is a failure.
 export LEASH_REQUIRE_TEST_MODEL=1
 
-cargo test --workspace --quiet
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --quiet 2>&1 | tee "$log"
+# cargo's last line is the last test binary's (often doc tests: 0 tests); say
+# what the whole run did.
+awk '/^test result:/ {p += $4; f += $6} END {printf "tests: %d passed, %d failed\n", p, f}' "$log"
