@@ -83,6 +83,9 @@ fn seed_config_loads_and_means_what_it_says() {
             watch_directories: vec![PathBuf::from("/home/ubuntu/triggers")],
             watch_patterns: strings(&["*.flag", "*.task"]),
             poll_interval_s: None,
+            prompt: None,
+            max_content_kb: 16,
+            settle_ms: 500,
         },
         logging: LoggingConfig {
             audit_log: Some(PathBuf::from("/var/log/deepseek_audit.log")),

@@ -90,6 +90,9 @@ pub struct CommandRunner<'a> {
     pub sandbox: &'a SandboxTemplate,
     pub learned_rules: &'a LearnedRulesFile,
     pub approval_expiry: Duration,
+    /// Argvs whose earlier run has an unknown outcome (started before a crash,
+    /// no result recorded): never repeated without a person's approval.
+    pub must_ask: &'a [Vec<String>],
 }
 
 impl CommandRunner<'_> {
@@ -117,6 +120,12 @@ impl CommandRunner<'_> {
         if gate_outcome == GateOutcome::NeedsApproval && is_learned_allow(&verdict) {
             gate_outcome = GateOutcome::Run;
         }
+        // An argv that may already have run once (its outcome is unknown after
+        // a crash) is asked about even where it would otherwise just run.
+        let outcome_unknown = self.must_ask.contains(&request.argv);
+        if outcome_unknown && gate_outcome == GateOutcome::Run {
+            gate_outcome = GateOutcome::NeedsApproval;
+        }
         self.audit.append(
             request.job_id,
             "command.decision",
@@ -130,6 +139,7 @@ impl CommandRunner<'_> {
                 "program": verdict.command.as_ref().map(|c| &c.program),
                 "identity": verdict.command.as_ref().map(|c| &c.identity),
                 "gate": gate_outcome.as_str(),
+                "outcome_unknown_before": outcome_unknown,
             }),
         )?;
         let mut report = CommandReport {

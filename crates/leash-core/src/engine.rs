@@ -29,6 +29,9 @@ pub struct Engine {
     pub mode: ExecutionMode,
     pub approval_expiry: Duration,
     pub workspace: PathBuf,
+    /// Argvs that must be approved before they run again (see
+    /// [`CommandRunner::must_ask`]); the daemon fills it for re-queued jobs.
+    pub must_ask: Vec<Vec<String>>,
 }
 
 /// Opens the audit log the config describes (database in the state dir, JSONL
@@ -92,6 +95,7 @@ impl Engine {
             mode: loaded.config.security.execution_mode,
             approval_expiry: Duration::from_secs(loaded.config.approvals.expiry_s),
             workspace,
+            must_ask: Vec::new(),
         })
     }
 
@@ -106,6 +110,7 @@ impl Engine {
             sandbox: &self.sandbox,
             learned_rules: &self.learned_rules,
             approval_expiry: self.approval_expiry,
+            must_ask: &self.must_ask,
         }
     }
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use leash_llm::{
     Backend, ChatMessage, GenerateRequest, Generation, LlamaBackend, LlamaConfig, OutputFormat,
-    Role,
+    ProgramChoice, Role,
 };
 use support::{ROUNDS, bench_model, median};
 
@@ -84,6 +84,7 @@ fn job(backend: &mut LlamaBackend, system: &str, task: &str) -> Result<Generatio
         format: OutputFormat::Actions,
         max_tokens: 4,
         temperature: 0.0,
+        programs: ProgramChoice::Any,
         on_text: None,
     })?)
 }

@@ -89,13 +89,81 @@ pub enum ActionKind {
 }
 
 /// What kind of value a string field holds: decides the checks the parser
-/// applies (paths and argv words may not be empty or contain NUL).
+/// applies (paths and argv words may not be empty or contain NUL) and the
+/// length the grammar and the schema admit ([`StringRole::max_chars`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StringRole {
     /// A path, relative to the workspace or absolute; non-empty, no NUL.
     Path,
-    /// Free text (file content, a message); anything JSON can hold.
+    /// A short message for people (`thought`, `notify`); anything JSON can hold.
+    Message,
+    /// Free text (file content); anything JSON can hold.
     Text,
+}
+
+/// At most this many argv items (program included) in a `run` action, in the
+/// grammar and the schema. The parser accepts more (a server that ignores the
+/// schema is still judged by the policy); the cap is there so a small model
+/// cannot loop on arguments until its token budget runs out.
+pub const MAX_ARGV_ITEMS: usize = 16;
+
+/// The longest argv item, in characters, the grammar and the schema admit.
+pub const MAX_ARGV_ITEM_CHARS: usize = 256;
+
+impl StringRole {
+    /// The longest string of this role, in characters, the grammar and the
+    /// schema admit. Like [`MAX_ARGV_ITEMS`] these caps stop a small model
+    /// that repeats itself inside a string (it must close the string when the
+    /// cap is reached); the parser does not enforce them. File content gets
+    /// the most room, bounded by llama.cpp's limit of 2,000 repetitions of one
+    /// grammar item; a model that needs a longer file must split it.
+    pub fn max_chars(self) -> usize {
+        match self {
+            StringRole::Path => 256,
+            StringRole::Message => 512,
+            StringRole::Text => 2000,
+        }
+    }
+}
+
+/// Which program names a `run` action may start with (its argv[0]), for the
+/// grammar and the schema. The policy decides either way; narrowing the
+/// choice only keeps a model from spending its steps on programs the policy
+/// would deny (a 135M model otherwise writes words, not programs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProgramChoice<'a> {
+    /// Any non-empty name.
+    #[default]
+    Any,
+    /// Only these names (the policy's whitelist). Empty: nothing may run, so
+    /// the grammar and the schema have no `run` action at all.
+    OneOf(&'a [String]),
+}
+
+impl<'a> ProgramChoice<'a> {
+    /// Whether a `run` action can be proposed at all.
+    pub fn allows_run(self) -> bool {
+        match self {
+            ProgramChoice::Any => true,
+            ProgramChoice::OneOf(names) => names.iter().any(|name| !name.is_empty()),
+        }
+    }
+
+    /// The distinct non-empty names, in order (`None` for [`ProgramChoice::Any`]).
+    pub fn names(self) -> Option<Vec<&'a str>> {
+        match self {
+            ProgramChoice::Any => None,
+            ProgramChoice::OneOf(names) => {
+                let mut seen = Vec::with_capacity(names.len());
+                for name in names {
+                    if !name.is_empty() && !seen.contains(&name.as_str()) {
+                        seen.push(name.as_str());
+                    }
+                }
+                Some(seen)
+            }
+        }
+    }
 }
 
 /// The value under an action's key.
@@ -157,7 +225,7 @@ impl ActionKind {
             ActionKind::WriteFile => Payload::Fields(WRITE_FILE_FIELDS),
             ActionKind::Move | ActionKind::Copy => Payload::Fields(TRANSFER_FIELDS),
             ActionKind::Mkdir | ActionKind::Delete => Payload::String(StringRole::Path),
-            ActionKind::Notify => Payload::String(StringRole::Text),
+            ActionKind::Notify => Payload::String(StringRole::Message),
         }
     }
 
@@ -297,7 +365,7 @@ fn as_string(value: &Value, path: &str, role: StringRole) -> Result<String, Plan
     match role {
         StringRole::Path if text.is_empty() => fail(path, PlanProblem::EmptyPath),
         StringRole::Path if text.contains('\0') => fail(path, PlanProblem::NulCharacter),
-        StringRole::Path | StringRole::Text => Ok(text.clone()),
+        StringRole::Path | StringRole::Message | StringRole::Text => Ok(text.clone()),
     }
 }
 
@@ -449,7 +517,9 @@ impl Action {
             ActionKind::Delete => {
                 Action::Delete(as_string(payload, &key_path, StringRole::Path)?.into())
             }
-            ActionKind::Notify => Action::Notify(as_string(payload, &key_path, StringRole::Text)?),
+            ActionKind::Notify => {
+                Action::Notify(as_string(payload, &key_path, StringRole::Message)?)
+            }
         };
         Ok(action)
     }
@@ -473,7 +543,7 @@ impl ActionPlan {
         check_keys(map.keys(), &PLAN_KEYS, top)?;
         let thought = match map.get("thought") {
             None | Some(Value::Null) => None,
-            Some(value) => Some(as_string(value, "thought", StringRole::Text)?),
+            Some(value) => Some(as_string(value, "thought", StringRole::Message)?),
         };
         let actions = match map.get("actions") {
             Some(Value::Array(items)) => items,

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::ProgramChoice;
+
 /// Who said a chat message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -47,6 +49,10 @@ pub struct GenerateRequest<'a> {
     /// Upper bound on generated tokens.
     pub max_tokens: u32,
     pub temperature: f32,
+    /// The programs a `run` action may name ([`OutputFormat::Actions`]): the
+    /// policy's whitelist, so that a grammar (or schema) keeps the model to
+    /// programs that can pass. The policy still judges every action.
+    pub programs: ProgramChoice<'a>,
     /// Called with each piece of text as it is generated, when set.
     pub on_text: Option<TokenSink<'a>>,
 }
@@ -58,6 +64,7 @@ impl std::fmt::Debug for GenerateRequest<'_> {
             .field("format", &self.format)
             .field("max_tokens", &self.max_tokens)
             .field("temperature", &self.temperature)
+            .field("programs", &self.programs)
             .finish_non_exhaustive()
     }
 }

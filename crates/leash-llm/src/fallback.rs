@@ -88,6 +88,7 @@ impl Backend for FallbackChain {
             format,
             max_tokens,
             temperature,
+            programs,
             mut on_text,
         } = request;
         let count = self.backends.len();
@@ -98,6 +99,7 @@ impl Backend for FallbackChain {
                 format,
                 max_tokens,
                 temperature,
+                programs,
                 on_text: on_text
                     .as_deref_mut()
                     .map(|sink| sink as &mut dyn FnMut(&str)),

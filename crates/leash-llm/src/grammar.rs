@@ -5,11 +5,19 @@
 //! The grammar is deliberately a *subset* of what the parser accepts: keys in a
 //! fixed order (`thought`, `actions`, `done`), whitespace bounded (a blank or
 //! two, or one newline plus indentation, between tokens — a small model cannot
-//! loop on spaces forever), `\u` escapes limited to non-NUL, non-surrogate code
-//! points (so every escape the grammar allows is one serde_json decodes), path
-//! strings and the program name non-empty. Everything the grammar admits
-//! therefore parses; the integration tests check that with a small GBNF
-//! matcher, and the `llama` backend's tests exercise it with the real model.
+//! loop on spaces forever), strings, argv and the action list bounded
+//! ([`StringRole::max_chars`], [`MAX_ARGV_ITEMS`], [`MAX_ACTIONS_PER_PLAN`]),
+//! `\u` escapes limited to non-NUL, non-surrogate code points (so every escape
+//! the grammar allows is one serde_json decodes), path strings non-empty, and
+//! the program (argv[0]) one of the policy's names when a [`ProgramChoice`]
+//! says so. Everything the grammar admits therefore parses; the integration
+//! tests check that with a small GBNF matcher, and the `llama` backend's tests
+//! exercise it with the real model.
+//!
+//! The grammar is also *unambiguous*: every text it admits has one
+//! derivation (no `ws ws` adjacencies, no optional item that a repetition
+//! could also produce). llama.cpp tracks every derivation still alive as a
+//! separate stack, and checking a token costs time per stack.
 //!
 //! With `allow_think`, an optional `<think>…</think>` section may come first
 //! (DeepSeek-R1 distills reason there). Its body may not contain `</think>`,
@@ -18,22 +26,48 @@
 
 use std::fmt::Write as _;
 
-use crate::action::{ActionKind, Payload, StringRole};
+use crate::action::{
+    ActionKind, MAX_ACTIONS_PER_PLAN, MAX_ARGV_ITEM_CHARS, MAX_ARGV_ITEMS, Payload, ProgramChoice,
+    StringRole,
+};
 
 /// Rule name for an action kind's object, e.g. `action-write-file`.
 fn rule_name(kind: ActionKind) -> String {
     format!("action-{}", kind.key().replace('_', "-"))
 }
 
-/// A GBNF literal matching the JSON string `"key"`.
-fn key_literal(key: &str) -> String {
-    format!("\"\\\"{key}\\\"\"")
+/// A GBNF literal matching `text` exactly.
+fn literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\x{:02X}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
+/// A GBNF literal matching the JSON string `"key"`.
+fn key_literal(key: &str) -> String {
+    literal(&format!("\"{key}\""))
+}
+
+/// The rule of a string of this role.
 fn string_rule(role: StringRole) -> &'static str {
     match role {
-        StringRole::Path => "nonempty-string",
-        StringRole::Text => "string",
+        StringRole::Path => "path-string",
+        StringRole::Message => "message-string",
+        StringRole::Text => "text-string",
     }
 }
 
@@ -57,13 +91,39 @@ fn payload_rule(payload: Payload) -> String {
     }
 }
 
-/// Generates the grammar. The start rule is `root`.
-pub fn actions_gbnf(allow_think: bool) -> String {
+/// `"\"" char{min,max} "\""`: one rule per bounded string, alone in its
+/// sequence (llama.cpp caps the product of the repetitions in one sequence at
+/// 2,000).
+fn bounded_string(name: &str, min: usize, max: usize) -> String {
+    format!("{name} ::= \"\\\"\" char{{{min},{max}}} \"\\\"\"\n")
+}
+
+/// The program rule: one of the given names as a JSON string, or any
+/// non-empty bounded string.
+fn program_rule(programs: ProgramChoice<'_>) -> String {
+    match programs.names() {
+        Some(names) => {
+            let alternatives = names
+                .iter()
+                .filter_map(|name| serde_json::to_string(name).ok())
+                .map(|json| literal(&json))
+                .collect::<Vec<_>>()
+                .join(" | ");
+            format!("program ::= {alternatives}\n")
+        }
+        None => bounded_string("program", 1, MAX_ARGV_ITEM_CHARS),
+    }
+}
+
+/// Generates the grammar. The start rule is `root`. `programs` narrows argv[0]
+/// of `run` actions; with an empty list there is no `run` action at all (a
+/// policy that allows no program leaves the model the other actions).
+pub fn actions_gbnf(allow_think: bool, programs: ProgramChoice<'_>) -> String {
     let mut out = String::new();
     out.push_str("# leash action plan (generated from leash_llm::ActionKind; do not edit)\n");
     if allow_think {
         out.push_str("root ::= think? ws plan ws\n");
-        out.push_str("think ::= \"<think>\" think-body \"</think>\" ws\n");
+        out.push_str("think ::= \"<think>\" think-body \"</think>\"\n");
         out.push_str("think-body ::= ( [^<] | \"<\" think-lt )*\n");
         out.push_str(
             "think-lt ::= [^/<] | \"/\" ( [^t<] | \"t\" ( [^h<] | \"h\" ( [^i<] | \"i\" \
@@ -75,32 +135,56 @@ pub fn actions_gbnf(allow_think: bool) -> String {
     let _ = writeln!(
         out,
         "plan ::= \"{{\" ws ( {} ws \",\" ws )? {} ws \",\" ws {} ws \"}}\"",
-        member("thought", "string"),
+        member("thought", string_rule(StringRole::Message)),
         member("actions", "actions"),
         member("done", "boolean"),
     );
-    out.push_str("actions ::= \"[\" ws ( action ( ws \",\" ws action )* ws )? \"]\"\n");
-    let alternatives = ActionKind::ALL
+    let _ = writeln!(
+        out,
+        "actions ::= \"[\" ws ( action ws ( \",\" ws action ws ){{0,{}}} )? \"]\"",
+        MAX_ACTIONS_PER_PLAN - 1
+    );
+    let allows_run = programs.allows_run();
+    let kinds: Vec<ActionKind> = ActionKind::ALL
+        .into_iter()
+        .filter(|kind| *kind != ActionKind::Run || allows_run)
+        .collect();
+    let alternatives = kinds
         .iter()
         .map(|kind| rule_name(*kind))
         .collect::<Vec<_>>()
         .join(" | ");
     let _ = writeln!(out, "action ::= {alternatives}");
-    for kind in ActionKind::ALL {
-        let mut body = member(kind.key(), &payload_rule(kind.payload()));
+    for kind in kinds {
+        // Every member is followed by its blanks, so that after a value the
+        // next character alone says what comes (`,` or `}`).
+        let mut body = format!("{} ws", member(kind.key(), &payload_rule(kind.payload())));
         for sibling in kind.siblings() {
             let _ = write!(
                 body,
-                " ( ws \",\" ws {} )?",
+                " ( \",\" ws {} ws )?",
                 member(sibling.name, string_rule(sibling.role))
             );
         }
-        let _ = writeln!(out, "{} ::= \"{{\" ws {body} ws \"}}\"", rule_name(kind));
+        let _ = writeln!(out, "{} ::= \"{{\" ws {body} \"}}\"", rule_name(kind));
     }
-    out.push_str("argv ::= \"[\" ws nonempty-string ( ws \",\" ws string )* ws \"]\"\n");
+    if allows_run {
+        let _ = writeln!(
+            out,
+            "argv ::= \"[\" ws program ws ( \",\" ws argv-item ws ){{0,{}}} \"]\"",
+            MAX_ARGV_ITEMS - 1
+        );
+        out.push_str(&program_rule(programs));
+        out.push_str(&bounded_string("argv-item", 0, MAX_ARGV_ITEM_CHARS));
+    }
     out.push_str("boolean ::= \"true\" | \"false\"\n");
-    out.push_str("string ::= \"\\\"\" char* \"\\\"\"\n");
-    out.push_str("nonempty-string ::= \"\\\"\" char+ \"\\\"\"\n");
+    for role in [StringRole::Path, StringRole::Message, StringRole::Text] {
+        let min = match role {
+            StringRole::Path => 1,
+            StringRole::Message | StringRole::Text => 0,
+        };
+        out.push_str(&bounded_string(string_rule(role), min, role.max_chars()));
+    }
     out.push_str("char ::= [^\"\\\\\\x00-\\x1F] | \"\\\\\" escape\n");
     out.push_str("escape ::= [\"\\\\/bfnrt] | \"u\" code-point\n");
     // No \u0000 (NUL: no path or argv can hold it) and no \uD800-\uDFFF
@@ -110,6 +194,8 @@ pub fn actions_gbnf(allow_think: bool) -> String {
          ( [1-9a-fA-F] hex | \"0\" [1-9a-fA-F] ) )\n",
     );
     out.push_str("hex ::= [0-9a-fA-F]\n");
+    // Bounded: one or two blanks, or a newline and up to 16 blanks of
+    // indentation (pretty-printed JSON), or nothing.
     out.push_str("ws ::= ( [ \\t] [ \\t]? | \"\\n\" [ \\t]{0,16} )?\n");
     out
 }
@@ -120,7 +206,7 @@ mod tests {
 
     #[test]
     fn every_action_kind_has_a_rule_and_an_alternative() {
-        let grammar = actions_gbnf(false);
+        let grammar = actions_gbnf(false, ProgramChoice::Any);
         for kind in ActionKind::ALL {
             let rule = rule_name(kind);
             assert!(
@@ -130,6 +216,40 @@ mod tests {
             assert!(grammar.contains(&key_literal(kind.key())));
         }
         assert!(!grammar.contains("think"));
-        assert!(actions_gbnf(true).contains("root ::= think? ws plan ws"));
+        assert!(actions_gbnf(true, ProgramChoice::Any).contains("root ::= think? ws plan ws"));
+    }
+
+    #[test]
+    fn program_names_become_json_string_literals() {
+        let names = vec!["ls".to_string(), "we\"ird\\".to_string(), "ls".to_string()];
+        let grammar = actions_gbnf(false, ProgramChoice::OneOf(&names));
+        assert!(
+            grammar.contains(r#"program ::= "\"ls\"" | "\"we\\\"ird\\\\\"""#),
+            "{grammar}"
+        );
+    }
+
+    #[test]
+    fn no_programs_means_no_run_action() {
+        let grammar = actions_gbnf(false, ProgramChoice::OneOf(&[]));
+        assert!(!grammar.contains("action-run"), "{grammar}");
+        assert!(!grammar.contains("argv"), "{grammar}");
+        assert!(grammar.contains("action ::= action-write-file | "));
+    }
+
+    #[test]
+    fn no_rule_puts_two_ws_side_by_side() {
+        for grammar in [
+            actions_gbnf(true, ProgramChoice::Any),
+            actions_gbnf(false, ProgramChoice::OneOf(&["ls".to_string()])),
+        ] {
+            for line in grammar.lines() {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                assert!(
+                    !words.windows(2).any(|w| w == ["ws", "ws"]),
+                    "ambiguous blanks in: {line}"
+                );
+            }
+        }
     }
 }

@@ -29,8 +29,9 @@ mod replay;
 mod schema;
 
 pub use action::{
-    Action, ActionKind, ActionPlan, FileWrite, MAX_ACTIONS_PER_PLAN, Payload, PlanError,
-    PlanProblem, SiblingKey, StringRole, Transfer,
+    Action, ActionKind, ActionPlan, FileWrite, MAX_ACTIONS_PER_PLAN, MAX_ARGV_ITEM_CHARS,
+    MAX_ARGV_ITEMS, Payload, PlanError, PlanProblem, ProgramChoice, SiblingKey, StringRole,
+    Transfer,
 };
 pub use backend::{
     Backend, BackendError, ChatMessage, FinishReason, GenerateRequest, Generation, OutputFormat,
@@ -58,5 +59,5 @@ pub use parse::{
     MAX_RESPONSE_BYTES, ParseError, ParsedResponse, PlanSource, answer_format_reminder,
     parse_response, reask_message,
 };
-pub use replay::{ReplayBackend, ReplayStep, Transcript};
+pub use replay::{ReplayBackend, ReplayOrder, ReplayStep, Transcript};
 pub use schema::{ACTIONS_SCHEMA_NAME, OrderedJson, actions_json_schema, actions_response_format};

@@ -17,6 +17,12 @@
 //!     finish: stop                # optional: stop (default) | length
 //! ```
 //!
+//! With `play: by_expect` (for a daemon that serves many jobs, across
+//! restarts) each `generate` instead plays the first response whose `expect`
+//! the last user message contains (a response without `expect` matches
+//! anything), so the same transcript answers every job the same way; no
+//! match is an error naming the message.
+//!
 //! Unknown keys are errors. Each `generate` plays the next response: the text
 //! is streamed to `on_text` in small pieces; an `expect` that the last user
 //! message does not contain is an error naming the step; when the responses
@@ -59,7 +65,21 @@ pub struct ReplayStep {
 pub struct Transcript {
     #[serde(default)]
     pub description: Option<String>,
+    /// How responses are chosen (default: in order).
+    #[serde(default)]
+    pub play: ReplayOrder,
     pub responses: Vec<ReplayStep>,
+}
+
+/// How a transcript's responses are chosen. Closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplayOrder {
+    /// One after the other; `expect` is checked.
+    #[default]
+    InOrder,
+    /// The first whose `expect` matches the last user message, every time.
+    ByExpect,
 }
 
 /// Plays a [`Transcript`].
@@ -69,6 +89,7 @@ pub struct ReplayBackend {
     source: Option<PathBuf>,
     steps: Vec<ReplayStep>,
     next: usize,
+    order: ReplayOrder,
 }
 
 fn transcript_error(detail: String) -> BackendError {
@@ -135,6 +156,7 @@ impl ReplayBackend {
             source: None,
             steps: transcript.responses,
             next: 0,
+            order: transcript.play,
         }
     }
 
@@ -158,6 +180,30 @@ impl Backend for ReplayBackend {
 
     fn generate(&mut self, mut request: GenerateRequest<'_>) -> Result<Generation, BackendError> {
         let started = Instant::now();
+        if self.order == ReplayOrder::ByExpect {
+            let last_user = request
+                .messages
+                .iter()
+                .rev()
+                .find(|message| message.role == Role::User)
+                .map(|message| message.content.as_str())
+                .unwrap_or("");
+            let found = self.steps.iter().position(|step| {
+                step.expect
+                    .as_deref()
+                    .is_none_or(|expected| last_user.contains(expected))
+            });
+            let Some(index) = found else {
+                let shown: String = last_user.chars().take(200).collect();
+                return Err(transcript_error(format!(
+                    "{}: no response's `expect` matches the last user message {shown:?}",
+                    self.describe_source()
+                )));
+            };
+            // Play it as if it were next, then rewind: every job sees the
+            // whole transcript.
+            self.next = index;
+        }
         let step_number = self.next + 1;
         let Some(step) = self.steps.get(self.next) else {
             return Err(transcript_error(format!(

@@ -8,13 +8,21 @@
 //! nullable — the parser reads `null` as absent. Variants are `anyOf` (strict
 //! mode has no `oneOf`); each variant has exactly one action key, so at most
 //! one alternative can match anyway. The schema cannot say "the first argv
-//! element is non-empty" in a way every server understands (`prefixItems` next
-//! to `items` is ignored by llama.cpp), so the parser checks that.
+//! element is non-empty" — nor "the first argv element is one of the policy's
+//! programs" — in a way every server understands (`prefixItems` next to
+//! `items` is ignored by llama.cpp's schema converter, which llama-server,
+//! LM Studio and Ollama share), so the parser and the policy check those; a
+//! policy that allows no program at all drops the `run` variant, as the
+//! grammar does. The length caps are the grammar's ([`StringRole::max_chars`],
+//! [`MAX_ARGV_ITEMS`], [`MAX_ACTIONS_PER_PLAN`]).
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Value, json};
 
-use crate::action::{ActionKind, Payload, SiblingKey, StringRole};
+use crate::action::{
+    ActionKind, MAX_ACTIONS_PER_PLAN, MAX_ARGV_ITEM_CHARS, MAX_ARGV_ITEMS, Payload, ProgramChoice,
+    SiblingKey, StringRole,
+};
 
 /// The name sent as `json_schema.name`.
 pub const ACTIONS_SCHEMA_NAME: &str = "leash_action_plan";
@@ -80,16 +88,20 @@ impl OrderedJson {
 }
 
 fn string_schema(role: StringRole) -> Node {
+    let max = role.max_chars();
     Node::Leaf(match role {
-        StringRole::Path => json!({"type": "string", "minLength": 1}),
-        StringRole::Text => json!({"type": "string"}),
+        StringRole::Path => json!({"type": "string", "minLength": 1, "maxLength": max}),
+        StringRole::Message | StringRole::Text => json!({"type": "string", "maxLength": max}),
     })
 }
 
 fn nullable(role: StringRole) -> Node {
+    let max = role.max_chars();
     Node::Leaf(match role {
-        StringRole::Path => json!({"type": ["string", "null"], "minLength": 1}),
-        StringRole::Text => json!({"type": ["string", "null"]}),
+        StringRole::Path => json!({"type": ["string", "null"], "minLength": 1, "maxLength": max}),
+        StringRole::Message | StringRole::Text => {
+            json!({"type": ["string", "null"], "maxLength": max})
+        }
     })
 }
 
@@ -121,7 +133,11 @@ fn payload_schema(payload: Payload) -> Node {
         Payload::Argv => object(vec![
             ("type", Node::Leaf(json!("array"))),
             ("minItems", Node::Leaf(json!(1))),
-            ("items", Node::Leaf(json!({"type": "string"}))),
+            ("maxItems", Node::Leaf(json!(MAX_ARGV_ITEMS))),
+            (
+                "items",
+                Node::Leaf(json!({"type": "string", "maxLength": MAX_ARGV_ITEM_CHARS})),
+            ),
         ]),
         Payload::String(role) => string_schema(role),
         Payload::Fields(fields) => closed_object(
@@ -141,14 +157,19 @@ fn action_schema(kind: ActionKind) -> Node {
     closed_object(properties)
 }
 
-fn plan_schema() -> Node {
-    let variants = ActionKind::ALL.into_iter().map(action_schema).collect();
+fn plan_schema(programs: ProgramChoice<'_>) -> Node {
+    let variants = ActionKind::ALL
+        .into_iter()
+        .filter(|kind| *kind != ActionKind::Run || programs.allows_run())
+        .map(action_schema)
+        .collect();
     let actions = object(vec![
         ("type", Node::Leaf(json!("array"))),
+        ("maxItems", Node::Leaf(json!(MAX_ACTIONS_PER_PLAN))),
         ("items", object(vec![("anyOf", Node::Array(variants))])),
     ]);
     closed_object(vec![
-        ("thought".into(), nullable(StringRole::Text)),
+        ("thought".into(), nullable(StringRole::Message)),
         ("actions".into(), actions),
         ("done".into(), Node::Leaf(json!({"type": "boolean"}))),
     ])
@@ -156,13 +177,13 @@ fn plan_schema() -> Node {
 
 /// The schema of one answer: `{"thought", "actions", "done"}`, as a plain
 /// value (keys sorted; send [`actions_response_format`] to keep their order).
-pub fn actions_json_schema() -> Value {
-    plan_schema().to_value()
+pub fn actions_json_schema(programs: ProgramChoice<'_>) -> Value {
+    plan_schema(programs).to_value()
 }
 
 /// The whole `response_format` value for a Chat Completions request, with the
 /// schema's keys in their intended order.
-pub fn actions_response_format() -> OrderedJson {
+pub fn actions_response_format(programs: ProgramChoice<'_>) -> OrderedJson {
     OrderedJson(object(vec![
         ("type", Node::Leaf(json!("json_schema"))),
         (
@@ -170,7 +191,7 @@ pub fn actions_response_format() -> OrderedJson {
             object(vec![
                 ("name", Node::Leaf(json!(ACTIONS_SCHEMA_NAME))),
                 ("strict", Node::Leaf(json!(true))),
-                ("schema", plan_schema()),
+                ("schema", plan_schema(programs)),
             ]),
         ),
     ]))
@@ -182,11 +203,31 @@ mod tests {
 
     #[test]
     fn response_format_keeps_thought_before_actions() {
-        let text = serde_json::to_string(&actions_response_format()).unwrap();
+        let text = serde_json::to_string(&actions_response_format(ProgramChoice::Any)).unwrap();
         let thought = text.find("\"thought\"").unwrap();
         let actions = text.find("\"actions\"").unwrap();
         assert!(thought < actions, "{text}");
         let value: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(value["json_schema"]["schema"], actions_json_schema());
+        assert_eq!(
+            value["json_schema"]["schema"],
+            actions_json_schema(ProgramChoice::Any)
+        );
+    }
+
+    #[test]
+    fn no_programs_drops_the_run_variant() {
+        let variants = |programs| {
+            actions_json_schema(programs)["properties"]["actions"]["items"]["anyOf"]
+                .as_array()
+                .unwrap()
+                .len()
+        };
+        assert_eq!(variants(ProgramChoice::Any), ActionKind::ALL.len());
+        let ls = ["ls".to_string()];
+        assert_eq!(variants(ProgramChoice::OneOf(&ls)), ActionKind::ALL.len());
+        assert_eq!(
+            variants(ProgramChoice::OneOf(&[])),
+            ActionKind::ALL.len() - 1
+        );
     }
 }

@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use leash_llm::{
     ActionPlan, Backend, BackendError, ChatMessage, FinishReason, GenerateRequest, LlamaBackend,
-    LlamaConfig, OutputFormat, Role, parse_response,
+    LlamaConfig, OutputFormat, ProgramChoice, Role, parse_response,
 };
 
 const MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
@@ -91,6 +91,7 @@ fn plan_request<'a>(messages: &'a [ChatMessage], max_tokens: u32) -> GenerateReq
         format: OutputFormat::Actions,
         max_tokens,
         temperature: 0.0,
+        programs: ProgramChoice::Any,
         on_text: None,
     }
 }

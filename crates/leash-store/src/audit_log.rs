@@ -197,6 +197,24 @@ impl AuditLog {
         )
     }
 
+    /// The records about job `job_id`, oldest first.
+    pub fn for_job(&self, job_id: i64) -> Result<Vec<AuditRecord>, StoreError> {
+        let guard = self.lock()?;
+        records_where(&guard.conn, &self.db_path, "job_id = ?1", job_id)
+    }
+
+    /// The seq of the newest record (0 for an empty log).
+    pub fn head_seq(&self) -> Result<u64, StoreError> {
+        let guard = self.lock()?;
+        let seq: i64 = guard
+            .conn
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM audit", [], |row| {
+                row.get(0)
+            })
+            .at(&self.db_path)?;
+        Ok(u64::try_from(seq).unwrap_or(0))
+    }
+
     /// Every record, oldest first.
     pub fn all(&self) -> Result<Vec<AuditRecord>, StoreError> {
         let guard = self.lock()?;

@@ -1,5 +1,10 @@
 //! Jobs: the durable queue every trigger becomes before it is acknowledged.
-//! Minimal typed accessors; the engine's scheduling logic builds on them.
+//!
+//! The states and the moves between them are a closed table
+//! ([`JobState::can_become`]); every state change is a compare-and-set on the
+//! row, so two workers (or a worker and a person cancelling) can never both
+//! win. Queue operations that must be atomic with something outside the row —
+//! claiming a trigger file, taking the next job — live in `job_queue.rs`.
 
 use rusqlite::{OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
@@ -16,44 +21,87 @@ pub enum JobState {
     Queued,
     /// A worker has it.
     Running,
+    /// A worker has it and is waiting for a person to answer an approval.
+    WaitingApproval,
     /// Finished; `result` says how.
     Done,
     /// Gave up; `result` says why.
     Failed,
     /// Cancelled by a person.
     Cancelled,
+    /// The daemon died while the job ran. Re-queued (back to `Queued`) at most
+    /// the configured number of times; otherwise it stays here, ended.
+    Interrupted,
 }
 
 impl JobState {
+    /// Every state, in order.
+    pub const ALL: [JobState; 7] = [
+        JobState::Queued,
+        JobState::Running,
+        JobState::WaitingApproval,
+        JobState::Done,
+        JobState::Failed,
+        JobState::Cancelled,
+        JobState::Interrupted,
+    ];
+
     /// The spelling stored in the database and shown to people.
     pub fn as_str(self) -> &'static str {
         match self {
             JobState::Queued => "queued",
             JobState::Running => "running",
+            JobState::WaitingApproval => "waiting_approval",
             JobState::Done => "done",
             JobState::Failed => "failed",
             JobState::Cancelled => "cancelled",
+            JobState::Interrupted => "interrupted",
         }
     }
 
     /// Parses the stored spelling.
     pub fn parse(text: &str) -> Option<JobState> {
-        [
-            JobState::Queued,
-            JobState::Running,
-            JobState::Done,
-            JobState::Failed,
-            JobState::Cancelled,
-        ]
-        .into_iter()
-        .find(|state| state.as_str() == text)
+        JobState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == text)
     }
 
     /// Whether the job will never change state again.
     pub fn is_final(self) -> bool {
         match self {
-            JobState::Queued | JobState::Running => false,
+            JobState::Queued
+            | JobState::Running
+            | JobState::WaitingApproval
+            | JobState::Interrupted => false,
             JobState::Done | JobState::Failed | JobState::Cancelled => true,
+        }
+    }
+
+    /// Whether a worker holds the job (it is being worked on right now).
+    pub fn is_active(self) -> bool {
+        match self {
+            JobState::Running | JobState::WaitingApproval => true,
+            JobState::Queued
+            | JobState::Interrupted
+            | JobState::Done
+            | JobState::Failed
+            | JobState::Cancelled => false,
+        }
+    }
+
+    /// The closed transition table. Everything not listed is refused.
+    pub fn can_become(self, next: JobState) -> bool {
+        use JobState::{Cancelled, Done, Failed, Interrupted, Queued, Running, WaitingApproval};
+        match self {
+            Queued => matches!(next, Running | Cancelled | Failed),
+            Running => matches!(
+                next,
+                WaitingApproval | Done | Failed | Cancelled | Interrupted
+            ),
+            WaitingApproval => matches!(next, Running | Done | Failed | Cancelled | Interrupted),
+            // Re-queued after a crash, or given up on by a person.
+            Interrupted => matches!(next, Queued | Cancelled | Failed),
+            Done | Failed | Cancelled => false,
         }
     }
 }
@@ -66,11 +114,16 @@ pub struct NewJob {
     pub trigger_name: Option<String>,
     /// Higher runs first.
     pub priority: i64,
-    /// Two queued jobs with the same key are the same work.
+    /// Two jobs with the same key inside the de-duplication window are the same work.
     pub dedup_key: Option<String>,
+    /// The instruction the model gets (trusted: written by a person or a config).
     pub prompt: String,
+    /// Trigger data shown to the model as untrusted (`{"label", "text"}`).
+    pub payload: Option<serde_json::Value>,
     pub mode: Option<String>,
     pub workspace: Option<String>,
+    /// File triggers: where the trigger file is.
+    pub file_path: Option<String>,
 }
 
 /// A job row.
@@ -85,38 +138,25 @@ pub struct Job {
     pub priority: i64,
     pub dedup_key: Option<String>,
     pub prompt: String,
+    pub payload: Option<serde_json::Value>,
     pub mode: Option<String>,
     pub workspace: Option<String>,
+    pub file_path: Option<String>,
+    /// How many times a worker took the job.
     pub attempts: i64,
+    /// How many times it was re-queued after an interruption.
+    pub requeues: i64,
     pub result: Option<serde_json::Value>,
 }
 
-const JOB_COLUMNS: &str = "id, created_at, updated_at, state, trigger_kind, trigger_name, \
-     priority, dedup_key, prompt, mode, workspace, attempts, result";
+pub(crate) const JOB_COLUMNS: &str = "id, created_at, updated_at, state, trigger_kind, \
+     trigger_name, priority, dedup_key, prompt, mode, workspace, attempts, result, payload, \
+     file_path, requeues";
 
 impl Store {
     /// Queues a new job and returns it as stored.
     pub fn insert_job(&self, job: &NewJob) -> Result<Job, StoreError> {
-        let now = now_rfc3339();
-        self.conn
-            .execute(
-                "INSERT INTO jobs (created_at, updated_at, state, trigger_kind, trigger_name, \
-                 priority, dedup_key, prompt, mode, workspace) \
-                 VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    now,
-                    JobState::Queued.as_str(),
-                    job.trigger_kind,
-                    job.trigger_name,
-                    job.priority,
-                    job.dedup_key,
-                    job.prompt,
-                    job.mode,
-                    job.workspace,
-                ],
-            )
-            .at(&self.path)?;
-        let id = self.conn.last_insert_rowid();
+        let id = insert_job_row(&self.conn, &self.path, job)?;
         self.job(id)?.ok_or_else(|| self.job_not_found(id))
     }
 
@@ -131,34 +171,53 @@ impl Store {
             )
             .optional()
             .at(&self.path)?;
-        raw.map(|raw| raw.decode(self)).transpose()
+        raw.map(|raw| raw.decode(&self.path)).transpose()
     }
 
     /// Jobs, newest first, optionally only those in `state`, at most `limit`.
     pub fn jobs(&self, state: Option<JobState>, limit: u32) -> Result<Vec<Job>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!(
-                "SELECT {JOB_COLUMNS} FROM jobs WHERE (?1 IS NULL OR state = ?1) \
-                 ORDER BY id DESC LIMIT ?2"
-            ))
-            .at(&self.path)?;
-        let rows = stmt
-            .query_map(
-                params![state.map(JobState::as_str), limit],
-                RawJob::from_row,
-            )
-            .at(&self.path)?;
-        let mut jobs = Vec::new();
-        for raw in rows {
-            jobs.push(raw.at(&self.path)?.decode(self)?);
-        }
-        Ok(jobs)
+        self.jobs_where(
+            "(?1 IS NULL OR state = ?1) ORDER BY id DESC LIMIT ?2",
+            params![state.map(JobState::as_str), limit],
+        )
     }
 
-    /// Moves a job to `state`, recording `result` when given. A job in a final
-    /// state never changes again ([`StoreError::InvalidTransition`]); moving to
-    /// `running` counts an attempt.
+    /// The newest job (any state) whose trigger file is at `file_path`.
+    pub fn job_by_file_path(&self, file_path: &str) -> Result<Option<Job>, StoreError> {
+        Ok(self
+            .jobs_where(
+                "file_path = ?1 ORDER BY id DESC LIMIT 1",
+                params![file_path],
+            )?
+            .pop())
+    }
+
+    /// How many jobs are in each state (states with none are left out).
+    pub fn job_counts(&self) -> Result<Vec<(JobState, i64)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT state, count(*) FROM jobs GROUP BY state ORDER BY state")
+            .at(&self.path)?;
+        let rows = stmt
+            .query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+            })
+            .at(&self.path)?;
+        let mut counts = Vec::new();
+        for row in rows {
+            let (state, count) = row.at(&self.path)?;
+            let state = JobState::parse(&state).ok_or_else(|| StoreError::Corrupt {
+                path: self.path.clone(),
+                what: format!("a job has unknown state {state:?}"),
+            })?;
+            counts.push((state, count));
+        }
+        Ok(counts)
+    }
+
+    /// Moves a job to `state`, recording `result` when given. Only moves in
+    /// [`JobState::can_become`] are allowed ([`StoreError::InvalidTransition`]
+    /// otherwise); moving to `running` from `queued` counts an attempt.
     pub fn set_job_state(
         &self,
         id: i64,
@@ -166,46 +225,91 @@ impl Store {
         result: Option<&serde_json::Value>,
     ) -> Result<Job, StoreError> {
         let current = self.job(id)?.ok_or_else(|| self.job_not_found(id))?;
-        if current.state.is_final() {
-            return Err(StoreError::InvalidTransition {
-                table: "jobs",
-                id,
-                current: current.state.as_str().to_owned(),
-                requested: state.as_str().to_owned(),
-            });
+        self.move_job(&current, state, result)
+    }
+
+    /// Moves `current` (as last read) to `state`: a compare-and-set on the state
+    /// it was read in.
+    pub(crate) fn move_job(
+        &self,
+        current: &Job,
+        state: JobState,
+        result: Option<&serde_json::Value>,
+    ) -> Result<Job, StoreError> {
+        let id = current.id;
+        let refuse = |now: JobState| StoreError::InvalidTransition {
+            table: "jobs",
+            id,
+            current: now.as_str().to_owned(),
+            requested: state.as_str().to_owned(),
+        };
+        if !current.state.can_become(state) {
+            return Err(refuse(current.state));
         }
         let result_text = result.map(serde_json::Value::to_string);
-        let attempt = i64::from(state == JobState::Running);
+        let attempt = i64::from(current.state == JobState::Queued && state == JobState::Running);
+        let requeue =
+            i64::from(current.state == JobState::Interrupted && state == JobState::Queued);
         // The state in the WHERE clause makes this a compare-and-set: if another
         // connection moved the job meanwhile, nothing changes and we say so.
         let changed = self
             .conn
             .execute(
                 "UPDATE jobs SET state = ?1, updated_at = ?2, attempts = attempts + ?3, \
-                 result = COALESCE(?4, result) WHERE id = ?5 AND state = ?6",
+                 requeues = requeues + ?4, result = COALESCE(?5, result) \
+                 WHERE id = ?6 AND state = ?7",
                 params![
                     state.as_str(),
                     now_rfc3339(),
                     attempt,
+                    requeue,
                     result_text,
                     id,
                     current.state.as_str()
                 ],
             )
             .at(&self.path)?;
+        let now = self.job(id)?.ok_or_else(|| self.job_not_found(id))?;
         if changed == 0 {
-            let now = self.job(id)?.ok_or_else(|| self.job_not_found(id))?;
-            return Err(StoreError::InvalidTransition {
-                table: "jobs",
-                id,
-                current: now.state.as_str().to_owned(),
-                requested: state.as_str().to_owned(),
-            });
+            return Err(refuse(now.state));
         }
-        self.job(id)?.ok_or_else(|| self.job_not_found(id))
+        Ok(now)
     }
 
-    fn job_not_found(&self, id: i64) -> StoreError {
+    /// Records where a job's trigger file is now (after a claim or a move into
+    /// `done/` or `failed/`).
+    pub fn set_job_file_path(&self, id: i64, file_path: &str) -> Result<(), StoreError> {
+        let changed = self
+            .conn
+            .execute(
+                "UPDATE jobs SET file_path = ?1, updated_at = ?2 WHERE id = ?3",
+                params![file_path, now_rfc3339(), id],
+            )
+            .at(&self.path)?;
+        if changed == 0 {
+            return Err(self.job_not_found(id));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn jobs_where(
+        &self,
+        clause: &str,
+        bound: impl rusqlite::Params,
+    ) -> Result<Vec<Job>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE {clause}"))
+            .at(&self.path)?;
+        let rows = stmt.query_map(bound, RawJob::from_row).at(&self.path)?;
+        let mut jobs = Vec::new();
+        for raw in rows {
+            jobs.push(raw.at(&self.path)?.decode(&self.path)?);
+        }
+        Ok(jobs)
+    }
+
+    pub(crate) fn job_not_found(&self, id: i64) -> StoreError {
         StoreError::NotFound {
             table: "jobs",
             id,
@@ -214,8 +318,37 @@ impl Store {
     }
 }
 
+/// Inserts a queued job row on `conn` (which may be inside a transaction).
+pub(crate) fn insert_job_row(
+    conn: &rusqlite::Connection,
+    path: &std::path::Path,
+    job: &NewJob,
+) -> Result<i64, StoreError> {
+    let now = now_rfc3339();
+    conn.execute(
+        "INSERT INTO jobs (created_at, updated_at, state, trigger_kind, trigger_name, \
+         priority, dedup_key, prompt, mode, workspace, payload, file_path) \
+         VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            now,
+            JobState::Queued.as_str(),
+            job.trigger_kind,
+            job.trigger_name,
+            job.priority,
+            job.dedup_key,
+            job.prompt,
+            job.mode,
+            job.workspace,
+            job.payload.as_ref().map(serde_json::Value::to_string),
+            job.file_path,
+        ],
+    )
+    .at(path)?;
+    Ok(conn.last_insert_rowid())
+}
+
 /// A job row before its text columns are decoded.
-struct RawJob {
+pub(crate) struct RawJob {
     id: i64,
     created_at: String,
     updated_at: String,
@@ -229,10 +362,13 @@ struct RawJob {
     workspace: Option<String>,
     attempts: i64,
     result: Option<String>,
+    payload: Option<String>,
+    file_path: Option<String>,
+    requeues: i64,
 }
 
 impl RawJob {
-    fn from_row(row: &Row<'_>) -> rusqlite::Result<RawJob> {
+    pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<RawJob> {
         Ok(RawJob {
             id: row.get(0)?,
             created_at: row.get(1)?,
@@ -247,12 +383,15 @@ impl RawJob {
             workspace: row.get(10)?,
             attempts: row.get(11)?,
             result: row.get(12)?,
+            payload: row.get(13)?,
+            file_path: row.get(14)?,
+            requeues: row.get(15)?,
         })
     }
 
-    fn decode(self, store: &Store) -> Result<Job, StoreError> {
+    pub(crate) fn decode(self, path: &std::path::Path) -> Result<Job, StoreError> {
         let corrupt = |what: String| StoreError::Corrupt {
-            path: store.path.clone(),
+            path: path.to_path_buf(),
             what,
         };
         let state = JobState::parse(&self.state).ok_or_else(|| {
@@ -261,16 +400,18 @@ impl RawJob {
                 self.id, self.state
             ))
         })?;
-        let result = self
-            .result
-            .map(|text| serde_json::from_str(&text))
-            .transpose()
-            .map_err(|err| {
-                corrupt(format!(
-                    "job {} has a result that is not JSON: {err}",
-                    self.id
-                ))
-            })?;
+        let json = |column: &str, text: Option<String>| {
+            text.map(|text| serde_json::from_str(&text))
+                .transpose()
+                .map_err(|err| {
+                    corrupt(format!(
+                        "job {} has a {column} that is not JSON: {err}",
+                        self.id
+                    ))
+                })
+        };
+        let result = json("result", self.result)?;
+        let payload = json("payload", self.payload)?;
         Ok(Job {
             id: self.id,
             created_at: self.created_at,
@@ -281,9 +422,12 @@ impl RawJob {
             priority: self.priority,
             dedup_key: self.dedup_key,
             prompt: self.prompt,
+            payload,
             mode: self.mode,
             workspace: self.workspace,
+            file_path: self.file_path,
             attempts: self.attempts,
+            requeues: self.requeues,
             result,
         })
     }

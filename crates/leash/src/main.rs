@@ -5,6 +5,7 @@
 //! log through `tracing`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod api_client;
 mod cmd;
 mod exit;
 mod global;
@@ -50,6 +51,18 @@ enum Command {
     /// Inspect or fetch model files.
     #[command(subcommand)]
     Model(cmd::model::ModelCommand),
+    /// Run the daemon: triggers, the durable job queue, the worker, the HTTP API.
+    Daemon(cmd::daemon::DaemonArgs),
+    /// Queue a job with the running daemon.
+    Submit(cmd::submit::SubmitArgs),
+    /// List the daemon's jobs, or show one (`leash jobs show ID`).
+    Jobs(cmd::jobs::JobsArgs),
+    /// List the daemon's approval requests (pending ones by default).
+    Approvals(cmd::approvals::ApprovalsArgs),
+    /// Approve a pending approval request.
+    Approve(cmd::approvals::AnswerArgs),
+    /// Deny a pending approval request.
+    Deny(cmd::approvals::AnswerArgs),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +77,16 @@ fn main() -> ExitCode {
         Command::Exec(args) => cmd::exec::run(&cli.global, args),
         Command::Ask(args) => cmd::ask::run(&cli.global, args),
         Command::Model(args) => cmd::model::run(&cli.global, args),
+        Command::Daemon(args) => cmd::daemon::run(&cli.global, args),
+        Command::Submit(args) => cmd::submit::run(&cli.global, args),
+        Command::Jobs(args) => cmd::jobs::run(&cli.global, args),
+        Command::Approvals(args) => cmd::approvals::list(&cli.global, args),
+        Command::Approve(args) => {
+            cmd::approvals::answer(&cli.global, args, cmd::approvals::Answer::Approve)
+        }
+        Command::Deny(args) => {
+            cmd::approvals::answer(&cli.global, args, cmd::approvals::Answer::Deny)
+        }
     };
     match result {
         Ok(code) => code,

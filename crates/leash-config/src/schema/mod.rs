@@ -16,7 +16,7 @@ use crate::yaml_tree::Node;
 use self::logging::LoggingConfig;
 use self::model::ModelConfig;
 use self::monitoring::MonitoringConfig;
-use self::runtime::{AgentConfig, ApiConfig, ApprovalsConfig};
+use self::runtime::{AgentConfig, ApiConfig, ApprovalsConfig, DaemonConfig};
 use self::security::SecurityConfig;
 use self::triggers::TriggerConfig;
 
@@ -32,6 +32,7 @@ pub struct Config {
     pub agent: AgentConfig,
     pub approvals: ApprovalsConfig,
     pub api: ApiConfig,
+    pub daemon: DaemonConfig,
     pub triggers: Vec<TriggerConfig>,
 }
 
@@ -44,6 +45,7 @@ pub(crate) const SECTIONS: &[&str] = &[
     "agent",
     "approvals",
     "api",
+    "daemon",
     "triggers",
 ];
 
@@ -69,6 +71,7 @@ const KEY_TABLE: &[(&str, &[&str])] = &[
     ("agent", AgentConfig::KEYS),
     ("approvals", ApprovalsConfig::KEYS),
     ("api", ApiConfig::KEYS),
+    ("daemon", DaemonConfig::KEYS),
     ("triggers[]", triggers::KEYS),
 ];
 
@@ -112,6 +115,9 @@ impl Config {
         }
         if let Some(n) = f.node("api") {
             c.api = ApiConfig::read(r, n, "api");
+        }
+        if let Some(n) = f.node("daemon") {
+            c.daemon = DaemonConfig::read(r, n, "daemon");
         }
         if let Some(n) = f.node("triggers")
             && !n.is_null()

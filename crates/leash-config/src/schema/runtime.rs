@@ -118,28 +118,76 @@ fn read_notifier(r: &mut Reader<'_>, node: &Node, key: &str) -> Option<Vec<Strin
     Some(argv)
 }
 
+/// `daemon:`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DaemonConfig {
+    /// How many times a job interrupted by a crash is queued again. Default 1.
+    pub requeue_interrupted: u32,
+    /// Seconds a stopping daemon waits for the running step before it leaves
+    /// the job to be recovered as interrupted. Default 30.
+    pub shutdown_grace_s: u64,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            requeue_interrupted: 1,
+            shutdown_grace_s: 30,
+        }
+    }
+}
+
+impl DaemonConfig {
+    pub(crate) const KEYS: &'static [&'static str] = &["requeue_interrupted", "shutdown_grace_s"];
+
+    pub(crate) fn read(r: &mut Reader<'_>, node: &Node, key: &str) -> Self {
+        let mut d = DaemonConfig::default();
+        let f = r.fields(node, key, Self::KEYS);
+        r.field(
+            &f,
+            "requeue_interrupted",
+            &mut d.requeue_interrupted,
+            |r, n, k| r.integer32(n, k, 0),
+        );
+        r.field(
+            &f,
+            "shutdown_grace_s",
+            &mut d.shutdown_grace_s,
+            |r, n, k| r.integer(n, k, 0),
+        );
+        d
+    }
+}
+
 /// `api:`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiConfig {
     /// Address of the HTTP API. Default `127.0.0.1:8765`; always needs the token.
     pub listen: SocketAddr,
+    /// Largest request body accepted (KiB); bigger ones get 413. Default 64.
+    pub max_body_kb: u64,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
         ApiConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8765)),
+            max_body_kb: 64,
         }
     }
 }
 
 impl ApiConfig {
-    pub(crate) const KEYS: &'static [&'static str] = &["listen"];
+    pub(crate) const KEYS: &'static [&'static str] = &["listen", "max_body_kb"];
 
     pub(crate) fn read(r: &mut Reader<'_>, node: &Node, key: &str) -> Self {
         let mut a = ApiConfig::default();
         let f = r.fields(node, key, Self::KEYS);
+        r.field(&f, "max_body_kb", &mut a.max_body_kb, |r, n, k| {
+            r.integer(n, k, 1)
+        });
         r.field(&f, "listen", &mut a.listen, |r, n, k| {
             let text = r.nonempty_string(n, k)?;
             match text.parse::<SocketAddr>() {

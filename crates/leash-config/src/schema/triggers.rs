@@ -41,6 +41,30 @@ impl YamlEnum for TriggerKind {
     }
 }
 
+/// What a schedule trigger does about runs it missed while the daemon was down.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum MissedRun {
+    /// Forget them; wait for the next due time.
+    #[default]
+    Skip,
+    /// Run once at start-up if at least one run was missed.
+    RunOnce,
+}
+
+impl YamlEnum for MissedRun {
+    const WHAT: &'static str = "missed-run policy";
+    const ALL: &'static [Self] = &[MissedRun::Skip, MissedRun::RunOnce];
+    fn yaml_name(&self) -> &'static str {
+        match self {
+            MissedRun::Skip => "skip",
+            MissedRun::RunOnce => "run_once",
+        }
+    }
+}
+
 /// One entry of `triggers:`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -76,6 +100,24 @@ pub struct TriggerConfig {
     /// `file` and `git`: poll every N seconds instead of waiting for events.
     #[serde(default)]
     pub poll_interval_s: Option<u64>,
+    /// Queue priority of this trigger's jobs: higher runs first. Default 0.
+    #[serde(default)]
+    pub priority: u32,
+    /// Seconds during which a second event for the same thing (same file
+    /// identity, same commit, same due time) is not queued again. Default 0:
+    /// only while the first job is still pending.
+    #[serde(default)]
+    pub dedup_window_s: u64,
+    /// `schedule`: what to do about runs missed while the daemon was down.
+    #[serde(default)]
+    pub missed: MissedRun,
+    /// `schedule`: a random delay of up to this many seconds before each run.
+    #[serde(default)]
+    pub jitter_s: u64,
+    /// `schedule`: the IANA time zone the cron expression is read in. `None`:
+    /// the system's.
+    #[serde(default)]
+    pub timezone: Option<String>,
 }
 
 pub(crate) const KEYS: &[&str] = &[
@@ -89,6 +131,11 @@ pub(crate) const KEYS: &[&str] = &[
     "mode",
     "workspace",
     "poll_interval_s",
+    "priority",
+    "dedup_window_s",
+    "missed",
+    "jitter_s",
+    "timezone",
 ];
 
 /// Read the `triggers:` list and check that names are unique.
@@ -131,6 +178,11 @@ fn read_trigger(r: &mut Reader<'_>, node: &Node, key: &str) -> Option<TriggerCon
         mode: None,
         workspace: None,
         poll_interval_s: None,
+        priority: 0,
+        dedup_window_s: 0,
+        missed: MissedRun::Skip,
+        jitter_s: 0,
+        timezone: None,
     };
     r.optional(&f, "pattern", &mut t.pattern, read_pattern);
     r.optional(&f, "cron", &mut t.cron, read_cron);
@@ -146,6 +198,17 @@ fn read_trigger(r: &mut Reader<'_>, node: &Node, key: &str) -> Option<TriggerCon
     r.optional(&f, "poll_interval_s", &mut t.poll_interval_s, |r, n, k| {
         r.integer(n, k, 1)
     });
+    r.field(&f, "priority", &mut t.priority, |r, n, k| {
+        r.integer32(n, k, 0)
+    });
+    r.field(&f, "dedup_window_s", &mut t.dedup_window_s, |r, n, k| {
+        r.integer(n, k, 0)
+    });
+    r.field(&f, "missed", &mut t.missed, Reader::enumeration);
+    r.field(&f, "jitter_s", &mut t.jitter_s, |r, n, k| {
+        r.integer(n, k, 0)
+    });
+    r.optional(&f, "timezone", &mut t.timezone, read_timezone);
     let kind = kind?;
     check_kind_keys(r, &f, kind);
     name?;
@@ -170,12 +233,12 @@ fn required<'r, T>(
 /// Which keys each kind needs and which it does not understand.
 fn check_kind_keys(r: &mut Reader<'_>, f: &Fields<'_>, kind: TriggerKind) {
     let (needed, foreign): (&[&str], &[&str]) = match kind {
-        TriggerKind::File => (&["pattern"], &["cron", "repo", "branch"]),
+        TriggerKind::File => (&["pattern"], &["cron", "repo", "branch", "timezone"]),
         TriggerKind::Schedule => (
             &["cron", "prompt"],
             &["pattern", "repo", "branch", "poll_interval_s"],
         ),
-        TriggerKind::Git => (&["repo"], &["pattern", "cron"]),
+        TriggerKind::Git => (&["repo"], &["pattern", "cron", "timezone"]),
     };
     for name in needed {
         if f.node(name).is_none_or(Node::is_null) {
@@ -193,6 +256,22 @@ fn check_kind_keys(r: &mut Reader<'_>, f: &Fields<'_>, kind: TriggerKind) {
                 &f.key(name),
                 format!("not used by kind {}", kind.as_str()),
             );
+        }
+    }
+}
+
+/// An IANA time zone name that this system's time zone database knows.
+fn read_timezone(r: &mut Reader<'_>, node: &Node, key: &str) -> Option<String> {
+    let name = r.nonempty_string(node, key)?;
+    match jiff::tz::TimeZone::get(&name) {
+        Ok(_) => Some(name),
+        Err(err) => {
+            r.error(
+                &node.origin,
+                key,
+                format!("unknown time zone {name:?} (an IANA name such as Europe/Berlin): {err}"),
+            );
+            None
         }
     }
 }

@@ -11,8 +11,8 @@
 use std::time::Instant;
 
 use leash_llm::{
-    Action, ActionPlan, Backend, GenerateRequest, OutputFormat, PlanSource, parse_response,
-    reask_message,
+    Action, ActionPlan, Backend, GenerateRequest, OutputFormat, PlanSource, ProgramChoice,
+    parse_response, reask_message,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -21,6 +21,7 @@ use super::actions::{ActionResult, ActionScope, perform};
 use super::context::Conversation;
 use super::feedback::results_message;
 use super::memory_guard::available_memory_mb;
+use super::system_prompt::runnable_programs;
 use crate::approval::Approver;
 use crate::backends::SwitchLog;
 use crate::engine::Engine;
@@ -60,6 +61,9 @@ pub enum JobEnd {
     StepLimit,
     /// The job could not go on (model unreachable, unparseable output, no memory).
     Failed { reason: String },
+    /// Stopped from outside before it ended (cancelled, daemon stopping);
+    /// checked before every step and every action.
+    Stopped { reason: String },
 }
 
 /// What a job did.
@@ -89,6 +93,9 @@ pub struct JobHooks<'a> {
     pub on_step: &'a mut dyn FnMut(u32),
     /// Where a fallback chain reports backend switches; each is audited.
     pub switches: Option<&'a SwitchLog>,
+    /// Asked before every step and every action: `Some(reason)` stops the job
+    /// there ([`JobEnd::Stopped`]).
+    pub should_stop: Option<&'a dyn Fn() -> Option<String>>,
 }
 
 impl std::fmt::Debug for JobHooks<'_> {
@@ -113,7 +120,9 @@ pub fn run_job(
         on_notify,
         on_step,
         switches,
+        should_stop,
     } = hooks;
+    let stop_reason = || should_stop.and_then(|check| check());
     audit_switches(engine, job, switches)?;
     let runner = engine.runner(approver);
     let scope = ActionScope {
@@ -150,7 +159,11 @@ pub fn run_job(
         last_thought: None,
         conversation: Vec::new(),
     };
-    for step in 1..=settings.max_steps {
+    'steps: for step in 1..=settings.max_steps {
+        if let Some(reason) = stop_reason() {
+            report.end = JobEnd::Stopped { reason };
+            break;
+        }
         report.steps = step;
         on_step(step);
         let here = Step {
@@ -178,6 +191,10 @@ pub fn run_job(
         report.last_thought = plan.thought.clone();
         let mut results = Vec::with_capacity(plan.actions.len());
         for (n, action) in plan.actions.iter().enumerate() {
+            if let Some(reason) = stop_reason() {
+                report.end = JobEnd::Stopped { reason };
+                break 'steps;
+            }
             let mut notify = |text: &str| {
                 report.notifications.push(text.to_owned());
                 on_notify(text);
@@ -243,6 +260,10 @@ fn next_plan(
         job,
         number: step,
     } = *step;
+    // The programs the system prompt lists, from the policy that will judge
+    // the actions: the grammar keeps argv[0] of `run` actions to them.
+    let policy = engine.policy.settings();
+    let programs = runnable_programs(&policy.whitelist, &policy.blacklist);
     let mut failed_attempts = 0;
     for attempt in 0..=settings.max_parse_retries {
         if settings.min_free_memory_mb > 0
@@ -279,6 +300,7 @@ fn next_plan(
             format: OutputFormat::Actions,
             max_tokens: settings.max_tokens,
             temperature: settings.temperature,
+            programs: ProgramChoice::OneOf(&programs),
             // Reborrow for this call only (a trait object behind `&mut` needs
             // the explicit reborrow to shorten its lifetime).
             on_text: match on_text {

@@ -30,7 +30,7 @@ use std::thread::JoinHandle;
 pub use runtime::llama_runtime;
 pub use threads::default_thread_count;
 
-use crate::{Backend, BackendError, GenerateRequest, Generation, GgufInfo};
+use crate::{Backend, BackendError, GenerateRequest, Generation, GgufInfo, ProgramChoice};
 
 /// The name in audit records and errors.
 const BACKEND_NAME: &str = "llama";
@@ -178,6 +178,7 @@ impl Backend for LlamaBackend {
             format,
             max_tokens,
             temperature,
+            programs,
             mut on_text,
         } = request;
         let jobs = self.jobs.as_ref().ok_or_else(Self::worker_gone)?;
@@ -187,6 +188,10 @@ impl Backend for LlamaBackend {
             format,
             max_tokens,
             temperature,
+            programs: match programs {
+                ProgramChoice::Any => None,
+                ProgramChoice::OneOf(names) => Some(names.to_vec()),
+            },
             stream: on_text.is_some(),
             events: events_tx,
         };

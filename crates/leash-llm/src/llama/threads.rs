@@ -1,11 +1,27 @@
-//! How many threads inference uses by default: the physical performance cores,
-//! at most 4.
+//! How many threads inference uses by default: the physical performance cores
+//! less one (when there are at least two), at most 4.
 //!
 //! Why not every logical CPU: llama.cpp's matrix kernels are memory-bound and
 //! scale with physical cores; hyper-threads and a phone's efficiency cores
 //! (big.LITTLE) mostly add synchronisation stalls, because every thread waits
 //! for the slowest one at each layer. Beyond 4 threads a small model gains
-//! little and a phone gets hot. The user's `model.threads` always wins.
+//! little and a phone gets hot.
+//!
+//! Why one core is left free: ggml's threads spin at every barrier, so when
+//! another process holds one of the cores inference runs on, each layer waits
+//! for a thread that is not running, and decoding collapses. Measured with
+//! `cargo bench -p leash-llm --features llama --bench llama_decode` (its
+//! thread comparison, SmolLM2-135M Q4_1, 2-core VM, same run each):
+//!
+//! | machine                      | 1 thread    | 2 threads            |
+//! |------------------------------|-------------|----------------------|
+//! | idle                         | 174 tok/s   | 211 tok/s (1.21×)    |
+//! | one core busy (`yes`)        | 173 tok/s   | 64 tok/s (0.37×)     |
+//!
+//! Using every core gains a fifth when the machine is idle and loses almost
+//! two thirds when it is not; a phone is never idle, and the daemon shares
+//! the machine with whatever the person is doing. The user's `model.threads`
+//! always wins.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -14,13 +30,21 @@ use std::path::Path;
 /// At most this many threads by default.
 const MAX_DEFAULT_THREADS: u32 = 4;
 
-/// The physical performance cores this process may use, at most 4, at least 1.
+/// The physical performance cores this process may use, less one when there
+/// are at least two, at most 4, at least 1.
 pub fn default_thread_count() -> u32 {
     let allowed = std::thread::available_parallelism()
         .map(|n| u32::try_from(n.get()).unwrap_or(u32::MAX))
         .unwrap_or(1);
     let performance = performance_cores(Path::new("/sys/devices/system/cpu")).unwrap_or(allowed);
-    performance.min(allowed).clamp(1, MAX_DEFAULT_THREADS)
+    threads_for_cores(performance.min(allowed))
+}
+
+/// The thread count for `cores` usable performance cores: one left free for
+/// everything else when there are at least two.
+fn threads_for_cores(cores: u32) -> u32 {
+    let threads = if cores >= 2 { cores - 1 } else { cores };
+    threads.clamp(1, MAX_DEFAULT_THREADS)
 }
 
 /// Counts the physical cores under a sysfs `cpu` directory, leaving out the
@@ -135,6 +159,13 @@ mod tests {
         fs::create_dir_all(root.path().join("cpu0")).unwrap();
         assert_eq!(performance_cores(root.path()), None);
         assert_eq!(performance_cores(&root.path().join("missing")), None);
+    }
+
+    #[test]
+    fn one_core_is_left_free_when_there_are_two_or_more() {
+        for (cores, threads) in [(0, 1), (1, 1), (2, 1), (3, 2), (4, 3), (5, 4), (16, 4)] {
+            assert_eq!(threads_for_cores(cores), threads, "{cores} cores");
+        }
     }
 
     #[test]

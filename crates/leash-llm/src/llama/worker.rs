@@ -24,7 +24,9 @@ use super::prompt::{ChatFormat, TemplateSource};
 use super::runtime::llama_runtime;
 use super::utf8_stream::Utf8Stream;
 use super::{BACKEND_NAME, LlamaConfig};
-use crate::{BackendError, ChatMessage, FinishReason, Generation, OutputFormat, actions_gbnf};
+use crate::{
+    BackendError, ChatMessage, FinishReason, Generation, OutputFormat, ProgramChoice, actions_gbnf,
+};
 
 /// One generation to run.
 #[derive(Debug)]
@@ -33,6 +35,8 @@ pub(super) struct Job {
     pub(super) format: OutputFormat,
     pub(super) max_tokens: u32,
     pub(super) temperature: f32,
+    /// The names argv[0] of a `run` action may take; `None`: any.
+    pub(super) programs: Option<Vec<String>>,
     /// Send [`Event::Text`] pieces (only when someone listens).
     pub(super) stream: bool,
     pub(super) events: Sender<Event>,
@@ -129,8 +133,9 @@ struct Session<'model> {
     n_ctx: u32,
     n_batch: u32,
     format: ChatFormat,
-    /// The action grammar (GBNF, start rule `root`).
-    actions_grammar: String,
+    /// The last action grammar (GBNF, start rule `root`) and the program
+    /// names it was generated for: the same policy gives the same grammar.
+    actions_grammar: Option<(Option<Vec<String>>, String)>,
     closing: ClosingTokens,
     /// Scratch space for [`sample`].
     candidates: Vec<LlamaTokenData>,
@@ -163,7 +168,6 @@ impl<'model> Session<'model> {
             ))
         })?;
         let format = ChatFormat::choose(model, &config.chat_template_fallback)?;
-        let actions_grammar = actions_gbnf(format.reasons);
         let closing = ClosingTokens::from_model(model);
         Ok(Session {
             model,
@@ -173,7 +177,7 @@ impl<'model> Session<'model> {
             n_ctx,
             n_batch,
             format,
-            actions_grammar,
+            actions_grammar: None,
             closing,
             candidates: Vec::new(),
             seed: config.seed,
@@ -200,6 +204,13 @@ impl<'model> Session<'model> {
             self.decode_answer(job, &mut sampler, logits_index, started)
                 .map(|answer| (reused, answer))
         });
+        if sampler.grammar.is_some() {
+            tracing::debug!(
+                checked = sampler.grammar_checks,
+                resampled = sampler.grammar_resamples,
+                "lazy grammar sampling"
+            );
+        }
         match result {
             Ok((reused, answer)) => Ok(Generation {
                 text: answer.text,
@@ -234,19 +245,43 @@ impl<'model> Session<'model> {
         tokens
     }
 
-    /// Grammar first (so the other samplers only see tokens the grammar
-    /// allows), then top-k, top-p, temperature and a seeded draw — or the
-    /// single most likely token at temperature 0.
-    fn sampler(&self, job: &Job) -> Result<LlamaSampler, BackendError> {
-        let mut chain = Vec::with_capacity(5);
-        match job.format {
-            OutputFormat::Actions => chain.push(
-                LlamaSampler::grammar(self.model, &self.actions_grammar, "root").map_err(
-                    |err| inference_error(format!("the action grammar does not load: {err}")),
-                )?,
-            ),
-            OutputFormat::Text => {}
+    /// The action grammar for `programs`, generated again only when the
+    /// names changed.
+    fn actions_grammar(&mut self, programs: &Option<Vec<String>>) -> &str {
+        let stale = match &self.actions_grammar {
+            Some((names, _)) => names != programs,
+            None => true,
+        };
+        if stale {
+            let choice = match programs {
+                Some(names) => ProgramChoice::OneOf(names),
+                None => ProgramChoice::Any,
+            };
+            let grammar = actions_gbnf(self.format.reasons, choice);
+            self.actions_grammar = Some((programs.clone(), grammar));
         }
+        self.actions_grammar
+            .as_ref()
+            .map_or("", |(_, grammar)| grammar.as_str())
+    }
+
+    /// The action grammar (for [`OutputFormat::Actions`]) and, apart from it,
+    /// top-k, top-p, temperature and a seeded draw — or the single most
+    /// likely token at temperature 0. The grammar is not in the chain: see
+    /// [`sample`] for how the two meet.
+    fn sampler(&mut self, job: &Job) -> Result<Sampler, BackendError> {
+        let grammar = match job.format {
+            OutputFormat::Actions => {
+                let text = self.actions_grammar(&job.programs).to_string();
+                Some(
+                    LlamaSampler::grammar(self.model, &text, "root").map_err(|err| {
+                        inference_error(format!("the action grammar does not load: {err}"))
+                    })?,
+                )
+            }
+            OutputFormat::Text => None,
+        };
+        let mut chain = Vec::with_capacity(4);
         if job.temperature > 0.0 {
             chain.push(LlamaSampler::top_k(40));
             chain.push(LlamaSampler::top_p(0.95, 1));
@@ -256,7 +291,12 @@ impl<'model> Session<'model> {
         } else {
             chain.push(LlamaSampler::greedy());
         }
-        Ok(LlamaSampler::chain_simple(chain))
+        Ok(Sampler {
+            grammar,
+            chain: LlamaSampler::chain_simple(chain),
+            grammar_checks: 0,
+            grammar_resamples: 0,
+        })
     }
 
     /// Brings the KV cache to `tokens`: keeps the longest prefix it already
@@ -323,7 +363,7 @@ impl<'model> Session<'model> {
     fn decode_answer(
         &mut self,
         job: &Job,
-        sampler: &mut LlamaSampler,
+        sampler: &mut Sampler,
         mut logits_index: i32,
         started: Instant,
     ) -> Result<Answer, BackendError> {
@@ -360,8 +400,7 @@ impl<'model> Session<'model> {
                 &self.context,
                 logits_index,
                 Sampling {
-                    chain: sampler,
-                    constrained: matches!(job.format, OutputFormat::Actions),
+                    sampler,
                     closing,
                     candidates: &mut self.candidates,
                 },
@@ -422,11 +461,21 @@ struct Answer {
     time_to_first_token: Option<Duration>,
 }
 
+/// The samplers of one answer.
+struct Sampler {
+    /// The action grammar, kept out of `chain` (see [`sample`]).
+    grammar: Option<LlamaSampler>,
+    /// Top-k, top-p, temperature and a draw, or greedy.
+    chain: LlamaSampler,
+    /// Tokens checked against the grammar, and how many of them it refused
+    /// (each refusal costs a pass of the grammar over the whole vocabulary).
+    grammar_checks: u32,
+    grammar_resamples: u32,
+}
+
 /// How the next token is chosen.
 struct Sampling<'a> {
-    chain: &'a mut LlamaSampler,
-    /// The chain holds the action grammar.
-    constrained: bool,
+    sampler: &'a mut Sampler,
     /// Steer to a close (the end of an action plan's budget).
     closing: Option<(&'a ClosingTokens, &'a JsonCursor)>,
     /// Reused between tokens: a vocabulary-sized array (49k entries for
@@ -436,34 +485,96 @@ struct Sampling<'a> {
 
 /// Samples the token after the logits at `index` and accepts it exactly once.
 ///
-/// Without a grammar, `LlamaSampler::sample` does both in one C call, as a
-/// direct llama.cpp loop would. With one, a grammar that throws while
-/// accepting would abort the process inside that call; so the chain is applied
-/// to the candidates here (after favouring the closing tokens, when given) and
-/// the token accepted with `try_accept`, which (with the crate's `common`
-/// feature) returns the error as a value.
+/// Without a grammar and without closing bias, `LlamaSampler::sample` does
+/// both in one C call, as a direct llama.cpp loop would.
+///
+/// With the grammar, sampling is *lazy*, as llama.cpp's own `common_sampler`
+/// does it: the chain picks a token from the unconstrained candidates, and
+/// only that one token is checked against the grammar (a one-entry candidate
+/// array). Only when the grammar refuses it are the candidates rebuilt, the
+/// grammar applied to the whole vocabulary, and the chain run again. Most
+/// tokens of a plan are what the grammar wants anyway, and filtering 49k
+/// candidates through the grammar's stacks is what made constrained decoding
+/// slow. At temperature 0 the result is exactly the grammar-first result (the
+/// most likely token, if allowed, is also the most likely allowed token).
+///
+/// The token is accepted with `try_accept`, which (with the crate's `common`
+/// feature) returns a grammar error as a value instead of aborting.
 fn sample(
     context: &LlamaContext<'_>,
     index: i32,
     sampling: Sampling<'_>,
 ) -> Result<LlamaToken, BackendError> {
-    if !sampling.constrained && sampling.closing.is_none() {
-        return Ok(sampling.chain.sample(context, index));
+    let Sampling {
+        sampler,
+        closing,
+        candidates,
+    } = sampling;
+    if sampler.grammar.is_none() && closing.is_none() {
+        return Ok(sampler.chain.sample(context, index));
     }
-    sampling.candidates.clear();
-    sampling.candidates.extend(context.candidates_ith(index));
-    let mut candidates = LlamaTokenDataArray::new(std::mem::take(sampling.candidates), false);
-    if let Some((closing, cursor)) = sampling.closing {
+    let mut token = choose(
+        context,
+        index,
+        closing,
+        candidates,
+        &mut sampler.chain,
+        None,
+    )?;
+    if let Some(grammar) = sampler.grammar.as_mut() {
+        sampler.grammar_checks += 1;
+        if !grammar_allows(grammar, token) {
+            sampler.grammar_resamples += 1;
+            token = choose(
+                context,
+                index,
+                closing,
+                candidates,
+                &mut sampler.chain,
+                Some(grammar),
+            )?;
+        }
+        grammar.try_accept(token).map_err(|err| {
+            inference_error(format!("the grammar rejected the sampled token: {err}"))
+        })?;
+    }
+    sampler.chain.accept(token);
+    Ok(token)
+}
+
+/// Runs `chain` (after `grammar`, when given) over the candidates of the
+/// logits at `index`, with the closing bias when steering to a close, and
+/// returns the selected token.
+fn choose(
+    context: &LlamaContext<'_>,
+    index: i32,
+    closing: Option<(&ClosingTokens, &JsonCursor)>,
+    scratch: &mut Vec<LlamaTokenData>,
+    chain: &mut LlamaSampler,
+    grammar: Option<&mut LlamaSampler>,
+) -> Result<LlamaToken, BackendError> {
+    scratch.clear();
+    scratch.extend(context.candidates_ith(index));
+    let mut candidates = LlamaTokenDataArray::new(std::mem::take(scratch), false);
+    if let Some((closing, cursor)) = closing {
         closing.favour(cursor, &mut candidates);
     }
-    candidates.apply_sampler(sampling.chain);
+    if let Some(grammar) = grammar {
+        candidates.apply_sampler(grammar);
+    }
+    candidates.apply_sampler(chain);
     let token = candidates.selected_token();
-    *sampling.candidates = candidates.data;
-    let token =
-        token.ok_or_else(|| inference_error("the sampler selected no token".to_string()))?;
-    sampling
-        .chain
-        .try_accept(token)
-        .map_err(|err| inference_error(format!("the grammar rejected the sampled token: {err}")))?;
-    Ok(token)
+    *scratch = candidates.data;
+    token.ok_or_else(|| inference_error("the sampler selected no token".to_string()))
+}
+
+/// Whether the grammar, in its current state, allows `token` next: the
+/// grammar sampler sets the logit of a refused candidate to -inf.
+fn grammar_allows(grammar: &mut LlamaSampler, token: LlamaToken) -> bool {
+    let mut single = LlamaTokenDataArray::new(vec![LlamaTokenData::new(token, 1.0, 0.0)], false);
+    single.apply_sampler(grammar);
+    single
+        .data
+        .first()
+        .is_some_and(|candidate| candidate.logit().is_finite())
 }

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use crate::backend::{
     Backend, BackendError, FinishReason, GenerateRequest, Generation, OutputFormat,
 };
-use crate::schema::{OrderedJson, actions_response_format};
+use crate::schema::actions_response_format;
 use stream::{Answer, read_event_stream, read_whole_body};
 use transport_error::{read_error, request_error};
 use wire::{ChatRequest, StreamOptions};
@@ -50,7 +50,6 @@ pub struct OpenAiBackend {
     url: String,
     /// The server rejected `response_format` once; don't send it again.
     response_format_rejected: bool,
-    response_format: OrderedJson,
 }
 
 impl std::fmt::Debug for OpenAiBackend {
@@ -103,7 +102,6 @@ impl OpenAiBackend {
             agent,
             url,
             response_format_rejected: false,
-            response_format: actions_response_format(),
         })
     }
 
@@ -211,6 +209,7 @@ impl Backend for OpenAiBackend {
             OutputFormat::Actions => self.config.use_response_format,
             OutputFormat::Text => false,
         };
+        let response_format = actions_response_format(request.programs);
         let mut format_retried = false;
         let mut attempt: u32 = 0;
         let mut on_text = request.on_text;
@@ -226,7 +225,7 @@ impl Backend for OpenAiBackend {
                 stream_options: StreamOptions {
                     include_usage: true,
                 },
-                response_format: send_format.then_some(&self.response_format),
+                response_format: send_format.then_some(&response_format),
             };
             let body = serde_json::to_string(&body).map_err(|error| BackendError::Protocol {
                 backend: self.name(),

@@ -10,7 +10,8 @@
 //! keys), which the "subset" cases pin.
 
 use leash_llm::{
-    Action, ActionKind, ActionPlan, FileWrite, Transfer, actions_gbnf, actions_json_schema,
+    Action, ActionKind, ActionPlan, FileWrite, MAX_ACTIONS_PER_PLAN, MAX_ARGV_ITEM_CHARS,
+    MAX_ARGV_ITEMS, ProgramChoice, StringRole, Transfer, actions_gbnf, actions_json_schema,
     parse_response,
 };
 use proptest::prelude::*;
@@ -21,12 +22,12 @@ use crate::gbnf::Grammar;
 use crate::schema_check;
 
 fn grammar(allow_think: bool) -> Grammar {
-    Grammar::parse(&actions_gbnf(allow_think))
+    Grammar::parse(&actions_gbnf(allow_think, ProgramChoice::Any))
 }
 
 fn schema_accepts(doc: &str) -> bool {
     match serde_json::from_str::<Value>(doc) {
-        Ok(value) => schema_check::valid(&actions_json_schema(), &value),
+        Ok(value) => schema_check::valid(&actions_json_schema(ProgramChoice::Any), &value),
         Err(_) => false,
     }
 }
@@ -188,6 +189,121 @@ fn grammar_schema_and_parser_agree(
     }
 }
 
+fn run_doc(argv: &[String]) -> String {
+    format!(
+        r#"{{"actions": [{{"run": {}}}], "done": false}}"#,
+        serde_json::to_string(argv).unwrap()
+    )
+}
+
+fn words(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_string()).collect()
+}
+
+/// The caps (argv items, string lengths) and the program choice narrow the
+/// grammar and the schema only: the parser still reads such answers (a server
+/// that ignores the schema is judged by the policy), so the "subset"
+/// invariant holds.
+#[rstest]
+#[case::program_in_the_list(words(&["ls", "-la"]), true)]
+#[case::program_prefix_of_a_name(words(&["l"]), false)]
+#[case::program_not_in_the_list(words(&["listing files here"]), false)]
+#[case::program_extends_a_name(words(&["lsblk"]), false)]
+#[case::second_name(words(&["sha256sum", "a"]), true)]
+#[case::max_argv_items(std::iter::once("ls".to_string()).chain((1..MAX_ARGV_ITEMS).map(|i| i.to_string())).collect(), true)]
+#[case::too_many_argv_items(std::iter::once("ls".to_string()).chain((0..MAX_ARGV_ITEMS).map(|i| i.to_string())).collect(), false)]
+#[case::longest_argv_item(vec!["ls".to_string(), "x".repeat(MAX_ARGV_ITEM_CHARS)], true)]
+#[case::argv_item_too_long(vec!["ls".to_string(), "x".repeat(MAX_ARGV_ITEM_CHARS + 1)], false)]
+fn program_choice_and_argv_caps(#[case] argv: Vec<String>, #[case] grammar_ok: bool) {
+    let names = words(&["ls", "cat", "sha1sum", "sha256sum"]);
+    let doc = run_doc(&argv);
+    let narrowed = Grammar::parse(&actions_gbnf(false, ProgramChoice::OneOf(&names)));
+    assert_eq!(narrowed.accepts(&doc), grammar_ok, "{doc}");
+    assert!(parse_response(&doc, None).is_ok(), "{doc}");
+    // The caps hold for any program; the names only with a list.
+    let within_caps = argv.len() <= MAX_ARGV_ITEMS
+        && argv
+            .iter()
+            .all(|a| a.chars().count() <= MAX_ARGV_ITEM_CHARS);
+    assert_eq!(grammar(false).accepts(&doc), within_caps, "{doc}");
+    let mut value: Value = serde_json::from_str(&doc).unwrap();
+    value["thought"] = Value::Null;
+    value["actions"][0]["cwd"] = Value::Null;
+    assert_eq!(
+        schema_check::valid(&actions_json_schema(ProgramChoice::Any), &value),
+        within_caps,
+        "{doc}"
+    );
+}
+
+#[rstest]
+#[case::path(r#"{"mkdir": "PATH"}"#, StringRole::Path)]
+#[case::notify(r#"{"notify": "PATH"}"#, StringRole::Message)]
+#[case::content(
+    r#"{"write_file": {"path": "a", "content": "PATH"}}"#,
+    StringRole::Text
+)]
+fn string_caps(#[case] action: &str, #[case] role: StringRole) {
+    let at_cap = "é".repeat(role.max_chars());
+    for (text, ok) in [(at_cap.clone(), true), (format!("{at_cap}x"), false)] {
+        let doc = format!(
+            r#"{{"actions": [{}], "done": false}}"#,
+            action.replace("PATH", &text)
+        );
+        assert_eq!(grammar(false).accepts(&doc), ok, "{role:?} {}", text.len());
+        assert!(parse_response(&doc, None).is_ok());
+        let mut value: Value = serde_json::from_str(&doc).unwrap();
+        value["thought"] = Value::Null;
+        assert_eq!(
+            schema_check::valid(&actions_json_schema(ProgramChoice::Any), &value),
+            ok
+        );
+    }
+    // An escape counts as one character, as serde_json decodes it.
+    let escaped = "\\n".repeat(role.max_chars());
+    let doc = format!(
+        r#"{{"actions": [{}], "done": false}}"#,
+        action.replace("PATH", &escaped)
+    );
+    assert!(grammar(false).accepts(&doc), "{role:?} escapes");
+}
+
+#[test]
+fn no_program_allowed_means_no_run_action() {
+    let none = Grammar::parse(&actions_gbnf(true, ProgramChoice::OneOf(&[])));
+    assert!(!none.accepts(&run_doc(&words(&["ls"]))));
+    assert!(none.accepts(r#"{"actions": [{"notify": "nothing may run"}], "done": true}"#));
+    let value: Value = serde_json::from_str(
+        r#"{"thought": null, "actions": [{"run": ["ls"], "cwd": null}], "done": false}"#,
+    )
+    .unwrap();
+    assert!(!schema_check::valid(
+        &actions_json_schema(ProgramChoice::OneOf(&[])),
+        &value
+    ));
+}
+
+#[test]
+fn too_many_actions_are_refused_by_all_three() {
+    let one = r#"{"notify": "x"}"#;
+    let doc = |n: usize| {
+        format!(
+            r#"{{"thought": null, "actions": [{}], "done": true}}"#,
+            vec![one; n].join(", ")
+        )
+    };
+    for (n, ok) in [
+        (MAX_ACTIONS_PER_PLAN, true),
+        (MAX_ACTIONS_PER_PLAN + 1, false),
+    ] {
+        let text = doc(n);
+        assert_eq!(schema_accepts(&text), ok, "{n}");
+        let text = text.replace(r#""thought": null, "#, "");
+        assert_eq!(grammar(false).accepts(&text), ok, "{n}");
+        assert_eq!(parse_response(&text, None).is_ok(), ok, "{n}");
+    }
+}
+
 #[rstest]
 #[case::think_then_plan(
     "<think>I should look first. a < b, x</y></think>\n{\"actions\": [], \"done\": true}",
@@ -234,7 +350,7 @@ fn every_example_is_accepted_by_all_three() {
                 .or_insert(Value::Null);
         }
         assert!(
-            schema_check::valid(&actions_json_schema(), &value),
+            schema_check::valid(&actions_json_schema(ProgramChoice::Any), &value),
             "schema refuses {value}"
         );
     }

@@ -23,6 +23,7 @@ fn dead_url() -> String {
 fn replay(texts: &[&str]) -> ReplayBackend {
     ReplayBackend::from_transcript(Transcript {
         description: None,
+        play: Default::default(),
         responses: texts
             .iter()
             .map(|text| ReplayStep {

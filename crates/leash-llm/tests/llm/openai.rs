@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use leash_llm::{
     Backend, BackendError, FinishReason, GenerateRequest, OpenAiBackend, OpenAiConfig,
-    OpenAiTimeouts, OutputFormat, RetryPolicy, api_key_from_env, openai_preset, parse_response,
+    OpenAiTimeouts, OutputFormat, ProgramChoice, RetryPolicy, api_key_from_env, openai_preset,
+    parse_response,
 };
 use serde_json::json;
 
@@ -72,7 +73,7 @@ fn streaming_answer_is_streamed_and_collected() {
     assert_eq!(body["response_format"]["json_schema"]["strict"], true);
     assert_eq!(
         body["response_format"]["json_schema"]["schema"],
-        leash_llm::actions_json_schema()
+        leash_llm::actions_json_schema(ProgramChoice::Any)
     );
     assert_eq!(received[0].authorization, None);
 }
@@ -103,6 +104,7 @@ fn text_format_sends_no_response_format() {
         format: OutputFormat::Text,
         max_tokens: 8,
         temperature: 0.5,
+        programs: ProgramChoice::Any,
         on_text: None,
     };
     let generation = backend(&server).generate(request).unwrap();

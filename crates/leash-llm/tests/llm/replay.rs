@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use leash_llm::{
-    Backend, BackendError, ChatMessage, FinishReason, GenerateRequest, OutputFormat, ReplayBackend,
-    Role, parse_response,
+    Backend, BackendError, ChatMessage, FinishReason, GenerateRequest, OutputFormat, ProgramChoice,
+    ReplayBackend, Role, parse_response,
 };
 
 pub fn example_transcript() -> PathBuf {
@@ -34,6 +34,7 @@ pub fn request<'a>(
         format: OutputFormat::Actions,
         max_tokens: 256,
         temperature: 0.0,
+        programs: ProgramChoice::Any,
         on_text,
     }
 }
@@ -122,4 +123,27 @@ fn json_transcripts_and_bad_files() {
     let error = ReplayBackend::from_file(&missing).unwrap_err();
     assert!(matches!(error, BackendError::Load { .. }), "{error}");
     assert!(error.to_string().contains("missing.yaml"));
+}
+
+#[test]
+fn by_expect_answers_every_job_from_the_same_transcript() {
+    let transcript: leash_llm::Transcript = serde_json::from_str(
+        r#"{"play": "by_expect", "responses": [
+            {"expect": "RESULTS", "text": "second"},
+            {"expect": "deploy", "text": "first"}
+        ]}"#,
+    )
+    .unwrap();
+    assert_eq!(transcript.play, leash_llm::ReplayOrder::ByExpect);
+    let mut backend = ReplayBackend::from_transcript(transcript);
+    let mut ask = |content: &str| {
+        let messages = user(content);
+        backend.generate(request(&messages, None)).map(|g| g.text)
+    };
+    for _ in 0..3 {
+        assert_eq!(ask("please deploy").unwrap(), "first");
+        assert_eq!(ask("RESULTS of step 1").unwrap(), "second");
+    }
+    let error = ask("something else").unwrap_err();
+    assert!(error.to_string().contains("no response"), "{error}");
 }

@@ -1,6 +1,7 @@
 //! A JSON-schema validator for exactly the keywords leash's schema uses
 //! (`type` as a name or list, `properties`, `required`,
-//! `additionalProperties: false`, `items`, `anyOf`, `minItems`, `minLength`).
+//! `additionalProperties: false`, `items`, `anyOf`, `minItems`, `maxItems`,
+//! `minLength`, `maxLength`).
 //! Any other keyword makes it panic, so the schema cannot quietly grow
 //! beyond what this oracle checks.
 
@@ -66,6 +67,12 @@ pub fn valid(schema: &Value, value: &Value) -> bool {
             "minItems" => value
                 .as_array()
                 .is_none_or(|items| items.len() as u64 >= argument.as_u64().unwrap()),
+            "maxItems" => value
+                .as_array()
+                .is_none_or(|items| items.len() as u64 <= argument.as_u64().unwrap()),
+            "maxLength" => value
+                .as_str()
+                .is_none_or(|text| text.chars().count() as u64 <= argument.as_u64().unwrap()),
             "minLength" => value
                 .as_str()
                 .is_none_or(|text| text.chars().count() as u64 >= argument.as_u64().unwrap()),

@@ -36,6 +36,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "indexes_and_audit_mirrors",
         sql: include_str!("0002_indexes_and_audit_mirrors.sql"),
     },
+    Migration {
+        version: 3,
+        name: "daemon_queue",
+        sql: include_str!("0003_daemon_queue.sql"),
+    },
 ];
 
 /// The schema version this build writes and understands.

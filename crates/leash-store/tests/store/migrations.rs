@@ -14,6 +14,10 @@ const PINNED: &[(u32, &str)] = &[
         2,
         "be5435f05d1e0b457173a09d398b3cd83d620b07e7538687ab721356e9f5b293",
     ),
+    (
+        3,
+        "52f5d1545d0f945217a3d55446c25c9d86155309a9044cb3928ed39f554f2615",
+    ),
 ];
 
 #[test]
@@ -64,6 +68,7 @@ fn fresh_database_gets_the_latest_version_and_every_table() {
             "audit",
             "audit_mirrors",
             "conversations",
+            "git_marks",
             "jobs",
             "schedule_marks"
         ]

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use leash_core::agent::{
-    AgentSettings, JobEnd, JobHooks, JobSpec, PromptFacts, run_job, system_prompt,
+    JobEnd, JobHooks, JobSpec, agent_settings, prompt_facts, run_job, system_prompt,
 };
 use leash_core::open_backend;
 use leash_llm::Role;
@@ -22,9 +22,6 @@ use serde_json::json;
 use crate::exit;
 use crate::global::GlobalArgs;
 use crate::session::{Session, open_session, terminal_approver};
-
-/// Tokens the model may generate per step unless `model.max_tokens` says otherwise.
-const DEFAULT_MAX_TOKENS: u32 = 512;
 
 #[derive(Debug, Args)]
 pub struct AskArgs {
@@ -73,33 +70,8 @@ pub fn run(global: &GlobalArgs, args: AskArgs) -> anyhow::Result<ExitCode> {
     })?;
     store.set_job_state(job.id, JobState::Running, None)?;
 
-    let security = &loaded.config.security;
-    let facts = PromptFacts {
-        mode,
-        programs: security
-            .whitelist
-            .clone()
-            .unwrap_or_else(leash_policy::default_whitelist),
-        never: security.blacklist.clone(),
-        approval: security.require_approval_for.clone(),
-        workspace: engine.workspace.clone(),
-        write_roots: security.paths.write.clone(),
-        network: security.network,
-        max_steps: loaded.config.agent.max_steps,
-    };
-    let max_tokens = loaded.config.model.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS);
-    let settings = AgentSettings {
-        max_steps: loaded.config.agent.max_steps,
-        max_parse_retries: loaded.config.agent.max_parse_retries,
-        max_tokens,
-        temperature: loaded.config.model.temperature as f32,
-        context_budget: usize::try_from(
-            loaded.config.model.context_size.saturating_sub(max_tokens),
-        )
-        .unwrap_or(usize::MAX)
-        .saturating_sub(64),
-        min_free_memory_mb: loaded.config.agent.min_free_memory_mb,
-    };
+    let facts = prompt_facts(&loaded, &engine);
+    let settings = agent_settings(&loaded);
     let approver = terminal_approver();
 
     let stream = !args.quiet && std::io::stderr().is_terminal();
@@ -132,6 +104,7 @@ pub fn run(global: &GlobalArgs, args: AskArgs) -> anyhow::Result<ExitCode> {
             on_notify: &mut on_notify,
             on_step: &mut on_step,
             switches: Some(&switches),
+            should_stop: None,
         },
     )?;
     for (position, message) in report.conversation.iter().enumerate() {
@@ -145,7 +118,9 @@ pub fn run(global: &GlobalArgs, args: AskArgs) -> anyhow::Result<ExitCode> {
     let result = serde_json::to_value(&report)?;
     let (state, code) = match &report.end {
         JobEnd::Done => (JobState::Done, exit::success()),
-        JobEnd::StepLimit | JobEnd::Failed { .. } => (JobState::Failed, exit::failure()),
+        JobEnd::StepLimit | JobEnd::Failed { .. } | JobEnd::Stopped { .. } => {
+            (JobState::Failed, exit::failure())
+        }
     };
     store.set_job_state(job.id, state, Some(&result))?;
 
@@ -166,6 +141,7 @@ pub fn run(global: &GlobalArgs, args: AskArgs) -> anyhow::Result<ExitCode> {
                 job.id, report.steps
             ),
             JobEnd::Failed { reason } => eprintln!("leash: job {} failed: {reason}", job.id),
+            JobEnd::Stopped { reason } => eprintln!("leash: job {} stopped: {reason}", job.id),
         }
     }
     Ok(code)

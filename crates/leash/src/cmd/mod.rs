@@ -1,10 +1,14 @@
 //! One module per subcommand.
 
+pub mod approvals;
 pub mod ask;
 pub mod audit;
 pub mod config;
+pub mod daemon;
 pub mod doctor;
 pub mod exec;
 pub mod init;
+pub mod jobs;
 pub mod model;
 pub mod policy;
+pub mod submit;

@@ -15,6 +15,8 @@ use std::process::{Command, Output, Stdio};
 
 use tempfile::TempDir;
 
+pub mod daemon;
+
 /// One isolated leash installation.
 pub struct TestHome {
     dir: TempDir,

@@ -1,0 +1,21 @@
+#!/data/data/com.termux/files/usr/bin/sh
+# approvals.notifier for Termux: a notification with Approve / Deny buttons.
+# config.yaml:
+#   approvals:
+#     notifier: [/data/data/com.termux/files/home/.local/bin/notify-approval.sh]
+# leash runs it as: notify-approval.sh ID NONCE SUMMARY (also in LEASH_APPROVAL_*
+# variables, with LEASH_BIN = the absolute path of leash). Notification
+# buttons run without your PATH, so everything here is an absolute path.
+set -eu
+id="$1"; nonce="$2"; summary="$3"
+leash="${LEASH_BIN:-$PREFIX/bin/leash}"
+config_arg=""
+[ -n "${LEASH_CONFIG:-}" ] && config_arg="--config $LEASH_CONFIG"
+exec "$PREFIX/bin/termux-notification" \
+  --id "leash-approval-$id" \
+  --title "leash: approval $id" \
+  --content "$summary" \
+  --button1 Approve \
+  --button1-action "$leash $config_arg approve $id --nonce $nonce" \
+  --button2 Deny \
+  --button2-action "$leash $config_arg deny $id --nonce $nonce"

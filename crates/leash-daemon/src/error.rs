@@ -1,0 +1,47 @@
+//! The daemon's error type. Every variant names what it is about.
+
+use std::path::PathBuf;
+
+/// Everything that can stop a daemon component.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Store(#[from] leash_store::StoreError),
+    #[error(transparent)]
+    Engine(#[from] leash_core::EngineError),
+    /// A file-system operation failed.
+    #[error("{action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Another daemon holds the state directory.
+    #[error("another leash daemon (pid {pid}) is using {lock}; stop it first")]
+    AlreadyRunning { lock: PathBuf, pid: String },
+    /// A trigger's configuration cannot work (bad cron, missing repository, …).
+    #[error("trigger {name}: {problem}")]
+    Trigger { name: String, problem: String },
+    /// The HTTP API could not start.
+    #[error("api on {listen}: {problem}")]
+    Api { listen: String, problem: String },
+    /// A shared lock was poisoned by a panicking thread.
+    #[error("daemon state is unusable: a thread panicked while holding {what}")]
+    Poisoned { what: &'static str },
+    /// The daemon is stopping and takes no new work.
+    #[error("the daemon is shutting down")]
+    ShuttingDown,
+}
+
+/// Builds the closure that turns an I/O error into [`DaemonError::Io`].
+pub(crate) fn io_error<'p>(
+    action: &'static str,
+    path: &'p std::path::Path,
+) -> impl FnOnce(std::io::Error) -> DaemonError + 'p {
+    move |source| DaemonError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}

@@ -1,0 +1,196 @@
+//! Where triggers hand over: a [`TriggerEvent`] becomes a durable job row in
+//! one transaction with its acknowledgement (claiming the trigger file), is
+//! audited as `job.queued` (or `trigger.duplicate`), published, and wakes the
+//! worker. Every trigger kind and the HTTP API come through here.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use leash_config::ExecutionMode;
+use leash_store::{Admission, AdmitError, NewJob};
+use serde_json::json;
+
+use crate::context::DaemonContext;
+use crate::error::DaemonError;
+use crate::events::DaemonEvent;
+use crate::metrics::Metrics;
+
+/// What kind of thing fired. Closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TriggerSource {
+    File,
+    Schedule,
+    Git,
+    Http,
+    Cli,
+}
+
+impl TriggerSource {
+    /// The spelling stored with the job.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TriggerSource::File => "file",
+            TriggerSource::Schedule => "schedule",
+            TriggerSource::Git => "git",
+            TriggerSource::Http => "http",
+            TriggerSource::Cli => "cli",
+        }
+    }
+}
+
+/// Data that came with the trigger (a file's content, a diff, a request body):
+/// shown to the model as untrusted, never as instructions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TriggerPayload {
+    /// What it is ("file /x/y.task", "git log -1 --stat", …).
+    pub label: String,
+    /// The (size-capped) data.
+    pub text: String,
+}
+
+/// A file trigger's acknowledgement: rename the file from `from` to `to`
+/// (inside `<dir>/.leash/processing/`) in the admission transaction. When
+/// `from == to` the file is already claimed (start-up recovery).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileClaim {
+    pub from: PathBuf,
+    pub to: PathBuf,
+}
+
+/// One trigger firing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TriggerEvent {
+    pub source: TriggerSource,
+    pub trigger_name: Option<String>,
+    /// The instruction (the trigger's prompt template, filled in).
+    pub prompt: String,
+    pub payload: Option<TriggerPayload>,
+    pub mode: Option<ExecutionMode>,
+    pub workspace: Option<PathBuf>,
+    /// Higher runs first.
+    pub priority: i64,
+    /// Events with the same key are one job while it is pending, and for
+    /// `dedup_window` after it was created.
+    pub dedup_key: Option<String>,
+    pub dedup_window: Duration,
+    pub claim: Option<FileClaim>,
+}
+
+impl TriggerEvent {
+    /// An event with just a source and a prompt (the rest empty).
+    pub fn new(source: TriggerSource, prompt: impl Into<String>) -> TriggerEvent {
+        TriggerEvent {
+            source,
+            trigger_name: None,
+            prompt: prompt.into(),
+            payload: None,
+            mode: None,
+            workspace: None,
+            priority: 0,
+            dedup_key: None,
+            dedup_window: Duration::ZERO,
+            claim: None,
+        }
+    }
+}
+
+impl DaemonContext {
+    /// Admits `event` as a job (see the module documentation). Refused while
+    /// the daemon is stopping, so nothing is acknowledged that no one will run
+    /// — a refused file stays where it is and is picked up at the next start.
+    pub fn admit(&self, event: TriggerEvent) -> Result<Admission, DaemonError> {
+        if self.is_stopping() {
+            return Err(DaemonError::ShuttingDown);
+        }
+        Metrics::bump(&self.metrics.triggers_received);
+        let new_job = NewJob {
+            trigger_kind: event.source.as_str().to_owned(),
+            trigger_name: event.trigger_name.clone(),
+            priority: event.priority,
+            dedup_key: event.dedup_key.clone(),
+            prompt: event.prompt.clone(),
+            payload: event
+                .payload
+                .as_ref()
+                .map(|p| json!({"label": p.label, "text": p.text})),
+            mode: event.mode.map(|m| m.as_str().to_owned()),
+            workspace: event.workspace.as_ref().map(|w| w.display().to_string()),
+            file_path: event.claim.as_ref().map(|c| c.from.display().to_string()),
+        };
+        let claim = event.claim.clone();
+        let admission = self.with_store(|store| {
+            match store.admit_job(&new_job, event.dedup_window, |_id| {
+                acknowledge(claim.as_ref())
+            }) {
+                Ok(admission) => Ok(Ok(admission)),
+                Err(AdmitError::Store(err)) => Err(err),
+                Err(AdmitError::Acknowledge(err)) => Ok(Err(err)),
+            }
+        })?;
+        let admission = admission.map_err(|source| DaemonError::Io {
+            action: "claim trigger file",
+            path: event
+                .claim
+                .as_ref()
+                .map(|c| c.from.clone())
+                .unwrap_or_default(),
+            source,
+        })?;
+        let job = admission.job();
+        let details = json!({
+            "trigger": event.source.as_str(),
+            "name": event.trigger_name,
+            "priority": event.priority,
+            "dedup_key": event.dedup_key,
+            "file": job.file_path,
+            "prompt_bytes": event.prompt.len(),
+            "payload": event.payload.as_ref().map(|p| json!({"label": p.label, "bytes": p.text.len()})),
+            "mode": job.mode,
+        });
+        match &admission {
+            Admission::Queued(job) => {
+                self.audit.append(Some(job.id), "job.queued", details)?;
+                Metrics::bump(&self.metrics.jobs_queued);
+                self.events.publish(DaemonEvent::JobQueued {
+                    job_id: job.id,
+                    trigger_kind: job.trigger_kind.clone(),
+                    trigger_name: job.trigger_name.clone(),
+                });
+                self.wake_worker();
+            }
+            Admission::Duplicate(job) => {
+                self.audit
+                    .append(Some(job.id), "trigger.duplicate", details)?;
+                Metrics::bump(&self.metrics.triggers_deduplicated);
+            }
+        }
+        Ok(admission)
+    }
+}
+
+/// Claims the trigger file (inside the admission transaction): renames it into
+/// `.leash/processing/` and returns where it is now.
+fn acknowledge(claim: Option<&FileClaim>) -> Result<Option<String>, std::io::Error> {
+    let Some(claim) = claim else {
+        return Ok(None);
+    };
+    if claim.from != claim.to {
+        if let Some(parent) = claim.to.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        rename_no_clobber(&claim.from, &claim.to)?;
+    }
+    Ok(Some(claim.to.display().to_string()))
+}
+
+/// `rename(2)` that refuses to replace an existing file (a claim must never
+/// overwrite another claimed file).
+pub(crate) fn rename_no_clobber(from: &Path, to: &Path) -> Result<(), std::io::Error> {
+    if to.symlink_metadata().is_ok() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!("{} already exists", to.display()),
+        ));
+    }
+    std::fs::rename(from, to)
+}

@@ -1,0 +1,36 @@
+//! leash-daemon: `leash daemon`, the main job on a device. It watches, queues,
+//! thinks, asks, acts and records, and it survives being killed.
+//!
+//! Components, each started by [`run_daemon`] and stopped by the same stop flag:
+//! - [`DaemonContext`]: the state they share (config, store, audit log,
+//!   events, counters, wake-up signals).
+//! - [`intake`]: every trigger becomes a durable job here, in one transaction
+//!   with its acknowledgement.
+//! - [`triggers`]: file, schedule and git triggers.
+//! - [`worker`]: the one queue worker (one inference at a time).
+//! - [`approvals`]: remote approvals with nonce and expiry; [`notifier`].
+//! - [`http`]: the HTTP API (axum on loopback, bearer token).
+//! - [`recovery`]: start-up recovery after a crash; [`lock`]: one daemon per
+//!   state directory.
+
+pub mod approvals;
+mod context;
+mod error;
+mod events;
+pub mod http;
+pub mod intake;
+mod lifecycle;
+pub mod lock;
+mod metrics;
+pub mod notifier;
+pub mod recovery;
+pub mod triggers;
+pub mod worker;
+
+pub use approvals::{DecideError, RemoteAnswer, RemoteApprover};
+pub use context::DaemonContext;
+pub use error::DaemonError;
+pub use events::{DaemonEvent, EventBus};
+pub use intake::{FileClaim, TriggerEvent, TriggerPayload, TriggerSource};
+pub use lifecycle::{DaemonOptions, run_daemon};
+pub use metrics::Metrics;

@@ -1,0 +1,97 @@
+//! Counters for `/metrics` (Prometheus text format). Atomics only: counting
+//! never takes a lock and never fails.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The daemon's counters since it started.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub triggers_received: AtomicU64,
+    pub triggers_deduplicated: AtomicU64,
+    pub jobs_queued: AtomicU64,
+    pub jobs_finished: AtomicU64,
+    pub jobs_failed: AtomicU64,
+    pub commands_started: AtomicU64,
+    pub approvals_requested: AtomicU64,
+    pub approvals_refused_nonce: AtomicU64,
+    pub http_requests: AtomicU64,
+    pub http_unauthorized: AtomicU64,
+}
+
+impl Metrics {
+    /// Adds one to `counter`.
+    pub fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counters, plus the given gauges (job counts by state), in the
+    /// Prometheus text exposition format.
+    pub fn render(&self, job_counts: &[(&str, i64)], uptime_s: u64) -> String {
+        let mut out = String::new();
+        let counters: [(&str, &str, &AtomicU64); 10] = [
+            (
+                "leash_triggers_received_total",
+                "Trigger events received.",
+                &self.triggers_received,
+            ),
+            (
+                "leash_triggers_deduplicated_total",
+                "Trigger events that matched a pending job.",
+                &self.triggers_deduplicated,
+            ),
+            ("leash_jobs_queued_total", "Jobs queued.", &self.jobs_queued),
+            (
+                "leash_jobs_finished_total",
+                "Jobs that ended done.",
+                &self.jobs_finished,
+            ),
+            (
+                "leash_jobs_failed_total",
+                "Jobs that ended failed.",
+                &self.jobs_failed,
+            ),
+            (
+                "leash_commands_started_total",
+                "Commands started by jobs.",
+                &self.commands_started,
+            ),
+            (
+                "leash_approvals_requested_total",
+                "Approvals requested.",
+                &self.approvals_requested,
+            ),
+            (
+                "leash_approvals_nonce_refused_total",
+                "Approval answers refused for a wrong or stale nonce.",
+                &self.approvals_refused_nonce,
+            ),
+            (
+                "leash_http_requests_total",
+                "HTTP requests served.",
+                &self.http_requests,
+            ),
+            (
+                "leash_http_unauthorized_total",
+                "HTTP requests refused for a missing or wrong token.",
+                &self.http_unauthorized,
+            ),
+        ];
+        for (name, help, value) in counters {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+            let _ = writeln!(out, "{name} {}", value.load(Ordering::Relaxed));
+        }
+        let _ = writeln!(
+            out,
+            "# HELP leash_jobs Jobs in the queue by state.\n# TYPE leash_jobs gauge"
+        );
+        for (state, count) in job_counts {
+            let _ = writeln!(out, "leash_jobs{{state=\"{state}\"}} {count}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP leash_uptime_seconds Seconds since the daemon started.\n# TYPE leash_uptime_seconds gauge\nleash_uptime_seconds {uptime_s}"
+        );
+        out
+    }
+}

@@ -1,0 +1,271 @@
+//! The queue worker: one thread that takes the next job (highest priority,
+//! oldest first), runs it through the agent loop on the leash, records how it
+//! ended, finishes its trigger file, and sleeps until woken when the queue is
+//! empty (a condition variable, not polling).
+//!
+//! One worker means one inference at a time and one command at a time — on a
+//! phone the model is the scarce resource, and commands are short.
+//!
+//! How jobs end: the model said done → `done`; out of steps, model failure,
+//! unparseable output → `failed`; a person cancelled → `cancelled`; the daemon
+//! is stopping → `interrupted` and re-queued (it runs again at the next start,
+//! with every command it already started needing approval to run again).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use leash_config::{ExecutionMode, YamlEnum};
+use leash_core::agent::{
+    JobEnd, JobHooks, JobReport, JobSpec, agent_settings, prompt_facts, run_job, system_prompt,
+};
+use leash_core::{Engine, SwitchLog};
+use leash_llm::{Backend, Role};
+use leash_store::{Job, JobState};
+use serde_json::json;
+
+use crate::approvals::RemoteApprover;
+use crate::context::DaemonContext;
+use crate::error::DaemonError;
+use crate::metrics::Metrics;
+use crate::recovery::repeat_guard;
+use crate::triggers::finish_claimed_file;
+
+/// How long the idle worker sleeps between checks of the stop flag when no
+/// wake-up comes (a safety net; jobs wake it at once).
+const IDLE_WAIT: Duration = Duration::from_secs(300);
+
+/// The model backend the worker uses, opened once for the daemon's life (the
+/// embedded model keeps its KV cache between jobs).
+pub struct WorkerBackend {
+    pub backend: Box<dyn Backend>,
+    pub switches: SwitchLog,
+}
+
+impl std::fmt::Debug for WorkerBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerBackend")
+            .field("backend", &self.backend.name())
+            .finish()
+    }
+}
+
+/// Runs jobs until the daemon stops. Errors are leash's own failures (the
+/// store or the audit log failing); a failing job is a normal outcome.
+pub fn run_worker(ctx: Arc<DaemonContext>, mut model: WorkerBackend) -> Result<(), DaemonError> {
+    let mut engines: HashMap<PathBuf, Engine> = HashMap::new();
+    loop {
+        if ctx.is_stopping() {
+            return Ok(());
+        }
+        let seen = ctx.work_generation();
+        let claimed = ctx.with_store(|store| store.claim_next_job())?;
+        let Some(job) = claimed else {
+            ctx.wait_for_work(seen, IDLE_WAIT);
+            continue;
+        };
+        ctx.record_transition(job.id, Some(JobState::Queued), JobState::Running, None)?;
+        run_one(&ctx, &mut model, &mut engines, &job)?;
+    }
+}
+
+/// Runs one claimed job to its end and records the end.
+fn run_one(
+    ctx: &Arc<DaemonContext>,
+    model: &mut WorkerBackend,
+    engines: &mut HashMap<PathBuf, Engine>,
+    job: &Job,
+) -> Result<(), DaemonError> {
+    let workspace = job_workspace(ctx, job);
+    let engine = match engine_for(ctx, engines, &workspace) {
+        Ok(engine) => engine,
+        Err(err) => {
+            let result = json!({"end": "failed", "reason": format!("cannot set up workspace {}: {err}", workspace.display())});
+            return end_job(ctx, job, JobState::Failed, &result);
+        }
+    };
+    engine.mode = match job.mode.as_deref().map(parse_mode) {
+        Some(Some(mode)) => mode,
+        Some(None) => {
+            let result = json!({"end": "failed", "reason": format!("unknown execution mode {:?}", job.mode)});
+            return end_job(ctx, job, JobState::Failed, &result);
+        }
+        None => ctx.loaded.config.security.execution_mode,
+    };
+    // A job that ran before (it was interrupted) asks before repeating any
+    // command an earlier attempt started.
+    engine.must_ask = if job.attempts > 1 || job.requeues > 0 {
+        repeat_guard(&ctx.audit.for_job(job.id)?)
+    } else {
+        Vec::new()
+    };
+    let facts = prompt_facts(&ctx.loaded, engine);
+    let settings = agent_settings(&ctx.loaded);
+    let approver = RemoteApprover {
+        ctx: Arc::clone(ctx),
+        job_id: job.id,
+    };
+    let spec = JobSpec {
+        job_id: Some(job.id),
+        task: job.prompt.clone(),
+        payload: payload_of(job),
+    };
+    let stop_ctx = Arc::clone(ctx);
+    let job_id = job.id;
+    let should_stop = move || {
+        if stop_ctx.cancel_requested(job_id) {
+            Some("cancelled by a person".to_owned())
+        } else if stop_ctx.is_stopping() {
+            Some("the daemon is stopping".to_owned())
+        } else {
+            None
+        }
+    };
+    let commands_before = count_commands(ctx, job.id)?;
+    let mut on_notify = |text: &str| tracing::info!(job = job_id, text, "notify");
+    let mut on_step = |step: u32| tracing::debug!(job = job_id, step, "step");
+    let outcome = run_job(
+        engine,
+        model.backend.as_mut(),
+        &approver,
+        &settings,
+        system_prompt(&facts),
+        &spec,
+        JobHooks {
+            on_text: None,
+            on_notify: &mut on_notify,
+            on_step: &mut on_step,
+            switches: Some(&model.switches),
+            should_stop: Some(&should_stop),
+        },
+    );
+    let started = count_commands(ctx, job.id)?.saturating_sub(commands_before);
+    for _ in 0..started {
+        Metrics::bump(&ctx.metrics.commands_started);
+    }
+    let report = match outcome {
+        Ok(report) => report,
+        Err(err) => {
+            let result = json!({"end": "failed", "reason": format!("leash failed while running the job: {err}")});
+            end_job(ctx, job, JobState::Failed, &result)?;
+            return Err(err.into());
+        }
+    };
+    store_conversation(ctx, job.id, &report)?;
+    let result = serde_json::to_value(&report).unwrap_or_else(|_| json!({}));
+    let state = match &report.end {
+        JobEnd::Done => JobState::Done,
+        JobEnd::StepLimit | JobEnd::Failed { .. } => JobState::Failed,
+        JobEnd::Stopped { .. } if ctx.cancel_requested(job.id) => JobState::Cancelled,
+        JobEnd::Stopped { .. } => JobState::Interrupted,
+    };
+    ctx.clear_cancel(job.id);
+    end_job(ctx, job, state, &result)
+}
+
+/// Records a job's end: its state (and, for a stop, the re-queue), its
+/// counters, and its trigger file's move into `done/` or `failed/`.
+fn end_job(
+    ctx: &DaemonContext,
+    job: &Job,
+    state: JobState,
+    result: &serde_json::Value,
+) -> Result<(), DaemonError> {
+    let ended = ctx.transition(job.id, state, Some(result))?;
+    match state {
+        JobState::Done => Metrics::bump(&ctx.metrics.jobs_finished),
+        JobState::Failed => Metrics::bump(&ctx.metrics.jobs_failed),
+        JobState::Interrupted => {
+            // Stopped by the daemon's own shutdown: it runs again at the next
+            // start (once; repeats need approval).
+            let limit = i64::from(ctx.loaded.config.daemon.requeue_interrupted);
+            if ended.requeues < limit {
+                ctx.transition(job.id, JobState::Queued, None)?;
+            }
+            return Ok(());
+        }
+        JobState::Queued | JobState::Running | JobState::WaitingApproval | JobState::Cancelled => {}
+    }
+    if ended.file_path.is_some() {
+        let succeeded = state == JobState::Done;
+        finish_claimed_file(ctx, &ended, succeeded, result)?;
+    }
+    Ok(())
+}
+
+/// The job's workspace: its own, else `security.workspace`, else the daemon's
+/// working directory.
+fn job_workspace(ctx: &DaemonContext, job: &Job) -> PathBuf {
+    job.workspace
+        .as_ref()
+        .map(PathBuf::from)
+        .or_else(|| ctx.loaded.config.security.workspace.clone())
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_else(|| PathBuf::from("/"))
+}
+
+/// The engine for `workspace`, opened once and kept (policy, sandbox probe).
+fn engine_for<'e>(
+    ctx: &DaemonContext,
+    engines: &'e mut HashMap<PathBuf, Engine>,
+    workspace: &PathBuf,
+) -> Result<&'e mut Engine, DaemonError> {
+    if !engines.contains_key(workspace) {
+        let engine = Engine::open(&ctx.loaded, workspace)?;
+        engines.insert(workspace.clone(), engine);
+    }
+    engines.get_mut(workspace).ok_or(DaemonError::Poisoned {
+        what: "the engine cache",
+    })
+}
+
+fn parse_mode(text: &str) -> Option<ExecutionMode> {
+    <ExecutionMode as YamlEnum>::ALL
+        .iter()
+        .copied()
+        .find(|mode| mode.as_str() == text)
+}
+
+/// The trigger's untrusted data, as the agent loop takes it.
+fn payload_of(job: &Job) -> Option<(String, String)> {
+    let payload = job.payload.as_ref()?;
+    let label = payload.get("label")?.as_str()?.to_owned();
+    let text = payload.get("text")?.as_str()?.to_owned();
+    Some((label, text))
+}
+
+/// Commands this job has started so far (for the counter).
+fn count_commands(ctx: &DaemonContext, job_id: i64) -> Result<u64, DaemonError> {
+    Ok(ctx
+        .audit
+        .for_job(job_id)?
+        .iter()
+        .filter(|record| record.kind == "command.started")
+        .count() as u64)
+}
+
+/// Stores the job's conversation with the model.
+fn store_conversation(
+    ctx: &DaemonContext,
+    job_id: i64,
+    report: &JobReport,
+) -> Result<(), DaemonError> {
+    ctx.with_store(|store| {
+        store.truncate_conversation(job_id, 0)?;
+        for (position, message) in report.conversation.iter().enumerate() {
+            let role = match message.role {
+                Role::System => "system",
+                Role::User => "user",
+                Role::Assistant => "assistant",
+            };
+            store.put_message(
+                job_id,
+                i64::try_from(position).unwrap_or(i64::MAX),
+                role,
+                &message.content,
+            )?;
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,14 @@
+//! leash-daemon's integration tests (one test binary for the crate; one module
+//! per component).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
+mod approvals;
+mod http;
+mod recovery;
+mod support;
+mod triggers;

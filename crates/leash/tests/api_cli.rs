@@ -1,0 +1,317 @@
+//! `leash submit|jobs|approvals|approve|deny` against a real `leash daemon`
+//! child process (replay backend, a temp home, a free loopback port), plus
+//! the error every one of them gives when no daemon runs.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::{TestHome, text};
+use rstest::rstest;
+use serde_json::Value;
+
+/// A port nobody listens on right now.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// A home whose daemon listens on `port` and plays one model turn that runs
+/// `ls` (which, in `prompt` mode, waits for a person).
+fn home_on_port(port: u16) -> TestHome {
+    let home = TestHome::new();
+    let transcript = home.root().join("transcript.yaml");
+    std::fs::write(
+        &transcript,
+        "responses:\n  - text: '{\"actions\": [{\"run\": [\"ls\"]}], \"done\": true}'\n",
+    )
+    .unwrap();
+    home.write_config(&format!(
+        r#"
+model:
+  backend: replay
+  transcript: {}
+security:
+  execution_mode: prompt
+  workspace: {}
+  whitelist: [ls]
+api:
+  listen: 127.0.0.1:{port}
+logging:
+  level: warn
+"#,
+        transcript.display(),
+        home.workspace().display()
+    ));
+    home
+}
+
+/// A running `leash daemon`, stopped with SIGTERM when dropped.
+struct Daemon {
+    child: Child,
+}
+
+impl Daemon {
+    /// Starts the daemon and waits for its ready line. `None` (after saying
+    /// why) when this build has no `leash daemon` yet.
+    fn start(home: &TestHome) -> Option<Daemon> {
+        let help = home.run(&["daemon", "--help"]);
+        if !help.status.success() {
+            eprintln!(
+                "skipped: `leash daemon` is not a subcommand of this build: {}",
+                text(&help.stderr)
+            );
+            return None;
+        }
+        let mut child = home
+            .leash()
+            .arg("daemon")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut seen = Vec::new();
+        while Instant::now() < deadline {
+            match rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(line) if line.contains("daemon ready") => return Some(Daemon { child }),
+                Ok(line) => seen.push(line),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the daemon did not get ready:\n{}", seen.join("\n"));
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+fn failed(out: &Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stdout: {}\nstderr: {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stderr)
+}
+
+fn json_of(out: &Output) -> Value {
+    serde_json::from_str(&ok(out)).unwrap()
+}
+
+/// Waits until `leash approvals --json` lists a pending request; its id.
+fn wait_for_approval(home: &TestHome) -> i64 {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let doc = json_of(&home.run(&["approvals", "--json"]));
+        if let Some(first) = doc["approvals"].as_array().and_then(|a| a.first()) {
+            assert!(
+                first.get("nonce").is_none(),
+                "lists carry no nonce: {first}"
+            );
+            return first["id"].as_i64().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("no approval request appeared");
+}
+
+/// Waits until job `id` is in `state`.
+fn wait_for_job_state(home: &TestHome, id: i64, state: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = Value::Null;
+    while Instant::now() < deadline {
+        last = json_of(&home.run(&["jobs", "show", &id.to_string(), "--json"]));
+        if last["job"]["state"] == state {
+            return last;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("job {id} never became {state}: {last}");
+}
+
+#[rstest]
+#[case::submit(&["submit", "hello"])]
+#[case::jobs(&["jobs"])]
+#[case::jobs_show(&["jobs", "show", "1"])]
+#[case::approvals(&["approvals"])]
+#[case::approve(&["approve", "1"])]
+#[case::deny(&["deny", "1", "--nonce", "n"])]
+fn without_a_daemon_every_client_says_so(#[case] args: &[&str]) {
+    let port = free_port();
+    let home = home_on_port(port);
+    // Never started here: no token file either.
+    let stderr = failed(&home.run(args));
+    assert!(
+        stderr.contains(&format!("not running at 127.0.0.1:{port}"))
+            && stderr.contains("leash daemon"),
+        "{stderr}"
+    );
+    // Started before (a token exists) but not running now.
+    let token = home.home().join(".local/state/leash/api.token");
+    std::fs::create_dir_all(token.parent().unwrap()).unwrap();
+    std::fs::write(&token, "abc\n").unwrap();
+    let stderr = failed(&home.run(args));
+    assert!(
+        stderr.contains(&format!(
+            "the leash daemon is not running at 127.0.0.1:{port} (start it with `leash daemon`)"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn submit_list_approve_and_the_job_finishes() {
+    let home = home_on_port(free_port());
+    let Some(daemon) = Daemon::start(&home) else {
+        return;
+    };
+    let id: i64 = ok(&home.run(&["submit", "list", "the", "files"]))
+        .trim()
+        .parse()
+        .unwrap();
+    let listed = ok(&home.run(&["jobs"]));
+    assert!(listed.contains("list the files"), "{listed}");
+
+    let approval = wait_for_approval(&home);
+    let table = ok(&home.run(&["approvals"]));
+    assert!(table.contains("ls"), "{table}");
+
+    // A notification button with a stale nonce: refused, exit 1, audited.
+    let stderr = failed(&home.run(&["approve", &approval.to_string(), "--nonce", "stale"]));
+    assert!(stderr.contains("nonce does not match"), "{stderr}");
+
+    let answer = ok(&home.run(&["approve", &approval.to_string()]));
+    assert!(answer.contains("approved"), "{answer}");
+    let stderr = failed(&home.run(&["approve", &approval.to_string()]));
+    assert!(stderr.contains("already approved"), "{stderr}");
+
+    let job = wait_for_job_state(&home, id, "done");
+    assert_eq!(job["job"]["result"]["executed"], 1, "{job}");
+    let shown = ok(&home.run(&["jobs", "show", &id.to_string()]));
+    assert!(shown.contains("state         done"), "{shown}");
+
+    drop(daemon);
+    let records = home.audit_records();
+    let refused = records
+        .iter()
+        .find(|r| r["kind"] == "approval.nonce_refused")
+        .expect("the stale nonce is audited");
+    assert_eq!(refused["payload"]["channel"], "termux");
+    home.assert_audit_verifies();
+}
+
+#[test]
+fn deny_with_the_notification_nonce_and_json_output() {
+    let home = home_on_port(free_port());
+    let Some(_daemon) = Daemon::start(&home) else {
+        return;
+    };
+    let submitted = json_of(&home.run(&["submit", "--json", "--priority", "-3", "list"]));
+    assert_eq!(submitted["duplicate"], false);
+    assert_eq!(submitted["job"]["priority"], -3);
+    let id = submitted["job"]["id"].as_i64().unwrap();
+    let approval = wait_for_approval(&home);
+
+    // The nonce, as the notifier gets it (the token holder may read it).
+    let token_file = home.home().join(".local/state/leash/api.token");
+    let token = std::fs::read_to_string(token_file).unwrap();
+    let config = std::fs::read_to_string(home.config_file()).unwrap();
+    let listen = config
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("listen: "))
+        .unwrap()
+        .to_owned();
+    let shown: Value = ureq::get(format!("http://{listen}/v1/approvals/{approval}"))
+        .header("Authorization", format!("Bearer {}", token.trim()))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap();
+    let nonce = shown["approval"]["nonce"].as_str().unwrap().to_owned();
+
+    let denied = json_of(&home.run(&["deny", &approval.to_string(), "--nonce", &nonce, "--json"]));
+    assert_eq!(denied["approval"]["state"], "denied");
+    assert_eq!(denied["approval"]["channel"], "termux");
+    assert!(
+        denied["approval"]["decided_by"]
+            .as_str()
+            .unwrap()
+            .starts_with("notification:")
+    );
+    let job = wait_for_job_state(&home, id, "done");
+    assert_eq!(job["job"]["result"]["executed"], 0, "{job}");
+}
+
+#[test]
+fn server_errors_are_reported_with_their_detail() {
+    let home = home_on_port(free_port());
+    let Some(_daemon) = Daemon::start(&home) else {
+        return;
+    };
+    let stderr = failed(&home.run(&["submit", "--mode", "auto-approve", "deploy"]));
+    assert!(stderr.contains("`mode` auto-approve is looser"), "{stderr}");
+    let stderr = failed(&home.run(&["jobs", "--state", "finished"]));
+    assert!(
+        stderr.contains("`state`") && stderr.contains("finished"),
+        "{stderr}"
+    );
+    let stderr = failed(&home.run(&["jobs", "show", "4242"]));
+    assert!(stderr.contains("job 4242 does not exist"), "{stderr}");
+    let stderr = failed(&home.run(&["deny", "4242"]));
+    assert!(stderr.contains("approval 4242 does not exist"), "{stderr}");
+    let listed = json_of(&home.run(&["jobs", "--json", "--limit", "5"]));
+    assert_eq!(listed["jobs"], serde_json::json!([]));
+}
