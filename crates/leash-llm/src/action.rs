@@ -101,6 +101,12 @@ pub enum StringRole {
     Text,
 }
 
+/// At most this many actions per answer in the grammar and the schema (the
+/// parser reads up to [`MAX_ACTIONS_PER_PLAN`]): a small model repeats an
+/// action (`ls -la` a dozen times) until its budget runs out; a step of more
+/// than 8 actions is rare, and the next step can go on after the RESULTS.
+pub const MAX_ACTIONS_PER_ANSWER: usize = 8;
+
 /// At most this many argv items (program included) in a `run` action, in the
 /// grammar and the schema. The parser accepts more (a server that ignores the
 /// schema is still judged by the policy); the cap is there so a small model

@@ -6,7 +6,7 @@
 //! fixed order (`thought`, `actions`, `done`), whitespace bounded (a blank or
 //! two, or one newline plus indentation, between tokens — a small model cannot
 //! loop on spaces forever), strings, argv and the action list bounded
-//! ([`StringRole::max_chars`], [`MAX_ARGV_ITEMS`], [`MAX_ACTIONS_PER_PLAN`]),
+//! ([`StringRole::max_chars`], [`MAX_ARGV_ITEMS`], [`MAX_ACTIONS_PER_ANSWER`]),
 //! `\u` escapes limited to non-NUL, non-surrogate code points (so every escape
 //! the grammar allows is one serde_json decodes), path strings non-empty, and
 //! the program (argv[0]) one of the policy's names when a [`ProgramChoice`]
@@ -27,8 +27,8 @@
 use std::fmt::Write as _;
 
 use crate::action::{
-    ActionKind, MAX_ACTIONS_PER_PLAN, MAX_ARGV_ITEM_CHARS, MAX_ARGV_ITEMS, Payload, ProgramChoice,
-    StringRole,
+    ActionKind, MAX_ACTIONS_PER_ANSWER, MAX_ARGV_ITEM_CHARS, MAX_ARGV_ITEMS, Payload,
+    ProgramChoice, StringRole,
 };
 
 /// Rule name for an action kind's object, e.g. `action-write-file`.
@@ -142,7 +142,7 @@ pub fn actions_gbnf(allow_think: bool, programs: ProgramChoice<'_>) -> String {
     let _ = writeln!(
         out,
         "actions ::= \"[\" ws ( action ws ( \",\" ws action ws ){{0,{}}} )? \"]\"",
-        MAX_ACTIONS_PER_PLAN - 1
+        MAX_ACTIONS_PER_ANSWER - 1
     );
     let allows_run = programs.allows_run();
     let kinds: Vec<ActionKind> = ActionKind::ALL

@@ -29,9 +29,9 @@ mod replay;
 mod schema;
 
 pub use action::{
-    Action, ActionKind, ActionPlan, FileWrite, MAX_ACTIONS_PER_PLAN, MAX_ARGV_ITEM_CHARS,
-    MAX_ARGV_ITEMS, Payload, PlanError, PlanProblem, ProgramChoice, SiblingKey, StringRole,
-    Transfer,
+    Action, ActionKind, ActionPlan, FileWrite, MAX_ACTIONS_PER_ANSWER, MAX_ACTIONS_PER_PLAN,
+    MAX_ARGV_ITEM_CHARS, MAX_ARGV_ITEMS, Payload, PlanError, PlanProblem, ProgramChoice,
+    SiblingKey, StringRole, Transfer,
 };
 pub use backend::{
     Backend, BackendError, ChatMessage, FinishReason, GenerateRequest, Generation, OutputFormat,

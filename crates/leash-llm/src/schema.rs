@@ -14,14 +14,14 @@
 //! LM Studio and Ollama share), so the parser and the policy check those; a
 //! policy that allows no program at all drops the `run` variant, as the
 //! grammar does. The length caps are the grammar's ([`StringRole::max_chars`],
-//! [`MAX_ARGV_ITEMS`], [`MAX_ACTIONS_PER_PLAN`]).
+//! [`MAX_ARGV_ITEMS`], [`MAX_ACTIONS_PER_ANSWER`]).
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Value, json};
 
 use crate::action::{
-    ActionKind, MAX_ACTIONS_PER_PLAN, MAX_ARGV_ITEM_CHARS, MAX_ARGV_ITEMS, Payload, ProgramChoice,
-    SiblingKey, StringRole,
+    ActionKind, MAX_ACTIONS_PER_ANSWER, MAX_ARGV_ITEM_CHARS, MAX_ARGV_ITEMS, Payload,
+    ProgramChoice, SiblingKey, StringRole,
 };
 
 /// The name sent as `json_schema.name`.
@@ -165,7 +165,7 @@ fn plan_schema(programs: ProgramChoice<'_>) -> Node {
         .collect();
     let actions = object(vec![
         ("type", Node::Leaf(json!("array"))),
-        ("maxItems", Node::Leaf(json!(MAX_ACTIONS_PER_PLAN))),
+        ("maxItems", Node::Leaf(json!(MAX_ACTIONS_PER_ANSWER))),
         ("items", object(vec![("anyOf", Node::Array(variants))])),
     ]);
     closed_object(vec![

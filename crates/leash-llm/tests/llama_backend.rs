@@ -21,8 +21,8 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use leash_llm::{
-    ActionPlan, Backend, BackendError, ChatMessage, FinishReason, GenerateRequest, LlamaBackend,
-    LlamaConfig, OutputFormat, ProgramChoice, Role, parse_response,
+    Action, ActionPlan, Backend, BackendError, ChatMessage, FinishReason, GenerateRequest,
+    LlamaBackend, LlamaConfig, OutputFormat, ProgramChoice, Role, parse_response,
 };
 
 const MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
@@ -218,18 +218,48 @@ fn hundred_prompts_give_hundred_parseable_plans() {
     let mut failures = Vec::new();
     let mut generated_tokens = 0;
     let mut truncated = 0;
+    let mut runs = 0;
+    // Every other prompt with argv[0] narrowed to a policy's program names,
+    // as the agent loop asks.
+    let programs: Vec<String> = [
+        "ls", "cat", "du", "df", "date", "wc", "grep", "find", "mkdir",
+    ]
+    .map(String::from)
+    .to_vec();
     for (i, prompt) in PROMPTS.iter().enumerate() {
         let messages = [
             message(Role::System, SYSTEM_PROMPT),
             message(Role::User, prompt),
         ];
-        let generation = backend.generate(plan_request(&messages, 160)).unwrap();
+        let narrowed = i % 2 == 1;
+        let generation = backend
+            .generate(GenerateRequest {
+                programs: if narrowed {
+                    ProgramChoice::OneOf(&programs)
+                } else {
+                    ProgramChoice::Any
+                },
+                ..plan_request(&messages, 160)
+            })
+            .unwrap();
         generated_tokens += generation.generated_tokens;
         if generation.finish == FinishReason::Length {
             truncated += 1;
         }
         let strict = serde_json::from_str::<ActionPlan>(generation.text.trim());
         let parsed = parse_response(&generation.text, None);
+        if narrowed && let Ok(plan) = &strict {
+            for action in &plan.actions {
+                if let Action::Run { argv, .. } = action {
+                    runs += 1;
+                    if !programs.contains(&argv[0]) {
+                        failures.push(format!(
+                            "#{i} {prompt:?}: ran {argv:?}, not a listed program"
+                        ));
+                    }
+                }
+            }
+        }
         if strict.is_err() || parsed.is_err() {
             failures.push(format!(
                 "#{i} {prompt:?} ({:?}, {} tokens): {:?} / {:?}\n    {}",
@@ -243,7 +273,7 @@ fn hundred_prompts_give_hundred_parseable_plans() {
     }
     let elapsed = started.elapsed();
     eprintln!(
-        "100 prompts: {:.1} s, {generated_tokens} tokens generated ({:.1} tokens/s overall), {truncated} hit max_tokens",
+        "100 prompts: {:.1} s, {generated_tokens} tokens generated ({:.1} tokens/s overall), {truncated} hit max_tokens, {runs} run actions under the program list",
         elapsed.as_secs_f64(),
         f64::from(generated_tokens) / elapsed.as_secs_f64()
     );

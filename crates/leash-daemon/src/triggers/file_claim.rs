@@ -331,10 +331,56 @@ pub fn recover_claims(ctx: &std::sync::Arc<DaemonContext>) -> Result<ClaimRecove
             }
         }
     }
+    for watched in &plan.dirs {
+        for stage in [DONE_DIR, FAILED_DIR] {
+            recovery.finished += complete_result_files(ctx, &watched.leash_subdir(stage))?;
+        }
+    }
     if recovery != ClaimRecovery::default() {
         tracing::info!(?recovery, "claimed trigger files recovered");
     }
     Ok(recovery)
+}
+
+/// In a `done/` or `failed/` directory after a crash: removes result files a
+/// dead daemon was half-way through writing (dot-named temp files), and
+/// writes the result file of every finished trigger file that lacks one.
+/// Returns how many result files it wrote.
+fn complete_result_files(ctx: &DaemonContext, dir: &Path) -> Result<usize, DaemonError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(err) => return Err(io_error("list finished files in", dir)(err)),
+    };
+    let mut written = 0;
+    for entry in entries {
+        let entry = entry.map_err(io_error("list finished files in", dir))?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            if name.contains(&format!("{RESULT_SUFFIX}.tmp-")) {
+                std::fs::remove_file(&path).map_err(io_error("remove stale temp file", &path))?;
+                tracing::info!(path = %path.display(), "removed a half-written result file");
+            }
+            continue;
+        }
+        if name.ends_with(RESULT_SUFFIX) || result_file_of(&path).symlink_metadata().is_ok() {
+            continue;
+        }
+        let key = path.display().to_string();
+        let Some(job) = ctx.with_store(|store| store.job_by_file_path(&key))? else {
+            continue;
+        };
+        if !job.state.is_final() && job.state != JobState::Interrupted {
+            continue;
+        }
+        let succeeded = job.state == JobState::Done;
+        let result = job.result.clone().unwrap_or_else(|| json!({}));
+        if finish_claimed_file(ctx, &job, succeeded, &result)?.is_some() {
+            written += 1;
+        }
+    }
+    Ok(written)
 }
 
 #[cfg(test)]

@@ -10,9 +10,9 @@
 //! keys), which the "subset" cases pin.
 
 use leash_llm::{
-    Action, ActionKind, ActionPlan, FileWrite, MAX_ACTIONS_PER_PLAN, MAX_ARGV_ITEM_CHARS,
-    MAX_ARGV_ITEMS, ProgramChoice, StringRole, Transfer, actions_gbnf, actions_json_schema,
-    parse_response,
+    Action, ActionKind, ActionPlan, FileWrite, MAX_ACTIONS_PER_ANSWER, MAX_ACTIONS_PER_PLAN,
+    MAX_ARGV_ITEM_CHARS, MAX_ARGV_ITEMS, ProgramChoice, StringRole, Transfer, actions_gbnf,
+    actions_json_schema, parse_response,
 };
 use proptest::prelude::*;
 use rstest::rstest;
@@ -283,25 +283,20 @@ fn no_program_allowed_means_no_run_action() {
     ));
 }
 
-#[test]
-fn too_many_actions_are_refused_by_all_three() {
-    let one = r#"{"notify": "x"}"#;
-    let doc = |n: usize| {
-        format!(
-            r#"{{"thought": null, "actions": [{}], "done": true}}"#,
-            vec![one; n].join(", ")
-        )
-    };
-    for (n, ok) in [
-        (MAX_ACTIONS_PER_PLAN, true),
-        (MAX_ACTIONS_PER_PLAN + 1, false),
-    ] {
-        let text = doc(n);
-        assert_eq!(schema_accepts(&text), ok, "{n}");
-        let text = text.replace(r#""thought": null, "#, "");
-        assert_eq!(grammar(false).accepts(&text), ok, "{n}");
-        assert_eq!(parse_response(&text, None).is_ok(), ok, "{n}");
-    }
+/// The grammar and the schema cap the actions of one answer lower than the
+/// parser does (a subset again); past the parser's limit all three refuse.
+#[rstest]
+#[case::at_the_answer_cap(MAX_ACTIONS_PER_ANSWER, true, true)]
+#[case::over_the_answer_cap(MAX_ACTIONS_PER_ANSWER + 1, false, true)]
+#[case::at_the_parser_limit(MAX_ACTIONS_PER_PLAN, false, true)]
+#[case::over_the_parser_limit(MAX_ACTIONS_PER_PLAN + 1, false, false)]
+fn action_count_caps(#[case] count: usize, #[case] capped_ok: bool, #[case] parser_ok: bool) {
+    let actions = vec![r#"{"notify": "x"}"#; count].join(", ");
+    let text = format!(r#"{{"thought": null, "actions": [{actions}], "done": true}}"#);
+    assert_eq!(schema_accepts(&text), capped_ok, "{count}");
+    let text = text.replace(r#""thought": null, "#, "");
+    assert_eq!(grammar(false).accepts(&text), capped_ok, "{count}");
+    assert_eq!(parse_response(&text, None).is_ok(), parser_ok, "{count}");
 }
 
 #[rstest]

@@ -222,3 +222,29 @@ fn a_finish_interrupted_after_the_rename_is_completed_by_the_next_call() {
     let stored = ctx.with_store(|s| s.job(job.id)).unwrap().unwrap();
     assert_eq!(stored.file_path.as_deref(), Some(target.to_str().unwrap()));
 }
+
+/// Regression (found by the crash test): a daemon killed while writing a
+/// result file leaves a dot-named temp file in `done/` and no result file.
+/// Start-up recovery removes the temp file and writes the result.
+#[test]
+fn crash_mid_result_write_is_cleaned_up_and_completed_at_start() {
+    let (_home, dir, ctx) = watched_home("");
+    let job = admit_claimed(&ctx, &dir, "torn.task", "t");
+    let running = ctx.transition(job.id, JobState::Running, None).unwrap();
+    finish_claimed_file(&ctx, &running, true, &json!({"end": "done"})).unwrap();
+    ctx.transition(job.id, JobState::Done, Some(&json!({"end": "done"})))
+        .unwrap();
+    let done = dir.join(".leash/done");
+    // As the kill left it: no result file, a half-written temp file.
+    std::fs::remove_file(done.join("torn.task.result.json")).unwrap();
+    std::fs::write(done.join(".torn.task.result.json.tmp-4242"), "{\"job_").unwrap();
+
+    let recovery = recover_claims(&ctx).unwrap();
+    assert_eq!(recovery.finished, 1, "{recovery:?}");
+    assert!(!done.join(".torn.task.result.json.tmp-4242").exists());
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(done.join("torn.task.result.json")).unwrap())
+            .unwrap();
+    assert_eq!(written["job_id"], job.id);
+    assert_eq!(written["succeeded"], true);
+}
