@@ -41,6 +41,8 @@ if command -v apt-get >/dev/null 2>&1; then
     need_deb curl curl
     need_deb python3 python3
     need_deb python3-pip pip3
+    # scripts/api-fuzz.sh installs schemathesis into a venv.
+    python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_deb python3-venv
     need_deb ca-certificates /etc/ssl/certs/ca-certificates.crt
     # The embedded llama.cpp backend: cmake builds it, bindgen needs libclang.
     need_deb cmake cmake

@@ -22,6 +22,10 @@ export LEASH_REQUIRE_TEST_MODEL=1
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 cargo test --workspace --quiet 2>&1 | tee "$log"
+# The HTTP API against its own OpenAPI document (schemathesis): no 5xx, no
+# crash, a graceful stop and a verifying audit log afterwards.
+API_FUZZ_EXAMPLES="${API_FUZZ_EXAMPLES:-50}" LEASH_BIN="$target/debug/leash" scripts/api-fuzz.sh
+
 # cargo's last line is the last test binary's (often doc tests: 0 tests); say
 # what the whole run did.
 awk '/^test result:/ {p += $4; f += $6} END {printf "tests: %d passed, %d failed\n", p, f}' "$log"

@@ -72,6 +72,23 @@ impl DaemonContext {
                 .map_err(DaemonError::from)?;
             return Err(DecideError::WrongNonce { id });
         }
+        // Past its expiry a request is a denial, even if the waiting worker
+        // has not marked it yet: mark it now and refuse the late answer.
+        let expired = approval
+            .expires_at
+            .parse::<jiff::Timestamp>()
+            .map(|at| jiff::Timestamp::now() >= at)
+            .unwrap_or(true);
+        if expired && approval.state == ApprovalState::Pending {
+            let _ = self.with_store(|store| {
+                store.decide_approval(id, ApprovalState::Expired, "expiry", "expiry")
+            });
+            self.approvals_changed.notify();
+            return Err(DecideError::NotPending {
+                id,
+                state: ApprovalState::Expired.as_str().to_owned(),
+            });
+        }
         let state = match answer {
             RemoteAnswer::Approve => ApprovalState::Approved,
             RemoteAnswer::Deny => ApprovalState::Denied,

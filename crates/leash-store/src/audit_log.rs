@@ -197,6 +197,20 @@ impl AuditLog {
         )
     }
 
+    /// At most `limit` records with a seq greater than `seq`, oldest first
+    /// (a page of a follower's read; seqs have no gaps).
+    pub fn after_limited(&self, seq: u64, limit: u64) -> Result<Vec<AuditRecord>, StoreError> {
+        let guard = self.lock()?;
+        let from = i64::try_from(seq).unwrap_or(i64::MAX);
+        let to = from.saturating_add(i64::try_from(limit).unwrap_or(i64::MAX));
+        records_where(
+            &guard.conn,
+            &self.db_path,
+            &format!("seq > ?1 AND seq <= {to}"),
+            from,
+        )
+    }
+
     /// The records about job `job_id`, oldest first.
     pub fn for_job(&self, job_id: i64) -> Result<Vec<AuditRecord>, StoreError> {
         let guard = self.lock()?;

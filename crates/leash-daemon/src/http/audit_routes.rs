@@ -46,7 +46,7 @@ pub(crate) async fn list(
         let head = ctx.audit.head_seq()?;
         // Sequence numbers have no gaps, so a client that is up to date
         // (the usual follower) reads only what is new.
-        let records = ctx.audit.after(after)?;
+        let records = ctx.audit.after_limited(after, u64::from(limit))?;
         Ok::<_, leash_store::StoreError>((records, head))
     })
     .await?;

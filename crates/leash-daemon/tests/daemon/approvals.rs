@@ -205,3 +205,33 @@ fn the_notifier_gets_the_id_the_nonce_and_an_escaped_summary() {
         .any(|r| r.kind == "approval.notified" && r.payload["ran"] == true);
     assert!(notified);
 }
+
+#[test]
+fn an_answer_after_the_expiry_is_refused_even_before_the_worker_notices() {
+    let home = TestDaemonHome::new();
+    let ctx = context(&home, "");
+    let job_id = running_job(&ctx);
+    let approval = ctx
+        .with_store(|s| {
+            s.insert_approval(&leash_store::NewApproval {
+                job_id: Some(job_id),
+                expires_at: "2020-01-01T00:00:00Z".into(),
+                nonce: "n1".into(),
+                argv: vec!["ls".into()],
+                ..leash_store::NewApproval::default()
+            })
+        })
+        .unwrap();
+    let late = ctx.decide_approval(approval.id, "n1", RemoteAnswer::Approve, "http", "t");
+    assert!(
+        matches!(&late, Err(DecideError::NotPending { state, .. }) if state == "expired"),
+        "{late:?}"
+    );
+    assert_eq!(
+        ctx.with_store(|s| s.approval(approval.id))
+            .unwrap()
+            .unwrap()
+            .state,
+        ApprovalState::Expired
+    );
+}

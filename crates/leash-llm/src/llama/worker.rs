@@ -16,12 +16,12 @@ use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
 use llama_cpp_2::token::data::LlamaTokenData;
-use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 
 use super::closing::{CLOSING_MARGIN, ClosingTokens, JsonCursor};
 use super::prefix::reusable_prefix;
 use super::prompt::{ChatFormat, TemplateSource};
 use super::runtime::llama_runtime;
+use super::sampling::Sampler;
 use super::utf8_stream::Utf8Stream;
 use super::{BACKEND_NAME, LlamaConfig};
 use crate::{
@@ -137,7 +137,7 @@ struct Session<'model> {
     /// names it was generated for: the same policy gives the same grammar.
     actions_grammar: Option<(Option<Vec<String>>, String)>,
     closing: ClosingTokens,
-    /// Scratch space for [`sample`].
+    /// Scratch space for [`Sampler::sample`].
     candidates: Vec<LlamaTokenData>,
     seed: Option<u32>,
     max_tokens_cap: Option<u32>,
@@ -204,13 +204,7 @@ impl<'model> Session<'model> {
             self.decode_answer(job, &mut sampler, logits_index, started)
                 .map(|answer| (reused, answer))
         });
-        if sampler.grammar.is_some() {
-            tracing::debug!(
-                checked = sampler.grammar_checks,
-                resampled = sampler.grammar_resamples,
-                "lazy grammar sampling"
-            );
-        }
+        sampler.log_grammar_use();
         match result {
             Ok((reused, answer)) => Ok(Generation {
                 text: answer.text,
@@ -268,7 +262,7 @@ impl<'model> Session<'model> {
     /// The action grammar (for [`OutputFormat::Actions`]) and, apart from it,
     /// top-k, top-p, temperature and a seeded draw — or the single most
     /// likely token at temperature 0. The grammar is not in the chain: see
-    /// [`sample`] for how the two meet.
+    /// [`Sampler::sample`] for how the two meet.
     fn sampler(&mut self, job: &Job) -> Result<Sampler, BackendError> {
         let grammar = match job.format {
             OutputFormat::Actions => {
@@ -281,22 +275,22 @@ impl<'model> Session<'model> {
             }
             OutputFormat::Text => None,
         };
+        let greedy = job.temperature <= 0.0;
         let mut chain = Vec::with_capacity(4);
-        if job.temperature > 0.0 {
+        if greedy {
+            chain.push(LlamaSampler::greedy());
+        } else {
             chain.push(LlamaSampler::top_k(40));
             chain.push(LlamaSampler::top_p(0.95, 1));
             chain.push(LlamaSampler::temp(job.temperature));
             // u32::MAX is llama.cpp's "pick a random seed".
             chain.push(LlamaSampler::dist(self.seed.unwrap_or(u32::MAX)));
-        } else {
-            chain.push(LlamaSampler::greedy());
         }
-        Ok(Sampler {
+        Ok(Sampler::new(
             grammar,
-            chain: LlamaSampler::chain_simple(chain),
-            grammar_checks: 0,
-            grammar_resamples: 0,
-        })
+            LlamaSampler::chain_simple(chain),
+            greedy,
+        ))
     }
 
     /// Brings the KV cache to `tokens`: keeps the longest prefix it already
@@ -396,15 +390,8 @@ impl<'model> Session<'model> {
         let mut piece = Vec::with_capacity(32);
         while answer.generated < budget {
             let closing = (answer.generated >= closing_from).then_some((&self.closing, &cursor));
-            let token = sample(
-                &self.context,
-                logits_index,
-                Sampling {
-                    sampler,
-                    closing,
-                    candidates: &mut self.candidates,
-                },
-            )?;
+            let token =
+                sampler.sample(&self.context, logits_index, closing, &mut self.candidates)?;
             answer
                 .time_to_first_token
                 .get_or_insert_with(|| started.elapsed());
@@ -459,122 +446,4 @@ struct Answer {
     finish: FinishReason,
     generated: u32,
     time_to_first_token: Option<Duration>,
-}
-
-/// The samplers of one answer.
-struct Sampler {
-    /// The action grammar, kept out of `chain` (see [`sample`]).
-    grammar: Option<LlamaSampler>,
-    /// Top-k, top-p, temperature and a draw, or greedy.
-    chain: LlamaSampler,
-    /// Tokens checked against the grammar, and how many of them it refused
-    /// (each refusal costs a pass of the grammar over the whole vocabulary).
-    grammar_checks: u32,
-    grammar_resamples: u32,
-}
-
-/// How the next token is chosen.
-struct Sampling<'a> {
-    sampler: &'a mut Sampler,
-    /// Steer to a close (the end of an action plan's budget).
-    closing: Option<(&'a ClosingTokens, &'a JsonCursor)>,
-    /// Reused between tokens: a vocabulary-sized array (49k entries for
-    /// SmolLM2) allocated per token would cost a few percent of decode speed.
-    candidates: &'a mut Vec<LlamaTokenData>,
-}
-
-/// Samples the token after the logits at `index` and accepts it exactly once.
-///
-/// Without a grammar and without closing bias, `LlamaSampler::sample` does
-/// both in one C call, as a direct llama.cpp loop would.
-///
-/// With the grammar, sampling is *lazy*, as llama.cpp's own `common_sampler`
-/// does it: the chain picks a token from the unconstrained candidates, and
-/// only that one token is checked against the grammar (a one-entry candidate
-/// array). Only when the grammar refuses it are the candidates rebuilt, the
-/// grammar applied to the whole vocabulary, and the chain run again. Most
-/// tokens of a plan are what the grammar wants anyway, and filtering 49k
-/// candidates through the grammar's stacks is what made constrained decoding
-/// slow. At temperature 0 the result is exactly the grammar-first result (the
-/// most likely token, if allowed, is also the most likely allowed token).
-///
-/// The token is accepted with `try_accept`, which (with the crate's `common`
-/// feature) returns a grammar error as a value instead of aborting.
-fn sample(
-    context: &LlamaContext<'_>,
-    index: i32,
-    sampling: Sampling<'_>,
-) -> Result<LlamaToken, BackendError> {
-    let Sampling {
-        sampler,
-        closing,
-        candidates,
-    } = sampling;
-    if sampler.grammar.is_none() && closing.is_none() {
-        return Ok(sampler.chain.sample(context, index));
-    }
-    let mut token = choose(
-        context,
-        index,
-        closing,
-        candidates,
-        &mut sampler.chain,
-        None,
-    )?;
-    if let Some(grammar) = sampler.grammar.as_mut() {
-        sampler.grammar_checks += 1;
-        if !grammar_allows(grammar, token) {
-            sampler.grammar_resamples += 1;
-            token = choose(
-                context,
-                index,
-                closing,
-                candidates,
-                &mut sampler.chain,
-                Some(grammar),
-            )?;
-        }
-        grammar.try_accept(token).map_err(|err| {
-            inference_error(format!("the grammar rejected the sampled token: {err}"))
-        })?;
-    }
-    sampler.chain.accept(token);
-    Ok(token)
-}
-
-/// Runs `chain` (after `grammar`, when given) over the candidates of the
-/// logits at `index`, with the closing bias when steering to a close, and
-/// returns the selected token.
-fn choose(
-    context: &LlamaContext<'_>,
-    index: i32,
-    closing: Option<(&ClosingTokens, &JsonCursor)>,
-    scratch: &mut Vec<LlamaTokenData>,
-    chain: &mut LlamaSampler,
-    grammar: Option<&mut LlamaSampler>,
-) -> Result<LlamaToken, BackendError> {
-    scratch.clear();
-    scratch.extend(context.candidates_ith(index));
-    let mut candidates = LlamaTokenDataArray::new(std::mem::take(scratch), false);
-    if let Some((closing, cursor)) = closing {
-        closing.favour(cursor, &mut candidates);
-    }
-    if let Some(grammar) = grammar {
-        candidates.apply_sampler(grammar);
-    }
-    candidates.apply_sampler(chain);
-    let token = candidates.selected_token();
-    *scratch = candidates.data;
-    token.ok_or_else(|| inference_error("the sampler selected no token".to_string()))
-}
-
-/// Whether the grammar, in its current state, allows `token` next: the
-/// grammar sampler sets the logit of a refused candidate to -inf.
-fn grammar_allows(grammar: &mut LlamaSampler, token: LlamaToken) -> bool {
-    let mut single = LlamaTokenDataArray::new(vec![LlamaTokenData::new(token, 1.0, 0.0)], false);
-    single.apply_sampler(grammar);
-    single
-        .data
-        .first()
-        .is_some_and(|candidate| candidate.logit().is_finite())
 }
