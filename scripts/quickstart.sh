@@ -7,9 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+# llama-cpp-sys-2 cannot build natively on Termux: there leash is built without
+# the embedded backend (use llama-server through model.backend: openai).
+features=()
+case "${PREFIX:-}" in *com.termux*) features=(--no-default-features) ;; esac
 
 echo "== building leash"
-cargo build --release --quiet -p leash
+cargo build --release --quiet -p leash "${features[@]}"
 leash="$(pwd)/target/release/leash"
 [ -n "${CARGO_TARGET_DIR:-}" ] && leash="$CARGO_TARGET_DIR/release/leash"
 
@@ -34,6 +38,36 @@ done
 echo "== one sandboxed, audited command"
 "$leash" exec --mode auto-approve -- ls -la
 "$leash" exec --mode auto-approve -- cat "$HOME/.ssh/id_rsa" || echo "(not run, as it should be: exit $?)"
+
+echo "== the main job: the embedded model (SmolLM2-135M) acts on the demo workspace"
+# auto-approve: what the policy allows runs at once; anything that would need
+# a person is not run (no terminal is asked here). The grammar keeps the small
+# model to well-formed actions; the policy judges every one.
+"$leash" --set agent.max_steps=3 --set model.temperature=0 --set model.max_tokens=160 \
+    ask --mode auto-approve --quiet "list the files here and show what is in todo.txt" || true
+
+echo "== the daemon: a trigger file becomes a job for the embedded model"
+mkdir -p "$demo/inbox"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+cat >"$demo/daemon.yaml" <<YAML
+model: { backend: llama, temperature: 0, max_tokens: 160 }
+security: { execution_mode: auto-approve, workspace: $demo }
+monitoring:
+  watch_directories: [$demo/inbox]
+  watch_patterns: ["*.task"]
+agent: { max_steps: 2 }
+api: { listen: "127.0.0.1:$port" }
+logging: { level: warn }
+YAML
+"$leash" --config "$demo/daemon.yaml" daemon 2>"$demo/daemon.log" &
+daemon_pid=$!
+for _ in $(seq 1 100); do grep -q "daemon ready" "$demo/daemon.log" 2>/dev/null && break; sleep 0.2; done
+echo "show the files in this folder" >"$demo/inbox/look.task"
+for _ in $(seq 1 600); do [ -e "$demo/inbox/.leash/done/look.task" ] || [ -e "$demo/inbox/.leash/failed/look.task" ] && break; sleep 0.2; done
+"$leash" --config "$demo/daemon.yaml" jobs
+kill -TERM "$daemon_pid"; wait "$daemon_pid" || true
+ls "$demo/inbox/.leash/"*/
+
 echo "== what was recorded"
-"$leash" audit tail -n 6
+"$leash" audit tail -n 12
 "$leash" audit verify

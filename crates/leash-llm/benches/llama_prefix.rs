@@ -4,7 +4,7 @@
 //! evaluated once, not once per job.
 //!
 //! Run: `cargo bench -p leash-llm --features llama --bench llama_prefix`
-//! (`LEASH_TEST_MODEL=path.gguf` for another model).
+//! (`LEASH_TEST_MODEL=path.gguf` for another model, `LEASH_BENCH_THREADS=n`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod support;
@@ -24,6 +24,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     };
     let mut config = LlamaConfig::new(&path);
     config.context_size = 2048;
+    config.threads = std::env::var("LEASH_BENCH_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok());
     let mut backend = LlamaBackend::load(config)?;
     let system = system_prompt();
 

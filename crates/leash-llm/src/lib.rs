@@ -41,7 +41,9 @@ pub use fallback::{BackendSwitch, FallbackChain, SwitchObserver};
 pub use gguf::{GgufError, GgufInfo, ParameterCountSource, read_gguf_info};
 pub use grammar::actions_gbnf;
 #[cfg(feature = "llama")]
-pub use llama::{LlamaBackend, LlamaConfig, default_thread_count, llama_runtime};
+pub use llama::{
+    LlamaBackend, LlamaConfig, default_batch_thread_count, default_thread_count, llama_runtime,
+};
 /// The pinned `llama-cpp-2`, for code that needs the raw API next to the
 /// backend in one process (the benchmarks' direct decode loop): llama.cpp may
 /// be initialised only once, see [`llama_runtime`].

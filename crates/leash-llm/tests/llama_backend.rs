@@ -396,6 +396,124 @@ fn reused_cache_answers_like_a_fresh_one() {
     assert_eq!(from_cache.text, from_scratch.text);
 }
 
+/// The answer of a plain llama-cpp-2 loop with the grammar *first* in the
+/// sampler chain (every candidate filtered at every token), greedy, on a
+/// fresh context: the reference lazy sampling must reproduce.
+fn grammar_first_answer(
+    model_path: &std::path::Path,
+    messages: &[ChatMessage],
+    grammar: &str,
+    max_tokens: u32,
+) -> String {
+    use leash_llm::llama_cpp_2::context::params::LlamaContextParams;
+    use leash_llm::llama_cpp_2::llama_batch::LlamaBatch;
+    use leash_llm::llama_cpp_2::model::params::LlamaModelParams;
+    use leash_llm::llama_cpp_2::model::{LlamaChatMessage, LlamaModel};
+    use leash_llm::llama_cpp_2::sampling::LlamaSampler;
+
+    let runtime = leash_llm::llama_runtime().unwrap();
+    let model =
+        LlamaModel::load_from_file(runtime, model_path, &LlamaModelParams::default()).unwrap();
+    let threads = i32::try_from(leash_llm::default_thread_count()).unwrap();
+    let params = LlamaContextParams::default()
+        .with_n_ctx(std::num::NonZeroU32::new(2048))
+        .with_n_batch(512)
+        .with_n_ubatch(512)
+        .with_n_threads(threads)
+        .with_n_threads_batch(threads);
+    let mut context = model.new_context(runtime, params).unwrap();
+    let chat: Vec<LlamaChatMessage> = messages
+        .iter()
+        .map(|m| {
+            let role = match m.role {
+                Role::System => "system",
+                Role::User => "user",
+                Role::Assistant => "assistant",
+            };
+            LlamaChatMessage::new(role.to_string(), m.content.clone()).unwrap()
+        })
+        .collect();
+    let template = model.chat_template(None).unwrap();
+    let prompt = model.apply_chat_template(&template, &chat, true).unwrap();
+    let vocab = model.vocab();
+    let tokens = vocab.tokenize(prompt.as_bytes(), true, true);
+    let mut batch = LlamaBatch::new(512, 1);
+    for (i, token) in tokens.iter().enumerate() {
+        batch
+            .add(
+                *token,
+                i32::try_from(i).unwrap(),
+                &[0],
+                i + 1 == tokens.len(),
+            )
+            .unwrap();
+    }
+    context.decode(&mut batch).unwrap();
+    let mut sampler = LlamaSampler::chain_simple([
+        LlamaSampler::grammar(&model, grammar, "root").unwrap(),
+        LlamaSampler::greedy(),
+    ]);
+    let mut text = Vec::new();
+    let mut index = batch.n_tokens() - 1;
+    for position in tokens.len().. {
+        let token = sampler.sample(&context, index);
+        if vocab.is_eog(token) || position - tokens.len() >= max_tokens as usize {
+            break;
+        }
+        vocab.token_to_piece_into(token, &mut text, false, None);
+        batch.clear();
+        batch
+            .add(token, i32::try_from(position).unwrap(), &[0], true)
+            .unwrap();
+        context.decode(&mut batch).unwrap();
+        index = 0;
+    }
+    String::from_utf8(text).unwrap()
+}
+
+#[test]
+fn lazy_grammar_sampling_answers_like_grammar_first() {
+    let Some(path) = test_model("lazy_grammar_sampling_answers_like_grammar_first") else {
+        return;
+    };
+    let _guard = model_lock();
+    let programs: Vec<String> = ["ls", "cat", "du", "df", "date", "mkdir"]
+        .map(String::from)
+        .to_vec();
+    let grammar = leash_llm::actions_gbnf(false, ProgramChoice::OneOf(&programs));
+    let mut compared = 0;
+    for task in [
+        "list the files here",
+        "create a directory called backups",
+        "what is the current date?",
+        "show the disk usage",
+    ] {
+        let messages = [
+            message(Role::System, SYSTEM_PROMPT),
+            message(Role::User, task),
+        ];
+        // A fresh backend: a reused cache evaluates the prompt in other
+        // batches, whose rounding may change a greedy answer.
+        let mut backend = load(path.clone());
+        let lazy = backend
+            .generate(GenerateRequest {
+                programs: ProgramChoice::OneOf(&programs),
+                ..plan_request(&messages, 400)
+            })
+            .unwrap();
+        drop(backend);
+        // Answers steered to a close near the budget differ by design.
+        if lazy.finish != FinishReason::Stop {
+            eprintln!("not compared ({task:?} ran to its budget): {}", lazy.text);
+            continue;
+        }
+        let reference = grammar_first_answer(&path, &messages, &grammar, 400);
+        assert_eq!(lazy.text, reference, "{task:?}");
+        compared += 1;
+    }
+    assert!(compared >= 2, "only {compared} answers could be compared");
+}
+
 #[test]
 fn streamed_pieces_make_up_the_answer() {
     let Some(path) = test_model("streamed_pieces_make_up_the_answer") else {

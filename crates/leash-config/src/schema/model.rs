@@ -56,7 +56,9 @@ pub struct ModelConfig {
     pub context_size: u32,
     /// Sampling temperature, 0 to 2. Default 0.7.
     pub temperature: f64,
-    /// Inference threads (llama). `None`: physical performance cores, at most 4.
+    /// Inference threads (llama). `None`: decoding uses the performance cores
+    /// minus one (a phone is never idle: spin-waiting threads on busy cores
+    /// collapse decode speed), prompt evaluation all of them; at most 4.
     pub threads: Option<u32>,
     /// Prompt batch size (llama). `None`: the backend's default.
     pub batch_size: Option<u32>,

@@ -30,7 +30,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 
 pub use runtime::llama_runtime;
-pub use threads::default_thread_count;
+pub use threads::{default_batch_thread_count, default_thread_count};
 
 use crate::{Backend, BackendError, GenerateRequest, Generation, GgufInfo, ProgramChoice};
 
@@ -47,7 +47,9 @@ pub struct LlamaConfig {
     /// Prompt tokens evaluated per pass (`model.batch_size`); `None`: 512.
     /// Capped at `context_size`.
     pub batch_size: Option<u32>,
-    /// Inference threads (`model.threads`); `None`: [`default_thread_count`].
+    /// Inference threads (`model.threads`), for decoding and prompts alike;
+    /// `None`: [`default_thread_count`] to decode and
+    /// [`default_batch_thread_count`] for prompts.
     pub threads: Option<u32>,
     /// Upper bound on generated tokens (`model.max_tokens`), applied on top of
     /// each request's own `max_tokens`; `None`: the request decides.
@@ -93,7 +95,13 @@ impl LlamaBackend {
     /// it.
     pub fn load(config: LlamaConfig) -> Result<Self, BackendError> {
         let info = preflight::check_model_file(&config.model_path)?;
-        let threads = config.threads.unwrap_or_else(default_thread_count).max(1);
+        let threads = worker::Threads {
+            decode: config.threads.unwrap_or_else(default_thread_count).max(1),
+            batch: config
+                .threads
+                .unwrap_or_else(default_batch_thread_count)
+                .max(1),
+        };
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);
         let (jobs_tx, jobs_rx) = mpsc::channel();
         let path = config.model_path.clone();
@@ -126,7 +134,8 @@ impl LlamaBackend {
             architecture = info.architecture.as_deref().unwrap_or("?"),
             context = loaded.context_size,
             batch = loaded.batch_size,
-            threads = loaded.threads,
+            threads = loaded.threads.decode,
+            batch_threads = loaded.threads.batch,
             template = ?loaded.template_source,
             "model loaded"
         );
@@ -150,7 +159,12 @@ impl LlamaBackend {
 
     /// The threads inference runs on.
     pub fn threads(&self) -> u32 {
-        self.loaded.threads
+        self.loaded.threads.decode
+    }
+
+    /// The threads prompts are evaluated on.
+    pub fn batch_threads(&self) -> u32 {
+        self.loaded.threads.batch
     }
 
     /// Whether the model's own chat template is used (`false`: the fallback).

@@ -1,5 +1,7 @@
-//! How many threads inference uses by default: the physical performance cores
-//! less one (when there are at least two), at most 4.
+//! How many threads inference uses by default: for decoding (one token at a
+//! time) the physical performance cores less one when there are at least
+//! two; for evaluating prompts (batches of up to `n_batch` tokens) all of
+//! them; at most 4 either way.
 //!
 //! Why not every logical CPU: llama.cpp's matrix kernels are memory-bound and
 //! scale with physical cores; hyper-threads and a phone's efficiency cores
@@ -20,8 +22,19 @@
 //!
 //! Using every core gains a fifth when the machine is idle and loses almost
 //! two thirds when it is not; a phone is never idle, and the daemon shares
-//! the machine with whatever the person is doing. The user's `model.threads`
-//! always wins.
+//! the machine with whatever the person is doing.
+//!
+//! Prompt evaluation is different: a batch is a lot of work per barrier, so
+//! a thread that is not running costs little. Time to the first token of a
+//! job with a ~1,000-token prompt (`--bench llama_prefix`, `LEASH_BENCH_THREADS`):
+//!
+//! | machine                      | 1 thread    | 2 threads            |
+//! |------------------------------|-------------|----------------------|
+//! | idle                         | 4,359 ms    | 2,269 ms (1.92× faster) |
+//! | one core busy (`yes`)        | 4,379 ms    | 4,438 ms (same)      |
+//!
+//! So batches use every performance core. The user's `model.threads` always
+//! wins, for both.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -33,15 +46,25 @@ const MAX_DEFAULT_THREADS: u32 = 4;
 /// The physical performance cores this process may use, less one when there
 /// are at least two, at most 4, at least 1.
 pub fn default_thread_count() -> u32 {
+    threads_for_cores(usable_performance_cores())
+}
+
+/// Threads for evaluating prompt batches: the physical performance cores
+/// this process may use, at most 4, at least 1.
+pub fn default_batch_thread_count() -> u32 {
+    usable_performance_cores().clamp(1, MAX_DEFAULT_THREADS)
+}
+
+fn usable_performance_cores() -> u32 {
     let allowed = std::thread::available_parallelism()
         .map(|n| u32::try_from(n.get()).unwrap_or(u32::MAX))
         .unwrap_or(1);
     let performance = performance_cores(Path::new("/sys/devices/system/cpu")).unwrap_or(allowed);
-    threads_for_cores(performance.min(allowed))
+    performance.min(allowed)
 }
 
-/// The thread count for `cores` usable performance cores: one left free for
-/// everything else when there are at least two.
+/// The decoding thread count for `cores` usable performance cores: one left
+/// free for everything else when there are at least two.
 fn threads_for_cores(cores: u32) -> u32 {
     let threads = if cores >= 2 { cores - 1 } else { cores };
     threads.clamp(1, MAX_DEFAULT_THREADS)
@@ -172,5 +195,7 @@ mod tests {
     fn default_is_between_1_and_4() {
         let n = default_thread_count();
         assert!((1..=MAX_DEFAULT_THREADS).contains(&n), "{n}");
+        let batch = default_batch_thread_count();
+        assert!((n..=MAX_DEFAULT_THREADS).contains(&batch), "{batch} < {n}");
     }
 }

@@ -50,12 +50,19 @@ pub(super) enum Event {
     Finished(Result<Generation, BackendError>),
 }
 
+/// Threads for decoding one token at a time, and for prompt batches.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Threads {
+    pub(super) decode: u32,
+    pub(super) batch: u32,
+}
+
 /// What the worker reports once the model is loaded.
 #[derive(Debug, Clone)]
 pub(super) struct LoadedModel {
     pub(super) context_size: u32,
     pub(super) batch_size: u32,
-    pub(super) threads: u32,
+    pub(super) threads: Threads,
     pub(super) template_source: TemplateSource,
 }
 
@@ -63,7 +70,7 @@ pub(super) struct LoadedModel {
 /// closes (the backend was dropped).
 pub(super) fn run(
     config: LlamaConfig,
-    threads: u32,
+    threads: Threads,
     ready: SyncSender<Result<LoadedModel, BackendError>>,
     jobs: Receiver<Job>,
 ) {
@@ -147,20 +154,21 @@ impl<'model> Session<'model> {
     fn new(
         model: &'model LlamaModel,
         config: &LlamaConfig,
-        threads: u32,
+        threads: Threads,
     ) -> Result<Self, BackendError> {
         let n_ctx = config.context_size.max(1);
         // A physical batch (ubatch) as large as the logical one: prompt chunks
         // are evaluated in one pass each.
         let n_batch = config.batch_size.unwrap_or(512).clamp(1, n_ctx);
-        let thread_count = i32::try_from(threads).unwrap_or(4);
+        let decode_threads = i32::try_from(threads.decode).unwrap_or(1);
+        let batch_threads = i32::try_from(threads.batch).unwrap_or(1);
         let params = LlamaContextParams::default()
             .with_n_ctx(NonZeroU32::new(n_ctx))
             .with_n_batch(n_batch)
             .with_n_ubatch(n_batch)
             .with_n_seq_max(1)
-            .with_n_threads(thread_count)
-            .with_n_threads_batch(thread_count);
+            .with_n_threads(decode_threads)
+            .with_n_threads_batch(batch_threads);
         let context = model.new_context(llama_runtime()?, params).map_err(|err| {
             load_error(format!(
                 "{}: cannot create a context of {n_ctx} tokens ({err})",
