@@ -300,3 +300,19 @@ fn inbox_task_sorts_files_into_category_folders_and_records_every_move() {
     assert_eq!(daemon.stop(), 0);
     ex.home.assert_audit_verifies();
 }
+
+#[test]
+fn every_example_config_is_valid() {
+    let home = TestHome::new();
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    for name in ["deploy", "code-review", "system-check", "inbox", "termux"] {
+        let config = examples.join(name).join("config.yaml");
+        let out = home.run(&["config", "check", config.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "{name}: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+    }
+}

@@ -17,25 +17,10 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use common::TestHome;
 use common::daemon::{DaemonProcess, copy_example, free_port, is_terminal, job_states, wait_for};
-
-fn model_file() -> Option<PathBuf> {
-    let found = std::env::var_os("LEASH_TEST_MODEL")
-        .map(PathBuf::from)
-        .filter(|p| p.is_file());
-    if found.is_none() {
-        assert!(
-            std::env::var("LEASH_REQUIRE_TEST_MODEL").as_deref() != Ok("1"),
-            "LEASH_REQUIRE_TEST_MODEL=1 but LEASH_TEST_MODEL is not a model file"
-        );
-        eprintln!("skipped: no model file (set LEASH_TEST_MODEL; scripts/test.sh does)");
-    }
-    found
-}
+use common::{TestHome, model_file};
 
 #[test]
 fn inbox_example_with_the_real_model_ends_well_formed_and_inside_the_policy() {

@@ -12,25 +12,7 @@
 
 mod common;
 
-use std::path::PathBuf;
-
-use common::{TestHome, text};
-
-fn model_file() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os("LEASH_TEST_MODEL").map(PathBuf::from),
-        std::env::var_os("HOME").map(|home| {
-            PathBuf::from(home).join(".local/share/leash/models/SmolLM2-135M-Instruct.Q4_1.gguf")
-        }),
-    ];
-    let found = candidates.into_iter().flatten().find(|p| p.is_file());
-    if found.is_none() {
-        eprintln!(
-            "skipped: no model file (set LEASH_TEST_MODEL or run `leash model fetch`; scripts/test.sh does both)"
-        );
-    }
-    found
-}
+use common::{TestHome, model_file, text};
 
 fn home_with_model(model: &std::path::Path, mode: &str) -> TestHome {
     let home = TestHome::new();

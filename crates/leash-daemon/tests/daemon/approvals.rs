@@ -45,6 +45,18 @@ fn request(expires_in: Duration) -> ApprovalRequest {
     }
 }
 
+/// An approver for `job_id` asking (with a minute's expiry) on another thread.
+fn ask_in_background(
+    ctx: &Arc<DaemonContext>,
+    job_id: i64,
+) -> std::thread::JoinHandle<ApprovalOutcome> {
+    let approver = RemoteApprover {
+        ctx: Arc::clone(ctx),
+        job_id,
+    };
+    std::thread::spawn(move || approver.ask(&request(Duration::from_secs(60))))
+}
+
 /// Waits until the approver has filed its request; returns (id, nonce).
 fn wait_pending(ctx: &DaemonContext) -> (i64, String) {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -65,11 +77,7 @@ fn wrong_nonce_is_refused_and_audited_then_the_right_one_approves_once() {
     let home = TestDaemonHome::new();
     let ctx = context(&home, "");
     let job_id = running_job(&ctx);
-    let approver = RemoteApprover {
-        ctx: Arc::clone(&ctx),
-        job_id,
-    };
-    let asking = std::thread::spawn(move || approver.ask(&request(Duration::from_secs(60))));
+    let asking = ask_in_background(&ctx, job_id);
     let (id, nonce) = wait_pending(&ctx);
     assert_eq!(
         ctx.with_store(|s| s.job(job_id)).unwrap().unwrap().state,
@@ -141,11 +149,7 @@ fn cancelling_the_job_denies_its_pending_approval() {
     let home = TestDaemonHome::new();
     let ctx = context(&home, "");
     let job_id = running_job(&ctx);
-    let approver = RemoteApprover {
-        ctx: Arc::clone(&ctx),
-        job_id,
-    };
-    let asking = std::thread::spawn(move || approver.ask(&request(Duration::from_secs(60))));
+    let asking = ask_in_background(&ctx, job_id);
     let _ = wait_pending(&ctx);
     ctx.request_cancel(job_id, "tester").unwrap();
     let outcome = asking.join().unwrap();

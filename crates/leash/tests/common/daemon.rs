@@ -140,16 +140,24 @@ pub fn database(home: &TestHome) -> PathBuf {
     home.home().join(".local/state/leash/leash.db")
 }
 
-/// `(id, state)` of every job, in id order.
-pub fn job_states(home: &TestHome) -> Vec<(i64, String)> {
+/// A read-only connection to this home's state database, once it exists.
+fn read_only(home: &TestHome) -> Option<rusqlite::Connection> {
     let db = database(home);
     if !db.exists() {
-        return Vec::new();
+        return None;
     }
     let conn =
         rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
             .unwrap();
     conn.busy_timeout(Duration::from_secs(10)).unwrap();
+    Some(conn)
+}
+
+/// `(id, state)` of every job, in id order.
+pub fn job_states(home: &TestHome) -> Vec<(i64, String)> {
+    let Some(conn) = read_only(home) else {
+        return Vec::new();
+    };
     let mut stmt = conn
         .prepare("SELECT id, state FROM jobs ORDER BY id")
         .unwrap();
@@ -161,14 +169,9 @@ pub fn job_states(home: &TestHome) -> Vec<(i64, String)> {
 
 /// Ids of pending approvals.
 pub fn pending_approvals(home: &TestHome) -> Vec<i64> {
-    let db = database(home);
-    if !db.exists() {
+    let Some(conn) = read_only(home) else {
         return Vec::new();
-    }
-    let conn =
-        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .unwrap();
-    conn.busy_timeout(Duration::from_secs(10)).unwrap();
+    };
     let mut stmt = conn
         .prepare("SELECT id FROM approvals WHERE state = 'pending' ORDER BY id")
         .unwrap();

@@ -125,6 +125,30 @@ impl TestHome {
     }
 }
 
+/// The real model file for end-to-end tests: `LEASH_TEST_MODEL`, else the
+/// default model in the data dir. Without one the test says why and is skipped,
+/// unless `LEASH_REQUIRE_TEST_MODEL=1` (scripts/test.sh fetched it), when a
+/// missing model is a failure.
+pub fn model_file() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var_os("LEASH_TEST_MODEL").map(PathBuf::from),
+        std::env::var_os("HOME").map(|home| {
+            PathBuf::from(home).join(".local/share/leash/models/SmolLM2-135M-Instruct.Q4_1.gguf")
+        }),
+    ];
+    let found = candidates.into_iter().flatten().find(|p| p.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var("LEASH_REQUIRE_TEST_MODEL").as_deref() != Ok("1"),
+            "LEASH_REQUIRE_TEST_MODEL=1 but no model file was found (LEASH_TEST_MODEL)"
+        );
+        eprintln!(
+            "skipped: no model file (set LEASH_TEST_MODEL or run `leash model fetch`; scripts/test.sh does both)"
+        );
+    }
+    found
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
