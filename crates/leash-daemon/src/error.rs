@@ -23,6 +23,9 @@ pub enum DaemonError {
     /// A trigger's configuration cannot work (bad cron, missing repository, …).
     #[error("trigger {name}: {problem}")]
     Trigger { name: String, problem: String },
+    /// The model backend could not be opened (missing file, bad config).
+    #[error("the model backend could not be opened: {detail}")]
+    Model { detail: String },
     /// The HTTP API could not start.
     #[error("api on {listen}: {problem}")]
     Api { listen: String, problem: String },

@@ -83,9 +83,8 @@ pub fn run_daemon(options: DaemonOptions) -> Result<(), DaemonError> {
     }
     tracing::info!(?claims, "claimed trigger files recovered");
 
-    let (backend, switches) = open_backend(&loaded).map_err(|err| DaemonError::Trigger {
-        name: "model".to_owned(),
-        problem: err.to_string(),
+    let (backend, switches) = open_backend(&loaded).map_err(|err| DaemonError::Model {
+        detail: err.to_string(),
     })?;
 
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -37,12 +37,28 @@ pub fn init() {
     }
 }
 
+/// llama.cpp's own log lines (target `llama-cpp-2`, dozens per model load)
+/// are shown from this level up unless `logging.level` is `trace`: at `info`
+/// they would bury leash's own messages. The binding's own complaints about
+/// llama.cpp's log framing (target `llama_cpp_2`) only from `error`.
+const LLAMA_CPP_DIRECTIVES: &str = "llama-cpp-2=warn,llama_cpp_2=error";
+
+/// The filter for `logging.level`.
+fn config_filter(level: LogLevel) -> String {
+    match level {
+        LogLevel::Trace => level.as_str().to_owned(),
+        LogLevel::Debug | LogLevel::Info | LogLevel::Warn | LogLevel::Error => {
+            format!("{},{LLAMA_CPP_DIRECTIVES}", level.as_str())
+        }
+    }
+}
+
 /// Applies the config's `logging.level`, unless `RUST_LOG` decides.
 pub fn apply_config_level(level: LogLevel) {
     if rust_log_is_set() {
         return;
     }
     if let Some(handle) = RELOAD.get() {
-        let _ = handle.modify(|filter| *filter = EnvFilter::new(level.as_str()));
+        let _ = handle.modify(|filter| *filter = EnvFilter::new(config_filter(level)));
     }
 }

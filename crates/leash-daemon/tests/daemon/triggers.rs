@@ -5,6 +5,7 @@
 mod claims;
 mod files;
 mod git;
+mod hostile;
 mod schedules;
 
 use std::path::{Path, PathBuf};
