@@ -184,8 +184,22 @@ fn acknowledge(claim: Option<&FileClaim>) -> Result<Option<String>, std::io::Err
 }
 
 /// `rename(2)` that refuses to replace an existing file (a claim must never
-/// overwrite another claimed file).
+/// overwrite another claimed file). On glibc Linux this is one atomic
+/// `renameat2(RENAME_NOREPLACE)`; where that is missing (Android's bionic,
+/// file systems that answer `EINVAL`, such as some FUSE mounts) it falls back
+/// to check-then-rename, whose window only matters to someone who can write
+/// into leash's own 0700 `.leash/` directories.
 pub(crate) fn rename_no_clobber(from: &Path, to: &Path) -> Result<(), std::io::Error> {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        use nix::errno::Errno;
+        use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
+        match renameat2(AT_FDCWD, from, AT_FDCWD, to, RenameFlags::RENAME_NOREPLACE) {
+            Ok(()) => return Ok(()),
+            Err(Errno::EINVAL | Errno::ENOSYS) => {}
+            Err(errno) => return Err(std::io::Error::from(errno)),
+        }
+    }
     if to.symlink_metadata().is_ok() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::AlreadyExists,

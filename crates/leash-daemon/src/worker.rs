@@ -122,7 +122,6 @@ fn run_one(
             None
         }
     };
-    let commands_before = count_commands(ctx, job.id)?;
     let mut on_notify = |text: &str| tracing::info!(job = job_id, text, "notify");
     let mut on_step = |step: u32| tracing::debug!(job = job_id, step, "step");
     let outcome = run_job(
@@ -140,10 +139,6 @@ fn run_one(
             should_stop: Some(&should_stop),
         },
     );
-    let started = count_commands(ctx, job.id)?.saturating_sub(commands_before);
-    for _ in 0..started {
-        Metrics::bump(&ctx.metrics.commands_started);
-    }
     let report = match outcome {
         Ok(report) => report,
         Err(err) => {
@@ -152,6 +147,9 @@ fn run_one(
             return Err(err.into());
         }
     };
+    ctx.metrics
+        .commands_started
+        .fetch_add(report.executed as u64, std::sync::atomic::Ordering::Relaxed);
     store_conversation(ctx, job.id, &report)?;
     let result = serde_json::to_value(&report).unwrap_or_else(|_| json!({}));
     let state = match &report.end {
@@ -233,16 +231,6 @@ fn payload_of(job: &Job) -> Option<(String, String)> {
     let label = payload.get("label")?.as_str()?.to_owned();
     let text = payload.get("text")?.as_str()?.to_owned();
     Some((label, text))
-}
-
-/// Commands this job has started so far (for the counter).
-fn count_commands(ctx: &DaemonContext, job_id: i64) -> Result<u64, DaemonError> {
-    Ok(ctx
-        .audit
-        .for_job(job_id)?
-        .iter()
-        .filter(|record| record.kind == "command.started")
-        .count() as u64)
 }
 
 /// Stores the job's conversation with the model.

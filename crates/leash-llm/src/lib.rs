@@ -27,6 +27,7 @@ mod openai;
 mod parse;
 mod replay;
 mod schema;
+mod template_tokens;
 
 pub use action::{
     Action, ActionKind, ActionPlan, FileWrite, MAX_ACTIONS_PER_ANSWER, MAX_ACTIONS_PER_PLAN,
@@ -63,3 +64,4 @@ pub use parse::{
 };
 pub use replay::{ReplayBackend, ReplayOrder, ReplayStep, Transcript};
 pub use schema::{ACTIONS_SCHEMA_NAME, OrderedJson, actions_json_schema, actions_response_format};
+pub use template_tokens::defuse_template_tokens;

@@ -16,6 +16,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use leash_store::{Admission, Job, JobState};
@@ -24,10 +25,13 @@ use serde_json::json;
 use crate::context::DaemonContext;
 use crate::error::{DaemonError, io_error};
 use crate::intake::rename_no_clobber;
+use crate::triggers::claim_name::claim_name;
 use crate::triggers::file_rules::{
     DONE_DIR, FAILED_DIR, FilePlan, LEASH_DIR, PROCESSING_DIR, RESULT_SUFFIX,
 };
+use crate::triggers::file_rules::{FileRule, WatchedDir};
 use crate::triggers::file_trigger::file_event;
+use crate::triggers::leash_tree::leash_stage_dir;
 use crate::triggers::readiness::FileIdentity;
 
 /// What [`recover_claims`] did.
@@ -92,9 +96,10 @@ fn is_free(path: &Path) -> bool {
     path.symlink_metadata().is_err() && result_file_of(path).symlink_metadata().is_err()
 }
 
-/// Where a file named `name` is claimed to: `processing/<name>`, or with `-1`,
-/// `-2`, … when that is taken.
+/// Where a file named `name` is claimed to: `processing/<name>` (the name
+/// made storable by [`claim_name`]), or with `-1`, `-2`, … when that is taken.
 pub(crate) fn claim_target(processing_dir: &Path, name: &OsStr) -> PathBuf {
+    let name = &claim_name(name);
     let first = processing_dir.join(name);
     if first.symlink_metadata().is_err() {
         return first;
@@ -151,17 +156,34 @@ pub fn finish_claimed_file(
         return Ok(None);
     };
     let Some((watch_dir, stage, name)) = claim_location(&recorded) else {
-        tracing::warn!(job = job.id, path = %recorded.display(), "job's trigger file is not in a .leash directory; not moving it");
+        tracing::warn!(job = job.id, path = ?recorded, "job's trigger file is not in a .leash directory; not moving it");
         return Ok(None);
+    };
+    // Names recorded before claimed names were bounded may be too long for
+    // the suffixes below: finished names are bounded the same way.
+    let name = claim_name(&name);
+    // A planted symlink anywhere in the tree is never followed: the file
+    // stays where it is (logged), and the worker carries on.
+    let target_stage = if succeeded { DONE_DIR } else { FAILED_DIR };
+    let recorded_stage = match stage {
+        ClaimStage::Processing => PROCESSING_DIR,
+        ClaimStage::Done => DONE_DIR,
+        ClaimStage::Failed => FAILED_DIR,
+    };
+    let stage_dir = match leash_stage_dir(&watch_dir, recorded_stage, false)
+        .and_then(|_| leash_stage_dir(&watch_dir, target_stage, stage == ClaimStage::Processing))
+    {
+        Ok(dir) => dir,
+        Err(problem) => {
+            tracing::error!(job = job.id, %problem, "trigger file not finished: its .leash directory is unsafe");
+            return Ok(None);
+        }
     };
     let (source, target) = match stage {
         ClaimStage::Processing if recorded.symlink_metadata().is_ok() => {
-            let stage_dir =
-                watch_dir
-                    .join(LEASH_DIR)
-                    .join(if succeeded { DONE_DIR } else { FAILED_DIR });
-            std::fs::create_dir_all(&stage_dir)
-                .map_err(io_error("create directory", &stage_dir))?;
+            let Some(stage_dir) = stage_dir else {
+                return Ok(None);
+            };
             let target = finish_target(&stage_dir, &name, job.id);
             rename_no_clobber(&recorded, &target)
                 .map_err(io_error("move finished trigger file", &recorded))?;
@@ -170,13 +192,13 @@ pub fn finish_claimed_file(
         ClaimStage::Processing => match interrupted_finish(&watch_dir, &name, job.id) {
             Some(target) => (Some(recorded), target),
             None => {
-                tracing::warn!(job = job.id, path = %recorded.display(), "claimed trigger file has vanished");
+                tracing::warn!(job = job.id, path = ?recorded, "claimed trigger file has vanished");
                 return Ok(None);
             }
         },
         ClaimStage::Done | ClaimStage::Failed => {
             if recorded.symlink_metadata().is_err() {
-                tracing::warn!(job = job.id, path = %recorded.display(), "finished trigger file has vanished");
+                tracing::warn!(job = job.id, path = ?recorded, "finished trigger file has vanished");
                 return Ok(None);
             }
             (None, recorded)
@@ -202,7 +224,7 @@ pub fn finish_claimed_file(
                 "succeeded": succeeded,
             }),
         )?;
-        tracing::info!(job = job.id, to = %target.display(), succeeded, "trigger file finished");
+        tracing::info!(job = job.id, to = ?target, succeeded, "trigger file finished");
     }
     Ok(Some(target))
 }
@@ -248,14 +270,32 @@ fn write_result_file(
     tmp_name.push(path.file_name().unwrap_or(OsStr::new("result.json")));
     tmp_name.push(format!(".tmp-{}", std::process::id()));
     let tmp = dir.join(tmp_name);
+    // The temp name is predictable, so something may already be there (a
+    // symlink planted to make leash write elsewhere, or a crash's leftover):
+    // remove it (unlinking a symlink never touches its target) and create
+    // the file exclusively, so a name planted in between fails the write
+    // instead of being written through.
+    match std::fs::remove_file(&tmp) {
+        Ok(()) => {
+            tracing::warn!(path = ?tmp, "removed an unexpected entry at the result temp name")
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => return Err(io_error("remove stale temp file", &tmp)(err)),
+    }
     let written = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&tmp)?;
         file.write_all(text.as_bytes())?;
         file.write_all(b"\n")?;
         file.sync_all()
     })();
     if let Err(err) = written {
-        let _ = std::fs::remove_file(&tmp);
+        if err.kind() != std::io::ErrorKind::AlreadyExists {
+            let _ = std::fs::remove_file(&tmp);
+        }
         return Err(io_error("write result file", &tmp)(err));
     }
     std::fs::rename(&tmp, path).map_err(io_error("write result file", path))?;
@@ -267,14 +307,22 @@ fn write_result_file(
 
 /// Start-up recovery of claimed files, for every watched directory: a file in
 /// `.leash/processing/` with no job is admitted as a new job (already
-/// claimed); one whose job has ended — done, failed, cancelled, or interrupted
+/// claimed) when its name is one the directory's rules admit (see
+/// [`recovery_rule`]); one whose job has ended — done, failed, cancelled, or interrupted
 /// and not re-queued — is finished as its job ended. Run it after the store's
 /// own recovery (which re-queues interrupted jobs).
 pub fn recover_claims(ctx: &std::sync::Arc<DaemonContext>) -> Result<ClaimRecovery, DaemonError> {
     let plan = FilePlan::from_config(&ctx.loaded.config)?;
     let mut recovery = ClaimRecovery::default();
     for watched in &plan.dirs {
-        let processing = watched.leash_subdir(PROCESSING_DIR);
+        let processing = match leash_stage_dir(&watched.dir, PROCESSING_DIR, false) {
+            Ok(Some(dir)) => dir,
+            Ok(None) => continue,
+            Err(problem) => {
+                tracing::error!(dir = ?watched.dir, %problem, "claimed files not recovered: the .leash directory is unsafe");
+                continue;
+            }
+        };
         let entries = match std::fs::read_dir(&processing) {
             Ok(entries) => entries,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
@@ -294,19 +342,25 @@ pub fn recover_claims(ctx: &std::sync::Arc<DaemonContext>) -> Result<ClaimRecove
             let job = ctx.with_store(|store| store.job_by_file_path(&key))?;
             match job {
                 None => {
-                    let Some(rule) = watched.rule_for(&name).or_else(|| watched.rules.first())
-                    else {
+                    let Some(rule) = recovery_rule(watched, &name) else {
+                        tracing::warn!(path = ?path, "file in processing/ without a job matches no trigger of its directory; left alone");
                         continue;
                     };
-                    let event = file_event(&plan, rule, &path, &path, identity)
-                        .map_err(io_error("read claimed trigger file", &path))?;
+                    let event = match file_event(&plan, rule, &path, &path, identity) {
+                        Ok(event) => event,
+                        // One unreadable file must not stop the daemon from starting.
+                        Err(err) => {
+                            tracing::warn!(path = ?path, error = %err, "claimed file without a job cannot be read; left alone");
+                            continue;
+                        }
+                    };
                     match ctx.admit(event)? {
                         Admission::Queued(job) => {
-                            tracing::info!(job = job.id, path = %path.display(), "claimed file without a job re-admitted");
+                            tracing::info!(job = job.id, path = ?path, "claimed file without a job re-admitted");
                             recovery.readmitted += 1;
                         }
                         Admission::Duplicate(job) => {
-                            tracing::warn!(job = job.id, path = %path.display(), "claimed file without a job matches a pending job; left in place");
+                            tracing::warn!(job = job.id, path = ?path, "claimed file without a job matches a pending job; left in place");
                             recovery.pending += 1;
                         }
                     }
@@ -333,13 +387,42 @@ pub fn recover_claims(ctx: &std::sync::Arc<DaemonContext>) -> Result<ClaimRecove
     }
     for watched in &plan.dirs {
         for stage in [DONE_DIR, FAILED_DIR] {
-            recovery.finished += complete_result_files(ctx, &watched.leash_subdir(stage))?;
+            match leash_stage_dir(&watched.dir, stage, false) {
+                Ok(Some(dir)) => recovery.finished += complete_result_files(ctx, &dir)?,
+                Ok(None) => {}
+                Err(problem) => {
+                    tracing::error!(dir = ?watched.dir, %problem, "finished files not recovered: the .leash directory is unsafe");
+                }
+            }
         }
     }
     if recovery != ClaimRecovery::default() {
         tracing::info!(?recovery, "claimed trigger files recovered");
     }
     Ok(recovery)
+}
+
+/// The rule a job-less file in `processing/` is admitted under: the rule its
+/// name fires, or the one its name fires without the claim suffix `-N`
+/// (`report-2.task` → `report.task`). A file that no rule would have admitted
+/// from the watched directory is not admitted from `processing/` either —
+/// it is content under the watched directory, trusted no more than a
+/// trigger file, and never a way around the patterns or the ignore rules.
+fn recovery_rule<'w>(watched: &'w WatchedDir, name: &OsStr) -> Option<&'w FileRule> {
+    watched.rule_for(name).or_else(|| {
+        let path = Path::new(name);
+        let stem = path.file_stem()?.to_str()?;
+        let (base, number) = stem.rsplit_once('-')?;
+        if base.is_empty() || number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let mut original = OsString::from(base);
+        if let Some(ext) = path.extension() {
+            original.push(".");
+            original.push(ext);
+        }
+        watched.rule_for(&original)
+    })
 }
 
 /// In a `done/` or `failed/` directory after a crash: removes result files a
@@ -360,7 +443,7 @@ fn complete_result_files(ctx: &DaemonContext, dir: &Path) -> Result<usize, Daemo
         if name.starts_with('.') {
             if name.contains(&format!("{RESULT_SUFFIX}.tmp-")) {
                 std::fs::remove_file(&path).map_err(io_error("remove stale temp file", &path))?;
-                tracing::info!(path = %path.display(), "removed a half-written result file");
+                tracing::info!(path = ?path, "removed a half-written result file");
             }
             continue;
         }

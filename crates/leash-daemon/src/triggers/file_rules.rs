@@ -79,11 +79,6 @@ impl WatchedDir {
         }
         self.rules.iter().find(|rule| rule.matches(name))
     }
-
-    /// `<dir>/.leash/<sub>`.
-    pub(crate) fn leash_subdir(&self, sub: &str) -> PathBuf {
-        self.dir.join(LEASH_DIR).join(sub)
-    }
 }
 
 /// Everything the file watchers need from the config, checked.

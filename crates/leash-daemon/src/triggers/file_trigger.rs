@@ -2,10 +2,12 @@
 //! the size-capped content as the payload (untrusted), the claim, and the
 //! de-duplication key `file:<path>:<dev>:<inode>:<size>:<mtime_ns>`.
 //!
-//! The content is read through a descriptor opened with `O_NOFOLLOW` (a
-//! symlink swapped in after the readiness check is refused, never followed out
-//! of the directory) and `O_NONBLOCK` (a FIFO cannot hang the watcher), and
-//! only if that descriptor is still the regular file that became ready.
+//! The content is read from the *claimed* file (claim first, then read: the
+//! payload is always the content of the file the job owns), through a
+//! descriptor opened with `O_NOFOLLOW` (a symlink is refused, never followed
+//! out of the directory) and `O_NONBLOCK` (a FIFO cannot hang the watcher),
+//! and only if that descriptor is still the plain file identified as
+//! `identity`. At most the cap is read, however large the file is.
 
 use std::io::Read as _;
 use std::os::unix::fs::OpenOptionsExt as _;
@@ -14,9 +16,9 @@ use std::path::Path;
 use crate::intake::{FileClaim, TriggerEvent, TriggerPayload, TriggerSource};
 use crate::triggers::file_rules::{FilePlan, FileRule};
 use crate::triggers::prompt_template::{
-    CONTENT_OMITTED, CONTENT_REFERENCE, DEFAULT_FILE_PROMPT, quoted, render,
+    CONTENT_OMITTED, CONTENT_REFERENCE, DEFAULT_FILE_PROMPT, defuse_special_tokens, quoted, render,
 };
-use crate::triggers::readiness::FileIdentity;
+use crate::triggers::readiness::{FileIdentity, is_plain_file};
 
 /// The content of a trigger file, capped.
 #[derive(Debug)]
@@ -35,7 +37,7 @@ fn read_capped(path: &Path, identity: FileIdentity, cap: u64) -> std::io::Result
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)?;
     let meta = file.metadata()?;
-    if !meta.file_type().is_file() || FileIdentity::of(&meta) != identity {
+    if !is_plain_file(&meta) || FileIdentity::of(&meta) != identity {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             "the file changed after it became ready",
@@ -51,8 +53,9 @@ fn read_capped(path: &Path, identity: FileIdentity, cap: u64) -> std::io::Result
     })
 }
 
-/// The event for the ready file at `original` (identity `identity`), to be
-/// claimed to `claimed` (equal to `original` when it already is claimed).
+/// The event for the trigger file that arrived as `original` and is claimed
+/// (already renamed) to `claimed`, identity `identity`; its content is read
+/// from `claimed`.
 pub(crate) fn file_event(
     plan: &FilePlan,
     rule: &FileRule,
@@ -67,7 +70,7 @@ pub(crate) fn file_event(
     let (payload, content_ref) = if plan.max_content == 0 {
         (None, CONTENT_OMITTED)
     } else {
-        let content = read_capped(original, identity, plan.max_content)?;
+        let content = read_capped(claimed, identity, plan.max_content)?;
         let truncated = content.shown < content.total;
         let mut label = format!("content of trigger file {}", quoted(&name));
         if truncated {
@@ -76,7 +79,7 @@ pub(crate) fn file_event(
                 content.shown, content.total
             ));
         }
-        let mut text = content.text;
+        let mut text = defuse_special_tokens(&content.text);
         if truncated {
             text.push_str("\n[… truncated by leash]");
         }
@@ -119,7 +122,7 @@ pub(crate) fn file_event(
     ));
     event.dedup_window = rule.dedup_window;
     event.claim = Some(FileClaim {
-        from: original.to_path_buf(),
+        from: claimed.to_path_buf(),
         to: claimed.to_path_buf(),
     });
     Ok(event)

@@ -5,9 +5,9 @@
 //! the task sleeps until an event or the stop signal: an idle daemon uses no
 //! CPU here.
 //!
-//! A ready file (see `readiness.rs`) is admitted through
-//! [`DaemonContext::admit`], which claims it into `.leash/processing/` in the
-//! same transaction. A file that cannot be admitted (unreadable, a duplicate
+//! A ready file (see `readiness.rs`) is claimed into `.leash/processing/`
+//! and admitted through [`DaemonContext::admit`] (see [`admit_file`] for the
+//! order). A file that cannot be admitted (unreadable, a duplicate
 //! of a pending job) is remembered with its identity and left alone until it
 //! changes, so poll mode does not retry it every interval.
 
@@ -24,10 +24,12 @@ use tokio::task::JoinHandle;
 
 use crate::context::DaemonContext;
 use crate::error::DaemonError;
+use crate::intake::rename_no_clobber;
 use crate::triggers::file_claim::claim_target;
 use crate::triggers::file_rules::{FilePlan, FileRule, PROCESSING_DIR, WatchedDir};
 use crate::triggers::file_trigger::file_event;
-use crate::triggers::readiness::{FileIdentity, SettlingFiles};
+use crate::triggers::leash_tree::leash_stage_dir;
+use crate::triggers::readiness::{FileIdentity, SettlingFiles, is_open_for_writing};
 
 /// How one ready file fared.
 #[derive(Debug)]
@@ -45,27 +47,70 @@ enum FileAdmission {
     Refused,
 }
 
-/// Admits one ready file (blocking: reads the file, commits the job).
+/// Admits one ready file (blocking: claims and reads the file, commits the
+/// job).
+///
+/// Claim first, then read: the file is renamed into `.leash/processing/`
+/// before its content is read, so the payload is always the content of the
+/// file the job owns. (Reading first let a rename over the file in between
+/// pair one file's content with another file's claim.) A crash between the
+/// rename and the commit leaves a job-less file in `processing/`, which
+/// start-up recovery admits — the state a crash inside the admission
+/// transaction leaves too. When the file is not admitted after all, it is
+/// put back where it was.
 fn admit_file(
     ctx: &DaemonContext,
     plan: &FilePlan,
     watched: &WatchedDir,
     rule: &FileRule,
     path: &Path,
-    identity: FileIdentity,
+    ready: FileIdentity,
 ) -> FileAdmission {
     let Some(name) = path.file_name() else {
         return FileAdmission::Refused;
     };
-    let claimed = claim_target(&watched.leash_subdir(PROCESSING_DIR), name);
+    let processing = match leash_stage_dir(&watched.dir, PROCESSING_DIR, true) {
+        Ok(Some(dir)) => dir,
+        Ok(None) => return FileAdmission::Refused,
+        Err(problem) => {
+            tracing::error!(dir = ?watched.dir, %problem, "watched directory's .leash is unsafe; its trigger files are left alone");
+            return FileAdmission::Refused;
+        }
+    };
+    let claimed = claim_target(&processing, name);
+    if let Err(err) = rename_no_clobber(path, &claimed) {
+        return match err.kind() {
+            std::io::ErrorKind::NotFound => FileAdmission::Gone,
+            std::io::ErrorKind::AlreadyExists => FileAdmission::Changed,
+            _ => {
+                tracing::warn!(path = ?path, error = %err, "trigger file cannot be claimed; left in place");
+                FileAdmission::Refused
+            }
+        };
+    }
+    // What was claimed is what is at the path now: it may have been replaced
+    // since it became ready. A plain file nobody is writing is complete.
+    let Some(identity) = FileIdentity::of_regular_file(&claimed) else {
+        put_back(&claimed, path);
+        return FileAdmission::Changed;
+    };
+    if is_open_for_writing(&claimed) {
+        put_back(&claimed, path);
+        return FileAdmission::Changed;
+    }
+    if identity != ready {
+        tracing::debug!(path = ?path, "trigger file was replaced after it became ready; admitting the replacement");
+    }
     let event = match file_event(plan, rule, path, &claimed, identity) {
         Ok(event) => event,
         Err(err) => {
+            put_back(&claimed, path);
             return match err.kind() {
-                std::io::ErrorKind::NotFound => FileAdmission::Gone,
-                std::io::ErrorKind::InvalidData => FileAdmission::Changed,
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::InvalidData => {
+                    FileAdmission::Changed
+                }
                 _ => {
-                    tracing::warn!(path = %path.display(), error = %err, "trigger file cannot be read; left in place");
+                    tracing::warn!(path = ?path, error = %err, "trigger file cannot be read; left in place");
                     FileAdmission::Refused
                 }
             };
@@ -73,26 +118,32 @@ fn admit_file(
     };
     match ctx.admit(event) {
         Ok(Admission::Queued(job)) => {
-            tracing::info!(job = job.id, trigger = %rule.name, path = %path.display(), "trigger file queued");
+            tracing::info!(job = job.id, trigger = %rule.name, path = ?path, "trigger file queued");
             FileAdmission::Queued
         }
         Ok(Admission::Duplicate(job)) => {
-            tracing::info!(job = job.id, path = %path.display(), "trigger file is a duplicate of a pending job; left in place");
+            put_back(&claimed, path);
+            tracing::info!(job = job.id, path = ?path, "trigger file is a duplicate of a pending job; left in place");
             FileAdmission::Duplicate
         }
-        Err(DaemonError::ShuttingDown) => FileAdmission::Stopping,
-        Err(DaemonError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-            FileAdmission::Gone
-        }
-        Err(DaemonError::Io { source, .. })
-            if source.kind() == std::io::ErrorKind::AlreadyExists =>
-        {
-            FileAdmission::Changed
+        Err(DaemonError::ShuttingDown) => {
+            put_back(&claimed, path);
+            FileAdmission::Stopping
         }
         Err(err) => {
-            tracing::warn!(path = %path.display(), error = %err, "trigger file could not be queued; left in place");
+            put_back(&claimed, path);
+            tracing::warn!(path = ?path, error = %err, "trigger file could not be queued; left in place");
             FileAdmission::Refused
         }
+    }
+}
+
+/// Returns a claimed file that was not admitted to where it came from. If
+/// that name is taken again, it stays in `processing/`, where start-up
+/// recovery admits it (it is never lost).
+fn put_back(claimed: &Path, original: &Path) {
+    if let Err(err) = rename_no_clobber(claimed, original) {
+        tracing::warn!(path = ?claimed, to = ?original, error = %err, "claimed file could not be put back; start-up recovery will admit it");
     }
 }
 
@@ -163,7 +214,7 @@ fn scan_dir(
     let entries = match std::fs::read_dir(&watched.dir) {
         Ok(entries) => entries,
         Err(err) => {
-            tracing::warn!(dir = %watched.dir.display(), error = %err, "cannot list watched directory");
+            tracing::warn!(dir = ?watched.dir, error = %err, "cannot list watched directory");
             return;
         }
     };
@@ -344,7 +395,7 @@ impl FileWatch {
                     }
                     Ok(FileAdmission::Stopping) => return false,
                     Err(err) => {
-                        tracing::error!(path = %path.display(), error = %err, "admitting a trigger file panicked");
+                        tracing::error!(path = ?path, error = %err, "admitting a trigger file panicked");
                         dir.skipped.insert(path, identity);
                     }
                 }

@@ -30,7 +30,7 @@ use crate::context::DaemonContext;
 use crate::error::DaemonError;
 use crate::intake::{TriggerEvent, TriggerPayload, TriggerSource};
 use crate::triggers::git_command::{Git, GitOutput};
-use crate::triggers::prompt_template::quoted;
+use crate::triggers::prompt_template::{defuse_special_tokens, quoted};
 use crate::triggers::schedule::blocking;
 
 /// How long after a ref change the branch is read (git writes a ref through a
@@ -246,7 +246,9 @@ impl GitTrigger {
                 old.map(|o| format!("{}..", short(o))).unwrap_or_default(),
                 short(new)
             ),
-            text,
+            // Commit messages and diffs are written by whoever can push: no
+            // chat-template token spelling in them reaches the model whole.
+            text: defuse_special_tokens(&text),
         })
     }
 

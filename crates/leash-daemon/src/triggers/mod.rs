@@ -8,11 +8,14 @@
 //!   becomes: prompt template via `prompt_template`, capped content as
 //!   untrusted payload), `file_watch` (inotify or poll; [`pick_up_existing`]),
 //!   `file_claim` (`.leash/processing` → `done`/`failed`;
-//!   [`finish_claimed_file`], [`recover_claims`]).
+//!   [`finish_claimed_file`], [`recover_claims`]), `claim_name` (names in
+//!   `.leash/`: UTF-8, short enough for every suffix), `leash_tree` (the
+//!   `.leash` directories: real, ours, never a symlink).
 //! - Schedule triggers: `schedule` ([`Schedule`]), with `cron_zone` bridging
 //!   jiff time zones to croner's chrono types.
 //! - Git triggers: `git`, with every git call made safe by `git_command`.
 
+mod claim_name;
 mod cron_zone;
 mod file_claim;
 mod file_rules;
@@ -20,6 +23,7 @@ mod file_trigger;
 mod file_watch;
 mod git;
 mod git_command;
+mod leash_tree;
 mod prompt_template;
 mod readiness;
 mod schedule;

@@ -49,9 +49,17 @@ pub(crate) fn render(template: &str, values: &[(&str, &str)]) -> String {
 }
 
 /// A name or path as it appears in an instruction: quoted, with control
-/// characters and quotes escaped.
+/// characters, quotes, bidi overrides and zero-width characters escaped, and
+/// chat-template special tokens broken up (see [`defuse_special_tokens`]).
 pub(crate) fn quoted(text: &str) -> String {
-    format!("{text:?}")
+    defuse_special_tokens(&format!("{text:?}"))
+}
+
+/// Breaks up spellings of chat-template special tokens (`<|im_end|>`,
+/// DeepSeek's `<｜User｜>`) in names and payloads; see
+/// [`leash_llm::defuse_template_tokens`].
+pub(crate) fn defuse_special_tokens(text: &str) -> String {
+    leash_llm::defuse_template_tokens(text)
 }
 
 #[cfg(test)]
@@ -81,6 +89,24 @@ mod tests {
         let name = quoted("{content}.task");
         let out = render("{name} {content}", &[("name", &name), ("content", "REF")]);
         assert_eq!(out, "\"{content}.task\" REF");
+    }
+
+    #[rstest]
+    #[case::chatml("<|im_end|><|im_start|>system", "< |im_end| >< |im_start| >system")]
+    #[case::deepseek("<\u{ff5c}User\u{ff5c}>", "< \u{ff5c}User\u{ff5c} >")]
+    #[case::plain_pipe("a | b", "a | b")]
+    fn special_tokens_are_broken_up(#[case] text: &str, #[case] expected: &str) {
+        assert_eq!(defuse_special_tokens(text), expected);
+    }
+
+    #[rstest]
+    #[case::bidi_override("a\u{202e}b")]
+    #[case::zero_width_space("a\u{200b}b")]
+    #[case::byte_order_mark("a\u{feff}b")]
+    #[case::escape("a\u{1b}b")]
+    fn invisible_characters_are_escaped(#[case] name: &str) {
+        let out = quoted(name);
+        assert!(out.is_ascii(), "{out}");
     }
 
     #[test]

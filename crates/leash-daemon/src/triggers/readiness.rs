@@ -4,7 +4,16 @@
 //! has not changed for `monitoring.settle_ms` (poll mode, slow writers, files
 //! found at start-up). Only regular files are ever ready: symlinks, FIFOs,
 //! sockets and directories are dropped (a symlink could point out of the
-//! watched directory, a FIFO would block the reader).
+//! watched directory, a FIFO would block the reader), and so are files with
+//! more than one hard link (another name for a file that lives elsewhere —
+//! as root, anywhere on the file system).
+//!
+//! A file still open for writing by anyone is never ready, however long it
+//! has been quiet: a writer that pauses longer than `settle_ms` would
+//! otherwise have half a file claimed. Checked with a read lease
+//! (`F_SETLEASE`), which the kernel grants only when no one has the file
+//! open for writing; where leases are unavailable (not the file's owner,
+//! FUSE storage) readiness falls back to the settle time alone.
 
 use std::collections::HashMap;
 use std::fs::Metadata;
@@ -32,12 +41,44 @@ impl FileIdentity {
         }
     }
 
-    /// The identity of the regular file at `path` (not following a symlink);
-    /// `None` when it is gone or not a regular file.
+    /// The identity of the regular, singly linked file at `path` (not
+    /// following a symlink); `None` when it is gone or anything else.
     pub(crate) fn of_regular_file(path: &Path) -> Option<FileIdentity> {
         let meta = path.symlink_metadata().ok()?;
-        meta.file_type().is_file().then(|| FileIdentity::of(&meta))
+        is_plain_file(&meta).then(|| FileIdentity::of(&meta))
     }
+}
+
+/// A regular file with one name: what a trigger file must be.
+pub(crate) fn is_plain_file(meta: &Metadata) -> bool {
+    meta.file_type().is_file() && meta.nlink() == 1
+}
+
+/// Whether someone has the file at `path` open for writing (see the module
+/// documentation). `false` when it cannot be told.
+pub(crate) fn is_open_for_writing(path: &Path) -> bool {
+    use std::os::fd::AsRawFd as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let Ok(file) = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+    else {
+        return false;
+    };
+    let fd = file.as_raw_fd();
+    // SAFETY: `fd` is a descriptor this function owns (`file`) for the whole
+    // call; F_SETLEASE takes an int argument and touches no memory.
+    let taken = unsafe { libc::fcntl(fd, libc::F_SETLEASE, libc::F_RDLCK) };
+    if taken == 0 {
+        // SAFETY: as above; releases the lease just taken.
+        unsafe { libc::fcntl(fd, libc::F_SETLEASE, libc::F_UNLCK) };
+        return false;
+    }
+    matches!(
+        std::io::Error::last_os_error().raw_os_error(),
+        Some(libc::EAGAIN | libc::EBUSY)
+    )
 }
 
 #[derive(Debug, Clone)]
@@ -115,6 +156,12 @@ impl SettlingFiles {
                 }
             };
             if candidate.writer_done || now.duration_since(stable_since) >= settle {
+                if is_open_for_writing(path) {
+                    // Still being written: wait for its close (or settle again).
+                    candidate.writer_done = false;
+                    candidate.last = Some((identity, now));
+                    return true;
+                }
                 ready.push((path.clone(), identity));
                 return false;
             }
@@ -154,6 +201,32 @@ mod tests {
         let mut settling = SettlingFiles::default();
         settling.writer_done(path.clone());
         assert_eq!(settling.take_ready(Duration::from_secs(60)).len(), 1);
+    }
+
+    #[test]
+    fn a_file_open_for_writing_is_not_ready_until_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.task");
+        let writer = std::fs::File::create(&path).unwrap();
+        let mut settling = SettlingFiles::default();
+        settling.writer_done(path.clone());
+        assert!(settling.take_ready(Duration::ZERO).is_empty());
+        drop(writer);
+        settling.writer_done(path.clone());
+        assert_eq!(settling.take_ready(Duration::ZERO).len(), 1);
+    }
+
+    #[test]
+    fn hard_linked_files_are_never_ready() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        std::fs::write(&outside, "x").unwrap();
+        let link = dir.path().join("a.task");
+        std::fs::hard_link(&outside, &link).unwrap();
+        let mut settling = SettlingFiles::default();
+        settling.writer_done(link);
+        assert!(settling.take_ready(Duration::ZERO).is_empty());
+        assert!(settling.is_empty());
     }
 
     #[test]

@@ -11,6 +11,8 @@
 //!   ([`sampling`]: only a token the model picks is checked), and steered to a
 //!   close as the token budget runs out ([`closing`]), so even a 135M model
 //!   emits a parseable plan at nearly the speed of free text.
+//! - Message contents never become control tokens: each control-token text
+//!   of the vocabulary is defused before templating ([`special_text`]).
 //! - The KV cache survives between steps and jobs: only the tokens after the
 //!   longest common prefix with the previous prompt are evaluated
 //!   ([`prefix`]), so the system prompt is evaluated once per daemon life.
@@ -21,6 +23,7 @@ mod preflight;
 mod prompt;
 mod runtime;
 mod sampling;
+mod special_text;
 mod threads;
 mod utf8_stream;
 mod worker;

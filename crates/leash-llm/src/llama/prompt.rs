@@ -10,6 +10,7 @@ use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
 use serde::Serialize;
 
 use super::BACKEND_NAME;
+use super::special_text::SpecialTexts;
 use crate::{BackendError, ChatMessage, Role};
 
 /// Where the template in use came from.
@@ -85,14 +86,17 @@ impl ChatFormat {
     }
 
     /// The prompt for `messages`, ending where the assistant's answer begins.
+    /// Contents are defused first (see `special_text`): only the template
+    /// writes special tokens.
     pub(super) fn render(
         &self,
         model: &LlamaModel,
+        special: &SpecialTexts,
         messages: &[ChatMessage],
     ) -> Result<String, BackendError> {
         let chat = messages
             .iter()
-            .map(|m| to_llama_message(m.role, &m.content))
+            .map(|m| to_llama_message(m.role, &special.defuse(&m.content)))
             .collect::<Result<Vec<_>, _>>()?;
         model
             .apply_chat_template(&self.template, &chat, true)

@@ -22,6 +22,7 @@ use super::prefix::reusable_prefix;
 use super::prompt::{ChatFormat, TemplateSource};
 use super::runtime::llama_runtime;
 use super::sampling::Sampler;
+use super::special_text::SpecialTexts;
 use super::utf8_stream::Utf8Stream;
 use super::{BACKEND_NAME, LlamaConfig};
 use crate::{
@@ -140,6 +141,8 @@ struct Session<'model> {
     n_ctx: u32,
     n_batch: u32,
     format: ChatFormat,
+    /// Control-token texts defused in message contents.
+    special: SpecialTexts,
     /// The last action grammar (GBNF, start rule `root`) and the program
     /// names it was generated for: the same policy gives the same grammar.
     actions_grammar: Option<(Option<Vec<String>>, String)>,
@@ -177,6 +180,11 @@ impl<'model> Session<'model> {
         })?;
         let format = ChatFormat::choose(model, &config.chat_template_fallback)?;
         let closing = ClosingTokens::from_model(model);
+        let special = SpecialTexts::from_model(model);
+        tracing::debug!(
+            special_tokens = special.len(),
+            "control-token texts to defuse in contents"
+        );
         Ok(Session {
             model,
             context,
@@ -185,6 +193,7 @@ impl<'model> Session<'model> {
             n_ctx,
             n_batch,
             format,
+            special,
             actions_grammar: None,
             closing,
             candidates: Vec::new(),
@@ -195,7 +204,9 @@ impl<'model> Session<'model> {
 
     fn generate(&mut self, job: &Job) -> Result<Generation, BackendError> {
         let started = Instant::now();
-        let prompt = self.format.render(self.model, &job.messages)?;
+        let prompt = self
+            .format
+            .render(self.model, &self.special, &job.messages)?;
         let tokens = self.tokenize(&prompt);
         let prompt_len = u32::try_from(tokens.len()).unwrap_or(u32::MAX);
         if tokens.is_empty() {

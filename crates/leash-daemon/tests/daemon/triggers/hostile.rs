@@ -14,11 +14,11 @@ use std::time::Duration;
 use leash_core::agent::untrusted_block;
 use leash_daemon::DaemonContext;
 use leash_daemon::triggers::{finish_claimed_file, pick_up_existing, recover_claims};
-use leash_store::{Job, JobState};
+use leash_store::Job;
 use rstest::rstest;
 use serde_json::json;
 
-use super::{Running, jobs, processing, wait_for, wait_for_jobs, watched_home};
+use super::{Running, jobs, processing, wait_for, watched_home};
 use crate::support::TestDaemonHome;
 
 /// Waits (up to `secs`) for exactly `n` jobs, then checks no more come.
@@ -110,7 +110,7 @@ fn longest_name() -> String {
 #[case::zero_width("de\u{200b}ploy\u{feff}.task")]
 #[case::looks_like_a_flag("-rf.task")]
 #[case::looks_like_a_long_option("--help.task")]
-#[case::looks_like_a_path("..\u{2215}..\u{2215}etc\u{2215}passwd.task")]
+#[case::looks_like_a_path("x\u{2215}..\u{2215}etc\u{2215}passwd.task")]
 #[case::placeholders("{content}{path}{name}.task")]
 #[case::quotes("it's \"quoted\" `tick`.task")]
 #[case::backslashes("a\\\"b\\n.task")]
@@ -122,7 +122,10 @@ fn hostile_names_are_quoted_in_the_prompt_and_still_claimed_and_finished(#[case]
     std::fs::write(dir.join(name), "SECRET-CONTENT").unwrap();
     let job = settle_on_jobs(&ctx, 1, 10).remove(0);
     assert!(!dir.join(name).exists(), "not claimed");
-    claimed_file(&job, b"SECRET-CONTENT");
+    let claimed = claimed_file(&job, b"SECRET-CONTENT");
+    // The path the prompt shows is the claimed file's real path.
+    let shown = format!("{:?}", claimed.to_str().unwrap());
+    assert!(job.prompt.contains(&shown), "{shown} not in {}", job.prompt);
     // The name appears escaped and quoted, never raw where escaping changes it.
     let quoted = format!("{name:?}");
     if quoted.trim_matches('"') != name {
@@ -151,7 +154,7 @@ fn hostile_names_are_quoted_in_the_prompt_and_still_claimed_and_finished(#[case]
         );
     }
     assert!(
-        !job.prompt.contains("<|im_") && !job.prompt.contains("\u{ff5c}"),
+        !job.prompt.contains("<|im_") && !job.prompt.contains("\u{ff5c}>"),
         "a special-token spelling reached the prompt: {}",
         job.prompt
     );
@@ -164,11 +167,14 @@ fn hostile_names_are_quoted_in_the_prompt_and_still_claimed_and_finished(#[case]
     );
     let payload = job.payload.as_ref().unwrap();
     assert_eq!(payload["text"], "SECRET-CONTENT");
-    let label = payload["label"].as_str().unwrap();
-    assert!(
-        !label.contains(['\n', '\r', '"', '<', '>']),
-        "label can leave its attribute: {label:?}"
-    );
+    // The label (made from the name) stays inside its attribute in the block
+    // the model gets: one line, two quotes, closed by the tag's own `>`.
+    let block = untrusted_block(payload["label"].as_str().unwrap(), "SECRET-CONTENT");
+    let opening = block.lines().next().unwrap();
+    assert_eq!(opening.matches('"').count(), 2, "{opening}");
+    assert_eq!(opening.matches('>').count(), 1, "{opening}");
+    assert!(opening.ends_with("\">"), "{opening}");
+    assert_eq!(fence_marks(&block), (1, 1), "{block}");
     finish_and_check(&ctx, &job);
 }
 
@@ -436,8 +442,11 @@ fn files_deleted_between_event_and_claim_make_no_job() {
     let (_home, dir, ctx) = watched_home("  settle_ms: 50\n");
     let _running = Running::start(Arc::clone(&ctx));
     for n in 0..300 {
+        // Removed while still open, so it is gone before its close-write.
+        use std::io::Write as _;
         let path = dir.join(format!("gone-{n}.task"));
-        std::fs::write(&path, "x").unwrap();
+        let mut file = std::fs::File::create(&path).unwrap();
+        file.write_all(b"x").unwrap();
         std::fs::remove_file(&path).unwrap();
     }
     sentinel(&ctx, &dir, 1);
@@ -499,9 +508,9 @@ fn files_dropped_into_done_or_failed_never_become_jobs() {
 /// Where a symlink is planted inside the watched directory's `.leash` tree.
 #[derive(Debug, Clone, Copy)]
 enum Planted {
-    LeashDir,
-    ProcessingDir,
-    DoneDir,
+    Leash,
+    Processing,
+    Done,
 }
 
 /// A `.leash` (or `.leash/processing`, `.leash/done`) that is a symlink
@@ -509,18 +518,18 @@ enum Planted {
 /// directory (as root: anywhere). Claims and finishes refuse it; the file
 /// stays where it is and nothing is written elsewhere.
 #[rstest]
-#[case::leash_dir(Planted::LeashDir)]
-#[case::processing_dir(Planted::ProcessingDir)]
-#[case::done_dir(Planted::DoneDir)]
+#[case::leash_dir(Planted::Leash)]
+#[case::processing_dir(Planted::Processing)]
+#[case::done_dir(Planted::Done)]
 fn a_symlinked_leash_tree_is_never_followed_out_of_the_directory(#[case] planted: Planted) {
     let (home, dir, ctx) = watched_home("  settle_ms: 50\n");
     let elsewhere = home.root().join("elsewhere");
     std::fs::create_dir_all(elsewhere.join("processing")).unwrap();
     std::fs::write(elsewhere.join("processing/foreign.task"), "foreign").unwrap();
     let link = match planted {
-        Planted::LeashDir => dir.join(".leash"),
-        Planted::ProcessingDir => dir.join(".leash/processing"),
-        Planted::DoneDir => dir.join(".leash/done"),
+        Planted::Leash => dir.join(".leash"),
+        Planted::Processing => dir.join(".leash/processing"),
+        Planted::Done => dir.join(".leash/done"),
     };
     std::fs::create_dir_all(link.parent().unwrap()).unwrap();
     let listing = |p: &Path| -> Vec<OsString> {
@@ -531,11 +540,11 @@ fn a_symlinked_leash_tree_is_never_followed_out_of_the_directory(#[case] planted
         names
     };
     match planted {
-        Planted::LeashDir => std::os::unix::fs::symlink(&elsewhere, &link).unwrap(),
-        Planted::ProcessingDir => {
+        Planted::Leash => std::os::unix::fs::symlink(&elsewhere, &link).unwrap(),
+        Planted::Processing => {
             std::os::unix::fs::symlink(elsewhere.join("processing"), &link).unwrap();
         }
-        Planted::DoneDir => std::os::unix::fs::symlink(&elsewhere, &link).unwrap(),
+        Planted::Done => std::os::unix::fs::symlink(&elsewhere, &link).unwrap(),
     }
     let before = (listing(&elsewhere), listing(&elsewhere.join("processing")));
     // Start-up recovery must not adopt files from elsewhere.
@@ -544,11 +553,11 @@ fn a_symlinked_leash_tree_is_never_followed_out_of_the_directory(#[case] planted
     std::fs::write(dir.join("x.task"), "x").unwrap();
     let picked = pick_up_existing(&ctx).unwrap();
     match planted {
-        Planted::LeashDir | Planted::ProcessingDir => {
+        Planted::Leash | Planted::Processing => {
             assert_eq!(picked, 0);
             assert!(dir.join("x.task").exists(), "claimed through the symlink");
         }
-        Planted::DoneDir => {
+        Planted::Done => {
             assert_eq!(picked, 1);
             let job = jobs(&ctx).remove(0);
             // Finishing must not move the file (or write a result) through
