@@ -1,7 +1,13 @@
-//! Where triggers hand over: a [`TriggerEvent`] becomes a durable job row in
-//! one transaction with its acknowledgement (claiming the trigger file), is
-//! audited as `job.queued` (or `trigger.duplicate`), published, and wakes the
-//! worker. Every trigger kind and the HTTP API come through here.
+//! Where triggers hand over: a [`TriggerEvent`] becomes a durable job row,
+//! committed before the trigger is acknowledged (the HTTP 202; a
+//! [`FileClaim`] rename runs inside the admission transaction), is audited as
+//! `job.queued` (or `trigger.duplicate`), published, and wakes the worker.
+//! Every trigger kind and the HTTP API come through here.
+//!
+//! File triggers claim first and admit after (`from == to`), so that the
+//! content read is the claimed file's: a crash between the two leaves a
+//! claimed file without a job, which start-up recovery admits (nothing is
+//! lost, nothing runs twice).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
