@@ -42,6 +42,9 @@ struct BackendSpec<'a> {
     name: Option<&'a str>,
     api_key_env: Option<&'a str>,
     transcript: Option<&'a PathBuf>,
+    /// leash's cache dir (the embedded backend saves its KV cache there).
+    #[cfg_attr(not(feature = "llama"), allow(dead_code))]
+    cache_dir: &'a std::path::Path,
 }
 
 /// Opens the configured backend chain. A backend that fails to open (a
@@ -56,6 +59,7 @@ pub fn open_backend(loaded: &LoadedConfig) -> Result<(Box<dyn Backend>, SwitchLo
         name: model.name.as_deref(),
         api_key_env: model.api_key_env.as_deref(),
         transcript: model.transcript.as_ref(),
+        cache_dir: &loaded.paths.cache_dir,
     }];
     specs.extend(model.fallbacks.iter().map(|f: &ModelFallback| {
         BackendSpec {
@@ -72,6 +76,7 @@ pub fn open_backend(loaded: &LoadedConfig) -> Result<(Box<dyn Backend>, SwitchLo
             name: f.name.as_deref(),
             api_key_env: f.api_key_env.as_deref(),
             transcript: f.transcript.as_ref(),
+            cache_dir: &loaded.paths.cache_dir,
         }
     }));
     let log = SwitchLog::default();
@@ -137,7 +142,7 @@ fn spec_label(spec: &BackendSpec<'_>) -> String {
 
 fn open_one(spec: &BackendSpec<'_>, model: &ModelConfig) -> Result<Box<dyn Backend>, BackendError> {
     match spec.kind {
-        BackendKind::Llama => open_llama(spec, model),
+        BackendKind::Llama => open_llama(spec, model, spec.cache_dir),
         BackendKind::Openai => {
             let base_url = spec.base_url.ok_or_else(|| BackendError::Load {
                 backend: "openai".to_owned(),
@@ -176,6 +181,7 @@ fn open_one(spec: &BackendSpec<'_>, model: &ModelConfig) -> Result<Box<dyn Backe
 fn open_llama(
     spec: &BackendSpec<'_>,
     model: &ModelConfig,
+    cache_dir: &std::path::Path,
 ) -> Result<Box<dyn Backend>, BackendError> {
     let path = spec.path.clone().ok_or_else(|| BackendError::Load {
         backend: "llama".to_owned(),
@@ -186,6 +192,8 @@ fn open_llama(
     config.batch_size = model.batch_size;
     config.threads = model.threads;
     config.max_tokens = model.max_tokens;
+    // A restarted daemon (or the next `leash ask`) reuses the saved KV cache.
+    config.session_dir = Some(cache_dir.join("llama-sessions"));
     Ok(Box::new(leash_llm::LlamaBackend::load(config)?))
 }
 
@@ -193,6 +201,7 @@ fn open_llama(
 fn open_llama(
     _spec: &BackendSpec<'_>,
     _model: &ModelConfig,
+    _cache_dir: &std::path::Path,
 ) -> Result<Box<dyn Backend>, BackendError> {
     Err(BackendError::Load {
         backend: "llama".to_owned(),

@@ -712,3 +712,63 @@ fn chat_template_tokens_in_content_stay_text() {
         hostile - plain
     );
 }
+
+/// The KV cache saved by one process is restored by the next: its first
+/// prompt reuses the shared system prompt instead of evaluating it again, and
+/// answers exactly like a fresh process. A corrupt file is removed, not fatal.
+#[test]
+fn a_restarted_backend_restores_the_saved_kv_cache() {
+    let Some(path) = test_model("a_restarted_backend_restores_the_saved_kv_cache") else {
+        return;
+    };
+    let _guard = model_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let with_sessions = |path: PathBuf| {
+        let mut config = LlamaConfig::new(path);
+        config.context_size = 2048;
+        config.session_dir = Some(dir.path().join("llama-sessions"));
+        LlamaBackend::load(config).unwrap()
+    };
+    let system = long_system_prompt();
+    let ask = |backend: &mut LlamaBackend, task: &str| {
+        let messages = [message(Role::System, &system), message(Role::User, task)];
+        backend.generate(plan_request(&messages, 24)).unwrap()
+    };
+
+    let mut first = with_sessions(path.clone());
+    let fresh = ask(&mut first, "list the files here");
+    assert_eq!(fresh.prompt_tokens_reused, 0);
+    drop(first);
+    let saved: Vec<_> = std::fs::read_dir(dir.path().join("llama-sessions"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(saved.len(), 1, "one saved cache: {saved:?}");
+
+    let mut restarted = with_sessions(path.clone());
+    let again = ask(&mut restarted, "list the files here");
+    assert!(
+        again.prompt_tokens_reused >= fresh.prompt_tokens - 16,
+        "the restarted backend reused {} of {} prompt tokens",
+        again.prompt_tokens_reused,
+        again.prompt_tokens
+    );
+    assert_eq!(
+        again.text, fresh.text,
+        "a restored cache answers like a fresh one"
+    );
+    eprintln!(
+        "time to first token: fresh process {:?}, restarted with the saved cache {:?}",
+        fresh.time_to_first_token, again.time_to_first_token
+    );
+    drop(restarted);
+
+    std::fs::write(&saved[0], b"not a llama.cpp state file").unwrap();
+    let mut after_corruption = with_sessions(path);
+    let answer = ask(&mut after_corruption, "list the files here");
+    assert_eq!(
+        answer.prompt_tokens_reused, 0,
+        "a corrupt cache is not used"
+    );
+    assert_eq!(answer.text, fresh.text);
+}

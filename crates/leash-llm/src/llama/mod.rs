@@ -13,6 +13,9 @@
 //!   emits a parseable plan at nearly the speed of free text.
 //! - Message contents never become control tokens: each control-token text
 //!   of the vocabulary is defused before templating ([`special_text`]).
+//! - With `session_dir` set, the KV cache is saved once per process and
+//!   restored by the next one ([`saved_prefix`]), so a restarted daemon does
+//!   not evaluate the system prompt again either.
 //! - The KV cache survives between steps and jobs: only the tokens after the
 //!   longest common prefix with the previous prompt are evaluated
 //!   ([`prefix`]), so the system prompt is evaluated once per daemon life.
@@ -23,6 +26,7 @@ mod preflight;
 mod prompt;
 mod runtime;
 mod sampling;
+mod saved_prefix;
 mod special_text;
 mod threads;
 mod utf8_stream;
@@ -62,6 +66,9 @@ pub struct LlamaConfig {
     /// The llama.cpp built-in template used when the model's own is missing or
     /// unsupported (`chatml`, `llama3`, `mistral-v7`, ...).
     pub chat_template_fallback: String,
+    /// Where the KV cache is saved for the next process (see
+    /// `saved_prefix`); `None`: not saved.
+    pub session_dir: Option<PathBuf>,
 }
 
 impl LlamaConfig {
@@ -76,6 +83,7 @@ impl LlamaConfig {
             max_tokens: None,
             seed: None,
             chat_template_fallback: "chatml".to_string(),
+            session_dir: None,
         }
     }
 }

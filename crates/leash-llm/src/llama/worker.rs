@@ -22,6 +22,7 @@ use super::prefix::reusable_prefix;
 use super::prompt::{ChatFormat, TemplateSource};
 use super::runtime::llama_runtime;
 use super::sampling::Sampler;
+use super::saved_prefix::SavedPrefix;
 use super::special_text::SpecialTexts;
 use super::utf8_stream::Utf8Stream;
 use super::{BACKEND_NAME, LlamaConfig};
@@ -143,6 +144,8 @@ struct Session<'model> {
     format: ChatFormat,
     /// Control-token texts defused in message contents.
     special: SpecialTexts,
+    /// The KV cache file shared with the next process, if configured.
+    saved: Option<SavedPrefix>,
     /// The last action grammar (GBNF, start rule `root`) and the program
     /// names it was generated for: the same policy gives the same grammar.
     actions_grammar: Option<(Option<Vec<String>>, String)>,
@@ -172,7 +175,7 @@ impl<'model> Session<'model> {
             .with_n_seq_max(1)
             .with_n_threads(decode_threads)
             .with_n_threads_batch(batch_threads);
-        let context = model.new_context(llama_runtime()?, params).map_err(|err| {
+        let mut context = model.new_context(llama_runtime()?, params).map_err(|err| {
             load_error(format!(
                 "{}: cannot create a context of {n_ctx} tokens ({err})",
                 config.model_path.display()
@@ -181,6 +184,19 @@ impl<'model> Session<'model> {
         let format = ChatFormat::choose(model, &config.chat_template_fallback)?;
         let closing = ClosingTokens::from_model(model);
         let special = SpecialTexts::from_model(model);
+        let saved = config.session_dir.as_deref().and_then(|dir| {
+            SavedPrefix::locate(
+                dir,
+                &config.model_path,
+                n_ctx,
+                n_batch,
+                &config.chat_template_fallback,
+            )
+        });
+        let cached = saved
+            .as_ref()
+            .map(|saved| saved.restore(&mut context, n_ctx))
+            .unwrap_or_default();
         tracing::debug!(
             special_tokens = special.len(),
             "control-token texts to defuse in contents"
@@ -188,12 +204,13 @@ impl<'model> Session<'model> {
         Ok(Session {
             model,
             context,
-            cached: Vec::new(),
+            cached,
             batch: LlamaBatch::new(usize::try_from(n_batch).unwrap_or(512), 1),
             n_ctx,
             n_batch,
             format,
             special,
+            saved,
             actions_grammar: None,
             closing,
             candidates: Vec::new(),
@@ -224,6 +241,11 @@ impl<'model> Session<'model> {
                 .map(|answer| (reused, answer))
         });
         sampler.log_grammar_use();
+        if result.is_ok()
+            && let Some(saved) = self.saved.as_mut()
+        {
+            saved.save_once(&self.context, &self.cached);
+        }
         match result {
             Ok((reused, answer)) => Ok(Generation {
                 text: answer.text,
