@@ -15,7 +15,6 @@ use std::time::Duration;
 use leash_core::approval::{ApprovalAnswer, ApprovalOutcome, ApprovalRequest, Approver};
 use leash_store::{Approval, ApprovalState, JobState, NewApproval, StoreError};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 use crate::context::DaemonContext;
@@ -23,6 +22,7 @@ use crate::error::DaemonError;
 use crate::events::DaemonEvent;
 use crate::metrics::Metrics;
 use crate::notifier::notify_person;
+use crate::secret::secrets_match;
 
 /// A person's answer through a remote channel. Closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +61,7 @@ impl DaemonContext {
         let approval = self
             .with_store(|store| store.approval(id))?
             .ok_or(DecideError::NotFound { id })?;
-        if !nonce_matches(&approval.nonce, nonce) {
+        if !secrets_match(&approval.nonce, nonce) {
             Metrics::bump(&self.metrics.approvals_refused_nonce);
             self.audit
                 .append(
@@ -108,17 +108,6 @@ impl DaemonContext {
         self.approvals_changed.notify();
         Ok(decided)
     }
-}
-
-/// Constant-time comparison of two nonces (through their hashes, so the
-/// length is not leaked either).
-fn nonce_matches(expected: &str, given: &str) -> bool {
-    let a = Sha256::digest(expected.as_bytes());
-    let b = Sha256::digest(given.as_bytes());
-    a.iter()
-        .zip(b.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
 }
 
 /// A fresh nonce: 16 random bytes, hex.

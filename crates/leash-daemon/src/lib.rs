@@ -24,6 +24,7 @@ pub mod lock;
 mod metrics;
 pub mod notifier;
 pub mod recovery;
+mod secret;
 pub mod triggers;
 pub mod worker;
 

@@ -9,11 +9,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::secret::secrets_match;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use sha2::{Digest, Sha256};
 
 use crate::context::DaemonContext;
 use crate::http::api_error::{ApiError, ErrorCode};
@@ -33,7 +33,7 @@ pub(crate) async fn guard(
     let path = request.uri().path().to_owned();
     if path != PUBLIC_PATH {
         let problem = match bearer_token(request.headers()) {
-            Some(given) if tokens_match(&ctx.api_token, given) => None,
+            Some(given) if secrets_match(&ctx.api_token, given) => None,
             Some(_) => Some("the bearer token is wrong"),
             None => Some("missing `Authorization: Bearer <token>` header"),
         };
@@ -69,19 +69,6 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
         .then_some(token.trim())
 }
 
-/// Constant-time token comparison; an empty expected token matches nothing.
-fn tokens_match(expected: &str, given: &str) -> bool {
-    if expected.is_empty() {
-        return false;
-    }
-    let a = Sha256::digest(expected.as_bytes());
-    let b = Sha256::digest(given.as_bytes());
-    a.iter()
-        .zip(b.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +93,6 @@ mod tests {
     #[case::prefix("tok", "to", false)]
     #[case::empty_expected_never_matches("", "", false)]
     fn token_comparison(#[case] expected: &str, #[case] given: &str, #[case] matches: bool) {
-        assert_eq!(tokens_match(expected, given), matches);
+        assert_eq!(secrets_match(expected, given), matches);
     }
 }
