@@ -279,3 +279,61 @@ impl CommandRunner<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Engine;
+    use crate::approval::NoApprover;
+    use leash_config::{EnvVars, LoadOptions, load};
+
+    fn engine(dir: &std::path::Path) -> Engine {
+        let ws = dir.join("ws");
+        std::fs::create_dir_all(&ws).unwrap();
+        let config = dir.join("config.yaml");
+        std::fs::write(
+            &config,
+            "security:\n  execution_mode: auto-approve\n  whitelist: [\"true\"]\nlogging:\n  level: error\n",
+        )
+        .unwrap();
+        let s = |p: std::path::PathBuf| p.to_str().unwrap().to_owned();
+        let env = EnvVars::from_pairs([
+            ("HOME", s(dir.join("home"))),
+            ("XDG_STATE_HOME", s(dir.join("state"))),
+            ("XDG_CONFIG_HOME", s(dir.join("cfg"))),
+            ("XDG_CACHE_HOME", s(dir.join("cache"))),
+            ("XDG_DATA_HOME", s(dir.join("data"))),
+        ]);
+        let loaded = load(&LoadOptions {
+            config_file: Some(config),
+            env,
+            overrides: Vec::new(),
+            cwd: Some(ws.clone()),
+        })
+        .unwrap();
+        Engine::open(&loaded, &ws).unwrap()
+    }
+
+    /// Regression class `outcome-unknown-repeat`: an argv an interrupted
+    /// attempt may already have run is never run again without a person,
+    /// even where the policy and the mode would just run it.
+    #[test]
+    fn a_must_ask_argv_needs_approval_even_when_allowed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut engine = engine(dir.path());
+        let approver = NoApprover { why: "test".into() };
+        let request = CommandRequest {
+            argv: vec!["true".into()],
+            cwd: engine.workspace.clone(),
+            job_id: None,
+        };
+        let ran = engine.runner(&approver).run(&request).unwrap();
+        assert!(ran.outcome.is_some(), "allowed and auto-approved: runs");
+
+        engine.must_ask = vec![vec!["true".into()]];
+        let asked = engine.runner(&approver).run(&request).unwrap();
+        assert_eq!(asked.gate, GateOutcome::NeedsApproval);
+        assert_eq!(asked.not_run, Some(NotRunReason::NoApprover));
+        assert!(asked.outcome.is_none());
+    }
+}
