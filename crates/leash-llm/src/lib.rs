@@ -13,6 +13,8 @@
 //!   [`FallbackChain`] (try the next backend, report each switch).
 //! - `llama` (feature `llama`): the embedded llama.cpp backend, with KV-cache
 //!   prefix reuse between steps and jobs.
+//! - `managed`: [`ManagedServerBackend`], llama.cpp's `llama-server` run and
+//!   supervised by leash (restarts, saved slots, the same grammar).
 //! - `gguf`, `model_fetch`: what a model file is, and fetching the default one.
 
 pub mod action;
@@ -22,12 +24,14 @@ mod gguf;
 mod grammar;
 #[cfg(feature = "llama")]
 mod llama;
+mod managed;
 mod model_fetch;
 mod openai;
 mod parse;
 mod replay;
 mod schema;
 mod template_tokens;
+mod threads;
 
 pub use action::{
     Action, ActionKind, ActionPlan, FileWrite, MAX_ACTIONS_PER_ANSWER, MAX_ACTIONS_PER_PLAN,
@@ -42,14 +46,15 @@ pub use fallback::{BackendSwitch, FallbackChain, SwitchObserver};
 pub use gguf::{GgufError, GgufInfo, ParameterCountSource, read_gguf_info};
 pub use grammar::actions_gbnf;
 #[cfg(feature = "llama")]
-pub use llama::{
-    LlamaBackend, LlamaConfig, default_batch_thread_count, default_thread_count, llama_runtime,
-};
+pub use llama::{LlamaBackend, LlamaConfig, llama_runtime};
 /// The pinned `llama-cpp-2`, for code that needs the raw API next to the
 /// backend in one process (the benchmarks' direct decode loop): llama.cpp may
 /// be initialised only once, see [`llama_runtime`].
 #[cfg(feature = "llama")]
 pub use llama_cpp_2;
+pub use managed::{
+    ManagedServerBackend, ManagedServerConfig, ManagedServerStatus, ManagedServerStatusHandle,
+};
 pub use model_fetch::{
     DEFAULT_MODEL, FetchError, FetchOutcome, FetchReport, ModelSource, PipOptions, fetch_model,
     file_sha256,
@@ -65,3 +70,4 @@ pub use parse::{
 pub use replay::{ReplayBackend, ReplayOrder, ReplayStep, Transcript};
 pub use schema::{ACTIONS_SCHEMA_NAME, OrderedJson, actions_json_schema, actions_response_format};
 pub use template_tokens::defuse_template_tokens;
+pub use threads::{default_batch_thread_count, default_thread_count};

@@ -28,7 +28,6 @@ mod runtime;
 mod sampling;
 mod saved_prefix;
 mod special_text;
-mod threads;
 mod utf8_stream;
 mod worker;
 
@@ -36,8 +35,8 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
+use crate::threads::{default_batch_thread_count, default_thread_count};
 pub use runtime::llama_runtime;
-pub use threads::{default_batch_thread_count, default_thread_count};
 
 use crate::{Backend, BackendError, GenerateRequest, Generation, GgufInfo, ProgramChoice};
 

@@ -19,9 +19,9 @@
 mod config;
 mod preset;
 mod retry;
-mod stream;
-mod transport_error;
-mod wire;
+pub(crate) mod stream;
+pub(crate) mod transport_error;
+pub(crate) mod wire;
 
 pub use config::{OpenAiConfig, OpenAiTimeouts, RetryPolicy, api_key_from_env};
 pub use preset::{OPENAI_PRESETS, OpenAiPreset, openai_preset};
