@@ -42,6 +42,8 @@ struct BackendSpec<'a> {
     name: Option<&'a str>,
     api_key_env: Option<&'a str>,
     transcript: Option<&'a PathBuf>,
+    /// `model.server_bin` (llama-server).
+    server_bin: Option<&'a PathBuf>,
     /// leash's cache dir (the embedded backend saves its KV cache there).
     #[cfg_attr(not(feature = "llama"), allow(dead_code))]
     cache_dir: &'a std::path::Path,
@@ -59,25 +61,22 @@ pub fn open_backend(loaded: &LoadedConfig) -> Result<(Box<dyn Backend>, SwitchLo
         name: model.name.as_deref(),
         api_key_env: model.api_key_env.as_deref(),
         transcript: model.transcript.as_ref(),
+        server_bin: model.server_bin.as_ref(),
         cache_dir: &loaded.paths.cache_dir,
     }];
-    specs.extend(model.fallbacks.iter().map(|f: &ModelFallback| {
-        BackendSpec {
-            kind: f.backend,
-            path: match f.backend {
-                BackendKind::Llama => Some(
-                    f.path
-                        .clone()
-                        .unwrap_or_else(|| loaded.paths.default_model_file()),
-                ),
-                BackendKind::Openai | BackendKind::Replay => None,
-            },
-            base_url: f.base_url.as_deref(),
-            name: f.name.as_deref(),
-            api_key_env: f.api_key_env.as_deref(),
-            transcript: f.transcript.as_ref(),
-            cache_dir: &loaded.paths.cache_dir,
-        }
+    specs.extend(model.fallbacks.iter().map(|f: &ModelFallback| BackendSpec {
+        kind: f.backend,
+        path: f.backend.uses_model_file().then(|| {
+            f.path
+                .clone()
+                .unwrap_or_else(|| loaded.paths.default_model_file())
+        }),
+        base_url: f.base_url.as_deref(),
+        name: f.name.as_deref(),
+        api_key_env: f.api_key_env.as_deref(),
+        transcript: f.transcript.as_ref(),
+        server_bin: model.server_bin.as_ref(),
+        cache_dir: &loaded.paths.cache_dir,
     }));
     let log = SwitchLog::default();
     let mut opened: Vec<Box<dyn Backend>> = Vec::new();
@@ -131,6 +130,13 @@ fn spec_label(spec: &BackendSpec<'_>) -> String {
                 .unwrap_or_default()
         ),
         BackendKind::Openai => format!("openai:{}", spec.base_url.unwrap_or_default()),
+        BackendKind::LlamaServer => format!(
+            "llama-server:{}",
+            spec.path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        ),
         BackendKind::Replay => format!(
             "replay:{}",
             spec.transcript
@@ -143,6 +149,7 @@ fn spec_label(spec: &BackendSpec<'_>) -> String {
 fn open_one(spec: &BackendSpec<'_>, model: &ModelConfig) -> Result<Box<dyn Backend>, BackendError> {
     match spec.kind {
         BackendKind::Llama => open_llama(spec, model, spec.cache_dir),
+        BackendKind::LlamaServer => open_llama_server(spec, model),
         BackendKind::Openai => {
             let base_url = spec.base_url.ok_or_else(|| BackendError::Load {
                 backend: "openai".to_owned(),
@@ -175,6 +182,45 @@ fn open_one(spec: &BackendSpec<'_>, model: &ModelConfig) -> Result<Box<dyn Backe
             Ok(Box::new(ReplayBackend::from_file(transcript)?))
         }
     }
+}
+
+/// Starts the managed llama-server: `model.server_bin`, else `llama-server`
+/// on `PATH` (on Termux, the `llama-cpp` package's).
+fn open_llama_server(
+    spec: &BackendSpec<'_>,
+    model: &ModelConfig,
+) -> Result<Box<dyn Backend>, BackendError> {
+    let path = spec.path.clone().ok_or_else(|| BackendError::Load {
+        backend: "llama-server".to_owned(),
+        detail: "no model file configured (model.path)".to_owned(),
+    })?;
+    let server_bin = spec
+        .server_bin
+        .cloned()
+        .or_else(|| find_on_path("llama-server"))
+        .ok_or_else(|| BackendError::Load {
+            backend: "llama-server".to_owned(),
+            detail: "llama-server is not on PATH (on Termux: `pkg install llama-cpp`); or set \
+                     model.server_bin"
+                .to_owned(),
+        })?;
+    let mut config =
+        leash_llm::ManagedServerConfig::new(server_bin, path, spec.cache_dir.join("llama-server"));
+    config.context_size = model.context_size;
+    config.batch_size = model.batch_size;
+    config.max_tokens = model.max_tokens;
+    if let Some(threads) = model.threads {
+        config.threads = threads;
+        config.batch_threads = threads;
+    }
+    Ok(Box::new(leash_llm::ManagedServerBackend::start(config)?))
+}
+
+fn find_on_path(program: &str) -> Option<PathBuf> {
+    let paths = std::env::var_os("PATH")?;
+    std::env::split_paths(&paths)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
 }
 
 #[cfg(feature = "llama")]

@@ -151,4 +151,8 @@ pub trait Backend: Send + std::fmt::Debug {
     fn name(&self) -> String;
     /// Generates one answer. Blocking.
     fn generate(&mut self, request: GenerateRequest<'_>) -> Result<Generation, BackendError>;
+    /// Decode threads from the next answer on: the resource governor lowers
+    /// them while the device runs warm. `None` restores the configured count.
+    /// Backends that do not run the model here ignore it.
+    fn set_decode_threads(&mut self, _threads: Option<u32>) {}
 }

@@ -82,6 +82,12 @@ impl Backend for FallbackChain {
         names.join(" > ")
     }
 
+    fn set_decode_threads(&mut self, threads: Option<u32>) {
+        for backend in &mut self.backends {
+            backend.set_decode_threads(threads);
+        }
+    }
+
     fn generate(&mut self, request: GenerateRequest<'_>) -> Result<Generation, BackendError> {
         let GenerateRequest {
             messages,

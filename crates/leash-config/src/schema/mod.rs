@@ -1,6 +1,7 @@
 //! The typed config: one file per section. Each section knows its keys, its
 //! defaults, and how to read itself from the marked YAML tree.
 
+pub(crate) mod device;
 pub(crate) mod logging;
 pub(crate) mod model;
 pub(crate) mod monitoring;
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::reader::Reader;
 use crate::yaml_tree::Node;
 
+use self::device::DeviceConfig;
 use self::logging::LoggingConfig;
 use self::model::ModelConfig;
 use self::monitoring::MonitoringConfig;
@@ -33,6 +35,7 @@ pub struct Config {
     pub approvals: ApprovalsConfig,
     pub api: ApiConfig,
     pub daemon: DaemonConfig,
+    pub device: DeviceConfig,
     pub triggers: Vec<TriggerConfig>,
 }
 
@@ -46,6 +49,7 @@ pub(crate) const SECTIONS: &[&str] = &[
     "approvals",
     "api",
     "daemon",
+    "device",
     "triggers",
 ];
 
@@ -72,6 +76,7 @@ const KEY_TABLE: &[(&str, &[&str])] = &[
     ("approvals", ApprovalsConfig::KEYS),
     ("api", ApiConfig::KEYS),
     ("daemon", DaemonConfig::KEYS),
+    ("device", DeviceConfig::KEYS),
     ("triggers[]", triggers::KEYS),
 ];
 
@@ -118,6 +123,9 @@ impl Config {
         }
         if let Some(n) = f.node("daemon") {
             c.daemon = DaemonConfig::read(r, n, "daemon");
+        }
+        if let Some(n) = f.node("device") {
+            c.device = DeviceConfig::read(r, n, "device");
         }
         if let Some(n) = f.node("triggers")
             && !n.is_null()

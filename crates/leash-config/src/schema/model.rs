@@ -22,11 +22,19 @@ pub enum Backend {
     Openai,
     /// Plays a recorded transcript (`model.transcript`); for tests and demos.
     Replay,
+    /// llama.cpp's `llama-server`, started and supervised by leash with the
+    /// GGUF file (`model.path`); how a local model runs on Termux.
+    LlamaServer,
 }
 
 impl YamlEnum for Backend {
     const WHAT: &'static str = "model backend";
-    const ALL: &'static [Self] = &[Backend::Llama, Backend::Openai, Backend::Replay];
+    const ALL: &'static [Self] = &[
+        Backend::Llama,
+        Backend::Openai,
+        Backend::Replay,
+        Backend::LlamaServer,
+    ];
     fn yaml_name(&self) -> &'static str {
         self.as_str()
     }
@@ -39,6 +47,15 @@ impl Backend {
             Backend::Llama => "llama",
             Backend::Openai => "openai",
             Backend::Replay => "replay",
+            Backend::LlamaServer => "llama-server",
+        }
+    }
+
+    /// Whether the backend loads a GGUF file itself (`model.path`).
+    pub fn uses_model_file(self) -> bool {
+        match self {
+            Backend::Llama | Backend::LlamaServer => true,
+            Backend::Openai | Backend::Replay => false,
         }
     }
 }
@@ -73,6 +90,8 @@ pub struct ModelConfig {
     pub api_key_env: Option<String>,
     /// Recorded transcript (replay).
     pub transcript: Option<PathBuf>,
+    /// The `llama-server` program (llama-server). `None`: found on `PATH`.
+    pub server_bin: Option<PathBuf>,
     /// Tried in order when the primary backend fails.
     pub fallbacks: Vec<ModelFallback>,
 }
@@ -91,6 +110,7 @@ impl Default for ModelConfig {
             name: None,
             api_key_env: None,
             transcript: None,
+            server_bin: None,
             fallbacks: Vec::new(),
         }
     }
@@ -132,20 +152,18 @@ impl ModelConfig {
         "name",
         "api_key_env",
         "transcript",
+        "server_bin",
         "fallbacks",
     ];
 
     /// The GGUF file the `llama` backend loads: `path`, else the default model in
     /// the data directory. `None` for other backends.
     pub fn effective_path(&self, paths: &LeashPaths) -> Option<PathBuf> {
-        match self.backend {
-            Backend::Llama => Some(
-                self.path
-                    .clone()
-                    .unwrap_or_else(|| paths.default_model_file()),
-            ),
-            Backend::Openai | Backend::Replay => None,
-        }
+        self.backend.uses_model_file().then(|| {
+            self.path
+                .clone()
+                .unwrap_or_else(|| paths.default_model_file())
+        })
     }
 
     pub(crate) fn read(r: &mut Reader<'_>, node: &Node, key: &str) -> Self {
@@ -172,6 +190,9 @@ impl ModelConfig {
         r.optional(&f, "name", &mut m.name, Reader::nonempty_string);
         r.optional(&f, "api_key_env", &mut m.api_key_env, read_env_var_name);
         r.optional(&f, "transcript", &mut m.transcript, |r, n, k| {
+            r.path(n, k, PathRule::RelativeToConfig)
+        });
+        r.optional(&f, "server_bin", &mut m.server_bin, |r, n, k| {
             r.path(n, k, PathRule::RelativeToConfig)
         });
         r.field(&f, "fallbacks", &mut m.fallbacks, |r, n, k| {
@@ -204,7 +225,7 @@ impl ModelFallback {
             r.error(
                 f.origin(),
                 &f.key("backend"),
-                "required: llama, openai or replay",
+                "required: llama, openai, replay or llama-server",
             );
             return None;
         };
@@ -247,10 +268,13 @@ fn read_model_path(
     let is_empty_string = matches!(&node.value, Value::Scalar(s) if s.kind == ScalarKind::Str && s.text.trim().is_empty());
     if is_empty_string {
         match backend {
-            Backend::Llama => r.error(
+            Backend::Llama | Backend::LlamaServer => r.error(
                 &node.origin,
                 &f.key("path"),
-                "empty model path: backend llama needs a GGUF file (remove the key to use the default model)",
+                format!(
+                    "empty model path: backend {} needs a GGUF file (remove the key to use the default model)",
+                    backend.as_str()
+                ),
             ),
             Backend::Openai | Backend::Replay => {}
         }
@@ -270,7 +294,7 @@ fn require_backend_keys(
 ) {
     let origin: Origin = f.origin().clone();
     match backend {
-        Backend::Llama => {}
+        Backend::Llama | Backend::LlamaServer => {}
         Backend::Openai if !has_url => {
             r.error(
                 &origin,

@@ -140,6 +140,8 @@ pub struct ManagedServerBackend {
     status: ManagedServerStatusHandle,
     /// Whether any server was started yet (restarts count the later ones).
     started_once: bool,
+    /// `threads` as configured, before the governor lowered it.
+    configured_threads: u32,
 }
 
 #[derive(Serialize)]
@@ -194,7 +196,9 @@ impl ManagedServerBackend {
             grammar: None,
             status,
             started_once: false,
+            configured_threads: 0,
         };
+        backend.configured_threads = backend.config.threads;
         backend.ensure_running()?;
         Ok(backend)
     }
@@ -212,8 +216,8 @@ impl ManagedServerBackend {
     /// Decode threads from the next request on: the server is started again
     /// with them (the saved slot makes that cheap). The resource governor
     /// lowers them when the device runs warm.
-    pub fn set_threads(&mut self, threads: u32) {
-        let threads = threads.max(1);
+    fn set_threads(&mut self, threads: Option<u32>) {
+        let threads = threads.unwrap_or(self.configured_threads).max(1);
         if threads != self.config.threads {
             tracing::info!(
                 from = self.config.threads,
@@ -222,7 +226,9 @@ impl ManagedServerBackend {
             );
             self.config.threads = threads;
             self.save_slot();
-            self.process = None;
+            if let Some(mut process) = self.process.take() {
+                process.stop();
+            }
         }
     }
 
@@ -399,6 +405,10 @@ impl ManagedServerBackend {
 impl Backend for ManagedServerBackend {
     fn name(&self) -> String {
         BACKEND_NAME.to_string()
+    }
+
+    fn set_decode_threads(&mut self, threads: Option<u32>) {
+        self.set_threads(threads);
     }
 
     fn generate(&mut self, request: GenerateRequest<'_>) -> Result<Generation, BackendError> {

@@ -283,7 +283,7 @@ fn model_health(loaded: &LoadedConfig, paths: &LeashPaths) -> ModelHealth {
         }
     };
     match model.backend {
-        Backend::Llama => file(model.effective_path(paths), "model file"),
+        Backend::Llama | Backend::LlamaServer => file(model.effective_path(paths), "model file"),
         Backend::Replay => file(model.transcript.clone(), "transcript"),
         Backend::Openai => ModelHealth {
             backend: model.backend,

@@ -1,0 +1,100 @@
+//! `device:` the resource governor — when the phone is too hot or too low on
+//! battery for inference.
+
+use serde::{Deserialize, Serialize};
+
+use crate::reader::Reader;
+use crate::yaml_tree::Node;
+
+/// `device:`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeviceConfig {
+    /// Whether the daemon reads the device's condition at all. Default true.
+    pub governor: bool,
+    /// Inference pauses at or above this temperature (°C). Default 40.
+    pub max_temp_c: f64,
+    /// …and resumes only below this one (hysteresis). Default 37.
+    pub resume_temp_c: f64,
+    /// Decode threads are lowered (to one) at or above this temperature, to
+    /// stay under `max_temp_c` rather than stop. Default: 2 °C under
+    /// `max_temp_c`.
+    pub warm_temp_c: Option<f64>,
+    /// Jobs whose trigger is not `urgent` wait while the battery is below
+    /// this percentage and not charging. Default 15.
+    pub min_battery_pct: u32,
+    /// Seconds between readings. Default 30: a reading costs one
+    /// `termux-battery-status` run (or a few sysfs reads), and nothing in
+    /// between.
+    pub interval_s: u64,
+}
+
+impl Default for DeviceConfig {
+    fn default() -> Self {
+        DeviceConfig {
+            governor: true,
+            max_temp_c: 40.0,
+            resume_temp_c: 37.0,
+            warm_temp_c: None,
+            min_battery_pct: 15,
+            interval_s: 30,
+        }
+    }
+}
+
+impl DeviceConfig {
+    pub(crate) const KEYS: &'static [&'static str] = &[
+        "governor",
+        "max_temp_c",
+        "resume_temp_c",
+        "warm_temp_c",
+        "min_battery_pct",
+        "interval_s",
+    ];
+
+    /// The temperature from which decode threads are lowered.
+    pub fn effective_warm_temp_c(&self) -> f64 {
+        self.warm_temp_c.unwrap_or(self.max_temp_c - 2.0)
+    }
+
+    pub(crate) fn read(r: &mut Reader<'_>, node: &Node, key: &str) -> Self {
+        let mut d = DeviceConfig::default();
+        let f = r.fields(node, key, Self::KEYS);
+        r.field(&f, "governor", &mut d.governor, Reader::boolean);
+        r.field(&f, "max_temp_c", &mut d.max_temp_c, |r, n, k| {
+            r.number(n, k, -40.0, 150.0)
+        });
+        r.field(&f, "resume_temp_c", &mut d.resume_temp_c, |r, n, k| {
+            r.number(n, k, -40.0, 150.0)
+        });
+        r.optional(&f, "warm_temp_c", &mut d.warm_temp_c, |r, n, k| {
+            r.number(n, k, -40.0, 150.0)
+        });
+        r.field(&f, "min_battery_pct", &mut d.min_battery_pct, |r, n, k| {
+            r.integer32(n, k, 0)
+        });
+        r.field(&f, "interval_s", &mut d.interval_s, |r, n, k| {
+            r.integer(n, k, 1)
+        });
+        if d.min_battery_pct > 100 {
+            r.error(
+                f.origin(),
+                &f.key("min_battery_pct"),
+                format!("a percentage, 0 to 100; found {}", d.min_battery_pct),
+            );
+        }
+        // Without a gap the governor would pause and resume on every
+        // reading that crosses one line.
+        if d.resume_temp_c >= d.max_temp_c {
+            r.error(
+                f.origin(),
+                &f.key("resume_temp_c"),
+                format!(
+                    "must be below device.max_temp_c ({}) so that pausing has hysteresis; found {}",
+                    d.max_temp_c, d.resume_temp_c
+                ),
+            );
+        }
+        d
+    }
+}
