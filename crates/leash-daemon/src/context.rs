@@ -18,6 +18,7 @@ use tokio::sync::watch;
 
 use crate::error::DaemonError;
 use crate::events::{DaemonEvent, EventBus};
+use crate::governor::GovernorHandle;
 use crate::metrics::Metrics;
 
 /// Shared daemon state (see the module documentation).
@@ -28,6 +29,8 @@ pub struct DaemonContext {
     pub audit: AuditLog,
     pub events: EventBus,
     pub metrics: Metrics,
+    /// The resource governor's state (open until a reading says otherwise).
+    pub governor: GovernorHandle,
     /// The bearer token every API route but `/healthz` requires.
     pub api_token: String,
     pub started: Instant,
@@ -55,6 +58,7 @@ impl DaemonContext {
             audit,
             events: EventBus::new(1024),
             metrics: Metrics::default(),
+            governor: GovernorHandle::default(),
             api_token,
             started: Instant::now(),
             queue: WakeSignal::default(),

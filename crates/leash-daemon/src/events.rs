@@ -35,6 +35,14 @@ pub enum DaemonEvent {
         state: String,
         channel: String,
     },
+    /// The resource governor paused, resumed, deferred or lowered threads.
+    GovernorChanged {
+        heat: crate::governor::Heat,
+        low_battery: bool,
+        /// `open`, `urgent_only` or `paused`.
+        gate: String,
+        reason: String,
+    },
 }
 
 /// The broadcast channel of [`DaemonEvent`]s.

@@ -8,6 +8,7 @@
 //!   with its acknowledgement.
 //! - [`triggers`]: file, schedule and git triggers.
 //! - [`worker`]: the one queue worker (one inference at a time).
+//! - [`governor`]: the resource governor (heat, battery; pause with hysteresis).
 //! - [`approvals`]: remote approvals with nonce and expiry; [`notifier`].
 //! - [`http`]: the HTTP API (axum on loopback, bearer token).
 //! - [`recovery`]: start-up recovery after a crash; [`lock`]: one daemon per
@@ -17,6 +18,7 @@ pub mod approvals;
 mod context;
 mod error;
 mod events;
+pub mod governor;
 pub mod http;
 pub mod intake;
 mod lifecycle;

@@ -26,6 +26,7 @@ use serde_json::json;
 
 use crate::context::DaemonContext;
 use crate::error::{DaemonError, io_error};
+use crate::governor::{GovernedBackend, start_governor};
 use crate::http::{bind_api, serve_api};
 use crate::lock;
 use crate::recovery::recover_jobs;
@@ -96,6 +97,7 @@ pub fn run_daemon(options: DaemonOptions) -> Result<(), DaemonError> {
     let bound = listener.local_addr().unwrap_or(listen);
 
     let triggers = start_triggers(&ctx, runtime.handle())?;
+    let governor = start_governor(&ctx, runtime.handle());
     let picked = pick_up_existing(&ctx)?;
     tracing::info!(picked, "trigger files found at start");
 
@@ -103,6 +105,7 @@ pub fn run_daemon(options: DaemonOptions) -> Result<(), DaemonError> {
     let worker = std::thread::Builder::new()
         .name("leash-worker".to_owned())
         .spawn(move || {
+            let backend = Box::new(GovernedBackend::new(backend, Arc::clone(&worker_ctx)));
             let result = run_worker(Arc::clone(&worker_ctx), WorkerBackend { backend, switches });
             if let Err(err) = &result {
                 tracing::error!(error = %err, "the queue worker stopped on an error; stopping the daemon");
@@ -131,6 +134,9 @@ pub fn run_daemon(options: DaemonOptions) -> Result<(), DaemonError> {
     let grace = Duration::from_secs(ctx.loaded.config.daemon.shutdown_grace_s);
     let worker_result = join_within(worker, grace);
     runtime.block_on(triggers.join());
+    if let Some(governor) = governor {
+        let _ = runtime.block_on(governor);
+    }
     ctx.audit.append(
         None,
         "daemon.stopped",

@@ -2,10 +2,10 @@
 //! never takes a lock and never fails.
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 /// The daemon's counters since it started.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Metrics {
     pub triggers_received: AtomicU64,
     pub triggers_deduplicated: AtomicU64,
@@ -17,6 +17,32 @@ pub struct Metrics {
     pub approvals_refused_nonce: AtomicU64,
     pub http_requests: AtomicU64,
     pub http_unauthorized: AtomicU64,
+    /// Resource governor state changes.
+    pub governor_changes: AtomicU64,
+    /// 1 while the governor holds inference (device hot).
+    pub governor_paused: AtomicU64,
+    /// The last temperature read, in m°C; `i64::MIN`: none.
+    pub governor_temp_millicelsius: AtomicI64,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            triggers_received: AtomicU64::new(0),
+            triggers_deduplicated: AtomicU64::new(0),
+            jobs_queued: AtomicU64::new(0),
+            jobs_finished: AtomicU64::new(0),
+            jobs_failed: AtomicU64::new(0),
+            commands_started: AtomicU64::new(0),
+            approvals_requested: AtomicU64::new(0),
+            approvals_refused_nonce: AtomicU64::new(0),
+            http_requests: AtomicU64::new(0),
+            http_unauthorized: AtomicU64::new(0),
+            governor_changes: AtomicU64::new(0),
+            governor_paused: AtomicU64::new(0),
+            governor_temp_millicelsius: AtomicI64::new(i64::MIN),
+        }
+    }
 }
 
 impl Metrics {
@@ -29,7 +55,7 @@ impl Metrics {
     /// Prometheus text exposition format.
     pub fn render(&self, job_counts: &[(&str, i64)], uptime_s: u64) -> String {
         let mut out = String::new();
-        let counters: [(&str, &str, &AtomicU64); 10] = [
+        let counters: [(&str, &str, &AtomicU64); 11] = [
             (
                 "leash_triggers_received_total",
                 "Trigger events received.",
@@ -76,6 +102,11 @@ impl Metrics {
                 "HTTP requests refused for a missing or wrong token.",
                 &self.http_unauthorized,
             ),
+            (
+                "leash_governor_changes_total",
+                "Resource governor state changes (pause, resume, defer, threads).",
+                &self.governor_changes,
+            ),
         ];
         for (name, help, value) in counters {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
@@ -87,6 +118,19 @@ impl Metrics {
         );
         for (state, count) in job_counts {
             let _ = writeln!(out, "leash_jobs{{state=\"{state}\"}} {count}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP leash_governor_paused 1 while inference is paused because the device is hot.\n# TYPE leash_governor_paused gauge\nleash_governor_paused {}",
+            self.governor_paused.load(Ordering::Relaxed)
+        );
+        let milli = self.governor_temp_millicelsius.load(Ordering::Relaxed);
+        if milli != i64::MIN {
+            let _ = writeln!(
+                out,
+                "# HELP leash_device_temperature_celsius The last device temperature read.\n# TYPE leash_device_temperature_celsius gauge\nleash_device_temperature_celsius {}",
+                milli as f64 / 1000.0
+            );
         }
         let _ = writeln!(
             out,

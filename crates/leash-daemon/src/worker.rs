@@ -28,6 +28,7 @@ use serde_json::json;
 use crate::approvals::RemoteApprover;
 use crate::context::DaemonContext;
 use crate::error::DaemonError;
+use crate::governor::Gate;
 use crate::metrics::Metrics;
 use crate::recovery::repeat_guard;
 use crate::triggers::finish_claimed_file;
@@ -60,7 +61,17 @@ pub fn run_worker(ctx: Arc<DaemonContext>, mut model: WorkerBackend) -> Result<(
             return Ok(());
         }
         let seen = ctx.work_generation();
-        let claimed = ctx.with_store(|store| store.claim_next_job())?;
+        // The governor decides what may start: a hot device starts nothing
+        // (jobs stay queued; a change wakes this loop), a low battery only
+        // jobs of urgent triggers.
+        let claimed = match ctx.governor.gate() {
+            Gate::Open => ctx.with_store(|store| store.claim_next_job())?,
+            Gate::UrgentOnly => {
+                let urgent = urgent_triggers(&ctx);
+                ctx.with_store(|store| store.claim_next_job_of_triggers(&urgent))?
+            }
+            Gate::Paused => None,
+        };
         let Some(job) = claimed else {
             ctx.wait_for_work(seen, IDLE_WAIT);
             continue;
@@ -68,6 +79,17 @@ pub fn run_worker(ctx: Arc<DaemonContext>, mut model: WorkerBackend) -> Result<(
         ctx.record_transition(job.id, Some(JobState::Queued), JobState::Running, None)?;
         run_one(&ctx, &mut model, &mut engines, &job)?;
     }
+}
+
+/// The names of the triggers marked `urgent` (they run on a low battery).
+fn urgent_triggers(ctx: &DaemonContext) -> Vec<String> {
+    ctx.loaded
+        .config
+        .triggers
+        .iter()
+        .filter(|t| t.urgent)
+        .map(|t| t.name.clone())
+        .collect()
 }
 
 /// Runs one claimed job to its end and records the end.

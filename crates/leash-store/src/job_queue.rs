@@ -156,6 +156,51 @@ impl Store {
         self.job(id)
     }
 
+    /// As [`Store::claim_next_job`], among the jobs of the named triggers
+    /// only (the resource governor lets only urgent triggers' jobs start on a
+    /// low battery). No names: nothing is claimed.
+    pub fn claim_next_job_of_triggers(
+        &mut self,
+        trigger_names: &[String],
+    ) -> Result<Option<Job>, StoreError> {
+        if trigger_names.is_empty() {
+            return Ok(None);
+        }
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .at(&path)?;
+        let placeholders = vec!["?"; trigger_names.len()].join(", ");
+        let next: Option<i64> = {
+            let mut stmt = tx
+                .prepare(&format!(
+                    "SELECT id FROM jobs WHERE state = 'queued' AND trigger_name IN ({placeholders}) \
+                     ORDER BY priority DESC, id LIMIT 1"
+                ))
+                .at(&path)?;
+            let mut rows = stmt
+                .query(rusqlite::params_from_iter(trigger_names.iter()))
+                .at(&path)?;
+            match rows.next().at(&path)? {
+                Some(row) => Some(row.get(0).at(&path)?),
+                None => None,
+            }
+        };
+        let Some(id) = next else {
+            tx.rollback().at(&path)?;
+            return Ok(None);
+        };
+        tx.execute(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, updated_at = ?1 \
+             WHERE id = ?2 AND state = 'queued'",
+            params![crate::timestamp::now_rfc3339(), id],
+        )
+        .at(&path)?;
+        tx.commit().at(&path)?;
+        self.job(id)
+    }
+
     /// After a crash: every job found `running` or `waiting_approval` becomes
     /// `interrupted`, and is re-queued when it has been re-queued fewer than
     /// `max_requeues` times. Pending approvals of those jobs are expired (the

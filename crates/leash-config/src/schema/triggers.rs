@@ -103,6 +103,10 @@ pub struct TriggerConfig {
     /// Queue priority of this trigger's jobs: higher runs first. Default 0.
     #[serde(default)]
     pub priority: u32,
+    /// Jobs of this trigger start even on a low battery that is not charging
+    /// (`device.min_battery_pct`); others wait. Default false.
+    #[serde(default)]
+    pub urgent: bool,
     /// Seconds during which a second event for the same thing (same file
     /// identity, same commit, same due time) is not queued again. Default 0:
     /// only while the first job is still pending.
@@ -132,6 +136,7 @@ pub(crate) const KEYS: &[&str] = &[
     "workspace",
     "poll_interval_s",
     "priority",
+    "urgent",
     "dedup_window_s",
     "missed",
     "jitter_s",
@@ -179,6 +184,7 @@ fn read_trigger(r: &mut Reader<'_>, node: &Node, key: &str) -> Option<TriggerCon
         workspace: None,
         poll_interval_s: None,
         priority: 0,
+        urgent: false,
         dedup_window_s: 0,
         missed: MissedRun::Skip,
         jitter_s: 0,
@@ -198,6 +204,7 @@ fn read_trigger(r: &mut Reader<'_>, node: &Node, key: &str) -> Option<TriggerCon
     r.optional(&f, "poll_interval_s", &mut t.poll_interval_s, |r, n, k| {
         r.integer(n, k, 1)
     });
+    r.field(&f, "urgent", &mut t.urgent, Reader::boolean);
     r.field(&f, "priority", &mut t.priority, |r, n, k| {
         r.integer32(n, k, 0)
     });

@@ -336,6 +336,7 @@ mod tests {
             workspace: None,
             poll_interval_s: None,
             priority: 0,
+            urgent: false,
             dedup_window_s: 0,
             missed,
             jitter_s: 0,
