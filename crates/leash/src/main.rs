@@ -63,6 +63,8 @@ enum Command {
     Approve(cmd::approvals::AnswerArgs),
     /// Deny a pending approval request.
     Deny(cmd::approvals::AnswerArgs),
+    /// The daemon, model, queue, approvals and resource governor at a glance.
+    Status(cmd::status::StatusArgs),
 }
 
 fn main() -> ExitCode {
@@ -87,6 +89,7 @@ fn main() -> ExitCode {
         Command::Deny(args) => {
             cmd::approvals::answer(&cli.global, args, cmd::approvals::Answer::Deny)
         }
+        Command::Status(args) => cmd::status::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

@@ -8,7 +8,7 @@
 //! - `extract`: JSON body, query and path-id extractors that answer in that
 //!   shape; `blocking`: store calls on the blocking pool.
 //! - `jobs_routes`, `approvals_routes`, `audit_routes`, `events_sse`,
-//!   `metrics_route`: the routes.
+//!   `metrics_route`, `status_route`: the routes.
 //! - `mode_ceiling`: a request may make a job's mode stricter, never looser
 //!   ([`mode_within_ceiling`]).
 //! - `openapi`: the OpenAPI 3.0 document (`openapi.json`, written by hand).
@@ -23,6 +23,7 @@ mod extract;
 mod jobs_routes;
 mod metrics_route;
 mod mode_ceiling;
+mod status_route;
 mod openapi;
 mod server;
 

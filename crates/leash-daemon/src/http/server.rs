@@ -23,6 +23,7 @@ use crate::error::DaemonError;
 use crate::http::api_error::{ApiError, ErrorCode};
 use crate::http::{
     approvals_routes, audit_routes, auth, events_sse, jobs_routes, metrics_route, openapi,
+    status_route,
 };
 
 /// Every route as `(method, path)`, in the OpenAPI document's spelling. The
@@ -41,6 +42,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/approvals/{id}/deny"),
     ("GET", "/v1/audit"),
     ("GET", "/v1/events"),
+    ("GET", "/v1/status"),
 ];
 
 /// The API's router over `ctx`.
@@ -63,6 +65,7 @@ pub fn router(ctx: Arc<DaemonContext>) -> Router {
         .route("/v1/approvals/{id}/deny", post(approvals_routes::deny))
         .route("/v1/audit", get(audit_routes::list))
         .route("/v1/events", get(events_sse::stream_events))
+        .route("/v1/status", get(status_route::status))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

@@ -11,4 +11,5 @@ pub mod init;
 pub mod jobs;
 pub mod model;
 pub mod policy;
+pub mod status;
 pub mod submit;
