@@ -22,6 +22,11 @@ target="${CARGO_TARGET_DIR:-target}"
 export LEASH_TEST_MODEL="${XDG_DATA_HOME:-$HOME/.local/share}/leash/models/SmolLM2-135M-Instruct.Q4_1.gguf"
 # Here the model was just fetched: a test that cannot find it is a failure.
 export LEASH_REQUIRE_TEST_MODEL=1
+# A real llama-server for the managed-server backend's tests: built once from
+# llama.cpp's source into ~/.cache/leash-ci (about 10 minutes on 2 cores the
+# first time), or Termux's `llama-cpp` package.
+LEASH_TEST_LLAMA_SERVER="$(scripts/llama-server.sh)"
+export LEASH_TEST_LLAMA_SERVER
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT

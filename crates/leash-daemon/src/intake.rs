@@ -29,6 +29,7 @@ pub enum TriggerSource {
     Git,
     Http,
     Cli,
+    Watch,
 }
 
 impl TriggerSource {
@@ -40,6 +41,7 @@ impl TriggerSource {
             TriggerSource::Git => "git",
             TriggerSource::Http => "http",
             TriggerSource::Cli => "cli",
+            TriggerSource::Watch => "watch",
         }
     }
 }

@@ -108,7 +108,10 @@ logging:
     assert!(out.status.success(), "{}", common::text(&out.stderr));
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(status["governor"]["gate"], "paused", "{status}");
-    assert_eq!(status["governor"]["last_reading"]["temp_c"], 45.0, "{status}");
+    assert_eq!(
+        status["governor"]["last_reading"]["temp_c"], 45.0,
+        "{status}"
+    );
     assert_eq!(status["queue"]["queued"], 1, "{status}");
 
     // Cooler, but not below the resume line: still paused (hysteresis).

@@ -20,6 +20,9 @@ pub enum TriggerKind {
     Schedule,
     /// New commits in `repo` (on `branch`).
     Git,
+    /// A read-only `command` run every `poll_interval_s` whose output changed
+    /// (or matches `match`).
+    Watch,
 }
 
 impl TriggerKind {
@@ -29,13 +32,19 @@ impl TriggerKind {
             TriggerKind::File => "file",
             TriggerKind::Schedule => "schedule",
             TriggerKind::Git => "git",
+            TriggerKind::Watch => "watch",
         }
     }
 }
 
 impl YamlEnum for TriggerKind {
     const WHAT: &'static str = "trigger kind";
-    const ALL: &'static [Self] = &[TriggerKind::File, TriggerKind::Schedule, TriggerKind::Git];
+    const ALL: &'static [Self] = &[
+        TriggerKind::File,
+        TriggerKind::Schedule,
+        TriggerKind::Git,
+        TriggerKind::Watch,
+    ];
     fn yaml_name(&self) -> &'static str {
         self.as_str()
     }
@@ -122,6 +131,19 @@ pub struct TriggerConfig {
     /// the system's.
     #[serde(default)]
     pub timezone: Option<String>,
+    /// `watch`, required: the command (argv) whose output is watched; judged
+    /// by the policy and sandboxed like any command, and run only when the
+    /// policy allows it outright (nobody is there to approve).
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+    /// `watch`: a regular expression; when set, a changed output fires only
+    /// if it matches.
+    #[serde(default, rename = "match")]
+    pub match_pattern: Option<String>,
+    /// `watch`: seconds after a job during which further changes wait (rate
+    /// limit). Default 0.
+    #[serde(default)]
+    pub cooldown_s: u64,
 }
 
 pub(crate) const KEYS: &[&str] = &[
@@ -141,6 +163,9 @@ pub(crate) const KEYS: &[&str] = &[
     "missed",
     "jitter_s",
     "timezone",
+    "command",
+    "match",
+    "cooldown_s",
 ];
 
 /// Read the `triggers:` list and check that names are unique.
@@ -189,6 +214,9 @@ fn read_trigger(r: &mut Reader<'_>, node: &Node, key: &str) -> Option<TriggerCon
         missed: MissedRun::Skip,
         jitter_s: 0,
         timezone: None,
+        command: None,
+        match_pattern: None,
+        cooldown_s: 0,
     };
     r.optional(&f, "pattern", &mut t.pattern, read_pattern);
     r.optional(&f, "cron", &mut t.cron, read_cron);
@@ -216,6 +244,11 @@ fn read_trigger(r: &mut Reader<'_>, node: &Node, key: &str) -> Option<TriggerCon
         r.integer(n, k, 0)
     });
     r.optional(&f, "timezone", &mut t.timezone, read_timezone);
+    r.optional(&f, "command", &mut t.command, read_command);
+    r.optional(&f, "match", &mut t.match_pattern, read_regex);
+    r.field(&f, "cooldown_s", &mut t.cooldown_s, |r, n, k| {
+        r.integer(n, k, 0)
+    });
     let kind = kind?;
     check_kind_keys(r, &f, kind);
     name?;
@@ -240,12 +273,45 @@ fn required<'r, T>(
 /// Which keys each kind needs and which it does not understand.
 fn check_kind_keys(r: &mut Reader<'_>, f: &Fields<'_>, kind: TriggerKind) {
     let (needed, foreign): (&[&str], &[&str]) = match kind {
-        TriggerKind::File => (&["pattern"], &["cron", "repo", "branch", "timezone"]),
+        TriggerKind::File => (
+            &["pattern"],
+            &[
+                "cron",
+                "repo",
+                "branch",
+                "timezone",
+                "command",
+                "match",
+                "cooldown_s",
+            ],
+        ),
         TriggerKind::Schedule => (
             &["cron", "prompt"],
-            &["pattern", "repo", "branch", "poll_interval_s"],
+            &[
+                "pattern",
+                "repo",
+                "branch",
+                "poll_interval_s",
+                "command",
+                "match",
+                "cooldown_s",
+            ],
         ),
-        TriggerKind::Git => (&["repo"], &["pattern", "cron", "timezone"]),
+        TriggerKind::Git => (
+            &["repo"],
+            &[
+                "pattern",
+                "cron",
+                "timezone",
+                "command",
+                "match",
+                "cooldown_s",
+            ],
+        ),
+        TriggerKind::Watch => (
+            &["command", "prompt", "poll_interval_s"],
+            &["pattern", "cron", "repo", "branch", "timezone"],
+        ),
     };
     for name in needed {
         if f.node(name).is_none_or(Node::is_null) {
@@ -263,6 +329,36 @@ fn check_kind_keys(r: &mut Reader<'_>, f: &Fields<'_>, kind: TriggerKind) {
                 &f.key(name),
                 format!("not used by kind {}", kind.as_str()),
             );
+        }
+    }
+}
+
+/// A non-empty argv of non-empty strings.
+fn read_command(r: &mut Reader<'_>, node: &Node, key: &str) -> Option<Vec<String>> {
+    let argv = r.list(node, key, Reader::nonempty_string)?;
+    if argv.is_empty() {
+        r.error(
+            &node.origin,
+            key,
+            "an argv list such as [termux-battery-status] or [df, -h, /]",
+        );
+        return None;
+    }
+    Some(argv)
+}
+
+/// A regular expression that compiles.
+fn read_regex(r: &mut Reader<'_>, node: &Node, key: &str) -> Option<String> {
+    let text = r.nonempty_string(node, key)?;
+    match regex::Regex::new(&text) {
+        Ok(_) => Some(text),
+        Err(err) => {
+            r.error(
+                &node.origin,
+                key,
+                format!("not a regular expression: {err}"),
+            );
+            None
         }
     }
 }

@@ -23,9 +23,9 @@ mod extract;
 mod jobs_routes;
 mod metrics_route;
 mod mode_ceiling;
-mod status_route;
 mod openapi;
 mod server;
+mod status_route;
 
 pub use api_error::{ApiError, ErrorCode};
 pub use mode_ceiling::{mode_strictness, mode_within_ceiling};

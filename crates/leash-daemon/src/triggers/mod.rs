@@ -28,6 +28,7 @@ mod prompt_template;
 mod readiness;
 mod schedule;
 mod trigger_set;
+mod watch;
 
 pub use file_claim::{ClaimRecovery, finish_claimed_file, recover_claims};
 pub use file_rules::MONITORING_TRIGGER;

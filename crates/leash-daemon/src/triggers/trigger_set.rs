@@ -5,6 +5,7 @@ use std::sync::Arc;
 use leash_config::TriggerKind;
 use tokio::task::JoinHandle;
 
+use super::watch::WatchTrigger;
 use crate::context::DaemonContext;
 use crate::error::DaemonError;
 use crate::triggers::file_rules::FilePlan;
@@ -60,6 +61,12 @@ pub fn start_triggers(
         .filter(|t| t.kind == TriggerKind::Git)
         .map(|t| GitTrigger::from_trigger(&ctx.loaded, t, plan.max_content))
         .collect::<Result<Vec<_>, _>>()?;
+    let watches = config
+        .triggers
+        .iter()
+        .filter(|t| t.kind == TriggerKind::Watch)
+        .map(|t| WatchTrigger::from_trigger(&ctx.loaded, t))
+        .collect::<Result<Vec<_>, _>>()?;
     let file_watch = if plan.dirs.is_empty() {
         None
     } else {
@@ -79,6 +86,10 @@ pub fn start_triggers(
     }
     for (name, git) in gits {
         tasks.push((name, git.spawn(Arc::clone(ctx), rt)));
+    }
+    for watch in watches {
+        let name = watch.name().to_owned();
+        tasks.push((name, watch.spawn(Arc::clone(ctx), rt)));
     }
     tracing::info!(tasks = tasks.len(), "triggers started");
     Ok(TriggerSet { tasks })

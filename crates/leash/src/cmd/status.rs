@@ -124,9 +124,18 @@ mod tests {
                     "load1": 0.5, "mem_available_mb": 900, "source": "termux-battery-status"},
                 "last_read_at": "2026-12-07T15:00:00Z"}
         }));
-        assert!(screen.contains("model      llama-server /m.gguf"), "{screen}");
+        assert!(
+            screen.contains("model      llama-server /m.gguf"),
+            "{screen}"
+        );
         assert!(screen.contains("queue      queued 2, done 5"), "{screen}");
-        assert!(screen.contains("governor   paused (hot: 41.0 °C)"), "{screen}");
-        assert!(screen.contains("41.0 °C, battery 50% not charging"), "{screen}");
+        assert!(
+            screen.contains("governor   paused (hot: 41.0 °C)"),
+            "{screen}"
+        );
+        assert!(
+            screen.contains("41.0 °C, battery 50% not charging"),
+            "{screen}"
+        );
     }
 }
