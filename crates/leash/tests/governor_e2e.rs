@@ -3,7 +3,7 @@
 //! hot, and runs once the device cools below `device.resume_temp_c`; every
 //! change is in the audit log with its reason.
 //!
-//! The device is a stand-in: a fake sysfs tree (`LEASH_DEVICE_SYS_ROOT`)
+//! The device is a stand-in: a fake sysfs tree (`device.sys_root`)
 //! whose thermal zone the test heats and cools, since a test machine's real
 //! sensors cannot be driven. The readings code is the real one.
 #![allow(
@@ -61,6 +61,8 @@ agent:
   max_steps: 2
   min_free_memory_mb: 0
 device:
+  sys_root: sys
+  proc_root: proc
   max_temp_c: 40
   resume_temp_c: 37
   interval_s: 1
@@ -71,11 +73,7 @@ logging:
     .unwrap();
     let config = dir.join("config.yaml");
     let port = format!("api.listen=127.0.0.1:{}", free_port());
-    let envs: [(&str, &Path); 2] = [
-        ("LEASH_DEVICE_SYS_ROOT", &sys),
-        ("LEASH_DEVICE_PROC_ROOT", &proc_root),
-    ];
-    let start = || DaemonProcess::start_env(&home, &config, &["--set", &port], &envs);
+    let start = || DaemonProcess::start(&home, &config, &["--set", &port]);
 
     let daemon = start();
     std::fs::write(dir.join("drop/battery.task"), "check\n").unwrap();

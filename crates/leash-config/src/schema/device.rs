@@ -1,9 +1,11 @@
 //! `device:` the resource governor — when the phone is too hot or too low on
 //! battery for inference.
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 
-use crate::reader::Reader;
+use crate::reader::{PathRule, Reader};
 use crate::yaml_tree::Node;
 
 /// `device:`.
@@ -27,6 +29,11 @@ pub struct DeviceConfig {
     /// `termux-battery-status` run (or a few sysfs reads), and nothing in
     /// between.
     pub interval_s: u64,
+    /// Where sysfs is (power supplies, thermal zones). Default `/sys`; tests
+    /// and unusual devices point it elsewhere.
+    pub sys_root: PathBuf,
+    /// Where procfs is (load, memory). Default `/proc`.
+    pub proc_root: PathBuf,
 }
 
 impl Default for DeviceConfig {
@@ -38,6 +45,8 @@ impl Default for DeviceConfig {
             warm_temp_c: None,
             min_battery_pct: 15,
             interval_s: 30,
+            sys_root: PathBuf::from("/sys"),
+            proc_root: PathBuf::from("/proc"),
         }
     }
 }
@@ -50,6 +59,8 @@ impl DeviceConfig {
         "warm_temp_c",
         "min_battery_pct",
         "interval_s",
+        "sys_root",
+        "proc_root",
     ];
 
     /// The temperature from which decode threads are lowered.
@@ -75,6 +86,12 @@ impl DeviceConfig {
         });
         r.field(&f, "interval_s", &mut d.interval_s, |r, n, k| {
             r.integer(n, k, 1)
+        });
+        r.field(&f, "sys_root", &mut d.sys_root, |r, n, k| {
+            r.path(n, k, PathRule::RelativeToConfig)
+        });
+        r.field(&f, "proc_root", &mut d.proc_root, |r, n, k| {
+            r.path(n, k, PathRule::RelativeToConfig)
         });
         if d.min_battery_pct > 100 {
             r.error(

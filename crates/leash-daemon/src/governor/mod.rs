@@ -177,7 +177,7 @@ pub fn start_governor(
     if !device.governor {
         return None;
     }
-    let sources = ReadingSources::from_environment();
+    let sources = ReadingSources::from_config(device);
     read_and_apply(ctx, &sources);
     let interval = Duration::from_secs(device.interval_s);
     let ctx = Arc::clone(ctx);

@@ -42,21 +42,13 @@ pub struct ReadingSources {
 }
 
 impl ReadingSources {
-    /// The real ones: `termux-battery-status` when it is on `PATH`, `/sys`
-    /// and `/proc` — or the roots named by `LEASH_DEVICE_SYS_ROOT` and
-    /// `LEASH_DEVICE_PROC_ROOT` (for tests and for devices that expose them
-    /// elsewhere).
-    pub fn from_environment() -> Self {
-        let root = |var: &str, default: &str| {
-            std::env::var_os(var)
-                .map(PathBuf::from)
-                .filter(|p| p.is_absolute())
-                .unwrap_or_else(|| PathBuf::from(default))
-        };
+    /// `termux-battery-status` when it is on `PATH`, and the configured
+    /// roots (`device.sys_root`, `device.proc_root`).
+    pub fn from_config(device: &leash_config::DeviceConfig) -> Self {
         ReadingSources {
             termux_battery_status: find_on_path("termux-battery-status"),
-            sys_root: root("LEASH_DEVICE_SYS_ROOT", "/sys"),
-            proc_root: root("LEASH_DEVICE_PROC_ROOT", "/proc"),
+            sys_root: device.sys_root.clone(),
+            proc_root: device.proc_root.clone(),
         }
     }
 

@@ -28,16 +28,6 @@ impl DaemonProcess {
     /// Starts `leash --json --config CONFIG [ARGS…] daemon` in the home's
     /// environment and waits (up to 60 s) for its ready line.
     pub fn start(home: &TestHome, config: &Path, args: &[&str]) -> DaemonProcess {
-        Self::start_env(home, config, args, &[])
-    }
-
-    /// As [`DaemonProcess::start`], with extra environment variables.
-    pub fn start_env(
-        home: &TestHome,
-        config: &Path,
-        args: &[&str],
-        envs: &[(&str, &Path)],
-    ) -> DaemonProcess {
         let stderr_log = home.root().join(format!("daemon-{}.stderr", rand_suffix()));
         let mut cmd: Command = home.leash();
         cmd.arg("--json")
@@ -46,7 +36,6 @@ impl DaemonProcess {
             .args(args)
             .arg("daemon")
             .env("RUST_LOG", "warn")
-            .envs(envs.iter().copied())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr_log).unwrap());
         let mut child = cmd.spawn().unwrap();
