@@ -141,9 +141,9 @@ pub struct TriggerConfig {
     #[serde(default, rename = "match")]
     pub match_pattern: Option<String>,
     /// `watch`: seconds after a job during which further changes wait (rate
-    /// limit). Default 0.
+    /// limit). `None`: no wait.
     #[serde(default)]
-    pub cooldown_s: u64,
+    pub cooldown_s: Option<u64>,
 }
 
 pub(crate) const KEYS: &[&str] = &[
@@ -216,7 +216,7 @@ fn read_trigger(r: &mut Reader<'_>, node: &Node, key: &str) -> Option<TriggerCon
         timezone: None,
         command: None,
         match_pattern: None,
-        cooldown_s: 0,
+        cooldown_s: None,
     };
     r.optional(&f, "pattern", &mut t.pattern, read_pattern);
     r.optional(&f, "cron", &mut t.cron, read_cron);
@@ -246,7 +246,7 @@ fn read_trigger(r: &mut Reader<'_>, node: &Node, key: &str) -> Option<TriggerCon
     r.optional(&f, "timezone", &mut t.timezone, read_timezone);
     r.optional(&f, "command", &mut t.command, read_command);
     r.optional(&f, "match", &mut t.match_pattern, read_regex);
-    r.field(&f, "cooldown_s", &mut t.cooldown_s, |r, n, k| {
+    r.optional(&f, "cooldown_s", &mut t.cooldown_s, |r, n, k| {
         r.integer(n, k, 0)
     });
     let kind = kind?;

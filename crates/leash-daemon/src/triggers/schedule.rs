@@ -339,7 +339,7 @@ mod tests {
             urgent: false,
             command: None,
             match_pattern: None,
-            cooldown_s: 0,
+            cooldown_s: None,
             dedup_window_s: 0,
             missed,
             jitter_s: 0,

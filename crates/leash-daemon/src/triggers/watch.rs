@@ -181,9 +181,9 @@ impl WatchTrigger {
             None => self.matcher.is_some() && matches,
             Some(previous) => *previous != output && matches,
         };
-        let cooling = state
-            .last_fired
-            .is_some_and(|at| at.elapsed() < Duration::from_secs(self.trigger.cooldown_s));
+        let cooling = state.last_fired.is_some_and(|at| {
+            at.elapsed() < Duration::from_secs(self.trigger.cooldown_s.unwrap_or(0))
+        });
         if fire && cooling {
             // Keep the old baseline: the change fires after the cooldown.
             return Ok(());

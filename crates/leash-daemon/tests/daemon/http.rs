@@ -200,6 +200,7 @@ fn concrete(path: &str) -> String {
 #[case::deny("POST", "/v1/approvals/1/deny")]
 #[case::audit("GET", "/v1/audit?after=0")]
 #[case::events("GET", "/v1/events")]
+#[case::status("GET", "/v1/status")]
 #[case::unknown_route_does_not_leak_404("GET", "/v1/nope")]
 #[case::unknown_top_level_route("GET", "/admin")]
 #[case::wrong_method_does_not_leak_405("DELETE", "/v1/jobs")]
@@ -225,7 +226,7 @@ fn every_route_without_the_token_is_401(#[case] method: &str, #[case] path: &str
 #[test]
 fn the_route_table_is_covered_by_the_401_cases() {
     // Keeps the rstest table above honest when a route is added.
-    assert_eq!(ROUTES.len(), 13);
+    assert_eq!(ROUTES.len(), 14);
     assert!(ROUTES.contains(&("GET", "/healthz")));
 }
 
