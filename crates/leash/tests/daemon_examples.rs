@@ -305,7 +305,14 @@ fn inbox_task_sorts_files_into_category_folders_and_records_every_move() {
 fn every_example_config_is_valid() {
     let home = TestHome::new();
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
-    for name in ["deploy", "code-review", "system-check", "inbox", "termux"] {
+    for name in [
+        "deploy",
+        "code-review",
+        "system-check",
+        "inbox",
+        "termux",
+        "battery-low",
+    ] {
         let config = examples.join(name).join("config.yaml");
         let out = home.run(&["config", "check", config.to_str().unwrap()]);
         assert!(
