@@ -408,3 +408,31 @@ fn a_server_that_cannot_start_fails_with_its_log() {
     assert!(err.contains("no-such-llama-server"), "{err}");
     assert!(err.contains("model.server_bin"), "{err}");
 }
+
+#[test]
+fn fewer_decode_threads_restart_the_server_with_its_slot_and_count_no_crash() {
+    let _guard = serial();
+    let test = "fewer_decode_threads_restart_the_server_with_its_slot_and_count_no_crash";
+    let (Some(server), Some(model)) = (test_server(test), test_model(test)) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut backend = ManagedServerBackend::start(config(&server, &model, dir.path())).unwrap();
+    let status = backend.status_handle();
+    ask(&mut backend, "Show the date.", OutputFormat::Text, 4, None).unwrap();
+    let before = backend.server_pid().unwrap();
+    // What the resource governor does when the device runs warm.
+    backend.set_decode_threads(Some(1));
+    assert!(!alive(before), "the old server still runs");
+    let generation = ask(&mut backend, "Show the date.", OutputFormat::Text, 4, None).unwrap();
+    assert!(generation.generated_tokens > 0);
+    let now = status.lock().unwrap().clone();
+    assert_eq!(now.threads, 1, "{now:?}");
+    assert_eq!(now.restarts, 0, "a planned restart is not a crash: {now:?}");
+    assert!(now.slot_restored, "{now:?}");
+    let cmdline =
+        std::fs::read(format!("/proc/{}/cmdline", backend.server_pid().unwrap())).unwrap();
+    let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+    let at = args.iter().position(|a| *a == b"--threads").unwrap();
+    assert_eq!(args[at + 1], b"1");
+}

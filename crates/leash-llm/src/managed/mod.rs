@@ -228,6 +228,8 @@ impl ManagedServerBackend {
             self.save_slot();
             if let Some(mut process) = self.process.take() {
                 process.stop();
+                // A planned stop, not a crash: not counted as a restart.
+                self.started_once = false;
             }
         }
     }
