@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use nix::sys::resource::{Resource, getrlimit, rlim_t};
 
-use crate::child_plan::{ChildPlan, FailurePipe, RlimitSetting, read_failure, seccomp_programs};
+use crate::child_plan::{
+    CapabilityPlan, ChildPlan, FailurePipe, RlimitSetting, read_failure, seccomp_programs,
+};
 use crate::env::TermuxEnv;
 use crate::error::SandboxError;
 use crate::landlock_rules::build_ruleset;
@@ -30,6 +32,7 @@ const MIB: u64 = 1024 * 1024;
 pub struct Executor {
     report: LayerReport,
     termux_prefix: Option<PathBuf>,
+    capabilities: CapabilityPlan,
 }
 
 impl Executor {
@@ -43,6 +46,7 @@ impl Executor {
         Executor {
             report,
             termux_prefix,
+            capabilities: CapabilityPlan::for_current_process(),
         }
     }
 
@@ -80,9 +84,6 @@ impl Executor {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
-        if let Some(owner) = spec.run_as {
-            command.uid(owner.uid).gid(owner.gid);
-        }
         // SAFETY: `ChildPlan::apply` only makes raw system calls on data
         // prepared above; it does not allocate, lock or unwind.
         unsafe {
@@ -170,7 +171,15 @@ impl Executor {
         } else {
             Vec::new()
         };
+        // Leash never raises its own RLIMIT_NOFILE, so no fd of it is above
+        // the soft limit; the fallback loop in the child stops there.
+        let fd_bound = getrlimit(Resource::RLIMIT_NOFILE)
+            .map(|(soft, _)| libc::c_int::try_from(soft).unwrap_or(libc::c_int::MAX))
+            .unwrap_or(65_536);
         Ok(ChildPlan {
+            fd_bound,
+            capabilities: self.capabilities,
+            run_as: spec.run_as,
             rlimits,
             no_new_privs: self.report.is_active(Layer::NoNewPrivs),
             landlock,

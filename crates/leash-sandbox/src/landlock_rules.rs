@@ -16,6 +16,10 @@
 //! stop `truncate`, ABI < 4 cannot stop TCP, UDP is never covered, pathname
 //! UNIX sockets need ABI 9); file descriptors the child inherited stay usable;
 //! `/proc` is readable as a whole (per-pid rules would need the pid before fork).
+//!
+//! System roots come from `leash-system-paths`, the list the policy shares;
+//! read access is granted per entry where a system secret lies inside a root
+//! (`/etc`), leaving the secrets out.
 
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
@@ -23,6 +27,10 @@ use std::path::{Path, PathBuf};
 use landlock::{
     ABI, Access, AccessFs, AccessNet, BitFlags, Ruleset, RulesetAttr, RulesetCreatedAttr, Scope,
     make_bitflags, path_beneath_rules,
+};
+
+use leash_system_paths::{
+    READABLE_DEVICES, SYSTEM_READ_ROOTS, WRITABLE_DEVICES, is_secret, leads_to_secret,
 };
 
 use crate::spec::SandboxSpec;
@@ -33,33 +41,11 @@ pub(crate) const TARGET_ABI: ABI = ABI::V6;
 /// The newest ABI number leash uses (for `leash doctor`).
 pub(crate) const TARGET_ABI_NUMBER: i32 = 6;
 
-/// Directories every program may read and execute from, when they exist:
-/// ordinary Linux, then Android's system partitions (bionic, the linker and its
-/// config live there).
-const SYSTEM_READ_ROOTS: &[&str] = &[
-    "/usr",
-    "/bin",
-    "/sbin",
-    "/lib",
-    "/lib32",
-    "/lib64",
-    "/libx32",
-    "/etc",
-    "/proc",
-    "/sys/devices/system/cpu",
-    "/system",
-    "/apex",
-    "/vendor",
-    "/product",
-    "/odm",
-    "/linkerconfig",
-];
-
-/// Device files any program may read.
-const READABLE_DEVICES: &[&str] = &["/dev/zero", "/dev/urandom", "/dev/random"];
-
-/// Device files any program may write.
-const WRITABLE_DEVICES: &[&str] = &["/dev/null", "/dev/full"];
+/// Roots granted whole although secrets lie inside: `/proc`'s secrets are
+/// per process (`/proc/<pid>/environ`, `mem`) and cannot be named before the
+/// fork; leash makes itself non-dumpable (`harden_process`) so that its own
+/// stay closed, and the kernel's ptrace access checks guard other users'.
+const GRANTED_WHOLE: &[&str] = &["/proc"];
 
 fn err(context: &str, e: impl std::fmt::Display) -> String {
     format!("{context}: {e}")
@@ -68,11 +54,54 @@ fn err(context: &str, e: impl std::fmt::Display) -> String {
 /// The read roots of a run: system directories, Termux's `$PREFIX` when given,
 /// the spec's read roots and the program itself.
 fn read_roots(spec: &SandboxSpec, termux_prefix: Option<&Path>) -> Vec<PathBuf> {
-    let mut roots: Vec<PathBuf> = SYSTEM_READ_ROOTS.iter().map(PathBuf::from).collect();
+    let mut roots: Vec<PathBuf> = Vec::new();
+    for root in SYSTEM_READ_ROOTS {
+        if GRANTED_WHOLE.contains(root) {
+            roots.push(PathBuf::from(root));
+        } else {
+            push_without_secrets(Path::new(root), &mut roots);
+        }
+    }
     roots.extend(termux_prefix.map(Path::to_path_buf));
     roots.extend(spec.read_roots.iter().cloned());
     roots.push(spec.program.clone());
     roots
+}
+
+/// Pushes `path`, or, when a system secret lies inside it, each of its entries
+/// the same way (so `/etc` is granted entry by entry, minus `shadow`,
+/// `ssl/private`, ...). Secrets themselves are left out. Entries are listed
+/// when the ruleset is built, so a file created in `/etc` later is not readable
+/// by commands started before. Symlinks are never followed while walking: a
+/// symlink entry is granted as what it points to (Landlock opens it), which is
+/// how `/etc/localtime` keeps working; a symlink pointing at a secret would
+/// expose it, so such a symlink is left out as well.
+fn push_without_secrets(path: &Path, out: &mut Vec<PathBuf>) {
+    if is_secret(path) {
+        return;
+    }
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return;
+    };
+    if meta.file_type().is_symlink() {
+        match std::fs::canonicalize(path) {
+            Ok(target) if !is_secret(&target) && !leads_to_secret(&target) => {
+                out.push(path.to_path_buf());
+            }
+            _ => {}
+        }
+        return;
+    }
+    if !meta.is_dir() || !leads_to_secret(path) {
+        out.push(path.to_path_buf());
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return; // unreadable: grant nothing rather than the whole directory
+    };
+    for entry in entries.flatten() {
+        push_without_secrets(&entry.path(), out);
+    }
 }
 
 /// Builds the ruleset and returns its fd, ready for `landlock_restrict_self`.

@@ -66,6 +66,12 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // First, before leash opens anything or reads a secret: its children must
+    // not read its memory or environment, nor inherit what started it.
+    if let Err(err) = leash_sandbox::harden_process() {
+        eprintln!("leash: cannot make itself non-dumpable and close inherited descriptors: {err}");
+        return exit::failure();
+    }
     logging::init();
     let cli = Cli::parse();
     let result = match cli.command {
