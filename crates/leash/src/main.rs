@@ -7,6 +7,7 @@
 
 mod api_client;
 mod cmd;
+mod escape;
 mod exit;
 mod global;
 mod load_config;
