@@ -43,6 +43,11 @@ impl TestHome {
         home
     }
 
+    /// As root: gives `dir` (recursively) to the run_as user commands run as.
+    pub fn hand_over(&self, dir: &Path) {
+        leash_core::hand_over_if_root(TEST_RUN_AS, &[dir]).unwrap();
+    }
+
     pub fn root(&self) -> &Path {
         self.dir.path()
     }
