@@ -24,7 +24,12 @@ pub fn ensure_user(user: &str) -> anyhow::Result<bool> {
         .into_iter()
         .find(|s| Path::new(s).exists())
         .unwrap_or("/bin/false");
-    let status = Command::new("useradd")
+    // Not through PATH: a service manager's or a test's PATH may lack sbin.
+    let useradd = ["/usr/sbin/useradd", "/sbin/useradd", "/usr/bin/useradd"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .unwrap_or("useradd");
+    let status = Command::new(useradd)
         .args(["--system", "--user-group", "--create-home", "--home-dir"])
         .arg(&home)
         .args(["--shell", shell, user])
