@@ -86,6 +86,11 @@ pub fn run(global: &GlobalArgs, args: InitArgs) -> anyhow::Result<ExitCode> {
             "--run-as only applies when leash runs as root (commands already run as you)"
         );
     }
+    // Already initialised and only asked to prepare workspaces: hand them to
+    // the configured run_as user, change nothing else.
+    if !existing.is_empty() && !args.force && !args.workspaces.is_empty() {
+        return hand_over_only(&options, &args);
+    }
     if !existing.is_empty() && !args.force {
         for path in &existing {
             eprintln!(
@@ -160,6 +165,32 @@ pub fn run(global: &GlobalArgs, args: InitArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_text(&report, &paths);
+    }
+    Ok(exit::success())
+}
+
+/// `leash init --workspace DIR` on an initialised machine.
+fn hand_over_only(options: &LoadOptions, args: &InitArgs) -> anyhow::Result<ExitCode> {
+    let loaded = load(options).map_err(|errors| anyhow::anyhow!("the config does not load:\n{errors}"))?;
+    let workspaces: Vec<&Path> = args.workspaces.iter().map(PathBuf::as_path).collect();
+    let as_root = nix::unistd::Uid::effective().is_root();
+    match (&loaded.config.security.run_as, as_root) {
+        (Some(user), true) => {
+            init_run_as::hand_over_workspaces(user, &workspaces)?;
+            for ws in &workspaces {
+                println!("workspace {} (owned by {user})", ws.display());
+            }
+        }
+        (None, true) => anyhow::bail!(
+            "leash runs as root and security.run_as is not set in {}: set it (or run `leash init --force` as root) before preparing workspaces",
+            loaded.location.path.display()
+        ),
+        (_, false) => {
+            for ws in &workspaces {
+                fs::create_dir_all(ws).with_context(|| format!("creating {}", ws.display()))?;
+                println!("workspace {}", ws.display());
+            }
+        }
     }
     Ok(exit::success())
 }
