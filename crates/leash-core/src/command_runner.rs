@@ -307,7 +307,10 @@ impl CommandRunner<'_> {
                 report.error = Some(message);
             }
         }
-        let approved = report.approval.as_ref().is_some_and(ApprovalOutcome::approves);
+        let approved = report
+            .approval
+            .as_ref()
+            .is_some_and(ApprovalOutcome::approves);
         let changes = self.control.after(before, approved);
         for change in &changes {
             let kind = if change.reverted || change.error.is_some() {

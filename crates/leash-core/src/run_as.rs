@@ -131,12 +131,18 @@ mod tests {
     #[test]
     fn unknown_user_refuses() {
         let d = decide_for(Uid::from_raw(0), Some("no-such-user-leash-test"));
-        assert!(matches!(d, RunAsDecision::Refuse(ref w) if w.contains("no user")), "{d:?}");
+        assert!(
+            matches!(d, RunAsDecision::Refuse(ref w) if w.contains("no user")),
+            "{d:?}"
+        );
     }
 
     #[test]
     fn not_root_without_run_as_inherits() {
-        assert_eq!(decide_for(Uid::from_raw(1000), None), RunAsDecision::Inherit);
+        assert_eq!(
+            decide_for(Uid::from_raw(1000), None),
+            RunAsDecision::Inherit
+        );
     }
 }
 
@@ -172,10 +178,7 @@ fn chown_tree(path: &std::path::Path, ids: RunAs) -> std::io::Result<()> {
 /// it ([`hand_over`]), returning the user's name, which then belongs in
 /// `security.run_as`. Not root: does nothing and returns `None`. The one place
 /// `leash init` and every test that runs commands as root prepare a workspace.
-pub fn hand_over_if_root(
-    user: &str,
-    dirs: &[&std::path::Path],
-) -> Result<Option<String>, String> {
+pub fn hand_over_if_root(user: &str, dirs: &[&std::path::Path]) -> Result<Option<String>, String> {
     if !Uid::effective().is_root() {
         return Ok(None);
     }

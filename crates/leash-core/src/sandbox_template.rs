@@ -68,9 +68,10 @@ impl SandboxTemplate {
         // owned by the run_as user), and its HOME is its own.
         let (tmp_base, home) = match &run_as {
             RunAsDecision::Switch { home, .. } => (std::env::temp_dir(), home.clone()),
-            RunAsDecision::Inherit | RunAsDecision::Refuse(_) => {
-                (loaded.paths.cache_dir.join("tmp"), loaded.paths.home.clone())
-            }
+            RunAsDecision::Inherit | RunAsDecision::Refuse(_) => (
+                loaded.paths.cache_dir.join("tmp"),
+                loaded.paths.home.clone(),
+            ),
         };
         let env = scrubbed_env(
             &home,

@@ -109,7 +109,14 @@ mod tests {
 
     #[test]
     fn ancestors_of_secrets_lead_to_them() {
-        for path in ["/etc", "/etc/ssh", "/etc/ssl", "/etc/security", "/proc", "/dev"] {
+        for path in [
+            "/etc",
+            "/etc/ssh",
+            "/etc/ssl",
+            "/etc/security",
+            "/proc",
+            "/dev",
+        ] {
             assert!(leads_to_secret(Path::new(path)), "{path}");
         }
         for path in ["/etc/ssl/certs", "/usr", "/etc/apt", "/etc/shadow"] {

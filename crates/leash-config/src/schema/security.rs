@@ -250,12 +250,9 @@ impl SecurityConfig {
 
     /// The protected-file entries in force: `protected`, else the defaults.
     pub fn protected_entries(&self) -> Vec<String> {
-        self.protected.clone().unwrap_or_else(|| {
-            DEFAULT_PROTECTED
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect()
-        })
+        self.protected
+            .clone()
+            .unwrap_or_else(|| DEFAULT_PROTECTED.iter().map(|s| (*s).to_owned()).collect())
     }
 }
 

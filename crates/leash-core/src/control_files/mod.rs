@@ -174,7 +174,11 @@ pub fn tamper_reason(tampers: &[Tamper]) -> String {
                 t.path.display(),
                 t.change.as_str(),
                 t.summary,
-                if t.reverted { ", reverted" } else { ", NOT reverted" }
+                if t.reverted {
+                    ", reverted"
+                } else {
+                    ", NOT reverted"
+                }
             )
         })
         .collect();

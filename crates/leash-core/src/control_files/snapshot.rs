@@ -172,7 +172,11 @@ impl Change {
                 },
             ) => {
                 let (added, removed) = line_diff(b, a);
-                let mut s = format!("+{added}/-{removed} lines, {} -> {} bytes", b.len(), a.len());
+                let mut s = format!(
+                    "+{added}/-{removed} lines, {} -> {} bytes",
+                    b.len(),
+                    a.len()
+                );
                 if kb.mode & 0o7777 != ka.mode & 0o7777 {
                     s.push_str(&format!(
                         ", mode {:o} -> {:o}",
@@ -204,8 +208,16 @@ fn line_diff(before: &[u8], after: &[u8]) -> (usize, usize) {
     for line in after.split(|b| *b == b'\n') {
         *counts.entry(line).or_default() += 1;
     }
-    let added = counts.values().filter(|v| **v > 0).map(|v| *v as usize).sum();
-    let removed = counts.values().filter(|v| **v < 0).map(|v| (-*v) as usize).sum();
+    let added = counts
+        .values()
+        .filter(|v| **v > 0)
+        .map(|v| *v as usize)
+        .sum();
+    let removed = counts
+        .values()
+        .filter(|v| **v < 0)
+        .map(|v| (-*v) as usize)
+        .sum();
     (added, removed)
 }
 

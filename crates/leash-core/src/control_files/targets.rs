@@ -236,22 +236,24 @@ pub(crate) fn config_runs_code(text: &str) -> bool {
     for line in lower.lines() {
         let line = line.trim();
         if let Some(rest) = line.strip_prefix('[') {
-            section = rest
-                .split([']', ' ', '"'])
-                .next()
-                .unwrap_or("")
-                .to_owned();
+            section = rest.split([']', ' ', '"']).next().unwrap_or("").to_owned();
             continue;
         }
         let key = line.split('=').next().unwrap_or("").trim();
         let dangerous = match section.as_str() {
             "core" => matches!(
                 key,
-                "fsmonitor" | "hookspath" | "sshcommand" | "pager" | "editor" | "askpass"
-                    | "gitproxy" | "alternaterefscommand"
+                "fsmonitor"
+                    | "hookspath"
+                    | "sshcommand"
+                    | "pager"
+                    | "editor"
+                    | "askpass"
+                    | "gitproxy"
+                    | "alternaterefscommand"
             ),
-            "include" | "includeif" | "filter" | "diff" | "merge" | "credential"
-            | "uploadpack" | "sequence" | "gpg" => true,
+            "include" | "includeif" | "filter" | "diff" | "merge" | "credential" | "uploadpack"
+            | "sequence" | "gpg" => true,
             "alias" => line.contains("= !") || line.contains("=!"),
             _ => key == "command" || key.ends_with("cmd") || key.ends_with("command"),
         };
@@ -276,6 +278,8 @@ mod tests {
         assert!(!config_runs_code(
             "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n"
         ));
-        assert!(!config_runs_code("[user]\n\tname = A\n[alias]\n\tst = status\n"));
+        assert!(!config_runs_code(
+            "[user]\n\tname = A\n[alias]\n\tst = status\n"
+        ));
     }
 }

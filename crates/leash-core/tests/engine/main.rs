@@ -53,7 +53,9 @@ impl Fixture {
         let config = self.dir.path().join("config.yaml");
         std::fs::write(
             &config,
-            format!("security:\n  execution_mode: auto-approve\n{security}logging:\n  level: error\n"),
+            format!(
+                "security:\n  execution_mode: auto-approve\n{security}logging:\n  level: error\n"
+            ),
         )
         .unwrap();
         let s = |p: PathBuf| p.to_str().unwrap().to_owned();
@@ -88,21 +90,24 @@ impl Fixture {
 /// as if the policy had allowed it: the sandbox and the control-file check
 /// must hold on their own.
 pub fn run_allowed(engine: &Engine, program: &str, argv: &[&str]) -> CommandReport {
-    let approver = NoApprover {
-        why: "test".into(),
-    };
+    let approver = NoApprover { why: "test".into() };
     let runner = engine.runner(&approver);
     let request = CommandRequest {
         argv: argv.iter().map(|s| (*s).to_owned()).collect(),
         cwd: engine.workspace.clone(),
         job_id: None,
     };
-    let mut report = runner.judge(&CommandRequest {
-        argv: vec!["true".into()],
-        ..request.clone()
-    })
-    .unwrap();
-    assert!(report.not_run.is_none(), "`true` must be allowed: {:?}", report.verdict);
+    let mut report = runner
+        .judge(&CommandRequest {
+            argv: vec!["true".into()],
+            ..request.clone()
+        })
+        .unwrap();
+    assert!(
+        report.not_run.is_none(),
+        "`true` must be allowed: {:?}",
+        report.verdict
+    );
     report.verdict.rule = "test.policy-allows-everything".into();
     report.verdict.command = Some(ResolvedCommand {
         program: PathBuf::from(program),

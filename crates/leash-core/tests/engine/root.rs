@@ -4,7 +4,7 @@ use leash_core::NotRunReason;
 use leash_core::approval::NoApprover;
 use leash_core::{CommandRequest, Engine};
 
-use crate::{Fixture, running_as_root, run_allowed};
+use crate::{Fixture, run_allowed, running_as_root};
 
 #[test]
 fn as_root_without_run_as_nothing_runs_and_the_error_names_the_key() {
@@ -21,7 +21,11 @@ fn as_root_without_run_as_nothing_runs_and_the_error_names_the_key() {
         })
         .unwrap();
     if running_as_root() {
-        assert_eq!(report.not_run, Some(NotRunReason::SandboxFailed), "{report:?}");
+        assert_eq!(
+            report.not_run,
+            Some(NotRunReason::SandboxFailed),
+            "{report:?}"
+        );
         let error = report.error.unwrap();
         assert!(error.contains("security.run_as"), "{error}");
         assert!(!marker.exists(), "a command ran as root");
@@ -47,8 +51,13 @@ fn as_root_with_run_as_the_child_is_that_user_without_capabilities() {
     assert_eq!(field("CapEff:"), "0000000000000000", "{status}");
     assert_eq!(field("CapPrm:"), "0000000000000000", "{status}");
     if running_as_root() {
-        let nobody = nix::unistd::User::from_name(crate::TEST_RUN_AS).unwrap().unwrap();
-        assert!(field("Uid:").starts_with(&nobody.uid.to_string()), "{status}");
+        let nobody = nix::unistd::User::from_name(crate::TEST_RUN_AS)
+            .unwrap()
+            .unwrap();
+        assert!(
+            field("Uid:").starts_with(&nobody.uid.to_string()),
+            "{status}"
+        );
         assert_eq!(field("CapBnd:"), "0000000000000000", "{status}");
         assert_eq!(field("Groups:"), "", "{status}");
     } else {

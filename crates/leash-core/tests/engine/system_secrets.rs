@@ -27,5 +27,8 @@ fn the_policy_denies_reading_every_system_secret() {
             allowed.push(format!("{path} ({})", verdict.rule));
         }
     }
-    assert!(allowed.is_empty(), "the policy lets `cat` read: {allowed:?}");
+    assert!(
+        allowed.is_empty(),
+        "the policy lets `cat` read: {allowed:?}"
+    );
 }

@@ -143,11 +143,15 @@ impl GuardedIo {
             Phase::AwaitingHeaders => {
                 if headers_end(&self.tail, bytes) {
                     self.phase = Phase::Serving { responded: false };
-                    self.deadline.as_mut().reset(Instant::now() + self.limits.idle);
+                    self.deadline
+                        .as_mut()
+                        .reset(Instant::now() + self.limits.idle);
                 }
             }
             Phase::Serving { .. } => {
-                self.deadline.as_mut().reset(Instant::now() + self.limits.idle);
+                self.deadline
+                    .as_mut()
+                    .reset(Instant::now() + self.limits.idle);
             }
         }
         let mut joined = self.tail.to_vec();
@@ -159,7 +163,9 @@ impl GuardedIo {
     fn on_write(&mut self) {
         if let Phase::Serving { .. } = self.phase {
             self.phase = Phase::Serving { responded: true };
-            self.deadline.as_mut().reset(Instant::now() + self.limits.idle);
+            self.deadline
+                .as_mut()
+                .reset(Instant::now() + self.limits.idle);
         }
     }
 

@@ -30,6 +30,6 @@ mod openapi;
 mod server;
 
 pub use api_error::{ApiError, ErrorCode};
-pub use mode_ceiling::{mode_strictness, mode_within_ceiling};
 pub use guarded_listener::ConnectionLimits;
+pub use mode_ceiling::{mode_strictness, mode_within_ceiling};
 pub use server::{ROUTES, bind_api, router, serve_api, serve_api_with};

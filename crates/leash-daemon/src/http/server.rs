@@ -19,9 +19,9 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 use crate::context::DaemonContext;
-use crate::http::guarded_listener::{ConnectionLimits, GuardedListener};
 use crate::error::DaemonError;
 use crate::http::api_error::{ApiError, ErrorCode};
+use crate::http::guarded_listener::{ConnectionLimits, GuardedListener};
 use crate::http::{
     approvals_routes, audit_routes, auth, events_sse, jobs_routes, metrics_route, openapi,
 };

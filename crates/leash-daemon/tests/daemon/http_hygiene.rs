@@ -81,7 +81,10 @@ fn two_hundred_slow_header_connections_are_closed_and_the_api_keeps_answering() 
     let started = Instant::now();
     let mut slow: Vec<TcpStream> = (0..200).map(|_| slow_client(server.addr)).collect();
     // While they hang, the API answers.
-    assert!(healthz(server.addr).contains("200"), "API stopped answering");
+    assert!(
+        healthz(server.addr).contains("200"),
+        "API stopped answering"
+    );
     // A trickle of header bytes does not move the deadline.
     let mut trickle = slow_client(server.addr);
     let trickler = std::thread::spawn(move || {
@@ -94,7 +97,10 @@ fn two_hundred_slow_header_connections_are_closed_and_the_api_keeps_answering() 
             sent += 1;
             std::thread::sleep(Duration::from_millis(200));
         }
-        (sent, closed_within(&mut trickle, Duration::from_millis(100)))
+        (
+            sent,
+            closed_within(&mut trickle, Duration::from_millis(100)),
+        )
     });
     for (i, s) in slow.iter_mut().enumerate() {
         let left = (limits.header_read + Duration::from_secs(3)).saturating_sub(started.elapsed());
@@ -105,7 +111,10 @@ fn two_hundred_slow_header_connections_are_closed_and_the_api_keeps_answering() 
         );
     }
     let (sent, trickle_closed) = trickler.join().unwrap();
-    assert!(trickle_closed, "a trickling client kept its connection ({sent} bytes)");
+    assert!(
+        trickle_closed,
+        "a trickling client kept its connection ({sent} bytes)"
+    );
     eprintln!(
         "200 slow-header connections closed after {:?} (deadline {:?}); trickler cut after {sent} bytes",
         started.elapsed(),
@@ -143,11 +152,15 @@ fn an_idle_keep_alive_connection_is_closed() {
     };
     let server = start(limits);
     let mut s = TcpStream::connect(server.addr).unwrap();
-    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
     s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
     let mut buf = [0u8; 1024];
     let n = s.read(&mut buf).unwrap();
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
     // Kept alive, then silent: closed after the timeout.
-    assert!(closed_within(&mut s, Duration::from_secs(4)), "idle connection kept");
+    assert!(
+        closed_within(&mut s, Duration::from_secs(4)),
+        "idle connection kept"
+    );
 }

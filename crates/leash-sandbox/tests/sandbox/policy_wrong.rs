@@ -7,7 +7,9 @@ use std::path::Path;
 use leash_sandbox::{ExitKind, Layer, RunAs};
 use rstest::rstest;
 
-use crate::{Scratch, executor, layer_active_or_say_skipped, report_without, running_as_root, text};
+use crate::{
+    Scratch, executor, layer_active_or_say_skipped, report_without, running_as_root, text,
+};
 
 /// An unprivileged uid no other test uses (the fork-bomb test counts the
 /// tasks of `nobody`), with no entry in the password database needed.
@@ -22,7 +24,12 @@ fn run_as_unprivileged_if_root(scratch: &Scratch) -> Option<RunAs> {
     if !running_as_root() {
         return None;
     }
-    std::os::unix::fs::chown(&scratch.work, Some(UNPRIVILEGED.uid), Some(UNPRIVILEGED.gid)).unwrap();
+    std::os::unix::fs::chown(
+        &scratch.work,
+        Some(UNPRIVILEGED.uid),
+        Some(UNPRIVILEGED.gid),
+    )
+    .unwrap();
     Some(UNPRIVILEGED)
 }
 
@@ -48,7 +55,10 @@ fn inherited_descriptors_on_a_secret_and_an_outside_file_are_unusable() {
     let target = outside.path().join("outside.txt");
     std::fs::write(&target, "untouched\n").unwrap();
     let read = std::fs::File::open(&secret).unwrap();
-    let write = std::fs::OpenOptions::new().append(true).open(&target).unwrap();
+    let write = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&target)
+        .unwrap();
     leak_fd(read.as_raw_fd(), 47);
     leak_fd(write.as_raw_fd(), 48);
 
@@ -80,8 +90,14 @@ fn inherited_descriptors_on_a_secret_and_an_outside_file_are_unusable() {
         eprintln!("inherited fds: stdout {stdout:?} stderr {stderr:?}");
         assert!(!stdout.contains("PRIVATE"), "read the secret: {stdout}");
         assert!(!stdout.contains("OK"), "an inherited fd worked: {stdout}");
-        assert!(stderr.contains("read refused Bad file descriptor"), "{stderr}");
-        assert!(stderr.contains("write refused Bad file descriptor"), "{stderr}");
+        assert!(
+            stderr.contains("read refused Bad file descriptor"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("write refused Bad file descriptor"),
+            "{stderr}"
+        );
     }
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "untouched\n");
 }
@@ -146,8 +162,14 @@ fn device_nodes_cannot_be_made(#[case] kind: &str) {
     ));
     let outcome = executor().run(&spec).unwrap();
     let stderr = text(&outcome.stderr.bytes);
-    eprintln!("mknod {kind} as uid {}: {stderr}", if running_as_root() { 0 } else { 1 });
-    assert!(!scratch.work.join("node").exists(), "device node made: {stderr}");
+    eprintln!(
+        "mknod {kind} as uid {}: {stderr}",
+        if running_as_root() { 0 } else { 1 }
+    );
+    assert!(
+        !scratch.work.join("node").exists(),
+        "device node made: {stderr}"
+    );
     assert!(stderr.contains("Operation not permitted"), "{stderr}");
     assert!(stderr.contains("mkfifo=0"), "FIFOs stay allowed: {stderr}");
 }
@@ -233,7 +255,10 @@ fn etc_secrets_unreadable_while_the_rest_of_etc_is() {
     assert!(!stdout.contains("READ "), "a secret was readable: {stdout}");
     assert!(!stdout.contains("LISTED"), "{stdout}");
     if Path::new("/etc/ssl/certs/ca-certificates.crt").exists() {
-        assert!(stdout.contains("certs-ok"), "per-entry walk lost ssl/certs: {stdout}");
+        assert!(
+            stdout.contains("certs-ok"),
+            "per-entry walk lost ssl/certs: {stdout}"
+        );
     }
     if running_as_root() {
         // Control: without Landlock, a uid-0 child (no capabilities, but the

@@ -65,9 +65,12 @@ fn cgroup_health() -> CgroupHealth {
     let Some(path) = own.lines().find_map(|l| l.strip_prefix("0::")) else {
         return unusable("no cgroup v2 hierarchy (only v1 controllers)".to_owned());
     };
-    let mount = [PathBuf::from("/sys/fs/cgroup"), PathBuf::from("/sys/fs/cgroup/unified")]
-        .into_iter()
-        .find(|m| m.join("cgroup.controllers").exists());
+    let mount = [
+        PathBuf::from("/sys/fs/cgroup"),
+        PathBuf::from("/sys/fs/cgroup/unified"),
+    ]
+    .into_iter()
+    .find(|m| m.join("cgroup.controllers").exists());
     let Some(mount) = mount else {
         return unusable("cgroup v2 is not mounted".to_owned());
     };
@@ -114,7 +117,11 @@ pub fn render(h: &Hardening) -> String {
     };
     format!(
         "commands run  {who}\nnon-dumpable  {}\ncgroups       {}\n",
-        if h.non_dumpable { "yes (children cannot read leash's /proc files)" } else { "no" },
+        if h.non_dumpable {
+            "yes (children cannot read leash's /proc files)"
+        } else {
+            "no"
+        },
         h.cgroups.note
     )
 }

@@ -164,7 +164,11 @@ fn print_text(report: &CommandReport) -> anyhow::Result<()> {
             }
         }
         if let Some(reason) = report.tamper_reason() {
-            writeln!(stderr, "leash: FAILED: {}", crate::escape::escape_text(&reason))?;
+            writeln!(
+                stderr,
+                "leash: FAILED: {}",
+                crate::escape::escape_text(&reason)
+            )?;
         }
         return Ok(());
     }

@@ -171,7 +171,8 @@ pub fn run(global: &GlobalArgs, args: InitArgs) -> anyhow::Result<ExitCode> {
 
 /// `leash init --workspace DIR` on an initialised machine.
 fn hand_over_only(options: &LoadOptions, args: &InitArgs) -> anyhow::Result<ExitCode> {
-    let loaded = load(options).map_err(|errors| anyhow::anyhow!("the config does not load:\n{errors}"))?;
+    let loaded =
+        load(options).map_err(|errors| anyhow::anyhow!("the config does not load:\n{errors}"))?;
     let workspaces: Vec<&Path> = args.workspaces.iter().map(PathBuf::as_path).collect();
     let as_root = nix::unistd::Uid::effective().is_root();
     match (&loaded.config.security.run_as, as_root) {
