@@ -23,7 +23,7 @@ use leash_store::AuditLog;
 use serde_json::json;
 
 use crate::approval::{ApprovalAnswer, ApprovalOutcome, ApprovalRequest, Approver};
-use crate::control_files::{ControlGuard, Tamper, tamper_reason};
+use crate::control_files::{Before, ControlGuard, Tamper, tamper_reason};
 use crate::error::EngineError;
 use crate::learned_rules::LearnedRulesFile;
 use crate::mode_gate::{GateOutcome, gate};
@@ -250,6 +250,51 @@ impl CommandRunner<'_> {
         Ok(())
     }
 
+    /// Runs `write` (leash carrying out an approved action itself, e.g. a
+    /// `write_file`) between a snapshot and a check of the control files, as
+    /// [`CommandRunner::execute`] does for commands.
+    pub fn with_control_check<T>(
+        &self,
+        job_id: Option<i64>,
+        report: &mut CommandReport,
+        write: impl FnOnce() -> T,
+    ) -> Result<T, EngineError> {
+        let before = self.control.before();
+        let result = write();
+        self.check_control_files(job_id, before, report)?;
+        Ok(result)
+    }
+
+    /// Compares the control files with `before`: unapproved changes are
+    /// reverted, recorded as `security.tamper` and put in `report.tampered`;
+    /// changes a person approved (this very action) are recorded as
+    /// `security.control_changed`.
+    fn check_control_files(
+        &self,
+        job_id: Option<i64>,
+        before: Before,
+        report: &mut CommandReport,
+    ) -> Result<(), EngineError> {
+        let approved = report
+            .approval
+            .as_ref()
+            .is_some_and(ApprovalOutcome::approves);
+        let changes = self.control.after(before, approved);
+        for change in &changes {
+            let kind = if change.reverted || change.error.is_some() {
+                "security.tamper"
+            } else {
+                "security.control_changed"
+            };
+            self.audit
+                .append(job_id, kind, serde_json::to_value(change)?)?;
+        }
+        if !approved {
+            report.tampered = changes;
+        }
+        Ok(())
+    }
+
     /// Runs a judged, approved command in the sandbox and records the result.
     pub fn execute(
         &self,
@@ -307,23 +352,7 @@ impl CommandRunner<'_> {
                 report.error = Some(message);
             }
         }
-        let approved = report
-            .approval
-            .as_ref()
-            .is_some_and(ApprovalOutcome::approves);
-        let changes = self.control.after(before, approved);
-        for change in &changes {
-            let kind = if change.reverted || change.error.is_some() {
-                "security.tamper"
-            } else {
-                "security.control_changed"
-            };
-            self.audit
-                .append(request.job_id, kind, serde_json::to_value(change)?)?;
-        }
-        if !approved {
-            report.tampered = changes;
-        }
+        self.check_control_files(request.job_id, before, report)?;
         Ok(())
     }
 }

@@ -17,7 +17,8 @@
 //!    (done here rather than by std so that step 3 can run first);
 //! 5. effective, permitted and inheritable sets emptied with `capset` (a uid-0
 //!    child without `run_as` keeps uid 0 but holds no capability);
-//! 6. `PR_SET_NO_NEW_PRIVS`, `landlock_restrict_self(fd)` and
+//! 6. `PR_SET_NO_NEW_PRIVS`, `landlock_restrict_self` (the secret mask, then
+//!    the run's ruleset) and
 //!    `seccomp(SET_MODE_FILTER)` on programs compiled before the fork. Nothing in [`ChildPlan::apply`] allocates, locks or
 //! unwinds, so it is async-signal-safe even when leash has other threads.
 //!
@@ -27,6 +28,7 @@
 
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::Arc;
 
 use nix::sys::resource::{Resource, rlim_t, setrlimit};
 
@@ -161,6 +163,8 @@ pub(crate) struct ChildPlan {
     pub(crate) capabilities: CapabilityPlan,
     pub(crate) run_as: Option<RunAs>,
     pub(crate) no_new_privs: bool,
+    /// The secret mask (cached by the executor), applied before `landlock`.
+    pub(crate) landlock_mask: Option<Arc<OwnedFd>>,
     pub(crate) landlock: Option<OwnedFd>,
     pub(crate) seccomp: Vec<SeccompProgram>,
     pub(crate) failure_write: OwnedFd,
@@ -185,6 +189,13 @@ impl ChildPlan {
             // SAFETY: prctl with integer arguments only.
             if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
                 return self.fail(Layer::NoNewPrivs, last_errno());
+            }
+        }
+        if let Some(mask) = &self.landlock_mask {
+            // SAFETY: the fd is a Landlock ruleset created in the parent; flags 0.
+            let rc = unsafe { libc::syscall(SYS_LANDLOCK_RESTRICT_SELF, mask.as_raw_fd(), 0) };
+            if rc != 0 {
+                return self.fail(Layer::Landlock, last_errno());
             }
         }
         if let Some(ruleset) = &self.landlock {
@@ -408,6 +419,7 @@ mod tests {
             run_as: None,
             rlimits: Vec::new(),
             no_new_privs: false,
+            landlock_mask: None,
             landlock: None,
             seccomp: Vec::new(),
             failure_write: pipe.write,

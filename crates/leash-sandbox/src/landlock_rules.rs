@@ -17,9 +17,11 @@
 //! UNIX sockets need ABI 9); file descriptors the child inherited stay usable;
 //! `/proc` is readable as a whole (per-pid rules would need the pid before fork).
 //!
-//! System roots come from `leash-system-paths`, the list the policy shares;
-//! read access is granted per entry where a system secret lies inside a root
-//! (`/etc`), leaving the secrets out.
+//! System roots come from `leash-system-paths`, the list the policy shares.
+//! The system secrets in it are removed by a second layer, the secret mask
+//! ([`build_secret_mask`]): every entry from `/` down is granted except the
+//! secrets, listing only directories that lead to one, so `/etc` is readable
+//! per entry without `shadow`, `ssl/private`, `sudoers*`, ...
 
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
@@ -41,11 +43,13 @@ pub(crate) const TARGET_ABI: ABI = ABI::V6;
 /// The newest ABI number leash uses (for `leash doctor`).
 pub(crate) const TARGET_ABI_NUMBER: i32 = 6;
 
-/// Roots granted whole although secrets lie inside: `/proc`'s secrets are
+/// Where the secret mask grants everything although secrets lie inside:
+/// `/dev`'s secrets (`mem`, `kmem`, `port`) are never granted by the per-run
+/// layer anyway, and `/proc`'s secrets are
 /// per process (`/proc/<pid>/environ`, `mem`) and cannot be named before the
 /// fork; leash makes itself non-dumpable (`harden_process`) so that its own
 /// stay closed, and the kernel's ptrace access checks guard other users'.
-const GRANTED_WHOLE: &[&str] = &["/proc"];
+const GRANTED_WHOLE: &[&str] = &["/proc", "/dev"];
 
 fn err(context: &str, e: impl std::fmt::Display) -> String {
     format!("{context}: {e}")
@@ -54,14 +58,9 @@ fn err(context: &str, e: impl std::fmt::Display) -> String {
 /// The read roots of a run: system directories, Termux's `$PREFIX` when given,
 /// the spec's read roots and the program itself.
 fn read_roots(spec: &SandboxSpec, termux_prefix: Option<&Path>) -> Vec<PathBuf> {
-    let mut roots: Vec<PathBuf> = Vec::new();
-    for root in SYSTEM_READ_ROOTS {
-        if GRANTED_WHOLE.contains(root) {
-            roots.push(PathBuf::from(root));
-        } else {
-            push_without_secrets(Path::new(root), &mut roots);
-        }
-    }
+    // Whole roots here: the secrets inside them are taken out by the secret
+    // mask, a second Landlock layer (see `build_secret_mask`).
+    let mut roots: Vec<PathBuf> = SYSTEM_READ_ROOTS.iter().map(PathBuf::from).collect();
     roots.extend(termux_prefix.map(Path::to_path_buf));
     roots.extend(spec.read_roots.iter().cloned());
     roots.push(spec.program.clone());
@@ -78,6 +77,10 @@ fn read_roots(spec: &SandboxSpec, termux_prefix: Option<&Path>) -> Vec<PathBuf> 
 /// expose it, so such a symlink is left out as well.
 fn push_without_secrets(path: &Path, out: &mut Vec<PathBuf>) {
     if is_secret(path) {
+        return;
+    }
+    if GRANTED_WHOLE.iter().any(|w| Path::new(w) == path) {
+        out.push(path.to_path_buf());
         return;
     }
     let Ok(meta) = std::fs::symlink_metadata(path) else {
@@ -102,6 +105,28 @@ fn push_without_secrets(path: &Path, out: &mut Vec<PathBuf>) {
     for entry in entries.flatten() {
         push_without_secrets(&entry.path(), out);
     }
+}
+
+/// The secret mask: a Landlock layer that grants every access everywhere
+/// except to the system secrets, entry by entry from `/` down (only the
+/// directories that lead to a secret are listed: `/`, `/etc`, `/etc/ssh`,
+/// `/etc/ssl`, ...). Landlock layers intersect, so stacked under the per-run
+/// ruleset it removes exactly the secrets from what that grants. Built once per
+/// executor and rebuilt when `/` or `/etc` changes (see `Executor`), so a run
+/// pays two `landlock_restrict_self` calls instead of ~200 rules.
+pub(crate) fn build_secret_mask() -> Result<OwnedFd, String> {
+    let abi = TARGET_ABI;
+    let mut entries = Vec::new();
+    push_without_secrets(Path::new("/"), &mut entries);
+    let created = Ruleset::default()
+        .handle_access(AccessFs::from_all(abi))
+        .map_err(|e| err("handling file-system access (secret mask)", e))?
+        .create()
+        .map_err(|e| err("creating the secret mask", e))?
+        .add_rules(path_beneath_rules(entries, AccessFs::from_all(abi)))
+        .map_err(|e| err("adding the secret mask's entries", e))?;
+    let fd: Option<OwnedFd> = created.into();
+    fd.ok_or_else(|| "the kernel did not create the secret mask (Landlock not enforced)".to_owned())
 }
 
 /// Builds the ruleset and returns its fd, ready for `landlock_restrict_self`.

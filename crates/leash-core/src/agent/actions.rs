@@ -143,10 +143,12 @@ pub fn perform(
                 cwd: scope.workspace.clone(),
                 job_id: scope.job_id,
             };
-            let report = runner.judge(&request)?;
+            let mut report = runner.judge(&request)?;
             let target = scope.workspace.join(&write.path);
             let written = if report.not_run.is_none() {
-                let result = write_atomically(&target, write.content.as_bytes());
+                let result = runner.with_control_check(scope.job_id, &mut report, || {
+                    write_atomically(&target, write.content.as_bytes())
+                })?;
                 runner.audit.append(
                     scope.job_id,
                     "file.written",

@@ -216,10 +216,9 @@ pub fn run_job(
             // A command that changed control files behind the person's back
             // fails the job: its changes were reverted and recorded.
             let tamper = match &result {
-                ActionResult::Command { report: r, .. } => r.tamper_reason(),
-                ActionResult::FileWrite { .. }
-                | ActionResult::Notified(_)
-                | ActionResult::Rejected { .. } => None,
+                ActionResult::Command { report: r, .. }
+                | ActionResult::FileWrite { report: r, .. } => r.tamper_reason(),
+                ActionResult::Notified(_) | ActionResult::Rejected { .. } => None,
             };
             results.push((label(action), result));
             if let Some(reason) = tamper {
