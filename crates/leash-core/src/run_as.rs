@@ -94,6 +94,56 @@ fn decide_for(euid: Uid, configured: Option<&str>) -> RunAsDecision {
     }
 }
 
+/// Gives `dir` (recursively, without following symlinks) to `ids` and makes
+/// every ancestor directory traversable (`o+x`), so a `run_as` user can work
+/// in a workspace that root made, e.g. under a 0700 temp dir or `/root`. Used
+/// by `leash init` as root and by tests that run as root.
+pub fn hand_over(dir: &std::path::Path, ids: RunAs) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    chown_tree(dir, ids)?;
+    for ancestor in dir.ancestors().skip(1) {
+        let meta = std::fs::metadata(ancestor)?;
+        let mode = meta.permissions().mode();
+        if mode & 0o001 == 0 {
+            std::fs::set_permissions(ancestor, std::fs::Permissions::from_mode(mode | 0o001))?;
+        }
+    }
+    Ok(())
+}
+
+fn chown_tree(path: &std::path::Path, ids: RunAs) -> std::io::Result<()> {
+    std::os::unix::fs::lchown(path, Some(ids.uid), Some(ids.gid))?;
+    let meta = std::fs::symlink_metadata(path)?;
+    if meta.is_dir() {
+        for entry in std::fs::read_dir(path)? {
+            chown_tree(&entry?.path(), ids)?;
+        }
+    }
+    Ok(())
+}
+
+/// When leash runs as root: looks `user` up and hands each of `dirs` over to
+/// it ([`hand_over`]), returning the user's name, which then belongs in
+/// `security.run_as`. Not root: does nothing and returns `None`. The one place
+/// `leash init` and every test that runs commands as root prepare a workspace.
+pub fn hand_over_if_root(user: &str, dirs: &[&std::path::Path]) -> Result<Option<String>, String> {
+    if !Uid::effective().is_root() {
+        return Ok(None);
+    }
+    let found = lookup(user)?;
+    if found.uid.is_root() {
+        return Err(format!("{RUN_AS_KEY}: `{user}` is root"));
+    }
+    let ids = RunAs {
+        uid: found.uid.as_raw(),
+        gid: found.gid.as_raw(),
+    };
+    for dir in dirs {
+        hand_over(dir, ids).map_err(|e| format!("giving {} to {user}: {e}", dir.display()))?;
+    }
+    Ok(Some(found.name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,54 +194,4 @@ mod tests {
             RunAsDecision::Inherit
         );
     }
-}
-
-/// Gives `dir` (recursively, without following symlinks) to `ids` and makes
-/// every ancestor directory traversable (`o+x`), so a `run_as` user can work
-/// in a workspace that root made, e.g. under a 0700 temp dir or `/root`. Used
-/// by `leash init` as root and by tests that run as root.
-pub fn hand_over(dir: &std::path::Path, ids: RunAs) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    chown_tree(dir, ids)?;
-    for ancestor in dir.ancestors().skip(1) {
-        let meta = std::fs::metadata(ancestor)?;
-        let mode = meta.permissions().mode();
-        if mode & 0o001 == 0 {
-            std::fs::set_permissions(ancestor, std::fs::Permissions::from_mode(mode | 0o001))?;
-        }
-    }
-    Ok(())
-}
-
-fn chown_tree(path: &std::path::Path, ids: RunAs) -> std::io::Result<()> {
-    std::os::unix::fs::lchown(path, Some(ids.uid), Some(ids.gid))?;
-    let meta = std::fs::symlink_metadata(path)?;
-    if meta.is_dir() {
-        for entry in std::fs::read_dir(path)? {
-            chown_tree(&entry?.path(), ids)?;
-        }
-    }
-    Ok(())
-}
-
-/// When leash runs as root: looks `user` up and hands each of `dirs` over to
-/// it ([`hand_over`]), returning the user's name, which then belongs in
-/// `security.run_as`. Not root: does nothing and returns `None`. The one place
-/// `leash init` and every test that runs commands as root prepare a workspace.
-pub fn hand_over_if_root(user: &str, dirs: &[&std::path::Path]) -> Result<Option<String>, String> {
-    if !Uid::effective().is_root() {
-        return Ok(None);
-    }
-    let found = lookup(user)?;
-    if found.uid.is_root() {
-        return Err(format!("{RUN_AS_KEY}: `{user}` is root"));
-    }
-    let ids = RunAs {
-        uid: found.uid.as_raw(),
-        gid: found.gid.as_raw(),
-    };
-    for dir in dirs {
-        hand_over(dir, ids).map_err(|e| format!("giving {} to {user}: {e}", dir.display()))?;
-    }
-    Ok(Some(found.name))
 }

@@ -18,9 +18,11 @@
 //! 5. effective, permitted and inheritable sets emptied with `capset` (a uid-0
 //!    child without `run_as` keeps uid 0 but holds no capability);
 //! 6. `PR_SET_NO_NEW_PRIVS`, `landlock_restrict_self` (the secret mask, then
-//!    the run's ruleset) and
-//!    `seccomp(SET_MODE_FILTER)` on programs compiled before the fork. Nothing in [`ChildPlan::apply`] allocates, locks or
-//! unwinds, so it is async-signal-safe even when leash has other threads.
+//!    the run's ruleset) and `seccomp(SET_MODE_FILTER)` on programs compiled
+//!    before the fork.
+//!
+//! Nothing in [`ChildPlan::apply`] allocates, locks or unwinds, so it is
+//! async-signal-safe even when leash has other threads.
 //!
 //! std's pipe only carries the errno; which layer failed travels through a
 //! second CLOEXEC pipe of our own ([`FailurePipe`]): one byte for the layer

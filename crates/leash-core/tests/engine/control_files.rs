@@ -88,7 +88,7 @@ fn planted_hooks_and_git_config_are_reverted(#[case] script: &str) {
     let ws = fx.workspace();
     let engine = fx.engine("");
     let config_before = std::fs::read(ws.join(".git/config")).unwrap();
-    let script = format!("HOOK='{}'; {script}", HOOK.replace('\n', "\n"));
+    let script = format!("HOOK='{HOOK}'; {script}");
 
     let report = run_allowed(&engine, "/bin/sh", &["sh", "-c", &script]);
     let outcome = report.outcome.as_ref().expect("the command ran");
