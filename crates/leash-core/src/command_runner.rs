@@ -374,13 +374,18 @@ mod tests {
         )
         .unwrap();
         let s = |p: std::path::PathBuf| p.to_str().unwrap().to_owned();
-        let env = EnvVars::from_pairs([
+        let mut pairs = vec![
             ("HOME", s(dir.join("home"))),
             ("XDG_STATE_HOME", s(dir.join("state"))),
             ("XDG_CONFIG_HOME", s(dir.join("cfg"))),
             ("XDG_CACHE_HOME", s(dir.join("cache"))),
             ("XDG_DATA_HOME", s(dir.join("data"))),
-        ]);
+        ];
+        // As root, commands run as security.run_as or not at all.
+        if let Some(user) = crate::hand_over_if_root("nobody", &[&ws]).unwrap() {
+            pairs.push(("LEASH_SECURITY__RUN_AS", user));
+        }
+        let env = EnvVars::from_pairs(pairs);
         let loaded = load(&LoadOptions {
             config_file: Some(config),
             env,
