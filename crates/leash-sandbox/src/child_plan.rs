@@ -235,6 +235,11 @@ impl ChildPlan {
 
     /// Marks every fd ≥ 3 close-on-exec (step 1).
     fn close_inherited_fds(&self) -> Result<(), i32> {
+        // Android's app seccomp filter may answer an unknown system call with
+        // SIGSYS (older ones do not know close_range): use the fcntl loop there.
+        if cfg!(target_os = "android") {
+            return self.mark_cloexec_one_by_one();
+        }
         // SAFETY: close_range with integer arguments only.
         let rc = unsafe {
             libc::syscall(
@@ -251,8 +256,12 @@ impl ChildPlan {
         if errno != libc::ENOSYS && errno != libc::EINVAL && errno != libc::EPERM {
             return Err(errno);
         }
-        // Kernels before 5.11 (or a filter that refuses the call): one fcntl
-        // per possible fd. EBADF just means the slot is empty.
+        self.mark_cloexec_one_by_one()
+    }
+
+    /// Kernels before 5.11 (or a filter that refuses `close_range`): one
+    /// fcntl per possible fd. EBADF just means the slot is empty.
+    fn mark_cloexec_one_by_one(&self) -> Result<(), i32> {
         for fd in 3..self.fd_bound {
             // SAFETY: fcntl with integer arguments only.
             if unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } != 0 {

@@ -64,12 +64,17 @@ fn open_fds_from_3() -> io::Result<Vec<libc::c_int>> {
 }
 
 fn close_fds_from_3() -> io::Result<usize> {
-    let before = open_fds_from_3().map(|fds| fds.len()).unwrap_or(0);
-    // SAFETY: close_range with integer arguments; no Rust object of this
-    // process owns an fd ≥ 3 this early in `main`.
-    let rc = unsafe { libc::syscall(SYS_CLOSE_RANGE, 3 as libc::c_uint, libc::c_uint::MAX, 0) };
-    if rc == 0 {
-        return Ok(before);
+    // Android's app seccomp filter may kill a process for a system call it
+    // does not know (SIGSYS), and older ones do not know close_range: there
+    // the /proc listing below is the only way.
+    if !cfg!(target_os = "android") {
+        let before = open_fds_from_3().map(|fds| fds.len()).unwrap_or(0);
+        // SAFETY: close_range with integer arguments; no Rust object of this
+        // process owns an fd ≥ 3 this early in `main`.
+        let rc = unsafe { libc::syscall(SYS_CLOSE_RANGE, 3 as libc::c_uint, libc::c_uint::MAX, 0) };
+        if rc == 0 {
+            return Ok(before);
+        }
     }
     // Before Linux 5.9: close what /proc lists (std's read_dir fd is gone by
     // the time the list is returned, so closing its number is a harmless EBADF).
