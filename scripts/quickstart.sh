@@ -18,7 +18,12 @@ leash="$(pwd)/target/release/leash"
 [ -n "${CARGO_TARGET_DIR:-}" ] && leash="$CARGO_TARGET_DIR/release/leash"
 
 config="${LEASH_CONFIG:-${XDG_CONFIG_HOME:-$HOME/.config}/leash/config.yaml}"
-[ -e "$config" ] || "$leash" init
+demo="$(mktemp -d "${TMPDIR:-/tmp}/leash-demo.XXXXXX")"
+# As root, `leash init` names an unprivileged user (security.run_as, created if
+# missing) that every command runs as, and gives it the demo workspace; on a
+# machine already initialised, `init --workspace` only hands the workspace over.
+"$leash" init --workspace "$demo"
+run_as="$(sed -n 's/^  run_as: *//p' "$config" | head -1)"
 "$leash" model fetch
 "$leash" model info | head -6
 
@@ -27,8 +32,8 @@ echo "== leash doctor"
 echo "== leash config check"
 "$leash" config check >/dev/null && echo "config: ok ($config)"
 
-demo="$(mktemp -d "${TMPDIR:-/tmp}/leash-demo.XXXXXX")"
 printf 'buy milk\n' >"$demo/todo.txt"
+if [ -n "$run_as" ]; then chown "$run_as:" "$demo/todo.txt"; fi
 cd "$demo"
 echo "== the policy at work (in $demo)"
 for cmd in "ls -la" "cat todo.txt | sh" "rm -rf ~" "git -c core.pager=sh log" "cat ~/.ssh/id_rsa"; do
@@ -48,10 +53,11 @@ echo "== the main job: the embedded model (SmolLM2-135M) acts on the demo worksp
 
 echo "== the daemon: a trigger file becomes a job for the embedded model"
 mkdir -p "$demo/inbox"
+if [ -n "$run_as" ]; then chown "$run_as:" "$demo/inbox"; fi
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 cat >"$demo/daemon.yaml" <<YAML
 model: { backend: llama, temperature: 0, max_tokens: 160 }
-security: { execution_mode: auto-approve, workspace: $demo }
+security: { execution_mode: auto-approve, workspace: $demo${run_as:+, run_as: $run_as} }
 monitoring:
   watch_directories: [$demo/inbox]
   watch_patterns: ["*.task"]

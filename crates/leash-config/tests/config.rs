@@ -510,6 +510,8 @@ fn the_init_config_documents_every_key() {
         "search_path",
         "rules",
         "learned_rules",
+        "run_as",
+        "protected",
         "watch_directories",
         "watch_patterns",
         "poll_interval_s",

@@ -22,10 +22,29 @@ fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     samples[index]
 }
 
-fn engine(root: &Path, durability: &str) -> Engine {
+fn engine(root: &Path, durability: &str, git_repo: bool) -> Engine {
     let home = root.join("home");
     let ws = root.join("ws");
     std::fs::create_dir_all(&ws).unwrap();
+    if git_repo {
+        // A workspace with a repository: its config, hooks/ (the samples git
+        // init writes) and info/ are checked around every command.
+        let git = |args: &[&str]| {
+            let ok = Command::new("git")
+                .args(["-c", "user.name=b", "-c", "user.email=b@example.invalid"])
+                .args(args)
+                .current_dir(&ws)
+                .output()
+                .unwrap()
+                .status
+                .success();
+            assert!(ok, "git {args:?}");
+        };
+        git(&["init", "-q"]);
+        std::fs::write(ws.join("README"), "bench\n").unwrap();
+        git(&["add", "README"]);
+        git(&["commit", "-q", "-m", "init"]);
+    }
     let config = root.join("config.yaml");
     std::fs::write(
         &config,
@@ -34,13 +53,22 @@ fn engine(root: &Path, durability: &str) -> Engine {
         ),
     )
     .unwrap();
-    let env = EnvVars::from_pairs([
-        ("HOME", home.to_str().unwrap()),
-        ("XDG_STATE_HOME", root.join("state").to_str().unwrap()),
-        ("XDG_CONFIG_HOME", root.join("cfg").to_str().unwrap()),
-        ("XDG_CACHE_HOME", root.join("cache").to_str().unwrap()),
-        ("XDG_DATA_HOME", root.join("data").to_str().unwrap()),
-    ]);
+    let s = |p: std::path::PathBuf| p.to_str().unwrap().to_owned();
+    let mut pairs = vec![
+        ("HOME", s(home)),
+        ("XDG_STATE_HOME", s(root.join("state"))),
+        ("XDG_CONFIG_HOME", s(root.join("cfg"))),
+        ("XDG_CACHE_HOME", s(root.join("cache"))),
+        ("XDG_DATA_HOME", s(root.join("data"))),
+    ];
+    // As root, commands run as security.run_as (here `nobody`) or not at all.
+    if leash_core::hand_over_if_root("nobody", &[&ws])
+        .unwrap()
+        .is_some()
+    {
+        pairs.push(("LEASH_SECURITY__RUN_AS", "nobody".to_owned()));
+    }
+    let env = EnvVars::from_pairs(pairs);
     let loaded = load(&LoadOptions {
         config_file: Some(config),
         env,
@@ -88,8 +116,9 @@ fn ms(d: Duration) -> f64 {
 
 fn main() {
     let dir = tempfile::tempdir().unwrap();
-    let batched = engine(&dir.path().join("batched"), "batched");
-    let fsync = engine(&dir.path().join("fsync"), "fsync");
+    let batched = engine(&dir.path().join("batched"), "batched", false);
+    let fsync = engine(&dir.path().join("fsync"), "fsync", false);
+    let with_git = engine(&dir.path().join("git"), "batched", true);
     let program = batched
         .policy
         .check_argv(&["true"])
@@ -101,9 +130,20 @@ fn main() {
     let _ = measure_bare(&program);
     let _ = measure_leash(&batched);
 
+    let _ = measure_leash(&with_git);
     let mut bare = measure_bare(&program);
     let mut whole = measure_leash(&batched);
     let mut whole_fsync = measure_leash(&fsync);
+    let mut whole_git = measure_leash(&with_git);
+    let mut guard: Vec<Duration> = (0..ROUNDS)
+        .map(|_| {
+            let start = Instant::now();
+            let before = with_git.control.before();
+            let changes = with_git.control.after(before, false);
+            assert!(changes.is_empty());
+            start.elapsed()
+        })
+        .collect();
     let (b50, b99) = (percentile(&mut bare, 0.5), percentile(&mut bare, 0.99));
     let (w50, w99) = (percentile(&mut whole, 0.5), percentile(&mut whole, 0.99));
     let (f50, f99) = (
@@ -129,6 +169,24 @@ fn main() {
         ms(f99),
         ms(f50) / ms(b50),
         ms(f50) - ms(b50)
+    );
+    let (g50, g99) = (
+        percentile(&mut whole_git, 0.5),
+        percentile(&mut whole_git, 0.99),
+    );
+    let (c50, c99) = (percentile(&mut guard, 0.5), percentile(&mut guard, 0.99));
+    println!(
+        "  leash, git repo in workspace   p50 {:8.3} ms  p99 {:8.3} ms  ratio p50 {:.2}  added p50 {:.3} ms",
+        ms(g50),
+        ms(g99),
+        ms(g50) / ms(b50),
+        ms(g50) - ms(b50)
+    );
+    println!(
+        "  control-file check alone (git) p50 {:8.3} ms  p99 {:8.3} ms  ({} roots)",
+        ms(c50),
+        ms(c99),
+        with_git.control.targets().roots().len()
     );
     println!("  goal: at most 2 ms added at p50");
 }

@@ -8,7 +8,10 @@
 //! is asked; `learned_rule.written` after "always"/"never"; `command.started`
 //! *before* the child is spawned (so a crash leaves a start without a result,
 //! which the daemon reports as "outcome unknown" instead of re-running it);
-//! `command.finished` or `command.failed` afterwards.
+//! `command.finished` or `command.failed` afterwards; then one
+//! `security.tamper` per control file the command changed without approval
+//! (reverted; see [`crate::control_files`]) or `security.control_changed`
+//! when a person approved exactly this command.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,6 +23,7 @@ use leash_store::AuditLog;
 use serde_json::json;
 
 use crate::approval::{ApprovalAnswer, ApprovalOutcome, ApprovalRequest, Approver};
+use crate::control_files::{Before, ControlGuard, Tamper, tamper_reason};
 use crate::error::EngineError;
 use crate::learned_rules::LearnedRulesFile;
 use crate::mode_gate::{GateOutcome, gate};
@@ -77,6 +81,16 @@ pub struct CommandReport {
     pub error: Option<String>,
     /// The learned-rules file written after an "always"/"never" answer.
     pub learned_rule_file: Option<PathBuf>,
+    /// Control files the command changed without approval (reverted, recorded
+    /// as `security.tamper`); the job fails when this is not empty.
+    pub tampered: Vec<Tamper>,
+}
+
+impl CommandReport {
+    /// Why the job must fail because of this command, if it must.
+    pub fn tamper_reason(&self) -> Option<String> {
+        (!self.tampered.is_empty()).then(|| tamper_reason(&self.tampered))
+    }
 }
 
 /// Everything the runner needs, borrowed for one or many commands.
@@ -93,6 +107,8 @@ pub struct CommandRunner<'a> {
     /// Argvs whose earlier run has an unknown outcome (started before a crash,
     /// no result recorded): never repeated without a person's approval.
     pub must_ask: &'a [Vec<String>],
+    /// Control files checked around every execution.
+    pub control: &'a ControlGuard,
 }
 
 impl CommandRunner<'_> {
@@ -151,6 +167,7 @@ impl CommandRunner<'_> {
             not_run: None,
             error: None,
             learned_rule_file: None,
+            tampered: Vec::new(),
         };
         report.not_run = match gate_outcome {
             GateOutcome::Run => None,
@@ -233,6 +250,51 @@ impl CommandRunner<'_> {
         Ok(())
     }
 
+    /// Runs `write` (leash carrying out an approved action itself, e.g. a
+    /// `write_file`) between a snapshot and a check of the control files, as
+    /// [`CommandRunner::execute`] does for commands.
+    pub fn with_control_check<T>(
+        &self,
+        job_id: Option<i64>,
+        report: &mut CommandReport,
+        write: impl FnOnce() -> T,
+    ) -> Result<T, EngineError> {
+        let before = self.control.before();
+        let result = write();
+        self.check_control_files(job_id, before, report)?;
+        Ok(result)
+    }
+
+    /// Compares the control files with `before`: unapproved changes are
+    /// reverted, recorded as `security.tamper` and put in `report.tampered`;
+    /// changes a person approved (this very action) are recorded as
+    /// `security.control_changed`.
+    fn check_control_files(
+        &self,
+        job_id: Option<i64>,
+        before: Before,
+        report: &mut CommandReport,
+    ) -> Result<(), EngineError> {
+        let approved = report
+            .approval
+            .as_ref()
+            .is_some_and(ApprovalOutcome::approves);
+        let changes = self.control.after(before, approved);
+        for change in &changes {
+            let kind = if change.reverted || change.error.is_some() {
+                "security.tamper"
+            } else {
+                "security.control_changed"
+            };
+            self.audit
+                .append(job_id, kind, serde_json::to_value(change)?)?;
+        }
+        if !approved {
+            report.tampered = changes;
+        }
+        Ok(())
+    }
+
     /// Runs a judged, approved command in the sandbox and records the result.
     pub fn execute(
         &self,
@@ -244,7 +306,21 @@ impl CommandRunner<'_> {
             report.error = Some("the policy did not resolve a program".to_owned());
             return Ok(());
         };
-        let spec = self.sandbox.spec_for(&command, &request.cwd);
+        let spec = match self.sandbox.spec_for(&command, &request.cwd) {
+            Ok(spec) => spec,
+            Err(message) => {
+                // Root without a usable `security.run_as`: nothing runs.
+                self.audit.append(
+                    request.job_id,
+                    "command.failed",
+                    json!({"program": command.program, "error": message}),
+                )?;
+                report.not_run = Some(NotRunReason::SandboxFailed);
+                report.error = Some(message);
+                return Ok(());
+            }
+        };
+        let before = self.control.before();
         self.audit.append(
             request.job_id,
             "command.started",
@@ -276,6 +352,7 @@ impl CommandRunner<'_> {
                 report.error = Some(message);
             }
         }
+        self.check_control_files(request.job_id, before, report)?;
         Ok(())
     }
 }
@@ -297,13 +374,18 @@ mod tests {
         )
         .unwrap();
         let s = |p: std::path::PathBuf| p.to_str().unwrap().to_owned();
-        let env = EnvVars::from_pairs([
+        let mut pairs = vec![
             ("HOME", s(dir.join("home"))),
             ("XDG_STATE_HOME", s(dir.join("state"))),
             ("XDG_CONFIG_HOME", s(dir.join("cfg"))),
             ("XDG_CACHE_HOME", s(dir.join("cache"))),
             ("XDG_DATA_HOME", s(dir.join("data"))),
-        ]);
+        ];
+        // As root, commands run as security.run_as or not at all.
+        if let Some(user) = crate::hand_over_if_root("nobody", &[&ws]).unwrap() {
+            pairs.push(("LEASH_SECURITY__RUN_AS", user));
+        }
+        let env = EnvVars::from_pairs(pairs);
         let loaded = load(&LoadOptions {
             config_file: Some(config),
             env,

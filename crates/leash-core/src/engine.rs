@@ -13,6 +13,7 @@ use leash_store::{AuditLog, AuditOptions, Durability};
 
 use crate::approval::Approver;
 use crate::command_runner::CommandRunner;
+use crate::control_files::{ControlGuard, ControlTargets};
 use crate::error::EngineError;
 use crate::learned_rules::LearnedRulesFile;
 use crate::policy_settings::policy_settings;
@@ -32,6 +33,8 @@ pub struct Engine {
     /// Argvs that must be approved before they run again (see
     /// [`CommandRunner::must_ask`]); the daemon fills it for re-queued jobs.
     pub must_ask: Vec<Vec<String>>,
+    /// Control files recorded before and checked after every command.
+    pub control: ControlGuard,
 }
 
 /// Opens the audit log the config describes (database in the state dir, JSONL
@@ -67,6 +70,33 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), EngineError> {
         })
 }
 
+/// The control files of an engine: repositories in the write roots, leash's
+/// config, rules, learned rules and token, and `security.protected`.
+fn control_targets(
+    loaded: &LoadedConfig,
+    workspace: &Path,
+    sandbox: &SandboxTemplate,
+) -> ControlTargets {
+    let security = &loaded.config.security;
+    let mut leash_files = vec![
+        loaded.location.path.clone(),
+        security.learned_rules_path(&loaded.paths),
+        loaded.paths.api_token_file(),
+    ];
+    leash_files.extend(loaded.source.iter().cloned());
+    leash_files.extend(security.rules.iter().cloned());
+    ControlTargets {
+        write_roots: sandbox.write_roots().to_vec(),
+        workspace: workspace.to_path_buf(),
+        leash_files,
+        protected: ControlTargets::resolve_protected(
+            &security.protected_entries(),
+            &loaded.paths.home,
+            workspace,
+        ),
+    }
+}
+
 impl Engine {
     /// Builds the engine for `workspace` (made canonical: the policy compares
     /// canonical paths). A policy that does not load (bad pattern, failing rule
@@ -86,6 +116,7 @@ impl Engine {
         let audit = open_audit_log(loaded)?;
         let learned_rules =
             LearnedRulesFile::new(loaded.config.security.learned_rules_path(&loaded.paths));
+        let control = ControlGuard::new(control_targets(loaded, &workspace, &sandbox));
         Ok(Engine {
             policy,
             executor: Executor::new(probe()),
@@ -96,6 +127,7 @@ impl Engine {
             approval_expiry: Duration::from_secs(loaded.config.approvals.expiry_s),
             workspace,
             must_ask: Vec::new(),
+            control,
         })
     }
 
@@ -111,6 +143,7 @@ impl Engine {
             learned_rules: &self.learned_rules,
             approval_expiry: self.approval_expiry,
             must_ask: &self.must_ask,
+            control: &self.control,
         }
     }
 }

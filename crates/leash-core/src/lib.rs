@@ -4,6 +4,9 @@
 //!   assembled from a loaded config.
 //! - [`CommandRunner`]: one command through policy → mode gate → approval →
 //!   sandbox → audit.
+//! - [`control_files`]: git config and hooks, shell start-up files and
+//!   leash's own files, recorded before each command and reverted after.
+//! - [`RunAsDecision`]: whom commands run as when leash is root.
 //! - [`gate`]: the execution-mode table.
 //! - [`approval`]: approval requests and channels (the terminal, for now).
 //! - [`agent`]: a job's conversation with the model and its actions on the leash.
@@ -12,12 +15,14 @@ pub mod agent;
 pub mod approval;
 mod backends;
 mod command_runner;
+pub mod control_files;
 mod engine;
 mod error;
 mod learned_rules;
 mod mode_gate;
 mod outcome_json;
 mod policy_settings;
+mod run_as;
 mod sandbox_template;
 
 pub use backends::{SwitchLog, open_backend};
@@ -28,4 +33,5 @@ pub use learned_rules::LearnedRulesFile;
 pub use mode_gate::{GateOutcome, gate};
 pub use outcome_json::{outcome_payload, status_json};
 pub use policy_settings::policy_settings;
+pub use run_as::{RUN_AS_KEY, RunAsDecision, hand_over, hand_over_if_root};
 pub use sandbox_template::{SandboxTemplate, layer_for};

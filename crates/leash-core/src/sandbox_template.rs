@@ -11,6 +11,8 @@ use leash_policy::ResolvedCommand;
 use leash_sandbox::{Layer, Limits, SandboxSpec, TermuxEnv, scrubbed_env};
 use serde_json::{Value, json};
 
+use crate::run_as::RunAsDecision;
+
 /// Config-derived sandbox settings for one workspace.
 #[derive(Debug, Clone)]
 pub struct SandboxTemplate {
@@ -21,6 +23,7 @@ pub struct SandboxTemplate {
     required: Vec<Layer>,
     env: Vec<(OsString, OsString)>,
     tmp_base: PathBuf,
+    run_as: RunAsDecision,
 }
 
 /// The sandbox layer a config name stands for. Exhaustive on purpose: a new
@@ -59,9 +62,19 @@ impl SandboxTemplate {
         let mut read_roots = write_roots.clone();
         read_roots.extend(security.paths.read.iter().cloned());
         let path_var = std::env::join_paths(search_path).unwrap_or_default();
-        let tmp_base = loaded.paths.cache_dir.join("tmp");
+        let run_as = RunAsDecision::decide(security.run_as.as_deref());
+        // A run_as child cannot reach leash's own (root's, 0700) cache: its
+        // private tmp is made in the system temp dir instead (mkdtemp, 0700,
+        // owned by the run_as user), and its HOME is its own.
+        let (tmp_base, home) = match &run_as {
+            RunAsDecision::Switch { home, .. } => (std::env::temp_dir(), home.clone()),
+            RunAsDecision::Inherit | RunAsDecision::Refuse(_) => (
+                loaded.paths.cache_dir.join("tmp"),
+                loaded.paths.home.clone(),
+            ),
+        };
         let env = scrubbed_env(
-            &loaded.paths.home,
+            &home,
             &tmp_base,
             &path_var,
             TermuxEnv::from_process_env().as_ref(),
@@ -80,12 +93,25 @@ impl SandboxTemplate {
                 .collect(),
             env,
             tmp_base,
+            run_as,
         }
     }
 
-    /// The spec for one resolved command run in `cwd`.
-    pub fn spec_for(&self, command: &ResolvedCommand, cwd: &Path) -> SandboxSpec {
-        SandboxSpec {
+    /// Whom commands run as, or why none may run.
+    pub fn run_as(&self) -> &RunAsDecision {
+        &self.run_as
+    }
+
+    /// The write roots (the workspace first).
+    pub fn write_roots(&self) -> &[PathBuf] {
+        &self.write_roots
+    }
+
+    /// The spec for one resolved command run in `cwd`, or why it must not
+    /// run (leash is root and `security.run_as` does not name a usable user).
+    pub fn spec_for(&self, command: &ResolvedCommand, cwd: &Path) -> Result<SandboxSpec, String> {
+        let run_as = self.run_as.ids()?;
+        Ok(SandboxSpec {
             program: command.program.clone(),
             argv: command.argv.iter().map(OsString::from).collect(),
             cwd: cwd.to_path_buf(),
@@ -96,8 +122,8 @@ impl SandboxTemplate {
             network: self.network,
             required: self.required.clone(),
             tmp_base: self.tmp_base.clone(),
-            run_as: None,
-        }
+            run_as,
+        })
     }
 
     /// Where private temp dirs are created; must exist before a run.

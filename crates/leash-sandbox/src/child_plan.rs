@@ -5,10 +5,24 @@
 //! stdio dup2, `setpgid`, `chdir`, uid/gid switch, signal mask reset, and a
 //! CLOEXEC pipe that reports an errno from the child when exec or a `pre_exec`
 //! step fails). What is left for `pre_exec` is a short list of raw system calls
-//! on data prepared here: rlimits, `PR_SET_NO_NEW_PRIVS`,
-//! `landlock_restrict_self(fd)` and `seccomp(SET_MODE_FILTER)` on programs
-//! compiled before the fork. Nothing in [`ChildPlan::apply`] allocates, locks or
-//! unwinds, so it is async-signal-safe even when leash has other threads.
+//! on data prepared here, in this order:
+//! 1. every fd ≥ 3 marked close-on-exec (`close_range(3, ~0, CLOEXEC)`, or
+//!    `fcntl` up to leash's own RLIMIT_NOFILE where that call is missing), so
+//!    nothing leash inherited or opened reaches the program, while std's and
+//!    our error pipes keep working until the exec;
+//! 2. rlimits;
+//! 3. capabilities: the bounding set emptied (while CAP_SETPCAP is still held),
+//!    the ambient set cleared;
+//! 4. `run_as`: supplementary groups cleared, then `setresgid`, `setresuid`
+//!    (done here rather than by std so that step 3 can run first);
+//! 5. effective, permitted and inheritable sets emptied with `capset` (a uid-0
+//!    child without `run_as` keeps uid 0 but holds no capability);
+//! 6. `PR_SET_NO_NEW_PRIVS`, `landlock_restrict_self` (the secret mask, then
+//!    the run's ruleset) and `seccomp(SET_MODE_FILTER)` on programs compiled
+//!    before the fork.
+//!
+//! Nothing in [`ChildPlan::apply`] allocates, locks or unwinds, so it is
+//! async-signal-safe even when leash has other threads.
 //!
 //! std's pipe only carries the errno; which layer failed travels through a
 //! second CLOEXEC pipe of our own ([`FailurePipe`]): one byte for the layer
@@ -16,13 +30,76 @@
 
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::Arc;
 
 use nix::sys::resource::{Resource, rlim_t, setrlimit};
 
 use crate::layer::Layer;
+use crate::spec::RunAs;
 
 /// `landlock_restrict_self`: the same number on every architecture leash runs on.
 const SYS_LANDLOCK_RESTRICT_SELF: libc::c_long = 446;
+
+/// `close_range`: the same number on every architecture leash runs on (5.9+).
+const SYS_CLOSE_RANGE: libc::c_long = 436;
+
+/// `CLOSE_RANGE_CLOEXEC` (5.11+): mark instead of close.
+const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+
+/// `_LINUX_CAPABILITY_VERSION_3`: two 32-bit words per set.
+const CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+/// The kernel's `cap_user_header_t`.
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: libc::c_int,
+}
+
+/// The kernel's `cap_user_data_t` element.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// What the child must do about capabilities, decided in the parent from
+/// `/proc/self/status` (so an unprivileged leash, e.g. on Android, makes no
+/// capability call at all: there is nothing to drop and Android's app filter
+/// need not be tested).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CapabilityPlan {
+    /// Empty the bounding set (leash holds CAP_SETPCAP).
+    pub(crate) drop_bounding: bool,
+    /// Clear the ambient set (leash has ambient capabilities).
+    pub(crate) clear_ambient: bool,
+    /// Empty the effective, permitted and inheritable sets (leash has some).
+    pub(crate) clear_sets: bool,
+}
+
+impl CapabilityPlan {
+    /// The plan for this process.
+    pub(crate) fn for_current_process() -> CapabilityPlan {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let mask = |field: &str| -> Option<u64> {
+            let value = status.lines().find_map(|l| l.strip_prefix(field))?;
+            u64::from_str_radix(value.trim(), 16).ok()
+        };
+        // Unknown (no /proc): assume the worst and try every step.
+        let eff = mask("CapEff:").unwrap_or(u64::MAX);
+        let prm = mask("CapPrm:").unwrap_or(u64::MAX);
+        let inh = mask("CapInh:").unwrap_or(u64::MAX);
+        let amb = mask("CapAmb:").unwrap_or(u64::MAX);
+        let cap_setpcap = 1u64 << 8;
+        CapabilityPlan {
+            drop_bounding: eff & cap_setpcap != 0,
+            clear_ambient: amb != 0,
+            clear_sets: eff | prm | inh != 0,
+        }
+    }
+}
 
 /// A seccomp program in the kernel's `sock_filter` layout.
 pub(crate) type SeccompProgram = Vec<seccompiler::sock_filter>;
@@ -81,8 +158,15 @@ pub(crate) fn read_failure(read: OwnedFd) -> Option<(Layer, io::Error)> {
 /// The child-side steps of one run.
 #[derive(Debug)]
 pub(crate) struct ChildPlan {
+    /// Fds up to this bound are marked CLOEXEC when `close_range` is missing
+    /// (leash's RLIMIT_NOFILE soft limit: leash cannot hold an fd above it).
+    pub(crate) fd_bound: libc::c_int,
     pub(crate) rlimits: Vec<RlimitSetting>,
+    pub(crate) capabilities: CapabilityPlan,
+    pub(crate) run_as: Option<RunAs>,
     pub(crate) no_new_privs: bool,
+    /// The secret mask (cached by the executor), applied before `landlock`.
+    pub(crate) landlock_mask: Option<Arc<OwnedFd>>,
     pub(crate) landlock: Option<OwnedFd>,
     pub(crate) seccomp: Vec<SeccompProgram>,
     pub(crate) failure_write: OwnedFd,
@@ -92,15 +176,28 @@ impl ChildPlan {
     /// Applies every step in order. Runs in the forked child: raw system calls
     /// only, no allocation.
     pub(crate) fn apply(&self) -> io::Result<()> {
+        if let Err(errno) = self.close_inherited_fds() {
+            return self.fail(Layer::Exec, errno);
+        }
         for limit in &self.rlimits {
             if let Err(errno) = setrlimit(limit.resource, limit.soft, limit.hard) {
                 return self.fail(Layer::Rlimits, errno as i32);
             }
         }
+        if let Err(errno) = self.drop_capabilities_and_switch_user() {
+            return self.fail(Layer::Exec, errno);
+        }
         if self.no_new_privs {
             // SAFETY: prctl with integer arguments only.
             if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
                 return self.fail(Layer::NoNewPrivs, last_errno());
+            }
+        }
+        if let Some(mask) = &self.landlock_mask {
+            // SAFETY: the fd is a Landlock ruleset created in the parent; flags 0.
+            let rc = unsafe { libc::syscall(SYS_LANDLOCK_RESTRICT_SELF, mask.as_raw_fd(), 0) };
+            if rc != 0 {
+                return self.fail(Layer::Landlock, last_errno());
             }
         }
         if let Some(ruleset) = &self.landlock {
@@ -131,6 +228,116 @@ impl ChildPlan {
             };
             if rc != 0 {
                 return self.fail(Layer::Seccomp, last_errno());
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks every fd ≥ 3 close-on-exec (step 1).
+    fn close_inherited_fds(&self) -> Result<(), i32> {
+        // Android's app seccomp filter may answer an unknown system call with
+        // SIGSYS (older ones do not know close_range): use the fcntl loop there.
+        if cfg!(target_os = "android") {
+            return self.mark_cloexec_one_by_one();
+        }
+        // SAFETY: close_range with integer arguments only.
+        let rc = unsafe {
+            libc::syscall(
+                SYS_CLOSE_RANGE,
+                3 as libc::c_uint,
+                libc::c_uint::MAX,
+                CLOSE_RANGE_CLOEXEC,
+            )
+        };
+        if rc == 0 {
+            return Ok(());
+        }
+        let errno = last_errno();
+        if errno != libc::ENOSYS && errno != libc::EINVAL && errno != libc::EPERM {
+            return Err(errno);
+        }
+        self.mark_cloexec_one_by_one()
+    }
+
+    /// Kernels before 5.11 (or a filter that refuses `close_range`): one
+    /// fcntl per possible fd. EBADF just means the slot is empty.
+    fn mark_cloexec_one_by_one(&self) -> Result<(), i32> {
+        for fd in 3..self.fd_bound {
+            // SAFETY: fcntl with integer arguments only.
+            if unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } != 0 {
+                let errno = last_errno();
+                if errno != libc::EBADF {
+                    return Err(errno);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Steps 3–5: bounding and ambient sets, the uid/gid switch, then the
+    /// remaining capability sets.
+    fn drop_capabilities_and_switch_user(&self) -> Result<(), i32> {
+        if self.capabilities.drop_bounding {
+            // Capabilities are numbered from 0 up to the kernel's last one;
+            // EINVAL marks the end.
+            for cap in 0..64 {
+                // SAFETY: prctl with integer arguments only.
+                if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) } != 0 {
+                    let errno = last_errno();
+                    if errno == libc::EINVAL {
+                        break;
+                    }
+                    return Err(errno);
+                }
+            }
+        }
+        if self.capabilities.clear_ambient {
+            // SAFETY: prctl with integer arguments only.
+            let rc = unsafe {
+                libc::prctl(
+                    libc::PR_CAP_AMBIENT,
+                    libc::PR_CAP_AMBIENT_CLEAR_ALL,
+                    0,
+                    0,
+                    0,
+                )
+            };
+            if rc != 0 && last_errno() != libc::EINVAL {
+                return Err(last_errno());
+            }
+        }
+        if let Some(owner) = self.run_as {
+            // SAFETY: plain system calls with integer arguments (a null list).
+            unsafe {
+                if libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setresgid(owner.gid, owner.gid, owner.gid) != 0
+                    || libc::setresuid(owner.uid, owner.uid, owner.uid) != 0
+                {
+                    return Err(last_errno());
+                }
+            }
+        }
+        if self.capabilities.clear_sets {
+            let mut header = CapHeader {
+                version: CAPABILITY_VERSION_3,
+                pid: 0,
+            };
+            let data = [CapData {
+                effective: 0,
+                permitted: 0,
+                inheritable: 0,
+            }; 2];
+            // SAFETY: the header and the two-element data array live on the
+            // stack for the duration of the call, in the kernel's layout.
+            let rc = unsafe {
+                libc::syscall(
+                    libc::SYS_capset,
+                    &mut header as *mut CapHeader,
+                    data.as_ptr(),
+                )
+            };
+            if rc != 0 {
+                return Err(last_errno());
             }
         }
         Ok(())
@@ -218,8 +425,12 @@ mod tests {
     fn failure_report_names_layer_and_errno() {
         let pipe = FailurePipe::new().unwrap();
         let plan = ChildPlan {
+            fd_bound: 0,
+            capabilities: CapabilityPlan::default(),
+            run_as: None,
             rlimits: Vec::new(),
             no_new_privs: false,
+            landlock_mask: None,
             landlock: None,
             seccomp: Vec::new(),
             failure_write: pipe.write,

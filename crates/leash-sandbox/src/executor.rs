@@ -7,14 +7,17 @@ use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use nix::sys::resource::{Resource, getrlimit, rlim_t};
 
-use crate::child_plan::{ChildPlan, FailurePipe, RlimitSetting, read_failure, seccomp_programs};
+use crate::child_plan::{
+    CapabilityPlan, ChildPlan, FailurePipe, RlimitSetting, read_failure, seccomp_programs,
+};
 use crate::env::TermuxEnv;
 use crate::error::SandboxError;
-use crate::landlock_rules::build_ruleset;
+use crate::landlock_rules::{build_ruleset, build_secret_mask};
 use crate::layer::{Layer, LayerReport};
 use crate::limits::{LimitKind, Limits};
 use crate::nproc::tasks_of_uid;
@@ -30,6 +33,21 @@ const MIB: u64 = 1024 * 1024;
 pub struct Executor {
     report: LayerReport,
     termux_prefix: Option<PathBuf>,
+    capabilities: CapabilityPlan,
+    /// The Landlock secret mask and the mtimes of `/` and `/etc` it was built
+    /// for; rebuilt when either changes.
+    secret_mask: Arc<Mutex<Option<CachedMask>>>,
+}
+
+#[derive(Debug)]
+struct CachedMask {
+    built_for: (Option<SystemTime>, Option<SystemTime>),
+    fd: Arc<OwnedFd>,
+}
+
+fn mask_key() -> (Option<SystemTime>, Option<SystemTime>) {
+    let mtime = |p: &str| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    (mtime("/"), mtime("/etc"))
 }
 
 impl Executor {
@@ -43,6 +61,8 @@ impl Executor {
         Executor {
             report,
             termux_prefix,
+            capabilities: CapabilityPlan::for_current_process(),
+            secret_mask: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -80,9 +100,6 @@ impl Executor {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
-        if let Some(owner) = spec.run_as {
-            command.uid(owner.uid).gid(owner.gid);
-        }
         // SAFETY: `ChildPlan::apply` only makes raw system calls on data
         // prepared above; it does not allocate, lock or unwind.
         unsafe {
@@ -170,13 +187,52 @@ impl Executor {
         } else {
             Vec::new()
         };
+        // Leash never raises its own RLIMIT_NOFILE, so no fd of it is above
+        // the soft limit; the fallback loop in the child stops there.
+        let fd_bound = getrlimit(Resource::RLIMIT_NOFILE)
+            .map(|(soft, _)| libc::c_int::try_from(soft).unwrap_or(libc::c_int::MAX))
+            .unwrap_or(65_536);
+        let landlock_mask = if landlock.is_some() {
+            Some(self.secret_mask()?)
+        } else {
+            None
+        };
         Ok(ChildPlan {
+            fd_bound,
+            landlock_mask,
+            capabilities: self.capabilities,
+            run_as: spec.run_as,
             rlimits,
             no_new_privs: self.report.is_active(Layer::NoNewPrivs),
             landlock,
             seccomp,
             failure_write,
         })
+    }
+
+    /// The cached secret mask, rebuilt when `/` or `/etc` changed.
+    fn secret_mask(&self) -> Result<Arc<OwnedFd>, SandboxError> {
+        let key = mask_key();
+        let mut cached = self
+            .secret_mask
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(mask) = cached.as_ref()
+            && mask.built_for == key
+        {
+            return Ok(Arc::clone(&mask.fd));
+        }
+        let fd = Arc::new(
+            build_secret_mask().map_err(|message| SandboxError::LayerSetup {
+                layer: Layer::Landlock,
+                message,
+            })?,
+        );
+        *cached = Some(CachedMask {
+            built_for: key,
+            fd: Arc::clone(&fd),
+        });
+        Ok(fd)
     }
 
     fn outcome(&self, finished: Finished, started: Instant, limits: &Limits) -> ExecOutcome {

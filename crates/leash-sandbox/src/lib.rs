@@ -7,6 +7,7 @@
 //! cannot do, are documented where they are built: [`Layer`] (overview),
 //! `child_plan` (fork/exec), `supervise` (process group, timeout, capture),
 //! `landlock_rules`, `seccomp_filter`, `nproc` and [`scrubbed_env`].
+//! [`harden_process`] is what the leash binary does to itself first thing.
 
 mod capture;
 mod child_plan;
@@ -27,6 +28,7 @@ mod probe;
     target_arch = "riscv64"
 ))]
 mod seccomp_filter;
+mod self_hardening;
 mod spec;
 mod supervise;
 
@@ -38,4 +40,5 @@ pub use limits::{LimitKind, Limits};
 pub use outcome::{Captured, ExecOutcome, ExitKind};
 pub use private_tmp::PrivateTmp;
 pub use probe::probe;
+pub use self_hardening::{Hardening, harden_process, is_non_dumpable};
 pub use spec::{RunAs, SandboxSpec};

@@ -20,6 +20,17 @@ pub(crate) fn tasks_of_uid(uid: u32) -> io::Result<u64> {
         if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
             continue;
         }
+        // The owner of /proc/<pid> is the task's effective uid: one stat
+        // rules out every other user's process without generating its
+        // `status` text (that read is what made this count cost milliseconds
+        // per spawn). A process whose effective uid differs from its real one
+        // is skipped, which can only make the limit stricter.
+        let Ok(meta) = entry.metadata() else {
+            continue; // the process ended meanwhile
+        };
+        if std::os::unix::fs::MetadataExt::uid(&meta) != uid {
+            continue;
+        }
         let Ok(status) = fs::read_to_string(entry.path().join("status")) else {
             continue;
         };

@@ -8,7 +8,10 @@
 //!    `bpf`, `keyctl`, `add_key`, `request_key`, `perf_event_open`,
 //!    `userfaultfd`, `open_by_handle_at`); `io_uring_*` (it can open sockets and
 //!    files behind the filter's back); `setsid` and `setpgid` (so no descendant
-//!    can leave the process group that the timeout kills); `ioctl(TIOCSTI)`
+//!    can leave the process group that the timeout kills); `mknod`/`mknodat`
+//!    of a character or block device (a uid-0 child could otherwise make a
+//!    node for `/dev/kvm` or a disk inside a write root and reach the device
+//!    past Landlock; FIFOs and sockets stay allowed); `ioctl(TIOCSTI)`
 //!    (typing into a terminal); and, when network is off, `socket` for any
 //!    family but AF_UNIX. Any other architecture than the native one (e.g. i386
 //!    `int 0x80`) kills the process.
@@ -113,6 +116,22 @@ fn compile(filter: Result<SeccompFilter, seccompiler::BackendError>) -> Result<B
     BpfProgram::try_from(filter).map_err(|e| format!("seccomp compile: {e}"))
 }
 
+/// Rules matching a `mode` argument (at `arg`) that makes a character or block
+/// device node.
+fn device_node_rules(arg: u8) -> Result<Vec<SeccompRule>, String> {
+    [libc::S_IFCHR, libc::S_IFBLK]
+        .into_iter()
+        .map(|kind| {
+            rule(vec![condition(
+                arg,
+                SeccompCmpArgLen::Dword,
+                SeccompCmpOp::MaskedEq(u64::from(libc::S_IFMT)),
+                u64::from(kind),
+            )?])
+        })
+        .collect()
+}
+
 /// The deny-list program (filter 1 in the module docs).
 fn deny_list(arch: TargetArch, network: bool) -> Result<BpfProgram, String> {
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> =
@@ -130,6 +149,9 @@ fn deny_list(arch: TargetArch, network: bool) -> Result<BpfProgram, String> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     rules.insert(libc::SYS_clone, clone_rules);
+    rules.insert(libc::SYS_mknodat, device_node_rules(2)?);
+    #[cfg(target_arch = "x86_64")]
+    rules.insert(libc::SYS_mknod, device_node_rules(1)?);
     // TIOCSTI is c_ulong on glibc and c_int on bionic.
     #[allow(clippy::useless_conversion)]
     let tiocsti = u64::try_from(libc::TIOCSTI).map_err(|e| format!("TIOCSTI: {e}"))?;
@@ -213,7 +235,7 @@ pub(crate) fn compile_filters(network: bool) -> Result<Vec<BpfProgram>, String> 
 
 /// How many system calls filter 1 denies (for `leash doctor`'s detail).
 pub(crate) fn denied_count() -> usize {
-    DENIED.len() + 2
+    DENIED.len() + 3 // + clone with CLONE_NEW*, ioctl(TIOCSTI), device mknod
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 
 mod api_client;
 mod cmd;
+mod escape;
 mod exit;
 mod global;
 mod load_config;
@@ -68,6 +69,12 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // First, before leash opens anything or reads a secret: its children must
+    // not read its memory or environment, nor inherit what started it.
+    if let Err(err) = leash_sandbox::harden_process() {
+        eprintln!("leash: cannot make itself non-dumpable and close inherited descriptors: {err}");
+        return exit::failure();
+    }
     logging::init();
     let cli = Cli::parse();
     let result = match cli.command {

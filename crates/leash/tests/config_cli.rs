@@ -247,3 +247,24 @@ fn init_honours_an_explicit_config_path() {
     assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
     assert!(text(&check.stdout).contains("from $LEASH_CONFIG"));
 }
+
+#[test]
+fn init_as_root_names_an_unprivileged_run_as_user_and_hands_over_workspaces() {
+    let home = Home::new();
+    let ws = home.path("projects/demo");
+    let out = home.leash(&["init", "--workspace", ws.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let config = std::fs::read_to_string(home.path("xdg/config/leash/config.yaml")).unwrap();
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        assert!(config.contains("\n  run_as: leash-run\n"), "{config}");
+        let owner = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&ws).unwrap());
+        assert_ne!(owner, 0, "the workspace still belongs to root");
+        let check = home.leash(&["config", "check"], &[]);
+        assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
+    } else {
+        eprintln!("not root here: init leaves run_as unset (commands run as you)");
+        assert!(config.contains("# run_as:"), "{config}");
+        assert!(ws.is_dir());
+    }
+}

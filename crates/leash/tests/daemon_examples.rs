@@ -33,6 +33,9 @@ impl Example {
         let home = TestHome::new();
         let dir = home.root().join(name);
         copy_example(name, &dir);
+        // As root, the example's files belong to the run_as user, as
+        // `leash init --workspace` would arrange.
+        home.hand_over(&dir);
         Example {
             home,
             dir,

@@ -37,14 +37,24 @@ impl Home {
     }
 
     fn doctor(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_leash"))
-            .arg("doctor")
+        let mut cmd = self.doctor_without_run_as(args);
+        // As root (CI), commands need security.run_as; without it doctor
+        // fails (tested below).
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            cmd.env("LEASH_SECURITY__RUN_AS", "nobody");
+        }
+        cmd.output().unwrap()
+    }
+
+    fn doctor_without_run_as(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_leash"));
+        cmd.arg("doctor")
             .args(args)
             .env_clear()
             .env("HOME", self.dir.path())
-            .env("PATH", "/usr/bin:/bin")
-            .output()
-            .unwrap()
+            .env("PATH", "/usr/bin:/bin");
+        cmd
     }
 
     fn doctor_json(&self) -> (i32, Value) {
@@ -226,4 +236,23 @@ fn model_file_presence_is_reported() {
     assert_eq!(json["model"]["present"], true);
     assert_eq!(json["model"]["size_bytes"], 8);
     assert_eq!(json["model"]["path"], model.display().to_string());
+}
+
+#[test]
+fn as_root_without_run_as_doctor_fails_and_names_the_key() {
+    let home = Home::new();
+    let out = home.doctor_without_run_as(&["--json"]).output().unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        assert_eq!(out.status.code(), Some(1), "{json:#}");
+        assert_eq!(json["hardening"]["run_as"], "refuse", "{json:#}");
+        let problems = json["problems"].to_string();
+        assert!(problems.contains("security.run_as"), "{problems}");
+    } else {
+        eprintln!("not root here: commands run as leash's own user; checking that instead");
+        assert_eq!(json["hardening"]["run_as"], "inherit", "{json:#}");
+    }
+    assert_eq!(json["hardening"]["non_dumpable"], true, "{json:#}");
+    assert!(json["hardening"]["cgroups"]["note"].is_string(), "{json:#}");
 }

@@ -7,6 +7,7 @@ pub(crate) mod model;
 pub(crate) mod monitoring;
 pub(crate) mod runtime;
 pub(crate) mod security;
+pub(crate) mod security_hardening;
 pub(crate) mod triggers;
 
 use serde::{Deserialize, Serialize};

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::mode::ExecutionMode;
 use crate::paths::LeashPaths;
 use crate::reader::{PathRule, Reader};
+use crate::schema::security_hardening::{DEFAULT_PROTECTED, Hardening};
 use crate::yaml_enum::YamlEnum;
 use crate::yaml_tree::Node;
 
@@ -91,6 +92,12 @@ pub struct SecurityConfig {
     /// Rules learned from approvals. `None`: `learned-rules.yaml` in the config
     /// dir, see [`SecurityConfig::learned_rules_path`].
     pub learned_rules: Option<PathBuf>,
+    /// The user commands run as when leash runs as root (name or numeric
+    /// uid); see `security_hardening`. `None` as root: nothing runs.
+    pub run_as: Option<String>,
+    /// Files that make programs run code later, reverted when a command
+    /// changes them without approval. `None`: [`DEFAULT_PROTECTED`].
+    pub protected: Option<Vec<String>>,
 }
 
 /// `security.paths:` extra roots besides the workspace.
@@ -161,6 +168,8 @@ impl Default for SecurityConfig {
             search_path: Vec::new(),
             rules: Vec::new(),
             learned_rules: None,
+            run_as: None,
+            protected: None,
         }
     }
 }
@@ -179,6 +188,9 @@ impl SecurityConfig {
         "search_path",
         "rules",
         "learned_rules",
+        // security_hardening.rs
+        "run_as",
+        "protected",
     ];
 
     /// The learned-rules file: `learned_rules`, else `learned-rules.yaml` in the config dir.
@@ -230,7 +242,17 @@ impl SecurityConfig {
         r.optional(&f, "learned_rules", &mut s.learned_rules, |r, n, k| {
             r.path(n, k, PathRule::RelativeToConfig)
         });
+        let hardening = Hardening::read(r, &f);
+        s.run_as = hardening.run_as;
+        s.protected = hardening.protected;
         s
+    }
+
+    /// The protected-file entries in force: `protected`, else the defaults.
+    pub fn protected_entries(&self) -> Vec<String> {
+        self.protected
+            .clone()
+            .unwrap_or_else(|| DEFAULT_PROTECTED.iter().map(|s| (*s).to_owned()).collect())
     }
 }
 

@@ -110,6 +110,19 @@ pub fn perform(
                 path: trash.clone(),
                 source,
             })?;
+            // As root, `mv` runs as `security.run_as`: the trash leash made
+            // must be that user's to move into.
+            if let Ok(Some(ids)) = runner.sandbox.run_as().ids() {
+                let leash_dir = scope.workspace.join(".leash");
+                for dir in [leash_dir.clone(), leash_dir.join("trash"), trash.clone()] {
+                    std::os::unix::fs::lchown(&dir, Some(ids.uid), Some(ids.gid)).map_err(
+                        |source| EngineError::Dir {
+                            path: dir.clone(),
+                            source,
+                        },
+                    )?;
+                }
+            }
             let result = command(
                 vec![
                     "mv".into(),
@@ -130,10 +143,12 @@ pub fn perform(
                 cwd: scope.workspace.clone(),
                 job_id: scope.job_id,
             };
-            let report = runner.judge(&request)?;
+            let mut report = runner.judge(&request)?;
             let target = scope.workspace.join(&write.path);
             let written = if report.not_run.is_none() {
-                let result = write_atomically(&target, write.content.as_bytes());
+                let result = runner.with_control_check(scope.job_id, &mut report, || {
+                    write_atomically(&target, write.content.as_bytes())
+                })?;
                 runner.audit.append(
                     scope.job_id,
                     "file.written",

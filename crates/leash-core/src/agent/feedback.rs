@@ -79,6 +79,9 @@ fn command_text(report: &CommandReport) -> String {
     if !outcome.stderr.bytes.is_empty() {
         let _ = write!(out, "\nstderr:\n{}", clip(&outcome.stderr));
     }
+    if let Some(reason) = report.tamper_reason() {
+        let _ = write!(out, "\nFAILED: {reason}");
+    }
     out
 }
 

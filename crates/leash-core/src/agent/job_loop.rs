@@ -213,7 +213,18 @@ pub fn run_job(
                 ActionResult::Notified(_) => {}
                 ActionResult::Rejected { .. } => report.not_run += 1,
             }
+            // A command that changed control files behind the person's back
+            // fails the job: its changes were reverted and recorded.
+            let tamper = match &result {
+                ActionResult::Command { report: r, .. }
+                | ActionResult::FileWrite { report: r, .. } => r.tamper_reason(),
+                ActionResult::Notified(_) | ActionResult::Rejected { .. } => None,
+            };
             results.push((label(action), result));
+            if let Some(reason) = tamper {
+                report.end = JobEnd::Failed { reason };
+                break 'steps;
+            }
         }
         if plan.done {
             report.end = JobEnd::Done;

@@ -12,6 +12,8 @@
 //! - `mode_ceiling`: a request may make a job's mode stricter, never looser
 //!   ([`mode_within_ceiling`]).
 //! - `openapi`: the OpenAPI 3.0 document (`openapi.json`, written by hand).
+//! - `guarded_listener`: connection cap, header-read deadline, idle timeout
+//!   ([`ConnectionLimits`]).
 
 mod api_error;
 mod approvals_routes;
@@ -20,6 +22,7 @@ mod auth;
 mod blocking;
 mod events_sse;
 mod extract;
+mod guarded_listener;
 mod jobs_routes;
 mod metrics_route;
 mod mode_ceiling;
@@ -28,5 +31,6 @@ mod server;
 mod status_route;
 
 pub use api_error::{ApiError, ErrorCode};
+pub use guarded_listener::ConnectionLimits;
 pub use mode_ceiling::{mode_strictness, mode_within_ceiling};
-pub use server::{ROUTES, bind_api, router, serve_api};
+pub use server::{ROUTES, bind_api, router, serve_api, serve_api_with};

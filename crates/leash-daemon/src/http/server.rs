@@ -21,6 +21,7 @@ use tokio::net::TcpListener;
 use crate::context::DaemonContext;
 use crate::error::DaemonError;
 use crate::http::api_error::{ApiError, ErrorCode};
+use crate::http::guarded_listener::{ConnectionLimits, GuardedListener};
 use crate::http::{
     approvals_routes, audit_routes, auth, events_sse, jobs_routes, metrics_route, openapi,
     status_route,
@@ -93,8 +94,18 @@ pub async fn bind_api(listen: SocketAddr) -> Result<TcpListener, DaemonError> {
     })
 }
 
-/// Serves the API on `listener` until `ctx.stopped()` resolves.
+/// Serves the API on `listener` until `ctx.stopped()` resolves, with the
+/// default [`ConnectionLimits`].
 pub async fn serve_api(ctx: Arc<DaemonContext>, listener: TcpListener) -> Result<(), DaemonError> {
+    serve_api_with(ctx, listener, ConnectionLimits::default()).await
+}
+
+/// [`serve_api`] with explicit connection limits (tests shorten them).
+pub async fn serve_api_with(
+    ctx: Arc<DaemonContext>,
+    listener: TcpListener,
+    limits: ConnectionLimits,
+) -> Result<(), DaemonError> {
     let listen = listener
         .local_addr()
         .map_or_else(|_| "an unknown address".to_owned(), |addr| addr.to_string());
@@ -109,7 +120,7 @@ pub async fn serve_api(ctx: Arc<DaemonContext>, listener: TcpListener) -> Result
     tracing::info!(%listen, "HTTP API listening");
     let app = router(Arc::clone(&ctx));
     let stop = async move { ctx.stopped().await };
-    axum::serve(listener, app)
+    axum::serve(GuardedListener::new(listener, limits), app)
         .with_graceful_shutdown(stop)
         .await
         .map_err(|err| DaemonError::Api {

@@ -39,6 +39,13 @@ const SAFE_OPTIONS: &[&str] = &[
     "color.ui=false",
 ];
 
+/// `safe.directory=<repo>` (honoured on the command line).
+fn safe_directory(repo: &Path) -> OsString {
+    let mut value = OsString::from("safe.directory=");
+    value.push(repo.as_os_str());
+    value
+}
+
 /// The output of one git call.
 #[derive(Debug, Clone)]
 pub(crate) struct GitOutput {
@@ -116,6 +123,12 @@ impl Git {
             .arg("-C")
             .arg(repo)
             .args(SAFE_OPTIONS)
+            // As root, the repository belongs to security.run_as, and git
+            // refuses a repository another user owns ("dubious ownership").
+            // The path is trusted config and nothing the repository names
+            // runs (above), so its ownership need not be trusted too.
+            .arg("-c")
+            .arg(safe_directory(repo))
             .args(args)
             .env_clear()
             .envs(self.env.iter().map(|(k, v)| (k, v)))

@@ -9,6 +9,7 @@
 
 mod approvals;
 mod http;
+mod http_hygiene;
 mod recovery;
 mod support;
 mod triggers;

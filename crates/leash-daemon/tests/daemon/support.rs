@@ -8,6 +8,9 @@ use leash_config::{EnvVars, LoadOptions, LoadedConfig, load};
 use leash_daemon::DaemonContext;
 use leash_store::{AuditLog, AuditOptions, Store};
 
+/// The unprivileged user commands run as when the tests run as root.
+pub const TEST_RUN_AS: &str = "nobody";
+
 /// A temp home with a config, a workspace and leash's directories.
 pub struct TestDaemonHome {
     pub dir: tempfile::TempDir,
@@ -19,6 +22,9 @@ impl TestDaemonHome {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("home")).unwrap();
         std::fs::create_dir_all(dir.path().join("ws")).unwrap();
+        // As root (CI), commands run as `security.run_as` or not at all: the
+        // workspace belongs to that user (see `env`).
+        leash_core::hand_over_if_root(TEST_RUN_AS, &[&dir.path().join("ws")]).unwrap();
         TestDaemonHome { dir }
     }
 
@@ -39,13 +45,18 @@ impl TestDaemonHome {
     pub fn env(&self) -> EnvVars {
         let root = self.dir.path();
         let s = |p: PathBuf| p.to_str().unwrap().to_owned();
-        EnvVars::from_pairs([
+        let mut pairs = vec![
             ("HOME", s(root.join("home"))),
             ("XDG_STATE_HOME", s(root.join("state"))),
             ("XDG_CONFIG_HOME", s(root.join("cfg"))),
             ("XDG_CACHE_HOME", s(root.join("cache"))),
             ("XDG_DATA_HOME", s(root.join("data"))),
-        ])
+        ];
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            pairs.push(("LEASH_SECURITY__RUN_AS", TEST_RUN_AS.to_owned()));
+        }
+        EnvVars::from_pairs(pairs)
     }
 
     /// Writes `config.yaml` (the workspace and a replay backend are filled in

@@ -12,6 +12,7 @@
 
 mod containment;
 mod contract;
+mod policy_wrong;
 mod walls;
 
 use std::ffi::{OsStr, OsString};

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use crate::api_client::{ApiClient, answered_by};
 use crate::cmd::jobs::{one_line, text, text_or_json};
+use crate::escape::escape_line;
 use crate::exit;
 use crate::global::GlobalArgs;
 use crate::load_config::load_config_or_exit;
@@ -91,8 +92,8 @@ pub fn list(global: &GlobalArgs, args: ApprovalsArgs) -> anyhow::Result<ExitCode
             "{:>6}  {:>6}  {:<9}  {:<19}  {}",
             text_or_json(&approval["id"]),
             text_or_json(&approval["job_id"]),
-            text(&approval["state"]),
-            text(&approval["expires_at"])
+            escape_line(text(&approval["state"])),
+            escape_line(text(&approval["expires_at"]))
                 .chars()
                 .take(19)
                 .collect::<String>(),
@@ -128,8 +129,8 @@ pub fn answer(global: &GlobalArgs, args: AnswerArgs, answer: Answer) -> anyhow::
         let approval = &decided["approval"];
         println!(
             "approval {id} {}: {}",
-            text(&approval["state"]),
-            command_line(&approval["argv"])
+            escape_line(text(&approval["state"])),
+            escape_line(&command_line(&approval["argv"]))
         );
     }
     Ok(exit::success())

@@ -19,6 +19,7 @@ use leash_llm::Role;
 use leash_store::{JobState, NewJob, Store};
 use serde_json::json;
 
+use crate::escape::escape_text;
 use crate::exit;
 use crate::global::GlobalArgs;
 use crate::session::{Session, open_session, terminal_approver};
@@ -77,10 +78,10 @@ pub fn run(global: &GlobalArgs, args: AskArgs) -> anyhow::Result<ExitCode> {
     let stream = !args.quiet && std::io::stderr().is_terminal();
     let mut print_text = |text: &str| {
         let mut stderr = std::io::stderr().lock();
-        let _ = stderr.write_all(text.as_bytes());
+        let _ = stderr.write_all(escape_text(text).as_bytes());
         let _ = stderr.flush();
     };
-    let mut on_notify = |text: &str| eprintln!("\nleash: notify: {text}");
+    let mut on_notify = |text: &str| eprintln!("\nleash: notify: {}", escape_text(text));
     let mut on_step = |step: u32| {
         if stream {
             eprintln!("\n-- step {step}");
@@ -140,8 +141,12 @@ pub fn run(global: &GlobalArgs, args: AskArgs) -> anyhow::Result<ExitCode> {
                 "leash: job {} stopped after {} steps (agent.max_steps) without finishing",
                 job.id, report.steps
             ),
-            JobEnd::Failed { reason } => eprintln!("leash: job {} failed: {reason}", job.id),
-            JobEnd::Stopped { reason } => eprintln!("leash: job {} stopped: {reason}", job.id),
+            JobEnd::Failed { reason } => {
+                eprintln!("leash: job {} failed: {}", job.id, escape_text(reason))
+            }
+            JobEnd::Stopped { reason } => {
+                eprintln!("leash: job {} stopped: {}", job.id, escape_text(reason))
+            }
         }
     }
     Ok(code)

@@ -15,6 +15,7 @@ use clap::{Args, Subcommand};
 use leash_store::{AuditLog, AuditRecord, canonical_json};
 use serde_json::json;
 
+use crate::escape::escape_line;
 use crate::exit;
 use crate::global::GlobalArgs;
 use crate::load_config::load_config_or_exit;
@@ -123,8 +124,8 @@ fn print_record(out: &mut impl Write, record: &AuditRecord, as_json: bool) -> an
             record.seq,
             record.ts,
             job,
-            record.kind,
-            canonical_json(&record.payload)
+            escape_line(&record.kind),
+            escape_line(&canonical_json(&record.payload))
         )?;
     }
     Ok(())

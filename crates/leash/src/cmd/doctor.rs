@@ -20,6 +20,7 @@ use leash_config::{
 use leash_sandbox::{Layer, LayerReport, LayerState, probe};
 use serde::Serialize;
 
+use crate::cmd::doctor_hardening;
 use crate::exit;
 use crate::global::GlobalArgs;
 
@@ -39,6 +40,7 @@ struct DoctorReport {
     state_dir: Option<StateDirHealth>,
     config: ConfigHealth,
     model: Option<ModelHealth>,
+    hardening: doctor_hardening::Hardening,
 }
 
 #[derive(Debug, Serialize)]
@@ -113,7 +115,8 @@ fn diagnose(global: &GlobalArgs) -> DoctorReport {
         Ok(loaded) => required_layers(loaded),
         Err(_) => Vec::new(),
     };
-    let mut problems: Vec<String> = Vec::new();
+    let hardening = doctor_hardening::diagnose(loaded.as_ref().ok());
+    let mut problems: Vec<String> = doctor_hardening::problems(&hardening);
     if let Err(e) = &paths {
         problems.push(format!("leash's directories cannot be determined: {e}"));
     }
@@ -133,6 +136,7 @@ fn diagnose(global: &GlobalArgs) -> DoctorReport {
         state_dir,
         config,
         model,
+        hardening,
     }
 }
 
@@ -332,6 +336,7 @@ fn render_text(report: &DoctorReport) -> String {
             out.push_str(&format!("  {:<14}   ({detail})\n", ""));
         }
     }
+    out.push_str(&doctor_hardening::render(&report.hardening));
     match &report.state_dir {
         Some(state) if !state.exists => out.push_str(&format!(
             "state dir:    {}: does not exist yet (run `leash init`)\n",

@@ -12,7 +12,7 @@
 //! input (config, arguments).
 
 use std::ffi::OsString;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -100,6 +100,11 @@ fn utf8_argv(argv: &[OsString]) -> Result<Vec<String>, String> {
 
 /// The exit status for a report (see the module docs).
 pub fn exit_status(report: &CommandReport) -> u8 {
+    // It ran, but changed control files behind the person's back (reverted):
+    // a failure of the run, whatever the program's own status was.
+    if !report.tampered.is_empty() {
+        return EXIT_NOT_RUNNABLE;
+    }
     if let Some(outcome) = &report.outcome {
         return match &outcome.status {
             ExitKind::Exited(code) => u8::try_from(*code & 0xff).unwrap_or(1),
@@ -120,11 +125,22 @@ pub fn exit_status(report: &CommandReport) -> u8 {
 
 fn print_text(report: &CommandReport) -> anyhow::Result<()> {
     if let Some(outcome) = &report.outcome {
+        // Output going to a terminal is escaped (a sandboxed program must not
+        // drive the person's terminal); into a pipe or file it passes as is.
+        let shown = |bytes: &[u8], terminal: bool| -> Vec<u8> {
+            if terminal {
+                crate::escape::escape_text(&String::from_utf8_lossy(bytes)).into_bytes()
+            } else {
+                bytes.to_vec()
+            }
+        };
         let mut stdout = std::io::stdout().lock();
-        stdout.write_all(&outcome.stdout.bytes)?;
+        let to_terminal = stdout.is_terminal();
+        stdout.write_all(&shown(&outcome.stdout.bytes, to_terminal))?;
         stdout.flush()?;
         let mut stderr = std::io::stderr().lock();
-        stderr.write_all(&outcome.stderr.bytes)?;
+        let to_terminal = stderr.is_terminal();
+        stderr.write_all(&shown(&outcome.stderr.bytes, to_terminal))?;
         for marker in [
             outcome.stdout.truncation_marker(),
             outcome.stderr.truncation_marker(),
@@ -146,6 +162,13 @@ fn print_text(report: &CommandReport) -> anyhow::Result<()> {
             ExitKind::TimedOut => {
                 writeln!(stderr, "leash: timed out; the process group was killed")?
             }
+        }
+        if let Some(reason) = report.tamper_reason() {
+            writeln!(
+                stderr,
+                "leash: FAILED: {}",
+                crate::escape::escape_text(&reason)
+            )?;
         }
         return Ok(());
     }
@@ -203,6 +226,7 @@ fn print_json(request: &CommandRequest, report: &CommandReport) -> anyhow::Resul
         "error": report.error,
         "learned_rule_file": report.learned_rule_file.as_ref().map(|p: &PathBuf| p.display().to_string()),
         "result": report.outcome.as_ref().map(outcome_payload),
+        "tampered": report.tampered,
         "exit_code": exit_status(report),
     });
     println!("{}", serde_json::to_string(&document)?);

@@ -1,5 +1,7 @@
-//! `leash init [--force]`: write the commented config, create leash's
-//! directories (mode 0700) and the HTTP API token (mode 0600).
+//! `leash init [--force] [--run-as USER] [--workspace DIR]...`: write the
+//! commented config, create leash's directories (mode 0700) and the HTTP API
+//! token (mode 0600). As root it also sets `security.run_as` (see
+//! `init_run_as`).
 //!
 //! Nothing existing is overwritten without `--force`, and every file is written
 //! to a temporary file in the same directory, synced and renamed into place, so
@@ -16,6 +18,7 @@ use clap::Args;
 use leash_config::{EnvVars, LeashPaths, LoadOptions, default_config_yaml, load, locate_config};
 use serde::Serialize;
 
+use crate::cmd::init_run_as;
 use crate::exit;
 use crate::global::GlobalArgs;
 
@@ -29,6 +32,14 @@ pub struct InitArgs {
     /// Overwrite an existing config file and API token.
     #[arg(long)]
     pub force: bool,
+    /// As root: the unprivileged user commands run as (`security.run_as`);
+    /// created with useradd when missing. Default: leash-run.
+    #[arg(long, value_name = "USER")]
+    pub run_as: Option<String>,
+    /// Create this workspace directory and, as root, give it to the run_as
+    /// user (repeatable).
+    #[arg(long = "workspace", value_name = "DIR")]
+    pub workspaces: Vec<PathBuf>,
 }
 
 /// What `init` did, for the text and JSON reports.
@@ -36,6 +47,11 @@ pub struct InitArgs {
 struct InitReport {
     config_file: PathBuf,
     token_file: PathBuf,
+    /// As root: the user commands run as.
+    run_as: Option<String>,
+    /// Whether init created that user.
+    run_as_created: bool,
+    workspaces: Vec<PathBuf>,
     directories: Vec<DirReport>,
     overwritten: Vec<PathBuf>,
     warnings: Vec<String>,
@@ -64,6 +80,17 @@ pub fn run(global: &GlobalArgs, args: InitArgs) -> anyhow::Result<ExitCode> {
         .filter(|p| fs::symlink_metadata(p).is_ok())
         .cloned()
         .collect();
+    let as_root = nix::unistd::Uid::effective().is_root();
+    if !as_root && args.run_as.is_some() {
+        anyhow::bail!(
+            "--run-as only applies when leash runs as root (commands already run as you)"
+        );
+    }
+    // Already initialised and only asked to prepare workspaces: hand them to
+    // the configured run_as user, change nothing else.
+    if !existing.is_empty() && !args.force && !args.workspaces.is_empty() {
+        return hand_over_only(&options, &args);
+    }
     if !existing.is_empty() && !args.force {
         for path in &existing {
             eprintln!(
@@ -91,7 +118,28 @@ pub fn run(global: &GlobalArgs, args: InitArgs) -> anyhow::Result<ExitCode> {
         });
     }
 
-    write_atomically(&config_file, default_config_yaml().as_bytes())?;
+    // As root, commands never run as root: name (or create) the user they run as.
+    let (run_as, run_as_created, config_text) = if as_root {
+        let user = args
+            .run_as
+            .clone()
+            .unwrap_or_else(|| init_run_as::DEFAULT_RUN_AS_USER.to_owned());
+        let created = init_run_as::ensure_user(&user)?;
+        let text = init_run_as::config_with_run_as(&default_config_yaml(), &user)?;
+        (Some(user), created, text)
+    } else {
+        (None, false, default_config_yaml())
+    };
+    write_atomically(&config_file, config_text.as_bytes())?;
+    let workspaces: Vec<&Path> = args.workspaces.iter().map(PathBuf::as_path).collect();
+    match &run_as {
+        Some(user) => init_run_as::hand_over_workspaces(user, &workspaces)?,
+        None => {
+            for ws in &workspaces {
+                fs::create_dir_all(ws).with_context(|| format!("creating {}", ws.display()))?;
+            }
+        }
+    }
     let mut token = [0u8; TOKEN_BYTES];
     getrandom::fill(&mut token)
         .map_err(|e| anyhow::anyhow!("reading the OS random generator: {e}"))?;
@@ -106,6 +154,9 @@ pub fn run(global: &GlobalArgs, args: InitArgs) -> anyhow::Result<ExitCode> {
     let report = InitReport {
         config_file,
         token_file,
+        run_as,
+        run_as_created,
+        workspaces: args.workspaces.clone(),
         directories,
         overwritten: existing,
         warnings,
@@ -114,6 +165,33 @@ pub fn run(global: &GlobalArgs, args: InitArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_text(&report, &paths);
+    }
+    Ok(exit::success())
+}
+
+/// `leash init --workspace DIR` on an initialised machine.
+fn hand_over_only(options: &LoadOptions, args: &InitArgs) -> anyhow::Result<ExitCode> {
+    let loaded =
+        load(options).map_err(|errors| anyhow::anyhow!("the config does not load:\n{errors}"))?;
+    let workspaces: Vec<&Path> = args.workspaces.iter().map(PathBuf::as_path).collect();
+    let as_root = nix::unistd::Uid::effective().is_root();
+    match (&loaded.config.security.run_as, as_root) {
+        (Some(user), true) => {
+            init_run_as::hand_over_workspaces(user, &workspaces)?;
+            for ws in &workspaces {
+                println!("workspace {} (owned by {user})", ws.display());
+            }
+        }
+        (None, true) => anyhow::bail!(
+            "leash runs as root and security.run_as is not set in {}: set it (or run `leash init --force` as root) before preparing workspaces",
+            loaded.location.path.display()
+        ),
+        (_, false) => {
+            for ws in &workspaces {
+                fs::create_dir_all(ws).with_context(|| format!("creating {}", ws.display()))?;
+                println!("workspace {}", ws.display());
+            }
+        }
     }
     Ok(exit::success())
 }
@@ -140,6 +218,22 @@ fn print_text(report: &InitReport, paths: &LeashPaths) {
         verb(&report.token_file),
         report.token_file.display()
     );
+    if let Some(user) = &report.run_as {
+        let how = if report.run_as_created {
+            "created; "
+        } else {
+            ""
+        };
+        println!(
+            "run_as  {user} ({how}leash runs as root, so every command runs as this unprivileged user: security.run_as)"
+        );
+    }
+    for ws in &report.workspaces {
+        match &report.run_as {
+            Some(user) => println!("workspace {} (owned by {user})", ws.display()),
+            None => println!("workspace {}", ws.display()),
+        }
+    }
     for warning in &report.warnings {
         eprintln!("warning: {warning}");
     }

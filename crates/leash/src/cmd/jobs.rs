@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 use serde_json::Value;
 
 use crate::api_client::ApiClient;
+use crate::escape::{escape_line, escape_text};
 use crate::exit;
 use crate::global::GlobalArgs;
 use crate::load_config::load_config_or_exit;
@@ -118,12 +119,12 @@ fn print_job(job: &Value) {
     ] {
         let value = &job[key];
         if !value.is_null() {
-            println!("{key:<13} {}", text_or_json(value));
+            println!("{key:<13} {}", escape_line(&text_or_json(value)));
         }
     }
-    println!("prompt        {}", text(&job["prompt"]));
+    println!("prompt        {}", escape_text(text(&job["prompt"])));
     if !job["result"].is_null() {
-        println!("result        {}", job["result"]);
+        println!("result        {}", escape_text(&job["result"].to_string()));
     }
 }
 
@@ -146,6 +147,7 @@ pub fn one_line(text: &str, max: usize) -> String {
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
+    let flat = escape_line(&flat);
     if flat.chars().count() <= max {
         flat
     } else {

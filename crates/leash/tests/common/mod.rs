@@ -17,6 +17,15 @@ use tempfile::TempDir;
 
 pub mod daemon;
 
+/// The unprivileged user commands run as when the tests run as root.
+pub const TEST_RUN_AS: &str = "nobody";
+
+/// Whether the tests run as root (then leash needs `security.run_as`).
+pub fn running_as_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
 /// One isolated leash installation.
 pub struct TestHome {
     dir: TempDir,
@@ -28,7 +37,15 @@ impl TestHome {
             dir: tempfile::tempdir().unwrap(),
         };
         fs::create_dir_all(home.workspace()).unwrap();
+        // As root (CI), commands run as `security.run_as` or not at all: the
+        // workspace belongs to that user, and `command` sets the key.
+        leash_core::hand_over_if_root(TEST_RUN_AS, &[&home.workspace()]).unwrap();
         home
+    }
+
+    /// As root: gives `dir` (recursively) to the run_as user commands run as.
+    pub fn hand_over(&self, dir: &Path) {
+        leash_core::hand_over_if_root(TEST_RUN_AS, &[dir]).unwrap();
     }
 
     pub fn root(&self) -> &Path {
@@ -78,6 +95,9 @@ impl TestHome {
             .env("RUST_LOG", "error")
             .current_dir(self.workspace())
             .stdin(Stdio::null());
+        if running_as_root() {
+            cmd.env("LEASH_SECURITY__RUN_AS", TEST_RUN_AS);
+        }
         cmd
     }
 
