@@ -16,7 +16,8 @@ use crate::paths::PathRules;
 use crate::pattern::ArgvPattern;
 use crate::program::{ProgramResolver, ResolveError, Resolved};
 use crate::rules::{self, RuleDecision, RuleSet};
-use crate::spec::{PathArg, normalize_name};
+use crate::grammar_check;
+use crate::spec::{Access, PathArg, normalize_name};
 use crate::wrappers::{self, InnerRun};
 use crate::{Decision, PolicySettings, ResolvedCommand, Verdict, shell};
 
@@ -364,6 +365,23 @@ impl Policy {
             }
         }
 
+        // The grammar: shapes it does not admit ask (or deny, for programs to run).
+        let mut shapes = Vec::new();
+        grammar_check::check(
+            spec,
+            spec_index.is_some() && !spec.implicit,
+            judged,
+            &argv[1..],
+            &parsed,
+            &mut shapes,
+        );
+        for f in shapes {
+            out.push(f.rule, f.decision, f.reason, f.hint);
+            if out.settled() {
+                return Some(top);
+            }
+        }
+
         // Paths.
         let mut path_args: Vec<PathArg<'_>> = Vec::new();
         spec.path_args(
@@ -375,13 +393,37 @@ impl Policy {
         for arg in path_args.iter().filter(|a| a.changes_dir) {
             effective_cwd = crate::paths::lexical_absolute(Path::new(arg.text), &effective_cwd);
         }
+        let no_target_dir = spec
+            .args_spec(parsed.sub_level())
+            .option_id("no-target-directory")
+            .is_some_and(|id| parsed.has(parsed.sub_level(), id));
         for arg in &path_args {
             let base = if arg.changes_dir {
                 cwd
             } else {
                 effective_cwd.as_path()
             };
-            if let Some(finding) = self.paths.check(arg.text, base, arg.access) {
+            let mut findings = Vec::new();
+            findings.extend(self.paths.check(arg.text, base, arg.access));
+            if arg.dest && !no_target_dir {
+                // `cp SRC... DIR` writes `DIR/basename(SRC)`: judge that.
+                for name in destination_names(arg, &path_args, base) {
+                    findings.extend(self.paths.check(&name, base, arg.access));
+                }
+            }
+            for finding in findings {
+                out.push(finding.rule, finding.decision, finding.reason, finding.hint);
+                if out.settled() {
+                    return Some(top);
+                }
+            }
+        }
+        if spec.discovers_repository && parsed.subcommand.is_some() {
+            let git_dir = spec
+                .global
+                .option_id("git-dir")
+                .and_then(|id| parsed.values(None, id).last());
+            if let Some(finding) = self.paths.repository(&effective_cwd, git_dir) {
                 out.push(finding.rule, finding.decision, finding.reason, finding.hint);
                 if out.settled() {
                     return Some(top);
@@ -422,6 +464,33 @@ impl Policy {
         }
         Some(top)
     }
+}
+
+/// The paths a destination operand writes when it is an existing directory:
+/// `DEST/basename(SRC)` for every source operand (read paths that are not
+/// the destination). Empty when the destination is not a directory.
+fn destination_names(dest: &PathArg<'_>, all: &[PathArg<'_>], base: &Path) -> Vec<String> {
+    let target = crate::resolve::final_path(Path::new(dest.text), base);
+    if !target.is_dir() {
+        return Vec::new();
+    }
+    all.iter()
+        .filter(|a| {
+            !a.dest
+                && !a.changes_dir
+                && matches!(a.access, Access::Read | Access::ReadRecursive)
+        })
+        .filter_map(|src| {
+            let trimmed = src.text.trim_end_matches('/');
+            let name = Path::new(trimmed).file_name()?;
+            Some(
+                Path::new(dest.text)
+                    .join(name)
+                    .to_string_lossy()
+                    .into_owned(),
+            )
+        })
+        .collect()
 }
 
 /// A verdict for input refused before any program was looked at.
