@@ -91,12 +91,29 @@ pub(crate) fn check(
         };
         out.push(ask("grammar.shape", reason));
     }
-    if let Some((word, None)) = parsed.subcommand {
-        out.push(ask(
-            "grammar.unknown-subcommand",
-            format!("`{word}` is not a subcommand leash knows for `{judged}`"),
-        ));
-        return;
+    match parsed.subcommand {
+        Some((word, None)) => {
+            out.push(ask(
+                "grammar.unknown-subcommand",
+                format!("`{word}` is not a subcommand leash knows for `{judged}`"),
+            ));
+            return;
+        }
+        Some((_, Some(i))) => {
+            if let Some(sub) = spec.subcommands.get(usize::from(i))
+                && !sub.complete
+            {
+                out.push(ask(
+                    "grammar.unknown-subcommand",
+                    format!(
+                        "leash knows `{judged} {}` only by name, so it cannot tell what its arguments do",
+                        sub.name
+                    ),
+                ));
+                return;
+            }
+        }
+        None => {}
     }
     for option in &parsed.options {
         let spelled = match option.name {

@@ -30,6 +30,8 @@ pub(crate) struct WrapperSpec {
 pub(crate) struct SubcommandSpec {
     pub name: String,
     pub args: ArgsSpec,
+    /// Its grammar is complete; otherwise any use of it asks.
+    pub complete: bool,
 }
 
 #[derive(Debug, Clone, Default)]

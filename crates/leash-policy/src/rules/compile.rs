@@ -201,6 +201,7 @@ fn add_program(
         spec.subcommands.push(SubcommandSpec {
             name: name.clone(),
             args,
+            complete: sub.complete,
         });
     }
     for (group, members) in &doc.groups {

@@ -224,6 +224,9 @@ pub(crate) struct ArgsDoc {
     /// What non-path operands mean (after the `leading` ones).
     #[serde(default)]
     pub operand_type: ValueTypeDoc,
+    /// A subcommand's grammar is complete (programs say it at their level).
+    #[serde(default)]
+    pub complete: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -310,6 +313,7 @@ impl ProgramDoc {
             long_flags: self.long_flags.clone(),
             max_operands: self.max_operands,
             operand_type: self.operand_type,
+            complete: self.complete,
         }
     }
 }

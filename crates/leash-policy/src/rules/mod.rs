@@ -20,6 +20,10 @@ pub(crate) use compile::build;
 /// The built-in rules documents, in load order.
 pub(crate) const BUILTIN_SOURCES: &[(&str, &str)] = &[
     (
+        "builtin:programs_core.yaml",
+        include_str!("programs_core.yaml"),
+    ),
+    (
         "builtin:programs_text.yaml",
         include_str!("programs_text.yaml"),
     ),
