@@ -8,7 +8,7 @@ use crate::Decision;
 use crate::options::{
     ArgsSpec, Level, LevelParse, OptId, OptName, ParsedArgs, parse_find, parse_level,
 };
-use crate::rules::format::{AnalyzerDoc, ParseStyle, PathRoleDoc, WrapperKindDoc};
+use crate::rules::format::{AnalyzerDoc, ParseStyle, PathRoleDoc, ValueTypeDoc, WrapperKindDoc};
 
 /// Where a program's script text comes from (`sed -e`, `awk 'prog'`).
 #[derive(Debug, Clone, Default)]
@@ -139,8 +139,7 @@ impl ProgramSpec {
             if let Some(mut at) = stop {
                 let mut word = args[at];
                 let mut index = self.sub_index.get(word).copied();
-                if index.is_none()
-                    && self.group_words.iter().any(|g| g == word)
+                if self.group_words.iter().any(|g| g == word)
                     && let Some(next) = args.get(at + 1)
                     && let Some(i) = self.groups.get(&(word.to_string(), (*next).to_string()))
                 {
@@ -250,6 +249,15 @@ impl ProgramSpec {
             let Some(opt) = spec.option(id) else { continue };
             let writes = opt.write_when.iter().any(|w| parsed.has(option.level, *w));
             let access = match opt.path {
+                // A value the grammar types as text but that looks like a
+                // path is read-checked anyway: if an implementation reads it
+                // as a file after all, it still may not reach a secret.
+                PathRoleDoc::None
+                    if looks_like_path(value)
+                        && !matches!(opt.kind, ValueTypeDoc::Url | ValueTypeDoc::Program) =>
+                {
+                    Access::Read
+                }
                 PathRoleDoc::None => continue,
                 PathRoleDoc::Read | PathRoleDoc::Cwd if writes => write,
                 PathRoleDoc::Read | PathRoleDoc::Cwd => read,

@@ -213,9 +213,6 @@ fn add_program(
             };
             spec.groups.insert((group.clone(), word.clone()), index);
         }
-        if spec.sub_index.contains_key(group) {
-            return Err(err(format!("group `{group}` is also a subcommand")));
-        }
         spec.group_words.push(group.clone());
     }
     if let Some(script) = &doc.script {

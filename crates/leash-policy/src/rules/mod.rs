@@ -32,6 +32,10 @@ pub(crate) const BUILTIN_SOURCES: &[(&str, &str)] = &[
         include_str!("programs_files.yaml"),
     ),
     (
+        "builtin:programs_git.yaml",
+        include_str!("programs_git.yaml"),
+    ),
+    (
         "builtin:programs_dev.yaml",
         include_str!("programs_dev.yaml"),
     ),
