@@ -17,7 +17,7 @@ use crate::pattern::ArgvPattern;
 use crate::program::{ProgramResolver, ResolveError, Resolved};
 use crate::rules::{self, RuleDecision, RuleSet};
 use crate::grammar_check;
-use crate::spec::{Access, PathArg, normalize_name};
+use crate::spec::{PathArg, normalize_name};
 use crate::wrappers::{self, InnerRun};
 use crate::{Decision, PolicySettings, ResolvedCommand, Verdict, shell};
 
@@ -302,11 +302,11 @@ impl Policy {
                 "use a whitelisted program, or ask the person to add this one to security.whitelist",
             );
         }
-        if let Some(p) = self
+        let approval = self
             .approval
             .iter()
-            .find(|p| p.matches(&names, spec_index, true, &parsed, subcommand))
-        {
+            .find(|p| p.matches(&names, spec_index, true, &parsed, subcommand));
+        if let Some(p) = approval {
             out.push(
                 "seed.require_approval_for",
                 Decision::Ask,
@@ -331,6 +331,7 @@ impl Policy {
         }
 
         // Argument knowledge.
+        let version_only = matches!(argv, [_, "--version"]);
         if let Some(index) = spec_index {
             let facts = rules::script_facts(spec, &parsed);
             let view = rules::view(argv, &parsed, spec, &facts);
@@ -349,9 +350,22 @@ impl Policy {
                     RuleDecision::Fixed(decision) => {
                         out.push(&rule.id, decision, reason, &rule.hint)
                     }
+                    // `X --version` prints and exits: it reaches nothing.
+                    RuleDecision::Network if version_only => {}
                     RuleDecision::Network if self.settings.network => {
                         out.push(&rule.id, Decision::Ask, reason, &rule.hint);
                     }
+                    // The person listed this command as needing approval:
+                    // it asks, and only the approved run gets the network.
+                    RuleDecision::Network if approval.is_some() => out.push(
+                        "network.approval",
+                        Decision::Ask,
+                        format!(
+                            "{reason} ({}); security.network is off, so only a run the person approves gets the network",
+                            rule.id
+                        ),
+                        &rule.hint,
+                    ),
                     RuleDecision::Network => out.push(
                         "network.off",
                         Decision::Deny,
@@ -393,10 +407,11 @@ impl Policy {
         for arg in path_args.iter().filter(|a| a.changes_dir) {
             effective_cwd = crate::paths::lexical_absolute(Path::new(arg.text), &effective_cwd);
         }
-        let no_target_dir = spec
-            .args_spec(parsed.sub_level())
-            .option_id("no-target-directory")
-            .is_some_and(|id| parsed.has(parsed.sub_level(), id));
+        let level = parsed.sub_level();
+        let no_target_dir = ["no-target-directory", "--no-target-directory", "-T"]
+            .iter()
+            .filter_map(|name| spec.args_spec(level).option_id(name))
+            .any(|id| parsed.has(level, id));
         for arg in &path_args {
             let base = if arg.changes_dir {
                 cwd
@@ -475,11 +490,7 @@ fn destination_names(dest: &PathArg<'_>, all: &[PathArg<'_>], base: &Path) -> Ve
         return Vec::new();
     }
     all.iter()
-        .filter(|a| {
-            !a.dest
-                && !a.changes_dir
-                && matches!(a.access, Access::Read | Access::ReadRecursive)
-        })
+        .filter(|a| !a.dest && !a.changes_dir)
         .filter_map(|src| {
             let trimmed = src.text.trim_end_matches('/');
             let name = Path::new(trimmed).file_name()?;

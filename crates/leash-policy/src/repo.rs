@@ -95,13 +95,23 @@ pub(crate) fn write_touches_repository(path: &Path) -> Option<PathBuf> {
             return Some(ancestor.to_path_buf());
         }
     }
-    let name = path.file_name()?.to_str()?;
-    let parent = path.parent()?;
-    if REPO_MARKERS.contains(&name) && marker_count(parent) >= 1 {
-        return Some(parent.to_path_buf());
-    }
-    if REPO_CONTROL.contains(&name) && marker_count(parent) >= 2 {
-        return Some(parent.to_path_buf());
+    // Creating a marker (or anything below one: `mkdir -p half/refs/heads`)
+    // next to another marker completes a lookalike step by step.
+    for node in path.ancestors() {
+        let (Some(name), Some(parent)) = (node.file_name().and_then(|n| n.to_str()), node.parent())
+        else {
+            continue;
+        };
+        let others = REPO_MARKERS
+            .iter()
+            .filter(|m| **m != name && parent.join(m).symlink_metadata().is_ok())
+            .count();
+        if REPO_MARKERS.contains(&name) && others >= 1 {
+            return Some(parent.to_path_buf());
+        }
+        if node == path && REPO_CONTROL.contains(&name) && others >= 2 {
+            return Some(parent.to_path_buf());
+        }
     }
     None
 }

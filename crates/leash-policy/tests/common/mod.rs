@@ -131,6 +131,8 @@ pub const FAKE_PROGRAMS: &[&str] = &[
     "id",
     // small inspection programs with grammars of their own
     "sleep",
+    "seq",
+    "test",
     "pwd",
     "whoami",
     "nproc",
