@@ -10,6 +10,7 @@ mod decision;
 mod defaults;
 mod error;
 mod explain;
+mod grammar;
 mod grammar_check;
 mod learned;
 mod limits;
@@ -31,6 +32,10 @@ pub use decision::{Decision, ResolvedCommand, Verdict};
 pub use defaults::default_whitelist;
 pub use error::PolicyError;
 pub use explain::{Explanation, RuleMatch};
+pub use grammar::{
+    ArgType, ArgsGrammar, CommandGrammar, OperandGrammar, OptionGrammar, ProgramGrammar, Style,
+    SubcommandGrammar, ValueGrammar,
+};
 pub use learned::{LearnedRule, parse_learned_rules, render_learned_rules};
 pub use limits::{MAX_ARG_BYTES, MAX_ARGS, MAX_LINE_BYTES, MAX_WRAPPER_DEPTH};
 pub use policy::Policy;

@@ -109,6 +109,13 @@ impl Policy {
         })
     }
 
+    /// A typed, read-only view of every program grammar this policy judges
+    /// with (options and their value types, subcommands, operand types), for
+    /// generating the model's output grammar from the same data.
+    pub fn grammar(&self) -> crate::CommandGrammar {
+        crate::CommandGrammar::build(&self.rules.knowledge)
+    }
+
     /// The settings this policy was built from.
     pub fn settings(&self) -> &PolicySettings {
         &self.settings

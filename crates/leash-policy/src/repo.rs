@@ -31,13 +31,6 @@ pub(crate) fn is_repository_dir(dir: &Path) -> bool {
     dir.join("HEAD").exists() && dir.join("objects").is_dir() && dir.join("refs").is_dir()
 }
 
-/// How many of the repository markers `dir` already has.
-pub(crate) fn marker_count(dir: &Path) -> usize {
-    REPO_MARKERS
-        .iter()
-        .filter(|m| dir.join(m).symlink_metadata().is_ok())
-        .count()
-}
 
 /// The repository git would find starting in `dir`.
 #[derive(Debug, Clone, PartialEq, Eq)]

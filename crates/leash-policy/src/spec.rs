@@ -357,6 +357,14 @@ impl Knowledge {
         }
     }
 
+    /// Every name registered for spec `index`.
+    pub fn names_of(&self, index: usize) -> impl Iterator<Item = &str> {
+        self.by_name
+            .iter()
+            .filter(move |(_, i)| **i == index)
+            .map(|(n, _)| n.as_str())
+    }
+
     pub fn index_of_name(&self, name: &str) -> Option<usize> {
         self.by_name.get(name).copied()
     }
