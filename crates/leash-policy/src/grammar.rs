@@ -254,7 +254,9 @@ fn args(spec: &ArgsSpec) -> ArgsGrammar {
                     required: o.value != ValueDoc::Optional,
                     extra_words: match o.extra {
                         e if e < 0 => None,
-                        e => Some(usize::from(e.unsigned_abs()) + usize::from(o.value == ValueDoc::Pair)),
+                        e => Some(
+                            usize::from(e.unsigned_abs()) + usize::from(o.value == ValueDoc::Pair),
+                        ),
                     },
                     kind: arg_type(o.path, o.kind),
                 }),
@@ -269,10 +271,9 @@ fn args(spec: &ArgsSpec) -> ArgsGrammar {
         .collect();
     let role = |r: PathRoleDoc| match r {
         PathRoleDoc::None => None,
-        PathRoleDoc::Read
-        | PathRoleDoc::Write
-        | PathRoleDoc::Cwd
-        | PathRoleDoc::Dest => Some(arg_type(r, ValueTypeDoc::Text)),
+        PathRoleDoc::Read | PathRoleDoc::Write | PathRoleDoc::Cwd | PathRoleDoc::Dest => {
+            Some(arg_type(r, ValueTypeDoc::Text))
+        }
     };
     ArgsGrammar {
         options,

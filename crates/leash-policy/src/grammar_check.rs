@@ -72,17 +72,16 @@ pub(crate) fn check(
         }
         return;
     }
-    let context = |level: Option<u16>| match level
-        .and_then(|i| spec.subcommands.get(usize::from(i)))
-    {
-        Some(sub) => format!("`{judged} {}`", sub.name),
-        None => format!("`{judged}`"),
-    };
+    let context =
+        |level: Option<u16>| match level.and_then(|i| spec.subcommands.get(usize::from(i))) {
+            Some(sub) => format!("`{judged} {}`", sub.name),
+            None => format!("`{judged}`"),
+        };
     for oddity in &parsed.oddities {
         let reason = match oddity {
-            Oddity::Ambiguous(word) => format!(
-                "`{word}` abbreviates several options of `{judged}`; spell the option out"
-            ),
+            Oddity::Ambiguous(word) => {
+                format!("`{word}` abbreviates several options of `{judged}`; spell the option out")
+            }
             Oddity::MissingValue(word) => format!("`{word}` needs a value"),
             Oddity::StrayWord(word) => {
                 format!("`{word}` is not a primary or operator leash knows for `{judged}`")

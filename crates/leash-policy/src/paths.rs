@@ -274,11 +274,13 @@ impl PathRules {
                 p.display()
             ));
         }
-        if path
-            .components()
-            .any(|c| crate::defaults::CODE_BEARING_NAMES.contains(&c.as_os_str().to_str().unwrap_or("")))
-        {
-            return Some("it is inside a `.git` directory or names a file that runs code (`.git`, `.envrc`)".to_string());
+        if path.components().any(|c| {
+            crate::defaults::CODE_BEARING_NAMES.contains(&c.as_os_str().to_str().unwrap_or(""))
+        }) {
+            return Some(
+                "it is inside a `.git` directory or names a file that runs code (`.git`, `.envrc`)"
+                    .to_string(),
+            );
         }
         if let Some(repo) = crate::repo::write_touches_repository(path) {
             return Some(format!(

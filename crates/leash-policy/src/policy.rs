@@ -11,12 +11,12 @@ use std::sync::Arc;
 
 use crate::error::PolicyError;
 use crate::explain::{Collector, Explanation, RuleMatch};
+use crate::grammar_check;
 use crate::limits::{self, MAX_WRAPPER_DEPTH};
 use crate::paths::PathRules;
 use crate::pattern::ArgvPattern;
 use crate::program::{ProgramResolver, ResolveError, Resolved};
 use crate::rules::{self, RuleDecision, RuleSet};
-use crate::grammar_check;
 use crate::spec::{PathArg, normalize_name};
 use crate::wrappers::{self, InnerRun};
 use crate::{Decision, PolicySettings, ResolvedCommand, Verdict, shell};

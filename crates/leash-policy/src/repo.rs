@@ -31,7 +31,6 @@ pub(crate) fn is_repository_dir(dir: &Path) -> bool {
     dir.join("HEAD").exists() && dir.join("objects").is_dir() && dir.join("refs").is_dir()
 }
 
-
 /// The repository git would find starting in `dir`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Found {

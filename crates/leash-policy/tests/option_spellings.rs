@@ -823,12 +823,15 @@ fn admitted(args: &leash_policy::ArgsGrammar, abbreviations: bool, spelled: &str
             .options
             .iter()
             .filter(|o| {
-                o.long
-                    .iter()
-                    .any(|l| l == name || (abbreviations && !name.is_empty() && l.starts_with(name)))
+                o.long.iter().any(|l| {
+                    l == name || (abbreviations && !name.is_empty() && l.starts_with(name))
+                })
             })
             .collect();
-        let exact = args.options.iter().any(|o| o.long.iter().any(|l| l == name));
+        let exact = args
+            .options
+            .iter()
+            .any(|o| o.long.iter().any(|l| l == name));
         return exact || matches.len() == 1;
     }
     let Some(bundle) = spelled.strip_prefix('-') else {
@@ -953,7 +956,9 @@ fn random_argv_gets_a_verdict_and_allow_only_for_grammar_shapes() {
     runner
         .run(&strategy, |(program, words)| {
             let argv = fixture.expand_argv(
-                &std::iter::once(program).chain(words).collect::<Vec<String>>(),
+                &std::iter::once(program)
+                    .chain(words)
+                    .collect::<Vec<String>>(),
             );
             let explained = policy.explain_argv(&argv);
             if explained.verdict.decision == Decision::Allow

@@ -285,7 +285,10 @@ fn the_grammar_view_types_options_and_operands() {
     .unwrap();
     let grammar = policy.grammar();
     for name in leash_policy::default_whitelist() {
-        assert!(grammar.program(&name).is_some(), "no grammar entry for {name}");
+        assert!(
+            grammar.program(&name).is_some(),
+            "no grammar entry for {name}"
+        );
     }
     let value_of = |args: &leash_policy::ArgsGrammar, long: &str| {
         args.options
@@ -304,7 +307,12 @@ fn the_grammar_view_types_options_and_operands() {
     let bisect = git.subcommands.iter().find(|s| s.name == "bisect").unwrap();
     assert!(!bisect.complete, "bisect is known by name only");
     let find = grammar.program("find").unwrap();
-    let exec = find.global.options.iter().find(|o| o.name == "exec").unwrap();
+    let exec = find
+        .global
+        .options
+        .iter()
+        .find(|o| o.name == "exec")
+        .unwrap();
     assert_eq!(exec.value.as_ref().map(|v| v.kind), Some(ArgType::Program));
     assert_eq!(exec.value.as_ref().and_then(|v| v.extra_words), None);
     assert_eq!(

@@ -339,7 +339,10 @@ impl Fixture {
         for (path, content) in [
             ("evil/HEAD", "ref: refs/heads/main\n"),
             ("evil/objects/info/packs", "\n"),
-            ("evil/refs/heads/main", "0000000000000000000000000000000000000000\n"),
+            (
+                "evil/refs/heads/main",
+                "0000000000000000000000000000000000000000\n",
+            ),
             ("evil/config", "[core]\n\tfsmonitor = id\n"),
             ("half/objects/info/packs", "\n"),
             ("staging/.leash.yaml", "security: {}\n"),
