@@ -5,6 +5,12 @@
 //! [`PolicySettings`] and then answers [`Policy::check_argv`] /
 //! [`Policy::check_shell`] with a [`Verdict`] whose [`Decision`] is the strictest
 //! of every rule that matched (deny > ask > allow).
+//!
+//! Argument knowledge admits known-safe shapes: every program the policy can
+//! allow has a complete grammar (rules data in `src/rules/programs_*.yaml`,
+//! checked by `grammar_check`), and anything outside it asks. Paths are judged
+//! in their final form (`resolve`), repositories by meaning (`repo`). The same
+//! grammars are exposed read-only through [`Policy::grammar`].
 
 mod decision;
 mod defaults;

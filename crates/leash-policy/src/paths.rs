@@ -282,7 +282,8 @@ impl PathRules {
                     .to_string(),
             );
         }
-        if let Some(repo) = crate::repo::write_touches_repository(path) {
+        let inside = |p: &Path| self.write_roots.iter().any(|r| within(p, r));
+        if let Some(repo) = crate::repo::write_touches_repository(path, inside) {
             return Some(format!(
                 "`{}` is (or would become) a directory git accepts as a repository, whose files run code",
                 repo.display()
@@ -397,7 +398,12 @@ impl PathRules {
                         hint: "work on a narrower directory",
                     });
                 }
-                for form in [&canonical, &lexical] {
+                let forms: &[&PathBuf] = if canonical == lexical {
+                    &[&canonical]
+                } else {
+                    &[&canonical, &lexical]
+                };
+                for form in forms {
                     if let Some(why) = self.write_protection(form, recursive) {
                         return Some(PathFinding {
                             rule: "paths.protected",

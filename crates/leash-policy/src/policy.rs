@@ -415,10 +415,11 @@ impl Policy {
             effective_cwd = crate::paths::lexical_absolute(Path::new(arg.text), &effective_cwd);
         }
         let level = parsed.sub_level();
-        let no_target_dir = ["no-target-directory", "--no-target-directory", "-T"]
-            .iter()
-            .filter_map(|name| spec.args_spec(level).option_id(name))
-            .any(|id| parsed.has(level, id));
+        let no_target_dir = path_args.iter().any(|a| a.dest)
+            && ["no-target-directory", "--no-target-directory", "-T"]
+                .iter()
+                .filter_map(|name| spec.args_spec(level).option_id(name))
+                .any(|id| parsed.has(level, id));
         for arg in &path_args {
             let base = if arg.changes_dir {
                 cwd

@@ -78,9 +78,15 @@ pub(crate) fn discover(dir: &Path) -> Found {
 /// Why writing `path` (final form) would create or change a repository's
 /// control files, if it would: inside a directory git accepts as a repository,
 /// or completing one (`HEAD` next to `objects/` and `refs/`).
-pub(crate) fn write_touches_repository(path: &Path) -> Option<PathBuf> {
+///
+/// Only ancestors for which `inside` holds are looked at: writes outside the
+/// writable roots are refused anyway, and each look is a `stat`.
+pub(crate) fn write_touches_repository(
+    path: &Path,
+    inside: impl Fn(&Path) -> bool,
+) -> Option<PathBuf> {
     for ancestor in path.ancestors().skip(1) {
-        if ancestor == Path::new("/") {
+        if ancestor == Path::new("/") || !inside(ancestor) {
             break;
         }
         if is_repository_dir(ancestor) {
@@ -94,14 +100,22 @@ pub(crate) fn write_touches_repository(path: &Path) -> Option<PathBuf> {
         else {
             continue;
         };
+        let marker = REPO_MARKERS.contains(&name);
+        let control = node == path && REPO_CONTROL.contains(&name);
+        if !marker && !control {
+            continue;
+        }
+        if !inside(parent) {
+            break;
+        }
         let others = REPO_MARKERS
             .iter()
             .filter(|m| **m != name && parent.join(m).symlink_metadata().is_ok())
             .count();
-        if REPO_MARKERS.contains(&name) && others >= 1 {
+        if marker && others >= 1 {
             return Some(parent.to_path_buf());
         }
-        if node == path && REPO_CONTROL.contains(&name) && others >= 2 {
+        if control && others >= 2 {
             return Some(parent.to_path_buf());
         }
     }
@@ -126,7 +140,7 @@ mod tests {
         assert!(is_repository_dir(&evil));
         assert_eq!(discover(&evil), Found::Bare(evil.clone()));
         assert_eq!(
-            write_touches_repository(&evil.join("config")),
+            write_touches_repository(&evil.join("config"), |_| true),
             Some(evil.clone())
         );
     }
@@ -137,10 +151,13 @@ mod tests {
         let half = tmp.path().join("half");
         std::fs::create_dir_all(half.join("objects")).unwrap();
         assert_eq!(
-            write_touches_repository(&half.join("HEAD")),
+            write_touches_repository(&half.join("HEAD"), |_| true),
             Some(half.clone())
         );
-        assert_eq!(write_touches_repository(&half.join("notes.txt")), None);
+        assert_eq!(
+            write_touches_repository(&half.join("notes.txt"), |_| true),
+            None
+        );
     }
 
     #[test]
