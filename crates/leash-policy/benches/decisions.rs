@@ -37,6 +37,21 @@ fn main() {
 
     let fixture = Fixture::new();
     let policies = Policies::new(&fixture);
+    // Policy load (rules documents parsed, grammars compiled, every rule's
+    // examples checked) with the default settings, averaged.
+    {
+        let loads = 20;
+        let start = Instant::now();
+        for _ in 0..loads {
+            let settings =
+                leash_policy::PolicySettings::new(fixture.workspace.clone(), fixture.home.clone());
+            black_box(leash_policy::Policy::load(settings).unwrap());
+        }
+        println!(
+            "  policy load (default settings): {:.2} ms",
+            start.elapsed().as_secs_f64() * 1e3 / f64::from(loads)
+        );
+    }
 
     // The mixed corpus: every benign and hostile case except `limits.*` (inputs
     // of megabytes that measure the size guard, not everyday decisions), cycled

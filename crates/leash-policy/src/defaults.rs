@@ -254,3 +254,49 @@ pub(crate) fn temp_dirs() -> Vec<PathBuf> {
     dirs.push(std::env::temp_dir());
     dirs
 }
+
+/// Files under the home directory that make programs run code later (shell
+/// start-up files, git's and other tools' user config, boot scripts): readable,
+/// never written by a command.
+pub(crate) fn home_write_protected(home: &Path) -> Vec<PathBuf> {
+    [
+        ".profile",
+        ".bashrc",
+        ".bash_profile",
+        ".bash_login",
+        ".bash_logout",
+        ".bash_aliases",
+        ".zshrc",
+        ".zshenv",
+        ".zprofile",
+        ".zlogin",
+        ".zlogout",
+        ".kshrc",
+        ".mkshrc",
+        ".shrc",
+        ".inputrc",
+        ".config/fish",
+        ".gitconfig",
+        ".config/git",
+        ".termux",
+        ".config/autostart",
+        ".config/systemd",
+        ".local/bin",
+        ".ssh/rc",
+        ".vimrc",
+        ".config/nvim",
+        ".npmrc",
+        ".pythonrc",
+        ".config/pip",
+        ".cargo/config",
+        ".cargo/config.toml",
+        ".cargo/bin",
+    ]
+    .iter()
+    .map(|rel| home.join(rel))
+    .collect()
+}
+
+/// File names that make a program run code when it starts in (or below) the
+/// directory that holds them, wherever they are.
+pub(crate) const CODE_BEARING_NAMES: &[&str] = &[".envrc", ".git"];

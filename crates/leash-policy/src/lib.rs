@@ -5,11 +5,19 @@
 //! [`PolicySettings`] and then answers [`Policy::check_argv`] /
 //! [`Policy::check_shell`] with a [`Verdict`] whose [`Decision`] is the strictest
 //! of every rule that matched (deny > ask > allow).
+//!
+//! Argument knowledge admits known-safe shapes: every program the policy can
+//! allow has a complete grammar (rules data in `src/rules/programs_*.yaml`,
+//! checked by `grammar_check`), and anything outside it asks. Paths are judged
+//! in their final form (`resolve`), repositories by meaning (`repo`). The same
+//! grammars are exposed read-only through [`Policy::grammar`].
 
 mod decision;
 mod defaults;
 mod error;
 mod explain;
+mod grammar;
+mod grammar_check;
 mod learned;
 mod limits;
 mod options;
@@ -17,6 +25,8 @@ mod paths;
 mod pattern;
 mod policy;
 mod program;
+mod repo;
+mod resolve;
 mod rules;
 mod scripts;
 mod settings;
@@ -28,6 +38,10 @@ pub use decision::{Decision, ResolvedCommand, Verdict};
 pub use defaults::default_whitelist;
 pub use error::PolicyError;
 pub use explain::{Explanation, RuleMatch};
+pub use grammar::{
+    ArgType, ArgsGrammar, CommandGrammar, OperandGrammar, OptionGrammar, ProgramGrammar, Style,
+    SubcommandGrammar, ValueGrammar,
+};
 pub use learned::{LearnedRule, parse_learned_rules, render_learned_rules};
 pub use limits::{MAX_ARG_BYTES, MAX_ARGS, MAX_LINE_BYTES, MAX_WRAPPER_DEPTH};
 pub use policy::Policy;

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use crate::rules::format::{ParseStyle, PathRoleDoc, ValueDoc};
+use crate::rules::format::{ParseStyle, PathRoleDoc, ValueDoc, ValueTypeDoc};
 
 /// Index of an option within one [`ArgsSpec`].
 pub(crate) type OptId = u16;
@@ -29,6 +29,10 @@ pub(crate) struct OptionSpec {
     pub write_when: Vec<OptId>,
     /// Giving this option makes the program read directories recursively.
     pub recursive: bool,
+    /// What the value means.
+    pub kind: ValueTypeDoc,
+    /// Words after the value that belong to the option; `-1`: up to `;`/`+`.
+    pub extra: i8,
 }
 
 /// Options and operand roles of a program or of one of its subcommands.
@@ -45,6 +49,8 @@ pub(crate) struct ArgsSpec {
     pub last: PathRoleDoc,
     pub last_unless: Vec<OptId>,
     pub write_when: Vec<OptId>,
+    pub max_operands: Option<usize>,
+    pub operand_type: ValueTypeDoc,
 }
 
 impl ArgsSpec {
@@ -95,6 +101,16 @@ impl ArgsSpec {
         self.long.iter().find(|(n, _)| n == name).map(|(_, id)| *id)
     }
 
+    /// Every long spelling and the option it names, sorted.
+    pub fn long_spellings(&self) -> impl Iterator<Item = (&str, OptId)> {
+        self.long.iter().map(|(n, id)| (n.as_str(), *id))
+    }
+
+    /// Every short letter and the option it names.
+    pub fn short_spellings(&self) -> impl Iterator<Item = (char, OptId)> + '_ {
+        self.short.iter().map(|(c, id)| (*c, *id))
+    }
+
     /// Long options `spelled` may mean: the exact name, else (with
     /// abbreviations) every option it is a prefix of.
     fn long_candidates(&self, spelled: &str, abbreviations: bool, out: &mut Vec<OptId>) {
@@ -134,9 +150,25 @@ pub(crate) struct ParsedOption<'a> {
     pub value: Option<&'a str>,
 }
 
+/// Something in an argv that a complete grammar does not admit, noticed while
+/// parsing (unknown options are kept as [`OptName::Short`]/[`OptName::Long`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Oddity<'a> {
+    /// `--o` could be several long options.
+    Ambiguous(&'a str),
+    /// A value-taking option at the end of the argv.
+    MissingValue(&'a str),
+    /// A word where `find` expects a primary or operator.
+    StrayWord(&'a str),
+    /// `-exec ...` without its closing `;` or `+`.
+    Unterminated(&'a str),
+}
+
 /// The argv of one command (without argv[0]) read through a program's spec.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ParsedArgs<'a> {
+    /// Shapes outside the grammar seen while parsing.
+    pub oddities: Vec<Oddity<'a>>,
     pub options: Vec<ParsedOption<'a>>,
     /// Operands in order (the subcommand word excluded).
     pub operands: Vec<&'a str>,
@@ -240,6 +272,9 @@ pub(crate) fn parse_level<'a>(
                 continue;
             }
             let mut value = inline;
+            if candidates.len() > 1 {
+                out.oddities.push(Oddity::Ambiguous(arg));
+            }
             if candidates.len() == 1 {
                 let kind = how
                     .spec
@@ -250,6 +285,9 @@ pub(crate) fn parse_level<'a>(
                     ValueDoc::Required if inline.is_none() && i < args.len() => {
                         value = Some(args[i]);
                         i += 1;
+                    }
+                    ValueDoc::Required if inline.is_none() => {
+                        out.oddities.push(Oddity::MissingValue(arg));
                     }
                     ValueDoc::Pair => {
                         // `--opt NAME VALUE` or `--opt=NAME VALUE`.
@@ -290,7 +328,10 @@ pub(crate) fn parse_level<'a>(
                     i += 1;
                     Some(args[i - 1])
                 }
-                ValueDoc::Required => None,
+                ValueDoc::Required => {
+                    out.oddities.push(Oddity::MissingValue(arg));
+                    None
+                }
                 ValueDoc::Pair => {
                     let skip = usize::from(rest.is_empty());
                     let v = args.get(i + skip).copied();
@@ -350,7 +391,10 @@ fn parse_old_tar_bundle<'a>(
     next
 }
 
-/// `find [-H|-L|-P|-D x|-Olevel] [path...] [expression]`.
+/// `find [-H|-L|-P|-D x|-Olevel] [path...] [expression]`. The expression's
+/// primaries are the spec's options (spelled with one dash, never
+/// abbreviated): each is recorded with its first argument as the value, so
+/// path-valued primaries (`-newer F`, `-fprint F`) are judged like options.
 pub(crate) fn parse_find<'a>(args: &[&'a str], how: LevelParse<'_>, out: &mut ParsedArgs<'a>) {
     let mut i = 0;
     while i < args.len() {
@@ -376,7 +420,64 @@ pub(crate) fn parse_find<'a>(args: &[&'a str], how: LevelParse<'_>, out: &mut Pa
         i += 1;
     }
     out.expression.extend_from_slice(&args[i..]);
-    let _ = how;
+    while i < args.len() {
+        let word = args[i];
+        i += 1;
+        if matches!(word, "(" | ")" | "!" | ",") {
+            continue;
+        }
+        let Some(name) = word.strip_prefix('-').filter(|n| !n.is_empty()) else {
+            out.oddities.push(Oddity::StrayWord(word));
+            continue;
+        };
+        let Some(id) = how.spec.long_exact(name) else {
+            out.options.push(ParsedOption {
+                level: how.level,
+                name: OptName::Long(name),
+                value: None,
+            });
+            continue;
+        };
+        let (kind, extra) = how
+            .spec
+            .option(id)
+            .map(|o| (o.value, o.extra))
+            .unwrap_or_default();
+        let mut value = None;
+        if matches!(kind, ValueDoc::Required | ValueDoc::Pair) {
+            match args.get(i) {
+                Some(v) => {
+                    value = Some(*v);
+                    i += 1;
+                }
+                None => out.oddities.push(Oddity::MissingValue(word)),
+            }
+        }
+        if extra < 0 {
+            // `-exec cmd args ;` / `+`: the command may itself be `;`-free.
+            match args[i.min(args.len())..]
+                .iter()
+                .position(|w| *w == ";" || *w == "+")
+            {
+                Some(end) => i += end + 1,
+                None => {
+                    out.oddities.push(Oddity::Unterminated(word));
+                    i = args.len();
+                }
+            }
+        } else {
+            let extra = usize::from(extra.unsigned_abs());
+            if i + extra > args.len() {
+                out.oddities.push(Oddity::MissingValue(word));
+            }
+            i = (i + extra).min(args.len());
+        }
+        out.options.push(ParsedOption {
+            level: how.level,
+            name: OptName::Known(id),
+            value,
+        });
+    }
 }
 
 #[cfg(test)]
@@ -392,6 +493,8 @@ mod tests {
             path: PathRoleDoc::None,
             write_when: vec![],
             recursive: false,
+            kind: ValueTypeDoc::Text,
+            extra: 0,
         };
         s.add_option(
             opt("recursive", ValueDoc::None),

@@ -32,6 +32,10 @@ pub(crate) struct PathRules {
     denied: Vec<PathBuf>,
     denied_globs: GlobSet,
     allowed: Vec<PathBuf>,
+    /// Literal prefixes of the denied globs, with the globs' components.
+    glob_prefixes: Vec<(PathBuf, Vec<String>)>,
+    /// Never written (read is fine): start-up files, leash's own files.
+    write_protected: Vec<PathBuf>,
     home: PathBuf,
 }
 
@@ -152,7 +156,22 @@ impl PathRules {
             denied.push(root(p));
         }
         let mut globs = GlobSetBuilder::new();
+        let mut glob_prefixes = Vec::new();
         for pattern in crate::defaults::system_denied_paths() {
+            let parts: Vec<String> = pattern
+                .split('/')
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect();
+            let literal: PathBuf = std::iter::once("/".to_string())
+                .chain(
+                    parts
+                        .iter()
+                        .take_while(|p| !p.contains(['*', '?', '[', '{']))
+                        .cloned(),
+                )
+                .collect();
+            glob_prefixes.push((literal, parts));
             let glob = Glob::new(&pattern).map_err(|e| PolicyError::PathSetting {
                 setting: "denied path".to_string(),
                 path: pattern.clone(),
@@ -175,7 +194,14 @@ impl PathRules {
             })
             .map(|p| root(p))
             .collect();
-        for list in [&mut reads, &mut writes, &mut denied] {
+        let mut write_protected: Vec<PathBuf> = Vec::new();
+        if !home.as_os_str().is_empty() {
+            for p in crate::defaults::home_write_protected(home) {
+                write_protected.push(lexical_absolute(&p, Path::new("/")));
+                write_protected.push(root(&p));
+            }
+        }
+        for list in [&mut reads, &mut writes, &mut denied, &mut write_protected] {
             list.sort();
             list.dedup();
         }
@@ -185,6 +211,8 @@ impl PathRules {
             denied,
             denied_globs,
             allowed,
+            glob_prefixes,
+            write_protected,
             home: home.to_path_buf(),
         })
     }
@@ -201,18 +229,129 @@ impl PathRules {
             .map(Path::to_path_buf)
     }
 
-    /// A denied path inside `dir` (for recursive reads).
-    fn contains_denied(&self, dir: &Path) -> Option<&PathBuf> {
-        self.denied
+    /// A denied path inside `dir` (for recursive reads and writes), the
+    /// denied globs included: `/etc` holds `/etc/shadow`, `/proc/1` holds
+    /// `/proc/*/environ`.
+    fn contains_denied(&self, dir: &Path) -> Option<PathBuf> {
+        if let Some(d) = self
+            .denied
             .iter()
             .find(|d| within(d, dir) && !self.allowed.iter().any(|a| within(d, a)))
+        {
+            return Some(d.clone());
+        }
+        let depth = dir.components().count().saturating_sub(1);
+        for (prefix, parts) in &self.glob_prefixes {
+            if within(prefix, dir) {
+                return Some(prefix.clone());
+            }
+            if within(dir, prefix) && parts.len() > depth {
+                // Put the directory's own components in place of the glob's
+                // first ones: does what remains below it match?
+                let below: PathBuf = dir.join(parts[depth..].join("/"));
+                let mut probe = String::new();
+                for (i, c) in below.components().skip(1).enumerate() {
+                    probe.push('/');
+                    match parts.get(i) {
+                        Some(p) if i >= depth => probe.push_str(p),
+                        Some(_) | None => probe.push_str(&c.as_os_str().to_string_lossy()),
+                    }
+                }
+                if self.denied_globs.is_match(&probe) {
+                    return Some(PathBuf::from(probe));
+                }
+            }
+        }
+        None
+    }
+
+    /// Why a write to `path` (final form) would change something that runs
+    /// code or belongs to leash, if it would.
+    fn write_protection(&self, path: &Path, recursive: bool) -> Option<String> {
+        if let Some(p) = self.write_protected.iter().find(|p| within(path, p)) {
+            return Some(format!(
+                "`{}` makes programs run code later (start-up or tool configuration)",
+                p.display()
+            ));
+        }
+        if path.components().any(|c| {
+            crate::defaults::CODE_BEARING_NAMES.contains(&c.as_os_str().to_str().unwrap_or(""))
+        }) {
+            return Some(
+                "it is inside a `.git` directory or names a file that runs code (`.git`, `.envrc`)"
+                    .to_string(),
+            );
+        }
+        let inside = |p: &Path| self.write_roots.iter().any(|r| within(p, r));
+        if let Some(repo) = crate::repo::write_touches_repository(path, inside) {
+            return Some(format!(
+                "`{}` is (or would become) a directory git accepts as a repository, whose files run code",
+                repo.display()
+            ));
+        }
+        if recursive {
+            if let Some(p) = self.write_protected.iter().find(|p| within(p, path)) {
+                return Some(format!("it holds `{}`", p.display()));
+            }
+            for name in crate::defaults::CODE_BEARING_NAMES {
+                if path.join(name).symlink_metadata().is_ok() {
+                    return Some(format!("it holds `{}`", path.join(name).display()));
+                }
+            }
+            if crate::repo::is_repository_dir(path) {
+                return Some("it is a repository directory".to_string());
+            }
+        }
+        None
+    }
+
+    /// The repository git would use when run in `cwd` (or at `git_dir`), if it
+    /// is not a real repository inside the roots: a bare lookalike, a `.git`
+    /// file pointing somewhere that is not one, a `--git-dir` that is not a
+    /// `.git` directory inside the writable roots.
+    pub fn repository(&self, cwd: &Path, git_dir: Option<&str>) -> Option<PathFinding> {
+        let deny = |reason: String| PathFinding {
+            rule: "paths.not-a-repository",
+            decision: Decision::Deny,
+            reason,
+            hint: "run git only in the workspace's own repository",
+        };
+        let inside = |p: &Path| self.write_roots.iter().any(|r| within(p, r));
+        if let Some(dir) = git_dir {
+            let target = crate::resolve::final_path(Path::new(dir), cwd);
+            let real = target.file_name().is_some_and(|n| n == ".git")
+                && target.is_dir()
+                && inside(&target);
+            return (!real).then(|| {
+                deny(format!(
+                    "`--git-dir {dir}` is not a `.git` directory of a repository inside the roots"
+                ))
+            });
+        }
+        match crate::repo::discover(&crate::resolve::final_path(cwd, Path::new("/"))) {
+            crate::repo::Found::Dotgit(_) | crate::repo::Found::Nothing => None,
+            crate::repo::Found::Linked { file, target } => {
+                let real = crate::repo::is_repository_dir(&target) && inside(&target);
+                (!real).then(|| {
+                    deny(format!(
+                        "`{}` points git at `{}`, which is not a real repository inside the roots",
+                        file.display(),
+                        target.display()
+                    ))
+                })
+            }
+            crate::repo::Found::Bare(dir) => Some(deny(format!(
+                "git would use `{}` as a repository: a directory with HEAD, objects/ and refs/ that is not a `.git` directory (its config could run code)",
+                dir.display()
+            ))),
+        }
     }
 
     /// Checks one path argument; `None` when it is fine.
     pub fn check(&self, arg: &str, cwd: &Path, access: Access) -> Option<PathFinding> {
         let path = Path::new(arg);
         let lexical = lexical_absolute(path, cwd);
-        let canonical = canonical(path, cwd);
+        let canonical = crate::resolve::final_path(path, cwd);
         // `~/x` is literal for the program, but some programs expand it.
         let home_form = arg
             .strip_prefix("~/")
@@ -234,7 +373,7 @@ impl PathRules {
             }
         }
         match access {
-            Access::Write => {
+            Access::Write | Access::WriteRecursive => {
                 if canonical.components().any(|c| c.as_os_str() == ".git")
                     || lexical.components().any(|c| c.as_os_str() == ".git")
                 {
@@ -246,6 +385,33 @@ impl PathRules {
                         ),
                         hint: "change repository files through git commands, not by writing into .git",
                     });
+                }
+                let recursive = access == Access::WriteRecursive;
+                if recursive && let Some(secret) = self.contains_denied(&canonical) {
+                    return Some(PathFinding {
+                        rule: "paths.denied",
+                        decision: Decision::Deny,
+                        reason: format!(
+                            "changing `{arg}` recursively would change `{}`, which is never written",
+                            secret.display()
+                        ),
+                        hint: "work on a narrower directory",
+                    });
+                }
+                let forms: &[&PathBuf] = if canonical == lexical {
+                    &[&canonical]
+                } else {
+                    &[&canonical, &lexical]
+                };
+                for form in forms {
+                    if let Some(why) = self.write_protection(form, recursive) {
+                        return Some(PathFinding {
+                            rule: "paths.protected",
+                            decision: Decision::Deny,
+                            reason: format!("`{arg}` is never written by a command: {why}"),
+                            hint: "do not change files that configure git, shells or leash; work on ordinary files in the workspace",
+                        });
+                    }
                 }
                 if !self.write_roots.iter().any(|r| within(&canonical, r)) {
                     return Some(PathFinding {
@@ -263,6 +429,7 @@ impl PathRules {
                 if access == Access::ReadRecursive
                     && let Some(secret) = self.contains_denied(&canonical)
                 {
+                    let secret = &secret;
                     return Some(PathFinding {
                         rule: "paths.denied",
                         decision: Decision::Deny,

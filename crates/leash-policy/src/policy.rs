@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use crate::error::PolicyError;
 use crate::explain::{Collector, Explanation, RuleMatch};
+use crate::grammar_check;
 use crate::limits::{self, MAX_WRAPPER_DEPTH};
 use crate::paths::PathRules;
 use crate::pattern::ArgvPattern;
@@ -106,6 +107,13 @@ impl Policy {
             blacklist,
             approval,
         })
+    }
+
+    /// A typed, read-only view of every program grammar this policy judges
+    /// with (options and their value types, subcommands, operand types), for
+    /// generating the model's output grammar from the same data.
+    pub fn grammar(&self) -> crate::CommandGrammar {
+        crate::CommandGrammar::build(&self.rules.knowledge)
     }
 
     /// The settings this policy was built from.
@@ -301,11 +309,11 @@ impl Policy {
                 "use a whitelisted program, or ask the person to add this one to security.whitelist",
             );
         }
-        if let Some(p) = self
+        let approval = self
             .approval
             .iter()
-            .find(|p| p.matches(&names, spec_index, true, &parsed, subcommand))
-        {
+            .find(|p| p.matches(&names, spec_index, true, &parsed, subcommand));
+        if let Some(p) = approval {
             out.push(
                 "seed.require_approval_for",
                 Decision::Ask,
@@ -330,6 +338,7 @@ impl Policy {
         }
 
         // Argument knowledge.
+        let version_only = matches!(argv, [_, "--version"]);
         if let Some(index) = spec_index {
             let facts = rules::script_facts(spec, &parsed);
             let view = rules::view(argv, &parsed, spec, &facts);
@@ -348,9 +357,22 @@ impl Policy {
                     RuleDecision::Fixed(decision) => {
                         out.push(&rule.id, decision, reason, &rule.hint)
                     }
+                    // `X --version` prints and exits: it reaches nothing.
+                    RuleDecision::Network if version_only => {}
                     RuleDecision::Network if self.settings.network => {
                         out.push(&rule.id, Decision::Ask, reason, &rule.hint);
                     }
+                    // The person listed this command as needing approval:
+                    // it asks, and only the approved run gets the network.
+                    RuleDecision::Network if approval.is_some() => out.push(
+                        "network.approval",
+                        Decision::Ask,
+                        format!(
+                            "{reason} ({}); security.network is off, so only a run the person approves gets the network",
+                            rule.id
+                        ),
+                        &rule.hint,
+                    ),
                     RuleDecision::Network => out.push(
                         "network.off",
                         Decision::Deny,
@@ -361,6 +383,23 @@ impl Policy {
                 if out.settled() {
                     return Some(top);
                 }
+            }
+        }
+
+        // The grammar: shapes it does not admit ask (or deny, for programs to run).
+        let mut shapes = Vec::new();
+        grammar_check::check(
+            spec,
+            spec_index.is_some() && !spec.implicit,
+            judged,
+            &argv[1..],
+            &parsed,
+            &mut shapes,
+        );
+        for f in shapes {
+            out.push(f.rule, f.decision, f.reason, f.hint);
+            if out.settled() {
+                return Some(top);
             }
         }
 
@@ -375,13 +414,39 @@ impl Policy {
         for arg in path_args.iter().filter(|a| a.changes_dir) {
             effective_cwd = crate::paths::lexical_absolute(Path::new(arg.text), &effective_cwd);
         }
+        let level = parsed.sub_level();
+        let no_target_dir = path_args.iter().any(|a| a.dest)
+            && ["no-target-directory", "--no-target-directory", "-T"]
+                .iter()
+                .filter_map(|name| spec.args_spec(level).option_id(name))
+                .any(|id| parsed.has(level, id));
         for arg in &path_args {
             let base = if arg.changes_dir {
                 cwd
             } else {
                 effective_cwd.as_path()
             };
-            if let Some(finding) = self.paths.check(arg.text, base, arg.access) {
+            let mut findings = Vec::new();
+            findings.extend(self.paths.check(arg.text, base, arg.access));
+            if arg.dest && !no_target_dir {
+                // `cp SRC... DIR` writes `DIR/basename(SRC)`: judge that.
+                for name in destination_names(arg, &path_args, base) {
+                    findings.extend(self.paths.check(&name, base, arg.access));
+                }
+            }
+            for finding in findings {
+                out.push(finding.rule, finding.decision, finding.reason, finding.hint);
+                if out.settled() {
+                    return Some(top);
+                }
+            }
+        }
+        if spec.discovers_repository && parsed.subcommand.is_some() {
+            let git_dir = spec
+                .global
+                .option_id("git-dir")
+                .and_then(|id| parsed.values(None, id).last());
+            if let Some(finding) = self.paths.repository(&effective_cwd, git_dir) {
                 out.push(finding.rule, finding.decision, finding.reason, finding.hint);
                 if out.settled() {
                     return Some(top);
@@ -422,6 +487,29 @@ impl Policy {
         }
         Some(top)
     }
+}
+
+/// The paths a destination operand writes when it is an existing directory:
+/// `DEST/basename(SRC)` for every source operand (read paths that are not
+/// the destination). Empty when the destination is not a directory.
+fn destination_names(dest: &PathArg<'_>, all: &[PathArg<'_>], base: &Path) -> Vec<String> {
+    let target = crate::resolve::final_path(Path::new(dest.text), base);
+    if !target.is_dir() {
+        return Vec::new();
+    }
+    all.iter()
+        .filter(|a| !a.dest && !a.changes_dir)
+        .filter_map(|src| {
+            let trimmed = src.text.trim_end_matches('/');
+            let name = Path::new(trimmed).file_name()?;
+            Some(
+                Path::new(dest.text)
+                    .join(name)
+                    .to_string_lossy()
+                    .into_owned(),
+            )
+        })
+        .collect()
 }
 
 /// A verdict for input refused before any program was looked at.

@@ -8,7 +8,7 @@ use crate::Decision;
 use crate::options::{
     ArgsSpec, Level, LevelParse, OptId, OptName, ParsedArgs, parse_find, parse_level,
 };
-use crate::rules::format::{AnalyzerDoc, ParseStyle, PathRoleDoc, WrapperKindDoc};
+use crate::rules::format::{AnalyzerDoc, ParseStyle, PathRoleDoc, ValueTypeDoc, WrapperKindDoc};
 
 /// Where a program's script text comes from (`sed -e`, `awk 'prog'`).
 #[derive(Debug, Clone, Default)]
@@ -30,6 +30,8 @@ pub(crate) struct WrapperSpec {
 pub(crate) struct SubcommandSpec {
     pub name: String,
     pub args: ArgsSpec,
+    /// Its grammar is complete; otherwise any use of it asks.
+    pub complete: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -46,6 +48,13 @@ pub(crate) struct ProgramSpec {
     pub subcommands: Vec<SubcommandSpec>,
     pub sub_index: HashMap<String, u16>,
     pub unknown_subcommand: Option<Decision>,
+    /// Every option, subcommand and operand shape is known: others ask.
+    pub complete: bool,
+    /// Runs in the git repository it discovers (see `repo`).
+    pub discovers_repository: bool,
+    /// Management commands: (group word, its subcommand word) → subcommand.
+    pub groups: HashMap<(String, String), u16>,
+    pub group_words: Vec<String>,
     pub script: Option<ScriptSpec>,
     pub wrapper: Option<WrapperSpec>,
 }
@@ -57,6 +66,8 @@ pub(crate) enum Access {
     /// Read, and directories are read recursively.
     ReadRecursive,
     Write,
+    /// Written, and directories are written (changed, removed) recursively.
+    WriteRecursive,
 }
 
 /// A path-valued argument found in a command.
@@ -66,6 +77,9 @@ pub(crate) struct PathArg<'a> {
     pub access: Access,
     /// A directory the program changes into; later relative paths resolve there.
     pub changes_dir: bool,
+    /// A destination that may be a directory: then `DIR/basename(SRC)` is
+    /// what gets written, for every source operand.
+    pub dest: bool,
 }
 
 /// A program name without its variant or version suffix: `python3.12` →
@@ -122,9 +136,18 @@ impl ProgramSpec {
                 },
                 &mut out,
             );
-            if let Some(at) = stop {
-                let word = args[at];
-                let index = self.sub_index.get(word).copied();
+            if let Some(mut at) = stop {
+                let mut word = args[at];
+                let mut index = self.sub_index.get(word).copied();
+                if self.group_words.iter().any(|g| g == word)
+                    && let Some(next) = args.get(at + 1)
+                    && let Some(i) = self.groups.get(&(word.to_string(), (*next).to_string()))
+                {
+                    // `docker container run` is `docker run`.
+                    at += 1;
+                    word = next;
+                    index = Some(*i);
+                }
                 out.subcommand = Some((word, index));
                 let empty = ArgsSpec::default();
                 let spec = match index {
@@ -192,6 +215,7 @@ impl ProgramSpec {
                         text: operand,
                         access: Access::Read,
                         changes_dir: false,
+                        dest: false,
                     });
                 }
             }
@@ -201,6 +225,7 @@ impl ProgramSpec {
                         text: value,
                         access: Access::Read,
                         changes_dir: false,
+                        dest: false,
                     });
                 }
             }
@@ -211,10 +236,10 @@ impl ProgramSpec {
                 OptName::Known(id) => self.is_recursive_option(o.level, id),
                 OptName::Short(_) | OptName::Long(_) => false,
             });
-        let read = if recursive_flag {
-            Access::ReadRecursive
+        let (read, write) = if recursive_flag {
+            (Access::ReadRecursive, Access::WriteRecursive)
         } else {
-            Access::Read
+            (Access::Read, Access::Write)
         };
         for option in &parsed.options {
             let (OptName::Known(id), Some(value)) = (option.name, option.value) else {
@@ -224,15 +249,26 @@ impl ProgramSpec {
             let Some(opt) = spec.option(id) else { continue };
             let writes = opt.write_when.iter().any(|w| parsed.has(option.level, *w));
             let access = match opt.path {
+                // A value the grammar types as text but that looks like a
+                // path is read-checked anyway: if an implementation reads it
+                // as a file after all, it still may not reach a secret.
+                PathRoleDoc::None
+                    if looks_like_path(value)
+                        && !matches!(opt.kind, ValueTypeDoc::Url | ValueTypeDoc::Program) =>
+                {
+                    Access::Read
+                }
                 PathRoleDoc::None => continue,
-                PathRoleDoc::Read | PathRoleDoc::Cwd if writes => Access::Write,
+                PathRoleDoc::Read | PathRoleDoc::Cwd if writes => write,
                 PathRoleDoc::Read | PathRoleDoc::Cwd => read,
                 PathRoleDoc::Write => Access::Write,
+                PathRoleDoc::Dest => write,
             };
             out.push(PathArg {
                 text: value,
                 access,
                 changes_dir: opt.path == PathRoleDoc::Cwd,
+                dest: opt.path == PathRoleDoc::Dest,
             });
         }
         let level = parsed.sub_level();
@@ -243,6 +279,7 @@ impl ProgramSpec {
                     text: operand,
                     access: Access::Read,
                     changes_dir: false,
+                    dest: false,
                 });
             }
             return;
@@ -281,12 +318,13 @@ impl ProgramSpec {
             let access = match role {
                 PathRoleDoc::None => continue,
                 PathRoleDoc::Read | PathRoleDoc::Cwd => read,
-                PathRoleDoc::Write => Access::Write,
+                PathRoleDoc::Write | PathRoleDoc::Dest => write,
             };
             out.push(PathArg {
                 text: operand,
                 access,
                 changes_dir: false,
+                dest: role == PathRoleDoc::Dest,
             });
         }
     }
@@ -317,6 +355,14 @@ impl Knowledge {
                 ..ProgramSpec::default()
             },
         }
+    }
+
+    /// Every name registered for spec `index`.
+    pub fn names_of(&self, index: usize) -> impl Iterator<Item = &str> {
+        self.by_name
+            .iter()
+            .filter(move |(_, i)| **i == index)
+            .map(|(n, _)| n.as_str())
     }
 
     pub fn index_of_name(&self, name: &str) -> Option<usize> {

@@ -38,6 +38,13 @@ const REQUIRED_HOSTILE_CLASSES: &[(&str, usize)] = &[
     ("network", 10),
     ("seed", 10),
     ("whitelist", 3),
+    // issue 10: shapes outside the grammars, paths in their final form,
+    // protected files by meaning, history-destroying and editor-opening verbs.
+    ("grammar", 40),
+    ("final", 25),
+    ("protected", 10),
+    ("history", 8),
+    ("editor", 4),
 ];
 
 fn describe(verdict: &Verdict) -> String {

@@ -271,3 +271,61 @@ fn two_rules_with_one_id_fail_to_load() {
         .unwrap_or_else(|| panic!("duplicate ids must not load:\n{text}"));
     assert!(err.to_string().contains("custom.sort.output"), "{err}");
 }
+
+/// The public grammar view describes what the policy judges with: value
+/// types that matter for safety are visible to a grammar generator.
+#[test]
+fn the_grammar_view_types_options_and_operands() {
+    use leash_policy::{ArgType, PolicySettings};
+    let dir = tempfile::tempdir().unwrap();
+    let policy = Policy::load(PolicySettings::new(
+        dir.path().to_path_buf(),
+        dir.path().to_path_buf(),
+    ))
+    .unwrap();
+    let grammar = policy.grammar();
+    for name in leash_policy::default_whitelist() {
+        assert!(
+            grammar.program(&name).is_some(),
+            "no grammar entry for {name}"
+        );
+    }
+    let value_of = |args: &leash_policy::ArgsGrammar, long: &str| {
+        args.options
+            .iter()
+            .find(|o| o.long.iter().any(|l| l == long))
+            .and_then(|o| o.value.as_ref())
+            .map(|v| v.kind)
+    };
+    let git = grammar.program("git").unwrap();
+    assert!(git.complete);
+    let log = git.subcommands.iter().find(|s| s.name == "log").unwrap();
+    assert!(log.complete);
+    assert_eq!(value_of(&log.args, "output"), Some(ArgType::WritePath));
+    let blame = git.subcommands.iter().find(|s| s.name == "blame").unwrap();
+    assert_eq!(value_of(&blame.args, "contents"), Some(ArgType::ReadPath));
+    let bisect = git.subcommands.iter().find(|s| s.name == "bisect").unwrap();
+    assert!(!bisect.complete, "bisect is known by name only");
+    let find = grammar.program("find").unwrap();
+    let exec = find
+        .global
+        .options
+        .iter()
+        .find(|o| o.name == "exec")
+        .unwrap();
+    assert_eq!(exec.value.as_ref().map(|v| v.kind), Some(ArgType::Program));
+    assert_eq!(exec.value.as_ref().and_then(|v| v.extra_words), None);
+    assert_eq!(
+        value_of(&find.global, "files0-from"),
+        Some(ArgType::ArgumentFile)
+    );
+    let cp = grammar.program("cp").unwrap();
+    assert_eq!(cp.global.operands.last, Some(ArgType::Destination));
+    let awk = grammar.program("mawk").unwrap();
+    assert_eq!(awk.name, "awk");
+    assert!(!awk.global.options.iter().any(|o| o.short.contains(&'W')));
+    let docker = grammar.program("docker").unwrap();
+    assert!(docker.subcommands.iter().any(|s| s.name == "run"));
+    let json = serde_json::to_string(&grammar).unwrap();
+    assert!(json.contains("\"write-path\""));
+}

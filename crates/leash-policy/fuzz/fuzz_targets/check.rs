@@ -7,7 +7,10 @@
 //! - an allowed argv is run exactly as judged (`command.argv == argv`);
 //! - more than `MAX_ARGS` arguments, an argument over `MAX_ARG_BYTES`, or a
 //!   NUL byte anywhere is denied;
-//! - the shell form never gets a weaker decision than the argv it parsed to.
+//! - the shell form never gets a weaker decision than the argv it parsed to;
+//! - nothing the grammar did not admit is allowed: an allowed argv has no
+//!   `grammar.*` finding, and its program has a complete grammar (or the argv
+//!   only asks for `--version`).
 #![no_main]
 
 #[path = "../../tests/common/mod.rs"]
@@ -66,7 +69,24 @@ fn check_argv(policy: &Policy, argv: &[String], cwd: &Path) {
         assert_eq!(verdict.decision, Decision::Deny, "{argv:?}: {verdict:?}");
     }
     if verdict.decision == Decision::Allow {
+        assert!(
+            !explained
+                .matches
+                .iter()
+                .any(|m| m.rule.starts_with("grammar.") && m.decision != Decision::Allow),
+            "{argv:?} allowed with a grammar finding: {:?}",
+            explained.matches
+        );
         let command = verdict.command.as_ref().expect("allowed without a command");
+        let grammar = policy.grammar();
+        let complete = grammar
+            .program(&command.identity)
+            .is_some_and(|p| p.complete);
+        assert!(
+            complete || argv.get(1..) == Some(&["--version".to_string()][..]),
+            "{argv:?} allowed for `{}`, which has no complete grammar",
+            command.identity
+        );
         assert_eq!(
             &command.argv, argv,
             "allowed argv differs from the judged one"

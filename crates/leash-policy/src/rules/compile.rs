@@ -7,7 +7,9 @@ use std::collections::{HashMap, HashSet};
 use regex::Regex;
 
 use super::condition::{Condition, OptKey};
-use super::format::{ArgsDoc, ProgramDoc, RuleDoc, RulesDocument, WhenDoc};
+use super::format::{
+    ArgsDoc, PathRoleDoc, ProgramDoc, RuleDoc, RulesDocument, ValueDoc, ValueTypeDoc, WhenDoc,
+};
 use super::{Rule, RuleDecision, RuleSet, examples};
 use crate::RulesSource;
 use crate::error::PolicyError;
@@ -112,9 +114,34 @@ fn compile_args(doc: &ArgsDoc) -> Result<ArgsSpec, String> {
             path: option.path,
             write_when: Vec::new(),
             recursive: option.recursive,
+            kind: option.kind,
+            extra: option.extra,
         };
+        if option.extra != 0 && option.value == ValueDoc::None {
+            return Err(format!(
+                "option `{}`: `extra` words need `value: required`",
+                option.name
+            ));
+        }
         spec.add_option(compiled, &option.short, &option.long)
             .map_err(|e| format!("option `{}`: {e}", option.name))?;
+    }
+    let flag = |name: String| OptionSpec {
+        name,
+        value: ValueDoc::None,
+        path: PathRoleDoc::None,
+        write_when: Vec::new(),
+        recursive: false,
+        kind: ValueTypeDoc::Text,
+        extra: 0,
+    };
+    for c in doc.flags.chars() {
+        spec.add_option(flag(format!("-{c}")), &c.to_string(), &[])
+            .map_err(|e| format!("flags: {e}"))?;
+    }
+    for long in &doc.long_flags {
+        spec.add_option(flag(format!("--{long}")), "", std::slice::from_ref(long))
+            .map_err(|e| format!("long_flags: {e}"))?;
     }
     let resolve = |spec: &ArgsSpec, names: &[String]| -> Result<Vec<OptId>, String> {
         names
@@ -138,6 +165,8 @@ fn compile_args(doc: &ArgsDoc) -> Result<ArgsSpec, String> {
     spec.last = doc.last;
     spec.last_unless = resolve(&spec, &doc.last_unless)?;
     spec.write_when = resolve(&spec, &doc.write_when)?;
+    spec.max_operands = doc.max_operands;
+    spec.operand_type = doc.operand_type;
     Ok(spec)
 }
 
@@ -156,6 +185,8 @@ fn add_program(
         write_when_words: doc.write_when_words.clone(),
         global,
         unknown_subcommand: doc.unknown_subcommand,
+        complete: doc.complete,
+        discovers_repository: doc.discovers_repository,
         ..ProgramSpec::default()
     };
     for (name, sub) in &doc.subcommands {
@@ -170,7 +201,19 @@ fn add_program(
         spec.subcommands.push(SubcommandSpec {
             name: name.clone(),
             args,
+            complete: sub.complete,
         });
+    }
+    for (group, members) in &doc.groups {
+        for (word, target) in members {
+            let Some(index) = spec.sub_index.get(target).copied() else {
+                return Err(err(format!(
+                    "group `{group} {word}` names `{target}`, which is not a subcommand"
+                )));
+            };
+            spec.groups.insert((group.clone(), word.clone()), index);
+        }
+        spec.group_words.push(group.clone());
     }
     if let Some(script) = &doc.script {
         let ids = |names: &[String]| -> Result<Vec<OptId>, PolicyError> {

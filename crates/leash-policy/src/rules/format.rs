@@ -85,6 +85,35 @@ pub(crate) enum PathRoleDoc {
     /// A directory the program changes into (`-C DIR`): read, or written when
     /// the owning option set says so.
     Cwd,
+    /// A destination that may be a directory (`cp SRC... DEST`, `-t DIR`):
+    /// when it is one, what gets written is `DEST/basename(SRC)`.
+    Dest,
+}
+
+/// What an option value or operand *means*, besides being a path (`path:`
+/// says how a path is used). Checked by the grammar: a `number` that is not
+/// one asks, a `program` is never run unasked.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum ValueTypeDoc {
+    /// Free text (a label, a name, a separator).
+    #[default]
+    Text,
+    /// A count, size or duration: digits with an optional sign and unit suffix.
+    Number,
+    /// A regular expression or glob.
+    Pattern,
+    /// A format string (`printf`, `date +FMT`, `--format`).
+    Format,
+    /// A URL (network).
+    Url,
+    /// A program or command line the program runs: never allowed unasked.
+    Program,
+    /// A file whose contents are more arguments (`-files0-from`, `xargs -a`):
+    /// read like any read path.
+    Argfile,
+    /// A choice from a fixed set (`--color=never`).
+    Keyword,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -105,6 +134,13 @@ pub(crate) struct OptionDoc {
     /// Giving this option makes the program read directories recursively.
     #[serde(default)]
     pub recursive: bool,
+    /// What the value means (default `text`; `path:` values are paths).
+    #[serde(default, rename = "type")]
+    pub kind: ValueTypeDoc,
+    /// Words after the value that belong to the option too (`find -fprintf
+    /// FILE FORMAT`: 1), or `-1`: every word up to `;` or `+` (`find -exec`).
+    #[serde(default)]
+    pub extra: i8,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
@@ -176,6 +212,21 @@ pub(crate) struct ArgsDoc {
     pub last_unless: Vec<String>,
     #[serde(default)]
     pub write_when: Vec<String>,
+    /// Value-less short options, as one string of letters (`"1aAlhR"`).
+    #[serde(default)]
+    pub flags: String,
+    /// Value-less long options (`[all, human-readable]`).
+    #[serde(default)]
+    pub long_flags: Vec<String>,
+    /// At most this many operands (more is a shape leash does not know).
+    #[serde(default)]
+    pub max_operands: Option<usize>,
+    /// What non-path operands mean (after the `leading` ones).
+    #[serde(default)]
+    pub operand_type: ValueTypeDoc,
+    /// A subcommand's grammar is complete (programs say it at their level).
+    #[serde(default)]
+    pub complete: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -223,6 +274,26 @@ pub(crate) struct ProgramDoc {
     /// `deny` (e.g. git aliases come from repo-controlled config).
     #[serde(default)]
     pub unknown_subcommand: Option<Decision>,
+    /// Every option, subcommand and operand shape of the program is listed:
+    /// anything else asks. Programs without it ask for any argument.
+    #[serde(default)]
+    pub complete: bool,
+    #[serde(default)]
+    pub flags: String,
+    #[serde(default)]
+    pub long_flags: Vec<String>,
+    #[serde(default)]
+    pub max_operands: Option<usize>,
+    #[serde(default)]
+    pub operand_type: ValueTypeDoc,
+    /// The program runs inside the git repository it discovers from its cwd
+    /// (git): that repository must be a real one inside the roots.
+    #[serde(default)]
+    pub discovers_repository: bool,
+    /// Management commands: `docker container run` is `docker run`. Group word
+    /// → (its subcommand word → the program's subcommand it means).
+    #[serde(default)]
+    pub groups: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl ProgramDoc {
@@ -238,6 +309,11 @@ impl ProgramDoc {
             last: self.last,
             last_unless: self.last_unless.clone(),
             write_when: self.write_when.clone(),
+            flags: self.flags.clone(),
+            long_flags: self.long_flags.clone(),
+            max_operands: self.max_operands,
+            operand_type: self.operand_type,
+            complete: self.complete,
         }
     }
 }

@@ -20,12 +20,20 @@ pub(crate) use compile::build;
 /// The built-in rules documents, in load order.
 pub(crate) const BUILTIN_SOURCES: &[(&str, &str)] = &[
     (
+        "builtin:programs_core.yaml",
+        include_str!("programs_core.yaml"),
+    ),
+    (
         "builtin:programs_text.yaml",
         include_str!("programs_text.yaml"),
     ),
     (
         "builtin:programs_files.yaml",
         include_str!("programs_files.yaml"),
+    ),
+    (
+        "builtin:programs_git.yaml",
+        include_str!("programs_git.yaml"),
     ),
     (
         "builtin:programs_dev.yaml",

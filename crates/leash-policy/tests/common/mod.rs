@@ -129,6 +129,14 @@ pub const FAKE_PROGRAMS: &[&str] = &[
     "od",
     "sha256sum",
     "id",
+    // small inspection programs with grammars of their own
+    "sleep",
+    "seq",
+    "test",
+    "pwd",
+    "whoami",
+    "nproc",
+    "mawk",
 ];
 
 /// The seed config's lists (issue #2), used by every profile.
@@ -325,6 +333,31 @@ impl Fixture {
             &workspace.join(".git/hooks/pre-commit"),
             "#!/bin/sh\nexit 0\n",
         );
+        // Repositories by meaning: a bare-repository lookalike built from
+        // ordinary files, a half-built one, a `.git` file pointing outside the
+        // roots, a dangling link into `.git`, and a staged copy of leash's config.
+        for (path, content) in [
+            ("evil/HEAD", "ref: refs/heads/main\n"),
+            ("evil/objects/info/packs", "\n"),
+            (
+                "evil/refs/heads/main",
+                "0000000000000000000000000000000000000000\n",
+            ),
+            ("evil/config", "[core]\n\tfsmonitor = id\n"),
+            ("half/objects/info/packs", "\n"),
+            ("staging/.leash.yaml", "security: {}\n"),
+            ("staging/config.yaml", "security: {}\n"),
+        ] {
+            write(&workspace.join(path), content);
+        }
+        write(
+            &workspace.join("linked/.git"),
+            &format!("gitdir: {}\n", outside.join("repo").display()),
+        );
+        write(&outside.join("repo/HEAD"), "ref: refs/heads/main\n");
+        fs::create_dir_all(outside.join("repo/objects")).unwrap();
+        fs::create_dir_all(outside.join("repo/refs")).unwrap();
+        symlink(".git/commondir", workspace.join("dangle")).unwrap();
         write_executable(&workspace.join("build.sh"), "#!/bin/sh\nid\n");
         write_executable(&workspace.join("evil.sh"), "#!/bin/sh\nid\n");
         // Copies of programs inside the (writable) workspace.
