@@ -34,7 +34,7 @@ export LEASH_TEST_LLAMA_SERVER
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-cargo test --workspace --quiet "${features[@]}" 2>&1 | tee "$log"
+cargo test --workspace --no-fail-fast --quiet "${features[@]}" 2>&1 | tee "$log"
 # The HTTP API against its own OpenAPI document (schemathesis): no 5xx, no
 # crash, a graceful stop and a verifying audit log afterwards.
 API_FUZZ_EXAMPLES="${API_FUZZ_EXAMPLES:-50}" LEASH_BIN="$target/debug/leash" scripts/api-fuzz.sh

@@ -307,7 +307,21 @@ impl CommandRunner<'_> {
             return Ok(());
         };
         let spec = match self.sandbox.spec_for(&command, &request.cwd) {
-            Ok(spec) => spec,
+            Ok(mut spec) => {
+                // `security.network: false`, but the person listed this
+                // command in `require_approval_for` and approved this very
+                // run: it alone gets the network (a learned "always" or an
+                // allow does not count, only an answer to this request).
+                if report.verdict.network_if_approved
+                    && report
+                        .approval
+                        .as_ref()
+                        .is_some_and(ApprovalOutcome::approves)
+                {
+                    spec.network = true;
+                }
+                spec
+            }
             Err(message) => {
                 // Root without a usable `security.run_as`: nothing runs.
                 self.audit.append(
@@ -329,6 +343,7 @@ impl CommandRunner<'_> {
                 "argv": command.argv,
                 "cwd": request.cwd,
                 "required_layers": self.sandbox.required_names(),
+                "network": spec.network,
                 "limits": self.sandbox.limits_json(),
             }),
         )?;

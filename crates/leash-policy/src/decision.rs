@@ -52,6 +52,18 @@ pub struct Verdict {
     pub reason: String,
     /// A short hint for the model on how to propose something acceptable.
     pub hint: String,
+    /// The command asks because the person listed it in
+    /// `require_approval_for` and it reaches the network while
+    /// `security.network` is off: the one run a person approves gets the
+    /// network, nothing else does (rule `network.approval`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub network_if_approved: bool,
     /// Present whenever the command parsed and its program resolved.
     pub command: Option<ResolvedCommand>,
+}
+
+/// For `skip_serializing_if`: the JSON of a verdict stays as it was unless the
+/// flag is set.
+fn is_false(b: &bool) -> bool {
+    !*b
 }

@@ -31,6 +31,9 @@ pub(crate) struct Collector {
     pub matches: Vec<RuleMatch>,
     winner: Option<RuleMatch>,
     exception: Option<RuleMatch>,
+    /// A `require_approval_for` entry that reaches the network matched while
+    /// `security.network` is off: the run a person approves gets the network.
+    pub network_if_approved: bool,
 }
 
 impl Collector {

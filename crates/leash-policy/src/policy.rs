@@ -184,6 +184,7 @@ impl Policy {
             },
             hint: String::new(),
         };
+        let network_if_approved = collector.network_if_approved;
         let (winner, mut matches) = collector.finish(allowed);
         if explain && matches.is_empty() {
             matches.push(winner.clone());
@@ -194,6 +195,9 @@ impl Policy {
                 rule: winner.rule,
                 reason: winner.reason,
                 hint: winner.hint,
+                // Only meaningful for an ask: a deny never runs, and an allow
+                // (not a person's approval) never earns the network.
+                network_if_approved: network_if_approved && winner.decision == Decision::Ask,
                 command: top.map(|t| ResolvedCommand {
                     program: t.resolved.program.clone(),
                     identity: t.judged,
@@ -364,15 +368,18 @@ impl Policy {
                     }
                     // The person listed this command as needing approval:
                     // it asks, and only the approved run gets the network.
-                    RuleDecision::Network if approval.is_some() => out.push(
-                        "network.approval",
-                        Decision::Ask,
-                        format!(
-                            "{reason} ({}); security.network is off, so only a run the person approves gets the network",
-                            rule.id
-                        ),
-                        &rule.hint,
-                    ),
+                    RuleDecision::Network if approval.is_some() => {
+                        out.network_if_approved = true;
+                        out.push(
+                            "network.approval",
+                            Decision::Ask,
+                            format!(
+                                "{reason} ({}); security.network is off, so only a run the person approves gets the network",
+                                rule.id
+                            ),
+                            &rule.hint,
+                        );
+                    }
                     RuleDecision::Network => out.push(
                         "network.off",
                         Decision::Deny,
@@ -526,6 +533,7 @@ fn refusal(rule: &str, reason: String, hint: &str) -> Explanation {
             rule: m.rule.clone(),
             reason: m.reason.clone(),
             hint: m.hint.clone(),
+            network_if_approved: false,
             command: None,
         },
         matches: vec![m],

@@ -60,11 +60,34 @@ fn render(status: &Value) -> String {
         text(&model["backend"]),
         location
     ));
+    // The job states in the order a job moves through them (a JSON object's
+    // key order depends on serde_json's features, so it is not relied on);
+    // states this list does not know yet come last, by name.
+    const STATE_ORDER: &[&str] = &[
+        "queued",
+        "running",
+        "waiting_approval",
+        "done",
+        "failed",
+        "cancelled",
+        "interrupted",
+    ];
     let queue = status["queue"]
         .as_object()
         .map(|q| {
-            q.iter()
+            let mut counts: Vec<(&String, &Value)> = q
+                .iter()
                 .filter(|(_, n)| n.as_i64().unwrap_or(0) > 0)
+                .collect();
+            counts.sort_by_key(|(state, _)| {
+                let rank = STATE_ORDER
+                    .iter()
+                    .position(|s| s == state)
+                    .unwrap_or(STATE_ORDER.len());
+                (rank, state.as_str())
+            });
+            counts
+                .into_iter()
                 .map(|(state, n)| format!("{state} {n}"))
                 .collect::<Vec<_>>()
         })
