@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use leash_config::ExecutionMode;
-use leash_policy::{Decision, Policy, Verdict};
+use leash_policy::{Decision, Policy, ResolvedCommand, Verdict};
 use leash_sandbox::{ExecOutcome, Executor};
 use leash_store::AuditLog;
 use serde_json::json;
@@ -324,14 +324,7 @@ impl CommandRunner<'_> {
             }
             Err(message) => {
                 // Root without a usable `security.run_as`: nothing runs.
-                self.audit.append(
-                    request.job_id,
-                    "command.failed",
-                    json!({"program": command.program, "error": message}),
-                )?;
-                report.not_run = Some(NotRunReason::SandboxFailed);
-                report.error = Some(message);
-                return Ok(());
+                return self.record_not_started(request, &command, message, report);
             }
         };
         let before = self.control.before();
@@ -357,17 +350,30 @@ impl CommandRunner<'_> {
                 report.outcome = Some(outcome);
             }
             Err(err) => {
-                let message = err.to_string();
-                self.audit.append(
-                    request.job_id,
-                    "command.failed",
-                    json!({"program": command.program, "error": message}),
-                )?;
-                report.not_run = Some(NotRunReason::SandboxFailed);
-                report.error = Some(message);
+                self.record_not_started(request, &command, err.to_string(), report)?;
             }
         }
         self.check_control_files(request.job_id, before, report)?;
+        Ok(())
+    }
+
+    /// The sandbox could not start the command (a required layer is missing,
+    /// the spawn failed, or leash is root without a usable `run_as`): recorded
+    /// as `command.failed`, and the report says it did not run.
+    fn record_not_started(
+        &self,
+        request: &CommandRequest,
+        command: &ResolvedCommand,
+        message: String,
+        report: &mut CommandReport,
+    ) -> Result<(), EngineError> {
+        self.audit.append(
+            request.job_id,
+            "command.failed",
+            json!({"program": command.program, "error": message}),
+        )?;
+        report.not_run = Some(NotRunReason::SandboxFailed);
+        report.error = Some(message);
         Ok(())
     }
 }

@@ -156,35 +156,34 @@ pub fn default_whitelist() -> Vec<String> {
     PROGRAMS.iter().map(|p| (*p).to_string()).collect()
 }
 
-/// System locations readable by default, besides the workspace and write roots.
-/// `/etc` is readable (configuration an assistant legitimately inspects) except
-/// for the secrets in [`system_denied_paths`]; `/proc` only for a few harmless
-/// summary files; `/sys`, `/root`, `/home`, `/var` and `/run` are not readable
-/// without approval.
+/// System locations readable by default, besides the workspace and write roots:
+/// the sandbox's own system read roots (`leash_system_paths`, so the policy
+/// never allows a read the sandbox refuses), narrowed where the policy is
+/// stricter. `/etc` is readable (configuration an assistant legitimately
+/// inspects) except for the secrets in [`system_denied_paths`]; `/proc` only
+/// for a few harmless summary files (the sandbox must open all of `/proc` for
+/// programs to start); `/sys`, `/root`, `/home`, `/var` and `/run` are not
+/// readable without approval.
 pub(crate) fn system_read_roots() -> Vec<PathBuf> {
-    [
-        "/usr",
-        "/etc",
-        "/bin",
-        "/sbin",
-        "/lib",
-        "/lib32",
-        "/lib64",
-        "/libx32",
-        "/opt",
+    const PROC_SUMMARIES: &[&str] = &[
         "/proc/cpuinfo",
         "/proc/meminfo",
         "/proc/loadavg",
         "/proc/uptime",
         "/proc/version",
-        "/dev/null",
-        "/dev/zero",
-        "/dev/random",
-        "/dev/urandom",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .collect()
+    ];
+    leash_system_paths::SYSTEM_READ_ROOTS
+        .iter()
+        // Component-wise (`Path::starts_with`): `/system` is not under `/sys`.
+        .filter(|root| {
+            let root = Path::new(root);
+            !root.starts_with("/proc") && !root.starts_with("/sys")
+        })
+        .chain(PROC_SUMMARIES)
+        .chain(leash_system_paths::READABLE_DEVICES)
+        .chain(leash_system_paths::WRITABLE_DEVICES)
+        .map(PathBuf::from)
+        .collect()
 }
 
 /// Sinks every command may write to although they are outside the roots.
@@ -284,3 +283,42 @@ pub(crate) fn home_write_protected(home: &Path) -> Vec<PathBuf> {
 /// File names that make a program run code when it starts in (or below) the
 /// directory that holds them, wherever they are.
 pub(crate) const CODE_BEARING_NAMES: &[&str] = &[".envrc", ".git"];
+
+#[cfg(test)]
+mod agreement_with_the_sandbox {
+    use std::path::Path;
+
+    /// The policy never allows a system read the sandbox would refuse: each of
+    /// its system read roots lies inside one of the sandbox's (or is one of
+    /// the device files the sandbox opens), and none is a system secret.
+    #[test]
+    fn policy_read_roots_lie_inside_the_sandbox_read_roots() {
+        for root in super::system_read_roots() {
+            let inside_sandbox_root = leash_system_paths::SYSTEM_READ_ROOTS
+                .iter()
+                .chain(leash_system_paths::READABLE_DEVICES)
+                .chain(leash_system_paths::WRITABLE_DEVICES)
+                .any(|s| root.starts_with(Path::new(s)));
+            assert!(
+                inside_sandbox_root,
+                "{} is readable by the policy, not by the sandbox",
+                root.display()
+            );
+            assert!(
+                !leash_system_paths::is_secret(&root),
+                "{} is a secret",
+                root.display()
+            );
+        }
+    }
+
+    #[test]
+    fn the_policy_denies_exactly_the_shared_secrets() {
+        let denied = super::system_denied_paths();
+        let shared: Vec<String> = leash_system_paths::SYSTEM_SECRETS
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        assert_eq!(denied, shared);
+    }
+}

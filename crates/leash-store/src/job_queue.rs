@@ -124,36 +124,7 @@ impl Store {
     /// Takes the next queued job (highest priority, then oldest) and marks it
     /// `running`, atomically: two workers never get the same job.
     pub fn claim_next_job(&mut self) -> Result<Option<Job>, StoreError> {
-        let path = self.path.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .at(&path)?;
-        let next: Option<i64> = {
-            let mut stmt = tx
-                .prepare(
-                    "SELECT id FROM jobs WHERE state = 'queued' \
-                     ORDER BY priority DESC, id LIMIT 1",
-                )
-                .at(&path)?;
-            let mut rows = stmt.query([]).at(&path)?;
-            match rows.next().at(&path)? {
-                Some(row) => Some(row.get(0).at(&path)?),
-                None => None,
-            }
-        };
-        let Some(id) = next else {
-            tx.rollback().at(&path)?;
-            return Ok(None);
-        };
-        tx.execute(
-            "UPDATE jobs SET state = 'running', attempts = attempts + 1, updated_at = ?1 \
-             WHERE id = ?2 AND state = 'queued'",
-            params![crate::timestamp::now_rfc3339(), id],
-        )
-        .at(&path)?;
-        tx.commit().at(&path)?;
-        self.job(id)
+        self.claim_next_job_among(None)
     }
 
     /// As [`Store::claim_next_job`], among the jobs of the named triggers
@@ -166,21 +137,38 @@ impl Store {
         if trigger_names.is_empty() {
             return Ok(None);
         }
+        self.claim_next_job_among(Some(trigger_names))
+    }
+
+    /// The claim itself: the next queued job (of the named triggers, when
+    /// given) becomes `running` in one immediate transaction, so two workers
+    /// can never claim the same job.
+    fn claim_next_job_among(
+        &mut self,
+        trigger_names: Option<&[String]>,
+    ) -> Result<Option<Job>, StoreError> {
         let path = self.path.clone();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .at(&path)?;
-        let placeholders = vec!["?"; trigger_names.len()].join(", ");
+        let names: &[String] = trigger_names.unwrap_or(&[]);
+        let filter = match trigger_names {
+            Some(names) => format!(
+                " AND trigger_name IN ({})",
+                vec!["?"; names.len()].join(", ")
+            ),
+            None => String::new(),
+        };
         let next: Option<i64> = {
             let mut stmt = tx
                 .prepare(&format!(
-                    "SELECT id FROM jobs WHERE state = 'queued' AND trigger_name IN ({placeholders}) \
+                    "SELECT id FROM jobs WHERE state = 'queued'{filter} \
                      ORDER BY priority DESC, id LIMIT 1"
                 ))
                 .at(&path)?;
             let mut rows = stmt
-                .query(rusqlite::params_from_iter(trigger_names.iter()))
+                .query(rusqlite::params_from_iter(names.iter()))
                 .at(&path)?;
             match rows.next().at(&path)? {
                 Some(row) => Some(row.get(0).at(&path)?),
