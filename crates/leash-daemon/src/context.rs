@@ -199,7 +199,11 @@ impl DaemonContext {
     /// finishes its step.
     pub fn stop(&self) {
         self.stopping.store(true, Ordering::SeqCst);
-        let _ = self.stop_tx.send(true);
+        // `send_replace`, not `send`: `send` fails and leaves the value
+        // unchanged when no receiver exists at this instant (a trigger
+        // between two waits), and every later `stopped()` would then wait
+        // forever (seen as a hung stop in the git trigger test).
+        self.stop_tx.send_replace(true);
         self.queue.notify();
         self.approvals_changed.notify();
     }
