@@ -9,9 +9,14 @@ use leash_sandbox::{ExitKind, LimitKind, Limits, RunAs};
 
 use crate::{Scratch, executor, running_as_root, text};
 
-const NOBODY: RunAs = RunAs {
-    uid: 65534,
-    gid: 65534,
+/// The identity the fork bomb runs as when the tests run as root: a uid of its
+/// own, with no passwd entry, that no other process on the machine uses. Not
+/// `nobody`: other tests (and other test binaries running at the same time) hand
+/// their children to `nobody`, and those tasks would count against the bomb's
+/// RLIMIT_NPROC and in its peak, making the exact bound below racy.
+const BOMB_USER: RunAs = RunAs {
+    uid: 61_999,
+    gid: 61_999,
 };
 
 /// Tasks (threads included) whose real uid is `uid`, and how many are zombies.
@@ -64,18 +69,18 @@ fn fork_bomb_is_contained_and_the_machine_stays_healthy() {
         max_processes: 32,
         ..Limits::default()
     };
-    // RLIMIT_NPROC does not bind root. As root, the bomb runs as `nobody`, so the
+    // RLIMIT_NPROC does not bind root. As root, the bomb runs as a uid of its own, so the
     // limit the executor sets is the one the kernel enforces.
     let uid = if running_as_root() {
-        std::os::unix::fs::chown(&scratch.work, Some(NOBODY.uid), Some(NOBODY.gid)).unwrap();
-        spec.run_as = Some(NOBODY);
+        std::os::unix::fs::chown(&scratch.work, Some(BOMB_USER.uid), Some(BOMB_USER.gid)).unwrap();
+        spec.run_as = Some(BOMB_USER);
         eprintln!(
             "fork bomb: this test runs as root, which RLIMIT_NPROC exempts; the bomb runs as \
              uid {} (run_as), where RLIMIT_NPROC = its tasks + 32 holds it; the timeout kills \
              the group",
-            NOBODY.uid
+            BOMB_USER.uid
         );
-        NOBODY.uid
+        BOMB_USER.uid
     } else {
         // SAFETY: getuid has no preconditions.
         let uid = unsafe { libc::getuid() };
@@ -111,8 +116,8 @@ fn fork_bomb_is_contained_and_the_machine_stays_healthy() {
 
     assert_eq!(outcome.status, ExitKind::TimedOut);
     assert_eq!(outcome.limit_hit, Some(LimitKind::Timeout));
-    if uid == NOBODY.uid {
-        // Nothing else runs as nobody: the kernel's limit is exact.
+    if uid == BOMB_USER.uid {
+        // Nothing else runs as this uid: the kernel's limit is exact.
         assert!(
             peak <= baseline + 32,
             "peak {peak} tasks > baseline {baseline} + 32"
@@ -134,8 +139,8 @@ fn fork_bomb_is_contained_and_the_machine_stays_healthy() {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let (tasks, zombies) = tasks_of(uid);
-        if uid != NOBODY.uid || tasks == zombies + baseline || Instant::now() > deadline {
-            if uid == NOBODY.uid {
+        if uid != BOMB_USER.uid || tasks == zombies + baseline || Instant::now() > deadline {
+            if uid == BOMB_USER.uid {
                 assert_eq!(
                     tasks - zombies,
                     baseline,
