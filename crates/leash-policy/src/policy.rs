@@ -521,6 +521,10 @@ pub(crate) fn destination_names(
     all.iter()
         .filter(|a| !a.dest && !a.changes_dir)
         .filter_map(|src| {
+            // `cp -r SRC/. DIR` copies SRC's entries into DIR itself.
+            if src.text == "." || src.text.ends_with("/.") {
+                return Some(dest.text.to_string());
+            }
             let trimmed = src.text.trim_end_matches('/');
             let name = Path::new(trimmed).file_name()?;
             Some(

@@ -28,6 +28,7 @@ fn paths(t: &WriteTargets) -> Vec<(PathBuf, bool)> {
 #[rstest]
 #[case(&["cp", "a.txt", "b.txt"], &[("b.txt", false)])]
 #[case(&["cp", "-r", "src", "copy"], &[("copy", true)])]
+#[case(&["cp", "-r", "src/.", "sub"], &[("sub", true)])]
 #[case(&["mv", "a.txt", "b.txt"], &[("a.txt", false), ("b.txt", false)])]
 #[case(&["tee", "-a", "log.txt"], &[("log.txt", false)])]
 #[case(&["sed", "-i", "s/a/b/", "a.txt"], &[("a.txt", false)])]

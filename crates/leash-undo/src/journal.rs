@@ -176,7 +176,14 @@ impl Journal {
         let mut bytes = 0u64;
         let mut targets = Vec::new();
         let mut dropped = 0usize;
-        for t in &writes.targets {
+        for t in with_created_parents(&writes.targets) {
+            // A directory is journaled with everything below it: `mv DIR X`
+            // or `rm -r`-like effects must not come back as an empty dir.
+            let recursive = t.recursive || t.path.is_dir();
+            let t = leash_policy::WriteTarget {
+                path: t.path,
+                recursive,
+            };
             match estimate(&t.path, t.recursive, self.settings.max_file_bytes) {
                 Ok((need, big)) => {
                     let link_ok = replaces && big.iter().all(|b| same_device(b, device));
@@ -294,7 +301,7 @@ impl Journal {
     pub fn finish(&self, pending: Pending) -> Result<(), UndoError> {
         let mut after = Vec::with_capacity(pending.targets.len());
         for (tid, path, recursive) in &pending.targets {
-            let snap = self.observe(path, *recursive)?;
+            let snap = self.observe(path, *recursive || path.is_dir())?;
             after.push((*tid, serde_json::to_string(&snap)?));
         }
         self.store()?
@@ -312,6 +319,32 @@ impl Journal {
             },
         )
     }
+}
+
+/// The targets, then the topmost missing ancestor of each (a program may
+/// create it: `mkdir -p`, `tar -x`, `cp --parents`), so undo removes it too.
+fn with_created_parents(targets: &[leash_policy::WriteTarget]) -> Vec<leash_policy::WriteTarget> {
+    let mut out: Vec<leash_policy::WriteTarget> = targets.to_vec();
+    for t in targets {
+        let mut topmost = None;
+        let mut dir = t.path.parent();
+        while let Some(d) = dir {
+            if std::fs::symlink_metadata(d).is_ok() {
+                break;
+            }
+            topmost = Some(d.to_path_buf());
+            dir = d.parent();
+        }
+        if let Some(path) = topmost
+            && !out.iter().any(|o| o.path == path)
+        {
+            out.push(leash_policy::WriteTarget {
+                path,
+                recursive: false,
+            });
+        }
+    }
+    out
 }
 
 fn same_device(path: &Path, device: Option<u64>) -> bool {

@@ -203,15 +203,11 @@ fn outcome(entry: &UndoAction, status: EntryStatus) -> EntryOutcome {
     }
 }
 
-/// What is at a target now (recursively when a directory stands where the
-/// pre-image had none, so `--force` keeps all of it).
+/// What is at a target now: everything below it when it is a directory (as
+/// after-images are taken), so a change inside it is seen and `--force`
+/// keeps all of it.
 fn current(journal: &Journal, t: &Loaded) -> Result<Snapshot, UndoError> {
-    let now = journal.observe(&t.path, t.recursive)?;
-    let is_dir = |s: &Snapshot| matches!(s.entries.get(""), Some(EntryState::Dir { .. }));
-    if !t.recursive && is_dir(&now) && !is_dir(&t.before) {
-        return journal.observe(&t.path, true);
-    }
-    Ok(now)
+    journal.observe(&t.path, t.recursive || t.path.is_dir())
 }
 
 fn same(a: &EntryState, b: &EntryState) -> bool {
@@ -348,7 +344,7 @@ fn undo_entry(
     if let Some((id, ids)) = &forced {
         let mut after = Vec::new();
         for (tid, t) in ids.iter().zip(&targets) {
-            let snap = journal.observe(&t.path, t.recursive)?;
+            let snap = current(journal, t)?;
             after.push((*tid, serde_json::to_string(&snap)?));
         }
         journal.store()?.undo_finish(*id, UndoState::Done, &after)?;
@@ -450,7 +446,9 @@ fn temp_beside(path: &Path) -> PathBuf {
     let name = path.file_name().unwrap_or(OsStr::new("x"));
     let mut tmp = b".".to_vec();
     tmp.extend_from_slice(name.as_bytes());
-    tmp.extend_from_slice(format!(".leash-undo{}", std::process::id()).as_bytes());
+    // A fixed name: a temp left by an undo killed mid-write is replaced
+    // (removed first) when the undo is run again.
+    tmp.extend_from_slice(b".leash-undo");
     path.with_file_name(OsStr::from_bytes(&tmp))
 }
 
