@@ -279,7 +279,12 @@ fn seed_config_loads_and_means_what_it_says() {
     3,
     "did you mean \"keep_days\""
 )]
-#[case::undo_flag_not_boolean("undo:\n  approve_irreversible: sure\n", "undo.approve_irreversible", 2, "")]
+#[case::undo_flag_not_boolean(
+    "undo:\n  approve_irreversible: sure\n",
+    "undo.approve_irreversible",
+    2,
+    ""
+)]
 #[case::unknown_tag("model:\n  path: !secret x\n", "model.path", 2, "unsupported YAML tag")]
 #[case::second_document("model: {}\n---\nmodel: {}\n", "", 2, "exactly one YAML document")]
 #[case::fallback_without_backend(

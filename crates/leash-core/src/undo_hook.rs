@@ -13,7 +13,12 @@ use crate::mode_gate::GateOutcome;
 
 /// The journal's plan for a judged command (`None` when the program did not
 /// resolve: it cannot run at all).
-pub(crate) fn plan(journal: &Journal, policy: &Policy, verdict: &Verdict, cwd: &std::path::Path) -> Option<Plan> {
+pub(crate) fn plan(
+    journal: &Journal,
+    policy: &Policy,
+    verdict: &Verdict,
+    cwd: &std::path::Path,
+) -> Option<Plan> {
     let command = verdict.command.as_ref()?;
     let writes = policy.write_targets(&command.argv, cwd);
     Some(journal.plan(&writes, replaces_files(&command.identity)))
@@ -69,7 +74,12 @@ pub(crate) fn begin(
 /// Records the after-images once the action ran. A failure here leaves the
 /// entry `not_started` (undo then needs `--force`) and is recorded; the
 /// action already happened, so it is not an error of the job.
-pub(crate) fn finish(journal: &Journal, audit: &AuditLog, job_id: Option<i64>, pending: Option<Pending>) {
+pub(crate) fn finish(
+    journal: &Journal,
+    audit: &AuditLog,
+    job_id: Option<i64>,
+    pending: Option<Pending>,
+) {
     let Some(pending) = pending else { return };
     let id = pending.id;
     if let Err(err) = journal.finish(pending) {

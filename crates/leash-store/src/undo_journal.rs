@@ -279,11 +279,7 @@ impl Store {
     }
 
     /// Later entries (by id) that journaled `path`, for "changed since".
-    pub fn undo_later_touching(
-        &self,
-        after_id: i64,
-        path: &Path,
-    ) -> Result<Vec<i64>, StoreError> {
+    pub fn undo_later_touching(&self, after_id: i64, path: &Path) -> Result<Vec<i64>, StoreError> {
         let mut stmt = self
             .conn
             .prepare(

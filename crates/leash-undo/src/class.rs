@@ -36,7 +36,9 @@ impl Reversibility {
     /// The line an approval prompt shows.
     pub fn prompt_line(self) -> &'static str {
         match self {
-            Reversibility::Reversible => "undo: reversible (`leash undo` restores every file it writes)",
+            Reversibility::Reversible => {
+                "undo: reversible (`leash undo` restores every file it writes)"
+            }
             Reversibility::PartlyReversible => {
                 "undo: PARTLY reversible (some of what it writes cannot be undone)"
             }

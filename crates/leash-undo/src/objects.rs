@@ -310,7 +310,10 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(store.list().unwrap().len(), 1);
         assert_eq!(std::fs::read(store.path_of(&a)).unwrap(), b"same");
-        let mode = std::fs::metadata(store.path_of(&a)).unwrap().permissions().mode();
+        let mode = std::fs::metadata(store.path_of(&a))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 

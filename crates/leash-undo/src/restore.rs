@@ -107,7 +107,9 @@ fn entry_path(target: &Path, key: &str) -> PathBuf {
 
 fn show(path: &Path) -> String {
     // Names may hold newlines or invalid UTF-8: show them escaped.
-    format!("{:?}", path.as_os_str()).trim_matches('"').to_owned()
+    format!("{:?}", path.as_os_str())
+        .trim_matches('"')
+        .to_owned()
 }
 
 /// Undoes the selected changes. Every restore and refusal is audited
@@ -195,7 +197,10 @@ fn outcome(entry: &UndoAction, status: EntryStatus) -> EntryOutcome {
         entry: entry.id,
         job_id: entry.job_id,
         class: entry.class.clone(),
-        note: summary.get("reason").and_then(|r| r.as_str()).map(str::to_owned),
+        note: summary
+            .get("reason")
+            .and_then(|r| r.as_str())
+            .map(str::to_owned),
         summary: summary.get("what").cloned().unwrap_or(summary),
         status,
         changes: Vec::new(),
@@ -283,7 +288,11 @@ fn undo_entry(
                 });
             }
         }
-        for key in now.entries.keys().filter(|k| !t.before.entries.contains_key(*k)) {
+        for key in now
+            .entries
+            .keys()
+            .filter(|k| !t.before.entries.contains_key(*k))
+        {
             result.changes.push(PathChange {
                 path: show(&entry_path(&t.path, key)),
                 change: "remove (created by the action)".to_owned(),
@@ -481,7 +490,12 @@ fn mtime(s: i64, ns: i64) -> SystemTime {
 }
 
 /// Puts one target back to its pre-image.
-fn apply(journal: &Journal, t: &Loaded, now: &Snapshot, roots: &[PathBuf]) -> Result<(), UndoError> {
+fn apply(
+    journal: &Journal,
+    t: &Loaded,
+    now: &Snapshot,
+    roots: &[PathBuf],
+) -> Result<(), UndoError> {
     let missing = EntryState::Missing;
     // Remove, deepest first: what the action created, and whatever stands
     // where the pre-image had something of another kind.

@@ -201,9 +201,7 @@ fn entry(path: &Path, meta: &Metadata, how: Capture<'_>) -> Result<EntryState, U
             content,
         }
     } else {
-        EntryState::Other {
-            mode: meta.mode(),
-        }
+        EntryState::Other { mode: meta.mode() }
     })
 }
 
@@ -255,8 +253,7 @@ fn walk(root: &Path, rel: &Path, how: Capture<'_>, snap: &mut Snapshot) -> Resul
         let item = item.map_err(UndoError::io("cannot list", &dir))?;
         let child_rel = rel.join(item.file_name());
         let path = root.join(&child_rel);
-        let meta =
-            std::fs::symlink_metadata(&path).map_err(UndoError::io("cannot stat", &path))?;
+        let meta = std::fs::symlink_metadata(&path).map_err(UndoError::io("cannot stat", &path))?;
         snap.entries
             .insert(rel_key(&child_rel), entry(&path, &meta, how)?);
         if meta.file_type().is_dir() {

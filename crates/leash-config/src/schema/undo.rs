@@ -44,7 +44,9 @@ impl UndoConfig {
         let mut u = UndoConfig::default();
         let f = r.fields(node, key, Self::KEYS);
         r.field(&f, "max_mb", &mut u.max_mb, |r, n, k| r.integer(n, k, 0));
-        r.field(&f, "keep_days", &mut u.keep_days, |r, n, k| r.integer(n, k, 0));
+        r.field(&f, "keep_days", &mut u.keep_days, |r, n, k| {
+            r.integer(n, k, 0)
+        });
         r.field(&f, "max_file_mb", &mut u.max_file_mb, |r, n, k| {
             r.integer(n, k, 0)
         });

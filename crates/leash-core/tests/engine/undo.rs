@@ -76,7 +76,12 @@ fn every_file_action_of_a_job_is_undone() {
         }),
         Action::Delete("gone.txt".into()),
         Action::Run {
-            argv: vec!["sed".into(), "-i".into(), "s/new/NEW/".into(), "new.txt".into()],
+            argv: vec![
+                "sed".into(),
+                "-i".into(),
+                "s/new/NEW/".into(),
+                "new.txt".into(),
+            ],
             cwd: None,
         },
     ];
@@ -107,7 +112,13 @@ fn every_file_action_of_a_job_is_undone() {
     .unwrap();
     assert_eq!(report.entries.len(), actions.len());
     assert_eq!(files(&ws), before);
-    let kinds: Vec<String> = engine.audit.all().unwrap().into_iter().map(|r| r.kind).collect();
+    let kinds: Vec<String> = engine
+        .audit
+        .all()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.kind)
+        .collect();
     for kind in ["undo.journaled", "undo.started", "undo.restored"] {
         assert!(kinds.iter().any(|k| k == kind), "no {kind} in {kinds:?}");
     }
@@ -121,7 +132,9 @@ struct Recorder(Mutex<Vec<ApprovalRequest>>);
 impl Approver for Recorder {
     fn ask(&self, request: &ApprovalRequest) -> ApprovalOutcome {
         self.0.lock().unwrap().push(request.clone());
-        ApprovalOutcome::Unavailable { why: "recorded".into() }
+        ApprovalOutcome::Unavailable {
+            why: "recorded".into(),
+        }
     }
 }
 
@@ -140,12 +153,22 @@ fn irreversible_commands_are_shown_and_can_require_approval() {
         job_id: None,
     };
     let make = runner.run(&request(&["make", "--version"])).unwrap();
-    assert!(make.outcome.is_none(), "an irreversible command ran unasked");
+    assert!(
+        make.outcome.is_none(),
+        "an irreversible command ran unasked"
+    );
     let asked = recorder.0.lock().unwrap().clone();
     assert_eq!(asked.len(), 1);
-    assert!(asked[0].reason.contains("IRREVERSIBLE"), "{}", asked[0].reason);
+    assert!(
+        asked[0].reason.contains("IRREVERSIBLE"),
+        "{}",
+        asked[0].reason
+    );
     let cat = runner.run(&request(&["cat", "/dev/null"])).unwrap();
-    assert!(cat.outcome.is_some(), "a command that writes nothing is reversible");
+    assert!(
+        cat.outcome.is_some(),
+        "a command that writes nothing is reversible"
+    );
     let decisions: Vec<_> = engine
         .audit
         .all()

@@ -17,7 +17,12 @@ fn names() -> Vec<String> {
 
 fn spawn_child(mode: &str, root: &Path) -> Child {
     Command::new(std::env::current_exe().unwrap())
-        .args(["crash::child_process", "--exact", "--ignored", "--nocapture"])
+        .args([
+            "crash::child_process",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+        ])
         .env(CHILD_ENV, mode)
         .env(ROOT_ENV, root)
         .spawn()
@@ -27,7 +32,10 @@ fn spawn_child(mode: &str, root: &Path) -> Child {
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
-        assert!(start.elapsed() < Duration::from_secs(60), "timed out waiting for {what}");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "timed out waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(2));
     }
 }
@@ -69,7 +77,11 @@ fn child_process() {
                 ..EntryContext::default()
             };
             let _pending = ws.journal.begin(&ctx, &plan, &ws.audit).unwrap();
-            let status = Command::new("sed").args(&argv[1..]).current_dir(&ws.ws).status().unwrap();
+            let status = Command::new("sed")
+                .args(&argv[1..])
+                .current_dir(&ws.ws)
+                .status()
+                .unwrap();
             assert!(status.success());
             std::fs::write(ws.root.join("ran"), "").unwrap();
             std::thread::sleep(Duration::from_secs(120));
@@ -128,7 +140,9 @@ fn kill_9_during_an_undo_then_undo_again() {
             .filter(|n| std::fs::read_to_string(ws_dir.join(n)).is_ok_and(|c| c == "alpha\n"))
             .count()
     };
-    wait_for("the undo to start restoring", || restored() > 0 || root.join("undone").exists());
+    wait_for("the undo to start restoring", || {
+        restored() > 0 || root.join("undone").exists()
+    });
     kill9(&mut child);
     let at_kill = restored();
     eprintln!("killed the undo with {at_kill} of {FILES} files restored");

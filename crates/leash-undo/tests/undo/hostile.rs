@@ -16,9 +16,18 @@ fn a_target_changed_since_is_not_overwritten() {
     let err = ws.undo(Selection::Job(1), false).unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, UndoError::Changed { .. }), "{text}");
-    assert!(text.contains("a.txt") && text.contains("content differs"), "{text}");
+    assert!(
+        text.contains("a.txt") && text.contains("content differs"),
+        "{text}"
+    );
     assert_eq!(ws.read("a.txt"), "a person's edit\n");
-    let kinds: Vec<String> = ws.audit.all().unwrap().into_iter().map(|r| r.kind).collect();
+    let kinds: Vec<String> = ws
+        .audit
+        .all()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.kind)
+        .collect();
     assert!(kinds.contains(&"undo.refused".to_owned()), "{kinds:?}");
 }
 
@@ -104,7 +113,10 @@ fn undo_never_writes_through_a_symlinked_directory() {
         let err = ws.undo(Selection::Job(1), force).unwrap_err();
         assert!(matches!(err, UndoError::Unsafe { .. }), "{err}");
     }
-    assert_eq!(std::fs::read_to_string(outside.join("a.txt")).unwrap(), "v2\n");
+    assert_eq!(
+        std::fs::read_to_string(outside.join("a.txt")).unwrap(),
+        "v2\n"
+    );
 }
 
 /// Class `symlink-target`: the target itself swapped for a symlink to a file
@@ -121,7 +133,12 @@ fn a_target_swapped_for_a_symlink_is_replaced_not_followed() {
     assert!(ws.undo(Selection::Job(1), false).is_err());
     ws.undo(Selection::Job(1), true).unwrap();
     assert_eq!(std::fs::read_to_string(&outside).unwrap(), "v2\n");
-    assert!(!std::fs::symlink_metadata(ws.p("a.txt")).unwrap().file_type().is_symlink());
+    assert!(
+        !std::fs::symlink_metadata(ws.p("a.txt"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     assert_eq!(ws.read("a.txt"), "v1\n");
 }
 
@@ -133,8 +150,14 @@ fn a_write_through_a_symlink_is_journaled_at_its_target() {
     ws.write("real/file.txt", "v1\n");
     std::os::unix::fs::symlink("real/file.txt", ws.p("link.txt")).unwrap();
     let before = ws.tree_hash();
-    let plan = ws.run(1, &["sed", "-i", "--follow-symlinks", "s/v1/v2/", "link.txt"]);
-    assert_eq!(plan.paths().collect::<Vec<_>>(), vec![ws.p("real/file.txt").as_path()]);
+    let plan = ws.run(
+        1,
+        &["sed", "-i", "--follow-symlinks", "s/v1/v2/", "link.txt"],
+    );
+    assert_eq!(
+        plan.paths().collect::<Vec<_>>(),
+        vec![ws.p("real/file.txt").as_path()]
+    );
     assert_eq!(ws.read("real/file.txt"), "v2\n");
     ws.undo(Selection::Job(1), false).unwrap();
     assert_eq!(ws.tree_hash(), before);
@@ -154,7 +177,11 @@ fn undo_never_writes_through_a_hard_link() {
     assert_eq!(std::fs::read_to_string(&outside).unwrap(), "");
     ws.undo(Selection::Job(1), false).unwrap();
     assert_eq!(ws.read("a.txt"), "v1\n");
-    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "", "undo wrote through a hard link");
+    assert_eq!(
+        std::fs::read_to_string(&outside).unwrap(),
+        "",
+        "undo wrote through a hard link"
+    );
 }
 
 /// Undo refuses a journaled path outside the roots it is given.
@@ -219,7 +246,9 @@ fn a_full_disk_during_journaling_stops_the_action() {
         .map(|s| s.success())
         .unwrap_or(false);
     if !mounted {
-        eprintln!("SKIPPED a_full_disk_during_journaling_stops_the_action: cannot mount a tmpfs here (not root?)");
+        eprintln!(
+            "SKIPPED a_full_disk_during_journaling_stops_the_action: cannot mount a tmpfs here (not root?)"
+        );
         return;
     }
     let guard = Unmount(state.clone());
@@ -245,7 +274,10 @@ fn a_full_disk_during_journaling_stops_the_action() {
     let result = ws.journal.begin(&ctx, &plan, &ws.audit);
     assert!(result.is_err(), "journaling onto a full disk must fail");
     // (The engine does not run the action on this error; see leash-core.)
-    assert!(ws.undo(Selection::Job(1), false).is_err(), "no entry was committed");
+    assert!(
+        ws.undo(Selection::Job(1), false).is_err(),
+        "no entry was committed"
+    );
     drop(guard);
     drop(ws);
 }

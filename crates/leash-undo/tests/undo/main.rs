@@ -153,7 +153,9 @@ pub fn tree_hash(root: &Path) -> String {
                 line.extend_from_slice(std::fs::read_link(&path).unwrap().as_os_str().as_bytes());
             } else if meta.is_file() {
                 line.extend_from_slice(&Sha256::digest(std::fs::read(&path).unwrap()));
-                line.extend_from_slice(format!(" {}.{}", meta.mtime(), meta.mtime_nsec()).as_bytes());
+                line.extend_from_slice(
+                    format!(" {}.{}", meta.mtime(), meta.mtime_nsec()).as_bytes(),
+                );
             } else if meta.is_dir() {
                 stack.push(child);
             }

@@ -33,10 +33,19 @@ fn seeded() -> Ws {
         .unwrap();
     assert!(status.success());
     // File times in the past, so a rewrite or a `touch` shows.
-    for f in ["a.txt", "b.txt", "out.txt", "a.tar", "src/one.txt", "src/deep/two.txt"] {
+    for f in [
+        "a.txt",
+        "b.txt",
+        "out.txt",
+        "a.tar",
+        "src/one.txt",
+        "src/deep/two.txt",
+    ] {
         let file = std::fs::File::options().write(true).open(ws.p(f)).unwrap();
-        file.set_modified(std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000))
-            .unwrap();
+        file.set_modified(
+            std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000),
+        )
+        .unwrap();
     }
     ws
 }
@@ -69,10 +78,18 @@ fn undo_restores_the_workspace_exactly(#[case] argv: &[&str]) {
     let before = ws.tree_hash();
     let plan = ws.run(7, argv);
     reversible(&plan);
-    assert_ne!(ws.tree_hash(), before, "{argv:?} changed nothing: the case tests nothing");
+    assert_ne!(
+        ws.tree_hash(),
+        before,
+        "{argv:?} changed nothing: the case tests nothing"
+    );
     let report = ws.undo(Selection::Job(7), false).unwrap();
     assert_eq!(report.entries.len(), 1);
-    assert_eq!(ws.tree_hash(), before, "{argv:?}: undo did not restore the workspace");
+    assert_eq!(
+        ws.tree_hash(),
+        before,
+        "{argv:?}: undo did not restore the workspace"
+    );
     assert!(ws.audit.verify().unwrap().ok);
 }
 
@@ -105,10 +122,12 @@ fn a_whole_job_is_undone_newest_first() {
     assert_eq!(ws.tree_hash(), before);
     // Undoing again finds nothing left to do.
     let again = ws.undo(Selection::Job(9), false).unwrap();
-    assert!(again
-        .entries
-        .iter()
-        .all(|e| e.status == leash_undo::EntryStatus::AlreadyUndone));
+    assert!(
+        again
+            .entries
+            .iter()
+            .all(|e| e.status == leash_undo::EntryStatus::AlreadyUndone)
+    );
 }
 
 /// `--dry-run` restores nothing and says what it would restore.
@@ -128,7 +147,10 @@ fn a_dry_run_changes_nothing() {
         },
     )
     .unwrap();
-    assert_eq!(report.entries[0].status, leash_undo::EntryStatus::WouldRestore);
+    assert_eq!(
+        report.entries[0].status,
+        leash_undo::EntryStatus::WouldRestore
+    );
     assert!(report.entries[0].changes[0].path.ends_with("a.txt"));
     assert_eq!(ws.tree_hash(), after);
 }
@@ -140,7 +162,13 @@ fn pre_images_are_deduplicated() {
     ws.run(1, &["touch", "a.txt"]);
     ws.run(1, &["touch", "a.txt"]);
     let objects = ws.journal.objects().list().unwrap();
-    assert_eq!(objects.iter().filter(|(n, _)| !n.starts_with("links/")).count(), 1);
+    assert_eq!(
+        objects
+            .iter()
+            .filter(|(n, _)| !n.starts_with("links/"))
+            .count(),
+        1
+    );
 }
 
 /// Commands whose effects leash cannot name are classed before they run.
@@ -172,7 +200,10 @@ fn size_limits_class_before_running() {
     reversible(&sed);
     ws.undo(Selection::Last, false).unwrap();
     assert_eq!(ws.tree_hash(), before);
-    assert_eq!(ws.plan(&["tee", "big.txt"]).class, Reversibility::Irreversible);
+    assert_eq!(
+        ws.plan(&["tee", "big.txt"]).class,
+        Reversibility::Irreversible
+    );
     assert_eq!(
         ws.plan(&["tee", "big.txt", "mid.txt"]).class,
         Reversibility::PartlyReversible
