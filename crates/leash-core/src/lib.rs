@@ -36,3 +36,4 @@ pub use outcome_json::{outcome_payload, status_json};
 pub use policy_settings::policy_settings;
 pub use run_as::{RUN_AS_KEY, RunAsDecision, hand_over, hand_over_if_root};
 pub use sandbox_template::{SandboxTemplate, layer_for};
+pub use undo_hook::undo_roots;

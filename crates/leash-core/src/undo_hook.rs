@@ -91,3 +91,33 @@ pub(crate) fn finish(
         );
     }
 }
+
+/// Where `leash undo` may write: the workspace (`security.workspace`, else
+/// `fallback_workspace`), the write roots, every trigger's workspace and the
+/// job's own, canonical. Undo refuses any journaled path outside them.
+pub fn undo_roots(
+    loaded: &leash_config::LoadedConfig,
+    fallback_workspace: &std::path::Path,
+    job_workspace: Option<&str>,
+) -> Vec<std::path::PathBuf> {
+    let security = &loaded.config.security;
+    let mut roots = vec![
+        security
+            .workspace
+            .clone()
+            .unwrap_or_else(|| fallback_workspace.to_path_buf()),
+    ];
+    roots.extend(security.paths.write.iter().cloned());
+    roots.extend(
+        loaded
+            .config
+            .triggers
+            .iter()
+            .filter_map(|t| t.workspace.clone()),
+    );
+    roots.extend(job_workspace.map(std::path::PathBuf::from));
+    roots
+        .into_iter()
+        .map(|r| r.canonicalize().unwrap_or(r))
+        .collect()
+}

@@ -109,30 +109,20 @@ pub fn run(global: &GlobalArgs, args: UndoArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Where undo may write: the workspace, the write roots, every trigger's
-/// workspace and the job's own (all canonical).
+/// Where undo may write (see [`leash_core::undo_roots`]).
 fn roots(loaded: &LoadedConfig, selection: Selection) -> anyhow::Result<Vec<PathBuf>> {
-    let security = &loaded.config.security;
     let here = std::env::current_dir().context("cannot read the current directory")?;
-    let mut roots: Vec<PathBuf> = vec![security.workspace.clone().unwrap_or(here)];
-    roots.extend(security.paths.write.iter().cloned());
-    roots.extend(
-        loaded
-            .config
-            .triggers
-            .iter()
-            .filter_map(|t| t.workspace.clone()),
-    );
-    if let Selection::Job(id) = selection {
-        let store = leash_store::Store::open(&loaded.paths.database_file())?;
-        if let Some(ws) = store.job(id)?.and_then(|job| job.workspace) {
-            roots.push(PathBuf::from(ws));
-        }
-    }
-    Ok(roots
-        .into_iter()
-        .map(|r| r.canonicalize().unwrap_or(r))
-        .collect())
+    let job_workspace = match selection {
+        Selection::Job(id) => leash_store::Store::open(&loaded.paths.database_file())?
+            .job(id)?
+            .and_then(|job| job.workspace),
+        Selection::Entry(_) | Selection::Last => None,
+    };
+    Ok(leash_core::undo_roots(
+        loaded,
+        &here,
+        job_workspace.as_deref(),
+    ))
 }
 
 fn print_report(report: &UndoReport, dry_run: bool) {
