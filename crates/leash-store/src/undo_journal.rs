@@ -167,24 +167,39 @@ impl Store {
         Ok((id, ids))
     }
 
-    /// Links an entry to its `undo.journaled` audit record.
-    pub fn undo_set_audit_seq(&self, id: i64, seq: u64) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "UPDATE undo_actions SET audit_seq = ?2 WHERE id = ?1",
-                params![id, seq],
-            )
-            .at(&self.path)?;
-        Ok(())
-    }
-
-    /// Records the after-images and moves the entry to `state`, in one
-    /// transaction.
+    /// Records the after-images, links the entry to its `undo.journaled`
+    /// audit record and moves it to `state`, in one transaction. `durable:
+    /// false` commits without waiting for fsync (WAL `synchronous=NORMAL`
+    /// for this one commit): for marks whose loss a crash may cost, never
+    /// for an entry a pre-image depends on.
     pub fn undo_finish(
         &mut self,
         id: i64,
         state: UndoState,
         after: &[(i64, String)],
+        audit_seq: Option<u64>,
+        durable: bool,
+    ) -> Result<(), StoreError> {
+        if !durable {
+            self.conn
+                .pragma_update(None, "synchronous", "NORMAL")
+                .at(&self.path)?;
+        }
+        let result = self.undo_finish_tx(id, state, after, audit_seq);
+        if !durable {
+            self.conn
+                .pragma_update(None, "synchronous", "FULL")
+                .at(&self.path)?;
+        }
+        result
+    }
+
+    fn undo_finish_tx(
+        &mut self,
+        id: i64,
+        state: UndoState,
+        after: &[(i64, String)],
+        audit_seq: Option<u64>,
     ) -> Result<(), StoreError> {
         let tx = self.conn.transaction().at(&self.path)?;
         for (target, doc) in after {
@@ -196,8 +211,9 @@ impl Store {
         }
         let changed = tx
             .execute(
-                "UPDATE undo_actions SET state = ?2, updated_at = ?3 WHERE id = ?1",
-                params![id, state.as_str(), now_rfc3339()],
+                "UPDATE undo_actions SET state = ?2, updated_at = ?3, \
+                 audit_seq = coalesce(?4, audit_seq) WHERE id = ?1",
+                params![id, state.as_str(), now_rfc3339(), audit_seq],
             )
             .at(&self.path)?;
         if changed == 0 {
@@ -342,8 +358,15 @@ mod tests {
         let entry = store.undo_action(id).unwrap().unwrap();
         assert_eq!(entry.state, UndoState::NotStarted);
         store
-            .undo_finish(id, UndoState::Done, &[(targets[0], "{\"a\":1}".into())])
+            .undo_finish(
+                id,
+                UndoState::Done,
+                &[(targets[0], "{\"a\":1}".into())],
+                Some(9),
+                false,
+            )
             .unwrap();
+        assert_eq!(store.undo_action(id).unwrap().unwrap().audit_seq, Some(9));
         let rows = store.undo_targets(id).unwrap();
         assert_eq!(rows[0].path, path);
         assert_eq!(rows[0].after.as_deref(), Some("{\"a\":1}"));

@@ -97,6 +97,7 @@ pub struct EntryContext {
 #[must_use = "finish the entry after the action ran"]
 pub struct Pending {
     pub id: i64,
+    audit_seq: u64,
     targets: Vec<(i64, PathBuf, bool)>,
 }
 
@@ -267,6 +268,8 @@ impl Journal {
                 before: serde_json::to_string(&snap)?,
             });
         }
+        // The pre-images are on disk before the entry that points at them.
+        self.objects.sync()?;
         let mut summary = json!({"what": ctx.summary});
         if let Some(reason) = &plan.reason {
             summary["reason"] = json!(reason);
@@ -286,9 +289,9 @@ impl Journal {
         let record = audit
             .append(ctx.job_id, "undo.journaled", payload)
             .map_err(UndoError::Audit)?;
-        self.store()?.undo_set_audit_seq(id, record.seq)?;
         Ok(Some(Pending {
             id,
+            audit_seq: record.seq,
             targets: ids
                 .into_iter()
                 .zip(&plan.targets)
@@ -304,8 +307,16 @@ impl Journal {
             let snap = self.observe(path, *recursive || path.is_dir())?;
             after.push((*tid, serde_json::to_string(&snap)?));
         }
-        self.store()?
-            .undo_finish(pending.id, UndoState::Done, &after)?;
+        // Not fsynced: the pre-images and the entry already are. A crash
+        // that loses this leaves the entry `not_started`, restorable with
+        // `--force`; it never loses a pre-image.
+        self.store()?.undo_finish(
+            pending.id,
+            UndoState::Done,
+            &after,
+            Some(pending.audit_seq),
+            false,
+        )?;
         Ok(())
     }
 

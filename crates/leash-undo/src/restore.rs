@@ -356,11 +356,13 @@ fn undo_entry(
             let snap = current(journal, t)?;
             after.push((*tid, serde_json::to_string(&snap)?));
         }
-        journal.store()?.undo_finish(*id, UndoState::Done, &after)?;
+        journal
+            .store()?
+            .undo_finish(*id, UndoState::Done, &after, None, true)?;
     }
     journal
         .store()?
-        .undo_finish(entry.id, UndoState::Undone, &[])?;
+        .undo_finish(entry.id, UndoState::Undone, &[], None, true)?;
     result.forced_entry = forced.map(|(id, _)| id);
     audit
         .append(
@@ -411,6 +413,7 @@ fn journal_current(
             before: serde_json::to_string(&snap)?,
         });
     }
+    journal.objects.sync()?;
     let id = journal.store()?.undo_begin(
         &NewUndoAction {
             job_id: entry.job_id,
