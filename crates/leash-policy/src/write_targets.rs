@@ -114,17 +114,16 @@ impl Policy {
             Some((word, None)) => out
                 .unknown
                 .push(format!("`{name} {word}` is not a subcommand leash knows")),
-            Some((word, Some(i))) => {
+            Some((word, Some(i)))
                 if spec
                     .subcommands
                     .get(usize::from(i))
-                    .is_none_or(|s| !s.complete)
-                {
-                    out.unknown
-                        .push(format!("leash knows `{name} {word}` only by name"));
-                }
+                    .is_none_or(|s| !s.complete) =>
+            {
+                out.unknown
+                    .push(format!("leash knows `{name} {word}` only by name"));
             }
-            None => {}
+            Some((_, Some(_))) | None => {}
         }
         if spec.discovers_repository && parsed.subcommand.is_some() {
             out.unknown.push(format!(

@@ -157,7 +157,7 @@ fn main() {
     std::fs::write(ws.join("plain.txt"), &text).unwrap();
     std::fs::write(ws.join("journaled.txt"), &text).unwrap();
     let flip = |i: usize| {
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             "s/hello/HELLO/"
         } else {
             "s/HELLO/hello/"

@@ -56,7 +56,7 @@ fn every_file_action_of_a_job_is_undone() {
         job_id: Some(5),
         trash_tag: "job-5".into(),
     };
-    let actions = vec![
+    let actions = [
         Action::WriteFile(FileWrite {
             path: "a.txt".into(),
             content: "rewritten\n".into(),

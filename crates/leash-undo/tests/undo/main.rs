@@ -35,6 +35,12 @@ pub struct Ws {
     pub policy: Policy,
 }
 
+impl Default for Ws {
+    fn default() -> Self {
+        Ws::new()
+    }
+}
+
 impl Ws {
     pub fn new() -> Ws {
         Ws::with(UndoSettings::default())
