@@ -194,6 +194,7 @@ fn concrete(path: &str) -> String {
 #[case::list_jobs("GET", "/v1/jobs")]
 #[case::show_job("GET", "/v1/jobs/1")]
 #[case::cancel("POST", "/v1/jobs/1/cancel")]
+#[case::undo("POST", "/v1/jobs/1/undo")]
 #[case::list_approvals("GET", "/v1/approvals")]
 #[case::show_approval("GET", "/v1/approvals/1")]
 #[case::approve("POST", "/v1/approvals/1/approve")]
@@ -226,7 +227,7 @@ fn every_route_without_the_token_is_401(#[case] method: &str, #[case] path: &str
 #[test]
 fn the_route_table_is_covered_by_the_401_cases() {
     // Keeps the rstest table above honest when a route is added.
-    assert_eq!(ROUTES.len(), 14);
+    assert_eq!(ROUTES.len(), 15);
     assert!(ROUTES.contains(&("GET", "/healthz")));
 }
 
