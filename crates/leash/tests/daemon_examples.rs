@@ -304,9 +304,17 @@ fn inbox_task_sorts_files_into_category_folders_and_records_every_move() {
     assert_eq!(daemon.stop(), 0);
     // `leash undo JOB` puts the inbox back exactly and removes what the job made.
     let undo = ex.cli(&["undo", &jobs[0].0.to_string()]);
-    assert!(undo.status.success(), "{}{}", text(&undo.stdout), text(&undo.stderr));
+    assert!(
+        undo.status.success(),
+        "{}{}",
+        text(&undo.stdout),
+        text(&undo.stderr)
+    );
     assert_eq!(files_in(&ex.dir.join("inbox")), inbox_before);
-    assert!(!ex.dir.join("sorted").exists(), "the job's folders were not removed");
+    assert!(
+        !ex.dir.join("sorted").exists(),
+        "the job's folders were not removed"
+    );
     ex.home.assert_audit_verifies();
 }
 
@@ -320,7 +328,10 @@ fn files_in(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
                 out.insert(Path::new(path.file_name().unwrap()).join(rel), content);
             }
         } else {
-            out.insert(PathBuf::from(path.file_name().unwrap()), std::fs::read(&path).unwrap());
+            out.insert(
+                PathBuf::from(path.file_name().unwrap()),
+                std::fs::read(&path).unwrap(),
+            );
         }
     }
     out
