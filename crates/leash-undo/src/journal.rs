@@ -269,7 +269,9 @@ impl Journal {
             });
         }
         // The pre-images are on disk before the entry that points at them.
-        self.objects.sync()?;
+        if !plan.targets.is_empty() {
+            self.objects.sync()?;
+        }
         let mut summary = json!({"what": ctx.summary});
         if let Some(reason) = &plan.reason {
             summary["reason"] = json!(reason);
