@@ -273,6 +273,18 @@ fn seed_config_loads_and_means_what_it_says() {
     2,
     "fsync, batched"
 )]
+#[case::unknown_undo_key(
+    "undo:\n  max_mb: 5\n  keep_dayz: 3\n",
+    "undo.keep_dayz",
+    3,
+    "did you mean \"keep_days\""
+)]
+#[case::undo_flag_not_boolean(
+    "undo:\n  approve_irreversible: sure\n",
+    "undo.approve_irreversible",
+    2,
+    ""
+)]
 #[case::unknown_tag("model:\n  path: !secret x\n", "model.path", 2, "unsupported YAML tag")]
 #[case::second_document("model: {}\n---\nmodel: {}\n", "", 2, "exactly one YAML document")]
 #[case::fallback_without_backend(
@@ -533,6 +545,10 @@ fn the_init_config_documents_every_key() {
         "branch",
         "prompt",
         "mode",
+        "max_mb",
+        "keep_days",
+        "max_file_mb",
+        "approve_irreversible",
     ];
     for key in keys {
         assert!(

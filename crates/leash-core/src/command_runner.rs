@@ -29,6 +29,7 @@ use crate::learned_rules::LearnedRulesFile;
 use crate::mode_gate::{GateOutcome, gate};
 use crate::outcome_json::outcome_payload;
 use crate::sandbox_template::SandboxTemplate;
+use crate::undo_hook;
 
 /// Rule ids of learned exact-argv allows start with this (see
 /// `leash_policy::render_learned_rules`).
@@ -84,6 +85,9 @@ pub struct CommandReport {
     /// Control files the command changed without approval (reverted, recorded
     /// as `security.tamper`); the job fails when this is not empty.
     pub tampered: Vec<Tamper>,
+    /// The rollback journal's plan: how reversible the command is and what
+    /// it journals before running (`None` without a journal or a program).
+    pub undo: Option<leash_undo::Plan>,
 }
 
 impl CommandReport {
@@ -109,6 +113,8 @@ pub struct CommandRunner<'a> {
     pub must_ask: &'a [Vec<String>],
     /// Control files checked around every execution.
     pub control: &'a ControlGuard,
+    /// The rollback journal: pre-images saved before every change.
+    pub journal: Option<&'a leash_undo::Journal>,
 }
 
 impl CommandRunner<'_> {
@@ -142,6 +148,14 @@ impl CommandRunner<'_> {
         if outcome_unknown && gate_outcome == GateOutcome::Run {
             gate_outcome = GateOutcome::NeedsApproval;
         }
+        let undo = match self.journal {
+            Some(journal) if verdict.decision != Decision::Deny => {
+                let plan = undo_hook::plan(journal, self.policy, &verdict, &request.cwd);
+                gate_outcome = undo_hook::gate(journal, plan.as_ref(), gate_outcome);
+                plan
+            }
+            Some(_) | None => None,
+        };
         self.audit.append(
             request.job_id,
             "command.decision",
@@ -156,6 +170,7 @@ impl CommandRunner<'_> {
                 "identity": verdict.command.as_ref().map(|c| &c.identity),
                 "gate": gate_outcome.as_str(),
                 "outcome_unknown_before": outcome_unknown,
+                "undo": undo.as_ref().map(leash_undo::Plan::to_json),
             }),
         )?;
         let mut report = CommandReport {
@@ -168,6 +183,7 @@ impl CommandRunner<'_> {
             error: None,
             learned_rule_file: None,
             tampered: Vec::new(),
+            undo,
         };
         report.not_run = match gate_outcome {
             GateOutcome::Run => None,
@@ -201,7 +217,7 @@ impl CommandRunner<'_> {
             cwd: request.cwd.clone(),
             decision: report.verdict.decision,
             rule: report.verdict.rule.clone(),
-            reason: report.verdict.reason.clone(),
+            reason: undo_hook::prompt_reason(&report.verdict.reason, report.undo.as_ref()),
             expires_in: self.approval_expiry,
         };
         self.audit.append(
@@ -259,8 +275,19 @@ impl CommandRunner<'_> {
         report: &mut CommandReport,
         write: impl FnOnce() -> T,
     ) -> Result<T, EngineError> {
+        // Journal before the effect: if the pre-images cannot be saved, the
+        // write does not happen.
+        let pending = match (self.journal, &report.undo, &report.verdict.command) {
+            (Some(journal), Some(plan), Some(command)) => {
+                undo_hook::begin(journal, self.audit, job_id, &command.argv, plan)?
+            }
+            _ => None,
+        };
         let before = self.control.before();
         let result = write();
+        if let Some(journal) = self.journal {
+            undo_hook::finish(journal, self.audit, job_id, pending);
+        }
         self.check_control_files(job_id, before, report)?;
         Ok(result)
     }
@@ -327,6 +354,14 @@ impl CommandRunner<'_> {
                 return self.record_not_started(request, &command, message, report);
             }
         };
+        // Journal before the effect: if the pre-images cannot be saved, the
+        // command does not start.
+        let pending = match (self.journal, &report.undo) {
+            (Some(journal), Some(plan)) => {
+                undo_hook::begin(journal, self.audit, request.job_id, &command.argv, plan)?
+            }
+            _ => None,
+        };
         let before = self.control.before();
         self.audit.append(
             request.job_id,
@@ -348,8 +383,13 @@ impl CommandRunner<'_> {
                     outcome_payload(&outcome),
                 )?;
                 report.outcome = Some(outcome);
+                if let Some(journal) = self.journal {
+                    undo_hook::finish(journal, self.audit, request.job_id, pending);
+                }
             }
             Err(err) => {
+                // Never started: the entry stays `not_started`.
+                drop(pending);
                 self.record_not_started(request, &command, err.to_string(), report)?;
             }
         }

@@ -35,6 +35,8 @@ pub struct Engine {
     pub must_ask: Vec<Vec<String>>,
     /// Control files recorded before and checked after every command.
     pub control: ControlGuard,
+    /// The rollback journal (pre-images before every change; `leash undo`).
+    pub journal: leash_undo::Journal,
 }
 
 /// Opens the audit log the config describes (database in the state dir, JSONL
@@ -52,6 +54,25 @@ pub fn open_audit_log(loaded: &LoadedConfig) -> Result<AuditLog, EngineError> {
     };
     ensure_private_dir(&loaded.paths.state_dir)?;
     Ok(AuditLog::open(&loaded.paths.database_file(), options)?)
+}
+
+/// Opens the rollback journal the config describes: its tables in the state
+/// database, its pre-images in `<state dir>/undo` (mode 0700).
+pub fn open_journal(loaded: &LoadedConfig) -> Result<leash_undo::Journal, EngineError> {
+    let undo = &loaded.config.undo;
+    let mb = |n: u64| n.saturating_mul(1024 * 1024);
+    let settings = leash_undo::UndoSettings {
+        max_bytes: mb(undo.max_mb),
+        keep_days: undo.keep_days,
+        max_file_bytes: mb(undo.max_file_mb),
+        approve_irreversible: undo.approve_irreversible,
+    };
+    ensure_private_dir(&loaded.paths.state_dir)?;
+    Ok(leash_undo::Journal::open(
+        &loaded.paths.database_file(),
+        &loaded.paths.state_dir.join("undo"),
+        settings,
+    )?)
 }
 
 /// Creates a directory (and parents) with mode 0700 if it is missing.
@@ -117,6 +138,7 @@ impl Engine {
         let learned_rules =
             LearnedRulesFile::new(loaded.config.security.learned_rules_path(&loaded.paths));
         let control = ControlGuard::new(control_targets(loaded, &workspace, &sandbox));
+        let journal = open_journal(loaded)?;
         Ok(Engine {
             policy,
             executor: Executor::new(probe()),
@@ -128,6 +150,7 @@ impl Engine {
             workspace,
             must_ask: Vec::new(),
             control,
+            journal,
         })
     }
 
@@ -144,6 +167,7 @@ impl Engine {
             approval_expiry: self.approval_expiry,
             must_ask: &self.must_ask,
             control: &self.control,
+            journal: Some(&self.journal),
         }
     }
 }

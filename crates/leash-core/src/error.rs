@@ -20,6 +20,8 @@ pub enum EngineError {
         #[source]
         source: std::io::Error,
     },
+    #[error("rollback journal (the action did not run): {0}")]
+    Undo(#[from] leash_undo::UndoError),
     #[error("reading rules file {path}: {source}")]
     RulesFile {
         path: PathBuf,

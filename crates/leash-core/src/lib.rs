@@ -24,10 +24,11 @@ mod outcome_json;
 mod policy_settings;
 mod run_as;
 mod sandbox_template;
+mod undo_hook;
 
 pub use backends::{SwitchLog, open_backend};
 pub use command_runner::{CommandReport, CommandRequest, CommandRunner, NotRunReason};
-pub use engine::{Engine, ensure_private_dir, open_audit_log};
+pub use engine::{Engine, ensure_private_dir, open_audit_log, open_journal};
 pub use error::EngineError;
 pub use learned_rules::LearnedRulesFile;
 pub use mode_gate::{GateOutcome, gate};
@@ -35,3 +36,4 @@ pub use outcome_json::{outcome_payload, status_json};
 pub use policy_settings::policy_settings;
 pub use run_as::{RUN_AS_KEY, RunAsDecision, hand_over, hand_over_if_root};
 pub use sandbox_template::{SandboxTemplate, layer_for};
+pub use undo_hook::undo_roots;

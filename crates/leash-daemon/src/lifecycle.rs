@@ -83,6 +83,12 @@ pub fn run_daemon(options: DaemonOptions) -> Result<(), DaemonError> {
         )?;
     }
     tracing::info!(?claims, "claimed trigger files recovered");
+    // The rollback journal stays within undo.keep_days / undo.max_mb.
+    match leash_core::open_journal(&loaded).map(|journal| journal.gc(&ctx.audit)) {
+        Ok(Ok(report)) => tracing::info!(?report, "undo journal pruned"),
+        Ok(Err(err)) => tracing::warn!(error = %err, "undo journal: pruning failed"),
+        Err(err) => tracing::warn!(error = %err, "undo journal: cannot open"),
+    }
 
     let (backend, switches) = open_backend(&loaded).map_err(|err| DaemonError::Model {
         detail: err.to_string(),

@@ -33,6 +33,7 @@ mod settings;
 mod shell;
 mod spec;
 mod wrappers;
+mod write_targets;
 
 pub use decision::{Decision, ResolvedCommand, Verdict};
 pub use defaults::default_whitelist;
@@ -46,3 +47,4 @@ pub use learned::{LearnedRule, parse_learned_rules, render_learned_rules};
 pub use limits::{MAX_ARG_BYTES, MAX_ARGS, MAX_LINE_BYTES, MAX_WRAPPER_DEPTH};
 pub use policy::Policy;
 pub use settings::{Platform, PolicySettings, RulesSource};
+pub use write_targets::{WriteTarget, WriteTargets};

@@ -27,8 +27,8 @@ const SHELL_HINT: &str = "propose exactly one command as plain words (an argv su
 #[derive(Debug)]
 pub struct Policy {
     settings: PolicySettings,
-    rules: RuleSet,
-    resolver: ProgramResolver,
+    pub(crate) rules: RuleSet,
+    pub(crate) resolver: ProgramResolver,
     paths: PathRules,
     whitelist: Vec<ArgvPattern>,
     blacklist: Vec<ArgvPattern>,
@@ -421,12 +421,7 @@ impl Policy {
         for arg in path_args.iter().filter(|a| a.changes_dir) {
             effective_cwd = crate::paths::lexical_absolute(Path::new(arg.text), &effective_cwd);
         }
-        let level = parsed.sub_level();
-        let no_target_dir = path_args.iter().any(|a| a.dest)
-            && ["no-target-directory", "--no-target-directory", "-T"]
-                .iter()
-                .filter_map(|name| spec.args_spec(level).option_id(name))
-                .any(|id| parsed.has(level, id));
+        let no_target_dir = no_target_directory(spec, &parsed, &path_args);
         for arg in &path_args {
             let base = if arg.changes_dir {
                 cwd
@@ -496,10 +491,29 @@ impl Policy {
     }
 }
 
+/// Whether a destination is written as itself, never as `DIR/basename(SRC)`
+/// (`-T`, `--no-target-directory`).
+pub(crate) fn no_target_directory(
+    spec: &crate::spec::ProgramSpec,
+    parsed: &crate::options::ParsedArgs<'_>,
+    path_args: &[PathArg<'_>],
+) -> bool {
+    let level = parsed.sub_level();
+    path_args.iter().any(|a| a.dest)
+        && ["no-target-directory", "--no-target-directory", "-T"]
+            .iter()
+            .filter_map(|name| spec.args_spec(level).option_id(name))
+            .any(|id| parsed.has(level, id))
+}
+
 /// The paths a destination operand writes when it is an existing directory:
 /// `DEST/basename(SRC)` for every source operand (read paths that are not
 /// the destination). Empty when the destination is not a directory.
-fn destination_names(dest: &PathArg<'_>, all: &[PathArg<'_>], base: &Path) -> Vec<String> {
+pub(crate) fn destination_names(
+    dest: &PathArg<'_>,
+    all: &[PathArg<'_>],
+    base: &Path,
+) -> Vec<String> {
     let target = crate::resolve::final_path(Path::new(dest.text), base);
     if !target.is_dir() {
         return Vec::new();
@@ -507,6 +521,10 @@ fn destination_names(dest: &PathArg<'_>, all: &[PathArg<'_>], base: &Path) -> Ve
     all.iter()
         .filter(|a| !a.dest && !a.changes_dir)
         .filter_map(|src| {
+            // `cp -r SRC/. DIR` copies SRC's entries into DIR itself.
+            if src.text == "." || src.text.ends_with("/.") {
+                return Some(dest.text.to_string());
+            }
             let trimmed = src.text.trim_end_matches('/');
             let name = Path::new(trimmed).file_name()?;
             Some(

@@ -20,6 +20,7 @@ mod reconcile;
 mod store;
 mod timestamp;
 mod trigger_marks;
+mod undo_journal;
 mod verify;
 
 pub use approvals::{Approval, ApprovalState, NewApproval};
@@ -34,4 +35,5 @@ pub use jobs::{Job, JobState, NewJob};
 pub use migrations::{MIGRATIONS, Migration, SCHEMA_VERSION};
 pub use reconcile::RECOVERED_KIND;
 pub use store::Store;
+pub use undo_journal::{NewUndoAction, NewUndoTarget, UndoAction, UndoState, UndoTarget};
 pub use verify::VerifyReport;

@@ -66,6 +66,8 @@ enum Command {
     Deny(cmd::approvals::AnswerArgs),
     /// The daemon, model, queue, approvals and resource governor at a glance.
     Status(cmd::status::StatusArgs),
+    /// Restore what leash changed: a job's changes, one entry, or the last one.
+    Undo(cmd::undo::UndoArgs),
 }
 
 fn main() -> ExitCode {
@@ -97,6 +99,7 @@ fn main() -> ExitCode {
             cmd::approvals::answer(&cli.global, args, cmd::approvals::Answer::Deny)
         }
         Command::Status(args) => cmd::status::run(&cli.global, args),
+        Command::Undo(args) => cmd::undo::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

@@ -277,6 +277,7 @@ fn jiff_like_hours_ago(hours: u32) -> String {
 #[test]
 fn inbox_task_sorts_files_into_category_folders_and_records_every_move() {
     let ex = Example::new("inbox");
+    let inbox_before = files_in(&ex.dir.join("inbox"));
     let daemon = ex.start();
     std::fs::write(ex.dir.join("triggers/today.task"), "sort everything\n").unwrap();
     let jobs = ex.wait_jobs_terminal(&daemon, 1);
@@ -301,7 +302,39 @@ fn inbox_task_sorts_files_into_category_folders_and_records_every_move() {
     assert_eq!(moves.len(), 3, "{moves:?}");
     assert!(ex.dir.join("triggers/.leash/done/today.task").exists());
     assert_eq!(daemon.stop(), 0);
+    // `leash undo JOB` puts the inbox back exactly and removes what the job made.
+    let undo = ex.cli(&["undo", &jobs[0].0.to_string()]);
+    assert!(
+        undo.status.success(),
+        "{}{}",
+        text(&undo.stdout),
+        text(&undo.stderr)
+    );
+    assert_eq!(files_in(&ex.dir.join("inbox")), inbox_before);
+    assert!(
+        !ex.dir.join("sorted").exists(),
+        "the job's folders were not removed"
+    );
     ex.home.assert_audit_verifies();
+}
+
+/// Every file below `dir`: relative path → content.
+fn files_in(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            for (rel, content) in files_in(&path) {
+                out.insert(Path::new(path.file_name().unwrap()).join(rel), content);
+            }
+        } else {
+            out.insert(
+                PathBuf::from(path.file_name().unwrap()),
+                std::fs::read(&path).unwrap(),
+            );
+        }
+    }
+    out
 }
 
 #[test]

@@ -9,6 +9,7 @@ pub(crate) mod runtime;
 pub(crate) mod security;
 pub(crate) mod security_hardening;
 pub(crate) mod triggers;
+pub(crate) mod undo;
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +23,7 @@ use self::monitoring::MonitoringConfig;
 use self::runtime::{AgentConfig, ApiConfig, ApprovalsConfig, DaemonConfig};
 use self::security::SecurityConfig;
 use self::triggers::TriggerConfig;
+use self::undo::UndoConfig;
 
 /// The whole configuration, after defaults, the file, environment overrides and
 /// `--set` flags were applied, paths expanded and made absolute.
@@ -38,6 +40,7 @@ pub struct Config {
     pub daemon: DaemonConfig,
     pub device: DeviceConfig,
     pub triggers: Vec<TriggerConfig>,
+    pub undo: UndoConfig,
 }
 
 /// The top-level keys.
@@ -52,6 +55,7 @@ pub(crate) const SECTIONS: &[&str] = &[
     "daemon",
     "device",
     "triggers",
+    "undo",
 ];
 
 /// Every mapping in the schema and its keys, for "it belongs in X" hints.
@@ -79,6 +83,7 @@ const KEY_TABLE: &[(&str, &[&str])] = &[
     ("daemon", DaemonConfig::KEYS),
     ("device", DeviceConfig::KEYS),
     ("triggers[]", triggers::KEYS),
+    ("undo", UndoConfig::KEYS),
 ];
 
 /// Dotted paths where a key of this name exists (`audit_log` → `logging.audit_log`).
@@ -132,6 +137,9 @@ impl Config {
             && !n.is_null()
         {
             c.triggers = triggers::read_triggers(r, n, "triggers");
+        }
+        if let Some(n) = f.node("undo") {
+            c.undo = UndoConfig::read(r, n, "undo");
         }
         c
     }

@@ -68,6 +68,10 @@ pub fn perform(
     n: usize,
     on_notify: &mut dyn FnMut(&str),
 ) -> Result<ActionResult, EngineError> {
+    // Journal entries of this action name its step and place in the step.
+    if let Some(journal) = runner.journal {
+        journal.set_action(step, u32::try_from(n).unwrap_or(u32::MAX));
+    }
     let as_text = |p: &Path| p.to_string_lossy().into_owned();
     let command = |argv: Vec<String>, cwd: PathBuf| -> Result<ActionResult, EngineError> {
         let report = runner.run(&CommandRequest {

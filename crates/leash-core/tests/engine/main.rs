@@ -11,6 +11,7 @@ mod control_files;
 mod network_on_approval;
 mod root;
 mod system_secrets;
+mod undo;
 
 use std::path::{Path, PathBuf};
 

@@ -29,6 +29,7 @@ mod mode_ceiling;
 mod openapi;
 mod server;
 mod status_route;
+mod undo_route;
 
 pub use api_error::{ApiError, ErrorCode};
 pub use guarded_listener::ConnectionLimits;

@@ -24,7 +24,7 @@ use crate::http::api_error::{ApiError, ErrorCode};
 use crate::http::guarded_listener::{ConnectionLimits, GuardedListener};
 use crate::http::{
     approvals_routes, audit_routes, auth, events_sse, jobs_routes, metrics_route, openapi,
-    status_route,
+    status_route, undo_route,
 };
 
 /// Every route as `(method, path)`, in the OpenAPI document's spelling. The
@@ -37,6 +37,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/jobs"),
     ("GET", "/v1/jobs/{id}"),
     ("POST", "/v1/jobs/{id}/cancel"),
+    ("POST", "/v1/jobs/{id}/undo"),
     ("GET", "/v1/approvals"),
     ("GET", "/v1/approvals/{id}"),
     ("POST", "/v1/approvals/{id}/approve"),
@@ -57,6 +58,7 @@ pub fn router(ctx: Arc<DaemonContext>) -> Router {
         .route("/v1/jobs", get(jobs_routes::list).post(jobs_routes::submit))
         .route("/v1/jobs/{id}", get(jobs_routes::show))
         .route("/v1/jobs/{id}/cancel", post(jobs_routes::cancel))
+        .route("/v1/jobs/{id}/undo", post(undo_route::undo))
         .route("/v1/approvals", get(approvals_routes::list))
         .route("/v1/approvals/{id}", get(approvals_routes::show))
         .route(

@@ -22,9 +22,9 @@ const TOKEN: &str = "test-token";
 const BODY_KB: u64 = 4;
 
 /// A served API and what the tests need to reach it.
-struct Api {
+pub(crate) struct Api {
     base: String,
-    ctx: Arc<DaemonContext>,
+    pub(crate) ctx: Arc<DaemonContext>,
     runtime: tokio::runtime::Runtime,
     server: Option<tokio::task::JoinHandle<Result<(), DaemonError>>>,
     agent: ureq::Agent,
@@ -36,11 +36,11 @@ fn config(mode: &str) -> String {
 }
 
 impl Api {
-    fn start() -> Api {
+    pub(crate) fn start() -> Api {
         Api::start_with(&config("prompt"))
     }
 
-    fn start_with(yaml: &str) -> Api {
+    pub(crate) fn start_with(yaml: &str) -> Api {
         let home = TestDaemonHome::new();
         let loaded = home.load(yaml);
         let ctx = home.context(loaded);
@@ -74,7 +74,7 @@ impl Api {
     }
 
     /// A request with the right token; `body` is sent as JSON when given.
-    fn call(&self, method: &str, path: &str, body: Option<&str>) -> Reply {
+    pub(crate) fn call(&self, method: &str, path: &str, body: Option<&str>) -> Reply {
         self.call_with(method, path, Some(&format!("Bearer {TOKEN}")), body, true)
     }
 
@@ -157,20 +157,20 @@ impl Drop for Api {
 }
 
 #[derive(Debug)]
-struct Reply {
-    status: u16,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
     headers: ureq::http::HeaderMap,
     text: String,
 }
 
 impl Reply {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.text)
             .unwrap_or_else(|err| panic!("not JSON ({err}): {:?}", self.text))
     }
 
     /// Asserts the error shape and returns `(error, detail)`.
-    fn error(&self, status: u16) -> (String, String) {
+    pub(crate) fn error(&self, status: u16) -> (String, String) {
         assert_eq!(self.status, status, "{}", self.text);
         let doc = self.json();
         let object = doc.as_object().unwrap();
@@ -194,6 +194,7 @@ fn concrete(path: &str) -> String {
 #[case::list_jobs("GET", "/v1/jobs")]
 #[case::show_job("GET", "/v1/jobs/1")]
 #[case::cancel("POST", "/v1/jobs/1/cancel")]
+#[case::undo("POST", "/v1/jobs/1/undo")]
 #[case::list_approvals("GET", "/v1/approvals")]
 #[case::show_approval("GET", "/v1/approvals/1")]
 #[case::approve("POST", "/v1/approvals/1/approve")]
@@ -226,7 +227,7 @@ fn every_route_without_the_token_is_401(#[case] method: &str, #[case] path: &str
 #[test]
 fn the_route_table_is_covered_by_the_401_cases() {
     // Keeps the rstest table above honest when a route is added.
-    assert_eq!(ROUTES.len(), 14);
+    assert_eq!(ROUTES.len(), 15);
     assert!(ROUTES.contains(&("GET", "/healthz")));
 }
 

@@ -13,3 +13,4 @@ mod http_hygiene;
 mod recovery;
 mod support;
 mod triggers;
+mod undo_api;

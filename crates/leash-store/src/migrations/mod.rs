@@ -41,6 +41,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "daemon_queue",
         sql: include_str!("0003_daemon_queue.sql"),
     },
+    Migration {
+        version: 4,
+        name: "undo_journal",
+        sql: include_str!("0004_undo_journal.sql"),
+    },
 ];
 
 /// The schema version this build writes and understands.

@@ -18,6 +18,10 @@ const PINNED: &[(u32, &str)] = &[
         3,
         "52f5d1545d0f945217a3d55446c25c9d86155309a9044cb3928ed39f554f2615",
     ),
+    (
+        4,
+        "68a93cf77c710ce2084d43d372659a60cca00deeeeaab63e68cb47e82bb98725",
+    ),
 ];
 
 #[test]
@@ -70,7 +74,9 @@ fn fresh_database_gets_the_latest_version_and_every_table() {
             "conversations",
             "git_marks",
             "jobs",
-            "schedule_marks"
+            "schedule_marks",
+            "undo_actions",
+            "undo_targets"
         ]
     );
     let mode: String = conn

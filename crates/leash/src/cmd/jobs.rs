@@ -46,11 +46,15 @@ pub fn run(global: &GlobalArgs, args: JobsArgs) -> anyhow::Result<ExitCode> {
     let client = ApiClient::from_config(&loaded)?;
     match args.command {
         Some(JobsCommand::Show { id }) => {
-            let answer = client.get(&format!("/v1/jobs/{id}"))?;
+            let mut answer = client.get(&format!("/v1/jobs/{id}"))?;
+            // The job's changes, from the rollback journal in the state dir.
+            let changes = leash_core::open_journal(&loaded)?.changes(id)?;
             if global.json {
+                answer["changes"] = serde_json::to_value(&changes)?;
                 println!("{answer}");
             } else {
                 print_job(&answer["job"]);
+                print_changes(&changes);
             }
         }
         None => {
@@ -125,6 +129,26 @@ fn print_job(job: &Value) {
     println!("prompt        {}", escape_text(text(&job["prompt"])));
     if !job["result"].is_null() {
         println!("result        {}", escape_text(&job["result"].to_string()));
+    }
+}
+
+fn print_changes(changes: &[leash_undo::Change]) {
+    if changes.is_empty() {
+        println!("changes       none journaled");
+        return;
+    }
+    println!("changes       (newest first; `leash undo --action ENTRY` undoes one)");
+    for c in changes {
+        println!(
+            "  entry {:<5} {:<18} undoable: {}  {}",
+            c.entry,
+            c.class,
+            escape_line(&c.undoable),
+            one_line(&c.what.to_string(), PROMPT_COLUMN)
+        );
+        for path in &c.paths {
+            println!("      {}", escape_line(path));
+        }
     }
 }
 

@@ -15,3 +15,4 @@ pub mod model;
 pub mod policy;
 pub mod status;
 pub mod submit;
+pub mod undo;

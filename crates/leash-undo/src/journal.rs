@@ -1,0 +1,369 @@
+//! Journal before change: the pre-image of every write target is saved and
+//! the entry committed (fsynced, in the state database) before the action
+//! runs; a failure here means the action does not run.
+//!
+//! An entry starts `not_started`; after the action ran its after-images are
+//! recorded and it becomes `done`. A crash between the two leaves it
+//! `not_started`, which undo skips unless told to restore it anyway.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use leash_policy::WriteTargets;
+use leash_store::{AuditLog, NewUndoAction, NewUndoTarget, Store, UndoState};
+use serde_json::json;
+
+use crate::class::Reversibility;
+use crate::error::UndoError;
+use crate::objects::ObjectStore;
+use crate::snapshot::{Capture, Snapshot, capture, estimate};
+
+/// `undo:` settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UndoSettings {
+    /// The most the pre-image store may hold (`undo.max_mb`).
+    pub max_bytes: u64,
+    /// Entries older than this are pruned (`undo.keep_days`).
+    pub keep_days: u64,
+    /// Files bigger than this are journaled by hard link or not at all
+    /// (`undo.max_file_mb`).
+    pub max_file_bytes: u64,
+    /// Irreversible actions always need a person (`undo.approve_irreversible`).
+    pub approve_irreversible: bool,
+}
+
+impl Default for UndoSettings {
+    fn default() -> Self {
+        UndoSettings {
+            max_bytes: 512 * 1024 * 1024,
+            keep_days: 14,
+            max_file_bytes: 16 * 1024 * 1024,
+            approve_irreversible: false,
+        }
+    }
+}
+
+/// A target the journal will save.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PlannedTarget {
+    pub path: PathBuf,
+    pub recursive: bool,
+    /// A big file may be kept by hard link (the action replaces the file).
+    pub link_ok: bool,
+}
+
+/// What the journal will do for one action, decided before it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub class: Reversibility,
+    /// Why it is not fully reversible.
+    pub reason: Option<String>,
+    pub(crate) targets: Vec<PlannedTarget>,
+}
+
+impl Plan {
+    /// The paths that will be journaled.
+    pub fn paths(&self) -> impl Iterator<Item = &Path> {
+        self.targets.iter().map(|t| t.path.as_path())
+    }
+
+    /// Whether there is an entry to write (something journaled, or an
+    /// action that cannot be undone and should be listed as such).
+    pub fn journals(&self) -> bool {
+        !self.targets.is_empty() || self.class != Reversibility::Reversible
+    }
+
+    /// The JSON the audit records carry.
+    pub fn to_json(&self) -> serde_json::Value {
+        json!({
+            "class": self.class.as_str(),
+            "reason": self.reason,
+            "targets": self.targets.iter().map(|t| t.path.to_string_lossy()).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// Which job, step and action an entry belongs to, and what it was.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntryContext {
+    pub job_id: Option<i64>,
+    pub step: Option<u32>,
+    pub action: Option<u32>,
+    pub summary: serde_json::Value,
+}
+
+/// An entry journaled before its action; finish it after the action ran.
+#[derive(Debug)]
+#[must_use = "finish the entry after the action ran"]
+pub struct Pending {
+    pub id: i64,
+    audit_seq: u64,
+    targets: Vec<(i64, PathBuf, bool)>,
+}
+
+/// Whether a program replaces the files it writes (rename) or only changes
+/// their metadata, so the old inode keeps the old content and a hard link
+/// is a faithful pre-image. Programs that rewrite in place (`cp`, `tee`,
+/// `sort -o`) are not listed: for them a big file cannot be journaled.
+pub fn replaces_files(identity: &str) -> bool {
+    matches!(identity, "mv" | "touch" | "sed")
+}
+
+/// The rollback journal: the state database's undo tables and the object store.
+#[derive(Debug)]
+pub struct Journal {
+    pub(crate) store: Mutex<Store>,
+    pub(crate) objects: ObjectStore,
+    pub(crate) settings: UndoSettings,
+    /// The step and action the engine is carrying out (set per action).
+    context: Mutex<(Option<u32>, Option<u32>)>,
+}
+
+impl Journal {
+    /// Opens the journal in `db` with pre-images under `undo_dir` (mode 0700).
+    pub fn open(db: &Path, undo_dir: &Path, settings: UndoSettings) -> Result<Journal, UndoError> {
+        crate::objects::private_dir(undo_dir)?;
+        let objects = ObjectStore::open(&undo_dir.join("objects"))?;
+        Ok(Journal {
+            store: Mutex::new(Store::open(db)?),
+            objects,
+            settings,
+            context: Mutex::new((None, None)),
+        })
+    }
+
+    pub fn settings(&self) -> &UndoSettings {
+        &self.settings
+    }
+
+    pub fn objects(&self) -> &ObjectStore {
+        &self.objects
+    }
+
+    pub(crate) fn store(&self) -> Result<std::sync::MutexGuard<'_, Store>, UndoError> {
+        self.store.lock().map_err(|_| UndoError::Poisoned)
+    }
+
+    /// Records which step and action of a job the next entries belong to.
+    pub fn set_action(&self, step: u32, action: u32) {
+        if let Ok(mut ctx) = self.context.lock() {
+            *ctx = (Some(step), Some(action));
+        }
+    }
+
+    /// Classes an action from its write targets, before it runs: what can be
+    /// journaled, and whether it all fits (`undo.max_mb`, `undo.max_file_mb`).
+    pub fn plan(&self, writes: &WriteTargets, replaces: bool) -> Plan {
+        let mut reasons: Vec<String> = Vec::new();
+        if !writes.beyond_files.is_empty() {
+            return Plan {
+                class: Reversibility::Irreversible,
+                reason: Some(format!(
+                    "its effects reach beyond files: {}",
+                    writes.beyond_files.join("; ")
+                )),
+                targets: Vec::new(),
+            };
+        }
+        if !writes.unknown.is_empty() && writes.targets.is_empty() {
+            return Plan {
+                class: Reversibility::Irreversible,
+                reason: Some(writes.unknown.join("; ")),
+                targets: Vec::new(),
+            };
+        }
+        reasons.extend(writes.unknown.iter().cloned());
+        let device = self.objects.device().ok();
+        let mut bytes = 0u64;
+        let mut targets = Vec::new();
+        let mut dropped = 0usize;
+        for t in with_created_parents(&writes.targets) {
+            // A directory is journaled with everything below it: `mv DIR X`
+            // or `rm -r`-like effects must not come back as an empty dir.
+            let recursive = t.recursive || t.path.is_dir();
+            let t = leash_policy::WriteTarget {
+                path: t.path,
+                recursive,
+            };
+            match estimate(&t.path, t.recursive, self.settings.max_file_bytes) {
+                Ok((need, big)) => {
+                    let link_ok = replaces && big.iter().all(|b| same_device(b, device));
+                    if !big.is_empty() && !link_ok {
+                        dropped += 1;
+                        reasons.push(format!(
+                            "{} is over undo.max_file_mb and is rewritten in place (or on another filesystem)",
+                            big.first().map(|b| b.display().to_string()).unwrap_or_default()
+                        ));
+                        continue;
+                    }
+                    bytes = bytes.saturating_add(need);
+                    targets.push(PlannedTarget {
+                        path: t.path.clone(),
+                        recursive: t.recursive,
+                        link_ok,
+                    });
+                }
+                Err(err) => {
+                    dropped += 1;
+                    reasons.push(err.to_string());
+                }
+            }
+        }
+        let used = self.objects.usage().unwrap_or(u64::MAX);
+        if used.saturating_add(bytes) > self.settings.max_bytes {
+            return Plan {
+                class: Reversibility::Irreversible,
+                reason: Some(format!(
+                    "its pre-images ({} KiB) would not fit in undo.max_mb ({} KiB of {} KiB used)",
+                    bytes / 1024,
+                    used / 1024,
+                    self.settings.max_bytes / 1024
+                )),
+                targets: Vec::new(),
+            };
+        }
+        let class = if targets.is_empty() && dropped > 0 {
+            Reversibility::Irreversible
+        } else if reasons.is_empty() {
+            Reversibility::Reversible
+        } else {
+            Reversibility::PartlyReversible
+        };
+        Plan {
+            class,
+            reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
+            targets,
+        }
+    }
+
+    /// Saves the pre-images and commits the entry (`not_started`), then
+    /// records `undo.journaled`. When this fails the action must not run.
+    pub fn begin(
+        &self,
+        ctx: &EntryContext,
+        plan: &Plan,
+        audit: &AuditLog,
+    ) -> Result<Option<Pending>, UndoError> {
+        if !plan.journals() {
+            return Ok(None);
+        }
+        let (step, action) = match (ctx.step, ctx.action) {
+            (None, None) => self.context.lock().map(|c| *c).unwrap_or((None, None)),
+            (step, action) => (step, action),
+        };
+        let mut rows = Vec::with_capacity(plan.targets.len());
+        for t in &plan.targets {
+            let snap = capture(
+                &t.path,
+                t.recursive,
+                Capture::Save {
+                    objects: &self.objects,
+                    max_file: self.settings.max_file_bytes,
+                    link_ok: t.link_ok,
+                },
+            )?;
+            rows.push(NewUndoTarget {
+                path: t.path.clone(),
+                recursive: t.recursive,
+                before: serde_json::to_string(&snap)?,
+            });
+        }
+        // The pre-images are on disk before the entry that points at them.
+        if !plan.targets.is_empty() {
+            self.objects.sync()?;
+        }
+        let mut summary = json!({"what": ctx.summary});
+        if let Some(reason) = &plan.reason {
+            summary["reason"] = json!(reason);
+        }
+        let (id, ids) = self.store()?.undo_begin(
+            &NewUndoAction {
+                job_id: ctx.job_id,
+                step,
+                action,
+                summary: summary.to_string(),
+                class: plan.class.as_str().to_owned(),
+            },
+            &rows,
+        )?;
+        let mut payload = plan.to_json();
+        payload["entry"] = json!(id);
+        let record = audit
+            .append(ctx.job_id, "undo.journaled", payload)
+            .map_err(UndoError::Audit)?;
+        Ok(Some(Pending {
+            id,
+            audit_seq: record.seq,
+            targets: ids
+                .into_iter()
+                .zip(&plan.targets)
+                .map(|(tid, t)| (tid, t.path.clone(), t.recursive))
+                .collect(),
+        }))
+    }
+
+    /// Records the after-images of an entry whose action ran: it becomes `done`.
+    pub fn finish(&self, pending: Pending) -> Result<(), UndoError> {
+        let mut after = Vec::with_capacity(pending.targets.len());
+        for (tid, path, recursive) in &pending.targets {
+            let snap = self.observe(path, *recursive || path.is_dir())?;
+            after.push((*tid, serde_json::to_string(&snap)?));
+        }
+        // Not fsynced: the pre-images and the entry already are. A crash
+        // that loses this leaves the entry `not_started`, restorable with
+        // `--force`; it never loses a pre-image.
+        self.store()?.undo_finish(
+            pending.id,
+            UndoState::Done,
+            &after,
+            Some(pending.audit_seq),
+            false,
+        )?;
+        Ok(())
+    }
+
+    /// What is at `path` now, identified the way after-images are.
+    pub(crate) fn observe(&self, path: &Path, recursive: bool) -> Result<Snapshot, UndoError> {
+        capture(
+            path,
+            recursive,
+            Capture::Observe {
+                max_file: self.settings.max_file_bytes,
+            },
+        )
+    }
+}
+
+/// The targets, then the topmost missing ancestor of each (a program may
+/// create it: `mkdir -p`, `tar -x`, `cp --parents`), so undo removes it too.
+fn with_created_parents(targets: &[leash_policy::WriteTarget]) -> Vec<leash_policy::WriteTarget> {
+    let mut out: Vec<leash_policy::WriteTarget> = targets.to_vec();
+    for t in targets {
+        let mut topmost = None;
+        let mut dir = t.path.parent();
+        while let Some(d) = dir {
+            if std::fs::symlink_metadata(d).is_ok() {
+                break;
+            }
+            topmost = Some(d.to_path_buf());
+            dir = d.parent();
+        }
+        if let Some(path) = topmost
+            && !out.iter().any(|o| o.path == path)
+        {
+            out.push(leash_policy::WriteTarget {
+                path,
+                recursive: false,
+            });
+        }
+    }
+    out
+}
+
+fn same_device(path: &Path, device: Option<u64>) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Some(device) = device else { return false };
+    std::fs::symlink_metadata(path)
+        .map(|m| m.dev() == device)
+        .unwrap_or(false)
+}

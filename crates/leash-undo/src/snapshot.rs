@@ -1,0 +1,319 @@
+//! A snapshot of one write target: what was at the path (and, for a
+//! recursive target, below it), never following a symlink. Names are kept as
+//! hex bytes, so a name with a newline or invalid UTF-8 round-trips exactly.
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::fs::Metadata;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::UndoError;
+use crate::objects::{ObjectStore, hash_reader};
+
+/// How a file's content is known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Content {
+    /// sha256 of the content; a pre-image keeps it in the object store.
+    Hash(String),
+    /// A hard link in the object store to the original inode (big files).
+    Link(String),
+    /// Identity without reading (big files, after-images): `dev:ino:size`.
+    Stat(String),
+}
+
+/// What one path was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EntryState {
+    Missing,
+    File {
+        mode: u32,
+        size: u64,
+        mtime_s: i64,
+        mtime_ns: i64,
+        content: Content,
+    },
+    Dir {
+        mode: u32,
+    },
+    Symlink {
+        /// hex bytes of the link's target.
+        target: String,
+    },
+    /// A fifo, socket or device: recorded, never restored.
+    Other {
+        mode: u32,
+    },
+}
+
+impl EntryState {
+    fn kind(&self) -> &'static str {
+        match self {
+            EntryState::Missing => "missing",
+            EntryState::File { .. } => "a file",
+            EntryState::Dir { .. } => "a directory",
+            EntryState::Symlink { .. } => "a symlink",
+            EntryState::Other { .. } => "a special file",
+        }
+    }
+
+    /// How `self` (what is there now) differs from `then`, if it does.
+    pub fn differs_from(&self, then: &EntryState) -> Option<String> {
+        match (then, self) {
+            (
+                EntryState::File {
+                    mode: m1,
+                    size: s1,
+                    mtime_s: t1,
+                    mtime_ns: n1,
+                    content: c1,
+                },
+                EntryState::File {
+                    mode: m2,
+                    size: s2,
+                    mtime_s: t2,
+                    mtime_ns: n2,
+                    content: c2,
+                },
+            ) => {
+                if s1 != s2 || !same_content(c1, c2) {
+                    Some(format!("content differs ({s1} bytes then, {s2} now)"))
+                } else if m1 != m2 {
+                    Some(format!("mode {m1:o} then, {m2:o} now"))
+                } else if (t1, n1) != (t2, n2) {
+                    Some("modification time differs (rewritten or recreated)".to_owned())
+                } else {
+                    None
+                }
+            }
+            (EntryState::Dir { mode: m1 }, EntryState::Dir { mode: m2 }) => {
+                (m1 != m2).then(|| format!("directory mode {m1:o} then, {m2:o} now"))
+            }
+            (EntryState::Symlink { target: a }, EntryState::Symlink { target: b }) => {
+                (a != b).then(|| "the symlink points elsewhere".to_owned())
+            }
+            (EntryState::Other { mode: a }, EntryState::Other { mode: b }) => {
+                (a != b).then(|| "a different special file".to_owned())
+            }
+            (EntryState::Missing, EntryState::Missing) => None,
+            (then, now) => Some(format!("was {}, now {}", then.kind(), now.kind())),
+        }
+    }
+}
+
+fn same_content(a: &Content, b: &Content) -> bool {
+    match (a, b) {
+        (Content::Hash(x), Content::Hash(y)) | (Content::Stat(x), Content::Stat(y)) => x == y,
+        (Content::Link(_), _) | (_, Content::Link(_)) => false,
+        (Content::Hash(_), Content::Stat(_)) | (Content::Stat(_), Content::Hash(_)) => false,
+    }
+}
+
+/// Everything at (and below) one target. `entries` is keyed by the hex bytes
+/// of the path relative to the target (`""` is the target itself).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub entries: BTreeMap<String, EntryState>,
+}
+
+/// How a capture treats file contents.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Capture<'a> {
+    /// Save contents in the store (a pre-image); files over `max_file` are
+    /// hard-linked when `link_ok`, else the capture fails.
+    Save {
+        objects: &'a ObjectStore,
+        max_file: u64,
+        link_ok: bool,
+    },
+    /// Only identify contents (after-images, checks): hash files up to
+    /// `max_file`, identify bigger ones by inode.
+    Observe { max_file: u64 },
+}
+
+pub(crate) fn rel_key(rel: &Path) -> String {
+    hex::encode(rel.as_os_str().as_bytes())
+}
+
+pub(crate) fn rel_path(key: &str) -> Result<PathBuf, hex::FromHexError> {
+    hex::decode(key).map(|bytes| PathBuf::from(OsStr::from_bytes(&bytes)))
+}
+
+fn mode_of(meta: &Metadata) -> u32 {
+    meta.permissions().mode() & 0o7777
+}
+
+fn stat_id(meta: &Metadata) -> String {
+    format!("{}:{}:{}", meta.dev(), meta.ino(), meta.len())
+}
+
+fn entry(path: &Path, meta: &Metadata, how: Capture<'_>) -> Result<EntryState, UndoError> {
+    let ft = meta.file_type();
+    Ok(if ft.is_symlink() {
+        let target =
+            std::fs::read_link(path).map_err(UndoError::io("cannot read the link", path))?;
+        EntryState::Symlink {
+            target: hex::encode(target.as_os_str().as_bytes()),
+        }
+    } else if ft.is_dir() {
+        EntryState::Dir {
+            mode: mode_of(meta),
+        }
+    } else if ft.is_file() {
+        let content = match how {
+            Capture::Save {
+                objects,
+                max_file,
+                link_ok,
+            } => {
+                if meta.len() <= max_file {
+                    Content::Hash(objects.put_file(path)?)
+                } else if link_ok {
+                    Content::Link(objects.link_file(path)?)
+                } else {
+                    return Err(UndoError::Io {
+                        what: "is too big to journal (undo.max_file_mb):",
+                        path: path.to_path_buf(),
+                        source: std::io::Error::from(std::io::ErrorKind::FileTooLarge),
+                    });
+                }
+            }
+            Capture::Observe { max_file } if meta.len() <= max_file => {
+                let file = std::fs::OpenOptions::new()
+                    .read(true)
+                    .custom_flags_nofollow()
+                    .open(path)
+                    .map_err(UndoError::io("cannot open", path))?;
+                Content::Hash(hash_reader(file).map_err(UndoError::io("cannot hash", path))?)
+            }
+            Capture::Observe { .. } => Content::Stat(stat_id(meta)),
+        };
+        EntryState::File {
+            mode: mode_of(meta),
+            size: meta.len(),
+            mtime_s: meta.mtime(),
+            mtime_ns: meta.mtime_nsec(),
+            content,
+        }
+    } else {
+        EntryState::Other { mode: meta.mode() }
+    })
+}
+
+trait NoFollow {
+    fn custom_flags_nofollow(&mut self) -> &mut Self;
+}
+
+impl NoFollow for std::fs::OpenOptions {
+    fn custom_flags_nofollow(&mut self) -> &mut Self {
+        use std::os::unix::fs::OpenOptionsExt;
+        self.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+    }
+}
+
+/// Captures `target` (and everything below it when `recursive` and it is a
+/// directory), never following a symlink.
+pub(crate) fn capture(
+    target: &Path,
+    recursive: bool,
+    how: Capture<'_>,
+) -> Result<Snapshot, UndoError> {
+    let mut snap = Snapshot::default();
+    let meta = match std::fs::symlink_metadata(target) {
+        Ok(meta) => meta,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            snap.entries.insert(String::new(), EntryState::Missing);
+            return Ok(snap);
+        }
+        Err(err) => {
+            return Err(UndoError::Io {
+                what: "cannot stat the target",
+                path: target.to_path_buf(),
+                source: err,
+            });
+        }
+    };
+    snap.entries
+        .insert(String::new(), entry(target, &meta, how)?);
+    if recursive && meta.file_type().is_dir() {
+        walk(target, Path::new(""), how, &mut snap)?;
+    }
+    Ok(snap)
+}
+
+fn walk(root: &Path, rel: &Path, how: Capture<'_>, snap: &mut Snapshot) -> Result<(), UndoError> {
+    let dir = root.join(rel);
+    let entries = std::fs::read_dir(&dir).map_err(UndoError::io("cannot list", &dir))?;
+    for item in entries {
+        let item = item.map_err(UndoError::io("cannot list", &dir))?;
+        let child_rel = rel.join(item.file_name());
+        let path = root.join(&child_rel);
+        let meta = std::fs::symlink_metadata(&path).map_err(UndoError::io("cannot stat", &path))?;
+        snap.entries
+            .insert(rel_key(&child_rel), entry(&path, &meta, how)?);
+        if meta.file_type().is_dir() {
+            walk(root, &child_rel, how, snap)?;
+        }
+    }
+    Ok(())
+}
+
+/// Bytes a pre-image of `target` would add (regular files up to `max_file`),
+/// and the files over it.
+pub(crate) fn estimate(
+    target: &Path,
+    recursive: bool,
+    max_file: u64,
+) -> Result<(u64, Vec<PathBuf>), UndoError> {
+    let mut bytes = 0u64;
+    let mut big = Vec::new();
+    let mut visit = |path: &Path, meta: &Metadata| {
+        if meta.file_type().is_file() {
+            if meta.len() <= max_file {
+                bytes = bytes.saturating_add(meta.len());
+            } else {
+                big.push(path.to_path_buf());
+            }
+        }
+    };
+    let Ok(meta) = std::fs::symlink_metadata(target) else {
+        return Ok((0, big));
+    };
+    visit(target, &meta);
+    if recursive && meta.file_type().is_dir() {
+        let mut stack = vec![target.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for item in std::fs::read_dir(&dir).map_err(UndoError::io("cannot list", &dir))? {
+                let item = item.map_err(UndoError::io("cannot list", &dir))?;
+                let path = item.path();
+                let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                    continue;
+                };
+                visit(&path, &meta);
+                if meta.file_type().is_dir() {
+                    stack.push(path);
+                }
+            }
+        }
+    }
+    Ok((bytes, big))
+}
+
+/// The first difference between `now` and `then`, as (relative path, what).
+pub fn first_difference(then: &Snapshot, now: &Snapshot) -> Option<(PathBuf, String)> {
+    let keys: std::collections::BTreeSet<&String> =
+        then.entries.keys().chain(now.entries.keys()).collect();
+    for key in keys {
+        let a = then.entries.get(key).unwrap_or(&EntryState::Missing);
+        let b = now.entries.get(key).unwrap_or(&EntryState::Missing);
+        if let Some(what) = b.differs_from(a) {
+            return Some((rel_path(key).unwrap_or_default(), what));
+        }
+    }
+    None
+}
