@@ -92,9 +92,15 @@ fn deploy_waits_for_approval_then_deploys_and_files_the_flag_as_done() {
     let ex = Example::new("deploy");
     let daemon = ex.start();
     std::fs::write(ex.dir.join("triggers/deploy.flag"), "").unwrap();
+    // The approval row and the job's `waiting_approval` state are two commits:
+    // wait for both, or the state check below races the second one.
     assert!(
-        wait_for(Duration::from_secs(30), || !pending_approvals(&ex.home)
-            .is_empty()),
+        wait_for(Duration::from_secs(30), || {
+            !pending_approvals(&ex.home).is_empty()
+                && job_states(&ex.home)
+                    .iter()
+                    .any(|(_, state)| state == "waiting_approval")
+        }),
         "no approval was requested; jobs {:?}\n{}",
         job_states(&ex.home),
         daemon.stderr()
