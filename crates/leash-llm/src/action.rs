@@ -1,4 +1,4 @@
-//! The actions a model may propose (DESIGN.md "Contracts → Actions"). This is
+//! The actions a model may propose (docs/DESIGN.md "Models"). This is
 //! the single definition: the grammar for the embedded model
 //! ([`crate::actions_gbnf`]), the JSON schema for servers
 //! ([`crate::actions_json_schema`]) and the parser all derive from
