@@ -132,7 +132,7 @@ impl StringRole {
     }
 }
 
-/// Which program names a `run` action may start with (its argv[0]), for the
+/// Which program names a `run` action may start with (its `argv[0]`), for the
 /// grammar and the schema. The policy decides either way; narrowing the
 /// choice only keeps a model from spending its steps on programs the policy
 /// would deny (a 135M model otherwise writes words, not programs).

@@ -1,0 +1,172 @@
+//! `logging.file`: `leash daemon` writes its log lines to the configured file
+//! (appended across restarts, created with mode 0600, parents created), not to
+//! stderr; a log file that cannot be opened stops the start, naming it.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::TestHome;
+use common::daemon::free_port;
+
+/// A home whose daemon logs at `info` to `log_file` (replay model, free port).
+fn home_logging_to(log_file: &Path) -> TestHome {
+    let home = TestHome::new();
+    let transcript = home.root().join("transcript.yaml");
+    std::fs::write(
+        &transcript,
+        "responses:\n  - text: '{\"actions\": [], \"done\": true}'\n",
+    )
+    .unwrap();
+    home.write_config(&format!(
+        "model:\n  backend: replay\n  transcript: {}\n\
+         security:\n  workspace: {}\n\
+         api:\n  listen: 127.0.0.1:{}\n\
+         logging:\n  level: info\n  file: {}\n",
+        transcript.display(),
+        home.workspace().display(),
+        free_port(),
+        log_file.display()
+    ));
+    home
+}
+
+/// Starts `leash --json daemon` (with `logging.level` deciding, not
+/// `RUST_LOG`) and waits for its ready line on stdout.
+fn start(home: &TestHome, stderr_file: &Path) -> Child {
+    let mut child = home
+        .leash()
+        .env_remove("RUST_LOG")
+        .args(["--json", "daemon"])
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(stderr_file).unwrap())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(line) if line.contains("\"ready\":true") => child,
+        other => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "the daemon did not get ready ({other:?}); stderr:\n{}",
+                std::fs::read_to_string(stderr_file).unwrap_or_default()
+            );
+        }
+    }
+}
+
+/// SIGTERM and wait for the graceful stop.
+fn stop(mut child: Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "the daemon did not stop cleanly: {exit:?}");
+}
+
+fn ready_lines(log: &str) -> usize {
+    log.lines()
+        .filter(|line| line.contains("leash daemon ready"))
+        .count()
+}
+
+#[test]
+fn daemon_log_lines_go_to_the_configured_file_appended_and_private() {
+    let dir = tempfile::tempdir().unwrap();
+    // A parent that does not exist yet: created, private.
+    let log_file: PathBuf = dir.path().join("logs/daemon.log");
+    let home = home_logging_to(&log_file);
+    let stderr_file = home.root().join("daemon.stderr");
+
+    stop(start(&home, &stderr_file));
+    let first = std::fs::read_to_string(&log_file).unwrap();
+    assert_eq!(ready_lines(&first), 1, "log file after one run:\n{first}");
+    assert!(first.contains("SIGTERM: stopping"), "{first}");
+    assert!(
+        !first.contains('\u{1b}'),
+        "no terminal colours in a file:\n{first:?}"
+    );
+    let mode = std::fs::metadata(&log_file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "log file mode {mode:o}");
+    let dir_mode = std::fs::metadata(log_file.parent().unwrap())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(dir_mode & 0o777, 0o700, "log dir mode {dir_mode:o}");
+    // The log lines went to the file, not to stderr.
+    let stderr = std::fs::read_to_string(&stderr_file).unwrap();
+    assert!(
+        !stderr.contains("leash daemon ready") && !stderr.contains("SIGTERM: stopping"),
+        "log lines leaked to stderr:\n{stderr}"
+    );
+
+    // A restart appends: the first run's lines stay.
+    stop(start(&home, &stderr_file));
+    let second = std::fs::read_to_string(&log_file).unwrap();
+    assert!(
+        second.starts_with(&first),
+        "the first run's lines were lost"
+    );
+    assert_eq!(
+        ready_lines(&second),
+        2,
+        "log file after two runs:\n{second}"
+    );
+}
+
+/// Regression class `planted-log-path`: something that is not a regular file
+/// at the log's name (a symlink, a directory) is refused, not followed or
+/// written through, and the daemon does not start without its log.
+#[test]
+fn a_log_path_that_is_not_a_regular_file_stops_the_start_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("elsewhere.txt");
+    std::fs::write(&target, "not leash's\n").unwrap();
+    for (name, plant) in [
+        ("symlink", &|p: &Path| {
+            std::os::unix::fs::symlink(&target, p).unwrap()
+        }) as &dyn Fn(&Path),
+        ("directory", &|p: &Path| std::fs::create_dir(p).unwrap()),
+    ] {
+        let log_file = dir.path().join(format!("{name}.log"));
+        plant(&log_file);
+        let home = home_logging_to(&log_file);
+        let out = home
+            .leash()
+            .env_remove("RUST_LOG")
+            .arg("daemon")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert!(
+            stderr.contains("logging.file") && stderr.contains(&log_file.display().to_string()),
+            "{name}: the error names the key and the path: {stderr}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap(),
+        "not leash's\n",
+        "the symlink's target was written"
+    );
+}
