@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use common::TestHome;
 use common::daemon::free_port;
+use rstest::rstest;
 
 /// A home whose daemon logs at `info` to `log_file` (replay model, free port).
 fn home_logging_to(log_file: &Path) -> TestHome {
@@ -134,36 +135,41 @@ fn daemon_log_lines_go_to_the_configured_file_appended_and_private() {
     );
 }
 
+fn plant_symlink(at: &Path, target: &Path) {
+    std::os::unix::fs::symlink(target, at).unwrap();
+}
+
+fn plant_directory(at: &Path, _target: &Path) {
+    std::fs::create_dir(at).unwrap();
+}
+
 /// Regression class `planted-log-path`: something that is not a regular file
 /// at the log's name (a symlink, a directory) is refused, not followed or
 /// written through, and the daemon does not start without its log.
-#[test]
-fn a_log_path_that_is_not_a_regular_file_stops_the_start_naming_it() {
+#[rstest]
+#[case::symlink(plant_symlink as fn(&Path, &Path))]
+#[case::directory(plant_directory as fn(&Path, &Path))]
+fn a_log_path_that_is_not_a_regular_file_stops_the_start_naming_it(
+    #[case] plant: fn(&Path, &Path),
+) {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("elsewhere.txt");
     std::fs::write(&target, "not leash's\n").unwrap();
-    for (name, plant) in [
-        ("symlink", &|p: &Path| {
-            std::os::unix::fs::symlink(&target, p).unwrap()
-        }) as &dyn Fn(&Path),
-        ("directory", &|p: &Path| std::fs::create_dir(p).unwrap()),
-    ] {
-        let log_file = dir.path().join(format!("{name}.log"));
-        plant(&log_file);
-        let home = home_logging_to(&log_file);
-        let out = home
-            .leash()
-            .env_remove("RUST_LOG")
-            .arg("daemon")
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
-        assert!(
-            stderr.contains("logging.file") && stderr.contains(&log_file.display().to_string()),
-            "{name}: the error names the key and the path: {stderr}"
-        );
-    }
+    let log_file = dir.path().join("daemon.log");
+    plant(&log_file, &target);
+    let home = home_logging_to(&log_file);
+    let out = home
+        .leash()
+        .env_remove("RUST_LOG")
+        .arg("daemon")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("logging.file") && stderr.contains(&log_file.display().to_string()),
+        "the error names the key and the path: {stderr}"
+    );
     assert_eq!(
         std::fs::read_to_string(&target).unwrap(),
         "not leash's\n",

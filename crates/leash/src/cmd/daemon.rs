@@ -32,14 +32,14 @@ pub fn run(global: &GlobalArgs, _args: DaemonArgs) -> anyhow::Result<ExitCode> {
         Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
-    if let Some(file) = &loaded.config.logging.file {
-        if let Err(err) = crate::logging::log_to_file(file) {
-            eprintln!(
-                "leash daemon: cannot open the log file {} (logging.file): {err}",
-                file.display()
-            );
-            return Ok(exit::failure());
-        }
+    if let Some(file) = &loaded.config.logging.file
+        && let Err(err) = crate::logging::log_to_file(file)
+    {
+        eprintln!(
+            "leash daemon: cannot open the log file {} (logging.file): {err}",
+            file.display()
+        );
+        return Ok(exit::failure());
     }
     let json = global.json;
     let on_ready = Box::new(move |listen: std::net::SocketAddr| {
