@@ -10,15 +10,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use common::TestHome;
-use common::daemon::free_port;
+use common::daemon::{free_port, wait_for};
 use rstest::rstest;
 
 /// A home whose daemon logs at `info` to `log_file` (replay model, free port).
@@ -43,35 +41,29 @@ fn home_logging_to(log_file: &Path) -> TestHome {
     home
 }
 
-/// Starts `leash --json daemon` (with `logging.level` deciding, not
-/// `RUST_LOG`) and waits for its ready line on stdout.
-fn start(home: &TestHome, stderr_file: &Path) -> Child {
+/// Starts `leash daemon` (with `logging.level` deciding, not `RUST_LOG`) and
+/// waits until the log file holds `ready` ready lines: the daemon says it is
+/// ready in its log, so the file is where the test looks.
+fn start(home: &TestHome, log_file: &Path, stderr_file: &Path, ready: usize) -> Child {
     let mut child = home
         .leash()
         .env_remove("RUST_LOG")
-        .args(["--json", "daemon"])
-        .stdout(Stdio::piped())
+        .arg("daemon")
+        .stdout(Stdio::null())
         .stderr(std::fs::File::create(stderr_file).unwrap())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(line) if line.contains("\"ready\":true") => child,
-        other => {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "the daemon did not get ready ({other:?}); stderr:\n{}",
-                std::fs::read_to_string(stderr_file).unwrap_or_default()
-            );
-        }
+    let is_ready = || std::fs::read_to_string(log_file).is_ok_and(|log| ready_lines(&log) == ready);
+    if !wait_for(Duration::from_secs(60), is_ready) {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "no ready line in {} within 60 s; stderr:\n{}",
+            log_file.display(),
+            std::fs::read_to_string(stderr_file).unwrap_or_default()
+        );
     }
+    child
 }
 
 /// SIGTERM and wait for the graceful stop.
@@ -99,7 +91,7 @@ fn daemon_log_lines_go_to_the_configured_file_appended_and_private() {
     let home = home_logging_to(&log_file);
     let stderr_file = home.root().join("daemon.stderr");
 
-    stop(start(&home, &stderr_file));
+    stop(start(&home, &log_file, &stderr_file, 1));
     let first = std::fs::read_to_string(&log_file).unwrap();
     assert_eq!(ready_lines(&first), 1, "log file after one run:\n{first}");
     assert!(first.contains("SIGTERM: stopping"), "{first}");
@@ -122,7 +114,7 @@ fn daemon_log_lines_go_to_the_configured_file_appended_and_private() {
     );
 
     // A restart appends: the first run's lines stay.
-    stop(start(&home, &stderr_file));
+    stop(start(&home, &log_file, &stderr_file, 2));
     let second = std::fs::read_to_string(&log_file).unwrap();
     assert!(
         second.starts_with(&first),
