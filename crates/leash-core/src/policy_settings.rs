@@ -100,21 +100,15 @@ mod tests {
             format!("logging:\n  level: error\n  file: {}\n", log.display()),
         )
         .unwrap();
-        let s = |p: PathBuf| p.to_str().unwrap().to_owned();
-        let env = EnvVars::from_pairs(vec![
-            ("HOME", s(dir.path().join("home"))),
-            ("XDG_STATE_HOME", s(dir.path().join("state"))),
-            ("XDG_CONFIG_HOME", s(dir.path().join("cfg"))),
-            ("XDG_CACHE_HOME", s(dir.path().join("cache"))),
-            ("XDG_DATA_HOME", s(dir.path().join("data"))),
-        ]);
-        let loaded = load(&LoadOptions {
-            config_file: Some(config),
-            env,
-            overrides: Vec::new(),
+        // Every XDG directory defaults to one under this home.
+        let home = dir.path().join("home").display().to_string();
+        let options = LoadOptions {
             cwd: Some(ws.clone()),
-        })
-        .unwrap();
+            config_file: Some(config),
+            overrides: Vec::new(),
+            env: EnvVars::from_pairs(vec![("HOME", home)]),
+        };
+        let loaded = load(&options).unwrap();
         let policy = Policy::load(policy_settings(&loaded, &ws).unwrap()).unwrap();
         let log_arg = log.display().to_string();
         for argv in [
