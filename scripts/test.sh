@@ -13,6 +13,18 @@ case "${PREFIX:-}" in *com.termux*) features=(--no-default-features) ;; esac
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet "${features[@]}" -- -D warnings
+# The API documentation builds without a warning (a broken intra-doc link is
+# an error). Reuses clippy's dependency metadata: only rustdoc runs here.
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --quiet "${features[@]}"
+# Licences, bans and sources of every dependency (deny.toml). The advisory
+# database cannot be fetched where CI runs, so advisories are not checked.
+# Duplicate versions are warnings; --log-level error keeps them out of the log.
+cargo_deny="${XDG_CACHE_HOME:-$HOME/.cache}/leash-ci/bin/cargo-deny"
+if [ -x "$cargo_deny" ]; then
+    "$cargo_deny" --log-level error check --hide-inclusion-graph bans licenses sources
+else
+    echo "cargo-deny: not installed here (scripts/setup.sh has no prebuilt binary for this platform): dependency checks skipped" >&2
+fi
 
 # Build every test (and with them the leash binary) now, with the feature set
 # `cargo test --workspace` uses: `cargo build -p leash` resolves features for

@@ -5,6 +5,7 @@
 //! and validates everything against the schema, returning every problem at
 //! once ([`ConfigErrors`]) or a typed [`Config`] with [`ConfigWarning`]s.
 //! [`LeashPaths`] resolves the XDG (or Termux) directories.
+#![forbid(unsafe_code)]
 
 mod default_config;
 mod env;

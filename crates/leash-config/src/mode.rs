@@ -1,5 +1,5 @@
 //! The execution mode: what happens to an action after the policy decided on it
-//! (DESIGN.md "Execution modes").
+//! (docs/DESIGN.md "Execution modes").
 
 use serde::{Deserialize, Serialize};
 

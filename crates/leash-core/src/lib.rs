@@ -10,6 +10,7 @@
 //! - [`gate`]: the execution-mode table.
 //! - [`approval`]: approval requests and channels (the terminal, for now).
 //! - [`agent`]: a job's conversation with the model and its actions on the leash.
+#![forbid(unsafe_code)]
 
 pub mod agent;
 pub mod approval;

@@ -1,5 +1,6 @@
 //! The execution-mode gate: what happens to a command once the policy has
-//! decided, given the mode leash runs in (DESIGN.md "Execution modes").
+//! decided, given the mode leash runs in (docs/DESIGN.md
+//! "Execution modes").
 //!
 //! | mode         | allow             | ask               | deny     |
 //! |--------------|-------------------|-------------------|----------|

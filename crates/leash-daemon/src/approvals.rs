@@ -61,7 +61,7 @@ impl DaemonContext {
         let approval = self
             .with_store(|store| store.approval(id))?
             .ok_or(DecideError::NotFound { id })?;
-        if !secrets_match(&approval.nonce, nonce) {
+        if !secrets_match(approval.nonce.expose(), nonce) {
             Metrics::bump(&self.metrics.approvals_refused_nonce);
             self.audit
                 .append(
@@ -157,7 +157,7 @@ impl RemoteApprover {
         let new = NewApproval {
             job_id: Some(self.job_id),
             expires_at: expires_at.to_string(),
-            nonce: new_nonce()?,
+            nonce: new_nonce()?.into(),
             argv: request.argv.clone(),
             cwd: Some(request.cwd.display().to_string()),
             rule: Some(request.rule.clone()),

@@ -12,6 +12,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use leash_config::LoadedConfig;
+use leash_secret::Secret;
 use leash_store::{AuditLog, Job, JobState, Store, StoreError};
 use serde_json::json;
 use tokio::sync::watch;
@@ -32,7 +33,7 @@ pub struct DaemonContext {
     /// The resource governor's state (open until a reading says otherwise).
     pub governor: GovernorHandle,
     /// The bearer token every API route but `/healthz` requires.
-    pub api_token: String,
+    pub api_token: Secret,
     pub started: Instant,
     queue: WakeSignal,
     /// Wakes approvers waiting for an answer.
@@ -59,7 +60,7 @@ impl DaemonContext {
             events: EventBus::new(1024),
             metrics: Metrics::default(),
             governor: GovernorHandle::default(),
-            api_token,
+            api_token: Secret::new(api_token),
             started: Instant::now(),
             queue: WakeSignal::default(),
             approvals_changed: WakeSignal::default(),

@@ -13,6 +13,10 @@
 //! - [`http`]: the HTTP API (axum on loopback, bearer token).
 //! - [`recovery`]: start-up recovery after a crash; [`lock`]: one daemon per
 //!   state directory.
+//!
+//! `unsafe` is denied; the one system call without a safe wrapper (a read
+//! lease, in `triggers::readiness`) is allowed where it is made.
+#![deny(unsafe_code)]
 
 pub mod approvals;
 mod context;

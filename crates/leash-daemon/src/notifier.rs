@@ -60,7 +60,7 @@ pub fn notify_person(ctx: &DaemonContext, notifier: &[String], approval: &Approv
     command
         .args(fixed)
         .arg(approval.id.to_string())
-        .arg(&approval.nonce)
+        .arg(approval.nonce.expose())
         .arg(&summary)
         .env_clear()
         .stdin(Stdio::null())
@@ -81,7 +81,7 @@ pub fn notify_person(ctx: &DaemonContext, notifier: &[String], approval: &Approv
     }
     command
         .env("LEASH_APPROVAL_ID", approval.id.to_string())
-        .env("LEASH_APPROVAL_NONCE", &approval.nonce)
+        .env("LEASH_APPROVAL_NONCE", approval.nonce.expose())
         .env("LEASH_APPROVAL_SUMMARY", &summary)
         .env("LEASH_APPROVAL_EXPIRES_AT", &approval.expires_at)
         .env("LEASH_BIN", &leash_bin)

@@ -1,4 +1,4 @@
-//! The actions a model may propose (DESIGN.md "Contracts → Actions"). This is
+//! The actions a model may propose (docs/DESIGN.md "Models"). This is
 //! the single definition: the grammar for the embedded model
 //! ([`crate::actions_gbnf`]), the JSON schema for servers
 //! ([`crate::actions_json_schema`]) and the parser all derive from
@@ -132,7 +132,7 @@ impl StringRole {
     }
 }
 
-/// Which program names a `run` action may start with (its argv[0]), for the
+/// Which program names a `run` action may start with (its `argv[0]`), for the
 /// grammar and the schema. The policy decides either way; narrowing the
 /// choice only keeps a model from spending its steps on programs the policy
 /// would deny (a 135M model otherwise writes words, not programs).

@@ -130,7 +130,7 @@ pub enum BackendError {
 
 impl BackendError {
     /// Whether the next backend of a fallback chain should be tried: yes for
-    /// connection, timeout and load failures (DESIGN.md), no for answers that
+    /// connection, timeout and load failures (docs/DESIGN.md "Models"), no for answers that
     /// another backend would not improve.
     pub fn falls_back(&self) -> bool {
         match self {

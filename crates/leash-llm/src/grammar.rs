@@ -115,7 +115,7 @@ fn program_rule(programs: ProgramChoice<'_>) -> String {
     }
 }
 
-/// Generates the grammar. The start rule is `root`. `programs` narrows argv[0]
+/// Generates the grammar. The start rule is `root`. `programs` narrows `argv[0]`
 /// of `run` actions; with an empty list there is no `run` action at all (a
 /// policy that allows no program leaves the model the other actions).
 pub fn actions_gbnf(allow_think: bool, programs: ProgramChoice<'_>) -> String {

@@ -16,6 +16,7 @@
 //! - `managed`: [`ManagedServerBackend`], llama.cpp's `llama-server` run and
 //!   supervised by leash (restarts, saved slots, the same grammar).
 //! - `gguf`, `model_fetch`: what a model file is, and fetching the default one.
+#![forbid(unsafe_code)]
 
 pub mod action;
 pub mod backend;

@@ -37,7 +37,7 @@ pub struct ResolvedCommand {
     pub program: PathBuf,
     /// The name the program was judged as (`rm` for `/bin/rm`, `busybox rm`, ...).
     pub identity: String,
-    /// The argv as it will be passed (argv[0] as the model wrote it).
+    /// The argv as it will be passed (`argv[0]` as the model wrote it).
     pub argv: Vec<String>,
 }
 

@@ -11,6 +11,7 @@
 //! checked by `grammar_check`), and anything outside it asks. Paths are judged
 //! in their final form (`resolve`), repositories by meaning (`repo`). The same
 //! grammars are exposed read-only through [`Policy::grammar`].
+#![forbid(unsafe_code)]
 
 mod decision;
 mod defaults;

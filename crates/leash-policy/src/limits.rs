@@ -6,7 +6,7 @@
 
 /// Longest shell-style command line accepted, in bytes.
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
-/// Most arguments (argv[0] included) in one command.
+/// Most arguments (`argv[0]` included) in one command.
 pub const MAX_ARGS: usize = 1_000;
 /// Longest single argument, in bytes.
 pub const MAX_ARG_BYTES: usize = 32 * 1024;

@@ -11,7 +11,7 @@ pub struct RulesSource {
     pub text: String,
 }
 
-/// Inputs of the policy. See DESIGN.md "Policy semantics".
+/// Inputs of the policy. See docs/DESIGN.md "Policy".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicySettings {
     /// Seed `security.whitelist`: argv patterns of programs that may run at all.

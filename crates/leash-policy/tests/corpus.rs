@@ -18,8 +18,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use common::{Case, Expect, Fixture, Form, Input, Policies, judge, load_corpus};
 use leash_policy::{Decision, Policy, Verdict};
 
-/// Bypass classes of DESIGN.md and issue #3 that the hostile corpus must cover,
-/// each with at least this many cases.
+/// Bypass classes (docs/DESIGN.md "Testing and measuring", issue #3) that the
+/// hostile corpus must cover, each with at least this many cases.
 const REQUIRED_HOSTILE_CLASSES: &[(&str, usize)] = &[
     ("chaining", 10),
     ("substitution", 10),

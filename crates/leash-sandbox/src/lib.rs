@@ -8,19 +8,38 @@
 //! `child_plan` (fork/exec), `supervise` (process group, timeout, capture),
 //! `landlock_rules`, `seccomp_filter`, `nproc` and [`scrubbed_env`].
 //! [`harden_process`] is what the leash binary does to itself first thing.
+//!
+//! `unsafe` is denied in this crate except in the modules marked below: the
+//! sandbox is where leash makes system calls that no safe wrapper offers in
+//! the form it needs. Every `unsafe` block there says why it is sound
+//! (`// SAFETY:`).
+#![deny(unsafe_code)]
 
 mod capture;
+// Between `fork` and `exec` only raw, allocation-free, async-signal-safe
+// system calls may run (close_range, setrlimit, capset, prctl, setres[ug]id,
+// landlock_restrict_self, seccomp): safe wrappers allocate or lock.
+#[allow(unsafe_code)]
 mod child_plan;
 mod env;
 mod error;
+// `CommandExt::pre_exec` is itself an unsafe API, and the child's uid is read
+// with getuid.
+#[allow(unsafe_code)]
 mod executor;
 mod landlock_rules;
 mod layer;
 mod limits;
 mod nproc;
 mod outcome;
+// uname, and the fork-and-wait helper the fatal-if-wrong probes run in.
+#[allow(unsafe_code)]
 mod platform;
 mod private_tmp;
+// Landlock and seccomp probed in a forked child that makes only the one
+// system call and `_exit`s (probing can kill the caller on some Android
+// kernels).
+#[allow(unsafe_code)]
 mod probe;
 #[cfg(any(
     target_arch = "x86_64",
@@ -28,8 +47,14 @@ mod probe;
     target_arch = "riscv64"
 ))]
 mod seccomp_filter;
+// prctl(PR_SET_DUMPABLE) and closing every inherited descriptor of leash
+// itself.
+#[allow(unsafe_code)]
 mod self_hardening;
 mod spec;
+// pidfd_open (no wrapper in nix), waitid with WNOWAIT on the group leader,
+// wait4 for rusage, kill of a whole process group, non-blocking reads.
+#[allow(unsafe_code)]
 mod supervise;
 
 pub use env::{TermuxEnv, scrubbed_env};

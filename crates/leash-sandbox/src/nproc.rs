@@ -71,8 +71,7 @@ mod tests {
 
     #[test]
     fn counts_at_least_this_process_threads() {
-        // SAFETY: getuid has no preconditions.
-        let uid = unsafe { libc::getuid() };
+        let uid = nix::unistd::getuid().as_raw();
         let count = tasks_of_uid(uid).unwrap();
         assert!(count >= 1, "this test process runs as uid {uid}");
     }

@@ -2,9 +2,7 @@
 //! spec's `tmp_base`, given to the child as `TMPDIR` and as a Landlock write
 //! root, removed with everything in it when the run ends.
 
-use std::ffi::CString;
 use std::io;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use crate::spec::RunAs;
@@ -19,20 +17,7 @@ impl PrivateTmp {
     /// Creates `base/leash-run-XXXXXX` with `mkdtemp` (unique, mode 0700), owned
     /// by `run_as` when given.
     pub fn create(base: &Path, run_as: Option<RunAs>) -> io::Result<PrivateTmp> {
-        let mut template = base.join("leash-run-XXXXXX").into_os_string().into_vec();
-        template.push(0);
-        let template = CString::from_vec_with_nul(template)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let raw = template.into_raw();
-        // SAFETY: `raw` is a NUL-terminated buffer we own; mkdtemp rewrites the
-        // trailing XXXXXX in place and keeps its length.
-        let made = unsafe { libc::mkdtemp(raw) };
-        // SAFETY: `raw` came from `CString::into_raw` above and is reclaimed once.
-        let template = unsafe { CString::from_raw(raw) };
-        if made.is_null() {
-            return Err(io::Error::last_os_error());
-        }
-        let path = PathBuf::from(std::ffi::OsStr::from_bytes(template.as_bytes()));
+        let path = nix::unistd::mkdtemp(&base.join("leash-run-XXXXXX")).map_err(io::Error::from)?;
         let tmp = PrivateTmp { path };
         if let Some(owner) = run_as {
             std::os::unix::fs::chown(&tmp.path, Some(owner.uid), Some(owner.gid))?;

@@ -2,6 +2,7 @@
 //! per-request nonce (phone notifications act without a session, so the nonce
 //! proves the button belongs to this request). Minimal typed accessors.
 
+use leash_secret::Secret;
 use rusqlite::{OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 
@@ -53,7 +54,8 @@ pub struct NewApproval {
     pub job_id: Option<i64>,
     /// RFC 3339 UTC; after it the request counts as denied.
     pub expires_at: String,
-    pub nonce: String,
+    /// Proves an answer belongs to this request; redacted in `Debug`.
+    pub nonce: Secret,
     /// The exact argv the policy judged.
     pub argv: Vec<String>,
     pub cwd: Option<String>,
@@ -69,7 +71,9 @@ pub struct Approval {
     pub job_id: Option<i64>,
     pub created_at: String,
     pub expires_at: String,
-    pub nonce: String,
+    /// Redacted in `Debug` and `Serialize`: what needs it (the notifier, the
+    /// API's `GET /v1/approvals/{id}`) asks for it with `expose`.
+    pub nonce: Secret,
     pub state: ApprovalState,
     pub argv: Vec<String>,
     pub cwd: Option<String>,
@@ -96,7 +100,7 @@ impl Store {
                     approval.job_id,
                     now_rfc3339(),
                     approval.expires_at,
-                    approval.nonce,
+                    approval.nonce.expose(),
                     ApprovalState::Pending.as_str(),
                     argv,
                     approval.cwd,
@@ -257,7 +261,7 @@ impl RawApproval {
             job_id: self.job_id,
             created_at: self.created_at,
             expires_at: self.expires_at,
-            nonce: self.nonce,
+            nonce: Secret::new(self.nonce),
             state,
             argv,
             cwd: self.cwd,

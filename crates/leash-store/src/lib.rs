@@ -1,6 +1,7 @@
 //! leash's state: one SQLite database (WAL, bundled SQLite) with append-only
 //! migrations, jobs, approvals, conversations, schedule marks, and the
 //! tamper-evident audit log — a sha256 hash chain mirrored to JSON lines.
+#![forbid(unsafe_code)]
 
 mod approvals;
 mod audit_log;

@@ -11,6 +11,8 @@
 //! - [`Journal::gc`]: keeps the journal within `undo.max_mb` / `undo.keep_days`.
 //! - [`Journal::changes`]: a job's changes and whether each can be undone.
 
+#![forbid(unsafe_code)]
+
 mod changes;
 mod class;
 mod error;

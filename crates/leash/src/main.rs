@@ -4,6 +4,7 @@
 //! The binary is the only crate that prints: library crates return values and
 //! log through `tracing`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
+#![forbid(unsafe_code)]
 
 mod api_client;
 mod cmd;

@@ -55,7 +55,7 @@ pub fn runnable_programs(whitelist: &[String], never: &[String]) -> Vec<String> 
 }
 
 impl PromptFacts {
-    /// [`runnable_programs`] of these facts.
+    /// The free function `runnable_programs`, for these facts.
     pub fn runnable_programs(&self) -> Vec<String> {
         runnable_programs(&self.programs, &self.never)
     }

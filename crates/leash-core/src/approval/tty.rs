@@ -6,9 +6,11 @@
 //! expires even if nobody types.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, Read, Write};
-use std::os::fd::AsRawFd;
+use std::io::{self, BufRead, IsTerminal, Read, Write};
+use std::os::fd::AsFd;
 use std::time::Instant;
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use super::request::{ApprovalAnswer, ApprovalOutcome, ApprovalRequest, Approver};
 use super::visible::{has_hidden_characters, visible_arg, visible_argv, visible_text};
@@ -31,8 +33,7 @@ impl TtyApprover {
     /// or denies.
     pub fn open() -> io::Result<TtyApprover> {
         let tty = OpenOptions::new().read(true).write(true).open("/dev/tty")?;
-        // SAFETY: isatty only inspects the descriptor we own.
-        if unsafe { libc::isatty(tty.as_raw_fd()) } != 1 {
+        if !tty.is_terminal() {
             return Err(io::Error::other("/dev/tty is not a terminal"));
         }
         let who = std::env::var("USER").unwrap_or_else(|_| format!("uid {}", current_uid()));
@@ -41,8 +42,7 @@ impl TtyApprover {
 }
 
 fn current_uid() -> u32 {
-    // SAFETY: getuid cannot fail.
-    unsafe { libc::getuid() }
+    nix::unistd::getuid().as_raw()
 }
 
 impl Approver for TtyApprover {
@@ -180,18 +180,12 @@ impl Read for TimedReader<'_> {
         if left.is_zero() {
             return Err(io::Error::from(io::ErrorKind::TimedOut));
         }
-        let mut pfd = libc::pollfd {
-            fd: self.file.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let timeout_ms = i32::try_from(left.as_millis().max(1)).unwrap_or(i32::MAX);
-        // SAFETY: one valid pollfd for the duration of the call.
-        let ready = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
-        match ready {
-            n if n < 0 => Err(io::Error::last_os_error()),
-            0 => Err(io::Error::from(io::ErrorKind::TimedOut)),
-            _ => (&mut &*self.file).read(buf),
+        let timeout = PollTimeout::try_from(left.as_millis().max(1)).unwrap_or(PollTimeout::MAX);
+        let mut fds = [PollFd::new(self.file.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, timeout) {
+            Err(errno) => Err(io::Error::from(errno)),
+            Ok(0) => Err(io::Error::from(io::ErrorKind::TimedOut)),
+            Ok(_) => (&mut &*self.file).read(buf),
         }
     }
 }

@@ -12,9 +12,9 @@
 //! ([`ControlGuard`]'s cache). ctime cannot be set from user space, so a write
 //! that restores mtime is still seen.
 //!
-//! Split: [`targets`] decides which paths (repository discovery, leash's
-//! files, `security.protected`); [`snapshot`] records and compares them;
-//! [`revert`] puts the saved state back.
+//! Split: `targets` decides which paths (repository discovery, leash's
+//! files, `security.protected`); `snapshot` records and compares them;
+//! `revert` puts the saved state back.
 //!
 //! What it cannot do: files outside the discovered set (a repository deeper
 //! than the walk's depth, a program's config that nobody listed in

@@ -59,8 +59,7 @@ fn remove_whatever_is_at(path: &Path) -> std::io::Result<()> {
 /// Gives a restored file back to its owner when leash runs as root (a
 /// `run_as` child's workspace). Failure leaves it owned by leash's user.
 fn chown_if_root(file: &std::fs::File, uid: u32, gid: u32) {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
+    if nix::unistd::geteuid().is_root() {
         let _ = std::os::unix::fs::fchown(file, Some(uid), Some(gid));
     }
 }

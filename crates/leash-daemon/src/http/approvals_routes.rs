@@ -66,7 +66,13 @@ pub(crate) async fn show(
     let approval =
         on_blocking_pool(&ctx, move |ctx| ctx.with_store(|store| store.approval(id))).await?;
     match approval {
-        Some(approval) => Ok(Json(json!({"approval": approval}))),
+        Some(approval) => {
+            // The one answer that carries the nonce (`Approval` serializes
+            // it redacted).
+            let mut shown = json!(approval);
+            shown["nonce"] = json!(approval.nonce.expose());
+            Ok(Json(json!({"approval": shown})))
+        }
         None => Err(ApiError::not_found(format!("approval {id} does not exist"))),
     }
 }

@@ -33,7 +33,7 @@ pub(crate) async fn guard(
     let path = request.uri().path().to_owned();
     if path != PUBLIC_PATH {
         let problem = match bearer_token(request.headers()) {
-            Some(given) if secrets_match(&ctx.api_token, given) => None,
+            Some(given) if secrets_match(ctx.api_token.expose(), given) => None,
             Some(_) => Some("the bearer token is wrong"),
             None => Some("missing `Authorization: Bearer <token>` header"),
         };

@@ -111,7 +111,7 @@ pub async fn serve_api_with(
     let listen = listener
         .local_addr()
         .map_or_else(|_| "an unknown address".to_owned(), |addr| addr.to_string());
-    if ctx.api_token.trim().is_empty() {
+    if ctx.api_token.expose().trim().is_empty() {
         return Err(DaemonError::Api {
             listen,
             problem: "the API token is empty; refusing to serve an API nobody could be kept \

@@ -308,7 +308,7 @@ fn write_result_file(
 /// Start-up recovery of claimed files, for every watched directory: a file in
 /// `.leash/processing/` with no job is admitted as a new job (already
 /// claimed) when its name is one the directory's rules admit (see
-/// [`recovery_rule`]); one whose job has ended — done, failed, cancelled, or interrupted
+/// `recovery_rule`); one whose job has ended — done, failed, cancelled, or interrupted
 /// and not re-queued — is finished as its job ended. Run it after the store's
 /// own recovery (which re-queues interrupted jobs).
 pub fn recover_claims(ctx: &std::sync::Arc<DaemonContext>) -> Result<ClaimRecovery, DaemonError> {

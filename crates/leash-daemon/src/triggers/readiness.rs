@@ -56,6 +56,11 @@ pub(crate) fn is_plain_file(meta: &Metadata) -> bool {
 
 /// Whether someone has the file at `path` open for writing (see the module
 /// documentation). `false` when it cannot be told.
+///
+/// The one place in the daemon that calls libc directly: `nix` has no
+/// `F_SETLEASE`, and a read lease is the only way to ask the kernel whether
+/// anyone holds a file open for writing.
+#[allow(unsafe_code)]
 pub(crate) fn is_open_for_writing(path: &Path) -> bool {
     use std::os::fd::AsRawFd as _;
     use std::os::unix::fs::OpenOptionsExt as _;

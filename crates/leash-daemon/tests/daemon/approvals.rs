@@ -65,7 +65,7 @@ fn wait_pending(ctx: &DaemonContext) -> (i64, String) {
             .with_store(|s| s.approvals(Some(ApprovalState::Pending)))
             .unwrap();
         if let Some(a) = pending.first() {
-            return (a.id, a.nonce.clone());
+            return (a.id, a.nonce.expose().to_owned());
         }
         assert!(Instant::now() < deadline, "no approval was filed");
         std::thread::sleep(Duration::from_millis(10));
@@ -190,7 +190,7 @@ fn the_notifier_gets_the_id_the_nonce_and_an_escaped_summary() {
         .collect();
     let approval = &ctx.with_store(|s| s.approvals(None)).unwrap()[0];
     assert_eq!(lines[0], approval.id.to_string());
-    assert_eq!(lines[1], approval.nonce);
+    assert_eq!(lines[1], approval.nonce.expose());
     assert!(
         lines[2].starts_with("leash wants to run: cp -r"),
         "{}",

@@ -123,7 +123,7 @@ impl Api {
                 s.insert_approval(&NewApproval {
                     job_id: Some(job_id),
                     expires_at: expires_at.clone(),
-                    nonce: nonce.to_owned(),
+                    nonce: nonce.into(),
                     argv: vec!["git".into(), "push".into()],
                     cwd: Some("/tmp".into()),
                     rule: Some("require_approval_for: git push".into()),

@@ -307,7 +307,7 @@ impl ManagedServerBackend {
         match slots::slot_action(
             &self.agent,
             &process.base_url(),
-            &process.api_key,
+            process.api_key.expose(),
             "restore",
             &self.slot_file,
         ) {
@@ -336,7 +336,7 @@ impl ManagedServerBackend {
         match slots::slot_action(
             &self.agent,
             &process.base_url(),
-            &process.api_key,
+            process.api_key.expose(),
             "save",
             &self.slot_file,
         ) {
@@ -375,7 +375,10 @@ impl ManagedServerBackend {
             .post(format!("{}/v1/chat/completions", process.base_url()))
             .header("Content-Type", "application/json")
             .header("Accept", "text/event-stream")
-            .header("Authorization", format!("Bearer {}", process.api_key))
+            .header(
+                "Authorization",
+                format!("Bearer {}", process.api_key.expose()),
+            )
             .send(body)
             .map_err(|error| request_error(BACKEND_NAME, error))?;
         let status = response.status().as_u16();

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use leash_secret::Secret;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
@@ -34,7 +35,7 @@ const STOP_GRACE: Duration = Duration::from_secs(3);
 pub(super) struct ServerProcess {
     child: Child,
     pub(super) port: u16,
-    pub(super) api_key: String,
+    pub(super) api_key: Secret,
     run_dir: PathBuf,
 }
 
@@ -107,7 +108,7 @@ impl ServerProcess {
         let mut process = ServerProcess {
             child,
             port,
-            api_key,
+            api_key: Secret::new(api_key),
             run_dir: config.run_dir.clone(),
         };
         tracing::info!(pid = process.pid(), port, threads, "llama-server starting");

@@ -1,4 +1,4 @@
-//! Reading a model's answer as an [`ActionPlan`] (DESIGN.md "Data flow":
+//! Reading a model's answer as an [`ActionPlan`] (docs/DESIGN.md "Data flow":
 //! strip `<think>…</think>`; JSON actions; fenced blocks; malformed → re-ask).
 //!
 //! Order of attempts, first success wins:

@@ -5,9 +5,14 @@
 //! on 127.0.0.1:8765 (pid N)`), or with `--json` one JSON object on stdout
 //! (`{"ready": true, "listen": …, "pid": …}`) so scripts can wait for it.
 //!
+//! Log lines go to `logging.file` when it is set (appended; created 0600),
+//! else to stderr; the ready line and "daemon stopped" always go to the
+//! caller.
+//!
 //! Exit status: 0 after a graceful stop, 1 when the daemon could not start or
 //! failed (another daemon holds the state dir, the port is taken, a trigger is
-//! invalid, the model does not load), 2 for an invalid config.
+//! invalid, the model does not load, the log file cannot be opened), 2 for an
+//! invalid config.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -27,6 +32,15 @@ pub fn run(global: &GlobalArgs, _args: DaemonArgs) -> anyhow::Result<ExitCode> {
         Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
+    if let Some(file) = &loaded.config.logging.file
+        && let Err(err) = crate::logging::log_to_file(file)
+    {
+        eprintln!(
+            "leash daemon: cannot open the log file {} (logging.file): {err}",
+            file.display()
+        );
+        return Ok(exit::failure());
+    }
     let json = global.json;
     let on_ready = Box::new(move |listen: std::net::SocketAddr| {
         let pid = std::process::id();
