@@ -3,8 +3,9 @@
 //!
 //! Verification never repairs anything. It tolerates exactly the two states an
 //! interrupted append can leave (see [`crate::AuditLog`]) and says so in
-//! `notes`: a partial last line in the active mirror file, and a mirror one
-//! complete, correctly chained record ahead of the database. Everything else —
+//! `notes`: a partial last line in the active mirror file, and a mirror at
+//! most one group ([`MAX_GROUP_RECORDS`]) of complete, correctly chained
+//! records ahead of the database, at its very end and in one file. Everything else —
 //! an edited, deleted, inserted or reordered record, a mirror behind the
 //! database, a missing or edited rotated file — is reported with the first
 //! seq that is not what it should be.
@@ -15,6 +16,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::audit_record::{AuditRecord, GENESIS_HASH};
+use crate::durability::MAX_GROUP_RECORDS;
 use crate::audit_table::{ChainHead, RECORD_COLUMNS, RawRecord, mirror_started_at, read_head};
 use crate::error::{SqliteResultExt, StoreError};
 use crate::mirror_files::{MirrorFile, MirrorLine, mirror_files, read_lines, rotated_path};
@@ -189,9 +191,22 @@ fn verify_mirror(
         expected: 1,
         finding: None,
         notes,
+        ahead: None,
     };
     read_lines(&files, |line| walk.visit(line))?;
     let mut finding = walk.finding.take();
+    if finding.is_none()
+        && let Some(ahead) = walk.ahead.take()
+    {
+        walk.notes.push(format!(
+            "mirror {} holds {} record(s) (seq {}..={}) ahead of the database: an append was \
+             interrupted after writing the mirror; the next open adds them",
+            ahead.file.display(),
+            ahead.count,
+            head.seq + 1,
+            head.seq + ahead.count
+        ));
+    }
     let expected = walk.expected;
     if finding.is_none() && expected <= head.seq {
         finding = Some(Finding {
@@ -245,6 +260,16 @@ struct MirrorWalk<'a> {
     expected: u64,
     finding: Option<Finding>,
     notes: &'a mut Vec<String>,
+    /// The records seen so far past the database's head (crash artifacts
+    /// while they chain, stay in one file, and are at most one group).
+    ahead: Option<Ahead>,
+}
+
+/// Mirror records past the database's head.
+struct Ahead {
+    file: std::path::PathBuf,
+    count: u64,
+    last_hash: String,
 }
 
 impl MirrorWalk<'_> {
@@ -305,16 +330,22 @@ impl MirrorWalk<'_> {
                 format!("{place} (seq {expected}) differs from the database's record"),
             ),
             None => {
-                let crash_artifact = line.is_last
-                    && expected == self.head.seq + 1
-                    && record.prev_hash == self.head.hash
+                let (prev_hash, count, same_file) = match &self.ahead {
+                    None => (self.head.hash.as_str(), 0, true),
+                    Some(ahead) => (ahead.last_hash.as_str(), ahead.count, ahead.file == line.file),
+                };
+                let crash_artifact = same_file
+                    && count < MAX_GROUP_RECORDS as u64
+                    && expected == self.head.seq + 1 + count
+                    && record.prev_hash == prev_hash
                     && record.hash_is_valid()
                     && record.to_canonical_json().as_bytes() == line.bytes.as_slice();
                 if crash_artifact {
-                    self.notes.push(format!(
-                        "{place} (seq {expected}) is one record ahead of the database: an append \
-                         was interrupted after writing the mirror; the next open adds it"
-                    ));
+                    self.ahead = Some(Ahead {
+                        file: line.file.clone(),
+                        count: count + 1,
+                        last_hash: record.hash.clone(),
+                    });
                 } else {
                     self.fail(
                         expected,
