@@ -253,21 +253,29 @@ fn ahead_group(
             format!("it is {ahead} records ahead of the database but its file holds fewer"),
         ));
     }
+    let first = head.seq + 1;
     let (mut seq, mut prev_hash) = (head.seq, head.hash.clone());
-    let mut adopted = Vec::with_capacity(count);
+    let mut adopted: Vec<AuditRecord> = Vec::with_capacity(count);
     for line in &lines[lines.len() - count..] {
         seq += 1;
         let record: AuditRecord = serde_json::from_slice(line)
-            .map_err(|err| (seq, format!("line for seq {seq} is not an audit record: {err}")))?;
+            .map_err(|err| (first, format!("line for seq {seq} is not an audit record: {err}")))?;
+        // One interrupted transaction: chained from the head, one timestamp.
         let chains = record.seq == seq
             && record.prev_hash == prev_hash
             && record.hash_is_valid()
-            && record.to_canonical_json().as_bytes() == line.as_slice();
+            && record.to_canonical_json().as_bytes() == line.as_slice()
+            && adopted.first().is_none_or(|group| group.ts == record.ts);
         if !chains {
-            return Err((
-                seq,
-                "its last records are ahead of the database but do not chain to it".to_owned(),
-            ));
+            let problem = if count == 1 {
+                "its last record is ahead of the database but does not chain to it".to_owned()
+            } else {
+                format!(
+                    "it ends {count} records ahead of the database, which is not one \
+                     interrupted append (they do not chain to it as one group)"
+                )
+            };
+            return Err((first, problem));
         }
         prev_hash.clone_from(&record.hash);
         adopted.push(record);

@@ -198,11 +198,15 @@ fn verify_mirror(
     if finding.is_none()
         && let Some(ahead) = walk.ahead.take()
     {
+        let how_many = if ahead.count == 1 {
+            "one record".to_owned()
+        } else {
+            format!("{} records (one group)", ahead.count)
+        };
         walk.notes.push(format!(
-            "mirror {} holds {} record(s) (seq {}..={}) ahead of the database: an append was \
-             interrupted after writing the mirror; the next open adds them",
+            "mirror {} (seq {}..={}) is {how_many} ahead of the database: an append was \
+             interrupted after writing the mirror; the next open adds it",
             ahead.file.display(),
-            ahead.count,
             head.seq + 1,
             head.seq + ahead.count
         ));
@@ -270,6 +274,8 @@ struct Ahead {
     file: std::path::PathBuf,
     count: u64,
     last_hash: String,
+    /// One transaction's records share one timestamp.
+    ts: String,
 }
 
 impl MirrorWalk<'_> {
@@ -330,11 +336,18 @@ impl MirrorWalk<'_> {
                 format!("{place} (seq {expected}) differs from the database's record"),
             ),
             None => {
-                let (prev_hash, count, same_file) = match &self.ahead {
+                // Records past the head are a crash artifact only as one
+                // interrupted transaction: chained from the head, at the
+                // very end, in one file, one timestamp, at most a group.
+                let (prev_hash, count, same_group) = match &self.ahead {
                     None => (self.head.hash.as_str(), 0, true),
-                    Some(ahead) => (ahead.last_hash.as_str(), ahead.count, ahead.file == line.file),
+                    Some(ahead) => (
+                        ahead.last_hash.as_str(),
+                        ahead.count,
+                        ahead.file == line.file && ahead.ts == record.ts,
+                    ),
                 };
-                let crash_artifact = same_file
+                let crash_artifact = same_group
                     && count < MAX_GROUP_RECORDS as u64
                     && expected == self.head.seq + 1 + count
                     && record.prev_hash == prev_hash
@@ -345,11 +358,16 @@ impl MirrorWalk<'_> {
                         file: line.file.clone(),
                         count: count + 1,
                         last_hash: record.hash.clone(),
+                        ts: record.ts.clone(),
                     });
                 } else {
+                    // The whole run past the head is suspect: report its start.
                     self.fail(
-                        expected,
-                        format!("{place} holds seq {expected}, which the database does not have"),
+                        self.head.seq + 1,
+                        format!(
+                            "{place} holds seq {expected}, which the database does not have \
+                             (records past the database's end that are not one interrupted append)"
+                        ),
                     );
                 }
             }
