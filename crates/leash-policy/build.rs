@@ -2,14 +2,29 @@
 //! into compact JSON at build time, so that loading the policy parses JSON —
 //! many times faster than YAML — instead of YAML on every CLI call.
 //!
-//! The conversion goes through `serde_json::Value` and does not know the
-//! document types; `rules::tests::precompiled_builtins_equal_the_yaml` checks
-//! that every document reads the same either way, and the built-in examples
-//! are checked by `rules::tests::every_builtin_example_holds` (so a built-in
-//! rule whose example fails cannot ship).
-#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used, clippy::print_stdout)]
+//! The conversion reads each document with the policy's own document types
+//! (`src/rules/format.rs`, included here), so YAML's typing (`n` is a string
+//! where the type says string) is applied exactly as at run time;
+//! `rules::tests::precompiled_builtins_equal_the_yaml` checks that every
+//! document reads the same either way, and the built-in examples are checked
+//! by `rules::tests::every_builtin_example_holds` (so a built-in rule whose
+//! example fails cannot ship). A document that does not read is a build error.
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    dead_code
+)]
 
 use std::path::Path;
+
+// The document types and what they use, as in the crate (`crate::Decision`).
+#[path = "src/decision.rs"]
+mod decision;
+#[path = "src/rules/format.rs"]
+mod format;
+use decision::Decision;
 
 /// The built-in documents, in load order (file name under `src/rules/`).
 const SOURCES: &[&str] = &[
@@ -27,11 +42,13 @@ fn main() {
     for name in SOURCES {
         let path = Path::new("src/rules").join(name);
         println!("cargo::rerun-if-changed={}", path.display());
+        println!("cargo::rerun-if-changed=src/rules/format.rs");
+        println!("cargo::rerun-if-changed=src/decision.rs");
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()));
-        let value: serde_json::Value = serde_saphyr::from_str(&text)
-            .unwrap_or_else(|err| panic!("{} is not valid YAML: {err}", path.display()));
-        let json = serde_json::to_string(&value).expect("a JSON value serializes");
+        let doc: format::RulesDocument = serde_saphyr::from_str(&text)
+            .unwrap_or_else(|err| panic!("{} is not a rules document: {err}", path.display()));
+        let json = serde_json::to_string(&doc).expect("a rules document serializes");
         let target = Path::new(&out_dir).join(name.replace(".yaml", ".json"));
         std::fs::write(&target, json)
             .unwrap_or_else(|err| panic!("cannot write {}: {err}", target.display()));

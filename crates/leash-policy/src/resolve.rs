@@ -189,7 +189,7 @@ mod tests {
         std::fs::write(root.join("real/sub/file"), "x").unwrap();
         symlink(root.join("real"), root.join("dirlink")).unwrap();
         symlink("sub/file", root.join("real/filelink")).unwrap();
-        symlink("../dirlink/filelink", root.join("real/sub/chain")).unwrap();
+        symlink("../../dirlink/filelink", root.join("real/sub/chain")).unwrap();
         for path in [
             "real/sub/file",
             "dirlink/sub/file",
