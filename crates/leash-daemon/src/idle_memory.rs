@@ -18,8 +18,6 @@
 //!
 //! All of it is advice: an error changes nothing and is only logged.
 
-use std::path::PathBuf;
-
 /// Returns freed heap to the system and pages out the executable's read-only
 /// mappings. Returns how many bytes of mappings were advised (for the log).
 pub fn release_idle_memory() -> u64 {
@@ -70,7 +68,7 @@ fn readonly_mappings_of(maps: &str, exe: &std::path::Path) -> Vec<Mapping> {
 }
 
 fn page_out_executable() -> u64 {
-    let Ok(exe) = std::fs::read_link("/proc/self/exe").map(PathBuf::from) else {
+    let Ok(exe) = std::fs::read_link("/proc/self/exe") else {
         return 0;
     };
     let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
@@ -83,7 +81,8 @@ fn page_out_executable() -> u64 {
         // /proc/self/maps; MADV_PAGEOUT never changes its contents (clean
         // file pages are re-read on the next access), and read-only mappings
         // hold no data that exists only in memory.
-        let done = unsafe { libc::madvise(mapping.start as *mut libc::c_void, len, libc::MADV_PAGEOUT) };
+        let done =
+            unsafe { libc::madvise(mapping.start as *mut libc::c_void, len, libc::MADV_PAGEOUT) };
         if done == 0 {
             advised += len as u64;
         } else {

@@ -10,14 +10,14 @@ use rusqlite::{Connection, TransactionBehavior};
 use serde_json::json;
 
 use crate::audit_log::write_records;
-use crate::durability::MAX_GROUP_RECORDS;
-use crate::group_commit::AuditEntry;
 use crate::audit_record::AuditRecord;
 use crate::audit_table::{
     ChainHead, decode_for_reading, insert_record, mark_mirror_started, mirror_started_at, raw_at,
     read_head, records_where,
 };
+use crate::durability::MAX_GROUP_RECORDS;
 use crate::error::{SqliteResultExt, StoreError, io_error};
+use crate::group_commit::AuditEntry;
 use crate::mirror_files::{MirrorFile, file_tail, read_lines, rotated_files};
 use crate::mirror_writer::{MirrorUndo, MirrorWriter};
 use crate::timestamp::now_rfc3339;
@@ -258,8 +258,12 @@ fn ahead_group(
     let mut adopted: Vec<AuditRecord> = Vec::with_capacity(count);
     for line in &lines[lines.len() - count..] {
         seq += 1;
-        let record: AuditRecord = serde_json::from_slice(line)
-            .map_err(|err| (first, format!("line for seq {seq} is not an audit record: {err}")))?;
+        let record: AuditRecord = serde_json::from_slice(line).map_err(|err| {
+            (
+                first,
+                format!("line for seq {seq} is not an audit record: {err}"),
+            )
+        })?;
         // One interrupted transaction: chained from the head, one timestamp.
         let chains = record.seq == seq
             && record.prev_hash == prev_hash

@@ -16,8 +16,8 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::audit_record::{AuditRecord, GENESIS_HASH};
-use crate::durability::MAX_GROUP_RECORDS;
 use crate::audit_table::{ChainHead, RECORD_COLUMNS, RawRecord, mirror_started_at, read_head};
+use crate::durability::MAX_GROUP_RECORDS;
 use crate::error::{SqliteResultExt, StoreError};
 use crate::mirror_files::{MirrorFile, MirrorLine, mirror_files, read_lines, rotated_path};
 

@@ -39,7 +39,10 @@ pub(crate) const BUILTIN_SOURCES: &[(&str, &str)] = &[
     builtin!("programs_git"),
     builtin!("programs_dev"),
     builtin!("programs_system"),
-    ("builtin:rules.yaml", include_str!(concat!(env!("OUT_DIR"), "/builtin.json"))),
+    (
+        "builtin:rules.yaml",
+        include_str!(concat!(env!("OUT_DIR"), "/builtin.json")),
+    ),
 ];
 
 /// The same documents as written, for the tests that check the JSON reads the

@@ -365,7 +365,10 @@ fn crash_artifact_mirror_one_group_ahead_is_tolerated_then_adopted() {
     let report = verify_read_only(&paths);
     assert!(report.ok, "{report:?}");
     assert!(
-        report.notes.iter().any(|n| n.contains("3 records (one group) ahead")),
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("3 records (one group) ahead")),
         "{report:?}"
     );
     let log = open(&paths);

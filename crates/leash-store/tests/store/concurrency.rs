@@ -105,9 +105,8 @@ fn eight_threads_sharing_one_handle_append_a_thousand_each() {
 #[test]
 fn threads_sharing_a_handle_share_fsyncs_and_groups_stay_whole() {
     let paths = paths();
-    let log = Arc::new(
-        AuditLog::open(&paths.db, options(&paths.mirror, Durability::Fsync, 0)).unwrap(),
-    );
+    let log =
+        Arc::new(AuditLog::open(&paths.db, options(&paths.mirror, Durability::Fsync, 0)).unwrap());
     let threads = 8u64;
     let groups = 40u64;
     let handles: Vec<_> = (0..threads)
