@@ -68,38 +68,39 @@ pub(crate) fn final_path(path: &Path, cwd: &Path) -> PathBuf {
             cwd.join(path)
         }
     });
-    if let Some(resolved) = kernel_resolved(&start) {
+    if let Ok(resolved) = canonicalize(&start) {
         return resolved;
-    }
-    if let Ok(c) = std::fs::canonicalize(&start) {
-        return c;
     }
     follow(&start)
 }
 
-/// The path the kernel itself resolved `path` to, every symlink followed: one
-/// `open(O_PATH)` and one `readlink` of its `/proc/self/fd` entry, whatever
-/// the depth — where `canonicalize` (glibc `realpath`) pays a `readlink` per
-/// component, which was a fifth of a policy decision. `None` when the path
-/// does not exist (a dangling link: [`follow`] judges its target), when
-/// `/proc` is not mounted, or when the answer is not a plain absolute path
-/// (the file vanished in between: `… (deleted)`); the caller then falls back
-/// to the slower walks, so resolution is never weaker than theirs.
-fn kernel_resolved(path: &Path) -> Option<PathBuf> {
+/// `std::fs::canonicalize`, asking the kernel for its own resolution first:
+/// one `open(O_PATH)` and one `readlink` of its `/proc/self/fd` entry,
+/// whatever the depth — where `canonicalize` (glibc `realpath`) pays a
+/// `readlink` per component, which was a fifth of a policy decision. Every
+/// symlink is followed either way. A path that does not open fails at once
+/// (realpath would fail on it too); when `/proc` cannot answer, or answers
+/// something that is not a plain absolute path (the file vanished in
+/// between: `… (deleted)`), this is `std::fs::canonicalize`.
+pub(crate) fn canonicalize(path: &Path) -> std::io::Result<PathBuf> {
     use std::os::unix::fs::OpenOptionsExt;
     use std::os::unix::io::AsRawFd;
     let handle = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_PATH)
-        .open(path)
-        .ok()?;
-    let resolved = std::fs::read_link(format!("/proc/self/fd/{}", handle.as_raw_fd())).ok()?;
-    let plain = resolved.is_absolute()
-        && !resolved
-            .as_os_str()
-            .as_encoded_bytes()
-            .ends_with(b" (deleted)");
-    plain.then_some(resolved)
+        .open(path)?;
+    match std::fs::read_link(format!("/proc/self/fd/{}", handle.as_raw_fd())) {
+        Ok(resolved)
+            if resolved.is_absolute()
+                && !resolved
+                    .as_os_str()
+                    .as_encoded_bytes()
+                    .ends_with(b" (deleted)") =>
+        {
+            Ok(resolved)
+        }
+        Ok(_) | Err(_) => std::fs::canonicalize(path),
+    }
 }
 
 /// Walks `path` component by component, following symlinks even when their
@@ -200,8 +201,8 @@ mod tests {
         ] {
             let start = root.join(path);
             assert_eq!(
-                kernel_resolved(&start),
-                Some(std::fs::canonicalize(&start).unwrap()),
+                canonicalize(&start).unwrap(),
+                std::fs::canonicalize(&start).unwrap(),
                 "{path}"
             );
             assert_eq!(
@@ -209,7 +210,7 @@ mod tests {
                 std::fs::canonicalize(&start).unwrap()
             );
         }
-        assert_eq!(kernel_resolved(&root.join("missing")), None);
+        assert!(canonicalize(&root.join("missing")).is_err());
     }
 
     #[test]

@@ -104,6 +104,17 @@ fn next_record(log: &AuditLog) -> AuditRecord {
     )
 }
 
+/// `verify` reports `seq` as the first bad one and `open` refuses the log there.
+fn assert_refused_at(paths: &crate::support::Paths, seq: u64) {
+    let report = verify_read_only(paths);
+    assert_eq!(report.first_bad_seq, Some(seq), "{report:?}");
+    let err = AuditLog::open(&paths.db, options(&paths.mirror, Durability::Fsync, 0)).unwrap_err();
+    assert!(
+        matches!(err, StoreError::MirrorDisagrees { seq: found, .. } if found == seq),
+        "{err:?}"
+    );
+}
+
 fn append_to_mirror(paths: &crate::support::Paths, bytes: &[u8]) {
     std::fs::OpenOptions::new()
         .append(true)
@@ -200,13 +211,7 @@ fn two_records_ahead_is_not_a_crash_and_is_refused() {
         )
         .as_bytes(),
     );
-    let report = verify_read_only(&paths);
-    assert_eq!(report.first_bad_seq, Some(3), "{report:?}");
-    let err = AuditLog::open(&paths.db, options(&paths.mirror, Durability::Fsync, 0)).unwrap_err();
-    assert!(
-        matches!(err, StoreError::MirrorDisagrees { seq: 3, .. }),
-        "{err:?}"
-    );
+    assert_refused_at(&paths, 3);
 }
 
 #[test]
@@ -227,12 +232,7 @@ fn one_record_ahead_that_does_not_chain_is_refused() {
         &paths,
         format!("{}\n", forged.to_canonical_json()).as_bytes(),
     );
-    assert_eq!(verify_read_only(&paths).first_bad_seq, Some(3));
-    let err = AuditLog::open(&paths.db, options(&paths.mirror, Durability::Fsync, 0)).unwrap_err();
-    assert!(
-        matches!(err, StoreError::MirrorDisagrees { seq: 3, .. }),
-        "{err:?}"
-    );
+    assert_refused_at(&paths, 3);
 }
 
 #[test]
@@ -390,11 +390,5 @@ fn more_than_one_group_ahead_is_not_a_crash_and_is_refused() {
     let too_many = chained_group(&log, leash_store::MAX_GROUP_RECORDS as u64 + 1);
     drop(log);
     append_to_mirror(&paths, lines_of(&too_many).as_bytes());
-    let report = verify_read_only(&paths);
-    assert_eq!(report.first_bad_seq, Some(3), "{report:?}");
-    let err = AuditLog::open(&paths.db, options(&paths.mirror, Durability::Fsync, 0)).unwrap_err();
-    assert!(
-        matches!(err, StoreError::MirrorDisagrees { seq: 3, .. }),
-        "{err:?}"
-    );
+    assert_refused_at(&paths, 3);
 }

@@ -5,36 +5,22 @@
 //! effect that happened has both of its records durable, and every group is
 //! all or nothing. The child is this test binary, re-executed.
 
-use std::hash::{BuildHasher, RandomState};
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use leash_store::{AuditEntry, AuditLog, AuditRecord, Durability};
 use serde_json::json;
 
+use crate::crash::{ROTATE_BYTES, child_log, random_below, spawn_test_child};
 use crate::support::{assert_gapless, options, paths, verify_read_only};
 
-const CHILD_DB: &str = "LEASH_STORE_TEST_GROUP_DB";
-const CHILD_MIRROR: &str = "LEASH_STORE_TEST_GROUP_MIRROR";
 const CHILD_EFFECTS: &str = "LEASH_STORE_TEST_GROUP_EFFECTS";
-const CHILD_TAG: &str = "LEASH_STORE_TEST_GROUP_TAG";
-/// Small, so that kills also land around rotations.
-const ROTATE_BYTES: u64 = 4096;
 
 /// Not a test of its own: the body of the child process.
 #[test]
 #[ignore = "child-process entry point for the group crash test"]
 fn child_groups_then_acts() {
-    let db = std::env::var(CHILD_DB).expect("run only as a child of the group crash test");
-    let mirror = std::env::var(CHILD_MIRROR).unwrap();
+    let (log, tag) = child_log();
     let effects = std::path::PathBuf::from(std::env::var(CHILD_EFFECTS).unwrap());
-    let tag = std::env::var(CHILD_TAG).unwrap();
-    let log = AuditLog::open(
-        Path::new(&db),
-        options(Path::new(&mirror), Durability::Fsync, ROTATE_BYTES),
-    )
-    .unwrap();
     for i in 0u64.. {
         let id = format!("{tag}-{i}");
         log.append_group(vec![
@@ -45,10 +31,6 @@ fn child_groups_then_acts() {
         // The effect, only after its group returned.
         std::fs::write(effects.join(&id), b"").unwrap();
     }
-}
-
-fn random_below(bound: u64) -> u64 {
-    RandomState::new().hash_one(std::time::SystemTime::now()) % bound
 }
 
 fn id_of(record: &AuditRecord) -> Option<String> {
@@ -62,22 +44,12 @@ fn sigkill_around_a_grouped_write_never_leaves_an_effect_without_its_records() {
     std::fs::create_dir_all(&effects).unwrap();
     let rounds = 8;
     for round in 0..rounds {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "group_crash::child_groups_then_acts",
-                "--exact",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_DB, &paths.db)
-            .env(CHILD_MIRROR, &paths.mirror)
-            .env(CHILD_EFFECTS, &effects)
-            .env(CHILD_TAG, format!("r{round}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_test_child(
+            "group_crash::child_groups_then_acts",
+            &paths,
+            &format!("r{round}"),
+            &[(CHILD_EFFECTS, effects.as_os_str())],
+        );
         std::thread::sleep(Duration::from_millis(150 + random_below(250)));
         child.kill().unwrap(); // SIGKILL
         assert!(!child.wait().unwrap().success(), "the child must be killed");
