@@ -12,6 +12,12 @@
 //! `security.tamper` per control file the command changed without approval
 //! (reverted; see [`crate::control_files`]) or `security.control_changed`
 //! when a person approved exactly this command.
+//!
+//! Durability: in [`CommandRunner::run`], a decision that lets the command run
+//! straight away is held back and written together with `command.started`
+//! (or `command.failed`) with [`AuditLog::append_group`] — one transaction and
+//! one fsync before the spawn instead of one each. Every other record is made
+//! durable when it is written.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,7 +25,7 @@ use std::time::Duration;
 use leash_config::ExecutionMode;
 use leash_policy::{Decision, Policy, ResolvedCommand, Verdict};
 use leash_sandbox::{ExecOutcome, Executor};
-use leash_store::AuditLog;
+use leash_store::{AuditEntry, AuditLog};
 use serde_json::json;
 
 use crate::approval::{ApprovalAnswer, ApprovalOutcome, ApprovalRequest, Approver};
@@ -122,9 +128,11 @@ impl CommandRunner<'_> {
     /// leash's own failures (the audit log could not be written): a denied or
     /// failed command is a normal report.
     pub fn run(&self, request: &CommandRequest) -> Result<CommandReport, EngineError> {
-        let mut report = self.judge(request)?;
+        let (mut report, decision) = self.judge_holding_back(request, true)?;
         if report.not_run.is_none() {
-            self.execute(request, &mut report)?;
+            self.execute_after(request, &mut report, decision)?;
+        } else if let Some(decision) = decision {
+            self.audit.append_group(vec![decision])?;
         }
         Ok(report)
     }
@@ -134,6 +142,17 @@ impl CommandRunner<'_> {
     /// when the returned report's `not_run` is `None`; callers that carry out an
     /// action themselves (writing a file) use this and then record the result.
     pub fn judge(&self, request: &CommandRequest) -> Result<CommandReport, EngineError> {
+        Ok(self.judge_holding_back(request, false)?.0)
+    }
+
+    /// [`CommandRunner::judge`]; with `hold_back`, a decision that lets the
+    /// command run without asking is returned unwritten, for the caller to
+    /// write in one group with what follows it.
+    fn judge_holding_back(
+        &self,
+        request: &CommandRequest,
+        hold_back: bool,
+    ) -> Result<(CommandReport, Option<AuditEntry>), EngineError> {
         let verdict = self.policy.check_argv_at(&request.argv, &request.cwd);
         let mut gate_outcome = gate(self.mode, verdict.decision);
         // A person already answered "always" for exactly this argv: in prompt
@@ -156,7 +175,7 @@ impl CommandRunner<'_> {
             }
             Some(_) | None => None,
         };
-        self.audit.append(
+        let decision = AuditEntry::new(
             request.job_id,
             "command.decision",
             json!({
@@ -172,7 +191,13 @@ impl CommandRunner<'_> {
                 "outcome_unknown_before": outcome_unknown,
                 "undo": undo.as_ref().map(leash_undo::Plan::to_json),
             }),
-        )?;
+        );
+        let held_back = if hold_back && gate_outcome == GateOutcome::Run {
+            Some(decision)
+        } else {
+            self.audit.append_group(vec![decision])?;
+            None
+        };
         let mut report = CommandReport {
             verdict,
             mode: self.mode,
@@ -201,7 +226,7 @@ impl CommandRunner<'_> {
             report.not_run = Some(NotRunReason::Denied);
             report.error = Some("the policy did not resolve a program".to_owned());
         }
-        Ok(report)
+        Ok((report, held_back))
     }
 
     /// Asks a person and sets `report.not_run` from the answer. Records the
@@ -328,7 +353,19 @@ impl CommandRunner<'_> {
         request: &CommandRequest,
         report: &mut CommandReport,
     ) -> Result<(), EngineError> {
+        self.execute_after(request, report, None)
+    }
+
+    /// [`CommandRunner::execute`], writing the held-back `decision` (if any)
+    /// in one group with `command.started` or `command.failed`.
+    fn execute_after(
+        &self,
+        request: &CommandRequest,
+        report: &mut CommandReport,
+        decision: Option<AuditEntry>,
+    ) -> Result<(), EngineError> {
         let Some(command) = report.verdict.command.clone() else {
+            self.audit.append_group(decision.into_iter().collect())?;
             report.not_run = Some(NotRunReason::Denied);
             report.error = Some("the policy did not resolve a program".to_owned());
             return Ok(());
@@ -351,19 +388,27 @@ impl CommandRunner<'_> {
             }
             Err(message) => {
                 // Root without a usable `security.run_as`: nothing runs.
-                return self.record_not_started(request, &command, message, report);
+                return self.record_not_started(request, &command, message, report, decision);
             }
         };
         // Journal before the effect: if the pre-images cannot be saved, the
         // command does not start.
+        let mut decision = decision;
         let pending = match (self.journal, &report.undo) {
             (Some(journal), Some(plan)) => {
+                // The held-back decision goes first, on its own: the chain then
+                // reads decision → undo.journaled → command.started, and a
+                // journal that cannot be written still leaves the decision
+                // recorded next to its `undo.failed`.
+                if let Some(decision) = decision.take() {
+                    self.audit.append_group(vec![decision])?;
+                }
                 undo_hook::begin(journal, self.audit, request.job_id, &command.argv, plan)?
             }
             _ => None,
         };
         let before = self.control.before();
-        self.audit.append(
+        let started = AuditEntry::new(
             request.job_id,
             "command.started",
             json!({
@@ -374,7 +419,11 @@ impl CommandRunner<'_> {
                 "network": spec.network,
                 "limits": self.sandbox.limits_json(),
             }),
-        )?;
+        );
+        // One transaction, one fsync: the decision and the start are durable
+        // together before the child exists.
+        self.audit
+            .append_group(decision.into_iter().chain([started]).collect())?;
         match self.executor.run(&spec) {
             Ok(outcome) => {
                 self.audit.append(
@@ -390,7 +439,7 @@ impl CommandRunner<'_> {
             Err(err) => {
                 // Never started: the entry stays `not_started`.
                 drop(pending);
-                self.record_not_started(request, &command, err.to_string(), report)?;
+                self.record_not_started(request, &command, err.to_string(), report, None)?;
             }
         }
         self.check_control_files(request.job_id, before, report)?;
@@ -406,12 +455,15 @@ impl CommandRunner<'_> {
         command: &ResolvedCommand,
         message: String,
         report: &mut CommandReport,
+        decision: Option<AuditEntry>,
     ) -> Result<(), EngineError> {
-        self.audit.append(
+        let failed = AuditEntry::new(
             request.job_id,
             "command.failed",
             json!({"program": command.program, "error": message}),
-        )?;
+        );
+        self.audit
+            .append_group(decision.into_iter().chain([failed]).collect())?;
         report.not_run = Some(NotRunReason::SandboxFailed);
         report.error = Some(message);
         Ok(())

@@ -24,6 +24,7 @@ mod error;
 mod events;
 pub mod governor;
 pub mod http;
+mod idle_memory;
 pub mod intake;
 mod lifecycle;
 pub mod lock;

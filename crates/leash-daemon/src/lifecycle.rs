@@ -130,6 +130,8 @@ pub fn run_daemon(options: DaemonOptions) -> Result<(), DaemonError> {
         if let Some(ready) = on_ready {
             ready(bound);
         }
+        // Start-up is done: give back what it touched and will not need.
+        crate::idle_memory::release_idle_memory();
         let served = serve_api(Arc::clone(&serve_ctx), listener).await;
         // The API ended (stop requested, or it failed): stop everything.
         serve_ctx.stop();

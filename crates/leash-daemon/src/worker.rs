@@ -37,6 +37,11 @@ use crate::triggers::finish_claimed_file;
 /// wake-up comes (a safety net; jobs wake it at once).
 const IDLE_WAIT: Duration = Duration::from_secs(300);
 
+/// How long the worker waits with nothing to do after a job before it gives
+/// memory back (see [`crate::idle_memory`]): long enough that a stream of
+/// triggers does not pay for faulting code back in between jobs.
+const RELEASE_MEMORY_AFTER: Duration = Duration::from_secs(5);
+
 /// The model backend the worker uses, opened once for the daemon's life (the
 /// embedded model keeps its KV cache between jobs).
 pub struct WorkerBackend {
@@ -56,6 +61,8 @@ impl std::fmt::Debug for WorkerBackend {
 /// store or the audit log failing); a failing job is a normal outcome.
 pub fn run_worker(ctx: Arc<DaemonContext>, mut model: WorkerBackend) -> Result<(), DaemonError> {
     let mut engines: HashMap<PathBuf, Engine> = HashMap::new();
+    // Start-up releases memory itself; the worker does after each burst.
+    let mut memory_released = true;
     loop {
         if ctx.is_stopping() {
             return Ok(());
@@ -73,9 +80,20 @@ pub fn run_worker(ctx: Arc<DaemonContext>, mut model: WorkerBackend) -> Result<(
             Gate::Paused => None,
         };
         let Some(job) = claimed else {
-            ctx.wait_for_work(seen, IDLE_WAIT);
+            if memory_released {
+                ctx.wait_for_work(seen, IDLE_WAIT);
+            } else {
+                // Idle after work: once nothing has come for a while, give
+                // back the memory the jobs touched (one wake-up per burst).
+                ctx.wait_for_work(seen, RELEASE_MEMORY_AFTER);
+                if ctx.work_generation() == seen && !ctx.is_stopping() {
+                    crate::idle_memory::release_idle_memory();
+                    memory_released = true;
+                }
+            }
             continue;
         };
+        memory_released = false;
         ctx.record_transition(job.id, Some(JobState::Queued), JobState::Running, None)?;
         run_one(&ctx, &mut model, &mut engines, &job)?;
     }

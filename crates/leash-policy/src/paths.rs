@@ -78,13 +78,13 @@ pub(crate) fn canonical(path: &Path, cwd: &Path) -> PathBuf {
     } else {
         cwd.join(path)
     };
-    if let Ok(c) = std::fs::canonicalize(&absolute) {
+    if let Ok(c) = crate::resolve::canonicalize(&absolute) {
         return c;
     }
     let components: Vec<Component<'_>> = absolute.components().collect();
     for split in (1..components.len()).rev() {
         let prefix: PathBuf = components[..split].iter().collect();
-        if let Ok(base) = std::fs::canonicalize(&prefix) {
+        if let Ok(base) = crate::resolve::canonicalize(&prefix) {
             let rest: PathBuf = components[split..].iter().collect();
             return lexical_absolute(&rest, &base);
         }

@@ -63,9 +63,10 @@ fn compile_seed(
 }
 
 impl Policy {
-    /// Compiles the seed lists, the built-in rules and `extra_rules`, verifying
-    /// every rule's examples. Any problem is an error: never run on a policy
-    /// that did not load.
+    /// Compiles the seed lists, the built-in rules (precompiled; their
+    /// examples are checked when leash is tested) and `extra_rules`, verifying
+    /// every `extra_rules` example. Any problem is an error: never run on a
+    /// policy that did not load.
     pub fn load(settings: PolicySettings) -> Result<Policy, PolicyError> {
         let rules = rules::build(&settings.extra_rules)?;
         let whitelist = compile_seed("whitelist", &settings.whitelist, &rules)?;

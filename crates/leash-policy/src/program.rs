@@ -155,7 +155,7 @@ impl ProgramResolver {
                 "`{argv0}` is not an executable file"
             )));
         }
-        let canonical = std::fs::canonicalize(&file)
+        let canonical = crate::resolve::canonicalize(&file)
             .map_err(|e| ResolveError::Unknown(format!("`{argv0}` cannot be resolved: {e}")))?;
         self.check_location(&canonical, argv0)?;
         let canonical_name = file_name(&canonical).unwrap_or_default().to_string();

@@ -68,10 +68,39 @@ pub(crate) fn final_path(path: &Path, cwd: &Path) -> PathBuf {
             cwd.join(path)
         }
     });
-    if let Ok(c) = std::fs::canonicalize(&start) {
-        return c;
+    if let Ok(resolved) = canonicalize(&start) {
+        return resolved;
     }
     follow(&start)
+}
+
+/// `std::fs::canonicalize`, asking the kernel for its own resolution first:
+/// one `open(O_PATH)` and one `readlink` of its `/proc/self/fd` entry,
+/// whatever the depth — where `canonicalize` (glibc `realpath`) pays a
+/// `readlink` per component, which was a fifth of a policy decision. Every
+/// symlink is followed either way. A path that does not open fails at once
+/// (realpath would fail on it too); when `/proc` cannot answer, or answers
+/// something that is not a plain absolute path (the file vanished in
+/// between: `… (deleted)`), this is `std::fs::canonicalize`.
+pub(crate) fn canonicalize(path: &Path) -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::io::AsRawFd;
+    let handle = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH)
+        .open(path)?;
+    match std::fs::read_link(format!("/proc/self/fd/{}", handle.as_raw_fd())) {
+        Ok(resolved)
+            if resolved.is_absolute()
+                && !resolved
+                    .as_os_str()
+                    .as_encoded_bytes()
+                    .ends_with(b" (deleted)") =>
+        {
+            Ok(resolved)
+        }
+        Ok(_) | Err(_) => std::fs::canonicalize(path),
+    }
 }
 
 /// Walks `path` component by component, following symlinks even when their
@@ -149,6 +178,39 @@ mod tests {
             final_path(Path::new("abs/x/../y"), &root),
             root.join("missing/dir/y")
         );
+    }
+
+    /// The kernel's answer and `canonicalize`'s agree, through links to
+    /// directories, links to files, chains and `..` after a link.
+    #[test]
+    fn the_kernel_resolution_agrees_with_canonicalize() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(tmp.path()).unwrap();
+        std::fs::create_dir_all(root.join("real/sub")).unwrap();
+        std::fs::write(root.join("real/sub/file"), "x").unwrap();
+        symlink(root.join("real"), root.join("dirlink")).unwrap();
+        symlink("sub/file", root.join("real/filelink")).unwrap();
+        symlink("../../dirlink/filelink", root.join("real/sub/chain")).unwrap();
+        for path in [
+            "real/sub/file",
+            "dirlink/sub/file",
+            "dirlink/filelink",
+            "real/sub/chain",
+            "dirlink/sub/../filelink",
+            "dirlink",
+        ] {
+            let start = root.join(path);
+            assert_eq!(
+                canonicalize(&start).unwrap(),
+                std::fs::canonicalize(&start).unwrap(),
+                "{path}"
+            );
+            assert_eq!(
+                final_path(Path::new(path), &root),
+                std::fs::canonicalize(&start).unwrap()
+            );
+        }
+        assert!(canonicalize(&root.join("missing")).is_err());
     }
 
     #[test]

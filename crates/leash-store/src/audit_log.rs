@@ -6,22 +6,35 @@
 //! Everything happens inside one `BEGIN IMMEDIATE` transaction, which is
 //! SQLite's write lock: appends from threads (this handle's mutex) and from
 //! other processes (the database lock) are serialized. Inside it we read the
-//! head (seq, hash), build the record, **write the mirror line first** (fsynced
-//! in [`Durability::Fsync`] mode), then insert the row and commit. A crash
-//! between the two leaves the mirror *ahead* of the database by exactly one
-//! complete record, or with a partial last line; [`AuditLog::open`] adopts the
-//! first and cuts the second (and records that it did, as an `audit.recovered`
-//! record), and [`AuditLog::verify`] tolerates both. Writing the database first
-//! would instead leave a committed record missing from the mirror — which is
-//! exactly what truncating the mirror looks like, so it could not be tolerated.
+//! head (seq, hash), build the records of the group (see below), **write their
+//! mirror lines first** in one write (fsynced once in [`Durability::Fsync`]
+//! mode), then insert the rows and commit (one WAL fsync with
+//! `synchronous=FULL`). A crash between the two leaves the mirror *ahead* of
+//! the database by at most one group ([`MAX_GROUP_RECORDS`] complete,
+//! correctly chained records), or with a partial last line; [`AuditLog::open`]
+//! adopts the first and cuts the second (and records that it did, as an
+//! `audit.recovered` record), and [`AuditLog::verify`] tolerates both. Writing
+//! the database first would instead leave a committed record missing from the
+//! mirror — which is exactly what truncating the mirror looks like, so it could
+//! not be tolerated.
 //!
-//! Trade-off, stated plainly: because the mirror can lead by one record, anyone
-//! able to write the mirror file can get one well-formed, correctly chained
-//! record adopted at the next open. The adoption is logged and recorded in the
+//! # Group commit
+//!
+//! A caller that needs several records durable before an effect (a decision and
+//! `command.started` before a spawn) appends them with
+//! [`AuditLog::append_group`]: one transaction, one fsync of each file. Appends
+//! from other threads that arrive while a transaction is being written wait and
+//! then share the next one ([`crate::group_commit`]), instead of each paying its
+//! own fsyncs in turn.
+//!
+//! Trade-off, stated plainly: because the mirror can lead by one group, anyone
+//! able to write the mirror file can get up to [`MAX_GROUP_RECORDS`]
+//! well-formed, correctly chained records adopted at the next open. The adoption is logged and recorded in the
 //! chain itself. (The chain is unkeyed, so anyone able to write the database can
 //! rewrite all of it anyway; the mirror is a second copy, not a signature.)
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, TransactionBehavior};
@@ -29,8 +42,9 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::audit_record::AuditRecord;
 use crate::audit_table::{insert_record, read_head, records_where};
 use crate::connection::{self, Synchronous};
-use crate::durability::Durability;
+use crate::durability::{Durability, MAX_GROUP_RECORDS};
 use crate::error::{SqliteResultExt, StoreError};
+use crate::group_commit::{AuditEntry, GroupCommit};
 use crate::migrations;
 use crate::mirror_writer::{MirrorUndo, MirrorWriter};
 use crate::reconcile::reconcile;
@@ -58,6 +72,10 @@ pub struct AuditLog {
     writable: bool,
     durability: Durability,
     inner: Mutex<Inner>,
+    group: GroupCommit,
+    /// Transactions this handle committed (each one fsync per file with
+    /// `Fsync`); fewer than records when group commit shared them.
+    transactions: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -94,6 +112,8 @@ impl AuditLog {
             writable: true,
             durability: options.durability,
             inner: Mutex::new(Inner { conn, mirror }),
+            group: GroupCommit::default(),
+            transactions: AtomicU64::new(0),
         })
     }
 
@@ -122,6 +142,8 @@ impl AuditLog {
             writable: false,
             durability: Durability::Fsync,
             inner: Mutex::new(Inner { conn, mirror: None }),
+            group: GroupCommit::default(),
+            transactions: AtomicU64::new(0),
         })
     }
 
@@ -144,35 +166,79 @@ impl AuditLog {
         kind: &str,
         payload: serde_json::Value,
     ) -> Result<AuditRecord, StoreError> {
+        let mut records = self.append_group(vec![AuditEntry::new(job_id, kind, payload)])?;
+        records.pop().ok_or_else(|| StoreError::Corrupt {
+            path: self.db_path.clone(),
+            what: "an append returned no record".to_owned(),
+        })
+    }
+
+    /// Appends several records as one unit, in order, with nothing between
+    /// them: one transaction, one fsync of the mirror and one of the database
+    /// (with `Fsync`) for the whole group — the way to make everything that
+    /// must be durable before an effect durable at once. When this returns `Ok`
+    /// all of them are committed; when it returns `Err` none was added. (A
+    /// group larger than [`MAX_GROUP_RECORDS`] is written as several
+    /// transactions, each all-or-nothing.)
+    pub fn append_group(&self, entries: Vec<AuditEntry>) -> Result<Vec<AuditRecord>, StoreError> {
         if !self.writable {
             return Err(StoreError::ReadOnly {
                 path: self.db_path.clone(),
             });
         }
+        // Nothing to make durable: no transaction, no fsync.
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.group
+            .submit(&self.db_path, entries, |batch| self.write_batch(batch))
+    }
+
+    /// Writes `entries` in transactions of at most [`MAX_GROUP_RECORDS`].
+    fn write_batch(&self, entries: Vec<AuditEntry>) -> Result<Vec<AuditRecord>, StoreError> {
+        let mut written = Vec::with_capacity(entries.len());
+        let mut rest = entries;
+        while !rest.is_empty() {
+            let tail = rest.split_off(MAX_GROUP_RECORDS.min(rest.len()));
+            written.extend(self.write_transaction(rest)?);
+            rest = tail;
+        }
+        Ok(written)
+    }
+
+    /// One transaction: mirror lines (one write, one fsync), rows, commit.
+    fn write_transaction(&self, entries: Vec<AuditEntry>) -> Result<Vec<AuditRecord>, StoreError> {
         let mut guard = self.lock()?;
         let Inner { conn, mirror } = &mut *guard;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .at(&self.db_path)?;
-        let (record, undo) =
-            write_record(&tx, &self.db_path, mirror.as_mut(), job_id, kind, payload)?;
-        if let Err(err) = tx.commit() {
+        let (records, undo) = write_records(&tx, &self.db_path, mirror.as_mut(), entries)?;
+        let committed = match mirror.as_mut().map(MirrorWriter::before_commit) {
+            Some(Err(err)) => Err(err),
+            _ => tx.commit().at(&self.db_path),
+        };
+        if let Err(err) = committed {
             if let (Some(writer), Some(undo)) = (mirror.as_mut(), undo) {
                 writer.undo(undo);
             }
-            return Err(StoreError::Sqlite {
-                path: self.db_path.clone(),
-                source: err,
-            });
+            return Err(err);
         }
+        self.transactions.fetch_add(1, Ordering::Relaxed);
         if let Some(writer) = mirror.as_mut() {
-            // The record is committed; a failed batch fsync must not make the
-            // caller believe otherwise.
+            // The records are committed; a failed batch fsync must not make
+            // the caller believe otherwise.
             if let Err(err) = writer.committed() {
                 tracing::warn!(error = %err, "audit mirror batch fsync failed");
             }
         }
-        Ok(record)
+        Ok(records)
+    }
+
+    /// How many append transactions this handle has committed (each costs one
+    /// fsync of the mirror and one of the database with `Fsync`).
+    pub fn transactions_committed(&self) -> u64 {
+        self.transactions.load(Ordering::Relaxed)
     }
 
     /// The last `n` records, oldest first.
@@ -281,34 +347,47 @@ impl Drop for AuditLog {
     }
 }
 
-/// Writes one record inside the caller's `BEGIN IMMEDIATE` transaction: the
-/// mirror line first, then the row. If the insert fails the mirror line is
-/// taken back. The caller commits (and undoes the line if that fails).
-pub(crate) fn write_record(
+/// Writes records inside the caller's `BEGIN IMMEDIATE` transaction, chained
+/// from the current head: all their mirror lines first (one write), then the
+/// rows. If an insert fails the mirror lines are taken back. The caller makes
+/// the mirror durable ([`MirrorWriter::before_commit`]) and commits (and undoes
+/// the lines if that fails).
+pub(crate) fn write_records(
     tx: &Connection,
     db_path: &Path,
     mirror: Option<&mut MirrorWriter>,
-    job_id: Option<i64>,
-    kind: &str,
-    payload: serde_json::Value,
-) -> Result<(AuditRecord, Option<MirrorUndo>), StoreError> {
+    entries: Vec<AuditEntry>,
+) -> Result<(Vec<AuditRecord>, Option<MirrorUndo>), StoreError> {
     let head = read_head(tx, db_path)?;
-    let record = AuditRecord::seal(
-        head.seq + 1,
-        now_rfc3339(),
-        job_id,
-        kind,
-        payload,
-        &head.hash,
-    );
-    let Some(writer) = mirror else {
-        insert_record(tx, db_path, &record)?;
-        return Ok((record, None));
-    };
-    let undo = writer.append(&record.to_canonical_json())?;
-    if let Err(err) = insert_record(tx, db_path, &record) {
-        writer.undo(undo);
-        return Err(err);
+    let mut records: Vec<AuditRecord> = Vec::with_capacity(entries.len());
+    let (mut seq, mut prev_hash) = (head.seq, head.hash);
+    let at = now_rfc3339();
+    for entry in entries {
+        seq += 1;
+        let record = AuditRecord::seal(
+            seq,
+            at.clone(),
+            entry.job_id,
+            &entry.kind,
+            entry.payload,
+            &prev_hash,
+        );
+        prev_hash.clone_from(&record.hash);
+        records.push(record);
     }
-    Ok((record, Some(undo)))
+    let Some(writer) = mirror else {
+        for record in &records {
+            insert_record(tx, db_path, record)?;
+        }
+        return Ok((records, None));
+    };
+    let lines: Vec<String> = records.iter().map(AuditRecord::to_canonical_json).collect();
+    let undo = writer.append_lines(&lines)?;
+    for record in &records {
+        if let Err(err) = insert_record(tx, db_path, record) {
+            writer.undo(undo);
+            return Err(err);
+        }
+    }
+    Ok((records, Some(undo)))
 }

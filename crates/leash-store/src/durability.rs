@@ -25,3 +25,10 @@ pub const BATCH_RECORDS: u32 = 64;
 /// …or when this much time has passed since the last fsync, whichever is first
 /// (checked on append; there is no background thread).
 pub const BATCH_INTERVAL: Duration = Duration::from_millis(100);
+
+/// At most this many records share one transaction (one fsync): the records a
+/// caller groups (e.g. a decision and `command.started` before a spawn) and
+/// the appends of other threads waiting at the same moment. It also bounds how
+/// far a crash can leave the mirror ahead of the database, which is what open
+/// adopts and `verify` tolerates.
+pub const MAX_GROUP_RECORDS: usize = 16;

@@ -60,13 +60,26 @@ impl MirrorWriter {
         &self.path
     }
 
-    /// Appends one line (without its newline) in a single write, rotating first
-    /// if the active file would grow past the limit. In `Fsync` mode the line is
-    /// on stable storage when this returns.
+    /// Appends one line (without its newline); see [`MirrorWriter::append_lines`].
     pub(crate) fn append(&mut self, line: &str) -> Result<MirrorUndo, StoreError> {
-        let mut bytes = Vec::with_capacity(line.len() + 1);
-        bytes.extend_from_slice(line.as_bytes());
-        bytes.push(b'\n');
+        self.append_lines(std::slice::from_ref(&line))
+    }
+
+    /// Appends lines (each without its newline) in a single write, rotating
+    /// first if the active file would grow past the limit — once, so the lines
+    /// of one group always land in one file. Nothing is fsynced here: the
+    /// caller calls [`MirrorWriter::before_commit`] once for the whole group,
+    /// before its database commit.
+    pub(crate) fn append_lines<S: AsRef<str>>(
+        &mut self,
+        lines: &[S],
+    ) -> Result<MirrorUndo, StoreError> {
+        let total: usize = lines.iter().map(|line| line.as_ref().len() + 1).sum();
+        let mut bytes = Vec::with_capacity(total);
+        for line in lines {
+            bytes.extend_from_slice(line.as_ref().as_bytes());
+            bytes.push(b'\n');
+        }
         self.ensure_current()?;
         let mut len_before = self.current_len()?;
         if self.rotate_bytes > 0
@@ -89,14 +102,23 @@ impl MirrorWriter {
             let _ = open.file.set_len(len_before);
             return Err(io_error("cannot append to audit mirror", &path)(err));
         }
-        match self.durability {
-            Durability::Fsync => self.sync()?,
-            Durability::Batched => self.unsynced += 1,
-        }
+        self.unsynced = self
+            .unsynced
+            .saturating_add(u32::try_from(lines.len()).unwrap_or(u32::MAX));
         Ok(undo)
     }
 
-    /// Removes the line `append` wrote, after its database insert failed.
+    /// Called once per transaction, after its lines are written and before the
+    /// database commit: in `Fsync` mode the lines are on stable storage when
+    /// this returns (so the mirror can only ever be *ahead* of the database).
+    pub(crate) fn before_commit(&mut self) -> Result<(), StoreError> {
+        match self.durability {
+            Durability::Fsync if self.unsynced > 0 => self.sync(),
+            Durability::Fsync | Durability::Batched => Ok(()),
+        }
+    }
+
+    /// Removes the lines `append_lines` wrote, after their database insert failed.
     pub(crate) fn undo(&mut self, undo: MirrorUndo) {
         let Some(open) = self.open.as_mut() else {
             return;

@@ -9,14 +9,16 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, TransactionBehavior};
 use serde_json::json;
 
-use crate::audit_log::write_record;
+use crate::audit_log::write_records;
 use crate::audit_record::AuditRecord;
 use crate::audit_table::{
     ChainHead, decode_for_reading, insert_record, mark_mirror_started, mirror_started_at, raw_at,
     read_head, records_where,
 };
+use crate::durability::MAX_GROUP_RECORDS;
 use crate::error::{SqliteResultExt, StoreError, io_error};
-use crate::mirror_files::{file_tail, rotated_files};
+use crate::group_commit::AuditEntry;
+use crate::mirror_files::{MirrorFile, file_tail, read_lines, rotated_files};
 use crate::mirror_writer::{MirrorUndo, MirrorWriter};
 use crate::timestamp::now_rfc3339;
 
@@ -45,7 +47,7 @@ pub(crate) fn reconcile(
     match last_mirror_record(&active)? {
         None => start_mirror(&tx, db_path, mirror, &head)?,
         Some((file, line)) => {
-            if let Some(adopted) = check_tail(&tx, db_path, &file, &line, &head)? {
+            for adopted in check_tail(&tx, db_path, &file, &line, &head)? {
                 tracing::warn!(
                     mirror = %file.display(),
                     seq = adopted.seq,
@@ -65,17 +67,20 @@ pub(crate) fn reconcile(
     }
     let mut undos: Vec<MirrorUndo> = Vec::new();
     for repair in repairs {
-        let (_, undo) = write_record(
-            &tx,
-            db_path,
-            Some(&mut *mirror),
-            None,
-            RECOVERED_KIND,
-            repair,
-        )?;
+        let entry = AuditEntry::new(None, RECOVERED_KIND, repair);
+        let (_, undo) = write_records(&tx, db_path, Some(&mut *mirror), vec![entry])?;
         undos.extend(undo);
     }
-    if let Err(err) = tx.commit() {
+    let committed = match mirror.before_commit() {
+        Ok(()) => tx.commit(),
+        Err(err) => {
+            for undo in undos.into_iter().rev() {
+                mirror.undo(undo);
+            }
+            return Err(err);
+        }
+    };
+    if let Err(err) = committed {
         for undo in undos.into_iter().rev() {
             mirror.undo(undo);
         }
@@ -157,15 +162,16 @@ fn start_mirror(
     mark_mirror_started(tx, db_path, &active, head.seq + 1, &now_rfc3339())
 }
 
-/// Compares the mirror's last record with the database head. Returns the record
-/// to adopt when the mirror is exactly one correctly chained record ahead.
+/// Compares the mirror's last record with the database head. Returns the
+/// records to adopt when the mirror is at most one group
+/// ([`MAX_GROUP_RECORDS`]) of complete, correctly chained records ahead.
 fn check_tail(
     tx: &Connection,
     db_path: &Path,
     file: &Path,
     line: &[u8],
     head: &ChainHead,
-) -> Result<Option<AuditRecord>, StoreError> {
+) -> Result<Vec<AuditRecord>, StoreError> {
     let disagree = |seq: u64, problem: String| StoreError::MirrorDisagrees {
         path: file.to_path_buf(),
         seq,
@@ -177,15 +183,9 @@ fn check_tail(
             format!("its last line is not an audit record: {err}"),
         )
     })?;
-    let exact = record.to_canonical_json().as_bytes() == line;
-    if record.seq == head.seq + 1 {
-        if record.prev_hash == head.hash && record.hash_is_valid() && exact {
-            return Ok(Some(record));
-        }
-        return Err(disagree(
-            record.seq,
-            "its last record is ahead of the database but does not chain to it".to_owned(),
-        ));
+    let ahead = record.seq.saturating_sub(head.seq);
+    if ahead > 0 && ahead <= MAX_GROUP_RECORDS as u64 {
+        return ahead_group(file, head, ahead).map_err(|(seq, problem)| disagree(seq, problem));
     }
     if record.seq > head.seq {
         return Err(disagree(
@@ -215,11 +215,74 @@ fn check_tail(
         None => false,
     };
     if matches {
-        Ok(None)
+        Ok(Vec::new())
     } else {
         Err(disagree(
             head.seq,
             "its last record differs from the database's".to_owned(),
         ))
     }
+}
+
+/// The last `ahead` records of `file`, checked to chain from `head` one by one
+/// (seq, prev_hash, hash, canonical form): the group an interrupted append
+/// left in the mirror. A group never spans files (the writer rotates only
+/// before a group), so they are all in `file`. Reads the whole file, which
+/// only happens on the first open after such a crash.
+fn ahead_group(
+    file: &Path,
+    head: &ChainHead,
+    ahead: u64,
+) -> Result<Vec<AuditRecord>, (u64, String)> {
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    let only = [MirrorFile {
+        path: file.to_path_buf(),
+        rotation: None,
+    }];
+    read_lines(&only, |line| {
+        if line.complete {
+            lines.push(line.bytes);
+        }
+        Ok(())
+    })
+    .map_err(|err| (head.seq + 1, err.to_string()))?;
+    let count = usize::try_from(ahead).unwrap_or(usize::MAX);
+    if lines.len() < count {
+        return Err((
+            head.seq + 1,
+            format!("it is {ahead} records ahead of the database but its file holds fewer"),
+        ));
+    }
+    let first = head.seq + 1;
+    let (mut seq, mut prev_hash) = (head.seq, head.hash.clone());
+    let mut adopted: Vec<AuditRecord> = Vec::with_capacity(count);
+    for line in &lines[lines.len() - count..] {
+        seq += 1;
+        let record: AuditRecord = serde_json::from_slice(line).map_err(|err| {
+            (
+                first,
+                format!("line for seq {seq} is not an audit record: {err}"),
+            )
+        })?;
+        // One interrupted transaction: chained from the head, one timestamp.
+        let chains = record.seq == seq
+            && record.prev_hash == prev_hash
+            && record.hash_is_valid()
+            && record.to_canonical_json().as_bytes() == line.as_slice()
+            && adopted.first().is_none_or(|group| group.ts == record.ts);
+        if !chains {
+            let problem = if count == 1 {
+                "its last record is ahead of the database but does not chain to it".to_owned()
+            } else {
+                format!(
+                    "it ends {count} records ahead of the database, which is not one \
+                     interrupted append (they do not chain to it as one group)"
+                )
+            };
+            return Err((first, problem));
+        }
+        prev_hash.clone_from(&record.hash);
+        adopted.push(record);
+    }
+    Ok(adopted)
 }

@@ -3,8 +3,9 @@
 //!
 //! Verification never repairs anything. It tolerates exactly the two states an
 //! interrupted append can leave (see [`crate::AuditLog`]) and says so in
-//! `notes`: a partial last line in the active mirror file, and a mirror one
-//! complete, correctly chained record ahead of the database. Everything else —
+//! `notes`: a partial last line in the active mirror file, and a mirror at
+//! most one group ([`MAX_GROUP_RECORDS`]) of complete, correctly chained
+//! records ahead of the database, at its very end and in one file. Everything else —
 //! an edited, deleted, inserted or reordered record, a mirror behind the
 //! database, a missing or edited rotated file — is reported with the first
 //! seq that is not what it should be.
@@ -16,6 +17,7 @@ use serde::Serialize;
 
 use crate::audit_record::{AuditRecord, GENESIS_HASH};
 use crate::audit_table::{ChainHead, RECORD_COLUMNS, RawRecord, mirror_started_at, read_head};
+use crate::durability::MAX_GROUP_RECORDS;
 use crate::error::{SqliteResultExt, StoreError};
 use crate::mirror_files::{MirrorFile, MirrorLine, mirror_files, read_lines, rotated_path};
 
@@ -189,9 +191,26 @@ fn verify_mirror(
         expected: 1,
         finding: None,
         notes,
+        ahead: None,
     };
     read_lines(&files, |line| walk.visit(line))?;
     let mut finding = walk.finding.take();
+    if finding.is_none()
+        && let Some(ahead) = walk.ahead.take()
+    {
+        let how_many = if ahead.count == 1 {
+            "one record".to_owned()
+        } else {
+            format!("{} records (one group)", ahead.count)
+        };
+        walk.notes.push(format!(
+            "mirror {} (seq {}..={}) is {how_many} ahead of the database: an append was \
+             interrupted after writing the mirror; the next open adds it",
+            ahead.file.display(),
+            head.seq + 1,
+            head.seq + ahead.count
+        ));
+    }
     let expected = walk.expected;
     if finding.is_none() && expected <= head.seq {
         finding = Some(Finding {
@@ -245,6 +264,18 @@ struct MirrorWalk<'a> {
     expected: u64,
     finding: Option<Finding>,
     notes: &'a mut Vec<String>,
+    /// The records seen so far past the database's head (crash artifacts
+    /// while they chain, stay in one file, and are at most one group).
+    ahead: Option<Ahead>,
+}
+
+/// Mirror records past the database's head.
+struct Ahead {
+    file: std::path::PathBuf,
+    count: u64,
+    last_hash: String,
+    /// One transaction's records share one timestamp.
+    ts: String,
 }
 
 impl MirrorWalk<'_> {
@@ -305,20 +336,38 @@ impl MirrorWalk<'_> {
                 format!("{place} (seq {expected}) differs from the database's record"),
             ),
             None => {
-                let crash_artifact = line.is_last
-                    && expected == self.head.seq + 1
-                    && record.prev_hash == self.head.hash
+                // Records past the head are a crash artifact only as one
+                // interrupted transaction: chained from the head, at the
+                // very end, in one file, one timestamp, at most a group.
+                let (prev_hash, count, same_group) = match &self.ahead {
+                    None => (self.head.hash.as_str(), 0, true),
+                    Some(ahead) => (
+                        ahead.last_hash.as_str(),
+                        ahead.count,
+                        ahead.file == line.file && ahead.ts == record.ts,
+                    ),
+                };
+                let crash_artifact = same_group
+                    && count < MAX_GROUP_RECORDS as u64
+                    && expected == self.head.seq + 1 + count
+                    && record.prev_hash == prev_hash
                     && record.hash_is_valid()
                     && record.to_canonical_json().as_bytes() == line.bytes.as_slice();
                 if crash_artifact {
-                    self.notes.push(format!(
-                        "{place} (seq {expected}) is one record ahead of the database: an append \
-                         was interrupted after writing the mirror; the next open adds it"
-                    ));
+                    self.ahead = Some(Ahead {
+                        file: line.file.clone(),
+                        count: count + 1,
+                        last_hash: record.hash.clone(),
+                        ts: record.ts.clone(),
+                    });
                 } else {
+                    // The whole run past the head is suspect: report its start.
                     self.fail(
-                        expected,
-                        format!("{place} holds seq {expected}, which the database does not have"),
+                        self.head.seq + 1,
+                        format!(
+                            "{place} holds seq {expected}, which the database does not have \
+                             (records past the database's end that are not one interrupted append)"
+                        ),
                     );
                 }
             }

@@ -16,21 +16,66 @@ use crate::error::PolicyError;
 use crate::options::{ArgsSpec, Level, OptId, OptionSpec};
 use crate::spec::{Knowledge, ProgramSpec, ScriptSpec, SubcommandSpec, WrapperSpec};
 
-/// Compiles the built-in documents followed by `extra` ones.
+/// The syntax a document is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Syntax {
+    /// People's YAML (config `security.rules`, learned rules).
+    Yaml,
+    /// The built-in documents as `build.rs` precompiled them.
+    Json,
+}
+
+/// Whose `match`/`not_match` examples a build checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Examples {
+    /// Only the `extra` documents': the built-in ones are checked when the
+    /// project is tested (`every_builtin_example_holds`), not at every load.
+    ExtraOnly,
+    /// Every document's (the tests' check of the built-in documents).
+    #[cfg_attr(not(test), allow(dead_code))]
+    All,
+}
+
+/// Compiles the built-in documents followed by `extra` ones, checking the
+/// examples of the `extra` ones.
 pub(crate) fn build(extra: &[RulesSource]) -> Result<RuleSet, PolicyError> {
-    let mut sources: Vec<(String, &str)> = super::BUILTIN_SOURCES
+    build_from(
+        super::BUILTIN_SOURCES,
+        Syntax::Json,
+        extra,
+        Examples::ExtraOnly,
+    )
+}
+
+/// Compiles `builtin` (written in `syntax`) followed by the YAML `extra`
+/// documents.
+pub(crate) fn build_from(
+    builtin: &[(&str, &str)],
+    syntax: Syntax,
+    extra: &[RulesSource],
+    examples: Examples,
+) -> Result<RuleSet, PolicyError> {
+    let mut sources: Vec<(String, &str, Syntax)> = builtin
         .iter()
-        .map(|(n, t)| ((*n).to_string(), *t))
+        .map(|(n, t)| ((*n).to_string(), *t, syntax))
         .collect();
-    sources.extend(extra.iter().map(|s| (s.name.clone(), s.text.as_str())));
+    sources.extend(
+        extra
+            .iter()
+            .map(|s| (s.name.clone(), s.text.as_str(), Syntax::Yaml)),
+    );
     let mut docs = Vec::with_capacity(sources.len());
-    for (name, text) in &sources {
+    for (name, text, syntax) in &sources {
         let doc: RulesDocument = if text.trim().is_empty() {
             RulesDocument::default()
         } else {
-            serde_saphyr::from_str(text).map_err(|e| PolicyError::RulesSyntax {
+            let parsed = match syntax {
+                Syntax::Yaml => serde_saphyr::from_str(text).map_err(|e| e.to_string()),
+                Syntax::Json => serde_json::from_str(text).map_err(|e| e.to_string()),
+            };
+            parsed.map_err(|message| PolicyError::RulesSyntax {
                 source_name: name.clone(),
-                message: e.to_string(),
+                message,
             })?
         };
         docs.push((name.clone(), doc));
@@ -81,7 +126,11 @@ pub(crate) fn build(extra: &[RulesSource]) -> Result<RuleSet, PolicyError> {
         rules,
         by_spec,
     };
-    for (name, doc) in &docs {
+    let checked = match examples {
+        Examples::All => 0,
+        Examples::ExtraOnly => builtin.len(),
+    };
+    for (name, doc) in docs.iter().skip(checked) {
         for rule_doc in &doc.rules {
             examples::check(&set, name, rule_doc)?;
         }

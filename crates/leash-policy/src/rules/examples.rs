@@ -1,6 +1,8 @@
 //! Every rule carries examples that must (`match`) and must not (`not_match`)
-//! trigger it; they are checked each time the policy loads, so a rule that does
-//! not do what its author showed is a load error, not a silent gap.
+//! trigger it. A person's rules are checked each time the policy loads, so a
+//! rule that does not do what its author showed is a load error, not a silent
+//! gap; the built-in rules are checked by the tests, so one that fails cannot
+//! ship.
 
 use super::format::RuleDoc;
 use super::{RuleSet, script_facts, view};

@@ -1,6 +1,7 @@
-//! The rules: built-in argument knowledge (YAML embedded in the binary), extra
-//! documents from config and the learned-rules file, compiled once at load with
-//! every rule's examples verified.
+//! The rules: built-in argument knowledge (YAML, precompiled to JSON by
+//! `build.rs` and embedded in the binary), extra documents from config and the
+//! learned-rules file, compiled once at load. The extra documents' examples are
+//! verified at load; the built-in ones' by the tests (`rules/tests.rs`).
 
 mod compile;
 pub(crate) mod condition;
@@ -16,9 +17,38 @@ use crate::spec::{Knowledge, ProgramSpec};
 use condition::{CommandView, Condition};
 
 pub(crate) use compile::build;
+#[cfg(test)]
+mod tests;
 
-/// The built-in rules documents, in load order.
+/// The built-in rules documents, in load order, as compact JSON that
+/// `build.rs` made from the YAML files next to this one (JSON parses many
+/// times faster, and every CLI call loads the policy).
+macro_rules! builtin {
+    ($name:literal) => {
+        (
+            concat!("builtin:", $name, ".yaml"),
+            include_str!(concat!(env!("OUT_DIR"), "/", $name, ".json")),
+        )
+    };
+}
+
 pub(crate) const BUILTIN_SOURCES: &[(&str, &str)] = &[
+    builtin!("programs_core"),
+    builtin!("programs_text"),
+    builtin!("programs_files"),
+    builtin!("programs_git"),
+    builtin!("programs_dev"),
+    builtin!("programs_system"),
+    (
+        "builtin:rules.yaml",
+        include_str!(concat!(env!("OUT_DIR"), "/builtin.json")),
+    ),
+];
+
+/// The same documents as written, for the tests that check the JSON reads the
+/// same and that every built-in example holds.
+#[cfg(test)]
+pub(crate) const BUILTIN_YAML: &[(&str, &str)] = &[
     (
         "builtin:programs_core.yaml",
         include_str!("programs_core.yaml"),

@@ -104,6 +104,17 @@ fn next_record(log: &AuditLog) -> AuditRecord {
     )
 }
 
+/// `verify` reports `seq` as the first bad one and `open` refuses the log there.
+fn assert_refused_at(paths: &crate::support::Paths, seq: u64) {
+    let report = verify_read_only(paths);
+    assert_eq!(report.first_bad_seq, Some(seq), "{report:?}");
+    let err = AuditLog::open(&paths.db, options(&paths.mirror, Durability::Fsync, 0)).unwrap_err();
+    assert!(
+        matches!(err, StoreError::MirrorDisagrees { seq: found, .. } if found == seq),
+        "{err:?}"
+    );
+}
+
 fn append_to_mirror(paths: &crate::support::Paths, bytes: &[u8]) {
     std::fs::OpenOptions::new()
         .append(true)
@@ -200,13 +211,7 @@ fn two_records_ahead_is_not_a_crash_and_is_refused() {
         )
         .as_bytes(),
     );
-    let report = verify_read_only(&paths);
-    assert_eq!(report.first_bad_seq, Some(3), "{report:?}");
-    let err = AuditLog::open(&paths.db, options(&paths.mirror, Durability::Fsync, 0)).unwrap_err();
-    assert!(
-        matches!(err, StoreError::MirrorDisagrees { seq: 3, .. }),
-        "{err:?}"
-    );
+    assert_refused_at(&paths, 3);
 }
 
 #[test]
@@ -227,12 +232,7 @@ fn one_record_ahead_that_does_not_chain_is_refused() {
         &paths,
         format!("{}\n", forged.to_canonical_json()).as_bytes(),
     );
-    assert_eq!(verify_read_only(&paths).first_bad_seq, Some(3));
-    let err = AuditLog::open(&paths.db, options(&paths.mirror, Durability::Fsync, 0)).unwrap_err();
-    assert!(
-        matches!(err, StoreError::MirrorDisagrees { seq: 3, .. }),
-        "{err:?}"
-    );
+    assert_refused_at(&paths, 3);
 }
 
 #[test]
@@ -323,4 +323,72 @@ fn batched_durability_verifies_after_flush() {
     drop(log);
     let report = verify_read_only(&paths);
     assert!(report.ok && report.records == 100, "{report:?}");
+}
+
+/// `n` records chained from the log's head, as one transaction writes them
+/// (one timestamp).
+fn chained_group(log: &AuditLog, n: u64) -> Vec<AuditRecord> {
+    let head = log.tail(1).unwrap().pop().unwrap();
+    let mut prev = head.hash.clone();
+    (1..=n)
+        .map(|i| {
+            let record = AuditRecord::seal(
+                head.seq + i,
+                "2025-06-01T00:00:00Z".into(),
+                None,
+                "test.grouped",
+                json!({"i": i}),
+                &prev,
+            );
+            prev.clone_from(&record.hash);
+            record
+        })
+        .collect()
+}
+
+fn lines_of(records: &[AuditRecord]) -> String {
+    records
+        .iter()
+        .map(|r| format!("{}\n", r.to_canonical_json()))
+        .collect()
+}
+
+#[test]
+fn crash_artifact_mirror_one_group_ahead_is_tolerated_then_adopted() {
+    let paths = paths();
+    let log = open(&paths);
+    append_n(&log, 3);
+    let group = chained_group(&log, 3);
+    drop(log);
+    append_to_mirror(&paths, lines_of(&group).as_bytes());
+
+    let report = verify_read_only(&paths);
+    assert!(report.ok, "{report:?}");
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("3 records (one group) ahead")),
+        "{report:?}"
+    );
+    let log = open(&paths);
+    let all = log.all().unwrap();
+    assert_eq!(all[3..6], group[..], "the group is adopted as written");
+    assert_eq!(
+        all.iter().filter(|r| r.kind == RECOVERED_KIND).count(),
+        3,
+        "each adoption is recorded"
+    );
+    assert!(log.verify().unwrap().ok);
+}
+
+#[test]
+fn more_than_one_group_ahead_is_not_a_crash_and_is_refused() {
+    let paths = paths();
+    let log = open(&paths);
+    append_n(&log, 2);
+    let too_many = chained_group(&log, leash_store::MAX_GROUP_RECORDS as u64 + 1);
+    drop(log);
+    append_to_mirror(&paths, lines_of(&too_many).as_bytes());
+    assert_refused_at(&paths, 3);
 }

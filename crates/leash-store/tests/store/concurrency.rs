@@ -98,3 +98,51 @@ fn eight_threads_sharing_one_handle_append_a_thousand_each() {
     assert_eq!(assert_gapless(&log), THREADS * PER_THREAD);
     assert_every_append_landed_once(&log);
 }
+
+/// Group commit: threads sharing one handle with an fsync per transaction
+/// share transactions instead of queueing for one each, and every group
+/// stays contiguous.
+#[test]
+fn threads_sharing_a_handle_share_fsyncs_and_groups_stay_whole() {
+    let paths = paths();
+    let log =
+        Arc::new(AuditLog::open(&paths.db, options(&paths.mirror, Durability::Fsync, 0)).unwrap());
+    let threads = 8u64;
+    let groups = 40u64;
+    let handles: Vec<_> = (0..threads)
+        .map(|thread| {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                for i in 0..groups {
+                    let records = log
+                        .append_group(vec![
+                            leash_store::AuditEntry::new(None, "a", json!({"t": thread, "i": i})),
+                            leash_store::AuditEntry::new(None, "b", json!({"t": thread, "i": i})),
+                        ])
+                        .unwrap();
+                    assert_eq!(records.len(), 2);
+                    assert_eq!(records[1].seq, records[0].seq + 1);
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().unwrap();
+    }
+    let total = threads * groups * 2;
+    assert_eq!(assert_gapless(&log), total);
+    let all = log.all().unwrap();
+    for pair in all.chunks(2) {
+        assert_eq!((pair[0].kind.as_str(), pair[1].kind.as_str()), ("a", "b"));
+        assert_eq!(pair[0].payload, pair[1].payload, "a group was split");
+    }
+    let transactions = log.transactions_committed();
+    eprintln!("group commit: {total} records in {transactions} transactions");
+    assert!(
+        transactions < threads * groups,
+        "{transactions} transactions for {} groups from {threads} threads: none were shared",
+        threads * groups
+    );
+    drop(log);
+    assert!(verify_read_only(&paths).ok);
+}

@@ -12,27 +12,61 @@ use serde_json::json;
 
 use crate::support::{assert_gapless, options, paths, verify_read_only};
 
-const CHILD_DB: &str = "LEASH_STORE_TEST_CHILD_DB";
-const CHILD_MIRROR: &str = "LEASH_STORE_TEST_CHILD_MIRROR";
+pub(crate) const CHILD_DB: &str = "LEASH_STORE_TEST_CHILD_DB";
+pub(crate) const CHILD_MIRROR: &str = "LEASH_STORE_TEST_CHILD_MIRROR";
 const CHILD_COUNT: &str = "LEASH_STORE_TEST_CHILD_COUNT";
-const CHILD_TAG: &str = "LEASH_STORE_TEST_CHILD_TAG";
+pub(crate) const CHILD_TAG: &str = "LEASH_STORE_TEST_CHILD_TAG";
 /// Small, so that kills also land around rotations.
-const ROTATE_BYTES: u64 = 4096;
+pub(crate) const ROTATE_BYTES: u64 = 4096;
+
+/// In a child: the log its parent named, opened as leash opens it (fsync,
+/// small rotation), and the child's tag.
+pub(crate) fn child_log() -> (AuditLog, String) {
+    let db = std::env::var(CHILD_DB).expect("run only as a child of the crash tests");
+    let mirror = std::env::var(CHILD_MIRROR).unwrap();
+    let log = AuditLog::open(
+        Path::new(&db),
+        options(Path::new(&mirror), Durability::Fsync, ROTATE_BYTES),
+    )
+    .unwrap();
+    (log, std::env::var(CHILD_TAG).unwrap())
+}
+
+/// Re-executes this test binary to run the ignored entry point `test` with
+/// the log of `paths`, the tag and `extra` environment.
+pub(crate) fn spawn_test_child(
+    test: &str,
+    paths: &crate::support::Paths,
+    tag: &str,
+    extra: &[(&str, &std::ffi::OsStr)],
+) -> Child {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args([
+            test,
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_DB, &paths.db)
+        .env(CHILD_MIRROR, &paths.mirror)
+        .env(CHILD_TAG, tag)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (key, value) in extra {
+        command.env(key, value);
+    }
+    command.spawn().unwrap()
+}
 
 /// Not a test of its own: the body of the child processes. It appends
 /// `$CHILD_COUNT` records (0: until killed). Run only when re-executed.
 #[test]
 #[ignore = "child-process entry point for the crash and multi-process tests"]
 fn child_appends() {
-    let db = std::env::var(CHILD_DB).expect("run only as a child of the crash tests");
-    let mirror = std::env::var(CHILD_MIRROR).unwrap();
+    let (log, tag) = child_log();
     let count: u64 = std::env::var(CHILD_COUNT).unwrap().parse().unwrap();
-    let tag = std::env::var(CHILD_TAG).unwrap();
-    let log = AuditLog::open(
-        Path::new(&db),
-        options(Path::new(&mirror), Durability::Fsync, ROTATE_BYTES),
-    )
-    .unwrap();
     let mut i = 0u64;
     while count == 0 || i < count {
         log.append(
@@ -46,25 +80,16 @@ fn child_appends() {
 }
 
 fn spawn_child(paths: &crate::support::Paths, count: u64, tag: &str) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args([
-            "crash::child_appends",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_DB, &paths.db)
-        .env(CHILD_MIRROR, &paths.mirror)
-        .env(CHILD_COUNT, count.to_string())
-        .env(CHILD_TAG, tag)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    let count = count.to_string();
+    spawn_test_child(
+        "crash::child_appends",
+        paths,
+        tag,
+        &[(CHILD_COUNT, std::ffi::OsStr::new(&count))],
+    )
 }
 
-fn random_below(bound: u64) -> u64 {
+pub(crate) fn random_below(bound: u64) -> u64 {
     RandomState::new().hash_one(std::time::SystemTime::now()) % bound
 }
 

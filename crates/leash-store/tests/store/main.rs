@@ -10,6 +10,7 @@
 mod audit_chain;
 mod concurrency;
 mod crash;
+mod group_crash;
 mod job_queue;
 mod jobs_approvals;
 mod migrations;
