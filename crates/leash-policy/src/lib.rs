@@ -17,6 +17,7 @@ mod defaults;
 mod error;
 mod explain;
 mod grammar;
+mod grant;
 mod grammar_check;
 mod learned;
 mod limits;
@@ -42,6 +43,7 @@ pub use grammar::{
     ArgType, ArgsGrammar, CommandGrammar, OperandGrammar, OptionGrammar, ProgramGrammar, Style,
     SubcommandGrammar, ValueGrammar,
 };
+pub use grant::{GRANT_REST, GrantError, GrantPattern, suggest_grant, within_roots};
 pub use learned::{LearnedRule, parse_learned_rules, render_learned_rules};
 pub use limits::{MAX_ARG_BYTES, MAX_ARGS, MAX_LINE_BYTES, MAX_WRAPPER_DEPTH};
 pub use policy::Policy;

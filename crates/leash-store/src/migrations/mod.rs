@@ -41,6 +41,13 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "daemon_queue",
         sql: include_str!("0003_daemon_queue.sql"),
     },
+    // File 0005 (the number reserved for grants); at a merge with 0004 it
+    // becomes version 5.
+    Migration {
+        version: 4,
+        name: "grants",
+        sql: include_str!("0005_grants.sql"),
+    },
 ];
 
 /// The schema version this build writes and understands.
