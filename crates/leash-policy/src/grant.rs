@@ -266,11 +266,17 @@ impl Policy {
     /// Refuses a grant pattern that would cover an argv this policy denies
     /// (judged at `cwd`): the pattern is instantiated with plain words, with
     /// each blacklist entry for its program, and with words that are denied
-    /// in most policies, and every instance the pattern really covers is
-    /// checked. The error names the first denied argv and its rule.
-    pub fn check_grant(&self, pattern: &GrantPattern, cwd: &Path) -> Result<(), GrantError> {
+    /// in most policies, and every instance the pattern really covers (its
+    /// shape, inside `roots`) is checked. The error names the first denied
+    /// argv and its rule; blacklist entries are tried first.
+    pub fn check_grant(
+        &self,
+        pattern: &GrantPattern,
+        cwd: &Path,
+        roots: &[PathBuf],
+    ) -> Result<(), GrantError> {
         for probe in self.grant_probes(pattern) {
-            if !pattern.matches(&pattern.program, &probe) {
+            if !pattern.matches(&pattern.program, &probe) || !within_roots(&probe, cwd, roots) {
                 continue;
             }
             let verdict = self.check_argv_at(&probe, cwd);
@@ -318,7 +324,19 @@ impl Policy {
             argv.extend(args);
             argv
         };
-        let mut probes = vec![with_program(plain.clone())];
+        let mut probes = Vec::new();
+        // A tail that fills the pattern's word positions exactly.
+        for tail in &tails {
+            probes.push(with_program(tail.clone()));
+        }
+        if pattern.rest {
+            for tail in &tails {
+                let mut args = plain.clone();
+                args.extend(tail.iter().cloned());
+                probes.push(with_program(args));
+            }
+        }
+        probes.push(with_program(plain.clone()));
         for (index, word) in pattern.words.iter().enumerate() {
             if let Word::Glob(_) = word {
                 for candidate in &candidates {
@@ -334,15 +352,6 @@ impl Policy {
                 args.push(candidate.clone());
                 probes.push(with_program(args));
             }
-            for tail in &tails {
-                let mut args = plain.clone();
-                args.extend(tail.iter().cloned());
-                probes.push(with_program(args));
-            }
-        }
-        // A tail that fills the pattern's word positions exactly.
-        for tail in &tails {
-            probes.push(with_program(tail.clone()));
         }
         probes
     }
@@ -419,5 +428,45 @@ mod tests {
         );
         assert!(!within_roots(&["x", "--output=/etc/x"], &ws, &roots));
         assert!(!within_roots(&["true"], Path::new("/"), &roots));
+    }
+
+    /// Hostile class `grant-covers-deny`: a grant broad enough to cover a
+    /// blacklisted or otherwise denied argv cannot be created, and the error
+    /// names the argv and the rule.
+    #[rstest]
+    #[case::rest_covers_blacklist("rm ...", "rm -rf", "seed.blacklist")]
+    #[case::option_then_rest("rm -r ...", "rm -r -rf", "seed.blacklist")]
+    #[case::subcommand_rest_covers_force("git push ...", "git push --force", "seed.blacklist")]
+    #[case::not_whitelisted("vim x", "vim x", "seed.whitelist")]
+    fn grants_covering_a_deny_are_refused(
+        #[case] text: &str,
+        #[case] denied: &str,
+        #[case] rule: &str,
+    ) {
+        let f = crate::policy::tests::fixture();
+        let policy = crate::policy::tests::policy(&f);
+        let pattern = GrantPattern::parse(text).unwrap();
+        match policy.check_grant(&pattern, &f.ws, std::slice::from_ref(&f.ws)) {
+            Err(GrantError::CoversDeny {
+                argv, rule: got, ..
+            }) => {
+                assert_eq!(argv, denied, "{text}");
+                assert!(got.starts_with(rule), "{text}: {got}");
+            }
+            other => panic!("{text}: expected a refusal naming {denied}, got {other:?}"),
+        }
+    }
+
+    #[rstest]
+    #[case::script_dir("python3 src/*.py")]
+    #[case::read_only_git("git status ...")]
+    #[case::copy_between_dirs("cp src/*.rs src/")]
+    #[case::single_names("rm *")]
+    fn reasonable_grants_are_accepted(#[case] text: &str) {
+        let f = crate::policy::tests::fixture();
+        let policy = crate::policy::tests::policy(&f);
+        let pattern = GrantPattern::parse(text).unwrap();
+        let roots = std::slice::from_ref(&f.ws);
+        assert_eq!(policy.check_grant(&pattern, &f.ws, roots), Ok(()), "{text}");
     }
 }
