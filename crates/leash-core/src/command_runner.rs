@@ -5,7 +5,9 @@
 //! Audit records written, in order (each with the job id when there is one):
 //! `command.decision` (argv, cwd, mode, decision, rule, reason, gate) always;
 //! `approval.requested` + `approval.answered|expired|unavailable` when a person
-//! is asked; `learned_rule.written` after "always"/"never"; `command.started`
+//! is asked; `learned_rule.written` after "always"/"never"; `grant.used` when
+//! a person's grant stood in for asking; `approval.void` when what an approval
+//! covered changed before the run (then nothing runs); `command.started`
 //! *before* the child is spawned (so a crash leaves a start without a result,
 //! which the daemon reports as "outcome unknown" instead of re-running it);
 //! `command.finished` or `command.failed` afterwards; then one
@@ -22,7 +24,10 @@ use leash_sandbox::{ExecOutcome, Executor};
 use leash_store::AuditLog;
 use serde_json::json;
 
-use crate::approval::{ApprovalAnswer, ApprovalOutcome, ApprovalRequest, Approver};
+use crate::approval::{
+    ApprovalAnswer, ApprovalBinding, ApprovalOutcome, ApprovalRequest, Approver,
+};
+use crate::grants::{GrantBook, GrantContext};
 use crate::control_files::{Before, ControlGuard, Tamper, tamper_reason};
 use crate::error::EngineError;
 use crate::learned_rules::LearnedRulesFile;
@@ -64,6 +69,9 @@ pub enum NotRunReason {
     AuditOnly,
     /// The sandbox refused (a required layer is missing) or the spawn failed.
     SandboxFailed,
+    /// A person approved it, but what the approval covered (program file,
+    /// script contents, cwd, environment) changed before it could run.
+    ApprovalVoid,
 }
 
 /// What happened to one command.
@@ -84,6 +92,10 @@ pub struct CommandReport {
     /// Control files the command changed without approval (reverted, recorded
     /// as `security.tamper`); the job fails when this is not empty.
     pub tampered: Vec<Tamper>,
+    /// The grant that stood in for asking a person, if one did.
+    pub grant: Option<i64>,
+    /// What the person's approval covered (checked again before the run).
+    pub binding: Option<ApprovalBinding>,
 }
 
 impl CommandReport {
@@ -109,6 +121,12 @@ pub struct CommandRunner<'a> {
     pub must_ask: &'a [Vec<String>],
     /// Control files checked around every execution.
     pub control: &'a ControlGuard,
+    /// The person's grants, and what the job's scope is for them.
+    pub grants: &'a GrantBook,
+    pub trigger: Option<&'a str>,
+    pub workspace: &'a std::path::Path,
+    /// `approvals.suggest_after`.
+    pub suggest_after: u64,
 }
 
 impl CommandRunner<'_> {
@@ -142,6 +160,10 @@ impl CommandRunner<'_> {
         if outcome_unknown && gate_outcome == GateOutcome::Run {
             gate_outcome = GateOutcome::NeedsApproval;
         }
+        let grant = self.grant_for(request, &verdict, gate_outcome, outcome_unknown)?;
+        if grant.is_some() {
+            gate_outcome = GateOutcome::Run;
+        }
         self.audit.append(
             request.job_id,
             "command.decision",
@@ -158,6 +180,14 @@ impl CommandRunner<'_> {
                 "outcome_unknown_before": outcome_unknown,
             }),
         )?;
+        if let Some(grant) = &grant {
+            self.audit.append(
+                request.job_id,
+                "grant.used",
+                json!({"grant_id": grant.id, "pattern": grant.pattern, "scope": grant.scope,
+                       "argv": request.argv, "cwd": request.cwd}),
+            )?;
+        }
         let mut report = CommandReport {
             verdict,
             mode: self.mode,
@@ -168,6 +198,8 @@ impl CommandRunner<'_> {
             error: None,
             learned_rule_file: None,
             tampered: Vec::new(),
+            grant: grant.map(|g| g.id),
+            binding: None,
         };
         report.not_run = match gate_outcome {
             GateOutcome::Run => None,
@@ -188,6 +220,37 @@ impl CommandRunner<'_> {
         Ok(report)
     }
 
+    /// The person's grant that covers this command instead of asking: only
+    /// for a command that needs approval, whose policy decision is not deny,
+    /// whose earlier outcome is known, and which does not ask for the network
+    /// (the network is only ever opened for one answered request).
+    fn grant_for(
+        &self,
+        request: &CommandRequest,
+        verdict: &Verdict,
+        gate_outcome: GateOutcome,
+        outcome_unknown: bool,
+    ) -> Result<Option<leash_store::Grant>, EngineError> {
+        let eligible = match verdict.decision {
+            Decision::Allow | Decision::Ask => {
+                gate_outcome == GateOutcome::NeedsApproval
+                    && !outcome_unknown
+                    && !verdict.network_if_approved
+            }
+            Decision::Deny => false,
+        };
+        if !eligible {
+            return Ok(None);
+        }
+        let context = GrantContext {
+            job_id: request.job_id,
+            trigger: self.trigger,
+            workspace: self.workspace,
+        };
+        self.grants
+            .covering(verdict, &request.argv, &request.cwd, context)
+    }
+
     /// Asks a person and sets `report.not_run` from the answer. Records the
     /// request, the answer and any learned rule.
     fn ask_person(
@@ -195,6 +258,22 @@ impl CommandRunner<'_> {
         request: &CommandRequest,
         report: &mut CommandReport,
     ) -> Result<(), EngineError> {
+        let binding = report.verdict.command.as_ref().map(|command| {
+            let env = self
+                .sandbox
+                .spec_for(command, &request.cwd)
+                .map(|spec| spec.env)
+                .unwrap_or_default();
+            ApprovalBinding::bind(&request.argv, &request.cwd, &command.program, &env)
+        });
+        let suggested_grant = match &report.verdict.command {
+            Some(command) => self.grants.suggestion(
+                &command.identity,
+                &request.argv,
+                self.suggest_after,
+            )?,
+            None => None,
+        };
         let approval = ApprovalRequest {
             argv: request.argv.clone(),
             program: report.verdict.command.as_ref().map(|c| c.program.clone()),
@@ -203,7 +282,10 @@ impl CommandRunner<'_> {
             rule: report.verdict.rule.clone(),
             reason: report.verdict.reason.clone(),
             expires_in: self.approval_expiry,
+            binding: binding.clone(),
+            suggested_grant,
         };
+        report.binding = binding;
         self.audit.append(
             request.job_id,
             "approval.requested",
@@ -213,6 +295,8 @@ impl CommandRunner<'_> {
                 "rule": approval.rule,
                 "reason": approval.reason,
                 "expires_in_s": approval.expires_in.as_secs(),
+                "binding": approval.binding,
+                "suggested_grant": approval.suggested_grant,
             }),
         )?;
         let outcome = self.approver.ask(&approval);
@@ -327,6 +411,28 @@ impl CommandRunner<'_> {
                 return self.record_not_started(request, &command, message, report);
             }
         };
+        if let Some(approved) = &report.binding
+            && report
+                .approval
+                .as_ref()
+                .is_some_and(ApprovalOutcome::approves)
+        {
+            let now = ApprovalBinding::bind(&request.argv, &request.cwd, &command.program, &spec.env);
+            let changes = approved.changes(&now);
+            if !changes.is_empty() {
+                self.audit.append(
+                    request.job_id,
+                    "approval.void",
+                    json!({"argv": request.argv, "changes": changes, "approved": approved, "now": now}),
+                )?;
+                report.not_run = Some(NotRunReason::ApprovalVoid);
+                report.error = Some(format!(
+                    "the approval is void: {}",
+                    changes.join("; ")
+                ));
+                return Ok(());
+            }
+        }
         let before = self.control.before();
         self.audit.append(
             request.job_id,

@@ -15,6 +15,7 @@ use crate::approval::Approver;
 use crate::command_runner::CommandRunner;
 use crate::control_files::{ControlGuard, ControlTargets};
 use crate::error::EngineError;
+use crate::grants::GrantBook;
 use crate::learned_rules::LearnedRulesFile;
 use crate::policy_settings::policy_settings;
 use crate::sandbox_template::SandboxTemplate;
@@ -35,6 +36,13 @@ pub struct Engine {
     pub must_ask: Vec<Vec<String>>,
     /// Control files recorded before and checked after every command.
     pub control: ControlGuard,
+    /// The person's grants (in the state database).
+    pub grants: GrantBook,
+    /// The trigger of the job being run, for trigger-scoped grants; the
+    /// daemon sets it per job.
+    pub trigger: Option<String>,
+    /// `approvals.suggest_after`.
+    pub suggest_after: u64,
 }
 
 /// Opens the audit log the config describes (database in the state dir, JSONL
@@ -128,6 +136,9 @@ impl Engine {
             workspace,
             must_ask: Vec::new(),
             control,
+            grants: GrantBook::new(loaded.paths.database_file()),
+            trigger: None,
+            suggest_after: loaded.config.approvals.suggest_after,
         })
     }
 
@@ -144,6 +155,10 @@ impl Engine {
             approval_expiry: self.approval_expiry,
             must_ask: &self.must_ask,
             control: &self.control,
+            grants: &self.grants,
+            trigger: self.trigger.as_deref(),
+            workspace: &self.workspace,
+            suggest_after: self.suggest_after,
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod approvals;
 mod context;
 mod error;
 mod events;
+pub mod grants;
 pub mod governor;
 pub mod http;
 pub mod intake;
