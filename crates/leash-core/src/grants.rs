@@ -34,6 +34,11 @@ impl GrantBook {
         GrantBook { db }
     }
 
+    /// The state database the grants are read from.
+    pub fn database(&self) -> &Path {
+        &self.db
+    }
+
     /// The active grant covering `argv` (judged as `verdict`) at `cwd`, and
     /// counts its use. A grant whose pattern no longer parses covers nothing.
     pub fn covering(
