@@ -66,6 +66,10 @@ enum Command {
     Deny(cmd::approvals::AnswerArgs),
     /// The daemon, model, queue, approvals and resource governor at a glance.
     Status(cmd::status::StatusArgs),
+    /// List the grants (scoped standing approvals), or revoke one.
+    Grants(cmd::grants::GrantsArgs),
+    /// Print a one-time link that logs a browser into the daemon's web page.
+    WebLogin(cmd::web_login::WebLoginArgs),
 }
 
 fn main() -> ExitCode {
@@ -97,6 +101,8 @@ fn main() -> ExitCode {
             cmd::approvals::answer(&cli.global, args, cmd::approvals::Answer::Deny)
         }
         Command::Status(args) => cmd::status::run(&cli.global, args),
+        Command::Grants(args) => cmd::grants::run(&cli.global, args),
+        Command::WebLogin(args) => cmd::web_login::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

@@ -84,19 +84,14 @@ pub(crate) enum AnswerChannel {
     Cli,
     /// A notification button (`leash approve ID --nonce N --via termux`).
     Termux,
-    /// The daemon's web page (set by the page's own routes, which a client
-    /// cannot choose: the JSON API takes the other three).
-    #[serde(skip)]
-    Web,
 }
 
 impl AnswerChannel {
-    pub(crate) fn as_str(self) -> &'static str {
+    fn as_str(self) -> &'static str {
         match self {
             AnswerChannel::Http => "http",
             AnswerChannel::Cli => "cli",
             AnswerChannel::Termux => "termux",
-            AnswerChannel::Web => "web",
         }
     }
 }

@@ -30,8 +30,11 @@ mod mode_ceiling;
 mod openapi;
 mod server;
 mod status_route;
+mod web;
+mod web_login;
 
 pub use api_error::{ApiError, ErrorCode};
 pub use guarded_listener::ConnectionLimits;
 pub use mode_ceiling::{mode_strictness, mode_within_ceiling};
+pub use web::WebSessions;
 pub use server::{ROUTES, bind_api, router, serve_api, serve_api_with};

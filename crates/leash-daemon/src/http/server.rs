@@ -24,7 +24,7 @@ use crate::http::api_error::{ApiError, ErrorCode};
 use crate::http::guarded_listener::{ConnectionLimits, GuardedListener};
 use crate::http::{
     approvals_routes, audit_routes, auth, events_sse, grants_routes, jobs_routes, metrics_route,
-    openapi, status_route,
+    openapi, status_route, web, web_login,
 };
 
 /// Every route as `(method, path)`, in the OpenAPI document's spelling. The
@@ -47,6 +47,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/grants"),
     ("POST", "/v1/grants"),
     ("POST", "/v1/grants/{id}/revoke"),
+    ("POST", "/v1/web/login-link"),
 ];
 
 /// The API's router over `ctx`.
@@ -75,6 +76,8 @@ pub fn router(ctx: Arc<DaemonContext>) -> Router {
             get(grants_routes::list).post(grants_routes::create),
         )
         .route("/v1/grants/{id}/revoke", post(grants_routes::revoke))
+        .route("/v1/web/login-link", post(web_login::login_link))
+        .merge(web::routes(Arc::clone(&ctx)))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

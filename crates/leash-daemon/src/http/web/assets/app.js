@@ -1,0 +1,30 @@
+// leash web page: live refresh. When the daemon reports an event, fetch
+// this page again and swap its <main> (server-rendered, already escaped),
+// unless the person is typing in a form on it. No dependencies.
+(function () {
+  "use strict";
+  if (!document.body || !document.body.dataset.live || !window.EventSource) return;
+  var busy = false, again = false;
+  function typing() {
+    var a = document.activeElement;
+    return a && (a.tagName === "INPUT" || a.tagName === "SELECT") && document.querySelector("main").contains(a);
+  }
+  function refresh() {
+    if (busy) { again = true; return; }
+    if (typing()) { setTimeout(refresh, 2000); return; }
+    busy = true;
+    fetch(location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (text) {
+        if (text === null) return;
+        var next = new DOMParser().parseFromString(text, "text/html").querySelector("main");
+        var main = document.querySelector("main");
+        if (next && main) main.replaceWith(next);
+      })
+      .catch(function () {})
+      .then(function () { busy = false; if (again) { again = false; setTimeout(refresh, 200); } });
+  }
+  var events = new EventSource("/ui/events");
+  events.onmessage = function () { setTimeout(refresh, 150); };
+  document.body.dataset.ready = "1";
+})();
