@@ -128,6 +128,7 @@ impl Api {
                     cwd: Some("/tmp".into()),
                     rule: Some("require_approval_for: git push".into()),
                     reason: Some("pushing needs a person".into()),
+                    suggested_grant: None,
                 })
             })
             .unwrap()

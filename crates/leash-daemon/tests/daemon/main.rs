@@ -13,3 +13,5 @@ mod http_hygiene;
 mod recovery;
 mod support;
 mod triggers;
+mod web_page;
+mod webdriver;

@@ -19,7 +19,7 @@
         if (text === null) return;
         var next = new DOMParser().parseFromString(text, "text/html").querySelector("main");
         var main = document.querySelector("main");
-        if (next && main) main.replaceWith(next);
+        if (next && main && next.innerHTML !== main.innerHTML) main.replaceWith(next);
       })
       .catch(function () {})
       .then(function () { busy = false; if (again) { again = false; setTimeout(refresh, 200); } });
