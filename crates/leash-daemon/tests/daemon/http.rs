@@ -22,9 +22,9 @@ const TOKEN: &str = "test-token";
 const BODY_KB: u64 = 4;
 
 /// A served API and what the tests need to reach it.
-struct Api {
+pub(crate) struct Api {
     base: String,
-    ctx: Arc<DaemonContext>,
+    pub(crate) ctx: Arc<DaemonContext>,
     runtime: tokio::runtime::Runtime,
     server: Option<tokio::task::JoinHandle<Result<(), DaemonError>>>,
     agent: ureq::Agent,
@@ -36,11 +36,11 @@ fn config(mode: &str) -> String {
 }
 
 impl Api {
-    fn start() -> Api {
+    pub(crate) fn start() -> Api {
         Api::start_with(&config("prompt"))
     }
 
-    fn start_with(yaml: &str) -> Api {
+    pub(crate) fn start_with(yaml: &str) -> Api {
         let home = TestDaemonHome::new();
         let loaded = home.load(yaml);
         let ctx = home.context(loaded);
@@ -74,7 +74,7 @@ impl Api {
     }
 
     /// A request with the right token; `body` is sent as JSON when given.
-    fn call(&self, method: &str, path: &str, body: Option<&str>) -> Reply {
+    pub(crate) fn call(&self, method: &str, path: &str, body: Option<&str>) -> Reply {
         self.call_with(method, path, Some(&format!("Bearer {TOKEN}")), body, true)
     }
 
@@ -113,7 +113,7 @@ impl Api {
         reply.json()
     }
 
-    fn pending_approval(&self, nonce: &str) -> i64 {
+    pub(crate) fn pending_approval(&self, nonce: &str) -> i64 {
         let job = self.submit(json!({"prompt": "deploy"}));
         let job_id = job["job"]["id"].as_i64().unwrap();
         let expires_at =
@@ -158,20 +158,20 @@ impl Drop for Api {
 }
 
 #[derive(Debug)]
-struct Reply {
-    status: u16,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
     headers: ureq::http::HeaderMap,
-    text: String,
+    pub(crate) text: String,
 }
 
 impl Reply {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.text)
             .unwrap_or_else(|err| panic!("not JSON ({err}): {:?}", self.text))
     }
 
     /// Asserts the error shape and returns `(error, detail)`.
-    fn error(&self, status: u16) -> (String, String) {
+    pub(crate) fn error(&self, status: u16) -> (String, String) {
         assert_eq!(self.status, status, "{}", self.text);
         let doc = self.json();
         let object = doc.as_object().unwrap();

@@ -8,6 +8,7 @@
 )]
 
 mod approvals;
+mod grants_api;
 mod http;
 mod http_hygiene;
 mod recovery;
