@@ -27,9 +27,9 @@ use serde_json::json;
 use crate::approval::{
     ApprovalAnswer, ApprovalBinding, ApprovalOutcome, ApprovalRequest, Approver,
 };
-use crate::grants::{GrantBook, GrantContext};
 use crate::control_files::{Before, ControlGuard, Tamper, tamper_reason};
 use crate::error::EngineError;
+use crate::grants::{GrantBook, GrantContext};
 use crate::learned_rules::LearnedRulesFile;
 use crate::mode_gate::{GateOutcome, gate};
 use crate::outcome_json::outcome_payload;
@@ -267,11 +267,10 @@ impl CommandRunner<'_> {
             ApprovalBinding::bind(&request.argv, &request.cwd, &command.program, &env)
         });
         let suggested_grant = match &report.verdict.command {
-            Some(command) => self.grants.suggestion(
-                &command.identity,
-                &request.argv,
-                self.suggest_after,
-            )?,
+            Some(command) => {
+                self.grants
+                    .suggestion(&command.identity, &request.argv, self.suggest_after)?
+            }
             None => None,
         };
         let approval = ApprovalRequest {
@@ -417,7 +416,8 @@ impl CommandRunner<'_> {
                 .as_ref()
                 .is_some_and(ApprovalOutcome::approves)
         {
-            let now = ApprovalBinding::bind(&request.argv, &request.cwd, &command.program, &spec.env);
+            let now =
+                ApprovalBinding::bind(&request.argv, &request.cwd, &command.program, &spec.env);
             let changes = approved.changes(&now);
             if !changes.is_empty() {
                 self.audit.append(
@@ -426,10 +426,7 @@ impl CommandRunner<'_> {
                     json!({"argv": request.argv, "changes": changes, "approved": approved, "now": now}),
                 )?;
                 report.not_run = Some(NotRunReason::ApprovalVoid);
-                report.error = Some(format!(
-                    "the approval is void: {}",
-                    changes.join("; ")
-                ));
+                report.error = Some(format!("the approval is void: {}", changes.join("; ")));
                 return Ok(());
             }
         }

@@ -103,10 +103,7 @@ impl DaemonContext {
                 .unwrap_or_else(|| PathBuf::from("/")),
         };
         let workspace = workspace.canonicalize().map_err(|err| {
-            GrantRefused::Invalid(format!(
-                "workspace {}: {err}",
-                workspace.display()
-            ))
+            GrantRefused::Invalid(format!("workspace {}: {err}", workspace.display()))
         })?;
         let scope = match spec.scope.unwrap_or(ScopeKind::Job) {
             ScopeKind::Job => GrantScope::Job(job_id.ok_or_else(|| {
@@ -142,7 +139,10 @@ impl DaemonContext {
         if let Some(approval) = approval {
             // The grant must cover the request it answers, or the person's
             // answer would not mean what they think it means.
-            let cwd = approval.cwd.as_deref().map_or(workspace.as_path(), Path::new);
+            let cwd = approval
+                .cwd
+                .as_deref()
+                .map_or(workspace.as_path(), Path::new);
             let program = approval.argv.first().map_or("", String::as_str);
             if !pattern.matches(program, &approval.argv)
                 || !leash_policy::within_roots(&approval.argv, cwd, &roots)
@@ -226,7 +226,11 @@ impl DaemonContext {
                 Ok((decided, grant))
             }
             Err(err) => {
-                self.revoke_grant(grant.id, "leash: the approval was already answered", channel)?;
+                self.revoke_grant(
+                    grant.id,
+                    "leash: the approval was already answered",
+                    channel,
+                )?;
                 Err(err.into())
             }
         }

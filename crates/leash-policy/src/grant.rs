@@ -408,7 +408,10 @@ mod tests {
         let suggested = suggest_grant(identity, argv);
         assert_eq!(suggested, expected);
         let pattern = GrantPattern::parse(&suggested).unwrap();
-        assert!(pattern.matches(identity, argv), "a suggestion covers its own example");
+        assert!(
+            pattern.matches(identity, argv),
+            "a suggestion covers its own example"
+        );
     }
 
     #[test]

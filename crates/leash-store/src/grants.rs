@@ -296,14 +296,13 @@ impl RawGrant {
                 self.id
             ))
         })?;
-        let scope = GrantScope::decode(&self.scope_kind, self.scope_value.clone()).ok_or_else(
-            || {
+        let scope =
+            GrantScope::decode(&self.scope_kind, self.scope_value.clone()).ok_or_else(|| {
                 corrupt(format!(
                     "grant {} has an unknown scope {:?}={:?}",
                     self.id, self.scope_kind, self.scope_value
                 ))
-            },
-        )?;
+            })?;
         Ok(Grant {
             id: self.id,
             program: self.program,

@@ -114,7 +114,10 @@ impl ApprovalBinding {
             ));
         }
         if self.program != now.program || self.program_digest != now.program_digest {
-            changes.push(format!("the program file {} changed", now.program.display()));
+            changes.push(format!(
+                "the program file {} changed",
+                now.program.display()
+            ));
         }
         if self.env_sha256 != now.env_sha256 {
             changes.push("the environment the child gets changed".to_owned());
@@ -209,7 +212,12 @@ mod tests {
 
         let other_env = vec![(OsString::from("PATH"), OsString::from("/tmp"))];
         let now = ApprovalBinding::bind(&args, &ws, &ws.join("prog"), &other_env);
-        assert!(bound.changes(&now).iter().any(|c| c.contains("environment")));
+        assert!(
+            bound
+                .changes(&now)
+                .iter()
+                .any(|c| c.contains("environment"))
+        );
 
         std::fs::remove_file(ws.join("s.py")).unwrap();
         std::os::unix::fs::symlink("/etc/hostname", ws.join("s.py")).unwrap();

@@ -168,9 +168,16 @@ fn swapping_the_script_after_approval_voids_it() {
         std::fs::write(&script, "echo evil > pwned.txt\n").unwrap();
     }));
     let report = run(&engine, &person, &["sh", "s.sh"]);
-    assert_eq!(report.not_run, Some(NotRunReason::ApprovalVoid), "{report:?}");
+    assert_eq!(
+        report.not_run,
+        Some(NotRunReason::ApprovalVoid),
+        "{report:?}"
+    );
     assert!(report.outcome.is_none());
-    assert!(!ws.join("pwned.txt").exists(), "the swapped script never ran");
+    assert!(
+        !ws.join("pwned.txt").exists(),
+        "the swapped script never ran"
+    );
     let records = audit(&engine);
     let void = records
         .iter()
@@ -185,6 +192,9 @@ fn swapping_the_script_after_approval_voids_it() {
     assert!(report.outcome.is_some(), "{report:?}");
     assert!(ws.join("pwned.txt").exists(), "the approved script ran");
     let seen = person.seen.lock().unwrap();
-    let binding = seen[0].binding.as_ref().expect("the request carries its binding");
+    let binding = seen[0]
+        .binding
+        .as_ref()
+        .expect("the request carries its binding");
     assert!(binding.files.iter().any(|f| f.path.ends_with("s.sh")));
 }

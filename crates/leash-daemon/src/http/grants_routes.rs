@@ -47,8 +47,8 @@ pub(crate) async fn create(
     ApiJson(spec): ApiJson<GrantSpec>,
 ) -> Result<Json<Value>, ApiError> {
     let by = checked_by(spec.by.clone())?;
-    let grant = on_blocking_pool(&ctx, move |ctx| ctx.create_grant(&spec, None, &by, "http"))
-    .await?;
+    let grant =
+        on_blocking_pool(&ctx, move |ctx| ctx.create_grant(&spec, None, &by, "http")).await?;
     Ok(Json(json!({"grant": grant})))
 }
 

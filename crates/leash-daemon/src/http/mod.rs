@@ -36,5 +36,5 @@ mod web_login;
 pub use api_error::{ApiError, ErrorCode};
 pub use guarded_listener::ConnectionLimits;
 pub use mode_ceiling::{mode_strictness, mode_within_ceiling};
-pub use web::WebSessions;
 pub use server::{ROUTES, bind_api, router, serve_api, serve_api_with};
+pub use web::WebSessions;

@@ -25,5 +25,7 @@ pub(crate) async fn login_link(
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .map_or_else(|| ctx.loaded.config.api.listen.to_string(), str::to_owned);
-    Ok(Json(json!({"url": format!("http://{host}/ui/login/{code}")})))
+    Ok(Json(
+        json!({"url": format!("http://{host}/ui/login/{code}")}),
+    ))
 }

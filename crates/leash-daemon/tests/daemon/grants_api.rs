@@ -39,9 +39,7 @@ fn pending_cat(api: &Api, workspace: &std::path::Path, nonce: &str) -> i64 {
 #[test]
 fn a_grant_covering_a_deny_is_refused_and_the_approval_stays_pending() {
     let ws = tempfile::tempdir().unwrap();
-    let api = Api::start_with(
-        "security:\n  execution_mode: prompt\n  blacklist: [\"rm -rf\"]\n",
-    );
+    let api = Api::start_with("security:\n  execution_mode: prompt\n  blacklist: [\"rm -rf\"]\n");
     let id = pending_cat(&api, ws.path(), "n1");
     let body = json!({"nonce": "n1", "grant": {"pattern": "rm ...", "scope": "job"}});
     let reply = api.call(
@@ -82,11 +80,7 @@ fn approving_with_a_grant_makes_it_then_it_is_revoked_once() {
 
     let listed = api.call("GET", "/v1/grants", None).json();
     assert_eq!(listed["grants"][0]["id"], grant_id);
-    let revoked = api.call(
-        "POST",
-        &format!("/v1/grants/{grant_id}/revoke"),
-        Some("{}"),
-    );
+    let revoked = api.call("POST", &format!("/v1/grants/{grant_id}/revoke"), Some("{}"));
     assert_eq!(revoked.status, 200, "{}", revoked.text);
     api.call("POST", &format!("/v1/grants/{grant_id}/revoke"), Some("{}"))
         .error(409);

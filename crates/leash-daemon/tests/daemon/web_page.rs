@@ -171,10 +171,16 @@ fn a_person_answers_approvals_and_manages_grants_in_a_real_browser() {
     // Shown as the words of the argv (quoted, since it has spaces): as text.
     let shown = browser.text(&card);
     assert!(shown.contains("<img src=x onerror="), "{shown}");
-    assert_eq!(browser.run("return document.querySelectorAll('main img').length"), 0);
+    assert_eq!(
+        browser.run("return document.querySelectorAll('main img').length"),
+        0
+    );
     assert_ne!(browser.run("return document.title"), "pwned");
     browser.click(&format!("#approval-{id} button.approve"));
-    let (answer, channel) = { wait_decided(&d, &browser, id); answer_of(first) };
+    let (answer, channel) = {
+        wait_decided(&d, &browser, id);
+        answer_of(first)
+    };
     assert_eq!(answer, ApprovalAnswer::Yes);
     assert_eq!(channel, "web", "the channel that really answered");
 
@@ -182,7 +188,14 @@ fn a_person_answers_approvals_and_manages_grants_in_a_real_browser() {
     let second = ask(&d, job_id, &["rm", "notes/old.txt"]);
     let id = wait_pending(&d, 1);
     browser.click(&format!("#approval-{id} button.deny"));
-    assert_eq!({ wait_decided(&d, &browser, id); answer_of(second) }.0, ApprovalAnswer::No);
+    assert_eq!(
+        {
+            wait_decided(&d, &browser, id);
+            answer_of(second)
+        }
+        .0,
+        ApprovalAnswer::No
+    );
 
     // 3. Approve with a grant for the suggested shape, then revoke it.
     std::fs::create_dir_all(d.home.workspace().join("notes")).unwrap();
@@ -190,7 +203,14 @@ fn a_person_answers_approvals_and_manages_grants_in_a_real_browser() {
     let id = wait_pending(&d, 1);
     browser.click(&format!("#approval-{id} summary"));
     browser.click(&format!("#approval-{id} form.grant button"));
-    assert_eq!({ wait_decided(&d, &browser, id); answer_of(third) }.0, ApprovalAnswer::Yes);
+    assert_eq!(
+        {
+            wait_decided(&d, &browser, id);
+            answer_of(third)
+        }
+        .0,
+        ApprovalAnswer::Yes
+    );
     let grants = d.ctx.with_store(|s| s.grants(true)).unwrap();
     assert_eq!(grants.len(), 1, "one grant made");
     assert_eq!(grants[0].pattern, "cat notes/*.txt");
@@ -198,7 +218,11 @@ fn a_person_answers_approvals_and_manages_grants_in_a_real_browser() {
     browser.goto(&format!("{}/ui/grants", d.base));
     browser.click(&format!("#grant-{} button", grants[0].id));
     browser.wait_for("#no-grants", 10);
-    let grant = d.ctx.with_store(|s| s.grant(grants[0].id)).unwrap().unwrap();
+    let grant = d
+        .ctx
+        .with_store(|s| s.grant(grants[0].id))
+        .unwrap()
+        .unwrap();
     assert!(grant.revoked_at.is_some(), "revoked from the page");
 
     // 4. Hostile class `cross-site-form-post`: a page elsewhere posts a form
@@ -212,7 +236,11 @@ fn a_person_answers_approvals_and_manages_grants_in_a_real_browser() {
     );
     browser.goto(&attack);
     std::thread::sleep(Duration::from_millis(1500));
-    assert_eq!(pending_ids(&d), vec![id], "the cross-site post changed nothing");
+    assert_eq!(
+        pending_ids(&d),
+        vec![id],
+        "the cross-site post changed nothing"
+    );
     let nonce = d.ctx.with_store(|s| s.approval(id)).unwrap().unwrap().nonce;
     d.ctx
         .decide_approval(id, &nonce, RemoteAnswer::Deny, "cli", "test")
@@ -254,7 +282,9 @@ fn the_job_list_with_a_thousand_jobs_loads_in_the_browser() {
                 s.insert_job(&NewJob {
                     trigger_kind: "file".into(),
                     trigger_name: Some("inbox".into()),
-                    prompt: format!("sort the new file inbox/scan-{n:04}.pdf into a folder by its type"),
+                    prompt: format!(
+                        "sort the new file inbox/scan-{n:04}.pdf into a folder by its type"
+                    ),
                     ..NewJob::default()
                 })?;
             }
@@ -279,5 +309,8 @@ fn the_job_list_with_a_thousand_jobs_loads_in_the_browser() {
                      load_ms: n.loadEventEnd};",
         ));
     }
-    eprintln!("job list, 1000 jobs (3 loads): {}", serde_json::Value::from(samples));
+    eprintln!(
+        "job list, 1000 jobs (3 loads): {}",
+        serde_json::Value::from(samples)
+    );
 }

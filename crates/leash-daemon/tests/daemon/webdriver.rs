@@ -42,7 +42,9 @@ pub fn unavailable() -> Option<String> {
     [CHROMIUM, CHROMEDRIVER]
         .iter()
         .find(|path| !std::path::Path::new(path).exists())
-        .map(|path| format!("{path} is missing (scripts/setup.sh installs chromium and chromium-driver)"))
+        .map(|path| {
+            format!("{path} is missing (scripts/setup.sh installs chromium and chromium-driver)")
+        })
 }
 
 impl Browser {

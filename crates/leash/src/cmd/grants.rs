@@ -67,7 +67,12 @@ pub fn run(global: &GlobalArgs, args: GrantsArgs) -> anyhow::Result<ExitCode> {
                 println!("{answer}");
                 return Ok(exit::success());
             }
-            print_list(answer["grants"].as_array().map(Vec::as_slice).unwrap_or(&[]));
+            print_list(
+                answer["grants"]
+                    .as_array()
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]),
+            );
             Ok(exit::success())
         }
     }

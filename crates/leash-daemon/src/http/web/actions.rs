@@ -45,7 +45,10 @@ fn failure(err: ApiError, session: &WebSession) -> Response {
     html(
         status,
         "Error",
-        format!("<h1>That did not work</h1><p class=\"notice\">{}</p>", super::html::esc(&detail)),
+        format!(
+            "<h1>That did not work</h1><p class=\"notice\">{}</p>",
+            super::html::esc(&detail)
+        ),
         Some(session),
     )
 }
@@ -96,7 +99,10 @@ pub(crate) async fn job_page(
             pages::job_story(&job, &records),
             Some(&session),
         ),
-        Ok((None, _)) => failure(ApiError::not_found(format!("job {id} does not exist")), &session),
+        Ok((None, _)) => failure(
+            ApiError::not_found(format!("job {id} does not exist")),
+            &session,
+        ),
         Err(err) => failure(err, &session),
     }
 }
@@ -136,12 +142,7 @@ enum Choice {
     Grant(GrantSpec),
 }
 
-async fn decide(
-    ctx: Arc<DaemonContext>,
-    session: WebSession,
-    id: i64,
-    choice: Choice,
-) -> Response {
+async fn decide(ctx: Arc<DaemonContext>, session: WebSession, id: i64, choice: Choice) -> Response {
     let done = on_blocking_pool(&ctx, move |ctx| -> Result<(), GrantRefused> {
         let approval = ctx
             .with_store(|store| store.approval(id))?
@@ -214,7 +215,11 @@ pub(crate) async fn grant(
             return render_approvals(&ctx, &session, StatusCode::BAD_REQUEST, Some(notice)).await;
         }
     };
-    let minutes = match form.get("minutes").map(|m| m.trim()).filter(|m| !m.is_empty()) {
+    let minutes = match form
+        .get("minutes")
+        .map(|m| m.trim())
+        .filter(|m| !m.is_empty())
+    {
         None => None,
         Some(text) => match text.parse::<u64>() {
             Ok(minutes) => Some(minutes),
@@ -299,10 +304,14 @@ pub(crate) async fn verify(
         return csrf_refused();
     }
     let verdict = match on_blocking_pool(&ctx, |ctx| ctx.audit.verify()).await {
-        Ok(report) if report.ok => format!("Intact: {} records, the hash chain holds.", report.records),
+        Ok(report) if report.ok => {
+            format!("Intact: {} records, the hash chain holds.", report.records)
+        }
         Ok(report) => format!(
             "BROKEN at record {}: {}",
-            report.first_bad_seq.map_or_else(|| "?".to_owned(), |s| s.to_string()),
+            report
+                .first_bad_seq
+                .map_or_else(|| "?".to_owned(), |s| s.to_string()),
             report.problem.unwrap_or_default()
         ),
         Err(err) => err.detail,
@@ -317,7 +326,11 @@ pub(crate) async fn login_page() -> Response {
 /// Opens a session and sends the person to the job list.
 fn logged_in(ctx: &DaemonContext) -> Response {
     let Some(id) = ctx.web.open() else {
-        return (StatusCode::SERVICE_UNAVAILABLE, "no session could be opened").into_response();
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no session could be opened",
+        )
+            .into_response();
     };
     let mut response = Redirect::to("/ui/").into_response();
     if let Ok(cookie) = HeaderValue::from_str(&cookie_for(&id)) {

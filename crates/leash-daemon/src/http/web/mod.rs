@@ -145,7 +145,10 @@ fn is_cross_site(headers: &HeaderMap) -> bool {
 }
 
 async fn script() -> Response {
-    asset("text/javascript; charset=utf-8", include_str!("assets/app.js"))
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("assets/app.js"),
+    )
 }
 
 async fn stylesheet() -> Response {

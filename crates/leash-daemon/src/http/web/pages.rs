@@ -100,7 +100,11 @@ fn story_text(record: &AuditRecord) -> String {
 pub(crate) fn approvals(pending: &[Approval], csrf: &str, notice: Option<&str>) -> String {
     let mut html = String::from("<h1>Pending approvals</h1>");
     if let Some(notice) = notice {
-        let _ = write!(html, "<p class=\"notice\" role=\"alert\">{}</p>", esc(notice));
+        let _ = write!(
+            html,
+            "<p class=\"notice\" role=\"alert\">{}</p>",
+            esc(notice)
+        );
     }
     if pending.is_empty() {
         html.push_str("<p class=\"muted\" id=\"no-approvals\">Nothing waits for you.</p>");
@@ -198,7 +202,11 @@ pub(crate) fn audit(records: &[AuditRecord], csrf: &str, verdict: Option<&str>) 
         csrf_field(csrf)
     );
     if let Some(verdict) = verdict {
-        let _ = write!(html, "<p class=\"notice\" id=\"verify\">{}</p>", esc(verdict));
+        let _ = write!(
+            html,
+            "<p class=\"notice\" id=\"verify\">{}</p>",
+            esc(verdict)
+        );
     }
     html.push_str("<ol class=\"story\" reversed>");
     for record in records.iter().rev() {
@@ -208,7 +216,10 @@ pub(crate) fn audit(records: &[AuditRecord], csrf: &str, verdict: Option<&str>) 
             esc(&record.kind),
             record.seq,
             esc(&record.ts),
-            record.job_id.map(|j| format!("job {j}")).unwrap_or_default(),
+            record
+                .job_id
+                .map(|j| format!("job {j}"))
+                .unwrap_or_default(),
             esc(&clip(&record.payload.to_string(), 600)),
         );
     }
@@ -219,7 +230,11 @@ pub(crate) fn audit(records: &[AuditRecord], csrf: &str, verdict: Option<&str>) 
 pub(crate) fn login(problem: Option<&str>) -> String {
     let mut html = String::from("<h1>Log in to leash</h1>");
     if let Some(problem) = problem {
-        let _ = write!(html, "<p class=\"notice\" role=\"alert\">{}</p>", esc(problem));
+        let _ = write!(
+            html,
+            "<p class=\"notice\" role=\"alert\">{}</p>",
+            esc(problem)
+        );
     }
     html.push_str(
         "<form method=\"post\" action=\"/ui/login\"><label>API token (from the daemon's \
