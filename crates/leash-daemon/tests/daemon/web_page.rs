@@ -4,55 +4,48 @@
 //! reload, approve one, deny one, grant one and revoke the grant; a file
 //! name carrying markup shows as text; a cross-site form post is refused.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use leash_core::approval::{ApprovalAnswer, ApprovalOutcome, ApprovalRequest, Approver};
-use leash_daemon::http::{bind_api, serve_api};
 use leash_daemon::{DaemonContext, RemoteAnswer, RemoteApprover};
 use leash_policy::Decision;
 use leash_store::{ApprovalState, JobState, NewJob};
 
-use crate::support::TestDaemonHome;
+use crate::http::Api;
 use crate::webdriver::{Browser, unavailable};
 
 /// A file name that is markup: it must show as text, never run.
 const XSS_NAME: &str = "<img src=x onerror=\"document.title='pwned'\">.txt";
 
+/// The API of `http.rs` on 127.0.0.1, with its own workspace.
 struct Daemon {
     base: String,
     ctx: Arc<DaemonContext>,
-    _runtime: tokio::runtime::Runtime,
-    home: TestDaemonHome,
+    workspace: PathBuf,
+    _api: Api,
+    _dir: tempfile::TempDir,
 }
 
 fn daemon() -> Daemon {
-    let home = TestDaemonHome::new();
-    let loaded = home.load(&format!(
+    let dir = tempfile::tempdir().unwrap();
+    let workspace = dir.path().canonicalize().unwrap();
+    let api = Api::start_with(&format!(
         "security:\n  workspace: {}\n  execution_mode: prompt\nlogging:\n  level: warn\n",
-        home.workspace().display()
+        workspace.display()
     ));
-    let ctx = home.context(loaded);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(bind_api("127.0.0.1:0".parse().unwrap()))
-        .unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    runtime.spawn(serve_api(Arc::clone(&ctx), listener));
     Daemon {
-        base,
-        ctx,
-        _runtime: runtime,
-        home,
+        base: api.base.clone(),
+        ctx: Arc::clone(&api.ctx),
+        workspace,
+        _api: api,
+        _dir: dir,
     }
 }
 
 fn job(d: &Daemon) -> i64 {
-    let workspace = d.home.workspace().display().to_string();
+    let workspace = d.workspace.clone().display().to_string();
     d.ctx
         .with_store(|s| {
             let job = s.insert_job(&NewJob {
@@ -76,7 +69,7 @@ fn ask(d: &Daemon, job_id: i64, argv: &[&str]) -> std::thread::JoinHandle<Approv
     let request = ApprovalRequest {
         argv: argv.iter().map(|w| (*w).to_owned()).collect(),
         program: None,
-        cwd: d.home.workspace(),
+        cwd: d.workspace.clone(),
         decision: Decision::Ask,
         rule: "seed.require_approval_for".into(),
         reason: "a test asks".into(),
@@ -198,7 +191,7 @@ fn a_person_answers_approvals_and_manages_grants_in_a_real_browser() {
     );
 
     // 3. Approve with a grant for the suggested shape, then revoke it.
-    std::fs::create_dir_all(d.home.workspace().join("notes")).unwrap();
+    std::fs::create_dir_all(d.workspace.clone().join("notes")).unwrap();
     let third = ask(&d, job_id, &["cat", "notes/a.txt"]);
     let id = wait_pending(&d, 1);
     browser.click(&format!("#approval-{id} summary"));

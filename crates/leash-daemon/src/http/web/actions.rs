@@ -173,39 +173,33 @@ async fn decide(ctx: Arc<DaemonContext>, session: WebSession, id: i64, choice: C
     }
 }
 
-pub(crate) async fn approve(
+/// `POST /ui/approvals/{id}/{approve|deny|grant}`.
+pub(crate) async fn answer(
     State(ctx): State<Arc<DaemonContext>>,
     Extension(session): Extension<WebSession>,
-    Path(id): Path<i64>,
+    Path((id, answer)): Path<(i64, String)>,
     Form(form): FormFields,
 ) -> Response {
     if !csrf_ok(&session, &form) {
         return csrf_refused();
     }
-    decide(ctx, session, id, Choice::Approve).await
+    match answer.as_str() {
+        "approve" => decide(ctx, session, id, Choice::Approve).await,
+        "deny" => decide(ctx, session, id, Choice::Deny).await,
+        "grant" => grant(ctx, session, id, &form).await,
+        other => failure(
+            ApiError::not_found(format!("no answer {other:?}; approve, deny or grant")),
+            &session,
+        ),
+    }
 }
 
-pub(crate) async fn deny(
-    State(ctx): State<Arc<DaemonContext>>,
-    Extension(session): Extension<WebSession>,
-    Path(id): Path<i64>,
-    Form(form): FormFields,
+async fn grant(
+    ctx: Arc<DaemonContext>,
+    session: WebSession,
+    id: i64,
+    form: &HashMap<String, String>,
 ) -> Response {
-    if !csrf_ok(&session, &form) {
-        return csrf_refused();
-    }
-    decide(ctx, session, id, Choice::Deny).await
-}
-
-pub(crate) async fn grant(
-    State(ctx): State<Arc<DaemonContext>>,
-    Extension(session): Extension<WebSession>,
-    Path(id): Path<i64>,
-    Form(form): FormFields,
-) -> Response {
-    if !csrf_ok(&session, &form) {
-        return csrf_refused();
-    }
     let scope = match form.get("scope").map(String::as_str) {
         None | Some("job") => ScopeKind::Job,
         Some("trigger") => ScopeKind::Trigger,

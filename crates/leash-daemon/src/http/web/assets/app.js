@@ -7,7 +7,10 @@
   var busy = false, again = false;
   function typing() {
     var a = document.activeElement;
-    return a && (a.tagName === "INPUT" || a.tagName === "SELECT") && document.querySelector("main").contains(a);
+    var main = document.querySelector("main");
+    // Typing in a form, or a grant form opened: the person is working there.
+    return (a && (a.tagName === "INPUT" || a.tagName === "SELECT") && main.contains(a)) ||
+      main.querySelector("details[open]") !== null;
   }
   function refresh() {
     if (busy) { again = true; return; }
