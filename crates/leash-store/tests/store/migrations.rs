@@ -73,6 +73,7 @@ fn fresh_database_gets_the_latest_version_and_every_table() {
             "audit_mirrors",
             "conversations",
             "git_marks",
+            "grants",
             "jobs",
             "schedule_marks"
         ]
