@@ -53,6 +53,20 @@ fn failure(err: ApiError, session: &WebSession) -> Response {
     )
 }
 
+/// A page from what was loaded for it, or the error page.
+fn rendered<T>(
+    loaded: Result<T, ApiError>,
+    status: StatusCode,
+    title: &str,
+    session: &WebSession,
+    body: impl FnOnce(T) -> String,
+) -> Response {
+    match loaded {
+        Ok(value) => html(status, title, body(value), Some(session)),
+        Err(err) => failure(err, session),
+    }
+}
+
 /// Whether the form carries this session's CSRF token.
 fn csrf_ok(session: &WebSession, form: &HashMap<String, String>) -> bool {
     form.get("csrf")
@@ -71,14 +85,13 @@ pub(crate) async fn jobs_page(
     State(ctx): State<Arc<DaemonContext>>,
     Extension(session): Extension<WebSession>,
 ) -> Response {
-    match on_blocking_pool(&ctx, |ctx| {
+    let jobs = on_blocking_pool(&ctx, |ctx| {
         ctx.with_store(|store| store.jobs(None, pages::JOB_LIST_LIMIT))
     })
-    .await
-    {
-        Ok(jobs) => html(StatusCode::OK, "Jobs", pages::jobs(&jobs), Some(&session)),
-        Err(err) => failure(err, &session),
-    }
+    .await;
+    rendered(jobs, StatusCode::OK, "Jobs", &session, |jobs| {
+        pages::jobs(&jobs)
+    })
 }
 
 pub(crate) async fn job_page(
@@ -113,19 +126,13 @@ async fn render_approvals(
     status: StatusCode,
     notice: Option<String>,
 ) -> Response {
-    match on_blocking_pool(ctx, |ctx| {
+    let pending = on_blocking_pool(ctx, |ctx| {
         ctx.with_store(|store| store.approvals(Some(ApprovalState::Pending)))
     })
-    .await
-    {
-        Ok(pending) => html(
-            status,
-            "Approvals",
-            pages::approvals(&pending, &session.csrf, notice.as_deref()),
-            Some(session),
-        ),
-        Err(err) => failure(err, session),
-    }
+    .await;
+    rendered(pending, status, "Approvals", session, |pending| {
+        pages::approvals(&pending, &session.csrf, notice.as_deref())
+    })
 }
 
 pub(crate) async fn approvals_page(
@@ -240,15 +247,10 @@ pub(crate) async fn grants_page(
     State(ctx): State<Arc<DaemonContext>>,
     Extension(session): Extension<WebSession>,
 ) -> Response {
-    match on_blocking_pool(&ctx, |ctx| ctx.with_store(|store| store.grants(true))).await {
-        Ok(grants) => html(
-            StatusCode::OK,
-            "Grants",
-            pages::grants(&grants, &session.csrf),
-            Some(&session),
-        ),
-        Err(err) => failure(err, &session),
-    }
+    let grants = on_blocking_pool(&ctx, |ctx| ctx.with_store(|store| store.grants(true))).await;
+    rendered(grants, StatusCode::OK, "Grants", &session, |grants| {
+        pages::grants(&grants, &session.csrf)
+    })
 }
 
 pub(crate) async fn revoke(
@@ -271,15 +273,10 @@ async fn render_audit(
     session: &WebSession,
     verdict: Option<String>,
 ) -> Response {
-    match on_blocking_pool(ctx, |ctx| ctx.audit.tail(pages::AUDIT_LIMIT)).await {
-        Ok(records) => html(
-            StatusCode::OK,
-            "Audit",
-            pages::audit(&records, &session.csrf, verdict.as_deref()),
-            Some(session),
-        ),
-        Err(err) => failure(err, session),
-    }
+    let records = on_blocking_pool(ctx, |ctx| ctx.audit.tail(pages::AUDIT_LIMIT)).await;
+    rendered(records, StatusCode::OK, "Audit", session, |records| {
+        pages::audit(&records, &session.csrf, verdict.as_deref())
+    })
 }
 
 pub(crate) async fn audit_page(
