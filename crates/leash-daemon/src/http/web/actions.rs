@@ -340,13 +340,18 @@ pub(crate) async fn login_token(
         logged_in(&ctx)
     } else {
         tracing::warn!("web page: a login with a wrong token was refused");
-        html(
-            StatusCode::UNAUTHORIZED,
-            "Log in",
-            pages::login(Some("That is not the API token.")),
-            None,
-        )
+        login_refused("That is not the API token.")
     }
+}
+
+/// The login page again, with why the login failed (401).
+fn login_refused(problem: &str) -> Response {
+    html(
+        StatusCode::UNAUTHORIZED,
+        "Log in",
+        pages::login(Some(problem)),
+        None,
+    )
 }
 
 pub(crate) async fn login_link(
@@ -357,12 +362,7 @@ pub(crate) async fn login_link(
         tracing::info!("web page: logged in with a one-time link");
         logged_in(&ctx)
     } else {
-        html(
-            StatusCode::UNAUTHORIZED,
-            "Log in",
-            pages::login(Some("That login link was used already or has expired.")),
-            None,
-        )
+        login_refused("That login link was used already or has expired.")
     }
 }
 
