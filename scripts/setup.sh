@@ -50,6 +50,9 @@ if command -v apt-get >/dev/null 2>&1; then
     need_deb libclang-dev
     # leash ask's approval tests drive a real terminal with script(1).
     need_deb bsdutils script
+    # The web page's tests drive a real headless Chromium over WebDriver.
+    need_deb chromium /usr/bin/chromium
+    need_deb chromium-driver /usr/bin/chromedriver
     if [ ${#missing_debs[@]} -gt 0 ]; then
         say "installing ${missing_debs[*]}"
         as_root apt-get update -qq >/dev/null

@@ -1,5 +1,6 @@
 #!/data/data/com.termux/files/usr/bin/sh
-# approvals.notifier for Termux: a notification with Approve / Deny buttons.
+# approvals.notifier for Termux: a notification with the same choices as the
+# web page: Approve once / Grant for this job (the shape leash suggests) / Deny.
 # config.yaml:
 #   approvals:
 #     notifier: [/data/data/com.termux/files/home/.local/bin/notify-approval.sh]
@@ -15,7 +16,9 @@ exec "$PREFIX/bin/termux-notification" \
   --id "leash-approval-$id" \
   --title "leash: approval $id" \
   --content "$summary" \
-  --button1 Approve \
-  --button1-action "$leash $config_arg approve $id --nonce $nonce" \
-  --button2 Deny \
-  --button2-action "$leash $config_arg deny $id --nonce $nonce"
+  --button1 "Approve once" \
+  --button1-action "$leash $config_arg approve $id --nonce $nonce --via termux" \
+  --button2 "Grant for this job" \
+  --button2-action "$leash $config_arg approve $id --nonce $nonce --via termux --grant --scope job" \
+  --button3 Deny \
+  --button3-action "$leash $config_arg deny $id --nonce $nonce --via termux"

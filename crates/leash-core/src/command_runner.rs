@@ -5,7 +5,9 @@
 //! Audit records written, in order (each with the job id when there is one):
 //! `command.decision` (argv, cwd, mode, decision, rule, reason, gate) always;
 //! `approval.requested` + `approval.answered|expired|unavailable` when a person
-//! is asked; `learned_rule.written` after "always"/"never"; `command.started`
+//! is asked; `learned_rule.written` after "always"/"never"; `grant.used` when
+//! a person's grant stood in for asking; `approval.void` when what an approval
+//! covered changed before the run (then nothing runs); `command.started`
 //! *before* the child is spawned (so a crash leaves a start without a result,
 //! which the daemon reports as "outcome unknown" instead of re-running it);
 //! `command.finished` or `command.failed` afterwards; then one
@@ -28,9 +30,12 @@ use leash_sandbox::{ExecOutcome, Executor};
 use leash_store::{AuditEntry, AuditLog};
 use serde_json::json;
 
-use crate::approval::{ApprovalAnswer, ApprovalOutcome, ApprovalRequest, Approver};
+use crate::approval::{
+    ApprovalAnswer, ApprovalBinding, ApprovalOutcome, ApprovalRequest, Approver,
+};
 use crate::control_files::{Before, ControlGuard, Tamper, tamper_reason};
 use crate::error::EngineError;
+use crate::grants::{GrantBook, GrantContext};
 use crate::learned_rules::LearnedRulesFile;
 use crate::mode_gate::{GateOutcome, gate};
 use crate::outcome_json::outcome_payload;
@@ -71,6 +76,9 @@ pub enum NotRunReason {
     AuditOnly,
     /// The sandbox refused (a required layer is missing) or the spawn failed.
     SandboxFailed,
+    /// A person approved it, but what the approval covered (program file,
+    /// script contents, cwd, environment) changed before it could run.
+    ApprovalVoid,
 }
 
 /// What happened to one command.
@@ -94,6 +102,10 @@ pub struct CommandReport {
     /// The rollback journal's plan: how reversible the command is and what
     /// it journals before running (`None` without a journal or a program).
     pub undo: Option<leash_undo::Plan>,
+    /// The grant that stood in for asking a person, if one did.
+    pub grant: Option<i64>,
+    /// What the person's approval covered (checked again before the run).
+    pub binding: Option<ApprovalBinding>,
 }
 
 impl CommandReport {
@@ -121,6 +133,12 @@ pub struct CommandRunner<'a> {
     pub control: &'a ControlGuard,
     /// The rollback journal: pre-images saved before every change.
     pub journal: Option<&'a leash_undo::Journal>,
+    /// The person's grants, and what the job's scope is for them.
+    pub grants: &'a GrantBook,
+    pub trigger: Option<&'a str>,
+    pub workspace: &'a std::path::Path,
+    /// `approvals.suggest_after`.
+    pub suggest_after: u64,
 }
 
 impl CommandRunner<'_> {
@@ -175,6 +193,13 @@ impl CommandRunner<'_> {
             }
             Some(_) | None => None,
         };
+        // A person's standing grant answers for them (after the undo gate: a
+        // grant is a person's approval, so it also covers an irreversible
+        // action that `undo.approve_irreversible` sends to a person).
+        let grant = self.grant_for(request, &verdict, gate_outcome, outcome_unknown)?;
+        if grant.is_some() {
+            gate_outcome = GateOutcome::Run;
+        }
         let decision = AuditEntry::new(
             request.job_id,
             "command.decision",
@@ -192,12 +217,22 @@ impl CommandRunner<'_> {
                 "undo": undo.as_ref().map(leash_undo::Plan::to_json),
             }),
         );
-        let held_back = if hold_back && gate_outcome == GateOutcome::Run {
+        // A grant's use is recorded right after the decision, so a decision
+        // that a grant let through is not held back.
+        let held_back = if hold_back && gate_outcome == GateOutcome::Run && grant.is_none() {
             Some(decision)
         } else {
             self.audit.append_group(vec![decision])?;
             None
         };
+        if let Some(grant) = &grant {
+            self.audit.append(
+                request.job_id,
+                "grant.used",
+                json!({"grant_id": grant.id, "pattern": grant.pattern, "scope": grant.scope,
+                       "argv": request.argv, "cwd": request.cwd}),
+            )?;
+        }
         let mut report = CommandReport {
             verdict,
             mode: self.mode,
@@ -209,6 +244,8 @@ impl CommandRunner<'_> {
             learned_rule_file: None,
             tampered: Vec::new(),
             undo,
+            grant: grant.map(|g| g.id),
+            binding: None,
         };
         report.not_run = match gate_outcome {
             GateOutcome::Run => None,
@@ -229,6 +266,37 @@ impl CommandRunner<'_> {
         Ok((report, held_back))
     }
 
+    /// The person's grant that covers this command instead of asking: only
+    /// for a command that needs approval, whose policy decision is not deny,
+    /// whose earlier outcome is known, and which does not ask for the network
+    /// (the network is only ever opened for one answered request).
+    fn grant_for(
+        &self,
+        request: &CommandRequest,
+        verdict: &Verdict,
+        gate_outcome: GateOutcome,
+        outcome_unknown: bool,
+    ) -> Result<Option<leash_store::Grant>, EngineError> {
+        let eligible = match verdict.decision {
+            Decision::Allow | Decision::Ask => {
+                gate_outcome == GateOutcome::NeedsApproval
+                    && !outcome_unknown
+                    && !verdict.network_if_approved
+            }
+            Decision::Deny => false,
+        };
+        if !eligible {
+            return Ok(None);
+        }
+        let context = GrantContext {
+            job_id: request.job_id,
+            trigger: self.trigger,
+            workspace: self.workspace,
+        };
+        self.grants
+            .covering(verdict, &request.argv, &request.cwd, context)
+    }
+
     /// Asks a person and sets `report.not_run` from the answer. Records the
     /// request, the answer and any learned rule.
     fn ask_person(
@@ -236,6 +304,21 @@ impl CommandRunner<'_> {
         request: &CommandRequest,
         report: &mut CommandReport,
     ) -> Result<(), EngineError> {
+        let binding = report.verdict.command.as_ref().map(|command| {
+            let env = self
+                .sandbox
+                .spec_for(command, &request.cwd)
+                .map(|spec| spec.env)
+                .unwrap_or_default();
+            ApprovalBinding::bind(&request.argv, &request.cwd, &command.program, &env)
+        });
+        let suggested_grant = match &report.verdict.command {
+            Some(command) => {
+                self.grants
+                    .suggestion(&command.identity, &request.argv, self.suggest_after)?
+            }
+            None => None,
+        };
         let approval = ApprovalRequest {
             argv: request.argv.clone(),
             program: report.verdict.command.as_ref().map(|c| c.program.clone()),
@@ -244,7 +327,10 @@ impl CommandRunner<'_> {
             rule: report.verdict.rule.clone(),
             reason: undo_hook::prompt_reason(&report.verdict.reason, report.undo.as_ref()),
             expires_in: self.approval_expiry,
+            binding: binding.clone(),
+            suggested_grant,
         };
+        report.binding = binding;
         self.audit.append(
             request.job_id,
             "approval.requested",
@@ -254,6 +340,8 @@ impl CommandRunner<'_> {
                 "rule": approval.rule,
                 "reason": approval.reason,
                 "expires_in_s": approval.expires_in.as_secs(),
+                "binding": approval.binding,
+                "suggested_grant": approval.suggested_grant,
             }),
         )?;
         let outcome = self.approver.ask(&approval);
@@ -391,9 +479,32 @@ impl CommandRunner<'_> {
                 return self.record_not_started(request, &command, message, report, decision);
             }
         };
+        let mut decision = decision;
+        if let Some(approved) = &report.binding
+            && report
+                .approval
+                .as_ref()
+                .is_some_and(ApprovalOutcome::approves)
+        {
+            let now =
+                ApprovalBinding::bind(&request.argv, &request.cwd, &command.program, &spec.env);
+            let changes = approved.changes(&now);
+            if !changes.is_empty() {
+                if let Some(decision) = decision.take() {
+                    self.audit.append_group(vec![decision])?;
+                }
+                self.audit.append(
+                    request.job_id,
+                    "approval.void",
+                    json!({"argv": request.argv, "changes": changes, "approved": approved, "now": now}),
+                )?;
+                report.not_run = Some(NotRunReason::ApprovalVoid);
+                report.error = Some(format!("the approval is void: {}", changes.join("; ")));
+                return Ok(());
+            }
+        }
         // Journal before the effect: if the pre-images cannot be saved, the
         // command does not start.
-        let mut decision = decision;
         let pending = match (self.journal, &report.undo) {
             (Some(journal), Some(plan)) => {
                 // The held-back decision goes first, on its own: the chain then

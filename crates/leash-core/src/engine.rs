@@ -15,6 +15,7 @@ use crate::approval::Approver;
 use crate::command_runner::CommandRunner;
 use crate::control_files::{ControlGuard, ControlTargets};
 use crate::error::EngineError;
+use crate::grants::GrantBook;
 use crate::learned_rules::LearnedRulesFile;
 use crate::policy_settings::policy_settings;
 use crate::sandbox_template::SandboxTemplate;
@@ -37,6 +38,13 @@ pub struct Engine {
     pub control: ControlGuard,
     /// The rollback journal (pre-images before every change; `leash undo`).
     pub journal: leash_undo::Journal,
+    /// The person's grants (in the state database).
+    pub grants: GrantBook,
+    /// The trigger of the job being run, for trigger-scoped grants; the
+    /// daemon sets it per job.
+    pub trigger: Option<String>,
+    /// `approvals.suggest_after`.
+    pub suggest_after: u64,
 }
 
 /// Opens the audit log the config describes (database in the state dir, JSONL
@@ -151,6 +159,9 @@ impl Engine {
             must_ask: Vec::new(),
             control,
             journal,
+            grants: GrantBook::new(loaded.paths.database_file()),
+            trigger: None,
+            suggest_after: loaded.config.approvals.suggest_after,
         })
     }
 
@@ -168,6 +179,10 @@ impl Engine {
             must_ask: &self.must_ask,
             control: &self.control,
             journal: Some(&self.journal),
+            grants: &self.grants,
+            trigger: self.trigger.as_deref(),
+            workspace: &self.workspace,
+            suggest_after: self.suggest_after,
         }
     }
 }

@@ -162,6 +162,7 @@ impl RemoteApprover {
             cwd: Some(request.cwd.display().to_string()),
             rule: Some(request.rule.clone()),
             reason: Some(request.reason.clone()),
+            suggested_grant: request.suggested_grant.clone(),
         };
         let approval = ctx.with_store(|store| store.insert_approval(&new))?;
         Metrics::bump(&ctx.metrics.approvals_requested);

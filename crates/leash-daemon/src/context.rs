@@ -41,6 +41,8 @@ pub struct DaemonContext {
     cancel_requests: Mutex<HashSet<i64>>,
     stopping: AtomicBool,
     stop_tx: watch::Sender<bool>,
+    /// The web page's sessions and one-time login codes.
+    pub(crate) web: crate::http::WebSessions,
 }
 
 impl DaemonContext {
@@ -67,6 +69,7 @@ impl DaemonContext {
             cancel_requests: Mutex::new(HashSet::new()),
             stopping: AtomicBool::new(false),
             stop_tx,
+            web: crate::http::WebSessions::default(),
         })
     }
 

@@ -23,6 +23,7 @@ mod context;
 mod error;
 mod events;
 pub mod governor;
+pub mod grants;
 pub mod http;
 mod idle_memory;
 pub mod intake;

@@ -140,6 +140,8 @@ fn run_one(
     } else {
         Vec::new()
     };
+    // Trigger-scoped grants apply to this trigger's jobs only.
+    engine.trigger = job.trigger_name.clone();
     let facts = prompt_facts(&ctx.loaded, engine);
     let settings = agent_settings(&ctx.loaded);
     let approver = RemoteApprover {
@@ -234,7 +236,7 @@ fn end_job(
 
 /// The job's workspace: its own, else `security.workspace`, else the daemon's
 /// working directory.
-fn job_workspace(ctx: &DaemonContext, job: &Job) -> PathBuf {
+pub(crate) fn job_workspace(ctx: &DaemonContext, job: &Job) -> PathBuf {
     job.workspace
         .as_ref()
         .map(PathBuf::from)

@@ -19,6 +19,7 @@ mod error;
 mod explain;
 mod grammar;
 mod grammar_check;
+mod grant;
 mod learned;
 mod limits;
 mod options;
@@ -44,6 +45,7 @@ pub use grammar::{
     ArgType, ArgsGrammar, CommandGrammar, OperandGrammar, OptionGrammar, ProgramGrammar, Style,
     SubcommandGrammar, ValueGrammar,
 };
+pub use grant::{GRANT_REST, GrantError, GrantPattern, suggest_grant, within_roots};
 pub use learned::{LearnedRule, parse_learned_rules, render_learned_rules};
 pub use limits::{MAX_ARG_BYTES, MAX_ARGS, MAX_LINE_BYTES, MAX_WRAPPER_DEPTH};
 pub use policy::Policy;

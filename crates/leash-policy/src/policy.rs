@@ -561,4 +561,4 @@ fn refusal(rule: &str, reason: String, hint: &str) -> Explanation {
 
 #[cfg(test)]
 #[path = "policy_tests.rs"]
-mod tests;
+pub(crate) mod tests;

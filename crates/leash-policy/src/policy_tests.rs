@@ -12,10 +12,10 @@ use crate::{
     render_learned_rules,
 };
 
-struct Fixture {
+pub(crate) struct Fixture {
     _tmp: tempfile::TempDir,
     root: PathBuf,
-    ws: PathBuf,
+    pub ws: PathBuf,
     bin: PathBuf,
 }
 
@@ -62,7 +62,7 @@ fn exe(path: &Path) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
-fn fixture() -> Fixture {
+pub(crate) fn fixture() -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
     let root = std::fs::canonicalize(tmp.path()).unwrap();
     let bin = root.join("bin");
@@ -104,7 +104,7 @@ fn settings(f: &Fixture) -> PolicySettings {
     s
 }
 
-fn policy(f: &Fixture) -> Policy {
+pub(crate) fn policy(f: &Fixture) -> Policy {
     Policy::load(settings(f)).unwrap()
 }
 

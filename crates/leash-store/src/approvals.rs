@@ -62,6 +62,9 @@ pub struct NewApproval {
     /// The policy rule that asked for approval.
     pub rule: Option<String>,
     pub reason: Option<String>,
+    /// The grant leash suggests for this shape, when a person has approved
+    /// it `approvals.suggest_after` times.
+    pub suggested_grant: Option<String>,
 }
 
 /// An approval row.
@@ -83,10 +86,14 @@ pub struct Approval {
     pub decided_at: Option<String>,
     /// `tty`, `cli`, `http`, `termux`, or `expiry`.
     pub channel: Option<String>,
+    /// The grant the person made with their answer.
+    pub grant_id: Option<i64>,
+    /// The grant leash suggested (see [`NewApproval::suggested_grant`]).
+    pub suggested_grant: Option<String>,
 }
 
 const APPROVAL_COLUMNS: &str = "id, job_id, created_at, expires_at, nonce, state, argv, cwd, \
-     rule, reason, decided_by, decided_at, channel";
+     rule, reason, decided_by, decided_at, channel, grant_id, suggested_grant";
 
 impl Store {
     /// Files a pending approval request and returns it as stored.
@@ -95,7 +102,7 @@ impl Store {
         self.conn
             .execute(
                 "INSERT INTO approvals (job_id, created_at, expires_at, nonce, state, argv, cwd, \
-                 rule, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 rule, reason, suggested_grant) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     approval.job_id,
                     now_rfc3339(),
@@ -106,6 +113,7 @@ impl Store {
                     approval.cwd,
                     approval.rule,
                     approval.reason,
+                    approval.suggested_grant,
                 ],
             )
             .at(&self.path)?;
@@ -218,6 +226,8 @@ struct RawApproval {
     decided_by: Option<String>,
     decided_at: Option<String>,
     channel: Option<String>,
+    grant_id: Option<i64>,
+    suggested_grant: Option<String>,
 }
 
 impl RawApproval {
@@ -236,6 +246,8 @@ impl RawApproval {
             decided_by: row.get(10)?,
             decided_at: row.get(11)?,
             channel: row.get(12)?,
+            grant_id: row.get(13)?,
+            suggested_grant: row.get(14)?,
         })
     }
 
@@ -270,6 +282,8 @@ impl RawApproval {
             decided_by: self.decided_by,
             decided_at: self.decided_at,
             channel: self.channel,
+            grant_id: self.grant_id,
+            suggested_grant: self.suggested_grant,
         })
     }
 }

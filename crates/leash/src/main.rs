@@ -69,6 +69,10 @@ enum Command {
     Status(cmd::status::StatusArgs),
     /// Restore what leash changed: a job's changes, one entry, or the last one.
     Undo(cmd::undo::UndoArgs),
+    /// List the grants (scoped standing approvals), or revoke one.
+    Grants(cmd::grants::GrantsArgs),
+    /// Print a one-time link that logs a browser into the daemon's web page.
+    WebLogin(cmd::web_login::WebLoginArgs),
 }
 
 fn main() -> ExitCode {
@@ -101,6 +105,8 @@ fn main() -> ExitCode {
         }
         Command::Status(args) => cmd::status::run(&cli.global, args),
         Command::Undo(args) => cmd::undo::run(&cli.global, args),
+        Command::Grants(args) => cmd::grants::run(&cli.global, args),
+        Command::WebLogin(args) => cmd::web_login::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

@@ -67,6 +67,9 @@ pub struct ApprovalsConfig {
     /// is waiting. In YAML a single word (`termux-notification`) or a list
     /// (`[notify-send, leash]`); normalised to argv here. `None`: no notifier.
     pub notifier: Option<Vec<String>>,
+    /// After this many approvals of one shape, leash suggests a grant for
+    /// it. Default 3; 0 never suggests.
+    pub suggest_after: u64,
 }
 
 impl Default for ApprovalsConfig {
@@ -74,12 +77,13 @@ impl Default for ApprovalsConfig {
         ApprovalsConfig {
             expiry_s: 600,
             notifier: None,
+            suggest_after: 3,
         }
     }
 }
 
 impl ApprovalsConfig {
-    pub(crate) const KEYS: &'static [&'static str] = &["expiry_s", "notifier"];
+    pub(crate) const KEYS: &'static [&'static str] = &["expiry_s", "notifier", "suggest_after"];
 
     pub(crate) fn read(r: &mut Reader<'_>, node: &Node, key: &str) -> Self {
         let mut a = ApprovalsConfig::default();
@@ -88,6 +92,9 @@ impl ApprovalsConfig {
             r.integer(n, k, 1)
         });
         r.optional(&f, "notifier", &mut a.notifier, read_notifier);
+        r.field(&f, "suggest_after", &mut a.suggest_after, |r, n, k| {
+            r.integer(n, k, 0)
+        });
         a
     }
 }

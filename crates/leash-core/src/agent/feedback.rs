@@ -56,6 +56,10 @@ fn not_run_text(report: &CommandReport) -> String {
             }
         ),
         Some(NotRunReason::AuditOnly) => "NOT RUN (audit-only mode): recorded.".to_owned(),
+        Some(NotRunReason::ApprovalVoid) => format!(
+            "NOT RUN: {}",
+            report.error.as_deref().unwrap_or("the approval is void")
+        ),
         Some(NotRunReason::SandboxFailed) => format!(
             "NOT RUN: the sandbox refused: {}",
             report.error.as_deref().unwrap_or("unknown error")

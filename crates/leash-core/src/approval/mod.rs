@@ -6,9 +6,11 @@
 //! channel that cannot reach anyone answers [`ApprovalOutcome::Unavailable`],
 //! never "yes": the engine then denies.
 
+mod binding;
 mod request;
 mod tty;
 pub mod visible;
 
+pub use binding::{ApprovalBinding, BoundFile};
 pub use request::{ApprovalAnswer, ApprovalOutcome, ApprovalRequest, Approver, NoApprover};
 pub use tty::TtyApprover;

@@ -23,6 +23,11 @@ pub struct ApprovalRequest {
     pub reason: String,
     /// How long the request stays open before it counts as denied.
     pub expires_in: Duration,
+    /// What the approval covers (checked again right before the run).
+    pub binding: Option<super::ApprovalBinding>,
+    /// A grant leash suggests for this shape of command, after a person
+    /// approved it `approvals.suggest_after` times.
+    pub suggested_grant: Option<String>,
 }
 
 /// A person's answer.

@@ -207,6 +207,8 @@ mod tests {
             rule: "seed.require_approval_for".into(),
             reason: "git push needs approval".into(),
             expires_in: Duration::from_secs(600),
+            binding: None,
+            suggested_grant: None,
         }
     }
 

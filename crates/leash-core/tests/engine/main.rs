@@ -8,6 +8,7 @@
 )]
 
 mod control_files;
+mod grants;
 mod network_on_approval;
 mod root;
 mod system_secrets;

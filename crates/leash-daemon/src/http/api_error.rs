@@ -174,6 +174,19 @@ impl From<DecideError> for ApiError {
     }
 }
 
+impl From<crate::grants::GrantRefused> for ApiError {
+    fn from(err: crate::grants::GrantRefused) -> ApiError {
+        use crate::grants::GrantRefused;
+        match err {
+            GrantRefused::Pattern(_) | GrantRefused::Invalid(_) => {
+                ApiError::bad_request(err.to_string())
+            }
+            GrantRefused::Decide(inner) => ApiError::from(inner),
+            GrantRefused::Daemon(inner) => ApiError::from(inner),
+        }
+    }
+}
+
 impl From<tokio::task::JoinError> for ApiError {
     fn from(err: tokio::task::JoinError) -> ApiError {
         ApiError::internal(format!("a blocking store task failed: {err}"))

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use crate::approvals::RemoteAnswer;
 use crate::context::DaemonContext;
+use crate::grants::GrantSpec;
 use crate::http::api_error::ApiError;
 use crate::http::blocking::on_blocking_pool;
 use crate::http::extract::{ApiJson, ApiQuery, PathId};
@@ -87,7 +88,7 @@ pub(crate) enum AnswerChannel {
     Http,
     /// `leash approve|deny ID` typed by a person.
     Cli,
-    /// A notification button (`leash approve ID --nonce N`).
+    /// A notification button (`leash approve ID --nonce N --via termux`).
     Termux,
 }
 
@@ -108,6 +109,8 @@ pub(crate) struct AnswerBody {
     nonce: String,
     by: Option<String>,
     channel: Option<AnswerChannel>,
+    /// With `approve`: also make this grant (scoped, maybe expiring).
+    grant: Option<GrantSpec>,
 }
 
 /// `POST /v1/approvals/{id}/approve`: 200 `{"approval"}`.
@@ -144,6 +147,18 @@ async fn answer(
         )));
     }
     let channel = body.channel.unwrap_or(AnswerChannel::Http);
+    if let Some(spec) = body.grant {
+        if answer != RemoteAnswer::Approve {
+            return Err(ApiError::bad_request("`grant` goes with approve, not deny"));
+        }
+        let (decided, grant) = on_blocking_pool(&ctx, move |ctx| {
+            ctx.approve_with_grant(id, &body.nonce, &spec, channel.as_str(), &by)
+        })
+        .await?;
+        return Ok(Json(
+            json!({"approval": without_nonce(&decided), "grant": grant}),
+        ));
+    }
     let decided = on_blocking_pool(&ctx, move |ctx| {
         ctx.decide_approval(id, &body.nonce, answer, channel.as_str(), &by)
     })
@@ -158,7 +173,7 @@ async fn answer(
 }
 
 /// An approval as lists and answers show it: everything but the nonce.
-fn without_nonce(approval: &Approval) -> Value {
+pub(crate) fn without_nonce(approval: &Approval) -> Value {
     let mut value = json!(approval);
     if let Some(object) = value.as_object_mut() {
         object.remove("nonce");

@@ -31,7 +31,9 @@ pub(crate) async fn guard(
     Metrics::bump(&ctx.metrics.http_requests);
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    if path != PUBLIC_PATH {
+    // The web page (`/ui`) has its own guard: session cookie + CSRF token
+    // (see `http::web`), since a browser cannot send the bearer header.
+    if path != PUBLIC_PATH && !is_web_path(&path) {
         let problem = match bearer_token(request.headers()) {
             Some(given) if secrets_match(ctx.api_token.expose(), given) => None,
             Some(_) => Some("the bearer token is wrong"),
@@ -57,6 +59,11 @@ pub(crate) async fn guard(
         "API request"
     );
     response
+}
+
+/// Whether `path` belongs to the web page (guarded by `web::web_guard`).
+fn is_web_path(path: &str) -> bool {
+    path == "/ui" || path.starts_with("/ui/")
 }
 
 /// The token of an `Authorization: Bearer <token>` header (scheme name

@@ -23,8 +23,8 @@ use crate::error::DaemonError;
 use crate::http::api_error::{ApiError, ErrorCode};
 use crate::http::guarded_listener::{ConnectionLimits, GuardedListener};
 use crate::http::{
-    approvals_routes, audit_routes, auth, events_sse, jobs_routes, metrics_route, openapi,
-    status_route, undo_route,
+    approvals_routes, audit_routes, auth, events_sse, grants_routes, jobs_routes, metrics_route,
+    openapi, status_route, undo_route, web, web_login,
 };
 
 /// Every route as `(method, path)`, in the OpenAPI document's spelling. The
@@ -45,6 +45,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/audit"),
     ("GET", "/v1/events"),
     ("GET", "/v1/status"),
+    ("GET", "/v1/grants"),
+    ("POST", "/v1/grants"),
+    ("POST", "/v1/grants/{id}/revoke"),
+    ("POST", "/v1/web/login-link"),
 ];
 
 /// The API's router over `ctx`.
@@ -69,6 +73,13 @@ pub fn router(ctx: Arc<DaemonContext>) -> Router {
         .route("/v1/audit", get(audit_routes::list))
         .route("/v1/events", get(events_sse::stream_events))
         .route("/v1/status", get(status_route::status))
+        .route(
+            "/v1/grants",
+            get(grants_routes::list).post(grants_routes::create),
+        )
+        .route("/v1/grants/{id}/revoke", post(grants_routes::revoke))
+        .route("/v1/web/login-link", post(web_login::login_link))
+        .merge(web::routes(Arc::clone(&ctx)))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

@@ -42,6 +42,8 @@ fn request(expires_in: Duration) -> ApprovalRequest {
         rule: "seed.require_approval_for".into(),
         reason: "deploys".into(),
         expires_in,
+        binding: None,
+        suggested_grant: None,
     }
 }
 

@@ -23,7 +23,7 @@ const BODY_KB: u64 = 4;
 
 /// A served API and what the tests need to reach it.
 pub(crate) struct Api {
-    base: String,
+    pub(crate) base: String,
     pub(crate) ctx: Arc<DaemonContext>,
     runtime: tokio::runtime::Runtime,
     server: Option<tokio::task::JoinHandle<Result<(), DaemonError>>>,
@@ -86,9 +86,13 @@ impl Api {
         body: Option<&str>,
         json_content_type: bool,
     ) -> Reply {
+        // One connection per request: the server may close a kept-alive
+        // connection after refusing a POST whose body it did not read, and a
+        // pooled connection reused at that moment fails as "peer disconnected".
         let mut builder = ureq::http::Request::builder()
             .method(method)
-            .uri(self.url(path));
+            .uri(self.url(path))
+            .header("Connection", "close");
         if let Some(value) = authorization {
             builder = builder.header("Authorization", value);
         }
@@ -113,7 +117,7 @@ impl Api {
         reply.json()
     }
 
-    fn pending_approval(&self, nonce: &str) -> i64 {
+    pub(crate) fn pending_approval(&self, nonce: &str) -> i64 {
         let job = self.submit(json!({"prompt": "deploy"}));
         let job_id = job["job"]["id"].as_i64().unwrap();
         let expires_at =
@@ -128,6 +132,7 @@ impl Api {
                     cwd: Some("/tmp".into()),
                     rule: Some("require_approval_for: git push".into()),
                     reason: Some("pushing needs a person".into()),
+                    suggested_grant: None,
                 })
             })
             .unwrap()
@@ -160,7 +165,7 @@ impl Drop for Api {
 pub(crate) struct Reply {
     pub(crate) status: u16,
     headers: ureq::http::HeaderMap,
-    text: String,
+    pub(crate) text: String,
 }
 
 impl Reply {
@@ -202,6 +207,10 @@ fn concrete(path: &str) -> String {
 #[case::audit("GET", "/v1/audit?after=0")]
 #[case::events("GET", "/v1/events")]
 #[case::status("GET", "/v1/status")]
+#[case::list_grants("GET", "/v1/grants")]
+#[case::create_grant("POST", "/v1/grants")]
+#[case::revoke_grant("POST", "/v1/grants/1/revoke")]
+#[case::web_login_link("POST", "/v1/web/login-link")]
 #[case::unknown_route_does_not_leak_404("GET", "/v1/nope")]
 #[case::unknown_top_level_route("GET", "/admin")]
 #[case::wrong_method_does_not_leak_405("DELETE", "/v1/jobs")]
@@ -227,7 +236,7 @@ fn every_route_without_the_token_is_401(#[case] method: &str, #[case] path: &str
 #[test]
 fn the_route_table_is_covered_by_the_401_cases() {
     // Keeps the rstest table above honest when a route is added.
-    assert_eq!(ROUTES.len(), 15);
+    assert_eq!(ROUTES.len(), 19);
     assert!(ROUTES.contains(&("GET", "/healthz")));
 }
 

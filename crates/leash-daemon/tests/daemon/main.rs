@@ -8,9 +8,12 @@
 )]
 
 mod approvals;
+mod grants_api;
 mod http;
 mod http_hygiene;
 mod recovery;
 mod support;
 mod triggers;
 mod undo_api;
+mod web_page;
+mod webdriver;

@@ -46,6 +46,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "undo_journal",
         sql: include_str!("0004_undo_journal.sql"),
     },
+    Migration {
+        version: 5,
+        name: "grants",
+        sql: include_str!("0005_grants.sql"),
+    },
 ];
 
 /// The schema version this build writes and understands.

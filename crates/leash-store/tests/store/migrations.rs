@@ -22,6 +22,10 @@ const PINNED: &[(u32, &str)] = &[
         4,
         "68a93cf77c710ce2084d43d372659a60cca00deeeeaab63e68cb47e82bb98725",
     ),
+    (
+        5,
+        "994f15b448575509c00493f217664bf0ed1524478aa9c7e17d1ad41b3efc80e8",
+    ),
 ];
 
 #[test]
@@ -73,6 +77,7 @@ fn fresh_database_gets_the_latest_version_and_every_table() {
             "audit_mirrors",
             "conversations",
             "git_marks",
+            "grants",
             "jobs",
             "schedule_marks",
             "undo_actions",

@@ -6,6 +6,13 @@
 //! by `cli:<user>`. With `--nonce` — what a phone notification's button runs —
 //! it answers directly as channel `termux`, by `notification:<user>`; a stale
 //! or wrong nonce is refused by the daemon (exit 1) and audited there.
+//! The channel recorded is the one that really answered: `--via termux` (what
+//! the notifier's buttons pass), else `cli` when a person types it at a
+//! terminal; a `--nonce` answer from no terminal at all stays `termux` for
+//! notification scripts written before `--via` existed.
+//!
+//! `leash approve ID --grant [--pattern P] [--scope job|trigger|workspace]
+//! [--minutes N]` approves and makes a grant for that shape at once.
 
 use std::process::ExitCode;
 
@@ -37,6 +44,22 @@ pub struct AnswerArgs {
     /// the nonce is fetched from the daemon.
     #[arg(long, value_name = "NONCE")]
     pub nonce: Option<String>,
+    /// How this answer reaches leash: `cli` (a person at a terminal) or
+    /// `termux` (a notification button).
+    #[arg(long, value_name = "CHANNEL", value_parser = ["cli", "termux"])]
+    pub via: Option<String>,
+    /// With approve: also grant this shape of command (see `leash grants`).
+    #[arg(long)]
+    pub grant: bool,
+    /// The grant's argv pattern (default: the shape leash suggests).
+    #[arg(long, value_name = "PATTERN", requires = "grant")]
+    pub pattern: Option<String>,
+    /// Where the grant applies: job (default), trigger or workspace.
+    #[arg(long, value_name = "SCOPE", requires = "grant", value_parser = ["job", "trigger", "workspace"])]
+    pub scope: Option<String>,
+    /// Minutes until the grant expires (default: until revoked).
+    #[arg(long, value_name = "N", requires = "grant")]
+    pub minutes: Option<u64>,
 }
 
 /// Which way an answer goes. Closed.
@@ -99,6 +122,13 @@ pub fn list(global: &GlobalArgs, args: ApprovalsArgs) -> anyhow::Result<ExitCode
                 .collect::<String>(),
             one_line(&command_line(&approval["argv"]), COMMAND_COLUMN),
         );
+        if let Some(suggested) = approval["suggested_grant"].as_str() {
+            println!(
+                "        approved often: `leash approve {} --grant --pattern {}` would stop asking",
+                text_or_json(&approval["id"]),
+                one_line(&format!("{suggested:?}"), COMMAND_COLUMN)
+            );
+        }
     }
     Ok(exit::success())
 }
@@ -110,15 +140,36 @@ pub fn answer(global: &GlobalArgs, args: AnswerArgs, answer: Answer) -> anyhow::
     };
     let client = ApiClient::from_config(&loaded)?;
     let id = args.id;
-    let (nonce, channel, by) = match args.nonce {
-        Some(nonce) => (nonce, "termux", answered_by("notification")),
+    let at_terminal = std::io::IsTerminal::is_terminal(&std::io::stdin());
+    let channel = match (args.via.as_deref(), &args.nonce) {
+        (Some("termux"), _) => "termux",
+        (Some(_), _) => "cli",
+        (None, Some(_)) if !at_terminal => "termux",
+        (None, Some(_) | None) => "cli",
+    };
+    let by = if channel == "termux" {
+        answered_by("notification")
+    } else {
+        answered_by("cli")
+    };
+    let nonce = match args.nonce {
+        Some(nonce) => nonce,
         None => {
             let shown = client.get(&format!("/v1/approvals/{id}"))?;
-            let nonce = text(&shown["approval"]["nonce"]).to_owned();
-            (nonce, "cli", answered_by("cli"))
+            text(&shown["approval"]["nonce"]).to_owned()
         }
     };
-    let body = json!({"nonce": nonce, "by": by, "channel": channel});
+    let mut body = json!({"nonce": nonce, "by": by, "channel": channel});
+    if args.grant {
+        if answer != Answer::Approve {
+            anyhow::bail!("--grant goes with `leash approve`, not `leash deny`");
+        }
+        body["grant"] = json!({
+            "pattern": args.pattern,
+            "scope": args.scope.unwrap_or_else(|| "job".to_owned()),
+            "minutes": args.minutes,
+        });
+    }
     let decided = client.post(
         &format!("/v1/approvals/{id}/{}", answer.route()),
         Some(&body),
@@ -132,6 +183,14 @@ pub fn answer(global: &GlobalArgs, args: AnswerArgs, answer: Answer) -> anyhow::
             escape_line(text(&approval["state"])),
             escape_line(&command_line(&approval["argv"]))
         );
+        if let Some(grant) = decided.get("grant") {
+            println!(
+                "grant {} made: {} ({})",
+                text_or_json(&grant["id"]),
+                escape_line(text(&grant["pattern"])),
+                escape_line(text(&grant["scope"]["kind"]))
+            );
+        }
     }
     Ok(exit::success())
 }

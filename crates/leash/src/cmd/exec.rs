@@ -119,6 +119,7 @@ pub fn exit_status(report: &CommandReport) -> u8 {
         | Some(NotRunReason::Refused)
         | Some(NotRunReason::ApprovalExpired)
         | Some(NotRunReason::NoApprover)
+        | Some(NotRunReason::ApprovalVoid)
         | None => EXIT_NOT_RUN,
     }
 }
@@ -184,6 +185,9 @@ fn print_text(report: &CommandReport) -> anyhow::Result<()> {
         Some(NotRunReason::ApprovalExpired) => "not run: the approval expired".to_owned(),
         Some(NotRunReason::NoApprover) => "not run: approval needed and nobody to ask".to_owned(),
         Some(NotRunReason::SandboxFailed) => "not run: the sandbox refused".to_owned(),
+        Some(NotRunReason::ApprovalVoid) => {
+            "not run: what was approved changed before it ran".to_owned()
+        }
         None => "not run".to_owned(),
     };
     eprintln!("leash: {what}");
