@@ -29,5 +29,10 @@
   }
   var events = new EventSource("/ui/events");
   events.onmessage = function () { setTimeout(refresh, 150); };
-  document.body.dataset.ready = "1";
+  // Events sent before the stream was open (between this page's render and
+  // now, or during a reconnect) were never seen: fetch once on every open.
+  events.onopen = function () {
+    refresh();
+    document.body.dataset.ready = "1";
+  };
 })();
