@@ -129,6 +129,17 @@ impl CommandRunner<'_> {
     /// action themselves (writing a file) use this and then record the result.
     pub fn judge(&self, request: &CommandRequest) -> Result<CommandReport, EngineError> {
         let verdict = self.policy.check_argv_at(&request.argv, &request.cwd);
+        self.judge_verdict(request, verdict)
+    }
+
+    /// [`CommandRunner::judge`] with the policy's verdict already made (the
+    /// model's file actions are judged as file actions, see
+    /// `leash_policy::FileAction`, then gated, asked and recorded the same way).
+    pub fn judge_verdict(
+        &self,
+        request: &CommandRequest,
+        verdict: Verdict,
+    ) -> Result<CommandReport, EngineError> {
         let mut gate_outcome = gate(self.mode, verdict.decision);
         // A person already answered "always" for exactly this argv: in prompt
         // mode that answer stands in for asking again. (It never turns a deny

@@ -7,7 +7,9 @@
     clippy::print_stderr
 )]
 
+mod agent_loop;
 mod control_files;
+mod typed_grammar;
 mod network_on_approval;
 mod root;
 mod system_secrets;
