@@ -16,6 +16,11 @@ leash="$(realpath "$leash")"
 [ -x "$leash" ] || { echo "no leash binary at $leash" >&2; exit 2; }
 [ -f "$model" ] || { echo "no model at $model (run: leash model fetch)" >&2; exit 2; }
 root="$(mktemp -d /var/tmp/leash-ask-tasks.XXXXXX)"
+chmod 755 "$root"
+# As root, commands run as security.run_as or not at all: an unprivileged
+# user that owns the workspaces.
+run_as=""
+if [ "$(id -u)" = 0 ]; then run_as="  run_as: ${LEASH_TASKS_RUN_AS:-nobody}"; fi
 [ -n "${KEEP_ROOT:-}" ] || trap 'rm -rf "$root"' EXIT
 
 # name | setup (shell, in the workspace) | prompt | check (shell, in the workspace)
@@ -46,6 +51,7 @@ model:
   temperature: 0.0
 security:
   execution_mode: auto-approve
+$run_as
 agent:
   max_steps: 6
   min_free_memory_mb: 0
@@ -53,6 +59,7 @@ logging:
   level: error
 YAML
   (cd "$ws" && bash -c "$setup")
+  [ -n "$run_as" ] && chown -R "${LEASH_TASKS_RUN_AS:-nobody}" "$ws"
   out="$root/$name/out.json"
   start=$(date +%s.%N)
   (cd "$ws" && HOME="$root/$name" XDG_STATE_HOME="$root/$name/state" XDG_CONFIG_HOME="$root/$name/cfg" \

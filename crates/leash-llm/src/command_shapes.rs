@@ -78,6 +78,10 @@ pub struct CommandShapes {
     pub existing: Vec<String>,
     /// Directories that exist (relative, `.` first), for `cwd` and directory operands.
     pub directories: Vec<String>,
+    /// The answer must propose at least one action (the job has done nothing
+    /// yet: a small model otherwise says done at once, copying an example's
+    /// final answer).
+    pub actions_required: bool,
 }
 
 /// Most options one level may use in a `run` action of the grammar.

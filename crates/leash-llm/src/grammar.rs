@@ -156,10 +156,12 @@ pub fn actions_gbnf(allow_think: bool, programs: ProgramChoice<'_>) -> String {
         member("actions", "actions"),
         member("done", "boolean"),
     );
+    let required = programs.shapes().is_some_and(|s| s.actions_required);
     let _ = writeln!(
         out,
-        "actions ::= \"[\" ws ( action ws ( \",\" ws action ws ){{0,{}}} )? \"]\"",
-        MAX_ACTIONS_PER_ANSWER - 1
+        "actions ::= \"[\" ws ( action ws ( \",\" ws action ws ){{0,{}}} ){} \"]\"",
+        MAX_ACTIONS_PER_ANSWER - 1,
+        if required { "" } else { "?" }
     );
     let allows_run = programs.allows_run();
     let kinds: Vec<ActionKind> = ActionKind::ALL
@@ -278,6 +280,7 @@ mod tests {
             }],
             existing: vec![".".into(), "notes.txt".into()],
             directories: vec![".".into(), "logs".into()],
+            actions_required: false,
         };
         let grammar = actions_gbnf(false, ProgramChoice::Typed(&shapes));
         assert!(!grammar.contains("argv-item"), "{grammar}");
@@ -290,6 +293,13 @@ mod tests {
         let none = actions_gbnf(false, ProgramChoice::Typed(&CommandShapes::default()));
         assert!(!none.contains("action-run"), "{none}");
         assert!(none.contains("existing-path ::= "), "{none}");
+        assert!(none.contains("{0,7} )? \"]\""), "{none}");
+        let required = CommandShapes {
+            actions_required: true,
+            ..CommandShapes::default()
+        };
+        let grammar = actions_gbnf(false, ProgramChoice::Typed(&required));
+        assert!(grammar.contains("{0,7} ) \"]\""), "{grammar}");
     }
 
     #[test]

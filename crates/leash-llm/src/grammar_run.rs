@@ -210,6 +210,7 @@ mod tests {
                 programs: vec![ls()],
                 existing: vec![".".into(), "-rf".into(), "a b.txt".into()],
                 directories: vec![],
+                actions_required: false,
             },
             &mut out,
         );

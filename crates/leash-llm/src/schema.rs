@@ -218,11 +218,15 @@ fn plan_schema(programs: ProgramChoice<'_>) -> Node {
         .filter(|kind| *kind != ActionKind::Run || programs.allows_run())
         .map(|kind| action_schema(kind, shapes))
         .collect();
-    let actions = object(vec![
+    let mut actions = vec![
         ("type", Node::Leaf(json!("array"))),
         ("maxItems", Node::Leaf(json!(MAX_ACTIONS_PER_ANSWER))),
         ("items", object(vec![("anyOf", Node::Array(variants))])),
-    ]);
+    ];
+    if shapes.is_some_and(|s| s.actions_required) {
+        actions.insert(1, ("minItems", Node::Leaf(json!(1))));
+    }
+    let actions = object(actions);
     closed_object(vec![
         ("thought".into(), nullable(StringRole::Message)),
         ("actions".into(), actions),
@@ -275,6 +279,7 @@ mod tests {
             programs: vec![],
             existing: vec![".".into(), "a.txt".into(), "a.txt".into()],
             directories: vec![".".into(), "logs".into()],
+            actions_required: false,
         };
         let schema = actions_json_schema(ProgramChoice::Typed(&shapes));
         let variants = schema["properties"]["actions"]["items"]["anyOf"]

@@ -21,7 +21,7 @@ use serde::Deserialize;
 const LIBRARY: &str = include_str!("examples.yaml");
 
 /// At most this many examples are shown for one task.
-pub const MAX_EXAMPLES_PER_TASK: usize = 2;
+pub const MAX_EXAMPLES_PER_TASK: usize = 1;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -173,6 +173,10 @@ pub fn run_job(
     let programs = runnable_programs(&policy.whitelist, &policy.blacklist);
     // Actions refused or failed in this job (and why): not carried out again.
     let mut tried: HashMap<String, &'static str> = HashMap::new();
+    // Actions carried out in this job (and in which step): their RESULTS were
+    // shown; a repeat is not carried out again (a small model re-runs `ls`
+    // every step instead of saying done).
+    let mut done_before: HashMap<String, u32> = HashMap::new();
     let mut report = JobReport {
         end: JobEnd::StepLimit,
         steps: 0,
@@ -198,7 +202,10 @@ pub fn run_job(
             number: step,
         };
         let (entries, directories) = workspace_entries(&engine.workspace);
-        let shapes = command_shapes(&engine.policy, &programs, entries, directories);
+        let mut shapes = command_shapes(&engine.policy, &programs, entries, directories);
+        // Nothing done yet: the answer must act (a small model otherwise
+        // says done at once, with an example's final answer).
+        shapes.actions_required = report.actions == 0;
         let plan = match next_plan(
             &here,
             backend,
@@ -230,13 +237,19 @@ pub fn run_job(
                 on_notify(text);
             };
             let key = format!("{action:?}");
-            let result = match tried.get(&key) {
-                Some(before) => ActionResult::Rejected {
+            let repeat = !matches!(action, Action::Notify(_)) && done_before.contains_key(&key);
+            let result = match (tried.get(&key), done_before.get(&key)) {
+                (Some(before), _) => ActionResult::Rejected {
                     why: format!(
                         "this exact action was already tried in this job and {before}: do something else"
                     ),
                 },
-                None => perform(&runner, &scope, action, step, n, &mut notify)?,
+                (None, Some(earlier)) if repeat => ActionResult::Rejected {
+                    why: format!(
+                        "this exact action was already carried out in step {earlier} and its RESULTS are above: do not repeat it; if the task is finished, answer with \"done\": true"
+                    ),
+                },
+                (None, _) => perform(&runner, &scope, action, step, n, &mut notify)?,
             };
             if let ActionResult::Rejected { why } = &result {
                 engine.audit.append(
@@ -245,8 +258,12 @@ pub fn run_job(
                     json!({"step": step, "action": label(action), "reason": why}),
                 )?;
             }
-            if let Some(why) = failure(&result) {
+            if repeat {
+                // Neither a failure nor new: it only says what was said.
+            } else if let Some(why) = failure(&result) {
                 tried.entry(key).or_insert(why);
+            } else if carried_out(&result) {
+                done_before.entry(key).or_insert(step);
             }
             if matches!(action, Action::Run { .. })
                 && matches!(&result, ActionResult::Command { report: r, .. } if r.outcome.is_some())
@@ -549,6 +566,15 @@ fn failure(result: &ActionResult) -> Option<&'static str> {
         } => refused(report).or_else(|| written.is_err().then_some("it failed")),
         ActionResult::Rejected { .. } => Some("it was rejected"),
         ActionResult::Notified(_) => None,
+    }
+}
+
+/// Whether the action was carried out (ran, was written, was shown).
+fn carried_out(result: &ActionResult) -> bool {
+    match result {
+        ActionResult::Command { report, .. } => report.outcome.is_some(),
+        ActionResult::FileWrite { written, .. } => written.is_ok(),
+        ActionResult::Notified(_) | ActionResult::Rejected { .. } => false,
     }
 }
 

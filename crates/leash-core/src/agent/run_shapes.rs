@@ -190,6 +190,7 @@ pub fn command_shapes(
         programs: shapes,
         existing: entries,
         directories,
+        actions_required: false,
     }
 }
 

@@ -185,3 +185,27 @@ fn ls_listings_reach_the_model_and_the_person_without_times() {
         .any(|w| w.len() == 5 && w.as_bytes()[2] == b':' && w.replace(':', "").parse::<u32>().is_ok());
     assert!(!has_clock, "{output}");
 }
+
+#[test]
+fn a_repeat_of_an_action_already_carried_out_is_not_run_again_and_done_is_taken() {
+    let f = Fixture::new();
+    std::fs::write(f.workspace().join("a.txt"), "data\n").unwrap();
+    let engine = f.engine("  whitelist: [ls]\n");
+    let report = run(
+        &engine,
+        vec![
+            step(r#"{"actions": [{"run": ["ls"]}], "done": false}"#, None),
+            // The same listing again with done: it saw these results already.
+            step(r#"{"actions": [{"run": ["ls"]}], "done": true}"#, Some("a.txt")),
+        ],
+        4,
+    );
+    assert_eq!(report.end, JobEnd::Done, "{report:?}");
+    assert_eq!(report.steps, 2);
+    assert_eq!(report.executed, 1, "{:?}", report.account);
+    assert!(
+        report.account[1].result.contains("already carried out in step 1"),
+        "{:?}",
+        report.account
+    );
+}

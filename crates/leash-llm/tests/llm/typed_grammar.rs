@@ -88,6 +88,7 @@ fn shapes() -> CommandShapes {
         ],
         existing: vec![".".into(), "logs".into(), "notes.txt".into(), "logs/app.log".into()],
         directories: vec![".".into(), "logs".into()],
+        actions_required: false,
     }
 }
 
