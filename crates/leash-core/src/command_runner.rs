@@ -129,12 +129,21 @@ impl CommandRunner<'_> {
     /// action themselves (writing a file) use this and then record the result.
     pub fn judge(&self, request: &CommandRequest) -> Result<CommandReport, EngineError> {
         let verdict = self.policy.check_argv_at(&request.argv, &request.cwd);
-        self.judge_verdict(request, verdict)
+        let mut report = self.judge_verdict(request, verdict)?;
+        // Only a command the policy resolved can run: the executor runs the
+        // canonical file the policy judged, never a PATH lookup.
+        if report.not_run.is_none() && report.verdict.command.is_none() {
+            report.not_run = Some(NotRunReason::Denied);
+            report.error = Some("the policy did not resolve a program".to_owned());
+        }
+        Ok(report)
     }
 
     /// [`CommandRunner::judge`] with the policy's verdict already made (the
     /// model's file actions are judged as file actions, see
     /// `leash_policy::FileAction`, then gated, asked and recorded the same way).
+    /// A verdict without a resolved program may still be carried out by leash
+    /// itself (`write_file`); [`CommandRunner::execute`] refuses to run one.
     pub fn judge_verdict(
         &self,
         request: &CommandRequest,
@@ -190,12 +199,6 @@ impl CommandRunner<'_> {
             GateOutcome::WouldRun | GateOutcome::WouldAsk => Some(NotRunReason::DryRun),
             GateOutcome::RecordedOnly => Some(NotRunReason::AuditOnly),
         };
-        // Only a command the policy resolved can run: the executor runs the
-        // canonical file the policy judged, never a PATH lookup.
-        if report.not_run.is_none() && report.verdict.command.is_none() {
-            report.not_run = Some(NotRunReason::Denied);
-            report.error = Some("the policy did not resolve a program".to_owned());
-        }
         Ok(report)
     }
 
