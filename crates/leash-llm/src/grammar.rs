@@ -284,11 +284,26 @@ mod tests {
         };
         let grammar = actions_gbnf(false, ProgramChoice::Typed(&shapes));
         assert!(!grammar.contains("argv-item"), "{grammar}");
-        assert!(grammar.contains(r#"action-delete ::= "{" ws "\"delete\"" ws ":" ws existing-path"#), "{grammar}");
-        assert!(grammar.contains(r#""\"cwd\"" ws ":" ws dir-path"#), "{grammar}");
-        assert!(grammar.contains(r#""\"from\"" ws ":" ws existing-path"#), "{grammar}");
-        assert!(grammar.contains(r#""\"to\"" ws ":" ws path-string"#), "{grammar}");
-        assert!(grammar.contains(r#"dir-path ::= "\".\"" | "\"logs\"""#), "{grammar}");
+        assert!(
+            grammar.contains(r#"action-delete ::= "{" ws "\"delete\"" ws ":" ws existing-path"#),
+            "{grammar}"
+        );
+        assert!(
+            grammar.contains(r#""\"cwd\"" ws ":" ws dir-path"#),
+            "{grammar}"
+        );
+        assert!(
+            grammar.contains(r#""\"from\"" ws ":" ws existing-path"#),
+            "{grammar}"
+        );
+        assert!(
+            grammar.contains(r#""\"to\"" ws ":" ws path-string"#),
+            "{grammar}"
+        );
+        assert!(
+            grammar.contains(r#"dir-path ::= "\".\"" | "\"logs\"""#),
+            "{grammar}"
+        );
         // No program: no run action, the file actions still typed.
         let none = actions_gbnf(false, ProgramChoice::Typed(&CommandShapes::default()));
         assert!(!none.contains("action-run"), "{none}");

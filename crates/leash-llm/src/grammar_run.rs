@@ -214,11 +214,23 @@ mod tests {
             },
             &mut out,
         );
-        assert!(out.contains(r#"cmd-0-opt ::= "\"-l\"" | "\"--width\"" ws "," ws number-word"#), "{out}");
+        assert!(
+            out.contains(r#"cmd-0-opt ::= "\"-l\"" | "\"--width\"" ws "," ws number-word"#),
+            "{out}"
+        );
         assert!(out.contains("{0,2}"), "{out}");
-        assert!(out.contains(&format!("{{0,{}}}", MAX_OPERANDS - 1)), "{out}");
-        assert!(out.contains(r#"existing-path ::= "\".\"" | "\"a b.txt\"""#), "{out}");
-        assert!(!out.contains("-rf"), "names starting with - are left out: {out}");
+        assert!(
+            out.contains(&format!("{{0,{}}}", MAX_OPERANDS - 1)),
+            "{out}"
+        );
+        assert!(
+            out.contains(r#"existing-path ::= "\".\"" | "\"a b.txt\"""#),
+            "{out}"
+        );
+        assert!(
+            !out.contains("-rf"),
+            "names starting with - are left out: {out}"
+        );
         assert!(out.contains(r#"dir-path ::= "\".\"""#), "{out}");
     }
 
@@ -246,7 +258,13 @@ mod tests {
             },
             &mut out,
         );
-        assert!(out.contains(r#"cmd-0-s0 ::= "\"log\"" ( ws "," ws cmd-0-s0-opt ){0,1}"#), "{out}");
-        assert!(out.contains(r#"cmd-0 ::= "\"git\"" ( ws "," ws cmd-0-sub )?"#), "{out}");
+        assert!(
+            out.contains(r#"cmd-0-s0 ::= "\"log\"" ( ws "," ws cmd-0-s0-opt ){0,1}"#),
+            "{out}"
+        );
+        assert!(
+            out.contains(r#"cmd-0 ::= "\"git\"" ( ws "," ws cmd-0-sub )?"#),
+            "{out}"
+        );
     }
 }

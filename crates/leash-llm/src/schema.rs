@@ -135,7 +135,11 @@ fn closed_object(properties: Vec<(String, Node)>) -> Node {
 /// In a typed schema, a path that must exist is one of the workspace's
 /// entries (the sources of `move`, `copy`, `delete`) and `cwd` one of its
 /// directories: `enum`, which every server's converter honours.
-fn typed_field(kind: ActionKind, field: &str, shapes: Option<&CommandShapes>) -> Option<Vec<Value>> {
+fn typed_field(
+    kind: ActionKind,
+    field: &str,
+    shapes: Option<&CommandShapes>,
+) -> Option<Vec<Value>> {
     let shapes = shapes?;
     let entries = match (kind, field) {
         (ActionKind::Move | ActionKind::Copy, "from") | (ActionKind::Delete, _) => &shapes.existing,
@@ -292,7 +296,10 @@ mod tests {
                 .unwrap()
                 .clone()
         };
-        assert_eq!(find("delete")["properties"]["delete"]["enum"], json!([".", "a.txt"]));
+        assert_eq!(
+            find("delete")["properties"]["delete"]["enum"],
+            json!([".", "a.txt"])
+        );
         assert_eq!(
             find("move")["properties"]["move"]["properties"]["from"]["enum"],
             json!([".", "a.txt"])
@@ -301,7 +308,11 @@ mod tests {
             find("move")["properties"]["move"]["properties"]["to"]["type"],
             json!("string")
         );
-        assert!(variants.iter().all(|v| v["properties"].get("run").is_none()));
+        assert!(
+            variants
+                .iter()
+                .all(|v| v["properties"].get("run").is_none())
+        );
     }
 
     #[test]

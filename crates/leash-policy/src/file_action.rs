@@ -158,7 +158,11 @@ impl Policy {
                 Err(ResolveError::Unknown(reason) | ResolveError::Untrusted(reason)) => out.push(
                     "program.unknown",
                     Decision::Deny,
-                    format!("`{}` is carried out by `{}`: {reason}", action.name(), argv[0]),
+                    format!(
+                        "`{}` is carried out by `{}`: {reason}",
+                        action.name(),
+                        argv[0]
+                    ),
                     "install the coreutils, or use write_file",
                 ),
             }

@@ -84,7 +84,13 @@ fn trash(f: &Fixture) -> String {
 fn file_actions_inside_the_workspace_are_allowed(#[case] action: FileAction<'static>) {
     let f = fixture();
     let v = check(&f, action);
-    assert_eq!(v.decision, Decision::Allow, "{action:?}: {} {}", v.rule, v.reason);
+    assert_eq!(
+        v.decision,
+        Decision::Allow,
+        "{action:?}: {} {}",
+        v.rule,
+        v.reason
+    );
     assert_eq!(v.command.is_some(), action.carrier().is_some());
 }
 
@@ -92,7 +98,13 @@ fn file_actions_inside_the_workspace_are_allowed(#[case] action: FileAction<'sta
 fn delete_to_the_trash_is_allowed_without_a_whitelisted_mv() {
     let f = fixture();
     let t = trash(&f);
-    let v = check(&f, FileAction::Delete { path: "notes.txt", trash: &t });
+    let v = check(
+        &f,
+        FileAction::Delete {
+            path: "notes.txt",
+            trash: &t,
+        },
+    );
     assert_eq!(v.decision, Decision::Allow, "{} {}", v.rule, v.reason);
     let command = v.command.unwrap();
     assert_eq!(command.program, f.bin.join("mv"));
@@ -120,7 +132,13 @@ fn delete_to_the_trash_is_allowed_without_a_whitelisted_mv() {
 fn hostile_file_actions_are_denied(#[case] action: FileAction<'static>, #[case] rule: &str) {
     let f = fixture();
     let v = check(&f, action);
-    assert_eq!(v.decision, Decision::Deny, "{action:?}: {} {}", v.rule, v.reason);
+    assert_eq!(
+        v.decision,
+        Decision::Deny,
+        "{action:?}: {} {}",
+        v.rule,
+        v.reason
+    );
     if !rule.is_empty() {
         assert_eq!(v.rule, rule, "{action:?}: {}", v.reason);
     }
@@ -132,7 +150,13 @@ fn delete_of_the_workspace_or_a_git_dir_is_denied() {
     let t = trash(&f);
     for path in [".", ".git", "../ws", f.ws.to_str().unwrap()] {
         let v = check(&f, FileAction::Delete { path, trash: &t });
-        assert_eq!(v.decision, Decision::Deny, "{path}: {} {}", v.rule, v.reason);
+        assert_eq!(
+            v.decision,
+            Decision::Deny,
+            "{path}: {} {}",
+            v.rule,
+            v.reason
+        );
     }
 }
 
@@ -143,10 +167,22 @@ fn the_seed_lists_apply_to_the_carrier() {
     s.blacklist = vec!["cp".into()];
     s.require_approval_for = vec!["mv".into()];
     let policy = Policy::load(s).unwrap();
-    let copy = policy.check_file_action(&FileAction::Copy { from: "notes.txt", to: "b" }, &f.ws);
+    let copy = policy.check_file_action(
+        &FileAction::Copy {
+            from: "notes.txt",
+            to: "b",
+        },
+        &f.ws,
+    );
     assert_eq!(copy.decision, Decision::Deny, "{}", copy.rule);
     assert_eq!(copy.rule, "seed.blacklist");
-    let mv = policy.check_file_action(&FileAction::Move { from: "notes.txt", to: "b" }, &f.ws);
+    let mv = policy.check_file_action(
+        &FileAction::Move {
+            from: "notes.txt",
+            to: "b",
+        },
+        &f.ws,
+    );
     assert_eq!(mv.decision, Decision::Ask, "{}", mv.rule);
     let write = policy.check_file_action(&FileAction::Write { path: "b" }, &f.ws);
     assert_eq!(write.decision, Decision::Allow, "{}", write.rule);

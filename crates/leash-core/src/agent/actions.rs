@@ -81,9 +81,7 @@ pub fn perform(
     };
     // A file action: judged as itself, carried out by its carrier argv.
     let file_command = |action: FileAction<'_>| -> Result<ActionResult, EngineError> {
-        let verdict = runner
-            .policy
-            .check_file_action(&action, &scope.workspace);
+        let verdict = runner.policy.check_file_action(&action, &scope.workspace);
         let argv = action.carrier().unwrap_or_default();
         let request = CommandRequest {
             argv: argv.clone(),

@@ -109,8 +109,14 @@ fn refusal(policy: &Policy, workspace: &Path, action: &Action) -> Option<String>
         Action::Move(t) | Action::Copy(t) => {
             let (from, to) = (text(&t.from), text(&t.to));
             let action = match action {
-                Action::Move(_) => FileAction::Move { from: &from, to: &to },
-                _ => FileAction::Copy { from: &from, to: &to },
+                Action::Move(_) => FileAction::Move {
+                    from: &from,
+                    to: &to,
+                },
+                _ => FileAction::Copy {
+                    from: &from,
+                    to: &to,
+                },
             };
             policy.check_file_action(&action, workspace)
         }

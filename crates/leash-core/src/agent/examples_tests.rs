@@ -36,7 +36,12 @@ fn examples_the_policy_refuses_are_left_out() {
         "{:?}",
         library.rejected
     );
-    assert!(library.examples.iter().any(|e| e.task.contains("folder named")));
+    assert!(
+        library
+            .examples
+            .iter()
+            .any(|e| e.task.contains("folder named"))
+    );
     assert!(library.examples.iter().all(|e| !e.task.contains("disk")));
 }
 
@@ -56,7 +61,11 @@ examples:
     let library = ExampleLibrary::load(text, &policy(&ws, None), &ws);
     assert_eq!(library.examples.len(), 1);
     assert_eq!(library.rejected.len(), 1);
-    assert!(library.rejected[0].why.contains("deny"), "{:?}", library.rejected);
+    assert!(
+        library.rejected[0].why.contains("deny"),
+        "{:?}",
+        library.rejected
+    );
 }
 
 #[rstest::rstest]
@@ -78,5 +87,8 @@ fn examples_are_chosen_by_similarity(#[case] task: &str, #[case] expected: &str)
         chosen.iter().map(|e| &e.task).collect::<Vec<_>>()
     );
     let text = render_examples(&chosen);
-    assert!(text.starts_with("Example (another task, other files):\nTask: "), "{text}");
+    assert!(
+        text.starts_with("Example (another task, other files):\nTask: "),
+        "{text}"
+    );
 }

@@ -31,13 +31,13 @@ use super::actions::{ActionResult, ActionScope, perform};
 use super::context::Conversation;
 use super::examples::{ExampleLibrary, render_examples};
 use super::feedback::results_message;
-use super::run_shapes::{command_shapes, workspace_entries};
 use super::memory_guard::available_memory_mb;
+use super::run_shapes::{command_shapes, workspace_entries};
 use super::system_prompt::runnable_programs;
 use crate::approval::Approver;
 use crate::backends::SwitchLog;
-use crate::engine::Engine;
 use crate::command_runner::NotRunReason;
+use crate::engine::Engine;
 use crate::error::EngineError;
 
 /// Limits and sampling for one job (from `agent.*` and `model.*`).

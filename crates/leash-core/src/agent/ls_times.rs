@@ -18,9 +18,7 @@ fn is_mode(word: &str) -> bool {
         return false;
     };
     let perms: String = chars.by_ref().take(9).collect();
-    "-dlcbpsD".contains(kind)
-        && perms.len() == 9
-        && perms.chars().all(|c| "rwxsStTl-".contains(c))
+    "-dlcbpsD".contains(kind) && perms.len() == 9 && perms.chars().all(|c| "rwxsStTl-".contains(c))
 }
 
 fn all_digits(word: &str, min: usize, max: usize) -> bool {
@@ -114,8 +112,14 @@ mod tests {
     use rstest::rstest;
 
     #[rstest]
-    #[case::recent("-rw-r--r-- 1 u g 12 Mar  4 10:00 a.txt\n", "-rw-r--r-- 1 u g 12 a.txt\n")]
-    #[case::old_year("drwxr-xr-x 2 u g 4096 Dec 31  2023 old dir\n", "drwxr-xr-x 2 u g 4096 old dir\n")]
+    #[case::recent(
+        "-rw-r--r-- 1 u g 12 Mar  4 10:00 a.txt\n",
+        "-rw-r--r-- 1 u g 12 a.txt\n"
+    )]
+    #[case::old_year(
+        "drwxr-xr-x 2 u g 4096 Dec 31  2023 old dir\n",
+        "drwxr-xr-x 2 u g 4096 old dir\n"
+    )]
     #[case::human_size("-rw-r--r--. 1 u g 1.2K Jan 1 00:00 b\n", "-rw-r--r--. 1 u g 1.2K b\n")]
     #[case::no_owner("-rw-r--r-- 1 g 5 Feb 10 09:30 c\n", "-rw-r--r-- 1 g 5 c\n")]
     #[case::iso_full(
@@ -123,8 +127,14 @@ mod tests {
         "-rw-r--r-- 1 u g 5 d\n"
     )]
     #[case::long_iso("-rw-r--r-- 1 u g 5 2024-01-05 10:00 e\n", "-rw-r--r-- 1 u g 5 e\n")]
-    #[case::symlink("lrwxrwxrwx 1 u g 4 Mar 4 10:00 l -> /etc\n", "lrwxrwxrwx 1 u g 4 l -> /etc\n")]
-    #[case::name_looks_like_a_date("-rw-r--r-- 1 u g 5 Mar 4 10:00 Mar 4 10:00\n", "-rw-r--r-- 1 u g 5 Mar 4 10:00\n")]
+    #[case::symlink(
+        "lrwxrwxrwx 1 u g 4 Mar 4 10:00 l -> /etc\n",
+        "lrwxrwxrwx 1 u g 4 l -> /etc\n"
+    )]
+    #[case::name_looks_like_a_date(
+        "-rw-r--r-- 1 u g 5 Mar 4 10:00 Mar 4 10:00\n",
+        "-rw-r--r-- 1 u g 5 Mar 4 10:00\n"
+    )]
     #[case::total_line_kept("total 8\n", "total 8\n")]
     #[case::plain_ls_kept("a.txt  Mar  notes\n", "a.txt  Mar  notes\n")]
     fn times_leave_ls_lines(#[case] line: &str, #[case] expected: &str) {

@@ -20,9 +20,7 @@
 use std::collections::VecDeque;
 use std::path::Path;
 
-use leash_llm::{
-    CommandShapes, OptionShape, ProgramShape, SubcommandShape, WordKind, WordsShape,
-};
+use leash_llm::{CommandShapes, OptionShape, ProgramShape, SubcommandShape, WordKind, WordsShape};
 use leash_policy::{ArgType, ArgsGrammar, OptionGrammar, Policy, ProgramGrammar, Style};
 
 /// At most this many workspace entries are offered as existing paths.
@@ -100,7 +98,12 @@ fn words(args: &ArgsGrammar, style: Style, network: bool) -> Option<WordsShape> 
     })
 }
 
-fn program(grammar: &ProgramGrammar, name: &str, subs: Option<&[&str]>, network: bool) -> ProgramShape {
+fn program(
+    grammar: &ProgramGrammar,
+    name: &str,
+    subs: Option<&[&str]>,
+    network: bool,
+) -> ProgramShape {
     let bare = ProgramShape {
         name: name.to_string(),
         words: WordsShape::default(),

@@ -39,18 +39,31 @@ fn options_are_the_programs_own_and_operands_are_typed() {
     let shapes = command_shapes(&p, &names, vec![".".into()], vec![".".into()]);
 
     let ls = shape(&shapes, "ls");
-    assert!(spellings(&ls.words).contains(&"-l"), "{:?}", spellings(&ls.words));
+    assert!(
+        spellings(&ls.words).contains(&"-l"),
+        "{:?}",
+        spellings(&ls.words)
+    );
     assert!(spellings(&ls.words).contains(&"--all"));
     assert!(!spellings(&ls.words).contains(&"--help"));
     assert_eq!(ls.words.rest, Some(WordKind::Existing));
 
     // The class of made-up options (`cat -l`): only cat's real ones.
     let cat = shape(&shapes, "cat");
-    assert!(!spellings(&cat.words).contains(&"-l"), "{:?}", spellings(&cat.words));
+    assert!(
+        !spellings(&cat.words).contains(&"-l"),
+        "{:?}",
+        spellings(&cat.words)
+    );
     assert!(spellings(&cat.words).contains(&"-n"));
 
     let head = shape(&shapes, "head");
-    let lines = head.words.options.iter().find(|o| o.spelling == "-n").unwrap();
+    let lines = head
+        .words
+        .options
+        .iter()
+        .find(|o| o.spelling == "-n")
+        .unwrap();
     // Its value is a word of the kind the policy gives it, never a path.
     assert!(
         matches!(lines.value, Some(WordKind::Number | WordKind::Text)),
@@ -68,8 +81,17 @@ fn options_are_the_programs_own_and_operands_are_typed() {
     // git: subcommands with their own options; options that run programs are left out.
     let git = shape(&shapes, "git");
     let log = git.subcommands.iter().find(|s| s.name == "log").unwrap();
-    assert!(spellings(&log.words).contains(&"-n"), "{:?}", spellings(&log.words));
-    assert!(git.words.options.iter().all(|o| o.spelling != "--exec-path" || o.value.is_none()));
+    assert!(
+        spellings(&log.words).contains(&"-n"),
+        "{:?}",
+        spellings(&log.words)
+    );
+    assert!(
+        git.words
+            .options
+            .iter()
+            .all(|o| o.spelling != "--exec-path" || o.value.is_none())
+    );
 
     // Wrappers run other programs: the model runs the inner one directly.
     assert!(shapes.programs.iter().all(|p| p.name != "env"));
@@ -104,9 +126,20 @@ fn workspace_entries_are_real_bounded_and_skip_git_and_leash() {
     let (entries, dirs) = workspace_entries(ws);
     assert_eq!(
         entries,
-        [".", "etc-link", "logs", "notes.txt", "logs/app.log", "logs/old"]
+        [
+            ".",
+            "etc-link",
+            "logs",
+            "notes.txt",
+            "logs/app.log",
+            "logs/old"
+        ]
     );
-    assert_eq!(dirs, [".", "logs", "logs/old"], "a symlink is never followed");
+    assert_eq!(
+        dirs,
+        [".", "logs", "logs/old"],
+        "a symlink is never followed"
+    );
 
     let big = tempfile::tempdir().unwrap();
     for i in 0..(MAX_ENTRIES + 50) {

@@ -9,10 +9,10 @@
 
 mod agent_loop;
 mod control_files;
-mod typed_grammar;
 mod network_on_approval;
 mod root;
 mod system_secrets;
+mod typed_grammar;
 
 use std::path::{Path, PathBuf};
 

@@ -20,10 +20,7 @@ fn full_policy(f: &Fixture) -> (Policy, CommandShapes) {
     std::fs::write(ws.join("notes.txt"), "one\ntwo\n").unwrap();
     let settings = PolicySettings::new(ws.clone(), f.home());
     let policy = Policy::load(settings).unwrap();
-    let programs = runnable_programs(
-        &policy.settings().whitelist,
-        &policy.settings().blacklist,
-    );
+    let programs = runnable_programs(&policy.settings().whitelist, &policy.settings().blacklist);
     let (entries, dirs) = workspace_entries(&ws);
     let shapes = command_shapes(&policy, &programs, entries, dirs);
     (policy, shapes)
@@ -48,7 +45,10 @@ fn the_full_builtin_policy_grammar_is_bounded_and_measured() {
         .iter()
         .map(|p| {
             p.words.options.len()
-                + p.subcommands.iter().map(|s| s.words.options.len()).sum::<usize>()
+                + p.subcommands
+                    .iter()
+                    .map(|s| s.words.options.len())
+                    .sum::<usize>()
         })
         .sum();
     eprintln!(
@@ -64,7 +64,13 @@ fn the_full_builtin_policy_grammar_is_bounded_and_measured() {
     let programs = runnable_programs(&policy.settings().whitelist, &policy.settings().blacklist);
     assert!(shapes.programs.iter().all(|p| programs.contains(&p.name)));
     assert!(shapes.programs.len() >= 40, "{}", shapes.programs.len());
-    assert!(grammar.contains(r#"existing-path ::= "\".\"" | "\"logs\"" | "\"notes.txt\"" | "\"logs/app.log\"""#), "{}", &grammar[grammar.len().saturating_sub(3000)..]);
+    assert!(
+        grammar.contains(
+            r#"existing-path ::= "\".\"" | "\"logs\"" | "\"notes.txt\"" | "\"logs/app.log\"""#
+        ),
+        "{}",
+        &grammar[grammar.len().saturating_sub(3000)..]
+    );
     // No free-form argv word is left: every word is typed.
     assert!(!grammar.contains("argv-item"));
 }
@@ -117,7 +123,12 @@ fn the_real_model_compiles_the_grammar_and_answers_only_typed_shapes() {
         eprintln!("{task:?} -> {} ({:?})", generation.text, started.elapsed());
         let Ok(parsed) = parse_response(&generation.text, None) else {
             // Only a cut-off answer (token budget) may fail to parse.
-            assert_eq!(generation.finish, leash_llm::FinishReason::Length, "{}", generation.text);
+            assert_eq!(
+                generation.finish,
+                leash_llm::FinishReason::Length,
+                "{}",
+                generation.text
+            );
             continue;
         };
         for action in parsed.plan.actions {
@@ -126,17 +137,29 @@ fn the_real_model_compiles_the_grammar_and_answers_only_typed_shapes() {
             };
             let program = shapes.programs.iter().find(|p| p.name == argv[0]);
             let program = program.unwrap_or_else(|| panic!("{argv:?}: not an offered program"));
-            let mut options: Vec<&str> = program.words.options.iter().map(|o| o.spelling.as_str()).collect();
+            let mut options: Vec<&str> = program
+                .words
+                .options
+                .iter()
+                .map(|o| o.spelling.as_str())
+                .collect();
             for sub in &program.subcommands {
                 options.extend(sub.words.options.iter().map(|o| o.spelling.as_str()));
             }
             for word in &argv[1..] {
                 if word.starts_with('-') && word.len() > 1 {
-                    assert!(options.contains(&word.as_str()) || word.parse::<i64>().is_ok(), "{argv:?}: {word} is not an option of {}", argv[0]);
+                    assert!(
+                        options.contains(&word.as_str()) || word.parse::<i64>().is_ok(),
+                        "{argv:?}: {word} is not an option of {}",
+                        argv[0]
+                    );
                 }
             }
             if let Some(cwd) = cwd {
-                assert!(shapes.directories.contains(&cwd.display().to_string()), "{cwd:?}");
+                assert!(
+                    shapes.directories.contains(&cwd.display().to_string()),
+                    "{cwd:?}"
+                );
             }
         }
     }

@@ -29,7 +29,11 @@ fn shapes() -> CommandShapes {
         programs: vec![
             ProgramShape {
                 name: "ls".into(),
-                words: read(vec![option("-l", None), option("-a", None), option("--all", None)]),
+                words: read(vec![
+                    option("-l", None),
+                    option("-a", None),
+                    option("--all", None),
+                ]),
                 subcommands: vec![],
             },
             ProgramShape {
@@ -75,7 +79,10 @@ fn shapes() -> CommandShapes {
                 subcommands: vec![SubcommandShape {
                     name: "log".into(),
                     words: WordsShape {
-                        options: vec![option("-n", Some(WordKind::Number)), option("--oneline", None)],
+                        options: vec![
+                            option("-n", Some(WordKind::Number)),
+                            option("--oneline", None),
+                        ],
                         ..WordsShape::default()
                     },
                 }],
@@ -86,7 +93,12 @@ fn shapes() -> CommandShapes {
                 subcommands: vec![],
             },
         ],
-        existing: vec![".".into(), "logs".into(), "notes.txt".into(), "logs/app.log".into()],
+        existing: vec![
+            ".".into(),
+            "logs".into(),
+            "notes.txt".into(),
+            "logs/app.log".into(),
+        ],
         directories: vec![".".into(), "logs".into()],
         actions_required: false,
     }
@@ -100,10 +112,16 @@ fn doc(action: &str) -> String {
 #[case::bare_program(r#"{"run": ["date"]}"#, true)]
 #[case::real_options_and_entries(r#"{"run": ["ls", "-l", "-a", "logs"]}"#, true)]
 #[case::option_value_of_its_kind(r#"{"run": ["tail", "-n", "20", "logs/app.log"]}"#, true)]
-#[case::pattern_then_files(r#"{"run": ["grep", "-i", "error", "logs/app.log", "notes.txt"]}"#, true)]
+#[case::pattern_then_files(
+    r#"{"run": ["grep", "-i", "error", "logs/app.log", "notes.txt"]}"#,
+    true
+)]
 #[case::copy_to_a_new_name(r#"{"run": ["cp", "notes.txt", "notes.bak"]}"#, true)]
 #[case::find_paths_first(r#"{"run": ["find", ".", "-name", "*.log"]}"#, true)]
-#[case::subcommand_options(r#"{"run": ["git", "-C", "logs", "log", "-n", "3", "--oneline"]}"#, true)]
+#[case::subcommand_options(
+    r#"{"run": ["git", "-C", "logs", "log", "-n", "3", "--oneline"]}"#,
+    true
+)]
 #[case::cwd_existing_dir(r#"{"run": ["ls"], "cwd": "logs"}"#, true)]
 #[case::file_actions_on_real_sources(r#"{"move": {"from": "notes.txt", "to": "logs/n.txt"}}, {"copy": {"from": "logs", "to": "b"}}, {"delete": "logs/app.log"}, {"mkdir": "new"}"#, true)]
 // --- the classes the issue saw from a 135M model -------------------------------
@@ -140,7 +158,10 @@ fn options_and_operands_are_bounded() {
         doc(&format!(r#"{{"run": ["ls", {}]}}"#, words.join(", ")))
     };
     assert!(grammar.accepts(&options(MAX_OPTIONS_PER_LEVEL - 1)));
-    assert!(!grammar.accepts(&options(MAX_OPTIONS_PER_LEVEL.min(3) + 1)), "ls has 3 options: at most 3");
+    assert!(
+        !grammar.accepts(&options(MAX_OPTIONS_PER_LEVEL.min(3) + 1)),
+        "ls has 3 options: at most 3"
+    );
     let operands = |n: usize| {
         let words: Vec<String> = std::iter::repeat_n("\"notes.txt\"".to_string(), n).collect();
         doc(&format!(r#"{{"run": ["cat", {}]}}"#, words.join(", ")))

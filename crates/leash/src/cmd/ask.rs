@@ -231,7 +231,10 @@ mod tests {
         };
         let text = plain_account(&report);
         assert!(!text.contains('\x1b'), "{text}");
-        assert!(text.contains("[step 1] run [\"df\",\"-h\"]: allow (seed.whitelist): exit status 0"), "{text}");
+        assert!(
+            text.contains("[step 1] run [\"df\",\"-h\"]: allow (seed.whitelist): exit status 0"),
+            "{text}"
+        );
         assert!(text.contains("    Avail 30G\n"), "{text}");
         assert!(text.contains("The model says: 30G free"), "{text}");
     }
