@@ -225,7 +225,9 @@ pub fn render_examples(examples: &[&Example]) -> String {
             let answer = serde_json::to_string(plan).unwrap_or_default();
             let _ = writeln!(out, "You: {answer}");
             if let Some(results) = results {
-                let _ = writeln!(out, "leash: RESULTS of step {}: [1] {results}", n + 1);
+                // Not "RESULTS of step N": that is how leash's real results
+                // begin, and the example must never read as one.
+                let _ = writeln!(out, "leash: RESULTS (step {}): [1] {results}", n + 1);
             }
         }
         out.push('\n');
