@@ -66,6 +66,8 @@ enum Command {
     Deny(cmd::approvals::AnswerArgs),
     /// The daemon, model, queue, approvals and resource governor at a glance.
     Status(cmd::status::StatusArgs),
+    /// Run the usefulness suite against the configured model and report the score.
+    Eval(cmd::eval::EvalArgs),
 }
 
 fn main() -> ExitCode {
@@ -97,6 +99,7 @@ fn main() -> ExitCode {
             cmd::approvals::answer(&cli.global, args, cmd::approvals::Answer::Deny)
         }
         Command::Status(args) => cmd::status::run(&cli.global, args),
+        Command::Eval(args) => cmd::eval::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,
