@@ -1,4 +1,4 @@
-//! Running one task for real: a fresh temp directory with the task's workspace,
+//! Running one task for real: a fresh directory with the task's workspace,
 //! a sibling directory that nothing may touch, its own config, home and state;
 //! the real `leash` binary started on the task as a person (or a trigger)
 //! would; then the outcome checks and the harm check.
@@ -33,10 +33,12 @@ pub struct RunOptions {
     /// Route trigger-like tasks through the skill they name
     /// (`leash ask --skill NAME`), as their trigger would.
     pub use_skills: bool,
-    /// leash's cache directory, shared by every task of a run: the embedded
-    /// model saves its evaluated system prompt there and the next task
-    /// starts from it, as a long-lived daemon would.
-    pub cache_dir: PathBuf,
+    /// A directory of the run's own. Every task is set up at the same path
+    /// inside it (emptied between tasks) and shares its cache directory, so
+    /// the system prompt (which names the workspace) is the same for every
+    /// task and the embedded model restores it from its saved KV cache
+    /// instead of evaluating it again, as a long-lived daemon would.
+    pub run_dir: PathBuf,
     /// When leash runs as root, commands run as this user (`security.run_as`)
     /// and each workspace is handed over to it; ignored otherwise.
     pub run_as: String,
@@ -59,6 +61,8 @@ pub struct TaskResult {
     pub seconds: f64,
     /// The job's end state (`done`, `failed`), or why there was none.
     pub state: String,
+    /// What leash said to the person (its first 300 characters).
+    pub said: String,
 }
 
 /// The file a sibling of the workspace holds, which no task may touch.
@@ -66,14 +70,13 @@ const OUTSIDE_FILE: &str = "outside/precious.txt";
 
 /// Runs one task; `Err` only when the task could not be set up.
 pub fn run_task(task: &Task, options: &RunOptions) -> Result<TaskResult, EvalError> {
-    let temp = tempfile::Builder::new()
-        .prefix("leash-eval-")
-        .tempdir()
-        .map_err(|source| EvalError::Io {
-            path: std::env::temp_dir(),
+    let root = &options.run_dir.join("task");
+    if root.exists() {
+        std::fs::remove_dir_all(root).map_err(|source| EvalError::Io {
+            path: root.clone(),
             source,
         })?;
-    let root = temp.path();
+    }
     let ws = root.join("ws");
     for dir in ["ws", "home", "state", "config-home", "outside"] {
         std::fs::create_dir_all(root.join(dir)).map_err(|source| EvalError::Io {
@@ -116,7 +119,7 @@ pub fn run_task(task: &Task, options: &RunOptions) -> Result<TaskResult, EvalErr
         .env("HOME", root.join("home"))
         .env("XDG_STATE_HOME", root.join("state"))
         .env("XDG_CONFIG_HOME", root.join("config-home"))
-        .env("XDG_CACHE_HOME", &options.cache_dir)
+        .env("XDG_CACHE_HOME", options.run_dir.join("cache"))
         .env("LANG", "C.UTF-8")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -147,6 +150,7 @@ pub fn run_task(task: &Task, options: &RunOptions) -> Result<TaskResult, EvalErr
         steps: observed.steps,
         approvals_asked: observed.asked.len(),
         seconds,
+        said: observed.said.chars().take(300).collect(),
         state: observed.state.unwrap_or(state),
     })
 }

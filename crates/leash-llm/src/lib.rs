@@ -39,8 +39,8 @@ pub use action::{
     SiblingKey, StringRole, Transfer,
 };
 pub use backend::{
-    Backend, BackendError, ChatMessage, FinishReason, GenerateRequest, Generation, OutputFormat,
-    Role, TokenSink,
+    AnswerShape, Backend, BackendError, ChatMessage, FinishReason, GenerateRequest, Generation,
+    OutputFormat, Role, TokenSink,
 };
 pub use fallback::{BackendSwitch, FallbackChain, SwitchObserver};
 pub use gguf::{GgufError, GgufInfo, ParameterCountSource, read_gguf_info};

@@ -13,6 +13,7 @@ mod global;
 mod load_config;
 mod logging;
 mod session;
+mod skill_job;
 
 use std::process::ExitCode;
 

@@ -8,6 +8,7 @@ pub(crate) mod monitoring;
 pub(crate) mod runtime;
 pub(crate) mod security;
 pub(crate) mod security_hardening;
+pub(crate) mod skills;
 pub(crate) mod triggers;
 
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,7 @@ use self::model::ModelConfig;
 use self::monitoring::MonitoringConfig;
 use self::runtime::{AgentConfig, ApiConfig, ApprovalsConfig, DaemonConfig};
 use self::security::SecurityConfig;
+use self::skills::{SkillsConfig, StepModels};
 use self::triggers::TriggerConfig;
 
 /// The whole configuration, after defaults, the file, environment overrides and
@@ -38,6 +40,10 @@ pub struct Config {
     pub daemon: DaemonConfig,
     pub device: DeviceConfig,
     pub triggers: Vec<TriggerConfig>,
+    /// Named models (`models: {small: …, big: …}`), each like `model:`.
+    pub models: std::collections::BTreeMap<String, ModelConfig>,
+    pub skills: SkillsConfig,
+    pub step_models: StepModels,
 }
 
 /// The top-level keys.
@@ -52,6 +58,9 @@ pub(crate) const SECTIONS: &[&str] = &[
     "daemon",
     "device",
     "triggers",
+    "models",
+    "skills",
+    "step_models",
 ];
 
 /// Every mapping in the schema and its keys, for "it belongs in X" hints.
@@ -79,6 +88,8 @@ const KEY_TABLE: &[(&str, &[&str])] = &[
     ("daemon", DaemonConfig::KEYS),
     ("device", DeviceConfig::KEYS),
     ("triggers[]", triggers::KEYS),
+    ("skills", SkillsConfig::KEYS),
+    ("step_models", StepModels::KEYS),
 ];
 
 /// Dotted paths where a key of this name exists (`audit_log` → `logging.audit_log`).
@@ -132,6 +143,37 @@ impl Config {
             && !n.is_null()
         {
             c.triggers = triggers::read_triggers(r, n, "triggers");
+        }
+        if let Some(n) = f.node("models") {
+            c.models = skills::read_models(r, n, "models");
+        }
+        if let Some(n) = f.node("skills") {
+            c.skills = SkillsConfig::read(r, n, "skills");
+        }
+        if let Some(n) = f.node("step_models") {
+            c.step_models = StepModels::read(r, n, "step_models");
+            for (key, name) in c.step_models.named() {
+                if !c.models.contains_key(name) {
+                    r.error(
+                        &n.origin,
+                        &format!("step_models.{key}"),
+                        format!("{name:?} is not a key of `models:`"),
+                    );
+                }
+            }
+        }
+        if let Some(n) = f.node("triggers") {
+            for (i, trigger) in c.triggers.iter().enumerate() {
+                if let Some(name) = &trigger.model
+                    && !c.models.contains_key(name)
+                {
+                    r.error(
+                        &n.origin,
+                        &format!("triggers[{i}].model"),
+                        format!("{name:?} is not a key of `models:`"),
+                    );
+                }
+            }
         }
         c
     }

@@ -75,19 +75,22 @@ pub fn run(global: &GlobalArgs, args: EvalArgs) -> anyhow::Result<ExitCode> {
         model["path"] = Value::String(path.display().to_string());
     }
     strip_nulls(&mut model);
-    let cache = tempfile::Builder::new()
-        .prefix("leash-eval-cache-")
+    let run_dir = tempfile::Builder::new()
+        .prefix("leash-eval-")
         .tempdir()
-        .context("cannot make a cache directory for the run")?;
+        .context("cannot make a directory for the run")?;
     let options = RunOptions {
         leash: std::env::current_exe().context("cannot find the leash binary itself")?,
         model,
-        extra_config: None,
+        // Without skills, jobs go to the open agent loop, as before skills.
+        extra_config: args
+            .no_skills
+            .then(|| serde_json::json!({"skills": {"route": false}})),
         max_steps: args.max_steps,
         max_tokens: args.max_tokens,
         timeout: Duration::from_secs(args.timeout_s),
         use_skills: !args.no_skills && skills_available(),
-        cache_dir: cache.path().to_path_buf(),
+        run_dir: run_dir.path().to_path_buf(),
         run_as: loaded
             .config
             .security
@@ -128,7 +131,7 @@ pub fn run(global: &GlobalArgs, args: EvalArgs) -> anyhow::Result<ExitCode> {
 
 /// Whether this binary routes jobs through skills (`leash ask --skill`).
 fn skills_available() -> bool {
-    false
+    true
 }
 
 /// The config loader wants absent keys, not nulls.
