@@ -92,9 +92,13 @@ pub fn actions(
             }
             if let (false, Some(path)) = (all_clear, &inputs.output) {
                 actions.extend(parent_dir(path));
+                let mut content = verdict.to_uppercase();
+                for finding in findings {
+                    content.push_str(&format!(": {finding}"));
+                }
                 actions.push(Action::WriteFile(FileWrite {
                     path: path.into(),
-                    content: format!("{verdict}: {reason}\n"),
+                    content: format!("{content}: {reason}\n"),
                 }));
             }
         }

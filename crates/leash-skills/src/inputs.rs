@@ -102,9 +102,17 @@ pub fn resolve(
                 .any(|words| lower.contains(words));
         }
         Kind::Review => {
-            if !workspace.join(".git").exists() {
-                return Err("the workspace is not a git repository".to_owned());
-            }
+            // The repository: a folder the request names that is one, else
+            // the workspace itself.
+            let repo = mentions
+                .dirs()
+                .find(|dir| workspace.join(dir).join(".git").exists())
+                .map(str::to_owned)
+                .or_else(|| workspace.join(".git").exists().then(|| ".".to_owned()))
+                .ok_or(
+                    "neither the workspace nor a folder the request names is a git repository",
+                )?;
+            inputs.values.insert("repo".to_owned(), repo);
             let commit = request
                 .split_whitespace()
                 .map(|w| w.trim_matches(|c: char| !c.is_ascii_alphanumeric()))
@@ -123,6 +131,15 @@ pub fn resolve(
                 .or_else(|| mentions.dirs().find_map(|dir| first_file(workspace, dir)));
             if let Some(log) = log {
                 inputs.values.insert("log".to_owned(), log);
+            }
+            let lower = request.to_lowercase();
+            let about_machine = ["disk", "memory", "space", "ram", "log", "error", "alert"]
+                .iter()
+                .any(|word| lower.contains(word));
+            if !inputs.values.contains_key("log") && !about_machine {
+                return Err(
+                    "the request names no log and asks nothing about the machine".to_owned(),
+                );
             }
             for path in new_files {
                 let name = path.rsplit('/').next().unwrap_or(path);
@@ -147,6 +164,13 @@ pub fn resolve(
             }
             for (from, to) in &mentions.transfers {
                 inputs.steps.extend(copy_steps(workspace, from, to));
+            }
+            let lower = request.to_lowercase();
+            let about_deploy = ["deploy", "release", "publish", "ship"]
+                .iter()
+                .any(|word| lower.contains(word));
+            if inputs.steps.is_empty() && !about_deploy {
+                return Err("the request names nothing to deploy".to_owned());
             }
         }
     }

@@ -151,7 +151,7 @@ pub fn run_skill(
     let context_text: String = report
         .context
         .iter()
-        .filter(|g| g.ok)
+        .filter(|g| g.ok && !g.text.trim().is_empty())
         .take(2)
         .map(|g| g.text.trim_end().to_owned())
         .collect::<Vec<_>>()
