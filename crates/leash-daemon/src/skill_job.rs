@@ -112,15 +112,7 @@ pub(crate) fn run_skill_job(
                 Err(err) => return Ok(Some(failed(format!("the skill's model: {err}")))),
             }
         };
-    let settings = SkillSettings {
-        max_tokens: loaded
-            .config
-            .model
-            .max_tokens
-            .unwrap_or(leash_core::agent::DEFAULT_MAX_TOKENS)
-            .max(160),
-        temperature: loaded.config.model.temperature as f32,
-    };
+    let settings = SkillSettings::from_config(loaded);
     let job_id = job.id;
     let mut on_notify = |text: &str| tracing::info!(job = job_id, text, "notify");
     let report = match run_skill(

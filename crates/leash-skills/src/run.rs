@@ -29,6 +29,22 @@ pub struct SkillSettings {
     pub temperature: f32,
 }
 
+impl SkillSettings {
+    /// From `model.*`: a question needs at least 160 tokens (a review's
+    /// reason is up to 400 characters).
+    pub fn from_config(loaded: &leash_config::LoadedConfig) -> SkillSettings {
+        SkillSettings {
+            max_tokens: loaded
+                .config
+                .model
+                .max_tokens
+                .unwrap_or(leash_core::agent::DEFAULT_MAX_TOKENS)
+                .max(160),
+            temperature: loaded.config.model.temperature as f32,
+        }
+    }
+}
+
 /// The job a skill runs for.
 #[derive(Debug, Clone)]
 pub struct SkillJob<'a> {

@@ -112,15 +112,7 @@ pub fn run_if_skill(ctx: AskContext<'_>) -> anyhow::Result<Option<ExitCode>> {
         pool.for_step(loaded, StepKind::Skill, &[skill.model.as_deref()])?
             .0
     };
-    let settings = SkillSettings {
-        max_tokens: loaded
-            .config
-            .model
-            .max_tokens
-            .unwrap_or(leash_core::agent::DEFAULT_MAX_TOKENS)
-            .max(160),
-        temperature: loaded.config.model.temperature as f32,
-    };
+    let settings = SkillSettings::from_config(loaded);
     let mut on_notify = |text: &str| eprintln!("leash: notify: {}", escape_text(text));
     let report = run_skill(
         ctx.engine,
