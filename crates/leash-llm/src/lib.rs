@@ -44,8 +44,8 @@ pub use action::{
     ProgramChoice, SiblingKey, StringRole, Transfer,
 };
 pub use backend::{
-    Backend, BackendError, ChatMessage, FinishReason, GenerateRequest, Generation, OutputFormat,
-    Role, TokenSink,
+    AnswerShape, Backend, BackendError, ChatMessage, FinishReason, GenerateRequest, Generation,
+    OutputFormat, Role, TokenSink,
 };
 pub use command_shapes::{
     CommandShapes, MAX_OPERANDS, MAX_OPTIONS_PER_LEVEL, OptionShape, ProgramShape, SubcommandShape,

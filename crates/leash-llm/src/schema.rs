@@ -260,6 +260,14 @@ pub fn actions_response_format(programs: ProgramChoice<'_>) -> OrderedJson {
     ]))
 }
 
+impl OrderedJson {
+    /// A document whose member order does not matter (or is already the
+    /// order `serde_json` keeps): e.g. a skill's answer shape.
+    pub fn from_value(value: Value) -> Self {
+        OrderedJson(Node::Leaf(value))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

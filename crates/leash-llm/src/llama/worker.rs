@@ -302,7 +302,12 @@ impl<'model> Session<'model> {
     /// likely token at temperature 0. The grammar is not in the chain: see
     /// [`Sampler::sample`] for how the two meet.
     fn sampler(&mut self, job: &Job) -> Result<Sampler, BackendError> {
-        let grammar = match job.format {
+        let grammar = match &job.format {
+            OutputFormat::Shaped(shape) => Some(
+                LlamaSampler::grammar(self.model, &shape.gbnf, "root").map_err(|err| {
+                    inference_error(format!("the answer grammar does not load: {err}"))
+                })?,
+            ),
             OutputFormat::Actions => {
                 let text = self.actions_grammar(&job.programs).to_string();
                 Some(
@@ -412,9 +417,10 @@ impl<'model> Session<'model> {
         .unwrap_or(u32::MAX)
         .saturating_add(1);
         let budget = requested.min(room);
-        let closing_from = match job.format {
+        let closing_from = match &job.format {
             OutputFormat::Actions => budget.saturating_sub(CLOSING_MARGIN),
-            OutputFormat::Text => u32::MAX,
+            // A shaped answer bounds its own lengths in its grammar.
+            OutputFormat::Text | OutputFormat::Shaped(_) => u32::MAX,
         };
         let vocab = self.model.vocab();
         let mut answer = Answer {

@@ -415,8 +415,9 @@ impl Backend for ManagedServerBackend {
 
     fn generate(&mut self, request: GenerateRequest<'_>) -> Result<Generation, BackendError> {
         let started = Instant::now();
-        let grammar = match request.format {
+        let grammar = match &request.format {
             OutputFormat::Actions => Some(self.grammar(request.programs)),
+            OutputFormat::Shaped(shape) => Some(shape.gbnf.clone()),
             OutputFormat::Text => None,
         };
         let max_tokens = self

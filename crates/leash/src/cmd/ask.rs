@@ -19,7 +19,7 @@ use leash_core::agent::{
     ActionAccount, JobEnd, JobHooks, JobReport, JobSpec, agent_settings, prompt_facts, run_job,
     system_prompt,
 };
-use leash_core::open_backend;
+use leash_core::{StepKind, open_step_backend};
 use leash_llm::Role;
 use leash_store::{JobState, NewJob, Store};
 use serde_json::json;
@@ -38,6 +38,10 @@ pub struct AskArgs {
     /// Don't stream the model's text to stderr (print a progress line per step).
     #[arg(long)]
     pub quiet: bool,
+    /// Run the job through this skill (as a trigger naming it would),
+    /// instead of letting the routing step choose.
+    #[arg(long, value_name = "NAME")]
+    pub skill: Option<String>,
     /// What to do, in plain words.
     #[arg(required = true, num_args = 1.., value_name = "PROMPT")]
     pub prompt: Vec<String>,
@@ -53,7 +57,7 @@ pub fn run(global: &GlobalArgs, args: AskArgs) -> anyhow::Result<ExitCode> {
         Ok(session) => session,
         Err(code) => return Ok(code),
     };
-    let (mut backend, switches) = match open_backend(&loaded) {
+    let (mut backend, switches) = match open_step_backend(&loaded, StepKind::Plan, &[]) {
         Ok(opened) => opened,
         Err(err) => {
             eprintln!("leash ask: {err}");
@@ -79,6 +83,19 @@ pub fn run(global: &GlobalArgs, args: AskArgs) -> anyhow::Result<ExitCode> {
     let facts = prompt_facts(&loaded, &engine);
     let settings = agent_settings(&loaded);
     let approver = terminal_approver();
+    if let Some(code) = crate::skill_job::run_if_skill(crate::skill_job::AskContext {
+        global,
+        loaded: &loaded,
+        engine: &engine,
+        store: &store,
+        job_id: job.id,
+        task: &task,
+        skill: args.skill.as_deref(),
+        approver: approver.as_ref(),
+        plan_backend: backend.as_mut(),
+    })? {
+        return Ok(code);
+    }
 
     let stream = !args.quiet && std::io::stderr().is_terminal();
     let mut print_text = |text: &str| {
