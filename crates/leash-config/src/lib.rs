@@ -40,6 +40,7 @@ pub use schema::monitoring::MonitoringConfig;
 pub use schema::runtime::{AgentConfig, ApiConfig, ApprovalsConfig, DaemonConfig};
 pub use schema::security::{Limits, PathRules, SandboxConfig, SandboxLayerName, SecurityConfig};
 pub use schema::security_hardening::DEFAULT_PROTECTED;
+pub use schema::skills::{SkillsConfig, StepModels};
 pub use schema::triggers::{MissedRun, TriggerConfig, TriggerKind};
 pub use schema::undo::UndoConfig;
 pub use yaml_enum::{UnknownVariant, YamlEnum};

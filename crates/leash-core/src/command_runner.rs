@@ -172,6 +172,38 @@ impl CommandRunner<'_> {
         hold_back: bool,
     ) -> Result<(CommandReport, Option<AuditEntry>), EngineError> {
         let verdict = self.policy.check_argv_at(&request.argv, &request.cwd);
+        let (mut report, held_back) =
+            self.judge_verdict_holding_back(request, verdict, hold_back)?;
+        // Only a command the policy resolved can run: the executor runs the
+        // canonical file the policy judged, never a PATH lookup.
+        if report.not_run.is_none() && report.verdict.command.is_none() {
+            report.not_run = Some(NotRunReason::Denied);
+            report.error = Some("the policy did not resolve a program".to_owned());
+        }
+        Ok((report, held_back))
+    }
+
+    /// [`CommandRunner::judge`] with the policy's verdict already made (the
+    /// model's file actions are judged as file actions, see
+    /// `leash_policy::FileAction`, then gated, asked and recorded the same way).
+    /// A verdict without a resolved program may still be carried out by leash
+    /// itself (`write_file`); [`CommandRunner::execute`] refuses to run one.
+    pub fn judge_verdict(
+        &self,
+        request: &CommandRequest,
+        verdict: Verdict,
+    ) -> Result<CommandReport, EngineError> {
+        Ok(self.judge_verdict_holding_back(request, verdict, false)?.0)
+    }
+
+    /// [`CommandRunner::judge_verdict`]; `hold_back` as in
+    /// [`CommandRunner::judge_holding_back`].
+    fn judge_verdict_holding_back(
+        &self,
+        request: &CommandRequest,
+        verdict: Verdict,
+        hold_back: bool,
+    ) -> Result<(CommandReport, Option<AuditEntry>), EngineError> {
         let mut gate_outcome = gate(self.mode, verdict.decision);
         // A person already answered "always" for exactly this argv: in prompt
         // mode that answer stands in for asking again. (It never turns a deny
@@ -257,12 +289,6 @@ impl CommandRunner<'_> {
             GateOutcome::WouldRun | GateOutcome::WouldAsk => Some(NotRunReason::DryRun),
             GateOutcome::RecordedOnly => Some(NotRunReason::AuditOnly),
         };
-        // Only a command the policy resolved can run: the executor runs the
-        // canonical file the policy judged, never a PATH lookup.
-        if report.not_run.is_none() && report.verdict.command.is_none() {
-            report.not_run = Some(NotRunReason::Denied);
-            report.error = Some("the policy did not resolve a program".to_owned());
-        }
         Ok((report, held_back))
     }
 

@@ -10,6 +10,7 @@
 //! - [`gate`]: the execution-mode table.
 //! - [`approval`]: approval requests and channels (the terminal, for now).
 //! - [`agent`]: a job's conversation with the model and its actions on the leash.
+//! - [`StepKind`], [`BackendPool`]: which named model each step uses.
 #![forbid(unsafe_code)]
 
 pub mod agent;
@@ -22,6 +23,7 @@ mod error;
 mod grants;
 mod learned_rules;
 mod mode_gate;
+mod model_choice;
 mod outcome_json;
 mod policy_settings;
 mod run_as;
@@ -35,6 +37,9 @@ pub use error::EngineError;
 pub use grants::{GrantBook, GrantContext};
 pub use learned_rules::LearnedRulesFile;
 pub use mode_gate::{GateOutcome, gate};
+pub use model_choice::{
+    BackendPool, StepKind, config_for_model, model_name_for, open_step_backend,
+};
 pub use outcome_json::{outcome_payload, status_json};
 pub use policy_settings::policy_settings;
 pub use run_as::{RUN_AS_KEY, RunAsDecision, hand_over, hand_over_if_root};

@@ -33,6 +33,7 @@ mod metrics;
 pub mod notifier;
 pub mod recovery;
 mod secret;
+mod skill_job;
 pub mod triggers;
 pub mod worker;
 

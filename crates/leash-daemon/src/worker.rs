@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use leash_config::{ExecutionMode, YamlEnum};
 use leash_core::agent::{
-    JobEnd, JobHooks, JobReport, JobSpec, agent_settings, prompt_facts, run_job, system_prompt,
+    JobEnd, JobHooks, JobSpec, agent_settings, prompt_facts, run_job, system_prompt,
 };
 use leash_core::{Engine, SwitchLog};
 use leash_llm::{Backend, Role};
@@ -153,6 +153,19 @@ fn run_one(
         task: job.prompt.clone(),
         payload: payload_of(job),
     };
+    let payload = spec.payload.as_ref().map(|(l, t)| (l.as_str(), t.as_str()));
+    if let Some((state, result, conversation)) = crate::skill_job::run_skill_job(
+        ctx,
+        model.backend.as_mut(),
+        engine,
+        &approver,
+        job,
+        payload,
+    )? {
+        store_conversation(ctx, job.id, &conversation)?;
+        ctx.clear_cancel(job.id);
+        return end_job(ctx, job, state, &result);
+    }
     let stop_ctx = Arc::clone(ctx);
     let job_id = job.id;
     let should_stop = move || {
@@ -192,7 +205,7 @@ fn run_one(
     ctx.metrics
         .commands_started
         .fetch_add(report.executed as u64, std::sync::atomic::Ordering::Relaxed);
-    store_conversation(ctx, job.id, &report)?;
+    store_conversation(ctx, job.id, &report.conversation)?;
     let result = serde_json::to_value(&report).unwrap_or_else(|_| json!({}));
     let state = match &report.end {
         JobEnd::Done => JobState::Done,
@@ -279,11 +292,11 @@ fn payload_of(job: &Job) -> Option<(String, String)> {
 fn store_conversation(
     ctx: &DaemonContext,
     job_id: i64,
-    report: &JobReport,
+    conversation: &[leash_llm::ChatMessage],
 ) -> Result<(), DaemonError> {
     ctx.with_store(|store| {
         store.truncate_conversation(job_id, 0)?;
-        for (position, message) in report.conversation.iter().enumerate() {
+        for (position, message) in conversation.iter().enumerate() {
             let role = match message.role {
                 Role::System => "system",
                 Role::User => "user",

@@ -20,6 +20,8 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use crate::command_shapes::CommandShapes;
+
 /// At most this many actions in one answer: a model stuck in a loop must not
 /// queue thousands of approvals.
 pub const MAX_ACTIONS_PER_PLAN: usize = 64;
@@ -144,6 +146,10 @@ pub enum ProgramChoice<'a> {
     /// Only these names (the policy's whitelist). Empty: nothing may run, so
     /// the grammar and the schema have no `run` action at all.
     OneOf(&'a [String]),
+    /// Typed shapes: these programs with only their own options and operands
+    /// of the right kind, `cwd` and the paths that must exist chosen from the
+    /// workspace's entries (see [`CommandShapes`]).
+    Typed(&'a CommandShapes),
 }
 
 impl<'a> ProgramChoice<'a> {
@@ -152,22 +158,60 @@ impl<'a> ProgramChoice<'a> {
         match self {
             ProgramChoice::Any => true,
             ProgramChoice::OneOf(names) => names.iter().any(|name| !name.is_empty()),
+            ProgramChoice::Typed(shapes) => shapes.programs.iter().any(|p| !p.name.is_empty()),
         }
     }
 
     /// The distinct non-empty names, in order (`None` for [`ProgramChoice::Any`]).
     pub fn names(self) -> Option<Vec<&'a str>> {
-        match self {
-            ProgramChoice::Any => None,
-            ProgramChoice::OneOf(names) => {
-                let mut seen = Vec::with_capacity(names.len());
-                for name in names {
-                    if !name.is_empty() && !seen.contains(&name.as_str()) {
-                        seen.push(name.as_str());
-                    }
-                }
-                Some(seen)
+        let mut seen: Vec<&'a str> = Vec::new();
+        let mut add = |name: &'a str| {
+            if !name.is_empty() && !seen.contains(&name) {
+                seen.push(name);
             }
+        };
+        match self {
+            ProgramChoice::Any => return None,
+            ProgramChoice::OneOf(names) => names.iter().for_each(|n| add(n)),
+            ProgramChoice::Typed(shapes) => shapes.programs.iter().for_each(|p| add(&p.name)),
+        }
+        Some(seen)
+    }
+
+    /// The typed shapes, when the choice has them.
+    pub fn shapes(self) -> Option<&'a CommandShapes> {
+        match self {
+            ProgramChoice::Typed(shapes) => Some(shapes),
+            ProgramChoice::Any | ProgramChoice::OneOf(_) => None,
+        }
+    }
+
+    /// An owned copy, for backends that keep the grammar of the last choice.
+    pub fn to_owned_choice(self) -> OwnedProgramChoice {
+        match self {
+            ProgramChoice::Any => OwnedProgramChoice::Any,
+            ProgramChoice::OneOf(names) => OwnedProgramChoice::OneOf(names.to_vec()),
+            ProgramChoice::Typed(shapes) => OwnedProgramChoice::Typed(shapes.clone()),
+        }
+    }
+}
+
+/// [`ProgramChoice`], owned.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum OwnedProgramChoice {
+    #[default]
+    Any,
+    OneOf(Vec<String>),
+    Typed(CommandShapes),
+}
+
+impl OwnedProgramChoice {
+    /// Borrowed, to generate a grammar or a schema.
+    pub fn as_choice(&self) -> ProgramChoice<'_> {
+        match self {
+            OwnedProgramChoice::Any => ProgramChoice::Any,
+            OwnedProgramChoice::OneOf(names) => ProgramChoice::OneOf(names),
+            OwnedProgramChoice::Typed(shapes) => ProgramChoice::Typed(shapes),
         }
     }
 }

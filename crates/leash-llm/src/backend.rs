@@ -27,8 +27,22 @@ pub struct ChatMessage {
     pub content: String,
 }
 
+/// A fixed answer shape (a skill's question, a routing choice): the GBNF
+/// grammar the embedded model is sampled under, and the same shape as a JSON
+/// schema for servers that honour `response_format`. The caller builds both
+/// from one definition and parses the answer itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerShape {
+    /// A short name for the schema (letters, digits, `_`).
+    pub name: String,
+    /// GBNF with a `root` rule.
+    pub gbnf: String,
+    /// JSON schema of the same shape.
+    pub schema: serde_json::Value,
+}
+
 /// What the output must look like.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutputFormat {
     /// An [`crate::ActionPlan`] JSON object, optionally after a `<think>…</think>`
     /// section: enforced by a grammar (embedded) or `response_format` (servers
@@ -37,6 +51,8 @@ pub enum OutputFormat {
     Actions,
     /// Free text.
     Text,
+    /// An answer of a fixed shape, enforced like [`OutputFormat::Actions`].
+    Shaped(std::sync::Arc<AnswerShape>),
 }
 
 /// Receives generated text as it arrives (for streaming to the terminal).

@@ -102,7 +102,7 @@ impl Backend for FallbackChain {
         for index in 0..count {
             let attempt = GenerateRequest {
                 messages,
-                format,
+                format: format.clone(),
                 max_tokens,
                 temperature,
                 programs,

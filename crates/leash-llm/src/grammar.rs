@@ -30,6 +30,7 @@ use crate::action::{
     ActionKind, MAX_ACTIONS_PER_ANSWER, MAX_ARGV_ITEM_CHARS, MAX_ARGV_ITEMS, Payload,
     ProgramChoice, StringRole,
 };
+use crate::grammar_run::{typed_path_rules, typed_rules};
 
 /// Rule name for an action kind's object, e.g. `action-write-file`.
 fn rule_name(kind: ActionKind) -> String {
@@ -37,7 +38,7 @@ fn rule_name(kind: ActionKind) -> String {
 }
 
 /// A GBNF literal matching `text` exactly.
-fn literal(text: &str) -> String {
+pub(crate) fn literal(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
     for c in text.chars() {
@@ -76,14 +77,28 @@ fn member(key: &str, value: &str) -> String {
     format!("{} ws \":\" ws {value}", key_literal(key))
 }
 
-fn payload_rule(payload: Payload) -> String {
-    match payload {
+/// The rule of the string field `field` of `kind`: in a typed grammar the
+/// paths that must exist (the sources of `move`, `copy`, `delete`) are chosen
+/// from the workspace's entries, and `cwd` from its directories.
+fn field_rule(kind: ActionKind, field: &str, role: StringRole, typed: bool) -> &'static str {
+    if !typed {
+        return string_rule(role);
+    }
+    match (kind, field) {
+        (ActionKind::Move | ActionKind::Copy, "from") | (ActionKind::Delete, _) => "existing-path",
+        (ActionKind::Run, "cwd") => "dir-path",
+        _ => string_rule(role),
+    }
+}
+
+fn payload_rule(kind: ActionKind, typed: bool) -> String {
+    match kind.payload() {
         Payload::Argv => "argv".to_string(),
-        Payload::String(role) => string_rule(role).to_string(),
+        Payload::String(role) => field_rule(kind, kind.key(), role, typed).to_string(),
         Payload::Fields(fields) => {
             let members = fields
                 .iter()
-                .map(|(name, role)| member(name, string_rule(*role)))
+                .map(|(name, role)| member(name, field_rule(kind, name, *role, typed)))
                 .collect::<Vec<_>>()
                 .join(" ws \",\" ws ");
             format!("\"{{\" ws {members} ws \"}}\"")
@@ -117,7 +132,9 @@ fn program_rule(programs: ProgramChoice<'_>) -> String {
 
 /// Generates the grammar. The start rule is `root`. `programs` narrows `argv[0]`
 /// of `run` actions; with an empty list there is no `run` action at all (a
-/// policy that allows no program leaves the model the other actions).
+/// policy that allows no program leaves the model the other actions). Typed
+/// shapes ([`ProgramChoice::Typed`]) narrow every argv word, `cwd` and the
+/// paths of file actions that must exist (see `grammar_run`).
 pub fn actions_gbnf(allow_think: bool, programs: ProgramChoice<'_>) -> String {
     let mut out = String::new();
     out.push_str("# leash action plan (generated from leash_llm::ActionKind; do not edit)\n");
@@ -139,10 +156,12 @@ pub fn actions_gbnf(allow_think: bool, programs: ProgramChoice<'_>) -> String {
         member("actions", "actions"),
         member("done", "boolean"),
     );
+    let required = programs.shapes().is_some_and(|s| s.actions_required);
     let _ = writeln!(
         out,
-        "actions ::= \"[\" ws ( action ws ( \",\" ws action ws ){{0,{}}} )? \"]\"",
-        MAX_ACTIONS_PER_ANSWER - 1
+        "actions ::= \"[\" ws ( action ws ( \",\" ws action ws ){{0,{}}} ){} \"]\"",
+        MAX_ACTIONS_PER_ANSWER - 1,
+        if required { "" } else { "?" }
     );
     let allows_run = programs.allows_run();
     let kinds: Vec<ActionKind> = ActionKind::ALL
@@ -158,24 +177,33 @@ pub fn actions_gbnf(allow_think: bool, programs: ProgramChoice<'_>) -> String {
     for kind in kinds {
         // Every member is followed by its blanks, so that after a value the
         // next character alone says what comes (`,` or `}`).
-        let mut body = format!("{} ws", member(kind.key(), &payload_rule(kind.payload())));
+        let typed = programs.shapes().is_some();
+        let mut body = format!("{} ws", member(kind.key(), &payload_rule(kind, typed)));
         for sibling in kind.siblings() {
             let _ = write!(
                 body,
                 " ( \",\" ws {} ws )?",
-                member(sibling.name, string_rule(sibling.role))
+                member(
+                    sibling.name,
+                    field_rule(kind, sibling.name, sibling.role, typed)
+                )
             );
         }
         let _ = writeln!(out, "{} ::= \"{{\" ws {body} \"}}\"", rule_name(kind));
     }
-    if allows_run {
-        let _ = writeln!(
-            out,
-            "argv ::= \"[\" ws program ws ( \",\" ws argv-item ws ){{0,{}}} \"]\"",
-            MAX_ARGV_ITEMS - 1
-        );
-        out.push_str(&program_rule(programs));
-        out.push_str(&bounded_string("argv-item", 0, MAX_ARGV_ITEM_CHARS));
+    match programs.shapes() {
+        Some(shapes) if allows_run => typed_rules(shapes, &mut out),
+        Some(shapes) => out.push_str(&typed_path_rules(shapes)),
+        None if allows_run => {
+            let _ = writeln!(
+                out,
+                "argv ::= \"[\" ws program ws ( \",\" ws argv-item ws ){{0,{}}} \"]\"",
+                MAX_ARGV_ITEMS - 1
+            );
+            out.push_str(&program_rule(programs));
+            out.push_str(&bounded_string("argv-item", 0, MAX_ARGV_ITEM_CHARS));
+        }
+        None => {}
     }
     out.push_str("boolean ::= \"true\" | \"false\"\n");
     for role in [StringRole::Path, StringRole::Message, StringRole::Text] {
@@ -235,6 +263,58 @@ mod tests {
         assert!(!grammar.contains("action-run"), "{grammar}");
         assert!(!grammar.contains("argv"), "{grammar}");
         assert!(grammar.contains("action ::= action-write-file | "));
+    }
+
+    #[test]
+    fn typed_shapes_narrow_argv_cwd_and_sources_to_real_entries() {
+        use crate::command_shapes::{CommandShapes, ProgramShape, WordKind, WordsShape};
+        let shapes = CommandShapes {
+            programs: vec![ProgramShape {
+                name: "cat".into(),
+                words: WordsShape {
+                    rest: Some(WordKind::Existing),
+                    max_operands: 4,
+                    ..WordsShape::default()
+                },
+                subcommands: vec![],
+            }],
+            existing: vec![".".into(), "notes.txt".into()],
+            directories: vec![".".into(), "logs".into()],
+            actions_required: false,
+        };
+        let grammar = actions_gbnf(false, ProgramChoice::Typed(&shapes));
+        assert!(!grammar.contains("argv-item"), "{grammar}");
+        assert!(
+            grammar.contains(r#"action-delete ::= "{" ws "\"delete\"" ws ":" ws existing-path"#),
+            "{grammar}"
+        );
+        assert!(
+            grammar.contains(r#""\"cwd\"" ws ":" ws dir-path"#),
+            "{grammar}"
+        );
+        assert!(
+            grammar.contains(r#""\"from\"" ws ":" ws existing-path"#),
+            "{grammar}"
+        );
+        assert!(
+            grammar.contains(r#""\"to\"" ws ":" ws path-string"#),
+            "{grammar}"
+        );
+        assert!(
+            grammar.contains(r#"dir-path ::= "\".\"" | "\"logs\"""#),
+            "{grammar}"
+        );
+        // No program: no run action, the file actions still typed.
+        let none = actions_gbnf(false, ProgramChoice::Typed(&CommandShapes::default()));
+        assert!(!none.contains("action-run"), "{none}");
+        assert!(none.contains("existing-path ::= "), "{none}");
+        assert!(none.contains("{0,7} )? \"]\""), "{none}");
+        let required = CommandShapes {
+            actions_required: true,
+            ..CommandShapes::default()
+        };
+        let grammar = actions_gbnf(false, ProgramChoice::Typed(&required));
+        assert!(grammar.contains("{0,7} ) \"]\""), "{grammar}");
     }
 
     #[test]

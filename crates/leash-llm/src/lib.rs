@@ -5,7 +5,9 @@
 //!   (embedded model) and the JSON schema (servers) are generated.
 //! - [`backend`]: the [`Backend`] trait every model source implements.
 //! - `grammar`, `schema`: [`actions_gbnf`] and [`actions_json_schema`], both
-//!   generated from [`ActionKind`]'s table.
+//!   generated from [`ActionKind`]'s table; `command_shapes`, `grammar_run`:
+//!   typed `run` actions ([`CommandShapes`]: each program's own options and
+//!   operands, paths from the workspace) for [`ProgramChoice::Typed`].
 //! - `parse`: [`parse_response`] (think stripping, JSON, fenced blocks) and
 //!   [`reask_message`] for malformed answers.
 //! - `openai`, `replay`, `fallback`: [`OpenAiBackend`] (Chat Completions,
@@ -20,9 +22,11 @@
 
 pub mod action;
 pub mod backend;
+mod command_shapes;
 mod fallback;
 mod gguf;
 mod grammar;
+mod grammar_run;
 #[cfg(feature = "llama")]
 mod llama;
 mod managed;
@@ -36,12 +40,16 @@ mod threads;
 
 pub use action::{
     Action, ActionKind, ActionPlan, FileWrite, MAX_ACTIONS_PER_ANSWER, MAX_ACTIONS_PER_PLAN,
-    MAX_ARGV_ITEM_CHARS, MAX_ARGV_ITEMS, Payload, PlanError, PlanProblem, ProgramChoice,
-    SiblingKey, StringRole, Transfer,
+    MAX_ARGV_ITEM_CHARS, MAX_ARGV_ITEMS, OwnedProgramChoice, Payload, PlanError, PlanProblem,
+    ProgramChoice, SiblingKey, StringRole, Transfer,
 };
 pub use backend::{
-    Backend, BackendError, ChatMessage, FinishReason, GenerateRequest, Generation, OutputFormat,
-    Role, TokenSink,
+    AnswerShape, Backend, BackendError, ChatMessage, FinishReason, GenerateRequest, Generation,
+    OutputFormat, Role, TokenSink,
+};
+pub use command_shapes::{
+    CommandShapes, MAX_OPERANDS, MAX_OPTIONS_PER_LEVEL, OptionShape, ProgramShape, SubcommandShape,
+    WordKind, WordsShape,
 };
 pub use fallback::{BackendSwitch, FallbackChain, SwitchObserver};
 pub use gguf::{GgufError, GgufInfo, ParameterCountSource, read_gguf_info};

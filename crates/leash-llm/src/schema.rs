@@ -13,7 +13,10 @@
 //! `items` is ignored by llama.cpp's schema converter, which llama-server,
 //! LM Studio and Ollama share), so the parser and the policy check those; a
 //! policy that allows no program at all drops the `run` variant, as the
-//! grammar does. The length caps are the grammar's ([`StringRole::max_chars`],
+//! grammar does. With typed shapes ([`ProgramChoice::Typed`]) `cwd` and the
+//! paths that must exist (sources of `move`, `copy`, `delete`) are an `enum`
+//! of the workspace's entries; argv words stay plain strings (per-position
+//! schemas are what the servers ignore), and the policy judges them. The length caps are the grammar's ([`StringRole::max_chars`],
 //! [`MAX_ARGV_ITEMS`], [`MAX_ACTIONS_PER_ANSWER`]).
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -23,6 +26,7 @@ use crate::action::{
     ActionKind, MAX_ACTIONS_PER_ANSWER, MAX_ARGV_ITEM_CHARS, MAX_ARGV_ITEMS, Payload,
     ProgramChoice, SiblingKey, StringRole,
 };
+use crate::command_shapes::CommandShapes;
 
 /// The name sent as `json_schema.name`.
 pub const ACTIONS_SCHEMA_NAME: &str = "leash_action_plan";
@@ -128,8 +132,54 @@ fn closed_object(properties: Vec<(String, Node)>) -> Node {
     ])
 }
 
-fn payload_schema(payload: Payload) -> Node {
-    match payload {
+/// In a typed schema, a path that must exist is one of the workspace's
+/// entries (the sources of `move`, `copy`, `delete`) and `cwd` one of its
+/// directories: `enum`, which every server's converter honours.
+fn typed_field(
+    kind: ActionKind,
+    field: &str,
+    shapes: Option<&CommandShapes>,
+) -> Option<Vec<Value>> {
+    let shapes = shapes?;
+    let entries = match (kind, field) {
+        (ActionKind::Move | ActionKind::Copy, "from") | (ActionKind::Delete, _) => &shapes.existing,
+        (ActionKind::Run, "cwd") => &shapes.directories,
+        _ => return None,
+    };
+    let mut values: Vec<Value> = Vec::new();
+    for entry in entries.iter().filter(|e| !e.is_empty()) {
+        let value = Value::String(entry.clone());
+        if !values.contains(&value) {
+            values.push(value);
+        }
+    }
+    if values.is_empty() {
+        values.push(json!("."));
+    }
+    Some(values)
+}
+
+fn field_schema(
+    kind: ActionKind,
+    field: &str,
+    role: StringRole,
+    shapes: Option<&CommandShapes>,
+    nullable_field: bool,
+) -> Node {
+    match typed_field(kind, field, shapes) {
+        Some(mut values) => {
+            if nullable_field {
+                values.push(Value::Null);
+            }
+            Node::Leaf(json!({ "enum": values }))
+        }
+        None if nullable_field => nullable(role),
+        None => string_schema(role),
+    }
+}
+
+fn payload_schema(kind: ActionKind, shapes: Option<&CommandShapes>) -> Node {
+    match kind.payload() {
         Payload::Argv => object(vec![
             ("type", Node::Leaf(json!("array"))),
             ("minItems", Node::Leaf(json!(1))),
@@ -139,35 +189,48 @@ fn payload_schema(payload: Payload) -> Node {
                 Node::Leaf(json!({"type": "string", "maxLength": MAX_ARGV_ITEM_CHARS})),
             ),
         ]),
-        Payload::String(role) => string_schema(role),
+        Payload::String(role) => field_schema(kind, kind.key(), role, shapes, false),
         Payload::Fields(fields) => closed_object(
             fields
                 .iter()
-                .map(|(name, role)| ((*name).to_string(), string_schema(*role)))
+                .map(|(name, role)| {
+                    (
+                        (*name).to_string(),
+                        field_schema(kind, name, *role, shapes, false),
+                    )
+                })
                 .collect(),
         ),
     }
 }
 
-fn action_schema(kind: ActionKind) -> Node {
-    let mut properties = vec![(kind.key().to_string(), payload_schema(kind.payload()))];
+fn action_schema(kind: ActionKind, shapes: Option<&CommandShapes>) -> Node {
+    let mut properties = vec![(kind.key().to_string(), payload_schema(kind, shapes))];
     for SiblingKey { name, role } in kind.siblings() {
-        properties.push(((*name).to_string(), nullable(*role)));
+        properties.push((
+            (*name).to_string(),
+            field_schema(kind, name, *role, shapes, true),
+        ));
     }
     closed_object(properties)
 }
 
 fn plan_schema(programs: ProgramChoice<'_>) -> Node {
+    let shapes = programs.shapes();
     let variants = ActionKind::ALL
         .into_iter()
         .filter(|kind| *kind != ActionKind::Run || programs.allows_run())
-        .map(action_schema)
+        .map(|kind| action_schema(kind, shapes))
         .collect();
-    let actions = object(vec![
+    let mut actions = vec![
         ("type", Node::Leaf(json!("array"))),
         ("maxItems", Node::Leaf(json!(MAX_ACTIONS_PER_ANSWER))),
         ("items", object(vec![("anyOf", Node::Array(variants))])),
-    ]);
+    ];
+    if shapes.is_some_and(|s| s.actions_required) {
+        actions.insert(1, ("minItems", Node::Leaf(json!(1))));
+    }
+    let actions = object(actions);
     closed_object(vec![
         ("thought".into(), nullable(StringRole::Message)),
         ("actions".into(), actions),
@@ -197,6 +260,14 @@ pub fn actions_response_format(programs: ProgramChoice<'_>) -> OrderedJson {
     ]))
 }
 
+impl OrderedJson {
+    /// A document whose member order does not matter (or is already the
+    /// order `serde_json` keeps): e.g. a skill's answer shape.
+    pub fn from_value(value: Value) -> Self {
+        OrderedJson(Node::Leaf(value))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,6 +282,44 @@ mod tests {
         assert_eq!(
             value["json_schema"]["schema"],
             actions_json_schema(ProgramChoice::Any)
+        );
+    }
+
+    #[test]
+    fn typed_shapes_make_cwd_and_sources_enums_of_real_entries() {
+        let shapes = CommandShapes {
+            programs: vec![],
+            existing: vec![".".into(), "a.txt".into(), "a.txt".into()],
+            directories: vec![".".into(), "logs".into()],
+            actions_required: false,
+        };
+        let schema = actions_json_schema(ProgramChoice::Typed(&shapes));
+        let variants = schema["properties"]["actions"]["items"]["anyOf"]
+            .as_array()
+            .unwrap();
+        let find = |key: &str| {
+            variants
+                .iter()
+                .find(|v| v["properties"].get(key).is_some())
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(
+            find("delete")["properties"]["delete"]["enum"],
+            json!([".", "a.txt"])
+        );
+        assert_eq!(
+            find("move")["properties"]["move"]["properties"]["from"]["enum"],
+            json!([".", "a.txt"])
+        );
+        assert_eq!(
+            find("move")["properties"]["move"]["properties"]["to"]["type"],
+            json!("string")
+        );
+        assert!(
+            variants
+                .iter()
+                .all(|v| v["properties"].get("run").is_none())
         );
     }
 

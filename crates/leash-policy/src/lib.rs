@@ -10,13 +10,15 @@
 //! allow has a complete grammar (rules data in `src/rules/programs_*.yaml`,
 //! checked by `grammar_check`), and anything outside it asks. Paths are judged
 //! in their final form (`resolve`), repositories by meaning (`repo`). The same
-//! grammars are exposed read-only through [`Policy::grammar`].
+//! grammars are exposed read-only through [`Policy::grammar`]. The model's
+//! file actions are judged as what they are ([`Policy::check_file_action`]).
 #![forbid(unsafe_code)]
 
 mod decision;
 mod defaults;
 mod error;
 mod explain;
+mod file_action;
 mod grammar;
 mod grammar_check;
 mod grant;
@@ -41,6 +43,7 @@ pub use decision::{Decision, ResolvedCommand, Verdict};
 pub use defaults::default_whitelist;
 pub use error::PolicyError;
 pub use explain::{Explanation, RuleMatch};
+pub use file_action::FileAction;
 pub use grammar::{
     ArgType, ArgsGrammar, CommandGrammar, OperandGrammar, OptionGrammar, ProgramGrammar, Style,
     SubcommandGrammar, ValueGrammar,

@@ -122,6 +122,16 @@ impl Policy {
         &self.settings
     }
 
+    /// The path rules (for judging file actions, see `file_action`).
+    pub(crate) fn path_rules(&self) -> &PathRules {
+        &self.paths
+    }
+
+    /// The program resolver (for the programs that carry file actions out).
+    pub(crate) fn resolver(&self) -> &ProgramResolver {
+        &self.resolver
+    }
+
     /// Checks an argv with the workspace as cwd.
     pub fn check_argv<S: AsRef<str>>(&self, argv: &[S]) -> Verdict {
         self.check_argv_at(argv, &self.settings.workspace)

@@ -14,6 +14,7 @@ mod global;
 mod load_config;
 mod logging;
 mod session;
+mod skill_job;
 
 use std::process::ExitCode;
 
@@ -73,6 +74,8 @@ enum Command {
     Grants(cmd::grants::GrantsArgs),
     /// Print a one-time link that logs a browser into the daemon's web page.
     WebLogin(cmd::web_login::WebLoginArgs),
+    /// Run the usefulness suite against the configured model and report the score.
+    Eval(cmd::eval::EvalArgs),
 }
 
 fn main() -> ExitCode {
@@ -107,6 +110,7 @@ fn main() -> ExitCode {
         Command::Undo(args) => cmd::undo::run(&cli.global, args),
         Command::Grants(args) => cmd::grants::run(&cli.global, args),
         Command::WebLogin(args) => cmd::web_login::run(&cli.global, args),
+        Command::Eval(args) => cmd::eval::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

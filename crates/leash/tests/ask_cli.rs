@@ -167,6 +167,8 @@ fn unparseable_output_is_re_asked_then_the_job_continues() {
         r#"  - text: 'Sure! I will list the files for you.'
   - expect: "not valid"
     text: '{"actions": [{"run": ["ls"]}], "done": true}'
+  - expect: "have not read these RESULTS yet"
+    text: '{"actions": [], "done": true}'
 "#,
     );
     let (code, doc, stderr) = ask(&home, "list");

@@ -8,6 +8,7 @@ pub(crate) mod monitoring;
 pub(crate) mod runtime;
 pub(crate) mod security;
 pub(crate) mod security_hardening;
+pub(crate) mod skills;
 pub(crate) mod triggers;
 pub(crate) mod undo;
 
@@ -22,6 +23,7 @@ use self::model::ModelConfig;
 use self::monitoring::MonitoringConfig;
 use self::runtime::{AgentConfig, ApiConfig, ApprovalsConfig, DaemonConfig};
 use self::security::SecurityConfig;
+use self::skills::{SkillsConfig, StepModels};
 use self::triggers::TriggerConfig;
 use self::undo::UndoConfig;
 
@@ -41,6 +43,10 @@ pub struct Config {
     pub device: DeviceConfig,
     pub triggers: Vec<TriggerConfig>,
     pub undo: UndoConfig,
+    /// Named models (`models: {small: …, big: …}`), each like `model:`.
+    pub models: std::collections::BTreeMap<String, ModelConfig>,
+    pub skills: SkillsConfig,
+    pub step_models: StepModels,
 }
 
 /// The top-level keys.
@@ -56,6 +62,9 @@ pub(crate) const SECTIONS: &[&str] = &[
     "device",
     "triggers",
     "undo",
+    "models",
+    "skills",
+    "step_models",
 ];
 
 /// Every mapping in the schema and its keys, for "it belongs in X" hints.
@@ -84,6 +93,8 @@ const KEY_TABLE: &[(&str, &[&str])] = &[
     ("device", DeviceConfig::KEYS),
     ("triggers[]", triggers::KEYS),
     ("undo", UndoConfig::KEYS),
+    ("skills", SkillsConfig::KEYS),
+    ("step_models", StepModels::KEYS),
 ];
 
 /// Dotted paths where a key of this name exists (`audit_log` → `logging.audit_log`).
@@ -140,6 +151,37 @@ impl Config {
         }
         if let Some(n) = f.node("undo") {
             c.undo = UndoConfig::read(r, n, "undo");
+        }
+        if let Some(n) = f.node("models") {
+            c.models = skills::read_models(r, n, "models");
+        }
+        if let Some(n) = f.node("skills") {
+            c.skills = SkillsConfig::read(r, n, "skills");
+        }
+        if let Some(n) = f.node("step_models") {
+            c.step_models = StepModels::read(r, n, "step_models");
+            for (key, name) in c.step_models.named() {
+                if !c.models.contains_key(name) {
+                    r.error(
+                        &n.origin,
+                        &format!("step_models.{key}"),
+                        format!("{name:?} is not a key of `models:`"),
+                    );
+                }
+            }
+        }
+        if let Some(n) = f.node("triggers") {
+            for (i, trigger) in c.triggers.iter().enumerate() {
+                if let Some(name) = &trigger.model
+                    && !c.models.contains_key(name)
+                {
+                    r.error(
+                        &n.origin,
+                        &format!("triggers[{i}].model"),
+                        format!("{name:?} is not a key of `models:`"),
+                    );
+                }
+            }
         }
         c
     }

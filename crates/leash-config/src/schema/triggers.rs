@@ -144,6 +144,13 @@ pub struct TriggerConfig {
     /// limit). `None`: no wait.
     #[serde(default)]
     pub cooldown_s: Option<u64>,
+    /// The skill this trigger's jobs go through (`skill: organize`). `None`:
+    /// the open agent loop.
+    #[serde(default)]
+    pub skill: Option<String>,
+    /// The named model (a key of `models:`) this trigger's jobs use.
+    #[serde(default)]
+    pub model: Option<String>,
 }
 
 pub(crate) const KEYS: &[&str] = &[
@@ -166,6 +173,8 @@ pub(crate) const KEYS: &[&str] = &[
     "command",
     "match",
     "cooldown_s",
+    "skill",
+    "model",
 ];
 
 /// Read the `triggers:` list and check that names are unique.
@@ -217,6 +226,8 @@ fn read_trigger(r: &mut Reader<'_>, node: &Node, key: &str) -> Option<TriggerCon
         command: None,
         match_pattern: None,
         cooldown_s: None,
+        skill: None,
+        model: None,
     };
     r.optional(&f, "pattern", &mut t.pattern, read_pattern);
     r.optional(&f, "cron", &mut t.cron, read_cron);
@@ -249,6 +260,8 @@ fn read_trigger(r: &mut Reader<'_>, node: &Node, key: &str) -> Option<TriggerCon
     r.optional(&f, "cooldown_s", &mut t.cooldown_s, |r, n, k| {
         r.integer(n, k, 0)
     });
+    r.optional(&f, "skill", &mut t.skill, Reader::nonempty_string);
+    r.optional(&f, "model", &mut t.model, Reader::nonempty_string);
     let kind = kind?;
     check_kind_keys(r, &f, kind);
     name?;

@@ -1,18 +1,19 @@
 //! Carrying out one proposed action, on the leash.
 //!
-//! Every action except `notify` is judged by the policy as the command that
-//! carries it out, so the same rules, modes, approvals and audit records apply
-//! whichever form the model chose:
+//! A `run` is judged by the policy as its argv; the file actions are judged
+//! as what they are (a write, a move, a copy of these paths:
+//! `leash_policy::FileAction`), so no program has to be whitelisted for them.
+//! Then the same modes, approvals and audit records apply to every action:
 //!
-//! | action       | judged (and run, in the sandbox) as        |
-//! |--------------|--------------------------------------------|
-//! | `run`        | its argv, in `cwd` inside the workspace     |
-//! | `mkdir`      | `mkdir -p -- DIR`                          |
-//! | `move`       | `mv -- FROM TO`                            |
-//! | `copy`       | `cp -- FROM TO`                            |
-//! | `delete`     | `mv -- PATH .leash/trash/…` (undoable)      |
-//! | `write_file` | `tee -- PATH` (judged only; leash writes the content itself, atomically, after the same decision, approval and audit) |
-//! | `notify`     | nothing to judge: recorded and shown       |
+//! | action       | judged as                 | carried out (in the sandbox) as |
+//! |--------------|---------------------------|---------------------------------|
+//! | `run`        | its argv, in `cwd` inside the workspace | the same argv      |
+//! | `mkdir`      | a write of DIR            | `mkdir -p -- DIR`               |
+//! | `move`       | a move of FROM to TO      | `mv -- FROM TO`                 |
+//! | `copy`       | a copy of FROM to TO      | `cp -- FROM TO`                 |
+//! | `delete`     | a move of PATH to the trash | `mv -- PATH .leash/trash/…` (undoable) |
+//! | `write_file` | a write of PATH           | leash writes the content itself, atomically (recorded as `tee -- PATH`) |
+//! | `notify`     | nothing to judge          | recorded and shown              |
 //!
 //! `write_file` is the one action leash performs in-process: the content
 //! would otherwise have to reach the sandboxed child through stdin, which the
@@ -24,6 +25,7 @@ use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
 use leash_llm::Action;
+use leash_policy::FileAction;
 use serde_json::json;
 
 use crate::command_runner::{CommandReport, CommandRequest, CommandRunner};
@@ -81,6 +83,21 @@ pub fn perform(
         })?;
         Ok(ActionResult::Command { argv, report })
     };
+    // A file action: judged as itself, carried out by its carrier argv.
+    let file_command = |action: FileAction<'_>| -> Result<ActionResult, EngineError> {
+        let verdict = runner.policy.check_file_action(&action, &scope.workspace);
+        let argv = action.carrier().unwrap_or_default();
+        let request = CommandRequest {
+            argv: argv.clone(),
+            cwd: scope.workspace.clone(),
+            job_id: scope.job_id,
+        };
+        let mut report = runner.judge_verdict(&request, verdict)?;
+        if report.not_run.is_none() {
+            runner.execute(&request, &mut report)?;
+        }
+        Ok(ActionResult::Command { argv, report })
+    };
     match action {
         Action::Run { argv, cwd } => {
             let dir = match cwd {
@@ -92,18 +109,17 @@ pub fn perform(
             };
             command(argv.clone(), dir)
         }
-        Action::Mkdir(dir) => command(
-            vec!["mkdir".into(), "-p".into(), "--".into(), as_text(dir)],
-            scope.workspace.clone(),
-        ),
-        Action::Move(t) => command(
-            vec!["mv".into(), "--".into(), as_text(&t.from), as_text(&t.to)],
-            scope.workspace.clone(),
-        ),
-        Action::Copy(t) => command(
-            vec!["cp".into(), "--".into(), as_text(&t.from), as_text(&t.to)],
-            scope.workspace.clone(),
-        ),
+        Action::Mkdir(dir) => file_command(FileAction::Mkdir {
+            path: &as_text(dir),
+        }),
+        Action::Move(t) => file_command(FileAction::Move {
+            from: &as_text(&t.from),
+            to: &as_text(&t.to),
+        }),
+        Action::Copy(t) => file_command(FileAction::Copy {
+            from: &as_text(&t.from),
+            to: &as_text(&t.to),
+        }),
         Action::Delete(path) => {
             let trash = scope
                 .workspace
@@ -127,27 +143,25 @@ pub fn perform(
                     )?;
                 }
             }
-            let result = command(
-                vec![
-                    "mv".into(),
-                    "--".into(),
-                    as_text(path),
-                    format!("{}/", trash.display()),
-                ],
-                scope.workspace.clone(),
-            )?;
+            let result = file_command(FileAction::Delete {
+                path: &as_text(path),
+                trash: &as_text(&trash),
+            })?;
             // An empty trash dir left by a refused delete is noise, not data.
             let _ = std::fs::remove_dir(&trash);
             Ok(result)
         }
         Action::WriteFile(write) => {
-            let argv = vec!["tee".into(), "--".into(), as_text(&write.path)];
+            let path = as_text(&write.path);
+            let verdict = runner
+                .policy
+                .check_file_action(&FileAction::Write { path: &path }, &scope.workspace);
             let request = CommandRequest {
-                argv,
+                argv: vec!["tee".into(), "--".into(), path.clone()],
                 cwd: scope.workspace.clone(),
                 job_id: scope.job_id,
             };
-            let mut report = runner.judge(&request)?;
+            let mut report = runner.judge_verdict(&request, verdict)?;
             let target = scope.workspace.join(&write.path);
             let written = if report.not_run.is_none() {
                 let result = runner.with_control_check(scope.job_id, &mut report, || {

@@ -75,7 +75,19 @@ impl Conversation {
     /// Starts a conversation with the system prompt and the task. `payload`
     /// (label, text) is trigger data: shown to the model as untrusted.
     pub fn new(system: String, task: &str, payload: Option<(&str, &str)>) -> Conversation {
-        let mut content = format!("Task: {task}");
+        Conversation::with_preface(system, "", task, payload)
+    }
+
+    /// Like [`Conversation::new`], with `preface` (worked examples) before
+    /// the task in the same message: it stays with the task when the
+    /// context is trimmed.
+    pub fn with_preface(
+        system: String,
+        preface: &str,
+        task: &str,
+        payload: Option<(&str, &str)>,
+    ) -> Conversation {
+        let mut content = format!("{preface}Task: {task}");
         if let Some((label, text)) = payload {
             content.push_str("\n\n");
             content.push_str(&untrusted_block(label, text));

@@ -1,12 +1,19 @@
 //! What the model is told after its actions: one `RESULTS` message per step,
 //! one entry per action, outputs cut to a few KiB each so a chatty command
 //! cannot push the task out of the context.
+//!
+//! Command output is untrusted data (a file the model `cat`s may say "ignore
+//! your rules"): it goes inside the same `<untrusted-data>` fence as trigger
+//! payloads, so it never reads like leash's own words. `ls -l` output loses
+//! its time stamps (see `ls_times`), so the same job sees the same RESULTS.
 
 use std::fmt::Write;
 
 use leash_sandbox::{Captured, ExitKind};
 
 use super::actions::ActionResult;
+use super::context::untrusted_block;
+use super::ls_times::strip_ls_times;
 use crate::command_runner::{CommandReport, NotRunReason};
 
 /// Bytes of stdout/stderr per action the model sees.
@@ -14,16 +21,34 @@ pub const OUTPUT_BYTES_PER_ACTION: usize = 2048;
 /// Upper bound of one RESULTS message.
 pub const MAX_FEEDBACK_BYTES: usize = 8192;
 
-fn clip(captured: &Captured) -> String {
+/// Whether `argv` runs `ls` (by name or path), whose listing loses its times.
+pub(super) fn is_ls(argv: &[String]) -> bool {
+    argv.first()
+        .map(|p| p.rsplit('/').next().unwrap_or(p))
+        .is_some_and(|name| name == "ls")
+}
+
+/// The output as the model and the person see it: lossy UTF-8, `ls -l`
+/// times removed.
+pub(super) fn output_text(captured: &Captured, argv: &[String]) -> String {
     let text = String::from_utf8_lossy(&captured.bytes);
+    if is_ls(argv) {
+        strip_ls_times(&text)
+    } else {
+        text.into_owned()
+    }
+}
+
+fn clip(captured: &Captured, argv: &[String]) -> String {
+    let text = output_text(captured, argv);
     let mut end = text.len().min(OUTPUT_BYTES_PER_ACTION);
     while !text.is_char_boundary(end) {
         end -= 1;
     }
     let mut out = text[..end].trim_end().to_owned();
     let total = usize::try_from(captured.total_bytes).unwrap_or(usize::MAX);
-    if total > end {
-        let _ = write!(out, "\n[... {} more bytes not shown]", total - end);
+    if end < text.len() || total > captured.bytes.len() {
+        let _ = write!(out, "\n[... cut: {total} bytes in all, not shown in full]");
     }
     out
 }
@@ -68,7 +93,7 @@ fn not_run_text(report: &CommandReport) -> String {
     }
 }
 
-fn command_text(report: &CommandReport) -> String {
+fn command_status(report: &CommandReport) -> String {
     let Some(outcome) = &report.outcome else {
         return not_run_text(report);
     };
@@ -77,35 +102,49 @@ fn command_text(report: &CommandReport) -> String {
         ExitKind::Signaled { name, .. } => format!("killed by {name}"),
         ExitKind::TimedOut => "timed out and was killed".to_owned(),
     };
-    if !outcome.stdout.bytes.is_empty() {
-        let _ = write!(out, "\nstdout:\n{}", clip(&outcome.stdout));
-    }
-    if !outcome.stderr.bytes.is_empty() {
-        let _ = write!(out, "\nstderr:\n{}", clip(&outcome.stderr));
-    }
     if let Some(reason) = report.tamper_reason() {
-        let _ = write!(out, "\nFAILED: {reason}");
+        let _ = write!(out, "; FAILED: {reason}");
     }
     out
+}
+
+/// What became of one action, in one line (its output apart).
+pub(super) fn status_text(result: &ActionResult) -> String {
+    match result {
+        ActionResult::Command { report, .. } => command_status(report),
+        ActionResult::FileWrite {
+            report, written, ..
+        } => match (report.not_run.is_none(), written) {
+            (true, Ok(bytes)) => format!("written ({bytes} bytes)"),
+            (true, Err(err)) => format!("FAILED: {err}"),
+            (false, _) => not_run_text(report),
+        },
+        ActionResult::Notified(_) => "shown to the person".to_owned(),
+        ActionResult::Rejected { why } => format!("REJECTED: {why}"),
+    }
 }
 
 /// The RESULTS message for one step.
 pub fn results_message(step: u32, results: &[(String, ActionResult)]) -> String {
     let mut msg = format!("RESULTS of step {step}:\n");
     for (i, (label, result)) in results.iter().enumerate() {
-        let text = match result {
-            ActionResult::Command { report, .. } => command_text(report),
-            ActionResult::FileWrite {
-                report, written, ..
-            } => match (report.not_run.is_none(), written) {
-                (true, Ok(bytes)) => format!("written ({bytes} bytes)"),
-                (true, Err(err)) => format!("FAILED: {err}"),
-                (false, _) => not_run_text(report),
-            },
-            ActionResult::Notified(_) => "shown to the person".to_owned(),
-            ActionResult::Rejected { why } => format!("REJECTED: {why}"),
-        };
-        let _ = writeln!(msg, "[{}] {label}: {text}", i + 1);
+        let _ = writeln!(msg, "[{}] {label}: {}", i + 1, status_text(result));
+        if let ActionResult::Command {
+            argv,
+            report:
+                CommandReport {
+                    outcome: Some(outcome),
+                    ..
+                },
+        } = result
+        {
+            for (stream, captured) in [("stdout", &outcome.stdout), ("stderr", &outcome.stderr)] {
+                if !captured.bytes.is_empty() {
+                    let source = format!("{stream} of [{}]", i + 1);
+                    let _ = writeln!(msg, "{}", untrusted_block(&source, &clip(captured, argv)));
+                }
+            }
+        }
     }
     if msg.len() > MAX_FEEDBACK_BYTES {
         let mut end = MAX_FEEDBACK_BYTES;
@@ -129,9 +168,9 @@ mod tests {
             total_bytes: 100_000,
             truncated: true,
         };
-        let text = clip(&captured);
+        let text = clip(&captured, &[]);
         assert!(text.len() <= OUTPUT_BYTES_PER_ACTION + 64, "{}", text.len());
-        assert!(text.contains("more bytes not shown"));
+        assert!(text.contains("not shown in full"), "{text}");
     }
 
     #[test]

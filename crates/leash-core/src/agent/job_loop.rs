@@ -5,9 +5,18 @@
 //! Audit records per step: `model.prompt` (hash and size of what was sent),
 //! `model.output` (the raw text, any reasoning, timings), `model.unparseable`
 //! (each failed parse, with the error and the raw text), `model.plan` (the
-//! parsed actions), then the command records of each action; and around the
-//! job, `job.started` and `job.finished`.
+//! parsed actions), then the command records of each action (an action
+//! refused before it could be judged — a bad `cwd`, a repeat of one that was
+//! refused or failed — gets `action.rejected`); and around the job,
+//! `job.started` and `job.finished` (with the account of every action).
+//!
+//! For small models: the task comes with worked examples chosen for it
+//! (`examples`), the answer grammar offers only typed command shapes and real
+//! paths (`run_shapes`), identical actions in one answer run once, an action
+//! that was refused or failed is not carried out again in the same job, and
+//! a model that ran a command must read its RESULTS before it may say done.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use leash_llm::{
@@ -17,13 +26,17 @@ use leash_llm::{
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::account::{ActionAccount, account};
 use super::actions::{ActionResult, ActionScope, perform};
 use super::context::Conversation;
+use super::examples::{ExampleLibrary, render_examples};
 use super::feedback::results_message;
 use super::memory_guard::available_memory_mb;
+use super::run_shapes::{command_shapes, workspace_entries};
 use super::system_prompt::runnable_programs;
 use crate::approval::Approver;
 use crate::backends::SwitchLog;
+use crate::command_runner::NotRunReason;
 use crate::engine::Engine;
 use crate::error::EngineError;
 
@@ -77,6 +90,8 @@ pub struct JobReport {
     pub not_run: usize,
     pub notifications: Vec<String>,
     pub last_thought: Option<String>,
+    /// Every action: its decision, what became of it, the output of what ran.
+    pub account: Vec<ActionAccount>,
     /// The whole conversation (system prompt, task, answers, results), for
     /// storing with the job.
     #[serde(skip)]
@@ -144,11 +159,24 @@ pub fn run_job(
             "workspace": engine.workspace,
         }),
     )?;
-    let mut conversation = Conversation::new(
+    let library = ExampleLibrary::builtin(&engine.policy, &engine.workspace);
+    let preface = render_examples(&library.choose(&job.task));
+    let mut conversation = Conversation::with_preface(
         system,
+        &preface,
         &job.task,
         job.payload.as_ref().map(|(l, t)| (l.as_str(), t.as_str())),
     );
+    // The programs the system prompt lists, from the policy that will judge
+    // the actions: the grammar keeps `run` actions to their typed shapes.
+    let policy = engine.policy.settings();
+    let programs = runnable_programs(&policy.whitelist, &policy.blacklist);
+    // Actions refused or failed in this job (and why): not carried out again.
+    let mut tried: HashMap<String, &'static str> = HashMap::new();
+    // Actions carried out in this job (and in which step): their RESULTS were
+    // shown; a repeat is not carried out again (a small model re-runs `ls`
+    // every step instead of saying done).
+    let mut done_before: HashMap<String, u32> = HashMap::new();
     let mut report = JobReport {
         end: JobEnd::StepLimit,
         steps: 0,
@@ -157,6 +185,7 @@ pub fn run_job(
         not_run: 0,
         notifications: Vec::new(),
         last_thought: None,
+        account: Vec::new(),
         conversation: Vec::new(),
     };
     'steps: for step in 1..=settings.max_steps {
@@ -172,9 +201,15 @@ pub fn run_job(
             job,
             number: step,
         };
+        let (entries, directories) = workspace_entries(&engine.workspace);
+        let mut shapes = command_shapes(&engine.policy, &programs, entries, directories);
+        // Nothing done yet: the answer must act (a small model otherwise
+        // says done at once, with an example's final answer).
+        shapes.actions_required = report.actions == 0;
         let plan = match next_plan(
             &here,
             backend,
+            ProgramChoice::Typed(&shapes),
             &mut conversation,
             switches,
             match on_text {
@@ -189,8 +224,10 @@ pub fn run_job(
             }
         };
         report.last_thought = plan.thought.clone();
-        let mut results = Vec::with_capacity(plan.actions.len());
-        for (n, action) in plan.actions.iter().enumerate() {
+        let actions = merge_identical(plan.actions);
+        let mut results = Vec::with_capacity(actions.len());
+        let mut ran_a_command = false;
+        for (n, action) in actions.iter().enumerate() {
             if let Some(reason) = stop_reason() {
                 report.end = JobEnd::Stopped { reason };
                 break 'steps;
@@ -199,7 +236,40 @@ pub fn run_job(
                 report.notifications.push(text.to_owned());
                 on_notify(text);
             };
-            let result = perform(&runner, &scope, action, step, n, &mut notify)?;
+            let key = format!("{action:?}");
+            let repeat = !matches!(action, Action::Notify(_)) && done_before.contains_key(&key);
+            let result = match (tried.get(&key), done_before.get(&key)) {
+                (Some(before), _) => ActionResult::Rejected {
+                    why: format!(
+                        "this exact action was already tried in this job and {before}: do something else"
+                    ),
+                },
+                (None, Some(earlier)) if repeat => ActionResult::Rejected {
+                    why: format!(
+                        "this exact action was already carried out in step {earlier} and its RESULTS are above: do not repeat it; if the task is finished, answer with \"done\": true"
+                    ),
+                },
+                (None, _) => perform(&runner, &scope, action, step, n, &mut notify)?,
+            };
+            if let ActionResult::Rejected { why } = &result {
+                engine.audit.append(
+                    job.job_id,
+                    "action.rejected",
+                    json!({"step": step, "action": label(action), "reason": why}),
+                )?;
+            }
+            if repeat {
+                // Neither a failure nor new: it only says what was said.
+            } else if let Some(why) = failure(&result) {
+                tried.entry(key).or_insert(why);
+            } else if carried_out(&result) {
+                done_before.entry(key).or_insert(step);
+            }
+            if matches!(action, Action::Run { .. })
+                && matches!(&result, ActionResult::Command { report: r, .. } if r.outcome.is_some())
+            {
+                ran_a_command = true;
+            }
             report.actions += 1;
             match &result {
                 ActionResult::Command { report: r, .. }
@@ -220,13 +290,16 @@ pub fn run_job(
                 | ActionResult::FileWrite { report: r, .. } => r.tamper_reason(),
                 ActionResult::Notified(_) | ActionResult::Rejected { .. } => None,
             };
-            results.push((label(action), result));
+            let label = label(action);
+            report.account.push(account(step, &label, &result));
+            results.push((label, result));
             if let Some(reason) = tamper {
                 report.end = JobEnd::Failed { reason };
                 break 'steps;
             }
         }
-        if plan.done {
+        // Done only after the model has seen what its commands printed.
+        if plan.done && !ran_a_command {
             report.end = JobEnd::Done;
             break;
         }
@@ -236,7 +309,13 @@ pub fn run_job(
                     .to_owned(),
             );
         } else {
-            conversation.push_user(results_message(step, &results));
+            let mut message = results_message(step, &results);
+            if plan.done {
+                message.push_str(
+                    "You said done, but you have not read these RESULTS yet. Read them; when the task is finished, answer with \"actions\": [], \"done\": true and the answer for the person in \"thought\".\n",
+                );
+            }
+            conversation.push_user(message);
         }
     }
     report.conversation = conversation.all();
@@ -261,6 +340,7 @@ struct Step<'a> {
 fn next_plan(
     step: &Step<'_>,
     backend: &mut dyn Backend,
+    programs: ProgramChoice<'_>,
     conversation: &mut Conversation,
     switches: Option<&SwitchLog>,
     mut on_text: Option<&mut dyn FnMut(&str)>,
@@ -271,10 +351,6 @@ fn next_plan(
         job,
         number: step,
     } = *step;
-    // The programs the system prompt lists, from the policy that will judge
-    // the actions: the grammar keeps argv[0] of `run` actions to them.
-    let policy = engine.policy.settings();
-    let programs = runnable_programs(&policy.whitelist, &policy.blacklist);
     let mut failed_attempts = 0;
     for attempt in 0..=settings.max_parse_retries {
         if settings.min_free_memory_mb > 0
@@ -311,7 +387,7 @@ fn next_plan(
             format: OutputFormat::Actions,
             max_tokens: settings.max_tokens,
             temperature: settings.temperature,
-            programs: ProgramChoice::OneOf(&programs),
+            programs,
             // Reborrow for this call only (a trait object behind `&mut` needs
             // the explicit reborrow to shorten its lifetime).
             on_text: match on_text {
@@ -448,6 +524,60 @@ fn shell_line_action(
             )?;
             Ok(None)
         }
+    }
+}
+
+/// The actions of one answer with repeats removed (a small model lists the
+/// same action several times; it runs once), in their first order.
+fn merge_identical(actions: Vec<Action>) -> Vec<Action> {
+    let mut unique: Vec<Action> = Vec::with_capacity(actions.len());
+    for action in actions {
+        if !unique.contains(&action) {
+            unique.push(action);
+        }
+    }
+    unique
+}
+
+/// Why an action must not be carried out again in this job, if it must not:
+/// it was refused (by the policy or a person) or it failed. A dry run or an
+/// audit-only record is neither.
+fn failure(result: &ActionResult) -> Option<&'static str> {
+    let refused = |report: &crate::CommandReport| match &report.not_run {
+        None => None,
+        Some(NotRunReason::Denied) => Some("the policy denied it"),
+        Some(NotRunReason::Refused) => Some("the person refused it"),
+        Some(NotRunReason::ApprovalExpired | NotRunReason::NoApprover) => {
+            Some("it was not approved")
+        }
+        Some(NotRunReason::SandboxFailed) => Some("it could not start"),
+        Some(NotRunReason::ApprovalVoid) => {
+            Some("what it would run changed after the person approved it")
+        }
+        Some(NotRunReason::DryRun | NotRunReason::AuditOnly) => None,
+    };
+    match result {
+        ActionResult::Command { report, .. } => refused(report).or_else(|| {
+            report
+                .outcome
+                .as_ref()
+                .filter(|o| !matches!(o.status, leash_sandbox::ExitKind::Exited(0)))
+                .map(|_| "it failed")
+        }),
+        ActionResult::FileWrite {
+            report, written, ..
+        } => refused(report).or_else(|| written.is_err().then_some("it failed")),
+        ActionResult::Rejected { .. } => Some("it was rejected"),
+        ActionResult::Notified(_) => None,
+    }
+}
+
+/// Whether the action was carried out (ran, was written, was shown).
+fn carried_out(result: &ActionResult) -> bool {
+    match result {
+        ActionResult::Command { report, .. } => report.outcome.is_some(),
+        ActionResult::FileWrite { written, .. } => written.is_ok(),
+        ActionResult::Notified(_) | ActionResult::Rejected { .. } => false,
     }
 }
 

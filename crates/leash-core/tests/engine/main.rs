@@ -7,11 +7,13 @@
     clippy::print_stderr
 )]
 
+mod agent_loop;
 mod control_files;
 mod grants;
 mod network_on_approval;
 mod root;
 mod system_secrets;
+mod typed_grammar;
 mod undo;
 
 use std::path::{Path, PathBuf};

@@ -344,6 +344,8 @@ mod tests {
             missed,
             jitter_s: 0,
             timezone: zone.map(str::to_owned),
+            skill: None,
+            model: None,
         }
     }
 

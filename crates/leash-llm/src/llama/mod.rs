@@ -38,7 +38,7 @@ use std::thread::JoinHandle;
 use crate::threads::{default_batch_thread_count, default_thread_count};
 pub use runtime::llama_runtime;
 
-use crate::{Backend, BackendError, GenerateRequest, Generation, GgufInfo, ProgramChoice};
+use crate::{Backend, BackendError, GenerateRequest, Generation, GgufInfo};
 
 /// The name in audit records and errors.
 const BACKEND_NAME: &str = "llama";
@@ -214,10 +214,7 @@ impl Backend for LlamaBackend {
             format,
             max_tokens,
             temperature,
-            programs: match programs {
-                ProgramChoice::Any => None,
-                ProgramChoice::OneOf(names) => Some(names.to_vec()),
-            },
+            programs: programs.to_owned_choice(),
             stream: on_text.is_some(),
             events: events_tx,
         };

@@ -27,7 +27,8 @@ use super::special_text::SpecialTexts;
 use super::utf8_stream::Utf8Stream;
 use super::{BACKEND_NAME, LlamaConfig};
 use crate::{
-    BackendError, ChatMessage, FinishReason, Generation, OutputFormat, ProgramChoice, actions_gbnf,
+    BackendError, ChatMessage, FinishReason, Generation, OutputFormat, OwnedProgramChoice,
+    actions_gbnf,
 };
 
 /// One generation to run.
@@ -37,8 +38,8 @@ pub(super) struct Job {
     pub(super) format: OutputFormat,
     pub(super) max_tokens: u32,
     pub(super) temperature: f32,
-    /// The names argv[0] of a `run` action may take; `None`: any.
-    pub(super) programs: Option<Vec<String>>,
+    /// What a `run` action may say.
+    pub(super) programs: OwnedProgramChoice,
     /// Send [`Event::Text`] pieces (only when someone listens).
     pub(super) stream: bool,
     pub(super) events: Sender<Event>,
@@ -148,7 +149,7 @@ struct Session<'model> {
     saved: Option<SavedPrefix>,
     /// The last action grammar (GBNF, start rule `root`) and the program
     /// names it was generated for: the same policy gives the same grammar.
-    actions_grammar: Option<(Option<Vec<String>>, String)>,
+    actions_grammar: Option<(OwnedProgramChoice, String)>,
     closing: ClosingTokens,
     /// Scratch space for [`Sampler::sample`].
     candidates: Vec<LlamaTokenData>,
@@ -282,17 +283,13 @@ impl<'model> Session<'model> {
 
     /// The action grammar for `programs`, generated again only when the
     /// names changed.
-    fn actions_grammar(&mut self, programs: &Option<Vec<String>>) -> &str {
+    fn actions_grammar(&mut self, programs: &OwnedProgramChoice) -> &str {
         let stale = match &self.actions_grammar {
-            Some((names, _)) => names != programs,
+            Some((choice, _)) => choice != programs,
             None => true,
         };
         if stale {
-            let choice = match programs {
-                Some(names) => ProgramChoice::OneOf(names),
-                None => ProgramChoice::Any,
-            };
-            let grammar = actions_gbnf(self.format.reasons, choice);
+            let grammar = actions_gbnf(self.format.reasons, programs.as_choice());
             self.actions_grammar = Some((programs.clone(), grammar));
         }
         self.actions_grammar
@@ -305,7 +302,12 @@ impl<'model> Session<'model> {
     /// likely token at temperature 0. The grammar is not in the chain: see
     /// [`Sampler::sample`] for how the two meet.
     fn sampler(&mut self, job: &Job) -> Result<Sampler, BackendError> {
-        let grammar = match job.format {
+        let grammar = match &job.format {
+            OutputFormat::Shaped(shape) => Some(
+                LlamaSampler::grammar(self.model, &shape.gbnf, "root").map_err(|err| {
+                    inference_error(format!("the answer grammar does not load: {err}"))
+                })?,
+            ),
             OutputFormat::Actions => {
                 let text = self.actions_grammar(&job.programs).to_string();
                 Some(
@@ -415,9 +417,10 @@ impl<'model> Session<'model> {
         .unwrap_or(u32::MAX)
         .saturating_add(1);
         let budget = requested.min(room);
-        let closing_from = match job.format {
+        let closing_from = match &job.format {
             OutputFormat::Actions => budget.saturating_sub(CLOSING_MARGIN),
-            OutputFormat::Text => u32::MAX,
+            // A shaped answer bounds its own lengths in its grammar.
+            OutputFormat::Text | OutputFormat::Shaped(_) => u32::MAX,
         };
         let vocab = self.model.vocab();
         let mut answer = Answer {

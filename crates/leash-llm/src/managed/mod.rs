@@ -136,7 +136,7 @@ pub struct ManagedServerBackend {
     slot_file: String,
     /// The model's template mentions `<think>`: the grammar allows it first.
     allow_think: bool,
-    grammar: Option<(Option<Vec<String>>, String)>,
+    grammar: Option<(crate::OwnedProgramChoice, String)>,
     status: ManagedServerStatusHandle,
     /// Whether any server was started yet (restarts count the later ones).
     started_once: bool,
@@ -346,10 +346,7 @@ impl ManagedServerBackend {
     }
 
     fn grammar(&mut self, programs: ProgramChoice<'_>) -> String {
-        let key = match programs {
-            ProgramChoice::OneOf(names) => Some(names.to_vec()),
-            ProgramChoice::Any => None,
-        };
+        let key = programs.to_owned_choice();
         if let Some((cached_key, grammar)) = &self.grammar
             && *cached_key == key
         {
@@ -418,8 +415,9 @@ impl Backend for ManagedServerBackend {
 
     fn generate(&mut self, request: GenerateRequest<'_>) -> Result<Generation, BackendError> {
         let started = Instant::now();
-        let grammar = match request.format {
+        let grammar = match &request.format {
             OutputFormat::Actions => Some(self.grammar(request.programs)),
+            OutputFormat::Shaped(shape) => Some(shape.gbnf.clone()),
             OutputFormat::Text => None,
         };
         let max_tokens = self

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use crate::backend::{
     Backend, BackendError, FinishReason, GenerateRequest, Generation, OutputFormat,
 };
-use crate::schema::actions_response_format;
+use crate::schema::{OrderedJson, actions_response_format};
 use stream::{Answer, read_event_stream, read_whole_body};
 use transport_error::{read_error, request_error};
 use wire::{ChatRequest, StreamOptions};
@@ -205,11 +205,17 @@ impl Backend for OpenAiBackend {
     fn generate(&mut self, request: GenerateRequest<'_>) -> Result<Generation, BackendError> {
         let started = Instant::now();
         let deadline = started + self.config.timeouts.total;
-        let wants_format = match request.format {
-            OutputFormat::Actions => self.config.use_response_format,
+        let wants_format = match &request.format {
+            OutputFormat::Actions | OutputFormat::Shaped(_) => self.config.use_response_format,
             OutputFormat::Text => false,
         };
-        let response_format = actions_response_format(request.programs);
+        let response_format = match &request.format {
+            OutputFormat::Shaped(shape) => OrderedJson::from_value(serde_json::json!({
+                "type": "json_schema",
+                "json_schema": {"name": shape.name, "strict": true, "schema": shape.schema},
+            })),
+            OutputFormat::Actions | OutputFormat::Text => actions_response_format(request.programs),
+        };
         let mut format_retried = false;
         let mut attempt: u32 = 0;
         let mut on_text = request.on_text;

@@ -11,3 +11,4 @@ mod parse;
 mod replay;
 mod schema_check;
 mod server;
+mod typed_grammar;

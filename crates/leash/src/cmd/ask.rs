@@ -1,7 +1,11 @@
 //! `leash ask [--mode MODE] [--json] PROMPT…`: one job in the foreground. The
 //! model's answers stream to stderr as they are generated (or a progress line
 //! per step when stderr is not a terminal), approvals are asked on the
-//! terminal, and the job, its conversation and every step are recorded.
+//! terminal, and the job, its conversation and every step are recorded. It
+//! ends with a plain account on stdout: each action, the policy's decision,
+//! what became of it and the output of what ran (capped, escaped for the
+//! terminal), then the model's final message; `--json` carries the same
+//! (`report.account`, `final_message`).
 //!
 //! Exit status: 0 when the model finished the task, 1 when the job failed
 //! (model unavailable, unparseable output, not enough memory) or ran out of
@@ -12,14 +16,15 @@ use std::process::ExitCode;
 
 use clap::Args;
 use leash_core::agent::{
-    JobEnd, JobHooks, JobSpec, agent_settings, prompt_facts, run_job, system_prompt,
+    ActionAccount, JobEnd, JobHooks, JobReport, JobSpec, agent_settings, prompt_facts, run_job,
+    system_prompt,
 };
-use leash_core::open_backend;
+use leash_core::{StepKind, open_step_backend};
 use leash_llm::Role;
 use leash_store::{JobState, NewJob, Store};
 use serde_json::json;
 
-use crate::escape::escape_text;
+use crate::escape::{escape_line, escape_text};
 use crate::exit;
 use crate::global::GlobalArgs;
 use crate::session::{Session, open_session, terminal_approver};
@@ -33,6 +38,10 @@ pub struct AskArgs {
     /// Don't stream the model's text to stderr (print a progress line per step).
     #[arg(long)]
     pub quiet: bool,
+    /// Run the job through this skill (as a trigger naming it would),
+    /// instead of letting the routing step choose.
+    #[arg(long, value_name = "NAME")]
+    pub skill: Option<String>,
     /// What to do, in plain words.
     #[arg(required = true, num_args = 1.., value_name = "PROMPT")]
     pub prompt: Vec<String>,
@@ -48,7 +57,7 @@ pub fn run(global: &GlobalArgs, args: AskArgs) -> anyhow::Result<ExitCode> {
         Ok(session) => session,
         Err(code) => return Ok(code),
     };
-    let (mut backend, switches) = match open_backend(&loaded) {
+    let (mut backend, switches) = match open_step_backend(&loaded, StepKind::Plan, &[]) {
         Ok(opened) => opened,
         Err(err) => {
             eprintln!("leash ask: {err}");
@@ -74,6 +83,19 @@ pub fn run(global: &GlobalArgs, args: AskArgs) -> anyhow::Result<ExitCode> {
     let facts = prompt_facts(&loaded, &engine);
     let settings = agent_settings(&loaded);
     let approver = terminal_approver();
+    if let Some(code) = crate::skill_job::run_if_skill(crate::skill_job::AskContext {
+        global,
+        loaded: &loaded,
+        engine: &engine,
+        store: &store,
+        job_id: job.id,
+        task: &task,
+        skill: args.skill.as_deref(),
+        approver: approver.as_ref(),
+        plan_backend: backend.as_mut(),
+    })? {
+        return Ok(code);
+    }
 
     let stream = !args.quiet && std::io::stderr().is_terminal();
     let mut print_text = |text: &str| {
@@ -128,10 +150,16 @@ pub fn run(global: &GlobalArgs, args: AskArgs) -> anyhow::Result<ExitCode> {
     if global.json {
         println!(
             "{}",
-            json!({"job": job.id, "state": state.as_str(), "report": result})
+            json!({
+                "job": job.id,
+                "state": state.as_str(),
+                "final_message": report.last_thought,
+                "report": result,
+            })
         );
     } else {
         eprintln!();
+        print!("{}", plain_account(&report));
         match &report.end {
             JobEnd::Done => eprintln!(
                 "leash: job {} done in {} step(s): {} action(s), {} run, {} not run",
@@ -150,4 +178,81 @@ pub fn run(global: &GlobalArgs, args: AskArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(code)
+}
+
+/// The account of a job for the terminal: one line per action (step, action,
+/// decision and rule, result), the output of what ran indented below it,
+/// then the model's final message. Everything that came from the model or a
+/// command is escaped.
+fn plain_account(report: &JobReport) -> String {
+    let mut out = String::new();
+    if report.account.is_empty() {
+        out.push_str("No actions.\n");
+    }
+    for ActionAccount {
+        step,
+        action,
+        decision,
+        rule,
+        result,
+        output,
+    } in &report.account
+    {
+        let judged = match (decision, rule) {
+            (Some(decision), Some(rule)) => format!("{decision} ({rule})"),
+            (Some(decision), None) => decision.clone(),
+            (None, _) => "not judged".to_owned(),
+        };
+        out.push_str(&format!(
+            "[step {step}] {}: {judged}: {}\n",
+            escape_line(action),
+            escape_line(result)
+        ));
+        if let Some(output) = output {
+            for line in escape_text(output.trim_end()).lines() {
+                out.push_str("    ");
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    if let Some(message) = &report.last_thought {
+        out.push_str(&format!("The model says: {}\n", escape_line(message)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_account_escapes_what_commands_printed() {
+        let report = JobReport {
+            end: JobEnd::Done,
+            steps: 1,
+            actions: 1,
+            executed: 1,
+            not_run: 0,
+            notifications: vec![],
+            last_thought: Some("30G free\x1b[2J".into()),
+            account: vec![ActionAccount {
+                step: 1,
+                action: "run [\"df\",\"-h\"]".into(),
+                decision: Some("allow".into()),
+                rule: Some("seed.whitelist".into()),
+                result: "exit status 0".into(),
+                output: Some("Avail 30G\n\x1b]0;pwned\x07".into()),
+            }],
+            conversation: vec![],
+        };
+        let text = plain_account(&report);
+        assert!(!text.contains('\x1b'), "{text}");
+        assert!(
+            text.contains("[step 1] run [\"df\",\"-h\"]: allow (seed.whitelist): exit status 0"),
+            "{text}"
+        );
+        assert!(text.contains("    Avail 30G\n"), "{text}");
+        assert!(text.contains("The model says: 30G free"), "{text}");
+    }
 }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod daemon;
 pub mod doctor;
 pub mod doctor_hardening;
+pub mod eval;
 pub mod exec;
 pub mod grants;
 pub mod init;

@@ -1,0 +1,123 @@
+//! The figures of a run: done/total per category and overall, harm, steps,
+//! approvals asked and seconds, as a table for people and as JSON.
+
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+
+use crate::runner::TaskResult;
+use crate::task::Category;
+
+/// Totals over some tasks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Totals {
+    pub done: usize,
+    pub total: usize,
+    pub harmed: usize,
+    pub steps: u64,
+    pub approvals_asked: usize,
+    pub seconds: f64,
+}
+
+impl Totals {
+    pub fn of<'a>(results: impl IntoIterator<Item = &'a TaskResult>) -> Totals {
+        let mut totals = Totals::default();
+        for result in results {
+            totals.total += 1;
+            totals.done += usize::from(result.done);
+            totals.harmed += usize::from(!result.harm.is_empty());
+            totals.steps += result.steps;
+            totals.approvals_asked += result.approvals_asked;
+            totals.seconds += result.seconds;
+        }
+        totals
+    }
+
+    /// Done as a percentage (0 when there are no tasks).
+    pub fn percent(&self) -> f64 {
+        if self.total == 0 {
+            0.0
+        } else {
+            self.done as f64 * 100.0 / self.total as f64
+        }
+    }
+}
+
+/// The whole run as one JSON document.
+pub fn to_json(results: &[TaskResult]) -> Value {
+    let categories: serde_json::Map<String, Value> = Category::ALL
+        .iter()
+        .map(|category| {
+            let totals = Totals::of(results.iter().filter(|r| r.category == *category));
+            (category.as_str().to_owned(), json!(totals))
+        })
+        .filter(|(_, totals)| totals["total"] != 0)
+        .collect();
+    json!({
+        "total": Totals::of(results),
+        "skill_routed": Totals::of(results.iter().filter(|r| r.skill.is_some())),
+        "categories": categories,
+        "tasks": results,
+    })
+}
+
+/// The run as a table: one line per task, then one per category and the total.
+pub fn to_table(results: &[TaskResult]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<34} {:<9} {:<5} {:>5} {:>5} {:>7}  notes",
+        "task", "category", "done", "steps", "asked", "seconds"
+    );
+    for r in results {
+        let notes = if !r.harm.is_empty() {
+            format!("HARM: {}", r.harm.join("; "))
+        } else if r.done {
+            r.skill
+                .as_ref()
+                .map(|s| format!("skill {s}"))
+                .unwrap_or_default()
+        } else {
+            format!("{}; {}", r.state, r.failed.join("; "))
+        };
+        let _ = writeln!(
+            out,
+            "{:<34} {:<9} {:<5} {:>5} {:>5} {:>7.1}  {}",
+            r.name,
+            r.category.as_str(),
+            if r.done { "yes" } else { "no" },
+            r.steps,
+            r.approvals_asked,
+            r.seconds,
+            notes
+        );
+    }
+    let _ = writeln!(out);
+    let mut line = |label: &str, totals: Totals| {
+        if totals.total > 0 {
+            let _ = writeln!(
+                out,
+                "{label:<14} done {:>3}/{:<3} ({:>5.1}%)  harm {}  steps {}  approvals asked {}  seconds {:.1}",
+                totals.done,
+                totals.total,
+                totals.percent(),
+                totals.harmed,
+                totals.steps,
+                totals.approvals_asked,
+                totals.seconds
+            );
+        }
+    };
+    for category in Category::ALL {
+        line(
+            category.as_str(),
+            Totals::of(results.iter().filter(|r| r.category == category)),
+        );
+    }
+    line(
+        "skill-routed",
+        Totals::of(results.iter().filter(|r| r.skill.is_some())),
+    );
+    line("all", Totals::of(results));
+    out
+}

@@ -1,0 +1,156 @@
+//! Routing a request (`leash ask`, an API job) to a skill, or to the open
+//! agent loop: a constrained classification step. Only the skills whose
+//! inputs the request supplies are offered (a review needs a repository, a
+//! sort a folder to sort), plus `none`; the model picks one under a grammar.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use leash_llm::{
+    AnswerShape, Backend, ChatMessage, GenerateRequest, OutputFormat, ProgramChoice, Role,
+};
+use serde_json::json;
+
+use crate::catalog::SkillSet;
+use crate::definition::Skill;
+use crate::inputs::{Inputs, resolve};
+
+/// The choice that sends a request to the open agent loop.
+pub const NONE: &str = "none";
+
+/// Where a request goes. Closed.
+#[derive(Debug, Clone)]
+pub enum Route<'a> {
+    Skill {
+        skill: &'a Skill,
+        inputs: Inputs,
+    },
+    /// The open agent loop; says why.
+    Open {
+        why: String,
+    },
+}
+
+/// The skills that apply to `request`, with their inputs.
+pub fn applicable<'a>(
+    skills: &'a SkillSet,
+    request: &str,
+    workspace: &Path,
+    split: &dyn Fn(&str) -> Option<Vec<String>>,
+) -> Vec<(&'a Skill, Inputs)> {
+    skills
+        .all()
+        .iter()
+        .filter_map(|skill| {
+            resolve(skill, request, workspace, split)
+                .map(|inputs| (skill, inputs))
+                .map_err(|why| tracing::debug!(skill = %skill.name, %why, "skill does not apply"))
+                .ok()
+        })
+        .collect()
+}
+
+/// The grammar of the choice: `{"skill": "<name>"}` with the names offered.
+fn choice_shape(names: &[&str]) -> Arc<AnswerShape> {
+    let alternatives: Vec<String> = names
+        .iter()
+        .map(|name| format!("\"\\\"{name}\\\"\""))
+        .collect();
+    Arc::new(AnswerShape {
+        name: "route".to_owned(),
+        gbnf: format!(
+            "root ::= \"{{\\\"skill\\\": \" choice \"}}\"\nchoice ::= {}\n",
+            alternatives.join(" | ")
+        ),
+        schema: json!({
+            "type": "object",
+            "properties": {"skill": {"type": "string", "enum": names}},
+            "required": ["skill"],
+            "additionalProperties": false,
+        }),
+    })
+}
+
+fn prompt(request: &str, offered: &[(&Skill, Inputs)]) -> String {
+    let mut text =
+        String::from("Choose who handles the request. Skills (each with requests it handles):\n");
+    for (skill, _) in offered {
+        text.push_str(&format!("- {}: {}", skill.name, skill.description));
+        if !skill.examples.is_empty() {
+            text.push_str(&format!(" (e.g. \"{}\")", skill.examples.join("\"; \"")));
+        }
+        text.push('\n');
+    }
+    text.push_str(&format!(
+        "- {NONE}: anything else: renaming, copying, deleting, archiving, finding or counting files, reading a file, making a folder, writing a note.\n\nRequest: {request}\n\nAnswer {{\"skill\": NAME}}."
+    ));
+    text
+}
+
+/// Routes `request`: `Ok(Route)`, or `Err` with the backend's error text
+/// when the model could not be asked (the caller then uses the open loop).
+pub fn route<'a>(
+    backend: &mut dyn Backend,
+    skills: &'a SkillSet,
+    request: &str,
+    workspace: &Path,
+    split: &dyn Fn(&str) -> Option<Vec<String>>,
+    max_tokens: u32,
+) -> Result<Route<'a>, String> {
+    let mut offered = applicable(skills, request, workspace, split);
+    if offered.is_empty() {
+        return Ok(Route::Open {
+            why: "no skill applies to the request".to_owned(),
+        });
+    }
+    let mut names: Vec<&str> = offered.iter().map(|(s, _)| s.name.as_str()).collect();
+    names.push(NONE);
+    let messages = [ChatMessage {
+        role: Role::User,
+        content: prompt(request, &offered),
+    }];
+    let generation = backend
+        .generate(GenerateRequest {
+            messages: &messages,
+            format: OutputFormat::Shaped(choice_shape(&names)),
+            max_tokens: max_tokens.min(24),
+            temperature: 0.0,
+            programs: ProgramChoice::Any,
+            on_text: None,
+        })
+        .map_err(|err| err.to_string())?;
+    let chosen = serde_json::from_str::<serde_json::Value>(generation.text.trim())
+        .ok()
+        .and_then(|v| v["skill"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| NONE.to_owned());
+    match offered.iter().position(|(s, _)| s.name == chosen) {
+        Some(at) => {
+            let (skill, inputs) = offered.swap_remove(at);
+            Ok(Route::Skill { skill, inputs })
+        }
+        None => Ok(Route::Open {
+            why: format!("the routing step chose {chosen:?}"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_choice_grammar_offers_exactly_the_names() {
+        let shape = choice_shape(&["organize", NONE]);
+        assert!(
+            shape
+                .gbnf
+                .contains(r#"choice ::= "\"organize\"" | "\"none\"""#),
+            "{}",
+            shape.gbnf
+        );
+        assert_eq!(
+            shape.schema["properties"]["skill"]["enum"],
+            json!(["organize", "none"])
+        );
+    }
+}

@@ -1,0 +1,143 @@
+//! `leash eval`: runs the usefulness suite (leash-eval) against the model the
+//! config names (any backend; `--backend` or `--set model.…=…` to change it)
+//! and prints done/total per category, harm, steps, approvals asked and
+//! seconds (`--json`: one document with every task).
+//!
+//! Exit status: 0 when no task did harm (the score is reported, not judged),
+//! 1 when any task did harm, 2 for bad input.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use leash_eval::{RunOptions, Task, builtin_tasks, run_task, summary};
+use serde_json::Value;
+
+use crate::exit;
+use crate::global::GlobalArgs;
+use crate::load_config::load_config_or_exit;
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// A directory of task files (`*.yaml`) instead of the built-in suite.
+    #[arg(long, value_name = "DIR")]
+    pub tasks: Option<PathBuf>,
+    /// Run only tasks whose name or category contains this (repeatable).
+    #[arg(long, value_name = "TEXT")]
+    pub only: Vec<String>,
+    /// The model backend for every task (llama, openai, replay, llama-server);
+    /// default: model.backend of the config.
+    #[arg(long, value_name = "NAME")]
+    pub backend: Option<String>,
+    /// Model turns per task.
+    #[arg(long, default_value_t = 4)]
+    pub max_steps: u32,
+    /// Tokens the model may generate per turn.
+    #[arg(long, default_value_t = 160)]
+    pub max_tokens: u32,
+    /// Seconds a task may take before it is stopped (and counted not done).
+    #[arg(long, default_value_t = 120)]
+    pub timeout_s: u64,
+    /// Send every task to `leash ask` as a person would, even those a
+    /// trigger would route through a skill.
+    #[arg(long)]
+    pub no_skills: bool,
+}
+
+pub fn run(global: &GlobalArgs, args: EvalArgs) -> anyhow::Result<ExitCode> {
+    let mut overrides = global.overrides.clone();
+    if let Some(backend) = &args.backend {
+        overrides.push(format!("model.backend={backend}"));
+    }
+    let loaded = match load_config_or_exit(global, overrides) {
+        Ok(loaded) => loaded,
+        Err(code) => return Ok(code),
+    };
+    let mut tasks: Vec<Task> = match &args.tasks {
+        Some(dir) => leash_eval::task::load_dir(dir)?,
+        None => builtin_tasks()?,
+    };
+    if !args.only.is_empty() {
+        tasks.retain(|task| {
+            args.only.iter().any(|text| {
+                task.name.contains(text.as_str()) || task.category.as_str() == text.as_str()
+            })
+        });
+        if tasks.is_empty() {
+            eprintln!("leash eval: no task matches {:?}", args.only);
+            return Ok(exit::usage());
+        }
+    }
+    let mut model = serde_json::to_value(&loaded.config.model)?;
+    if let Some(path) = loaded.config.model.effective_path(&loaded.paths) {
+        model["path"] = Value::String(path.display().to_string());
+    }
+    strip_nulls(&mut model);
+    let run_dir = tempfile::Builder::new()
+        .prefix("leash-eval-")
+        .tempdir()
+        .context("cannot make a directory for the run")?;
+    let options = RunOptions {
+        leash: std::env::current_exe().context("cannot find the leash binary itself")?,
+        model,
+        // Without skills, jobs go to the open agent loop, as before skills.
+        extra_config: args
+            .no_skills
+            .then(|| serde_json::json!({"skills": {"route": false}})),
+        max_steps: args.max_steps,
+        max_tokens: args.max_tokens,
+        timeout: Duration::from_secs(args.timeout_s),
+        use_skills: !args.no_skills && skills_available(),
+        run_dir: run_dir.path().to_path_buf(),
+        run_as: loaded
+            .config
+            .security
+            .run_as
+            .clone()
+            .unwrap_or_else(|| "nobody".to_owned()),
+    };
+    let mut results = Vec::with_capacity(tasks.len());
+    for (n, task) in tasks.iter().enumerate() {
+        let result = run_task(task, &options)?;
+        eprintln!(
+            "leash eval: [{}/{}] {} {} ({} steps, {:.1}s){}",
+            n + 1,
+            tasks.len(),
+            task.name,
+            if result.done { "done" } else { "not done" },
+            result.steps,
+            result.seconds,
+            if result.harm.is_empty() {
+                String::new()
+            } else {
+                format!(" HARM: {}", result.harm.join("; "))
+            }
+        );
+        results.push(result);
+    }
+    if global.json {
+        println!("{}", summary::to_json(&results));
+    } else {
+        print!("{}", summary::to_table(&results));
+    }
+    if results.iter().any(|r| !r.harm.is_empty()) {
+        Ok(exit::failure())
+    } else {
+        Ok(exit::success())
+    }
+}
+
+/// Whether this binary routes jobs through skills (`leash ask --skill`).
+fn skills_available() -> bool {
+    true
+}
+
+/// The config loader wants absent keys, not nulls.
+fn strip_nulls(value: &mut Value) {
+    if let Value::Object(map) = value {
+        map.retain(|_, v| !v.is_null());
+        map.values_mut().for_each(strip_nulls);
+    }
+}
