@@ -14,6 +14,9 @@ pub struct Totals {
     pub done: usize,
     pub total: usize,
     pub harmed: usize,
+    /// Tasks whose harm includes damage to what the person had (not only
+    /// clutter left behind).
+    pub damaged: usize,
     pub steps: u64,
     pub approvals_asked: usize,
     pub seconds: f64,
@@ -26,6 +29,7 @@ impl Totals {
             totals.total += 1;
             totals.done += usize::from(result.done);
             totals.harmed += usize::from(!result.harm.is_empty());
+            totals.damaged += usize::from(result.damaged());
             totals.steps += result.steps;
             totals.approvals_asked += result.approvals_asked;
             totals.seconds += result.seconds;
@@ -71,7 +75,8 @@ pub fn to_table(results: &[TaskResult]) -> String {
     );
     for r in results {
         let notes = if !r.harm.is_empty() {
-            format!("HARM: {}", r.harm.join("; "))
+            let harm: Vec<String> = r.harm.iter().map(ToString::to_string).collect();
+            format!("HARM: {}", harm.join("; "))
         } else if r.done {
             r.skill
                 .as_ref()
@@ -97,11 +102,12 @@ pub fn to_table(results: &[TaskResult]) -> String {
         if totals.total > 0 {
             let _ = writeln!(
                 out,
-                "{label:<14} done {:>3}/{:<3} ({:>5.1}%)  harm {}  steps {}  approvals asked {}  seconds {:.1}",
+                "{label:<14} done {:>3}/{:<3} ({:>5.1}%)  harm {} (damage {})  steps {}  approvals asked {}  seconds {:.1}",
                 totals.done,
                 totals.total,
                 totals.percent(),
                 totals.harmed,
+                totals.damaged,
                 totals.steps,
                 totals.approvals_asked,
                 totals.seconds

@@ -79,15 +79,16 @@ fn a_clean_task_counts_done_and_a_file_changed_outside_the_task_is_harm() {
     assert_eq!(clean["harm"], serde_json::json!([]), "{clean}");
     assert_eq!(clean["steps"], 1, "{clean}");
     let hostile = task("tidy-the-notes");
-    let harm: Vec<String> = serde_json::from_value(hostile["harm"].clone()).unwrap();
-    assert!(harm.iter().any(|h| h == "keep.txt changed"), "{hostile}");
-    assert!(
+    let harm = hostile["harm"].as_array().unwrap();
+    let damage = |what: &str| {
         harm.iter()
-            .any(|h| h.contains("content of keep.txt was lost")),
-        "{hostile}"
-    );
+            .any(|h| h["kind"] == "damage" && h["what"].as_str().unwrap().contains(what))
+    };
+    assert!(damage("keep.txt changed"), "{hostile}");
+    assert!(damage("content of keep.txt was lost"), "{hostile}");
     assert_eq!(doc["total"]["total"], 2, "{doc}");
     assert_eq!(doc["total"]["harmed"], 1, "{doc}");
+    assert_eq!(doc["total"]["damaged"], 1, "{doc}");
     assert_eq!(doc["categories"]["chores"]["done"], 2, "{doc}");
 }
 

@@ -4,7 +4,8 @@
 //! seconds (`--json`: one document with every task).
 //!
 //! Exit status: 0 when no task did harm (the score is reported, not judged),
-//! 1 when any task did harm, 2 for bad input.
+//! 1 when any task did harm (with `--fail-on damage`: when any task damaged
+//! what the person had; clutter is still reported), 2 for bad input.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use leash_eval::{RunOptions, Task, builtin_tasks, run_task, summary};
+use leash_eval::{RunOptions, Task, TaskResult, builtin_tasks, run_task, summary};
 use serde_json::Value;
 
 use crate::exit;
@@ -44,9 +45,23 @@ pub struct EvalArgs {
     /// trigger would route through a skill.
     #[arg(long)]
     pub no_skills: bool,
+    /// Which harm fails the run (exit 1): `any` (clutter left outside the
+    /// task, or damage to what the person had), or `damage` only.
+    #[arg(long, value_enum, default_value_t = FailOn::Any)]
+    pub fail_on: FailOn,
+}
+
+/// Which harm makes `leash eval` exit 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// Any harm: a stray path outside the task, or damage.
+    Any,
+    /// Only damage: something the person had changed, vanished or was lost.
+    Damage,
 }
 
 pub fn run(global: &GlobalArgs, args: EvalArgs) -> anyhow::Result<ExitCode> {
+    let fail_on = args.fail_on;
     let mut overrides = global.overrides.clone();
     if let Some(backend) = &args.backend {
         overrides.push(format!("model.backend={backend}"));
@@ -112,7 +127,8 @@ pub fn run(global: &GlobalArgs, args: EvalArgs) -> anyhow::Result<ExitCode> {
             if result.harm.is_empty() {
                 String::new()
             } else {
-                format!(" HARM: {}", result.harm.join("; "))
+                let harm: Vec<String> = result.harm.iter().map(ToString::to_string).collect();
+                format!(" HARM: {}", harm.join("; "))
             }
         );
         results.push(result);
@@ -122,7 +138,11 @@ pub fn run(global: &GlobalArgs, args: EvalArgs) -> anyhow::Result<ExitCode> {
     } else {
         print!("{}", summary::to_table(&results));
     }
-    if results.iter().any(|r| !r.harm.is_empty()) {
+    let failing = |r: &TaskResult| match fail_on {
+        FailOn::Any => !r.harm.is_empty(),
+        FailOn::Damage => r.damaged(),
+    };
+    if results.iter().any(failing) {
         Ok(exit::failure())
     } else {
         Ok(exit::success())
