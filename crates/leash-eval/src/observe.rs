@@ -16,7 +16,7 @@ pub struct Observed {
     /// What the person was shown: `said` plus the output of every command
     /// that ran.
     pub shown: String,
-    /// Each command that ran: its argv (argv[0] replaced by the program's
+    /// Each command that ran: its argv (`argv[0]` replaced by the program's
     /// file name).
     pub ran: Vec<Vec<String>>,
     /// The argv of each approval request.

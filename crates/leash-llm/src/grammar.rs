@@ -9,7 +9,7 @@
 //! ([`StringRole::max_chars`], [`MAX_ARGV_ITEMS`], [`MAX_ACTIONS_PER_ANSWER`]),
 //! `\u` escapes limited to non-NUL, non-surrogate code points (so every escape
 //! the grammar allows is one serde_json decodes), path strings non-empty, and
-//! the program (argv[0]) one of the policy's names when a [`ProgramChoice`]
+//! the program (`argv[0]`) one of the policy's names when a [`ProgramChoice`]
 //! says so. Everything the grammar admits therefore parses; the integration
 //! tests check that with a small GBNF matcher, and the `llama` backend's tests
 //! exercise it with the real model.

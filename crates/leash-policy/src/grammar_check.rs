@@ -45,7 +45,7 @@ pub(crate) fn is_number(text: &str) -> bool {
         && suffix.len() <= 3
 }
 
-/// Whether argv (without argv[0]) only asks the program for its version: the
+/// Whether argv (without `argv[0]`) only asks the program for its version: the
 /// one shape every program leash can run admits, grammar or not.
 fn version_only(args: &[&str]) -> bool {
     matches!(args, ["--version"])

@@ -97,7 +97,7 @@ pub struct GrantPattern {
     text: String,
     /// The program as the policy names it (`python3`, `git`).
     program: String,
-    /// argv[0] as written (the policy resolves it when probing).
+    /// `argv[0]` as written (the policy resolves it when probing).
     program_word: String,
     words: Vec<Word>,
     rest: bool,
@@ -171,7 +171,7 @@ impl GrantPattern {
     }
 
     /// Whether a command the policy judged as `identity` with `argv` has the
-    /// pattern's shape (argv[0] is judged by identity, not by spelling).
+    /// pattern's shape (`argv[0]` is judged by identity, not by spelling).
     pub fn matches<S: AsRef<str>>(&self, identity: &str, argv: &[S]) -> bool {
         let base = identity.rsplit('/').next().unwrap_or(identity);
         if normalize_name(base) != self.program {

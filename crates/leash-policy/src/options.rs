@@ -164,7 +164,7 @@ pub(crate) enum Oddity<'a> {
     Unterminated(&'a str),
 }
 
-/// The argv of one command (without argv[0]) read through a program's spec.
+/// The argv of one command (without `argv[0]`) read through a program's spec.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ParsedArgs<'a> {
     /// Shapes outside the grammar seen while parsing.

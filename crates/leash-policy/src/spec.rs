@@ -112,7 +112,7 @@ impl ProgramSpec {
         }
     }
 
-    /// Reads `args` (argv without argv[0]).
+    /// Reads `args` (argv without `argv[0]`).
     pub fn parse<'a>(&self, args: &[&'a str]) -> ParsedArgs<'a> {
         let mut out = ParsedArgs::default();
         let global = LevelParse {

@@ -12,8 +12,8 @@
 //! - [`gather`]: the context commands, on the leash.
 //! - [`shape`]: the answer's grammar, schema and parser.
 //! - [`file_kind`]: the kind of file a name suggests, for a sort's question.
-//! - [`derive`]: the actions an answer leads to.
-//! - [`route`]: the classification step (which skill, or the open loop).
+//! - [`derive`](mod@derive): the actions an answer leads to.
+//! - [`route`](mod@route): the classification step (which skill, or the open loop).
 //! - [`run_skill`]: one job through a skill.
 
 #![forbid(unsafe_code)]

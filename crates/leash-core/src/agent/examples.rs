@@ -190,7 +190,7 @@ impl ExampleLibrary {
     }
 
     /// The examples closest to `task` (most shared words first, library
-    /// order on ties), at most [`MAX_EXAMPLES_PER_TASK`]; the first example
+    /// order on ties), at most `MAX_EXAMPLES_PER_TASK`; the first example
     /// when none shares a word.
     pub fn choose(&self, task: &str) -> Vec<&Example> {
         let wanted = words(task);

@@ -28,7 +28,7 @@ pub struct PromptFacts {
 /// The program names the policy may let run: the first word of each
 /// whitelist pattern, in order, without repeats, leaving out a program whose
 /// bare name is on the never-allowed list (`dd`: nothing it does can pass).
-/// The system prompt lists these, and the agent loop narrows argv[0] of the
+/// The system prompt lists these, and the agent loop narrows `argv[0]` of the
 /// model's `run` actions to them (the grammar for the embedded model), so
 /// both come from this one definition.
 pub fn runnable_programs(whitelist: &[String], never: &[String]) -> Vec<String> {
