@@ -219,7 +219,8 @@ impl CommandRunner<'_> {
         }
         let undo = match self.journal {
             Some(journal) if verdict.decision != Decision::Deny => {
-                let plan = undo_hook::plan(journal, self.policy, &verdict, &request.cwd);
+                let plan =
+                    undo_hook::plan(journal, self.policy, &verdict, &request.argv, &request.cwd);
                 gate_outcome = undo_hook::gate(journal, plan.as_ref(), gate_outcome);
                 plan
             }
@@ -410,15 +411,22 @@ impl CommandRunner<'_> {
     /// [`CommandRunner::execute`] does for commands.
     pub fn with_control_check<T>(
         &self,
-        job_id: Option<i64>,
+        request: &CommandRequest,
         report: &mut CommandReport,
         write: impl FnOnce() -> T,
     ) -> Result<T, EngineError> {
+        let job_id = request.job_id;
         // Journal before the effect: if the pre-images cannot be saved, the
-        // write does not happen.
-        let pending = match (self.journal, &report.undo, &report.verdict.command) {
-            (Some(journal), Some(plan), Some(command)) => {
-                undo_hook::begin(journal, self.audit, job_id, &command.argv, plan)?
+        // write does not happen. A file action judged as what it is has no
+        // resolved program; its request argv says what it does.
+        let pending = match (self.journal, &report.undo) {
+            (Some(journal), Some(plan)) => {
+                let argv = report
+                    .verdict
+                    .command
+                    .as_ref()
+                    .map_or(&request.argv, |command| &command.argv);
+                undo_hook::begin(journal, self.audit, job_id, argv, plan)?
             }
             _ => None,
         };

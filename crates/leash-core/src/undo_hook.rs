@@ -3,7 +3,7 @@
 //! policy names before anyone approves it, and journaled durably before it
 //! runs. The logic is in leash-undo; this file only connects it.
 
-use leash_policy::{Policy, Verdict};
+use leash_policy::{Decision, Policy, Verdict};
 use leash_store::AuditLog;
 use leash_undo::{EntryContext, Journal, Pending, Plan, Reversibility, replaces_files};
 use serde_json::json;
@@ -11,17 +11,33 @@ use serde_json::json;
 use crate::error::EngineError;
 use crate::mode_gate::GateOutcome;
 
-/// The journal's plan for a judged command (`None` when the program did not
-/// resolve: it cannot run at all).
+/// The journal's plan for a judged command or file action (`None` when it
+/// is denied without a program: it cannot run at all).
 pub(crate) fn plan(
     journal: &Journal,
     policy: &Policy,
     verdict: &Verdict,
+    argv: &[String],
     cwd: &std::path::Path,
 ) -> Option<Plan> {
-    let command = verdict.command.as_ref()?;
-    let writes = policy.write_targets(&command.argv, cwd);
-    Some(journal.plan(&writes, replaces_files(&command.identity)))
+    match verdict.command.as_ref() {
+        Some(command) => {
+            let writes = policy.write_targets(&command.argv, cwd);
+            Some(journal.plan(&writes, replaces_files(&command.identity)))
+        }
+        // A file action leash carries out itself (`write_file`) is judged as
+        // a file action, with no program resolved. Its request argv
+        // (`tee -- PATH`) names what it writes, and leash's own write
+        // replaces the file (an atomic rename), so a big file can be kept by
+        // hard link. Without this, `write_file` would go unjournaled.
+        None => match verdict.decision {
+            Decision::Allow | Decision::Ask => {
+                let writes = policy.write_targets(argv, cwd);
+                Some(journal.plan(&writes, true))
+            }
+            Decision::Deny => None,
+        },
+    }
 }
 
 /// `undo.approve_irreversible`: an irreversible command that would just run

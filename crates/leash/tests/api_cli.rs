@@ -26,13 +26,14 @@ fn free_port() -> u16 {
 }
 
 /// A home whose daemon listens on `port` and plays one model turn that runs
-/// `ls` (which, in `prompt` mode, waits for a person).
+/// `ls` (which, in `prompt` mode, waits for a person), then a turn that says
+/// done (a model that ran something must see its results before `done`).
 fn home_on_port(port: u16) -> TestHome {
     let home = TestHome::new();
     let transcript = home.root().join("transcript.yaml");
     std::fs::write(
         &transcript,
-        "responses:\n  - text: '{\"actions\": [{\"run\": [\"ls\"]}], \"done\": true}'\n",
+        "responses:\n  - text: '{\"actions\": [{\"run\": [\"ls\"]}], \"done\": true}'\n  - text: '{\"actions\": [], \"done\": true}'\n",
     )
     .unwrap();
     home.write_config(&format!(

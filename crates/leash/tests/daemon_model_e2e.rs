@@ -30,6 +30,14 @@ fn inbox_example_with_the_real_model_ends_well_formed_and_inside_the_policy() {
     let home = TestHome::new();
     let dir = home.root().join("inbox");
     copy_example("inbox", &dir);
+    // The example's trigger goes through the organize skill, which sorts
+    // these files by their kind without asking the model. This test is about
+    // the real model's own answers in the open agent loop, so the trigger
+    // here names no skill.
+    let config = dir.join("config.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("    skill: organize\n"), "{text}");
+    std::fs::write(&config, text.replace("    skill: organize\n", "")).unwrap();
     let port = format!("api.listen=127.0.0.1:{}", free_port());
     let model_path = format!("model.path={}", model.display());
     let daemon = DaemonProcess::start(

@@ -164,7 +164,7 @@ pub fn perform(
             let mut report = runner.judge_verdict(&request, verdict)?;
             let target = scope.workspace.join(&write.path);
             let written = if report.not_run.is_none() {
-                let result = runner.with_control_check(scope.job_id, &mut report, || {
+                let result = runner.with_control_check(&request, &mut report, || {
                     write_atomically(&target, write.content.as_bytes())
                 })?;
                 runner.audit.append(
