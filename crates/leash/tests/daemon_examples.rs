@@ -128,6 +128,15 @@ fn deploy_waits_for_approval_then_deploys_and_files_the_flag_as_done() {
         "deployed build/ to site/\n"
     );
     let done = ex.dir.join("triggers/.leash/done");
+    // The job's end state is committed before its trigger file is filed (the
+    // filing records the new path against the ended job): wait for the result
+    // file, the filing's last step.
+    assert!(
+        wait_for(Duration::from_secs(30), || done
+            .join("deploy.flag.result.json")
+            .exists()),
+        "flag not filed in done/"
+    );
     assert!(done.join("deploy.flag").exists(), "flag not in done/");
     let result: serde_json::Value =
         serde_json::from_str(&read(&done.join("deploy.flag.result.json"))).unwrap();
@@ -306,7 +315,15 @@ fn inbox_task_sorts_files_into_category_folders_and_records_every_move() {
         .filter(|r| r["kind"] == "command.started" && r["payload"]["argv"][0] == "mv")
         .collect();
     assert_eq!(moves.len(), 3, "{moves:?}");
-    assert!(ex.dir.join("triggers/.leash/done/today.task").exists());
+    let filed = ex.dir.join("triggers/.leash/done/today.task");
+    // Filed just after the job's end state is committed (see the deploy test).
+    assert!(
+        wait_for(Duration::from_secs(30), || filed
+            .with_file_name("today.task.result.json")
+            .exists()),
+        "task file not filed in done/"
+    );
+    assert!(filed.exists());
     assert_eq!(daemon.stop(), 0);
     // `leash undo JOB` puts the inbox back exactly and removes what the job made.
     let undo = ex.cli(&["undo", &jobs[0].0.to_string()]);
