@@ -65,6 +65,11 @@ pub struct NewApproval {
     /// The grant leash suggests for this shape, when a person has approved
     /// it `approvals.suggest_after` times.
     pub suggested_grant: Option<String>,
+    /// The undo class of the action (`reversible`, `partly-reversible`,
+    /// `irreversible`), when the journal classed it.
+    pub reversibility: Option<String>,
+    /// The grant pattern leash would use for this shape of command.
+    pub grant_shape: Option<String>,
 }
 
 /// An approval row.
@@ -90,10 +95,17 @@ pub struct Approval {
     pub grant_id: Option<i64>,
     /// The grant leash suggested (see [`NewApproval::suggested_grant`]).
     pub suggested_grant: Option<String>,
+    /// Why the person refused it (trusted text, but escape it on display).
+    pub refusal_reason: Option<String>,
+    /// See [`NewApproval::reversibility`].
+    pub reversibility: Option<String>,
+    /// See [`NewApproval::grant_shape`].
+    pub grant_shape: Option<String>,
 }
 
 const APPROVAL_COLUMNS: &str = "id, job_id, created_at, expires_at, nonce, state, argv, cwd, \
-     rule, reason, decided_by, decided_at, channel, grant_id, suggested_grant";
+     rule, reason, decided_by, decided_at, channel, grant_id, suggested_grant, refusal_reason, \
+     reversibility, grant_shape";
 
 impl Store {
     /// Files a pending approval request and returns it as stored.
@@ -102,7 +114,8 @@ impl Store {
         self.conn
             .execute(
                 "INSERT INTO approvals (job_id, created_at, expires_at, nonce, state, argv, cwd, \
-                 rule, reason, suggested_grant) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 rule, reason, suggested_grant, reversibility, grant_shape) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 params![
                     approval.job_id,
                     now_rfc3339(),
@@ -114,6 +127,8 @@ impl Store {
                     approval.rule,
                     approval.reason,
                     approval.suggested_grant,
+                    approval.reversibility,
+                    approval.grant_shape,
                 ],
             )
             .at(&self.path)?;
@@ -168,6 +183,20 @@ impl Store {
         decided_by: &str,
         channel: &str,
     ) -> Result<Approval, StoreError> {
+        self.decide_approval_with_reason(id, decision, decided_by, channel, None)
+    }
+
+    /// [`Store::decide_approval`], recording why the person refused (only
+    /// kept with a denial; an approval or an expiry ignores it).
+    pub fn decide_approval_with_reason(
+        &self,
+        id: i64,
+        decision: ApprovalState,
+        decided_by: &str,
+        channel: &str,
+        refusal_reason: Option<&str>,
+    ) -> Result<Approval, StoreError> {
+        let refusal_reason = refusal_reason.filter(|_| decision == ApprovalState::Denied);
         let refuse = |current: ApprovalState| StoreError::InvalidTransition {
             table: "approvals",
             id,
@@ -181,15 +210,16 @@ impl Store {
         let changed = self
             .conn
             .execute(
-                "UPDATE approvals SET state = ?1, decided_by = ?2, decided_at = ?3, channel = ?4 \
-                 WHERE id = ?5 AND state = ?6",
+                "UPDATE approvals SET state = ?1, decided_by = ?2, decided_at = ?3, channel = ?4, \
+                 refusal_reason = ?7 WHERE id = ?5 AND state = ?6",
                 params![
                     decision.as_str(),
                     decided_by,
                     now_rfc3339(),
                     channel,
                     id,
-                    ApprovalState::Pending.as_str()
+                    ApprovalState::Pending.as_str(),
+                    refusal_reason,
                 ],
             )
             .at(&self.path)?;
@@ -228,6 +258,9 @@ struct RawApproval {
     channel: Option<String>,
     grant_id: Option<i64>,
     suggested_grant: Option<String>,
+    refusal_reason: Option<String>,
+    reversibility: Option<String>,
+    grant_shape: Option<String>,
 }
 
 impl RawApproval {
@@ -248,6 +281,9 @@ impl RawApproval {
             channel: row.get(12)?,
             grant_id: row.get(13)?,
             suggested_grant: row.get(14)?,
+            refusal_reason: row.get(15)?,
+            reversibility: row.get(16)?,
+            grant_shape: row.get(17)?,
         })
     }
 
@@ -284,6 +320,9 @@ impl RawApproval {
             channel: self.channel,
             grant_id: self.grant_id,
             suggested_grant: self.suggested_grant,
+            refusal_reason: self.refusal_reason,
+            reversibility: self.reversibility,
+            grant_shape: self.grant_shape,
         })
     }
 }

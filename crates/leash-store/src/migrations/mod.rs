@@ -51,6 +51,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "grants",
         sql: include_str!("0005_grants.sql"),
     },
+    Migration {
+        version: 6,
+        name: "refusals",
+        sql: include_str!("0006_refusals.sql"),
+    },
 ];
 
 /// The schema version this build writes and understands.

@@ -14,4 +14,5 @@ mod group_crash;
 mod job_queue;
 mod jobs_approvals;
 mod migrations;
+mod refusals;
 mod support;

@@ -26,6 +26,10 @@ const PINNED: &[(u32, &str)] = &[
         5,
         "994f15b448575509c00493f217664bf0ed1524478aa9c7e17d1ad41b3efc80e8",
     ),
+    (
+        6,
+        "5ce509f90a56d770ccd693d2f5cca21b301e0160e407199b660f95e40a2f570b",
+    ),
 ];
 
 #[test]
@@ -79,6 +83,7 @@ fn fresh_database_gets_the_latest_version_and_every_table() {
             "git_marks",
             "grants",
             "jobs",
+            "refused_shapes",
             "schedule_marks",
             "undo_actions",
             "undo_targets"
