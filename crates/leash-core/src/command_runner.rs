@@ -139,6 +139,8 @@ pub struct CommandRunner<'a> {
     pub workspace: &'a std::path::Path,
     /// `approvals.suggest_after`.
     pub suggest_after: u64,
+    /// `approvals.learn_from_refusals` (see [`crate::Engine`]).
+    pub learn_from_refusals: bool,
 }
 
 impl CommandRunner<'_> {
@@ -356,6 +358,12 @@ impl CommandRunner<'_> {
             expires_in: self.approval_expiry,
             binding: binding.clone(),
             suggested_grant,
+            reversibility: report.undo.as_ref().map(|plan| plan.class),
+            grant_shape: report
+                .verdict
+                .command
+                .as_ref()
+                .map(|command| leash_policy::suggest_grant(&command.identity, &request.argv)),
         };
         report.binding = binding;
         self.audit.append(
@@ -369,9 +377,11 @@ impl CommandRunner<'_> {
                 "expires_in_s": approval.expires_in.as_secs(),
                 "binding": approval.binding,
                 "suggested_grant": approval.suggested_grant,
+                "reversibility": approval.reversibility,
+                "grant_shape": approval.grant_shape,
             }),
         )?;
-        let outcome = self.approver.ask(&approval);
+        let mut outcome = self.approver.ask(&approval);
         let kind = match &outcome {
             ApprovalOutcome::Answered { .. } => "approval.answered",
             ApprovalOutcome::Expired { .. } => "approval.expired",
@@ -402,6 +412,9 @@ impl CommandRunner<'_> {
             ApprovalOutcome::Expired { .. } => Some(NotRunReason::ApprovalExpired),
             ApprovalOutcome::Unavailable { .. } => Some(NotRunReason::NoApprover),
         };
+        if report.not_run == Some(NotRunReason::Refused) {
+            crate::refusal_memory::remember(self, request, report, &mut outcome)?;
+        }
         report.approval = Some(outcome);
         Ok(())
     }

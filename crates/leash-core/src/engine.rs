@@ -45,6 +45,9 @@ pub struct Engine {
     pub trigger: Option<String>,
     /// `approvals.suggest_after`.
     pub suggest_after: u64,
+    /// `approvals.learn_from_refusals`: the person's reason goes back to the
+    /// model, and a trigger's refused shapes are listed in its prompts.
+    pub learn_from_refusals: bool,
 }
 
 /// Opens the audit log the config describes (database in the state dir, JSONL
@@ -162,6 +165,7 @@ impl Engine {
             grants: GrantBook::new(loaded.paths.database_file()),
             trigger: None,
             suggest_after: loaded.config.approvals.suggest_after,
+            learn_from_refusals: loaded.config.approvals.learn_from_refusals,
         })
     }
 
@@ -183,6 +187,7 @@ impl Engine {
             trigger: self.trigger.as_deref(),
             workspace: &self.workspace,
             suggest_after: self.suggest_after,
+            learn_from_refusals: self.learn_from_refusals,
         }
     }
 }

@@ -26,6 +26,7 @@ mod mode_gate;
 mod model_choice;
 mod outcome_json;
 mod policy_settings;
+mod refusal_memory;
 mod run_as;
 mod sandbox_template;
 mod undo_hook;
@@ -42,6 +43,7 @@ pub use model_choice::{
 };
 pub use outcome_json::{outcome_payload, status_json};
 pub use policy_settings::policy_settings;
+pub use refusal_memory::{REFUSED_BEFORE_LIMIT, refused_before, render_refused_before};
 pub use run_as::{RUN_AS_KEY, RunAsDecision, hand_over, hand_over_if_root};
 pub use sandbox_template::{SandboxTemplate, layer_for};
 pub use undo_hook::undo_roots;

@@ -70,6 +70,9 @@ pub struct ApprovalsConfig {
     /// After this many approvals of one shape, leash suggests a grant for
     /// it. Default 3; 0 never suggests.
     pub suggest_after: u64,
+    /// A person's reason for refusing goes back to the model, and a
+    /// trigger's refused shapes are listed in its prompts. Default true.
+    pub learn_from_refusals: bool,
 }
 
 impl Default for ApprovalsConfig {
@@ -78,12 +81,18 @@ impl Default for ApprovalsConfig {
             expiry_s: 600,
             notifier: None,
             suggest_after: 3,
+            learn_from_refusals: true,
         }
     }
 }
 
 impl ApprovalsConfig {
-    pub(crate) const KEYS: &'static [&'static str] = &["expiry_s", "notifier", "suggest_after"];
+    pub(crate) const KEYS: &'static [&'static str] = &[
+        "expiry_s",
+        "notifier",
+        "suggest_after",
+        "learn_from_refusals",
+    ];
 
     pub(crate) fn read(r: &mut Reader<'_>, node: &Node, key: &str) -> Self {
         let mut a = ApprovalsConfig::default();
@@ -95,6 +104,12 @@ impl ApprovalsConfig {
         r.field(&f, "suggest_after", &mut a.suggest_after, |r, n, k| {
             r.integer(n, k, 0)
         });
+        r.field(
+            &f,
+            "learn_from_refusals",
+            &mut a.learn_from_refusals,
+            Reader::boolean,
+        );
         a
     }
 }

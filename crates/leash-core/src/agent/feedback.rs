@@ -65,7 +65,7 @@ fn not_run_text(report: &CommandReport) -> String {
             "DENIED by the policy (rule {}): {}.{hint}",
             verdict.rule, verdict.reason
         ),
-        Some(NotRunReason::Refused) => "NOT RUN: the person refused it.".to_owned(),
+        Some(NotRunReason::Refused) => super::refusals::refused_text(report),
         Some(NotRunReason::ApprovalExpired) => {
             "NOT RUN: it needed approval and nobody answered in time.".to_owned()
         }

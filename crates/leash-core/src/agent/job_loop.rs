@@ -160,7 +160,8 @@ pub fn run_job(
         }),
     )?;
     let library = ExampleLibrary::builtin(&engine.policy, &engine.workspace);
-    let preface = render_examples(&library.choose(&job.task));
+    let mut preface = render_examples(&library.choose(&job.task));
+    preface.push_str(&crate::refusal_memory::refused_before(engine)?);
     let mut conversation = Conversation::with_preface(
         system,
         &preface,
@@ -172,7 +173,7 @@ pub fn run_job(
     let policy = engine.policy.settings();
     let programs = runnable_programs(&policy.whitelist, &policy.blacklist);
     // Actions refused or failed in this job (and why): not carried out again.
-    let mut tried: HashMap<String, &'static str> = HashMap::new();
+    let mut tried: HashMap<String, String> = HashMap::new();
     // Actions carried out in this job (and in which step): their RESULTS were
     // shown; a repeat is not carried out again (a small model re-runs `ls`
     // every step instead of saying done).
@@ -261,7 +262,9 @@ pub fn run_job(
             if repeat {
                 // Neither a failure nor new: it only says what was said.
             } else if let Some(why) = failure(&result) {
-                tried.entry(key).or_insert(why);
+                tried
+                    .entry(key)
+                    .or_insert_with(|| super::refusals::not_again(&result, why));
             } else if carried_out(&result) {
                 done_before.entry(key).or_insert(step);
             }

@@ -10,6 +10,7 @@ mod job_loop;
 mod job_setup;
 mod ls_times;
 mod memory_guard;
+mod refusals;
 mod run_shapes;
 mod system_prompt;
 

@@ -7,10 +7,14 @@
 //! never "yes": the engine then denies.
 
 mod binding;
+mod reason;
 mod request;
 mod tty;
 pub mod visible;
 
 pub use binding::{ApprovalBinding, BoundFile};
+pub use reason::{
+    MAX_REASON_CHARS, REFUSAL_REASONS, RefusalReasonError, reason_line, refusal_reason,
+};
 pub use request::{ApprovalAnswer, ApprovalOutcome, ApprovalRequest, Approver, NoApprover};
 pub use tty::TtyApprover;

@@ -28,6 +28,11 @@ pub struct ApprovalRequest {
     /// A grant leash suggests for this shape of command, after a person
     /// approved it `approvals.suggest_after` times.
     pub suggested_grant: Option<String>,
+    /// Whether `leash undo` could take it back, when the journal classed it.
+    pub reversibility: Option<leash_undo::Reversibility>,
+    /// The grant pattern leash would use for this shape of command (shown
+    /// with every request: no grant covers it, or nobody would be asked).
+    pub grant_shape: Option<String>,
 }
 
 /// A person's answer.
@@ -63,6 +68,11 @@ pub enum ApprovalOutcome {
         answer: ApprovalAnswer,
         channel: String,
         by: String,
+        /// Why the person refused (typed or one of
+        /// [`super::REFUSAL_REASONS`]); fed back to the model. Trusted
+        /// words, but shown escaped everywhere.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     /// Nobody answered before the expiry: counts as a denial.
     Expired { channel: String },

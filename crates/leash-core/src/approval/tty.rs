@@ -57,6 +57,7 @@ impl Approver for TtyApprover {
                 answer,
                 channel: "tty".to_owned(),
                 by: self.who.clone(),
+                reason: None,
             },
             Ok(None) => ApprovalOutcome::Expired {
                 channel: "tty".to_owned(),
@@ -89,6 +90,12 @@ pub fn render_request(request: &ApprovalRequest) -> String {
         visible_arg(&request.rule)
     ));
     text.push_str(&format!("  reason:  {}\n", visible_text(&request.reason)));
+    if let Some(shape) = &request.grant_shape {
+        text.push_str(&format!(
+            "  no grant covers it; a grant would read: {}\n",
+            visible_text(shape)
+        ));
+    }
     if request.argv.iter().any(|a| has_hidden_characters(a)) {
         text.push_str(
             "  WARNING: the command contains invisible or control characters (shown as \\u{..})\n",
@@ -209,6 +216,8 @@ mod tests {
             expires_in: Duration::from_secs(600),
             binding: None,
             suggested_grant: None,
+            reversibility: None,
+            grant_shape: Some("git push ...".into()),
         }
     }
 

@@ -47,6 +47,7 @@ impl Approver for Person {
             answer: self.answer,
             channel: "test".into(),
             by: "test".into(),
+            reason: None,
         }
     }
 }

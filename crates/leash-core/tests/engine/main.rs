@@ -11,6 +11,7 @@ mod agent_loop;
 mod control_files;
 mod grants;
 mod network_on_approval;
+mod refusal_feedback;
 mod root;
 mod system_secrets;
 mod typed_grammar;

@@ -26,6 +26,7 @@ impl Approver for SaysYes {
             answer: ApprovalAnswer::Yes,
             channel: "test".into(),
             by: "test".into(),
+            reason: None,
         }
     }
 }
