@@ -58,6 +58,21 @@ impl DaemonContext {
         channel: &str,
         by: &str,
     ) -> Result<Approval, DecideError> {
+        self.decide_approval_with_reason(id, nonce, answer, channel, by, None)
+    }
+
+    /// [`DaemonContext::decide_approval`] with the person's reason for a
+    /// refusal (already checked with `leash_core::approval::refusal_reason`;
+    /// kept only with a denial). The waiting job hands it to the model.
+    pub fn decide_approval_with_reason(
+        &self,
+        id: i64,
+        nonce: &str,
+        answer: RemoteAnswer,
+        channel: &str,
+        by: &str,
+        reason: Option<&str>,
+    ) -> Result<Approval, DecideError> {
         let approval = self
             .with_store(|store| store.approval(id))?
             .ok_or(DecideError::NotFound { id })?;
@@ -93,7 +108,9 @@ impl DaemonContext {
             RemoteAnswer::Approve => ApprovalState::Approved,
             RemoteAnswer::Deny => ApprovalState::Denied,
         };
-        let decided = match self.with_store(|store| store.decide_approval(id, state, by, channel)) {
+        let decided = match self
+            .with_store(|store| store.decide_approval_with_reason(id, state, by, channel, reason))
+        {
             Ok(decided) => decided,
             Err(DaemonError::Store(StoreError::InvalidTransition { current, .. })) => {
                 return Err(DecideError::NotPending { id, state: current });
@@ -163,6 +180,8 @@ impl RemoteApprover {
             rule: Some(request.rule.clone()),
             reason: Some(request.reason.clone()),
             suggested_grant: request.suggested_grant.clone(),
+            reversibility: request.reversibility.map(|r| r.as_str().to_owned()),
+            grant_shape: request.grant_shape.clone(),
         };
         let approval = ctx.with_store(|store| store.insert_approval(&new))?;
         Metrics::bump(&ctx.metrics.approvals_requested);
@@ -252,6 +271,7 @@ fn answered(approval: &Approval, answer: ApprovalAnswer) -> ApprovalOutcome {
         answer,
         channel: approval.channel.clone().unwrap_or_default(),
         by: approval.decided_by.clone().unwrap_or_default(),
+        reason: approval.refusal_reason.clone(),
     }
 }
 

@@ -38,7 +38,13 @@ pub fn approval_summary(approval: &Approval) -> String {
         .iter()
         .map(|word| leash_core::approval::visible::visible_arg(word))
         .collect();
-    let mut line = format!("leash wants to run: {}", argv.join(" "));
+    // The undo class comes first so a long command cannot cut it off.
+    let class = approval
+        .reversibility
+        .as_deref()
+        .map(|class| format!(" [{}]", leash_core::approval::visible::visible_text(class)))
+        .unwrap_or_default();
+    let mut line = format!("leash wants to run{class}: {}", argv.join(" "));
     if line.chars().count() > 200 {
         line = line.chars().take(199).collect::<String>() + "…";
     }

@@ -10,6 +10,7 @@
 //! - [`snapshot`]: tree snapshots and the harm check.
 //! - [`observe`]: what the job said, showed, ran and asked.
 //! - [`outcome`]: the outcome checks.
+//! - [`person`]: a scripted person who answers approvals as the task needs.
 //! - [`runner`]: one task, end to end.
 //! - [`summary`]: the figures of a run, as a table and as JSON.
 
@@ -19,6 +20,7 @@ mod builtin;
 mod error;
 pub mod observe;
 pub mod outcome;
+pub mod person;
 pub mod runner;
 pub mod snapshot;
 pub mod summary;

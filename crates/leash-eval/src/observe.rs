@@ -21,6 +21,11 @@ pub struct Observed {
     pub ran: Vec<Vec<String>>,
     /// The argv of each approval request.
     pub asked: Vec<Vec<String>>,
+    /// Requests a person refused.
+    pub refused: usize,
+    /// Proposals of an action already refused in the same job: asked
+    /// again, or refused by the loop without asking.
+    pub reproposed: usize,
     /// Model turns the job took (`report.steps`).
     pub steps: u64,
     /// The job's end state as `leash ask --json` printed it.
@@ -63,6 +68,10 @@ impl Observed {
                 Vec::new()
             }
         };
+        // Per job: the argvs a person refused so far.
+        let mut refused: std::collections::HashSet<(Option<i64>, Vec<String>)> =
+            std::collections::HashSet::new();
+        let mut last_asked: Option<Vec<String>> = None;
         for record in records {
             let payload = &record.payload;
             match record.kind.as_str() {
@@ -81,7 +90,27 @@ impl Observed {
                 "command.finished" => {
                     collect_strings(&payload["stdout"]["text"], &mut observed.shown);
                 }
-                "approval.requested" => observed.asked.push(strings(&payload["argv"])),
+                "approval.requested" => {
+                    let argv = strings(&payload["argv"]);
+                    if refused.contains(&(record.job_id, argv.clone())) {
+                        observed.reproposed += 1;
+                    }
+                    last_asked = Some(argv.clone());
+                    observed.asked.push(argv);
+                }
+                "approval.answered" if payload["answer"] == "no" => {
+                    observed.refused += 1;
+                    if let Some(argv) = last_asked.take() {
+                        refused.insert((record.job_id, argv));
+                    }
+                }
+                "action.rejected"
+                    if payload["reason"]
+                        .as_str()
+                        .is_some_and(|why| why.contains("the person refused it")) =>
+                {
+                    observed.reproposed += 1;
+                }
                 _ => {}
             }
         }

@@ -42,6 +42,9 @@ pub struct RunOptions {
     /// When leash runs as root, commands run as this user (`security.run_as`)
     /// and each workspace is handed over to it; ignored otherwise.
     pub run_as: String,
+    /// Every action waits for approval (`execution_mode: prompt`) and a
+    /// scripted person answers (see [`crate::person`]).
+    pub person: bool,
 }
 
 /// The result of one task.
@@ -58,6 +61,10 @@ pub struct TaskResult {
     pub harm: Vec<Harm>,
     pub steps: u64,
     pub approvals_asked: usize,
+    /// Requests the person refused.
+    pub refused: usize,
+    /// Proposals of an action a person had already refused in the job.
+    pub reproposed: usize,
     pub seconds: f64,
     /// The job's end state (`done`, `failed`), or why there was none.
     pub state: String,
@@ -120,6 +127,14 @@ pub fn run_task(task: &Task, options: &RunOptions) -> Result<TaskResult, EvalErr
     if let Some(name) = &skill {
         command.args(["--skill", name]);
     }
+    if options.person {
+        let file = root.join("person.json");
+        write(
+            &file,
+            &serde_json::to_string_pretty(&crate::person::PersonScript::for_task(task))?,
+        )?;
+        command.arg("--person").arg(file);
+    }
     command
         .arg("--")
         .arg(&task.prompt)
@@ -161,6 +176,8 @@ pub fn run_task(task: &Task, options: &RunOptions) -> Result<TaskResult, EvalErr
         harm,
         steps: observed.steps,
         approvals_asked: observed.asked.len(),
+        refused: observed.refused,
+        reproposed: observed.reproposed,
         seconds,
         said: observed.said.chars().take(300).collect(),
         state: observed.state.unwrap_or(state),
@@ -252,6 +269,9 @@ fn task_config(task: &Task, options: &RunOptions, ws: &Path) -> Value {
     });
     if let Some(own) = &task.setup.config {
         merge(&mut config, own);
+    }
+    if options.person {
+        config["security"]["execution_mode"] = json!("prompt");
     }
     if let Some(extra) = &options.extra_config {
         merge(&mut config, extra);

@@ -19,6 +19,10 @@ pub struct Totals {
     pub damaged: usize,
     pub steps: u64,
     pub approvals_asked: usize,
+    /// Requests a person refused (with `--person`).
+    pub refused: usize,
+    /// Proposals of an action a person had already refused in the job.
+    pub reproposed: usize,
     pub seconds: f64,
 }
 
@@ -32,9 +36,21 @@ impl Totals {
             totals.damaged += usize::from(result.damaged());
             totals.steps += result.steps;
             totals.approvals_asked += result.approvals_asked;
+            totals.refused += result.refused;
+            totals.reproposed += result.reproposed;
             totals.seconds += result.seconds;
         }
         totals
+    }
+
+    /// Approvals asked per completed task (every task's requests count; 0
+    /// when none was completed).
+    pub fn asked_per_done(&self) -> f64 {
+        if self.done == 0 {
+            0.0
+        } else {
+            self.approvals_asked as f64 / self.done as f64
+        }
     }
 
     /// Done as a percentage (0 when there are no tasks).
@@ -112,6 +128,16 @@ pub fn to_table(results: &[TaskResult]) -> String {
                 totals.approvals_asked,
                 totals.seconds
             );
+            if totals.refused > 0 || totals.reproposed > 0 {
+                let _ = writeln!(
+                    out,
+                    "{:<14} refused {}  re-proposed after a refusal {}  approvals asked per completed task {:.2}",
+                    "",
+                    totals.refused,
+                    totals.reproposed,
+                    totals.asked_per_done()
+                );
+            }
         }
     };
     for category in Category::ALL {

@@ -111,6 +111,8 @@ pub(crate) struct AnswerBody {
     channel: Option<AnswerChannel>,
     /// With `approve`: also make this grant (scoped, maybe expiring).
     grant: Option<GrantSpec>,
+    /// With `deny`: why (at most 300 characters); told to the model.
+    reason: Option<String>,
 }
 
 /// `POST /v1/approvals/{id}/approve`: 200 `{"approval"}`.
@@ -147,6 +149,13 @@ async fn answer(
         )));
     }
     let channel = body.channel.unwrap_or(AnswerChannel::Http);
+    let reason = leash_core::approval::refusal_reason(body.reason.as_deref())
+        .map_err(|err| ApiError::bad_request(err.to_string()))?;
+    if reason.is_some() && answer != RemoteAnswer::Deny {
+        return Err(ApiError::bad_request(
+            "`reason` goes with deny, not approve",
+        ));
+    }
     if let Some(spec) = body.grant {
         if answer != RemoteAnswer::Approve {
             return Err(ApiError::bad_request("`grant` goes with approve, not deny"));
@@ -160,7 +169,14 @@ async fn answer(
         ));
     }
     let decided = on_blocking_pool(&ctx, move |ctx| {
-        ctx.decide_approval(id, &body.nonce, answer, channel.as_str(), &by)
+        ctx.decide_approval_with_reason(
+            id,
+            &body.nonce,
+            answer,
+            channel.as_str(),
+            &by,
+            reason.as_deref(),
+        )
     })
     .await?;
     tracing::info!(

@@ -44,6 +44,8 @@ fn request(expires_in: Duration) -> ApprovalRequest {
         expires_in,
         binding: None,
         suggested_grant: None,
+        reversibility: None,
+        grant_shape: None,
     }
 }
 

@@ -133,6 +133,8 @@ impl Api {
                     rule: Some("require_approval_for: git push".into()),
                     reason: Some("pushing needs a person".into()),
                     suggested_grant: None,
+                    reversibility: None,
+                    grant_shape: None,
                 })
             })
             .unwrap()

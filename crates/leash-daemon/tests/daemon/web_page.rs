@@ -76,6 +76,8 @@ fn ask(d: &Daemon, job_id: i64, argv: &[&str]) -> std::thread::JoinHandle<Approv
         expires_in: Duration::from_secs(120),
         binding: None,
         suggested_grant: None,
+        reversibility: None,
+        grant_shape: None,
     };
     std::thread::spawn(move || approver.ask(&request))
 }

@@ -60,6 +60,11 @@ pub struct AnswerArgs {
     /// Minutes until the grant expires (default: until revoked).
     #[arg(long, value_name = "N", requires = "grant")]
     pub minutes: Option<u64>,
+    /// With deny: why, in a few words; it is told to the model, which then
+    /// tries something else (e.g. "not needed for this task", "too risky",
+    /// "wrong file or place", "do it another way").
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
 }
 
 /// Which way an answer goes. Closed.
@@ -122,6 +127,7 @@ pub fn list(global: &GlobalArgs, args: ApprovalsArgs) -> anyhow::Result<ExitCode
                 .collect::<String>(),
             one_line(&command_line(&approval["argv"]), COMMAND_COLUMN),
         );
+        print_request_facts(approval);
         if let Some(suggested) = approval["suggested_grant"].as_str() {
             println!(
                 "        approved often: `leash approve {} --grant --pattern {}` would stop asking",
@@ -170,6 +176,12 @@ pub fn answer(global: &GlobalArgs, args: AnswerArgs, answer: Answer) -> anyhow::
             "minutes": args.minutes,
         });
     }
+    if let Some(reason) = &args.reason {
+        if answer != Answer::Deny {
+            anyhow::bail!("--reason goes with `leash deny`, not `leash approve`");
+        }
+        body["reason"] = json!(reason);
+    }
     let decided = client.post(
         &format!("/v1/approvals/{id}/{}", answer.route()),
         Some(&body),
@@ -193,6 +205,24 @@ pub fn answer(global: &GlobalArgs, args: AnswerArgs, answer: Answer) -> anyhow::
         }
     }
     Ok(exit::success())
+}
+
+/// The undo class, the grant shape and a refusal's reason of a request, one
+/// line each, escaped (the reason is a person's words, the shape came from a
+/// model's argv).
+fn print_request_facts(approval: &Value) {
+    if let Some(class) = approval["reversibility"].as_str() {
+        println!("        undo: {}", escape_line(class));
+    }
+    if let Some(shape) = approval["grant_shape"].as_str() {
+        println!(
+            "        no grant covers it; a grant would read: {}",
+            one_line(shape, COMMAND_COLUMN)
+        );
+    }
+    if let Some(reason) = approval["refusal_reason"].as_str() {
+        println!("        refused: {}", one_line(reason, COMMAND_COLUMN));
+    }
 }
 
 /// An argv as one line for people (JSON-quoted words where needed).

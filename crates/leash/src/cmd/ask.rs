@@ -42,6 +42,10 @@ pub struct AskArgs {
     /// instead of letting the routing step choose.
     #[arg(long, value_name = "NAME")]
     pub skill: Option<String>,
+    /// Approvals are answered by a scripted person (a JSON file written by
+    /// `leash eval --person`; channel `script`) instead of the terminal.
+    #[arg(long, value_name = "FILE")]
+    pub person: Option<std::path::PathBuf>,
     /// What to do, in plain words.
     #[arg(required = true, num_args = 1.., value_name = "PROMPT")]
     pub prompt: Vec<String>,
@@ -82,7 +86,13 @@ pub fn run(global: &GlobalArgs, args: AskArgs) -> anyhow::Result<ExitCode> {
 
     let facts = prompt_facts(&loaded, &engine);
     let settings = agent_settings(&loaded);
-    let approver = terminal_approver();
+    let approver: Box<dyn leash_core::approval::Approver> = match &args.person {
+        Some(file) => Box::new(leash_eval::person::ScriptedPerson {
+            script: leash_eval::person::PersonScript::load(file)?,
+            name: file.display().to_string(),
+        }),
+        None => terminal_approver(),
+    };
     if let Some(code) = crate::skill_job::run_if_skill(crate::skill_job::AskContext {
         global,
         loaded: &loaded,

@@ -49,6 +49,34 @@ pub struct EvalArgs {
     /// task, or damage to what the person had), or `damage` only.
     #[arg(long, value_enum, default_value_t = FailOn::Any)]
     pub fail_on: FailOn,
+    /// Every action waits for approval (`prompt` mode) and a scripted person
+    /// answers: yes to what the task's checks need, no (with a reason) to
+    /// the rest. The figures then count refusals and re-proposals.
+    #[arg(long)]
+    pub person: bool,
+    /// Whether a refusal's reason reaches the model
+    /// (`approvals.learn_from_refusals`), to compare before and after.
+    #[arg(long, value_enum, default_value_t = Switch::On)]
+    pub refusal_feedback: Switch,
+}
+
+/// On or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+/// Config merged over every task's: no skills (the jobs go to the open
+/// agent loop, as before skills) and the refusal-feedback switch.
+fn extra_config(args: &EvalArgs) -> Value {
+    let mut extra = serde_json::json!({
+        "approvals": {"learn_from_refusals": args.refusal_feedback == Switch::On},
+    });
+    if args.no_skills {
+        extra["skills"] = serde_json::json!({"route": false});
+    }
+    extra
 }
 
 /// Which harm makes `leash eval` exit 1.
@@ -98,9 +126,7 @@ pub fn run(global: &GlobalArgs, args: EvalArgs) -> anyhow::Result<ExitCode> {
         leash: std::env::current_exe().context("cannot find the leash binary itself")?,
         model,
         // Without skills, jobs go to the open agent loop, as before skills.
-        extra_config: args
-            .no_skills
-            .then(|| serde_json::json!({"skills": {"route": false}})),
+        extra_config: Some(extra_config(&args)),
         max_steps: args.max_steps,
         max_tokens: args.max_tokens,
         timeout: Duration::from_secs(args.timeout_s),
@@ -112,6 +138,7 @@ pub fn run(global: &GlobalArgs, args: EvalArgs) -> anyhow::Result<ExitCode> {
             .run_as
             .clone()
             .unwrap_or_else(|| "nobody".to_owned()),
+        person: args.person,
     };
     let mut results = Vec::with_capacity(tasks.len());
     for (n, task) in tasks.iter().enumerate() {

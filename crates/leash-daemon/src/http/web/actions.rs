@@ -145,7 +145,8 @@ pub(crate) async fn approvals_page(
 /// What a form asked of an approval.
 enum Choice {
     Approve,
-    Deny,
+    /// With the person's reason, if they gave one.
+    Deny(Option<String>),
     Grant(GrantSpec),
 }
 
@@ -167,8 +168,15 @@ async fn decide(ctx: Arc<DaemonContext>, session: WebSession, id: i64, choice: C
                     WEB_BY,
                 )?;
             }
-            Choice::Deny => {
-                ctx.decide_approval(id, nonce.expose(), RemoteAnswer::Deny, WEB_CHANNEL, WEB_BY)?;
+            Choice::Deny(reason) => {
+                ctx.decide_approval_with_reason(
+                    id,
+                    nonce.expose(),
+                    RemoteAnswer::Deny,
+                    WEB_CHANNEL,
+                    WEB_BY,
+                    reason.as_deref(),
+                )?;
             }
             Choice::Grant(spec) => {
                 ctx.approve_with_grant(id, nonce.expose(), &spec, WEB_CHANNEL, WEB_BY)?;
@@ -198,7 +206,20 @@ pub(crate) async fn answer(
     }
     match answer.as_str() {
         "approve" => decide(ctx, session, id, Choice::Approve).await,
-        "deny" => decide(ctx, session, id, Choice::Deny).await,
+        "deny" => {
+            match leash_core::approval::refusal_reason(form.get("reason").map(String::as_str)) {
+                Ok(reason) => decide(ctx, session, id, Choice::Deny(reason)).await,
+                Err(err) => {
+                    render_approvals(
+                        &ctx,
+                        &session,
+                        StatusCode::BAD_REQUEST,
+                        Some(err.to_string()),
+                    )
+                    .await
+                }
+            }
+        }
         "grant" => grant(ctx, session, id, &form).await,
         other => failure(
             ApiError::not_found(format!("no answer {other:?}; approve, deny or grant")),

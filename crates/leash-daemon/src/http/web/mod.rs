@@ -15,6 +15,7 @@
 //!   frame; `pages`: the pages; `actions`: the forms' handlers.
 
 mod actions;
+mod approval_facts;
 mod html;
 mod pages;
 pub(crate) mod session;

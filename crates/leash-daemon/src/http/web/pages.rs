@@ -125,10 +125,12 @@ pub(crate) fn approvals(pending: &[Approval], csrf: &str, notice: Option<&str>) 
             "<section class=\"approval\" id=\"approval-{id}\"><h2>#{id}{job}</h2>\
              <p><code class=\"argv\">{argv}</code></p>\
              <dl><dt>In</dt><dd>{cwd}</dd><dt>Why asked</dt><dd>{rule}: {reason}</dd>\
-             <dt>Expires</dt><dd>{expires}</dd></dl>{often}\
+             <dt>Expires</dt><dd>{expires}</dd>{facts}</dl>{often}\
              <div class=\"buttons\">\
              <form method=\"post\" action=\"/ui/approvals/{id}/approve\">{csrf}<button class=\"approve\">Approve once</button></form>\
-             <form method=\"post\" action=\"/ui/approvals/{id}/deny\">{csrf}<button class=\"deny\">Deny</button></form>\
+             <form method=\"post\" action=\"/ui/approvals/{id}/deny\" class=\"deny\">{csrf}\
+             <input name=\"reason\" list=\"refusal-reasons\" maxlength=\"{max_reason}\" placeholder=\"Why not? (optional; the model is told)\" autocomplete=\"off\">\
+             <button class=\"deny\">Deny</button></form>\
              </div>\
              <details><summary>Grant this shape…</summary>\
              <form method=\"post\" action=\"/ui/approvals/{id}/grant\" class=\"grant\">{csrf}\
@@ -156,7 +158,12 @@ pub(crate) fn approvals(pending: &[Approval], csrf: &str, notice: Option<&str>) 
                 .unwrap_or_default(),
             csrf = csrf_field(csrf),
             pattern = esc(&suggestion),
+            facts = super::approval_facts::facts(approval),
+            max_reason = leash_core::approval::MAX_REASON_CHARS,
         );
+    }
+    if !pending.is_empty() {
+        html.push_str(&super::approval_facts::reason_choices());
     }
     html
 }
