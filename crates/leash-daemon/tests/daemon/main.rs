@@ -12,6 +12,7 @@ mod grants_api;
 mod http;
 mod http_hygiene;
 mod recovery;
+mod refusal_reasons;
 mod support;
 mod triggers;
 mod undo_api;
