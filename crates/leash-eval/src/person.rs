@@ -123,7 +123,7 @@ fn approves(rule: &Approve, argv: &[String]) -> bool {
             let line = argv.join(" ");
             words.iter().all(|word| line.contains(word.as_str()))
         }
-        Approve::Programs(programs) => programs.iter().any(|p| *p == program),
+        Approve::Programs(programs) => programs.contains(&program),
         Approve::GitSubcommands(subcommands) => {
             program == "git"
                 && argv
