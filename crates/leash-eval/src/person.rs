@@ -125,12 +125,7 @@ fn approves(rule: &Approve, argv: &[String]) -> bool {
         }
         Approve::Programs(programs) => programs.contains(&program),
         Approve::GitSubcommands(subcommands) => {
-            program == "git"
-                && argv
-                    .iter()
-                    .skip(1)
-                    .find(|a| !a.starts_with('-'))
-                    .is_some_and(|sub| subcommands.contains(sub))
+            program == "git" && git_subcommand(argv).is_some_and(|sub| subcommands.contains(sub))
         }
         Approve::Paths(globs) => {
             let Ok(set) = globs
@@ -151,6 +146,22 @@ fn approves(rule: &Approve, argv: &[String]) -> bool {
                 .any(|a| !a.is_empty() && set.is_match(a))
         }
     }
+}
+
+/// git's subcommand: the first word after the global options, where `-C`
+/// and `-c` take the next word as their value (`git -C repo show`).
+fn git_subcommand(argv: &[String]) -> Option<&String> {
+    let mut words = argv.iter().skip(1);
+    while let Some(word) = words.next() {
+        match word.as_str() {
+            "-C" | "-c" => {
+                words.next();
+            }
+            option if option.starts_with('-') => {}
+            _ => return Some(word),
+        }
+    }
+    None
 }
 
 /// The approval channel that answers from a [`PersonScript`].
@@ -201,6 +212,8 @@ mod tests {
             &["ls", "-la"][..],
             &["/usr/bin/cat", "notes.txt"],
             &["git", "log", "-1"],
+            &["git", "-C", "/work/ws", "show", "--stat", "HEAD"],
+            &["git", "-c", "core.pager=cat", "--no-pager", "diff"],
             &["make", "deploy"],
             &["mv", "inbox/a.txt", "./sorted/a.txt"],
             &["tee", "--", "sorted/a.txt"],
@@ -210,6 +223,7 @@ mod tests {
         for no in [
             &["rm", "inbox/a.txt"][..],
             &["git", "push"],
+            &["git", "-C", "show", "push"],
             &["mv", "inbox/a.txt", "elsewhere/a.txt"],
             &["make", "clean"],
         ] {

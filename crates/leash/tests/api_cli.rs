@@ -316,3 +316,40 @@ fn server_errors_are_reported_with_their_detail() {
     let listed = json_of(&home.run(&["jobs", "--json", "--limit", "5"]));
     assert_eq!(listed["jobs"], serde_json::json!([]));
 }
+
+#[test]
+fn deny_with_a_reason_is_recorded_and_listed_escaped() {
+    let home = home_on_port(free_port());
+    let Some(daemon) = Daemon::start(&home) else {
+        return;
+    };
+    let id: i64 = ok(&home.run(&["submit", "list"])).trim().parse().unwrap();
+    let approval = wait_for_approval(&home);
+    // What the person sees before answering: the grant shape.
+    let table = ok(&home.run(&["approvals"]));
+    assert!(table.contains("a grant would read: ls"), "{table}");
+
+    let stderr = failed(&home.run(&["approve", &approval.to_string(), "--reason", "x"]));
+    assert!(
+        stderr.contains("--reason goes with `leash deny`"),
+        "{stderr}"
+    );
+    let reason = "not now\u{1b}[2J <b>really</b>";
+    let answer = ok(&home.run(&["deny", &approval.to_string(), "--reason", reason]));
+    assert!(answer.contains("denied"), "{answer}");
+    let listed = ok(&home.run(&["approvals", "--state", "denied"]));
+    assert!(listed.contains("refused: not now"), "{listed}");
+    assert!(
+        !listed.contains('\u{1b}'),
+        "the terminal escape is shown, not sent: {listed:?}"
+    );
+    wait_for_job_state(&home, id, "done");
+    drop(daemon);
+    let records = home.audit_records();
+    let answered = records
+        .iter()
+        .find(|r| r["kind"] == "approval.answered")
+        .expect("the answer is audited");
+    assert_eq!(answered["payload"]["reason"], reason, "{answered}");
+    home.assert_audit_verifies();
+}
