@@ -62,7 +62,7 @@ fn ask_in_background(
 }
 
 /// Waits until the approver has filed its request; returns (id, nonce).
-fn wait_pending(ctx: &DaemonContext) -> (i64, String) {
+pub(crate) fn wait_pending(ctx: &DaemonContext) -> (i64, String) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let pending = ctx

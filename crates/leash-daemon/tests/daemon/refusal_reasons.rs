@@ -7,7 +7,7 @@
 //! SQLite, the real RemoteApprover waiting on another thread.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use leash_core::approval::{ApprovalAnswer, ApprovalOutcome, ApprovalRequest, Approver};
 use leash_daemon::{DaemonContext, RemoteApprover};
@@ -15,6 +15,7 @@ use leash_policy::Decision;
 use leash_store::{ApprovalState, JobState, NewJob};
 use serde_json::json;
 
+use crate::approvals::wait_pending as pending;
 use crate::http::Api;
 
 const HOSTILE: &str = "no\u{1b}[2J <script>alert(1)</script> \u{202e}txt.exe";
@@ -52,20 +53,6 @@ fn ask(ctx: &Arc<DaemonContext>, job_id: i64) -> std::thread::JoinHandle<Approva
             grant_shape: Some("rm <img src=x onerror=alert(3)>.txt".into()),
         })
     })
-}
-
-fn pending(ctx: &DaemonContext) -> (i64, String) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let pending = ctx
-            .with_store(|s| s.approvals(Some(ApprovalState::Pending)))
-            .unwrap();
-        if let Some(a) = pending.first() {
-            return (a.id, a.nonce.expose().to_owned());
-        }
-        assert!(Instant::now() < deadline, "no approval was filed");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 #[test]
