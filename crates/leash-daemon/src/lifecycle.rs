@@ -104,6 +104,7 @@ pub fn run_daemon(options: DaemonOptions) -> Result<(), DaemonError> {
 
     let triggers = start_triggers(&ctx, runtime.handle())?;
     let governor = start_governor(&ctx, runtime.handle());
+    let fleet = crate::fleet::start_fleet(&ctx, runtime.handle())?;
     let picked = pick_up_existing(&ctx)?;
     tracing::info!(picked, "trigger files found at start");
 
@@ -144,6 +145,9 @@ pub fn run_daemon(options: DaemonOptions) -> Result<(), DaemonError> {
     runtime.block_on(triggers.join());
     if let Some(governor) = governor {
         let _ = runtime.block_on(governor);
+    }
+    if let Some(fleet) = fleet {
+        let _ = runtime.block_on(fleet);
     }
     ctx.audit.append(
         None,
