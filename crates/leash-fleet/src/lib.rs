@@ -24,6 +24,8 @@ pub mod jobs;
 pub mod offer;
 pub mod results;
 pub mod subjects;
+#[cfg(feature = "test-server")]
+pub mod test_server;
 
 pub use connection::{Fleet, connect};
 pub use credentials::Credentials;
