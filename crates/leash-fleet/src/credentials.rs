@@ -43,11 +43,10 @@ impl Credentials {
                 mode,
             });
         }
-        let text =
-            std::fs::read_to_string(path).map_err(|source| FleetError::CredentialsRead {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let text = std::fs::read_to_string(path).map_err(|source| FleetError::CredentialsRead {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Credentials::parse(&text).map_err(|reason| FleetError::CredentialsFormat {
             path: path.to_path_buf(),
             reason,

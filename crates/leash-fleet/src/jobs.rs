@@ -277,13 +277,55 @@ mod tests {
     }
 
     #[rstest]
-    #[case::trusted_default_mode("leash.laptop.job.phone", "laptop", "phone", None, Ok(ExecutionMode::Prompt))]
-    #[case::trusted_stricter_mode("leash.laptop.job.phone", "laptop", "phone", Some("dry-run"), Ok(ExecutionMode::DryRun))]
-    #[case::looser_mode_than_ceiling("leash.laptop.job.phone", "laptop", "phone", Some("auto-approve"), Err("mode_too_loose"))]
-    #[case::unknown_mode("leash.laptop.job.phone", "laptop", "phone", Some("yolo"), Err("unknown_mode"))]
-    #[case::untrusted_sender("leash.stranger.job.phone", "stranger", "phone", None, Err("untrusted"))]
-    #[case::claims_a_trusted_sender_it_is_not("leash.stranger.job.phone", "laptop", "phone", None, Err("sender_mismatch"))]
-    #[case::addressed_elsewhere("leash.laptop.job.phone", "laptop", "server", None, Err("not_for_me"))]
+    #[case::trusted_default_mode(
+        "leash.laptop.job.phone",
+        "laptop",
+        "phone",
+        None,
+        Ok(ExecutionMode::Prompt)
+    )]
+    #[case::trusted_stricter_mode(
+        "leash.laptop.job.phone",
+        "laptop",
+        "phone",
+        Some("dry-run"),
+        Ok(ExecutionMode::DryRun)
+    )]
+    #[case::looser_mode_than_ceiling(
+        "leash.laptop.job.phone",
+        "laptop",
+        "phone",
+        Some("auto-approve"),
+        Err("mode_too_loose")
+    )]
+    #[case::unknown_mode(
+        "leash.laptop.job.phone",
+        "laptop",
+        "phone",
+        Some("yolo"),
+        Err("unknown_mode")
+    )]
+    #[case::untrusted_sender(
+        "leash.stranger.job.phone",
+        "stranger",
+        "phone",
+        None,
+        Err("untrusted")
+    )]
+    #[case::claims_a_trusted_sender_it_is_not(
+        "leash.stranger.job.phone",
+        "laptop",
+        "phone",
+        None,
+        Err("sender_mismatch")
+    )]
+    #[case::addressed_elsewhere(
+        "leash.laptop.job.phone",
+        "laptop",
+        "server",
+        None,
+        Err("not_for_me")
+    )]
     fn fleet_jobs_are_judged_strictest_first(
         #[case] subject: &str,
         #[case] from: &str,
@@ -301,7 +343,11 @@ mod tests {
     fn a_device_that_accepts_nothing_refuses_even_trusted_senders() {
         let mut c = config();
         c.accept = false;
-        let got = judge(&c, "leash.laptop.job.phone", &request("laptop", "phone", None));
+        let got = judge(
+            &c,
+            "leash.laptop.job.phone",
+            &request("laptop", "phone", None),
+        );
         assert_eq!(got.unwrap_err().1, Refusal::NotAccepting);
         let got = judge(&config(), "leash.laptop.job.phone", b"{not json");
         assert_eq!(got.unwrap_err().1.code(), "malformed");

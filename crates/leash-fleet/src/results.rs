@@ -98,7 +98,10 @@ impl ResultInbox {
             .map_err(|e| e.to_string())
             .and_then(|end| {
                 if end.v != PROTOCOL_VERSION {
-                    return Err(format!("protocol version {} is not {PROTOCOL_VERSION}", end.v));
+                    return Err(format!(
+                        "protocol version {} is not {PROTOCOL_VERSION}",
+                        end.v
+                    ));
                 }
                 check_sender(&subject, &end.from).map_err(|e| e.to_string())?;
                 if end.to != self.device {

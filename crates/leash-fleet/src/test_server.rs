@@ -67,10 +67,7 @@ impl NatsServer {
             .and_then(|l| l.local_addr())
             .map_err(|e| e.to_string())?
             .port();
-        let users: Vec<String> = devices
-            .iter()
-            .map(|(d, p)| device_user(d, p))
-            .collect();
+        let users: Vec<String> = devices.iter().map(|(d, p)| device_user(d, p)).collect();
         let conf = format!(
             "listen: 127.0.0.1:{port}\njetstream {{ store_dir: \"{}\" }}\nauthorization {{ users = [\n{}\n] }}\n",
             dir.join("js").display(),

@@ -15,7 +15,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::daemon::{DaemonProcess, database, free_port, wait_for};
 use common::{TestHome, text};
@@ -83,7 +83,11 @@ fleet:
 
 fn submit_on(home: &TestHome, to: &str, prompt: &str) -> String {
     let out = home.run(&["submit", "--on", to, prompt]);
-    assert!(out.status.success(), "submit --on failed: {}", text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "submit --on failed: {}",
+        text(&out.stderr)
+    );
     text(&out.stdout).trim().to_owned()
 }
 
@@ -113,7 +117,9 @@ fn records_of(home: &TestHome, kind: &str) -> Vec<serde_json::Value> {
 #[test]
 fn a_job_sent_from_a_runs_on_c_under_cs_policy_and_its_end_comes_back() {
     let root = tempfile::tempdir().unwrap();
-    let Some(server) = nats(root.path()) else { return };
+    let Some(server) = nats(root.path()) else {
+        return;
+    };
     let (a, c, x) = (TestHome::new(), TestHome::new(), TestHome::new());
     let a_conf = device(&a, "a", &server.url(), &[]);
     let c_conf = device(&c, "c", &server.url(), &["a"]);
@@ -134,32 +140,40 @@ fn a_job_sent_from_a_runs_on_c_under_cs_policy_and_its_end_comes_back() {
 
     // A → C: admitted, run under C's policy, end audited on A.
     let msg_id = submit_on(&a, "c", "make the marker");
-    assert!(wait_for(Duration::from_secs(30), || {
-        records_of(&a, "fleet.job.ended").iter().any(|r| r["details"]["msg_id"] == msg_id.as_str())
-    }), "A never heard the job's end; C's jobs: {:?}\nC stderr: {}", fleet_jobs(&c), c_daemon.stderr());
+    assert!(
+        wait_for(Duration::from_secs(30), || {
+            records_of(&a, "fleet.job.ended")
+                .iter()
+                .any(|r| r["payload"]["msg_id"] == msg_id.as_str())
+        }),
+        "A never heard the job's end; C's jobs: {:?}\nC stderr: {}",
+        fleet_jobs(&c),
+        c_daemon.stderr()
+    );
     let jobs = fleet_jobs(&c);
     assert_eq!(jobs.len(), 1, "{jobs:?}");
     assert_eq!(jobs[0].1, "fleet:a");
     assert_eq!(jobs[0].3, "done");
     assert!(c.workspace().join("fleet-ran").exists());
     let ended = records_of(&a, "fleet.job.ended");
-    assert_eq!(ended[0]["details"]["state"], "done");
-    assert_eq!(ended[0]["details"]["device"], "c");
+    assert_eq!(ended[0]["payload"]["state"], "done");
+    assert_eq!(ended[0]["payload"]["device"], "c");
     let admitted = records_of(&c, "fleet.job.admitted");
-    assert_eq!(admitted[0]["details"]["from"], "a");
+    assert_eq!(admitted[0]["payload"]["from"], "a");
 
     // X is a fleet member but not trusted by C: refused, audited, told.
     let refused_id = submit_on(&x, "c", "make the marker");
     assert!(wait_for(Duration::from_secs(20), || {
-        records_of(&c, "fleet.job.refused").iter().any(|r| r["details"]["msg_id"] == refused_id.as_str())
+        records_of(&c, "fleet.job.refused")
+            .iter()
+            .any(|r| r["payload"]["msg_id"] == refused_id.as_str())
     }));
     let refused = records_of(&c, "fleet.job.refused");
-    assert_eq!(refused[0]["details"]["code"], "untrusted");
+    assert_eq!(refused[0]["payload"]["code"], "untrusted");
     assert_eq!(fleet_jobs(&c).len(), 1, "the untrusted job was queued");
 
-    // A job asking for a looser mode than C accepts: refused. (C accepts
-    // auto-approve, the loosest, so ask C's neighbour rule the other way:
-    // an unknown mode is refused too.)
+    // A mode that does not exist never leaves A (C's refusal of a mode looser
+    // than its fleet.accept_mode is pinned by leash-fleet's judge tests).
     let out = a.run(&["submit", "--on", "c", "--mode", "yolo", "x"]);
     assert!(!out.status.success(), "an unknown mode was sent");
 
@@ -172,13 +186,17 @@ fn a_job_sent_from_a_runs_on_c_under_cs_policy_and_its_end_comes_back() {
 #[test]
 fn killing_nats_and_sigkilling_the_receiver_mid_hand_off_runs_every_job_once() {
     let root = tempfile::tempdir().unwrap();
-    let Some(mut server) = nats(root.path()) else { return };
+    let Some(mut server) = nats(root.path()) else {
+        return;
+    };
     let (a, c) = (TestHome::new(), TestHome::new());
     device(&a, "a", &server.url(), &[]);
     let c_conf = device(&c, "c", &server.url(), &["a"]);
 
     // Jobs sent while C is down wait in the stream.
-    let mut ids: Vec<String> = (0..6).map(|i| submit_on(&a, "c", &format!("job {i}"))).collect();
+    let mut ids: Vec<String> = (0..6)
+        .map(|i| submit_on(&a, "c", &format!("job {i}")))
+        .collect();
     let c_daemon = DaemonProcess::start(&c, &c_conf, &[]);
     // SIGKILL C as soon as it admitted (and so acked) a first job.
     assert!(wait_for(Duration::from_secs(30), || !fleet_jobs(&c).is_empty()));
@@ -194,7 +212,11 @@ fn killing_nats_and_sigkilling_the_receiver_mid_hand_off_runs_every_job_once() {
         jobs.len() >= ids.len() && jobs.iter().all(|j| common::daemon::is_terminal(&j.3))
     });
     let jobs = fleet_jobs(&c);
-    assert!(all_ended, "not every job ended: {jobs:?}\n{}", c_daemon.stderr());
+    assert!(
+        all_ended,
+        "not every job ended: {jobs:?}\n{}",
+        c_daemon.stderr()
+    );
     // Exactly one job per message id, and every id arrived.
     let mut per_id: BTreeMap<String, usize> = BTreeMap::new();
     for (_, from, key, _) in &jobs {
@@ -209,9 +231,14 @@ fn killing_nats_and_sigkilling_the_receiver_mid_hand_off_runs_every_job_once() {
     // No job started its command twice.
     let mut starts: BTreeMap<i64, usize> = BTreeMap::new();
     for r in records_of(&c, "command.started") {
-        *starts.entry(r["job_id"].as_i64().unwrap_or(-1)).or_default() += 1;
+        *starts
+            .entry(r["job_id"].as_i64().unwrap_or(-1))
+            .or_default() += 1;
     }
-    assert!(starts.values().all(|n| *n == 1), "a command started twice: {starts:?}");
+    assert!(
+        starts.values().all(|n| *n == 1),
+        "a command started twice: {starts:?}"
+    );
     c_daemon.stop();
     c.assert_audit_verifies();
 }
@@ -222,7 +249,9 @@ fn killing_nats_and_sigkilling_the_receiver_mid_hand_off_runs_every_job_once() {
 #[test]
 fn hand_off_latency_submit_on_a_to_command_start_on_c() {
     let root = tempfile::tempdir().unwrap();
-    let Some(server) = nats(root.path()) else { return };
+    let Some(server) = nats(root.path()) else {
+        return;
+    };
     let (a, c) = (TestHome::new(), TestHome::new());
     device(&a, "a", &server.url(), &[]);
     let c_conf = device(&c, "c", &server.url(), &["a"]);
@@ -243,7 +272,11 @@ fn hand_off_latency_submit_on_a_to_command_start_on_c() {
     let mut latencies: Vec<f64> = Vec::new();
     for (id, before) in &sent {
         let job = jobs.iter().find(|j| j.2.ends_with(id.as_str())).unwrap().0;
-        let at = started.iter().find(|r| r["job_id"] == job).unwrap()["ts"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
+        let at = started.iter().find(|r| r["job_id"] == job).unwrap()["ts"]
+            .as_str()
+            .unwrap()
+            .parse::<jiff::Timestamp>()
+            .unwrap();
         latencies.push(at.duration_since(*before).as_secs_f64() * 1000.0);
     }
     latencies.sort_by(f64::total_cmp);
@@ -255,4 +288,25 @@ fn hand_off_latency_submit_on_a_to_command_start_on_c() {
     );
     assert_eq!(latencies.len(), rounds);
     c_daemon.stop();
+}
+
+#[test]
+fn a_daemon_with_readable_fleet_credentials_refuses_to_start_naming_the_key() {
+    let home = TestHome::new();
+    let config = device(&home, "a", "nats://127.0.0.1:9", &[]);
+    let creds = config.parent().unwrap().join("fleet.creds");
+    std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = home
+        .leash()
+        .arg("--config")
+        .arg(&config)
+        .arg("daemon")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("fleet.credentials") && err.contains("0600"),
+        "{err}"
+    );
 }

@@ -80,7 +80,11 @@ fn status(global: &GlobalArgs, loaded: &LoadedConfig) -> anyhow::Result<ExitCode
             d.device,
             d.last_heard,
             d.age_s,
-            if d.offer.person_reachable { "yes" } else { "no" },
+            if d.offer.person_reachable {
+                "yes"
+            } else {
+                "no"
+            },
             jobs,
             d.offer.models.join(","),
             d.offer.programs.join(",")
