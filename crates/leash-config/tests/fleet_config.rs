@@ -2,8 +2,6 @@
 //! names its key and line; absent, there is no fleet.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
-
 use leash_config::{ConfigErrors, EnvVars, ExecutionMode, LoadOptions, LoadedConfig, load};
 use rstest::rstest;
 
@@ -38,10 +36,7 @@ fn a_full_fleet_section_loads_with_paths_beside_the_config() {
     assert_eq!(fleet.device, "phone-1");
     assert_eq!(fleet.urls.len(), 2);
     assert_eq!(fleet.credentials, dir.path().join("conf/fleet.creds"));
-    assert_eq!(
-        fleet.tls.ca,
-        Some(PathBuf::from(dir.path().join("conf/ca.pem")))
-    );
+    assert_eq!(fleet.tls.ca, Some(dir.path().join("conf/ca.pem")));
     assert!(fleet.tls.require);
     assert_eq!(fleet.trusted, ["laptop", "srv"]);
     assert_eq!(fleet.accept_mode, ExecutionMode::DryRun);

@@ -211,10 +211,10 @@ pub fn judge(
     config: &FleetConfig,
     subject: &str,
     payload: &[u8],
-) -> Result<Admit, (Option<JobRequest>, Refusal)> {
+) -> Result<Admit, (Option<Box<JobRequest>>, Refusal)> {
     let request: JobRequest = envelope::decode(subject, payload)
         .map_err(|e| (None, Refusal::Malformed(e.to_string())))?;
-    let refuse = |refusal: Refusal| (Some(request.clone()), refusal);
+    let refuse = |refusal: Refusal| (Some(Box::new(request.clone())), refusal);
     if request.v != PROTOCOL_VERSION {
         return Err(refuse(Refusal::Version(request.v)));
     }
@@ -225,7 +225,7 @@ pub fn judge(
     if !config.accept {
         return Err(refuse(Refusal::NotAccepting));
     }
-    if !config.trusted.iter().any(|t| *t == request.from) {
+    if !config.trusted.contains(&request.from) {
         return Err(refuse(Refusal::Untrusted(request.from.clone())));
     }
     let mode = match &request.mode {
