@@ -67,13 +67,13 @@ fn without_a_fleet_section_there_is_no_fleet_and_the_defaults_are_strict() {
 #[case::missing_device(
     "fleet:\n  urls: [nats://h:1]\n  credentials: c\n",
     "fleet.device",
-    1,
+    2,
     "required"
 )]
 #[case::missing_credentials(
     "fleet:\n  device: a\n  urls: [nats://h:1]\n",
     "fleet.credentials",
-    1,
+    2,
     "required"
 )]
 #[case::device_with_a_dot(
