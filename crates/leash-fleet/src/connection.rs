@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use async_nats::jetstream::consumer::{self, pull};
 use async_nats::jetstream::{self, stream};
 use leash_config::FleetConfig;
 
@@ -101,4 +102,38 @@ async fn declare_streams(js: &jetstream::Context) -> Result<(), FleetError> {
             .map_err(|e| FleetError::js(format!("declaring stream {name}"), e))?;
     }
     Ok(())
+}
+
+impl Fleet {
+    /// The messages of durable pull consumer `name` on `stream` (created when
+    /// missing) for `filter`, acked explicitly within [`crate::jobs::ACK_WAIT`].
+    pub(crate) async fn durable_messages(
+        &self,
+        stream: &str,
+        name: String,
+        filter: String,
+    ) -> Result<pull::Stream, FleetError> {
+        let stream = self
+            .js
+            .get_stream(stream)
+            .await
+            .map_err(|e| FleetError::js(format!("opening stream {stream}"), e))?;
+        let consumer: consumer::Consumer<pull::Config> = stream
+            .get_or_create_consumer(
+                &name,
+                pull::Config {
+                    durable_name: Some(name.clone()),
+                    filter_subject: filter,
+                    ack_policy: consumer::AckPolicy::Explicit,
+                    ack_wait: crate::jobs::ACK_WAIT,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| FleetError::js(format!("creating consumer {name}"), e))?;
+        consumer
+            .messages()
+            .await
+            .map_err(|e| FleetError::js(format!("pulling from {name}"), e))
+    }
 }

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::consumer::{self, pull};
+use async_nats::jetstream::consumer::pull;
 use async_nats::jetstream::{self, AckKind};
 use futures_util::StreamExt;
 use leash_config::{ExecutionMode, FleetConfig};
@@ -72,29 +72,13 @@ impl Fleet {
     /// This device's job inbox (its durable consumer, created when missing).
     pub async fn job_inbox(&self) -> Result<JobInbox, FleetError> {
         let device = &self.config.device;
-        let name = subjects::jobs_consumer(device);
-        let stream = self
-            .js
-            .get_stream(subjects::JOBS_STREAM)
-            .await
-            .map_err(|e| FleetError::js("opening the jobs stream", e))?;
-        let consumer: consumer::Consumer<pull::Config> = stream
-            .get_or_create_consumer(
-                &name,
-                pull::Config {
-                    durable_name: Some(name.clone()),
-                    filter_subject: subjects::jobs_for(device),
-                    ack_policy: consumer::AckPolicy::Explicit,
-                    ack_wait: ACK_WAIT,
-                    ..Default::default()
-                },
+        let messages = self
+            .durable_messages(
+                subjects::JOBS_STREAM,
+                subjects::jobs_consumer(device),
+                subjects::jobs_for(device),
             )
-            .await
-            .map_err(|e| FleetError::js(format!("creating consumer {name}"), e))?;
-        let messages = consumer
-            .messages()
-            .await
-            .map_err(|e| FleetError::js(format!("pulling from {name}"), e))?;
+            .await?;
         Ok(JobInbox { messages })
     }
 }

@@ -2,7 +2,7 @@
 //! stream (`Nats-Msg-Id` = `end-<msg_id>`, so re-sending after a crash is
 //! stored once), and is pulled there by a durable consumer with explicit acks.
 
-use async_nats::jetstream::consumer::{self, pull};
+use async_nats::jetstream::consumer::pull;
 use async_nats::jetstream::{self, AckKind};
 use futures_util::StreamExt;
 
@@ -35,29 +35,13 @@ impl Fleet {
     /// This device's result inbox (durable consumer, created when missing).
     pub async fn result_inbox(&self) -> Result<ResultInbox, FleetError> {
         let device = &self.config.device;
-        let name = subjects::results_consumer(device);
-        let stream = self
-            .js
-            .get_stream(subjects::RESULTS_STREAM)
-            .await
-            .map_err(|e| FleetError::js("opening the results stream", e))?;
-        let consumer: consumer::Consumer<pull::Config> = stream
-            .get_or_create_consumer(
-                &name,
-                pull::Config {
-                    durable_name: Some(name.clone()),
-                    filter_subject: subjects::results_for(device),
-                    ack_policy: consumer::AckPolicy::Explicit,
-                    ack_wait: crate::jobs::ACK_WAIT,
-                    ..Default::default()
-                },
+        let messages = self
+            .durable_messages(
+                subjects::RESULTS_STREAM,
+                subjects::results_consumer(device),
+                subjects::results_for(device),
             )
-            .await
-            .map_err(|e| FleetError::js(format!("creating consumer {name}"), e))?;
-        let messages = consumer
-            .messages()
-            .await
-            .map_err(|e| FleetError::js(format!("pulling from {name}"), e))?;
+            .await?;
         Ok(ResultInbox {
             device: device.clone(),
             messages,
