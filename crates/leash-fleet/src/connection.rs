@@ -136,4 +136,25 @@ impl Fleet {
             .await
             .map_err(|e| FleetError::js(format!("pulling from {name}"), e))
     }
+
+    /// Publishes into a stream with `Nats-Msg-Id` = `msg_id` and waits until
+    /// it is stored (`duplicate` in the ack: the id was already there).
+    pub(crate) async fn publish_once(
+        &self,
+        subject: &str,
+        payload: bytes::Bytes,
+        msg_id: &str,
+    ) -> Result<jetstream::publish::PublishAck, FleetError> {
+        self.js
+            .send_publish(
+                subject.to_owned(),
+                jetstream::message::PublishMessage::build()
+                    .payload(payload)
+                    .message_id(msg_id),
+            )
+            .await
+            .map_err(|e| FleetError::js(format!("publishing {subject}"), e))?
+            .await
+            .map_err(|e| FleetError::js(format!("storing {subject}"), e))
+    }
 }

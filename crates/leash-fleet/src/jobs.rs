@@ -49,17 +49,8 @@ impl Fleet {
         let subject = subjects::job(&self.config.device, &request.to);
         let payload = envelope::encode(&subject, request)?;
         let ack = self
-            .js
-            .send_publish(
-                subject.clone(),
-                jetstream::message::PublishMessage::build()
-                    .payload(payload)
-                    .message_id(&request.msg_id),
-            )
-            .await
-            .map_err(|e| FleetError::js(format!("publishing {subject}"), e))?
-            .await
-            .map_err(|e| FleetError::js(format!("storing {subject}"), e))?;
+            .publish_once(&subject, payload, &request.msg_id)
+            .await?;
         Ok(SentJob {
             msg_id: request.msg_id.clone(),
             to: request.to.clone(),

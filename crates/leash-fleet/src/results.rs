@@ -17,18 +17,8 @@ impl Fleet {
         subjects::device(&end.to)?;
         let subject = subjects::result(&self.config.device, &end.to);
         let payload = envelope::encode(&subject, end)?;
-        let ack = self
-            .js
-            .send_publish(
-                subject.clone(),
-                jetstream::message::PublishMessage::build()
-                    .payload(payload)
-                    .message_id(format!("end-{}", end.msg_id)),
-            )
-            .await
-            .map_err(|e| FleetError::js(format!("publishing {subject}"), e))?
-            .await
-            .map_err(|e| FleetError::js(format!("storing {subject}"), e))?;
+        let msg_id = format!("end-{}", end.msg_id);
+        let ack = self.publish_once(&subject, payload, &msg_id).await?;
         Ok(!ack.duplicate)
     }
 
