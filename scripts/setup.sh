@@ -53,6 +53,8 @@ if command -v apt-get >/dev/null 2>&1; then
     # The web page's tests drive a real headless Chromium over WebDriver.
     need_deb chromium /usr/bin/chromium
     need_deb chromium-driver /usr/bin/chromedriver
+    # The fleet's tests (issue 13) start a real NATS server with JetStream.
+    need_deb nats-server nats-server
     if [ ${#missing_debs[@]} -gt 0 ]; then
         say "installing ${missing_debs[*]}"
         as_root apt-get update -qq >/dev/null

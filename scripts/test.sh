@@ -38,6 +38,8 @@ target="${CARGO_TARGET_DIR:-target}"
 export LEASH_TEST_MODEL="${XDG_DATA_HOME:-$HOME/.local/share}/leash/models/SmolLM2-135M-Instruct.Q4_1.gguf"
 # Here the model was just fetched: a test that cannot find it is a failure.
 export LEASH_REQUIRE_TEST_MODEL=1
+# setup.sh installed nats-server: a fleet test that cannot find it fails.
+export LEASH_REQUIRE_NATS_SERVER=1
 # A real llama-server for the managed-server backend's tests: built once from
 # llama.cpp's source into ~/.cache/leash-ci (about 10 minutes on 2 cores the
 # first time), or Termux's `llama-cpp` package.

@@ -12,6 +12,10 @@ open(cfgp, "w").write(f"""model:\n  backend: replay\n  transcript: {home}/transc
 security:\n  execution_mode: auto-approve\n  workspace: {ws}\n  whitelist: ["true"]
 monitoring:\n  watch_directories: [{ws}/drop]\n  watch_patterns: ["*.task"]
 agent:\n  min_free_memory_mb: 0\napi:\n  listen: "127.0.0.1:{port}"\nlogging:\n  level: error\n""")
+# LEASH_IDLE_EXTRA_YAML: a file appended to the config (e.g. a `fleet:` section,
+# to measure the idle cost of being in a fleet).
+if os.environ.get("LEASH_IDLE_EXTRA_YAML"):
+    open(cfgp, "a").write(open(os.environ["LEASH_IDLE_EXTRA_YAML"]).read())
 env = {"HOME": home, "PATH": "/usr/local/bin:/usr/bin:/bin", "XDG_STATE_HOME": home + "/state",
        "XDG_CONFIG_HOME": home + "/cfg", "XDG_CACHE_HOME": home + "/cache", "XDG_DATA_HOME": home + "/data",
        "RUST_LOG": "error"}

@@ -34,6 +34,7 @@ pub use paths::{LeashPaths, PathsError, Platform};
 pub use render::{RenderError, render_yaml};
 pub use schema::Config;
 pub use schema::device::DeviceConfig;
+pub use schema::fleet::{FleetConfig, FleetTls, is_device_name};
 pub use schema::logging::{Durability, LogLevel, LoggingConfig};
 pub use schema::model::{Backend, ModelConfig, ModelFallback};
 pub use schema::monitoring::MonitoringConfig;

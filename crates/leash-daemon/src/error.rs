@@ -32,6 +32,9 @@ pub enum DaemonError {
     /// A shared lock was poisoned by a panicking thread.
     #[error("daemon state is unusable: a thread panicked while holding {what}")]
     Poisoned { what: &'static str },
+    /// `fleet:` cannot work (credentials file unreadable, too open, …).
+    #[error("{detail}")]
+    Fleet { detail: String },
     /// The daemon is stopping and takes no new work.
     #[error("the daemon is shutting down")]
     ShuttingDown,

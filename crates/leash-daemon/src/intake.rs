@@ -30,6 +30,8 @@ pub enum TriggerSource {
     Http,
     Cli,
     Watch,
+    /// Another device of the fleet (issue 13).
+    Fleet,
 }
 
 impl TriggerSource {
@@ -42,6 +44,7 @@ impl TriggerSource {
             TriggerSource::Http => "http",
             TriggerSource::Cli => "cli",
             TriggerSource::Watch => "watch",
+            TriggerSource::Fleet => "fleet",
         }
     }
 }

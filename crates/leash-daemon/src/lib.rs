@@ -11,6 +11,7 @@
 //! - [`governor`]: the resource governor (heat, battery; pause with hysteresis).
 //! - [`approvals`]: remote approvals with nonce and expiry; [`notifier`].
 //! - [`http`]: the HTTP API (axum on loopback, bearer token).
+//! - `fleet`: joining a fleet over NATS JetStream, only with `fleet:`.
 //! - [`recovery`]: start-up recovery after a crash; [`lock`]: one daemon per
 //!   state directory.
 //!
@@ -22,6 +23,7 @@ pub mod approvals;
 mod context;
 mod error;
 mod events;
+mod fleet;
 pub mod governor;
 pub mod grants;
 pub mod http;

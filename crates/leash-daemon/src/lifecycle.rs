@@ -102,6 +102,8 @@ pub fn run_daemon(options: DaemonOptions) -> Result<(), DaemonError> {
     let listener = runtime.block_on(bind_api(listen))?;
     let bound = listener.local_addr().unwrap_or(listen);
 
+    // Before the triggers: unusable fleet credentials stop the start here.
+    let fleet = crate::fleet::start_fleet(&ctx, runtime.handle())?;
     let triggers = start_triggers(&ctx, runtime.handle())?;
     let governor = start_governor(&ctx, runtime.handle());
     let picked = pick_up_existing(&ctx)?;
@@ -144,6 +146,9 @@ pub fn run_daemon(options: DaemonOptions) -> Result<(), DaemonError> {
     runtime.block_on(triggers.join());
     if let Some(governor) = governor {
         let _ = runtime.block_on(governor);
+    }
+    if let Some(fleet) = fleet {
+        let _ = runtime.block_on(fleet);
     }
     ctx.audit.append(
         None,

@@ -104,12 +104,19 @@ pub fn log_to_file(path: &Path) -> io::Result<()> {
 /// llama.cpp's log framing (target `llama_cpp_2`) only from `error`.
 const LLAMA_CPP_DIRECTIVES: &str = "llama-cpp-2=warn,llama_cpp_2=error";
 
+/// The NATS client (the fleet) logs every (re)connection at `info`; at that
+/// level it would fill `leash fleet status` and the daemon's log.
+const NATS_DIRECTIVES: &str = "async_nats=warn";
+
 /// The filter for `logging.level`.
 fn config_filter(level: LogLevel) -> String {
     match level {
         LogLevel::Trace => level.as_str().to_owned(),
         LogLevel::Debug | LogLevel::Info | LogLevel::Warn | LogLevel::Error => {
-            format!("{},{LLAMA_CPP_DIRECTIVES}", level.as_str())
+            format!(
+                "{},{LLAMA_CPP_DIRECTIVES},{NATS_DIRECTIVES}",
+                level.as_str()
+            )
         }
     }
 }

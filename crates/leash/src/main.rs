@@ -76,6 +76,9 @@ enum Command {
     WebLogin(cmd::web_login::WebLoginArgs),
     /// Run the usefulness suite against the configured model and report the score.
     Eval(cmd::eval::EvalArgs),
+    /// The fleet of devices over NATS JetStream (`fleet:` in the config).
+    #[command(subcommand)]
+    Fleet(cmd::fleet::FleetCommand),
 }
 
 fn main() -> ExitCode {
@@ -111,6 +114,7 @@ fn main() -> ExitCode {
         Command::Grants(args) => cmd::grants::run(&cli.global, args),
         Command::WebLogin(args) => cmd::web_login::run(&cli.global, args),
         Command::Eval(args) => cmd::eval::run(&cli.global, args),
+        Command::Fleet(command) => cmd::fleet::run(&cli.global, command),
     };
     match result {
         Ok(code) => code,

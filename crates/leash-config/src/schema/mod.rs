@@ -2,6 +2,7 @@
 //! defaults, and how to read itself from the marked YAML tree.
 
 pub(crate) mod device;
+pub(crate) mod fleet;
 pub(crate) mod logging;
 pub(crate) mod model;
 pub(crate) mod monitoring;
@@ -47,6 +48,8 @@ pub struct Config {
     pub models: std::collections::BTreeMap<String, ModelConfig>,
     pub skills: SkillsConfig,
     pub step_models: StepModels,
+    /// `fleet:` (issue 13); `None`: not in a fleet, nothing of it starts.
+    pub fleet: Option<self::fleet::FleetConfig>,
 }
 
 /// The top-level keys.
@@ -65,6 +68,7 @@ pub(crate) const SECTIONS: &[&str] = &[
     "models",
     "skills",
     "step_models",
+    "fleet",
 ];
 
 /// Every mapping in the schema and its keys, for "it belongs in X" hints.
@@ -95,6 +99,8 @@ const KEY_TABLE: &[(&str, &[&str])] = &[
     ("undo", UndoConfig::KEYS),
     ("skills", SkillsConfig::KEYS),
     ("step_models", StepModels::KEYS),
+    ("fleet", self::fleet::FleetConfig::KEYS),
+    ("fleet.tls", self::fleet::FleetConfig::TLS_KEYS),
 ];
 
 /// Dotted paths where a key of this name exists (`audit_log` → `logging.audit_log`).
@@ -169,6 +175,11 @@ impl Config {
                     );
                 }
             }
+        }
+        if let Some(n) = f.node("fleet")
+            && !n.is_null()
+        {
+            c.fleet = self::fleet::FleetConfig::read(r, n, "fleet");
         }
         if let Some(n) = f.node("triggers") {
             for (i, trigger) in c.triggers.iter().enumerate() {

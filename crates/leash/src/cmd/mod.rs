@@ -9,6 +9,7 @@ pub mod doctor;
 pub mod doctor_hardening;
 pub mod eval;
 pub mod exec;
+pub mod fleet;
 pub mod grants;
 pub mod init;
 pub mod init_run_as;

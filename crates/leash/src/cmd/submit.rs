@@ -25,6 +25,10 @@ pub struct SubmitArgs {
     /// Submissions with the same key are one job while it is pending.
     #[arg(long, value_name = "KEY")]
     pub dedup_key: Option<String>,
+    /// Hand the job to another device of the fleet (through JetStream); it
+    /// runs there under that device's own config and policy.
+    #[arg(long, value_name = "DEVICE", conflicts_with_all = ["priority", "dedup_key"])]
+    pub on: Option<String>,
     /// The instruction for the model (several words are joined with spaces).
     #[arg(required = true, num_args = 1.., value_name = "PROMPT")]
     pub prompt: Vec<String>,
@@ -34,6 +38,9 @@ pub fn run(global: &GlobalArgs, args: SubmitArgs) -> anyhow::Result<ExitCode> {
     let prompt = args.prompt.join(" ");
     if prompt.trim().is_empty() {
         bail!("the prompt is empty");
+    }
+    if let Some(device) = &args.on {
+        return crate::cmd::fleet::submit_on(global, device, &prompt, args.mode);
     }
     let loaded = match load_config_or_exit(global, global.overrides.clone()) {
         Ok(loaded) => loaded,

@@ -1,0 +1,50 @@
+//! What can go wrong in the fleet, each naming the config key, file or subject.
+
+use std::path::PathBuf;
+
+/// A fleet failure.
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    /// `fleet.credentials` cannot be read.
+    #[error("fleet.credentials: cannot read {path}: {source}")]
+    CredentialsRead {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `fleet.credentials` is readable by others.
+    #[error(
+        "fleet.credentials: {path} has mode {mode:o}; it holds a secret and must be 0600 (chmod 600 {path})"
+    )]
+    CredentialsMode { path: PathBuf, mode: u32 },
+    /// `fleet.credentials` holds neither form.
+    #[error(
+        "fleet.credentials: {path}: {reason} (expected USER:PASSWORD on one line, or an nkey user seed starting with SU)"
+    )]
+    CredentialsFormat { path: PathBuf, reason: String },
+    /// Connecting to the NATS server failed.
+    #[error("fleet.urls: cannot connect to {urls}: {detail}")]
+    Connect { urls: String, detail: String },
+    /// A JetStream operation failed.
+    #[error("fleet: {action}: {detail}")]
+    JetStream { action: String, detail: String },
+    /// A message could not be encoded or decoded.
+    #[error("fleet: {what} on {subject}: {detail}")]
+    Message {
+        what: &'static str,
+        subject: String,
+        detail: String,
+    },
+    /// A device name that cannot be a subject token.
+    #[error("fleet: {name:?} is not a device name (a-z, 0-9, '-', '_'; 1 to 63)")]
+    DeviceName { name: String },
+}
+
+impl FleetError {
+    pub(crate) fn js(action: impl Into<String>, err: impl std::fmt::Display) -> FleetError {
+        FleetError::JetStream {
+            action: action.into(),
+            detail: err.to_string(),
+        }
+    }
+}
