@@ -171,7 +171,54 @@ impl ObjectStore {
         let name = format!("links/{stamp}-{}-{n}", std::process::id());
         let dest = self.dir.join(&name);
         std::fs::hard_link(path, &dest).map_err(UndoError::io("cannot hard-link", path))?;
+        // link(2) does not follow a symlink at `path`: if one was swapped in
+        // after the caller's lstat, the store now holds the symlink itself.
+        // Keep only a regular file (the file the caller saw, by inode).
+        let linked =
+            std::fs::symlink_metadata(&dest).map_err(UndoError::io("cannot stat", &dest))?;
+        let expected = std::fs::symlink_metadata(path).ok();
+        let same = linked.is_file()
+            && expected.is_some_and(|m| m.dev() == linked.dev() && m.ino() == linked.ino());
+        if !same {
+            let _ = std::fs::remove_file(&dest);
+            return Err(UndoError::Io {
+                what: "changed while it was journaled:",
+                path: path.to_path_buf(),
+                source: std::io::Error::from(std::io::ErrorKind::InvalidInput),
+            });
+        }
+        self.add_usage(linked.len());
         Ok(name)
+    }
+
+    /// Turns a small pre-image kept by hard link into a content-addressed
+    /// one (hash later, off the action's path): returns its hash. The link
+    /// must still hold `size` bytes as a regular file — a link whose inode
+    /// was written through another name no longer holds the pre-image.
+    pub fn hash_link(&self, name: &str, size: u64) -> Result<String, UndoError> {
+        let path = self.path_of(name);
+        let meta = std::fs::symlink_metadata(&path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                UndoError::MissingObject {
+                    hash: name.to_owned(),
+                    dir: self.dir.clone(),
+                }
+            } else {
+                UndoError::Io {
+                    what: "cannot stat the pre-image",
+                    path: path.clone(),
+                    source,
+                }
+            }
+        })?;
+        if !meta.is_file() || meta.len() != size {
+            return Err(UndoError::Io {
+                what: "a pre-image kept by hard link was changed since:",
+                path,
+                source: std::io::Error::from(std::io::ErrorKind::InvalidData),
+            });
+        }
+        self.put_file(&path)
     }
 
     /// Opens object `name` for reading.

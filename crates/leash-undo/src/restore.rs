@@ -180,6 +180,7 @@ fn load(journal: &Journal, entry: &UndoAction) -> Result<Vec<Loaded>, UndoError>
                     what: "after-image",
                     source,
                 })?;
+            let before = hash_links(journal, before)?;
             Ok(Loaded {
                 path: row.path,
                 recursive: row.recursive,
@@ -188,6 +189,25 @@ fn load(journal: &Journal, entry: &UndoAction) -> Result<Vec<Loaded>, UndoError>
             })
         })
         .collect()
+}
+
+/// Small pre-images kept by hard link (no hash on the action's path) are
+/// hashed now, so they compare like copied ones: a path already back at its
+/// pre-image is seen as such (an undo killed half-way can be run again).
+fn hash_links(journal: &Journal, mut snap: Snapshot) -> Result<Snapshot, UndoError> {
+    for state in snap.entries.values_mut() {
+        if let EntryState::File {
+            size,
+            content: content @ Content::Link(_),
+            ..
+        } = state
+            && *size <= journal.settings.max_file_bytes
+            && let Content::Link(name) = content
+        {
+            *content = Content::Hash(journal.objects.hash_link(name, *size)?);
+        }
+    }
+    Ok(snap)
 }
 
 fn outcome(entry: &UndoAction, status: EntryStatus) -> EntryOutcome {
@@ -405,6 +425,7 @@ fn journal_current(
                 objects: &journal.objects,
                 max_file: journal.settings.max_file_bytes,
                 link_ok: false,
+                link_any: false,
             },
         )?;
         rows.push(NewUndoTarget {
@@ -423,6 +444,7 @@ fn journal_current(
             class: Reversibility::Reversible.as_str().to_owned(),
         },
         &rows,
+        true,
     )?;
     Ok(id)
 }

@@ -125,11 +125,14 @@ pub struct Snapshot {
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Capture<'a> {
     /// Save contents in the store (a pre-image); files over `max_file` are
-    /// hard-linked when `link_ok`, else the capture fails.
+    /// hard-linked when `link_ok`, else the capture fails. With `link_any`
+    /// (the action writes a new inode over the file) a file that has no
+    /// other name is hard-linked whatever its size: no copy, no hash.
     Save {
         objects: &'a ObjectStore,
         max_file: u64,
         link_ok: bool,
+        link_any: bool,
     },
     /// Only identify contents (after-images, checks): hash files up to
     /// `max_file`, identify bigger ones by inode.
@@ -170,8 +173,17 @@ fn entry(path: &Path, meta: &Metadata, how: Capture<'_>) -> Result<EntryState, U
                 objects,
                 max_file,
                 link_ok,
+                link_any,
             } => {
-                if meta.len() <= max_file {
+                // A second name (nlink > 1) could write the inode later, so
+                // only a sole name is kept by link; a link that fails (another
+                // filesystem after all) falls back to the copy.
+                let linked = (link_any && meta.nlink() == 1)
+                    .then(|| objects.link_file(path))
+                    .and_then(Result::ok);
+                if let Some(name) = linked {
+                    Content::Link(name)
+                } else if meta.len() <= max_file {
                     Content::Hash(objects.put_file(path)?)
                 } else if link_ok {
                     Content::Link(objects.link_file(path)?)
