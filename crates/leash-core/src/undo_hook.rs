@@ -3,7 +3,9 @@
 //! policy names before anyone approves it, and journaled durably before it
 //! runs. The logic is in leash-undo; this file only connects it.
 
-use leash_policy::{Decision, Policy, Verdict};
+use std::path::{Path, PathBuf};
+
+use leash_policy::{Decision, Policy, Verdict, WriteTarget};
 use leash_store::{AuditEntry, AuditLog};
 use leash_undo::{EntryContext, Journal, Pending, Plan, Reversibility, WriteMode};
 use serde_json::json;
@@ -33,12 +35,35 @@ pub(crate) fn plan(
         // would go unjournaled.
         None => match verdict.decision {
             Decision::Allow | Decision::Ask => {
-                let writes = policy.write_targets(argv, cwd);
+                let mut writes = policy.write_targets(argv, cwd);
+                if let Some(path) = replaced_path(argv, cwd) {
+                    writes.targets = vec![WriteTarget {
+                        path,
+                        recursive: false,
+                    }];
+                }
                 Some(journal.plan_with(&writes, WriteMode::NewInode))
             }
             Decision::Deny => None,
         },
     }
+}
+
+/// The path leash's atomic write really replaces for `tee -- PATH` (the
+/// argv `write_file` is recorded as): its directory resolved, its last
+/// component **not** — the rename replaces a symlink there instead of
+/// following it. The policy names the link's target (what a `tee` would
+/// write, and what it judges); the journal must keep the link itself, so
+/// undo puts the symlink back rather than leaving a regular file.
+fn replaced_path(argv: &[String], cwd: &Path) -> Option<PathBuf> {
+    let [_, dashes, path] = argv else { return None };
+    if dashes != "--" {
+        return None;
+    }
+    let full = cwd.join(path);
+    let name = full.file_name()?;
+    let dir = full.parent()?.canonicalize().ok()?;
+    Some(dir.join(name))
 }
 
 /// `undo.approve_irreversible`: an irreversible command that would just run
