@@ -610,12 +610,32 @@ fn apply(
             touched_dirs.insert(parent.to_path_buf());
         }
     }
+    // Recreating, replacing or removing the target changed its directory's
+    // modification time: put back the one the pre-image saw. (Directories
+    // inside a recursive target keep the time undo leaves them: their
+    // pre-images record no time.)
+    if let (Some(parent), Some((s, ns))) = (t.path.parent(), t.before.parent_mtime)
+        && touched_dirs.contains(parent)
+    {
+        set_dir_mtime(parent, mtime(s, ns))?;
+    }
     for dir in touched_dirs {
         if dir.is_dir() {
             sync_dir(&dir)?;
         }
     }
     Ok(())
+}
+
+/// Sets a directory's modification time without following a symlink there.
+fn set_dir_mtime(dir: &Path, when: SystemTime) -> Result<(), UndoError> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+        .open(dir)
+        .map_err(UndoError::io("cannot open the directory", dir))?;
+    file.set_times(FileTimes::new().set_modified(when))
+        .map_err(UndoError::io("cannot restore the modification time of", dir))
 }
 
 /// Writes a pre-image beside `path` and renames it over `path`: a symlink

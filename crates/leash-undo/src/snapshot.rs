@@ -119,6 +119,10 @@ fn same_content(a: &Content, b: &Content) -> bool {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub entries: BTreeMap<String, EntryState>,
+    /// The modification time (s, ns) of the directory holding the target,
+    /// so undo can put it back after recreating or removing the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_mtime: Option<(i64, i64)>,
 }
 
 /// How a capture treats file contents.
@@ -235,7 +239,14 @@ pub(crate) fn capture(
     recursive: bool,
     how: Capture<'_>,
 ) -> Result<Snapshot, UndoError> {
-    let mut snap = Snapshot::default();
+    let mut snap = Snapshot {
+        parent_mtime: target
+            .parent()
+            .and_then(|p| std::fs::symlink_metadata(p).ok())
+            .filter(Metadata::is_dir)
+            .map(|m| (m.mtime(), m.mtime_nsec())),
+        ..Snapshot::default()
+    };
     let meta = match std::fs::symlink_metadata(target) {
         Ok(meta) => meta,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
