@@ -635,7 +635,10 @@ fn set_dir_mtime(dir: &Path, when: SystemTime) -> Result<(), UndoError> {
         .open(dir)
         .map_err(UndoError::io("cannot open the directory", dir))?;
     file.set_times(FileTimes::new().set_modified(when))
-        .map_err(UndoError::io("cannot restore the modification time of", dir))
+        .map_err(UndoError::io(
+            "cannot restore the modification time of",
+            dir,
+        ))
 }
 
 /// Writes a pre-image beside `path` and renames it over `path`: a symlink

@@ -40,7 +40,13 @@ fn tree(root: &Path) -> BTreeMap<PathBuf, (String, Vec<u8>, u32, i64, i64)> {
                 ("symlink".to_owned(), bytes, 0, 0, 0)
             } else {
                 let content = std::fs::read(&path).unwrap();
-                ("file".to_owned(), content, mode, meta.mtime(), meta.mtime_nsec())
+                (
+                    "file".to_owned(),
+                    content,
+                    mode,
+                    meta.mtime(),
+                    meta.mtime_nsec(),
+                )
             };
             out.insert(rel, row);
         }
@@ -119,7 +125,11 @@ fn kill9_mid_job_then_undo_restores_exactly_and_the_audit_verifies() {
                     .is_some_and(|a| a.iter().any(|w| w == "sleep"))
         })
     });
-    assert!(sleeping, "the job never reached its sleep\n{}", daemon.stderr());
+    assert!(
+        sleeping,
+        "the job never reached its sleep\n{}",
+        daemon.stderr()
+    );
     assert_ne!(tree(&work), before, "the job changed nothing");
     daemon.kill9();
 
@@ -136,7 +146,13 @@ fn kill9_mid_job_then_undo_restores_exactly_and_the_audit_verifies() {
     assert_eq!(state, "interrupted", "the killed job must not run again");
     assert!(!work.join("never.txt").exists(), "ran past the kill");
 
-    let undo = home.run(&["--config", config.to_str().unwrap(), "--json", "undo", &job.to_string()]);
+    let undo = home.run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--json",
+        "undo",
+        &job.to_string(),
+    ]);
     assert_eq!(
         undo.status.code(),
         Some(0),
@@ -152,7 +168,11 @@ fn kill9_mid_job_then_undo_restores_exactly_and_the_audit_verifies() {
         .filter(|e| e["status"] == "restored")
         .count();
     assert_eq!(restored, 5, "{report:#}");
-    assert_eq!(tree(&work), before, "undo must put the work dir back exactly");
+    assert_eq!(
+        tree(&work),
+        before,
+        "undo must put the work dir back exactly"
+    );
     assert_eq!(
         dir_mtime(&work),
         work_mtime,

@@ -39,7 +39,11 @@ fn a_file_with_a_second_name_is_copied_not_linked() {
     let before = ws.tree_hash();
     ws.run(1, &["sed", "-i", "s/v1/v2/", "f.txt"]);
     assert_eq!(objects(&ws), (1, 0), "a copy, and no link");
-    std::fs::write(ws.root.join("other-name"), "changed through the other name\n").unwrap();
+    std::fs::write(
+        ws.root.join("other-name"),
+        "changed through the other name\n",
+    )
+    .unwrap();
     ws.undo(Selection::Job(1), false).unwrap();
     assert_eq!(ws.tree_hash(), before);
 }
