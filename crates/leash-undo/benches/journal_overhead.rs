@@ -72,31 +72,22 @@ impl Bench {
             .unwrap()
             .unwrap();
         let barrier = Barrier::journaled(&self.journal);
-        if !own_sync {
+        let append = |pending: &mut leash_undo::Pending| {
+            let group = std::iter::once(pending.record())
+                .chain(kind.map(record))
+                .collect();
+            let records = self.audit.append_group(group).unwrap();
+            pending.set_audit_seq(records[0].seq);
+        };
+        if own_sync {
+            action(&barrier);
+            append(&mut pending);
+        } else {
             // A command: the entry is durable before it starts, and its
             // record goes with `command.started`.
             self.journal.make_durable(None).unwrap();
-            let records = self
-                .audit
-                .append_group(
-                    std::iter::once(pending.record())
-                        .chain(kind.map(record))
-                        .collect(),
-                )
-                .unwrap();
-            pending.set_audit_seq(records[0].seq);
+            append(&mut pending);
             action(&barrier);
-        } else {
-            action(&barrier);
-            let records = self
-                .audit
-                .append_group(
-                    std::iter::once(pending.record())
-                        .chain(kind.map(record))
-                        .collect(),
-                )
-                .unwrap();
-            pending.set_audit_seq(records[0].seq);
         }
         self.journal.finish(pending).unwrap();
     }

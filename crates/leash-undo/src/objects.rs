@@ -198,18 +198,7 @@ impl ObjectStore {
     pub fn hash_link(&self, name: &str, size: u64) -> Result<String, UndoError> {
         let path = self.path_of(name);
         let meta = std::fs::symlink_metadata(&path).map_err(|source| {
-            if source.kind() == std::io::ErrorKind::NotFound {
-                UndoError::MissingObject {
-                    hash: name.to_owned(),
-                    dir: self.dir.clone(),
-                }
-            } else {
-                UndoError::Io {
-                    what: "cannot stat the pre-image",
-                    path: path.clone(),
-                    source,
-                }
-            }
+            self.object_error("cannot stat the pre-image", name, &path, source)
         })?;
         if !meta.is_file() || meta.len() != size {
             return Err(UndoError::Io {
@@ -221,23 +210,33 @@ impl ObjectStore {
         self.put_file(&path)
     }
 
+    /// A missing object is named as such; any other failure as I/O.
+    fn object_error(
+        &self,
+        what: &'static str,
+        name: &str,
+        path: &Path,
+        source: std::io::Error,
+    ) -> UndoError {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            UndoError::MissingObject {
+                hash: name.to_owned(),
+                dir: self.dir.clone(),
+            }
+        } else {
+            UndoError::Io {
+                what,
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    }
+
     /// Opens object `name` for reading.
     pub fn open_object(&self, name: &str) -> Result<File, UndoError> {
         let path = self.path_of(name);
-        File::open(&path).map_err(|source| {
-            if source.kind() == std::io::ErrorKind::NotFound {
-                UndoError::MissingObject {
-                    hash: name.to_owned(),
-                    dir: self.dir.clone(),
-                }
-            } else {
-                UndoError::Io {
-                    what: "cannot open the pre-image",
-                    path,
-                    source,
-                }
-            }
-        })
+        File::open(&path)
+            .map_err(|source| self.object_error("cannot open the pre-image", name, &path, source))
     }
 
     fn add_usage(&self, bytes: u64) {
