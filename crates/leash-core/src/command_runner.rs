@@ -28,6 +28,7 @@ use leash_config::ExecutionMode;
 use leash_policy::{Decision, Policy, ResolvedCommand, Verdict};
 use leash_sandbox::{ExecOutcome, Executor};
 use leash_store::{AuditEntry, AuditLog};
+use leash_undo::Barrier;
 use serde_json::json;
 
 use crate::approval::{
@@ -421,30 +422,45 @@ impl CommandRunner<'_> {
 
     /// Runs `write` (leash carrying out an approved action itself, e.g. a
     /// `write_file`) between a snapshot and a check of the control files, as
-    /// [`CommandRunner::execute`] does for commands.
+    /// [`CommandRunner::execute`] does for commands. `write` syncs its new
+    /// file through the [`Barrier`] it is given, which makes the journal
+    /// entry durable in the same sync, before its rename; `record` is the
+    /// audit record of what it did, appended in one group with the entry's
+    /// `undo.journaled`.
     pub fn with_control_check<T>(
         &self,
         request: &CommandRequest,
         report: &mut CommandReport,
-        write: impl FnOnce() -> T,
+        write: impl FnOnce(&Barrier<'_>) -> T,
+        record: impl FnOnce(&T) -> AuditEntry,
     ) -> Result<T, EngineError> {
         let job_id = request.job_id;
         // Journal before the effect: if the pre-images cannot be saved, the
         // write does not happen. A file action judged as what it is has no
         // resolved program; its request argv says what it does.
-        let pending = match (self.journal, &report.undo) {
+        let mut pending = match (self.journal, &report.undo) {
             (Some(journal), Some(plan)) => {
                 let argv = report
                     .verdict
                     .command
                     .as_ref()
                     .map_or(&request.argv, |command| &command.argv);
-                undo_hook::begin(journal, self.audit, job_id, argv, plan)?
+                undo_hook::prepare(journal, self.audit, job_id, argv, plan, Vec::new())?
             }
             _ => None,
         };
+        let barrier = match (self.journal, &pending) {
+            (Some(journal), Some(_)) => Barrier::journaled(journal),
+            _ => Barrier::plain(),
+        };
         let before = self.control.before();
-        let result = write();
+        let result = write(&barrier);
+        undo_hook::append_with_record(
+            self.audit,
+            pending.as_mut(),
+            Vec::new(),
+            vec![record(&result)],
+        )?;
         if let Some(journal) = self.journal {
             undo_hook::finish(journal, self.audit, job_id, pending);
         }
@@ -551,17 +567,34 @@ impl CommandRunner<'_> {
             }
         }
         // Journal before the effect: if the pre-images cannot be saved, the
-        // command does not start.
-        let pending = match (self.journal, &report.undo) {
+        // command does not start. The entry, its pre-images and the records
+        // below are made durable by one sync each (the journal's `syncfs`,
+        // then the audit group), instead of one per part.
+        let mut pending = match (self.journal, &report.undo) {
             (Some(journal), Some(plan)) => {
-                // The held-back decision goes first, on its own: the chain then
-                // reads decision → undo.journaled → command.started, and a
-                // journal that cannot be written still leaves the decision
-                // recorded next to its `undo.failed`.
-                if let Some(decision) = decision.take() {
-                    self.audit.append_group(vec![decision])?;
+                // A journal that cannot be written leaves the held-back
+                // decision recorded next to its `undo.failed`.
+                let pending = undo_hook::prepare(
+                    journal,
+                    self.audit,
+                    request.job_id,
+                    &command.argv,
+                    plan,
+                    decision.clone().into_iter().collect(),
+                )?;
+                if pending.is_some()
+                    && let Err(err) = journal.make_durable(None)
+                {
+                    let failed = AuditEntry::new(
+                        request.job_id,
+                        "undo.failed",
+                        json!({"argv": command.argv, "error": err.to_string(), "ran": false}),
+                    );
+                    self.audit
+                        .append_group(decision.take().into_iter().chain([failed]).collect())?;
+                    return Err(EngineError::Undo(err));
                 }
-                undo_hook::begin(journal, self.audit, request.job_id, &command.argv, plan)?
+                pending
             }
             _ => None,
         };
@@ -578,10 +611,15 @@ impl CommandRunner<'_> {
                 "limits": self.sandbox.limits_json(),
             }),
         );
-        // One transaction, one fsync: the decision and the start are durable
-        // together before the child exists.
-        self.audit
-            .append_group(decision.into_iter().chain([started]).collect())?;
+        // One transaction, one fsync: the decision, the journal entry's
+        // record and the start are durable together before the child
+        // exists (the chain reads decision → undo.journaled → started).
+        undo_hook::append_with_record(
+            self.audit,
+            pending.as_mut(),
+            decision.into_iter().collect(),
+            vec![started],
+        )?;
         match self.executor.run(&spec) {
             Ok(outcome) => {
                 self.audit.append(

@@ -3,9 +3,11 @@
 //! policy names before anyone approves it, and journaled durably before it
 //! runs. The logic is in leash-undo; this file only connects it.
 
-use leash_policy::{Decision, Policy, Verdict};
-use leash_store::AuditLog;
-use leash_undo::{EntryContext, Journal, Pending, Plan, Reversibility, replaces_files};
+use std::path::{Path, PathBuf};
+
+use leash_policy::{Decision, Policy, Verdict, WriteTarget};
+use leash_store::{AuditEntry, AuditLog};
+use leash_undo::{EntryContext, Journal, Pending, Plan, Reversibility, WriteMode};
 use serde_json::json;
 
 use crate::error::EngineError;
@@ -23,21 +25,45 @@ pub(crate) fn plan(
     match verdict.command.as_ref() {
         Some(command) => {
             let writes = policy.write_targets(&command.argv, cwd);
-            Some(journal.plan(&writes, replaces_files(&command.identity)))
+            Some(journal.plan_with(&writes, WriteMode::of_program(&command.identity)))
         }
         // A file action leash carries out itself (`write_file`) is judged as
         // a file action, with no program resolved. Its request argv
         // (`tee -- PATH`) names what it writes, and leash's own write
-        // replaces the file (an atomic rename), so a big file can be kept by
-        // hard link. Without this, `write_file` would go unjournaled.
+        // writes a new inode over the file (an atomic rename), so the old one
+        // is kept by hard link, whatever its size. Without this, `write_file`
+        // would go unjournaled.
         None => match verdict.decision {
             Decision::Allow | Decision::Ask => {
-                let writes = policy.write_targets(argv, cwd);
-                Some(journal.plan(&writes, true))
+                let mut writes = policy.write_targets(argv, cwd);
+                if let Some(path) = replaced_path(argv, cwd) {
+                    writes.targets = vec![WriteTarget {
+                        path,
+                        recursive: false,
+                    }];
+                }
+                Some(journal.plan_with(&writes, WriteMode::NewInode))
             }
             Decision::Deny => None,
         },
     }
+}
+
+/// The path leash's atomic write really replaces for `tee -- PATH` (the
+/// argv `write_file` is recorded as): its directory resolved, its last
+/// component **not** — the rename replaces a symlink there instead of
+/// following it. The policy names the link's target (what a `tee` would
+/// write, and what it judges); the journal must keep the link itself, so
+/// undo puts the symlink back rather than leaving a regular file.
+fn replaced_path(argv: &[String], cwd: &Path) -> Option<PathBuf> {
+    let [_, dashes, path] = argv else { return None };
+    if dashes != "--" {
+        return None;
+    }
+    let full = cwd.join(path);
+    let name = full.file_name()?;
+    let dir = full.parent()?.canonicalize().ok()?;
+    Some(dir.join(name))
 }
 
 /// `undo.approve_irreversible`: an irreversible command that would just run
@@ -62,14 +88,18 @@ pub(crate) fn prompt_reason(reason: &str, plan: Option<&Plan>) -> String {
     }
 }
 
-/// Journals before the effect. An error means the action must not run; it
-/// is recorded as `undo.failed` (if the audit log can still take it).
-pub(crate) fn begin(
+/// Journals before the effect, not yet durable: the caller makes it durable
+/// before the effect (`Journal::make_durable`, or the `Barrier` of leash's
+/// own write) and appends `Pending::record` with its next records. An error
+/// means the action must not run; it is recorded as `undo.failed`, after
+/// `lead` (records that must precede it, such as a held-back decision).
+pub(crate) fn prepare(
     journal: &Journal,
     audit: &AuditLog,
     job_id: Option<i64>,
     argv: &[String],
     plan: &Plan,
+    lead: Vec<AuditEntry>,
 ) -> Result<Option<Pending>, EngineError> {
     let ctx = EntryContext {
         job_id,
@@ -77,14 +107,34 @@ pub(crate) fn begin(
         action: None,
         summary: json!({"argv": argv}),
     };
-    journal.begin(&ctx, plan, audit).map_err(|err| {
-        let _ = audit.append(
+    journal.prepare(&ctx, plan).map_err(|err| {
+        let failed = AuditEntry::new(
             job_id,
             "undo.failed",
             json!({"argv": argv, "error": err.to_string(), "ran": false}),
         );
+        let _ = audit.append_group(lead.into_iter().chain([failed]).collect());
         EngineError::Undo(err)
     })
+}
+
+/// Appends `records` (with the entry's `undo.journaled` first, if any) as
+/// one group, and links the entry to it.
+pub(crate) fn append_with_record(
+    audit: &AuditLog,
+    pending: Option<&mut Pending>,
+    lead: Vec<AuditEntry>,
+    records: Vec<AuditEntry>,
+) -> Result<(), EngineError> {
+    let journaled = pending.as_ref().map(|p| p.record());
+    let at = lead.len();
+    let written = audit.append_group(lead.into_iter().chain(journaled).chain(records).collect())?;
+    if let Some(pending) = pending
+        && let Some(record) = written.get(at)
+    {
+        pending.set_audit_seq(record.seq);
+    }
+    Ok(())
 }
 
 /// Records the after-images once the action ran. A failure here leaves the

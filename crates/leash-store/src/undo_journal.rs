@@ -132,7 +132,39 @@ fn path_bytes(path: &Path) -> &[u8] {
 impl Store {
     /// Journals an action and its targets' pre-images in one transaction, in
     /// state `not_started`. Returns the entry's id and its target ids.
+    /// `durable: false` commits without waiting for fsync: the caller then
+    /// makes the database durable itself (one `syncfs` with the pre-images
+    /// and the action's own file) before the action's effect.
     pub fn undo_begin(
+        &mut self,
+        action: &NewUndoAction,
+        targets: &[NewUndoTarget],
+        durable: bool,
+    ) -> Result<(i64, Vec<i64>), StoreError> {
+        self.with_synchronous(durable, |store| store.undo_begin_tx(action, targets))
+    }
+
+    /// Runs `f` with `synchronous=NORMAL` (no fsync at commit) unless `durable`.
+    fn with_synchronous<T>(
+        &mut self,
+        durable: bool,
+        f: impl FnOnce(&mut Self) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if !durable {
+            self.conn
+                .pragma_update(None, "synchronous", "NORMAL")
+                .at(&self.path)?;
+        }
+        let result = f(self);
+        if !durable {
+            self.conn
+                .pragma_update(None, "synchronous", "FULL")
+                .at(&self.path)?;
+        }
+        result
+    }
+
+    fn undo_begin_tx(
         &mut self,
         action: &NewUndoAction,
         targets: &[NewUndoTarget],
@@ -180,18 +212,9 @@ impl Store {
         audit_seq: Option<u64>,
         durable: bool,
     ) -> Result<(), StoreError> {
-        if !durable {
-            self.conn
-                .pragma_update(None, "synchronous", "NORMAL")
-                .at(&self.path)?;
-        }
-        let result = self.undo_finish_tx(id, state, after, audit_seq);
-        if !durable {
-            self.conn
-                .pragma_update(None, "synchronous", "FULL")
-                .at(&self.path)?;
-        }
-        result
+        self.with_synchronous(durable, |store| {
+            store.undo_finish_tx(id, state, after, audit_seq)
+        })
     }
 
     fn undo_finish_tx(
@@ -353,6 +376,7 @@ mod tests {
                     recursive: false,
                     before: "{}".into(),
                 }],
+                true,
             )
             .unwrap();
         let entry = store.undo_action(id).unwrap().unwrap();

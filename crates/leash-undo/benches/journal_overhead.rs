@@ -3,9 +3,17 @@
 //! target directory: real disk, not tmpfs). Iterations alternate between the
 //! two so drift hits both alike; medians are reported.
 //!
+//! Each journaled action does what the engine does: plan, pre-images and
+//! entry ([`Journal::prepare`]), one sync before the change (shared with the
+//! action's own file for `write_file`), the `undo.journaled` record grouped
+//! with the record the action writes anyway, then the after-images.
+//!
 //! - `write_file` of 1 MiB: leash's in-process atomic write (temp file,
-//!   fsync, rename) — the cheapest action, so the hardest ratio;
-//! - `sed -i` on a 1 MiB file: a journaled `run` (a real process);
+//!   sync, rename) and its `file.written` record — the cheapest action, so
+//!   the hardest ratio; also without the record on the plain side (`file
+//!   only`: the strictest comparison);
+//! - `sed -i` on a 1 MiB file: a journaled `run` (a real process) with its
+//!   `command.started` record;
 //! - `touch` on a 100 MiB file: over `undo.max_file_mb`, kept by hard link.
 //!
 //! Run with `cargo bench -p leash-undo --bench journal_overhead`.
@@ -17,8 +25,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use leash_policy::{WriteTarget, WriteTargets};
-use leash_store::{AuditLog, AuditOptions};
-use leash_undo::{EntryContext, Journal, UndoSettings};
+use leash_store::{AuditEntry, AuditLog, AuditOptions};
+use leash_undo::{Barrier, EntryContext, Journal, UndoSettings, WriteMode};
 
 const ROUNDS: usize = 25;
 const MIB: usize = 1024 * 1024;
@@ -28,10 +36,23 @@ struct Bench {
     audit: AuditLog,
 }
 
+fn record(kind: &str) -> AuditEntry {
+    AuditEntry::new(None, kind, serde_json::json!({"bench": true}))
+}
+
 impl Bench {
-    /// Runs `action` on `target` journaled: plan, pre-images, entry, action,
-    /// after-images.
-    fn journaled(&self, target: &Path, replaces: bool, action: &mut dyn FnMut()) {
+    /// Runs `action` on `target` journaled as the engine does: plan,
+    /// pre-images and entry, `action` (which syncs through the barrier, or
+    /// is preceded by one sync when `own_sync` is false), the
+    /// `undo.journaled` record grouped with `kind` (if any), after-images.
+    fn journaled(
+        &self,
+        target: &Path,
+        mode: WriteMode,
+        kind: Option<&str>,
+        own_sync: bool,
+        action: &mut dyn FnMut(&Barrier<'_>),
+    ) {
         let writes = WriteTargets {
             targets: vec![WriteTarget {
                 path: target.to_path_buf(),
@@ -39,28 +60,44 @@ impl Bench {
             }],
             ..WriteTargets::default()
         };
-        let plan = self.journal.plan(&writes, replaces);
+        let plan = self.journal.plan_with(&writes, mode);
         assert_eq!(
             plan.class,
             leash_undo::Reversibility::Reversible,
             "{plan:?}"
         );
-        let pending = self
+        let mut pending = self
             .journal
-            .begin(&EntryContext::default(), &plan, &self.audit)
+            .prepare(&EntryContext::default(), &plan)
+            .unwrap()
             .unwrap();
-        action();
-        if let Some(p) = pending {
-            self.journal.finish(p).unwrap();
+        let barrier = Barrier::journaled(&self.journal);
+        let append = |pending: &mut leash_undo::Pending| {
+            let group = std::iter::once(pending.record())
+                .chain(kind.map(record))
+                .collect();
+            let records = self.audit.append_group(group).unwrap();
+            pending.set_audit_seq(records[0].seq);
+        };
+        if own_sync {
+            action(&barrier);
+            append(&mut pending);
+        } else {
+            // A command: the entry is durable before it starts, and its
+            // record goes with `command.started`.
+            self.journal.make_durable(None).unwrap();
+            append(&mut pending);
+            action(&barrier);
         }
+        self.journal.finish(pending).unwrap();
     }
 }
 
-fn write_atomically(target: &Path, content: &[u8]) {
+fn write_atomically(target: &Path, content: &[u8], barrier: &Barrier<'_>) {
     let tmp = target.with_extension("tmp");
     let mut f = std::fs::File::create(&tmp).unwrap();
     f.write_all(content).unwrap();
-    f.sync_all().unwrap();
+    barrier.sync(&f).unwrap();
     std::fs::rename(&tmp, target).unwrap();
 }
 
@@ -137,16 +174,39 @@ fn main() {
     };
     let plain_file = ws.join("plain.bin");
     let journaled_file = ws.join("journaled.bin");
-    write_atomically(&plain_file, &content(999));
-    write_atomically(&journaled_file, &content(998));
+    let plain = Barrier::plain();
+    write_atomically(&plain_file, &content(999), &plain);
+    write_atomically(&journaled_file, &content(998), &plain);
     report(
         "write_file 1 MiB",
         compare(
-            |i| write_atomically(&plain_file, &content(i)),
+            |i| {
+                write_atomically(&plain_file, &content(i), &plain);
+                bench
+                    .audit
+                    .append_group(vec![record("file.written")])
+                    .unwrap();
+            },
             |i| {
                 let c = content(1000 + i);
-                bench.journaled(&journaled_file, true, &mut || {
-                    write_atomically(&journaled_file, &c)
+                bench.journaled(
+                    &journaled_file,
+                    WriteMode::NewInode,
+                    Some("file.written"),
+                    true,
+                    &mut |b| write_atomically(&journaled_file, &c, b),
+                );
+            },
+        ),
+    );
+    report(
+        "write_file 1 MiB, file only",
+        compare(
+            |i| write_atomically(&plain_file, &content(i), &plain),
+            |i| {
+                let c = content(2000 + i);
+                bench.journaled(&journaled_file, WriteMode::NewInode, None, true, &mut |b| {
+                    write_atomically(&journaled_file, &c, b)
                 });
             },
         ),
@@ -166,12 +226,22 @@ fn main() {
     report(
         "sed -i 1 MiB",
         compare(
-            |i| run(&["sed", "-i", flip(i), "plain.txt"], &ws),
+            |i| {
+                bench
+                    .audit
+                    .append_group(vec![record("command.started")])
+                    .unwrap();
+                run(&["sed", "-i", flip(i), "plain.txt"], &ws);
+            },
             |i| {
                 let target = ws.join("journaled.txt");
-                bench.journaled(&target, true, &mut || {
-                    run(&["sed", "-i", flip(i), "journaled.txt"], &ws)
-                });
+                bench.journaled(
+                    &target,
+                    WriteMode::of_program("sed"),
+                    Some("command.started"),
+                    false,
+                    &mut |_| run(&["sed", "-i", flip(i), "journaled.txt"], &ws),
+                );
             },
         ),
     );
@@ -184,10 +254,22 @@ fn main() {
     report(
         "touch 100 MiB (hard link)",
         compare(
-            |_| run(&["touch", "plain.big"], &ws),
+            |_| {
+                bench
+                    .audit
+                    .append_group(vec![record("command.started")])
+                    .unwrap();
+                run(&["touch", "plain.big"], &ws);
+            },
             |_| {
                 let target = ws.join("journaled.big");
-                bench.journaled(&target, true, &mut || run(&["touch", "journaled.big"], &ws));
+                bench.journaled(
+                    &target,
+                    WriteMode::of_program("touch"),
+                    Some("command.started"),
+                    false,
+                    &mut |_| run(&["touch", "journaled.big"], &ws),
+                );
             },
         ),
     );

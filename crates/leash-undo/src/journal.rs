@@ -10,13 +10,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use leash_policy::WriteTargets;
-use leash_store::{AuditLog, NewUndoAction, NewUndoTarget, Store, UndoState};
+use leash_store::{AuditEntry, AuditLog, NewUndoAction, NewUndoTarget, Store, UndoState};
 use serde_json::json;
 
 use crate::class::Reversibility;
 use crate::error::UndoError;
 use crate::objects::ObjectStore;
 use crate::snapshot::{Capture, Snapshot, capture, estimate};
+use crate::write_mode::WriteMode;
 
 /// `undo:` settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +51,9 @@ pub(crate) struct PlannedTarget {
     pub recursive: bool,
     /// A big file may be kept by hard link (the action replaces the file).
     pub link_ok: bool,
+    /// Any file may be kept by hard link: the action writes a new inode
+    /// over it ([`WriteMode::NewInode`]) on the journal's filesystem.
+    pub link_any: bool,
 }
 
 /// What the journal will do for one action, decided before it runs.
@@ -59,6 +63,9 @@ pub struct Plan {
     /// Why it is not fully reversible.
     pub reason: Option<String>,
     pub(crate) targets: Vec<PlannedTarget>,
+    /// How the pre-images will be kept, where that is worth saying (a copy
+    /// made because the target is on another filesystem than the journal).
+    pub(crate) notes: Vec<String>,
 }
 
 impl Plan {
@@ -97,22 +104,34 @@ pub struct EntryContext {
 #[must_use = "finish the entry after the action ran"]
 pub struct Pending {
     pub id: i64,
-    audit_seq: u64,
+    job_id: Option<i64>,
+    /// The `undo.journaled` record's payload (appended by the caller, in
+    /// the same group as the next record it writes).
+    payload: serde_json::Value,
+    audit_seq: Option<u64>,
     targets: Vec<(i64, PathBuf, bool)>,
 }
 
-/// Whether a program replaces the files it writes (rename) or only changes
-/// their metadata, so the old inode keeps the old content and a hard link
-/// is a faithful pre-image. Programs that rewrite in place (`cp`, `tee`,
-/// `sort -o`) are not listed: for them a big file cannot be journaled.
-pub fn replaces_files(identity: &str) -> bool {
-    matches!(identity, "mv" | "touch" | "sed")
+impl Pending {
+    /// The `undo.journaled` audit record of this entry. The caller appends it
+    /// (grouped with its own next record, e.g. `command.started`) and hands
+    /// back its seq with [`Pending::set_audit_seq`].
+    pub fn record(&self) -> AuditEntry {
+        AuditEntry::new(self.job_id, "undo.journaled", self.payload.clone())
+    }
+
+    /// Links the entry to its `undo.journaled` record.
+    pub fn set_audit_seq(&mut self, seq: u64) {
+        self.audit_seq = Some(seq);
+    }
 }
 
 /// The rollback journal: the state database's undo tables and the object store.
 #[derive(Debug)]
 pub struct Journal {
     pub(crate) store: Mutex<Store>,
+    /// The state database (its filesystem is synced with the pre-images').
+    pub(crate) db: PathBuf,
     pub(crate) objects: ObjectStore,
     pub(crate) settings: UndoSettings,
     /// The step and action the engine is carrying out (set per action).
@@ -126,6 +145,7 @@ impl Journal {
         let objects = ObjectStore::open(&undo_dir.join("objects"))?;
         Ok(Journal {
             store: Mutex::new(Store::open(db)?),
+            db: db.to_path_buf(),
             objects,
             settings,
             context: Mutex::new((None, None)),
@@ -153,7 +173,19 @@ impl Journal {
 
     /// Classes an action from its write targets, before it runs: what can be
     /// journaled, and whether it all fits (`undo.max_mb`, `undo.max_file_mb`).
+    /// `replaces`: the action replaces or only touches its files
+    /// ([`WriteMode::SameInode`]), else it writes them in place.
     pub fn plan(&self, writes: &WriteTargets, replaces: bool) -> Plan {
+        let mode = if replaces {
+            WriteMode::SameInode
+        } else {
+            WriteMode::InPlace
+        };
+        self.plan_with(writes, mode)
+    }
+
+    /// [`Journal::plan`] for an action that writes its targets as `mode` says.
+    pub fn plan_with(&self, writes: &WriteTargets, mode: WriteMode) -> Plan {
         let mut reasons: Vec<String> = Vec::new();
         if !writes.beyond_files.is_empty() {
             return Plan {
@@ -163,6 +195,7 @@ impl Journal {
                     writes.beyond_files.join("; ")
                 )),
                 targets: Vec::new(),
+                notes: Vec::new(),
             };
         }
         if !writes.unknown.is_empty() && writes.targets.is_empty() {
@@ -170,6 +203,7 @@ impl Journal {
                 class: Reversibility::Irreversible,
                 reason: Some(writes.unknown.join("; ")),
                 targets: Vec::new(),
+                notes: Vec::new(),
             };
         }
         reasons.extend(writes.unknown.iter().cloned());
@@ -177,6 +211,7 @@ impl Journal {
         let mut bytes = 0u64;
         let mut targets = Vec::new();
         let mut dropped = 0usize;
+        let mut notes = Vec::new();
         for t in with_created_parents(&writes.targets) {
             // A directory is journaled with everything below it: `mv DIR X`
             // or `rm -r`-like effects must not come back as an empty dir.
@@ -187,7 +222,24 @@ impl Journal {
             };
             match estimate(&t.path, t.recursive, self.settings.max_file_bytes) {
                 Ok((need, big)) => {
-                    let link_ok = replaces && big.iter().all(|b| same_device(b, device));
+                    let link_ok =
+                        mode.links_big_files() && big.iter().all(|b| same_device(b, device));
+                    // A new inode written over the target leaves the old one
+                    // to the journal: keep it by hard link, no copy, no hash.
+                    // Across filesystems a link is impossible: copy, and say so.
+                    let link_any = mode == WriteMode::NewInode
+                        && !t.recursive
+                        && std::fs::symlink_metadata(&t.path).is_ok_and(|m| m.is_file());
+                    let link_any = link_any && {
+                        let here = same_device(&t.path, device);
+                        if !here {
+                            notes.push(format!(
+                                "{} is copied (another filesystem than the journal)",
+                                t.path.display()
+                            ));
+                        }
+                        here
+                    };
                     if !big.is_empty() && !link_ok {
                         dropped += 1;
                         reasons.push(format!(
@@ -196,11 +248,13 @@ impl Journal {
                         ));
                         continue;
                     }
+                    // A linked pre-image holds its blocks too: counted alike.
                     bytes = bytes.saturating_add(need);
                     targets.push(PlannedTarget {
                         path: t.path.clone(),
                         recursive: t.recursive,
                         link_ok,
+                        link_any,
                     });
                 }
                 Err(err) => {
@@ -220,6 +274,7 @@ impl Journal {
                     self.settings.max_bytes / 1024
                 )),
                 targets: Vec::new(),
+                notes: Vec::new(),
             };
         }
         let class = if targets.is_empty() && dropped > 0 {
@@ -233,17 +288,39 @@ impl Journal {
             class,
             reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
             targets,
+            notes,
         }
     }
 
-    /// Saves the pre-images and commits the entry (`not_started`), then
-    /// records `undo.journaled`. When this fails the action must not run.
+    /// Saves the pre-images and commits the entry (`not_started`), makes
+    /// both durable, then records `undo.journaled`. When this fails the
+    /// action must not run. (The engine uses [`Journal::prepare`] and
+    /// groups the record with its own instead.)
     pub fn begin(
         &self,
         ctx: &EntryContext,
         plan: &Plan,
         audit: &AuditLog,
     ) -> Result<Option<Pending>, UndoError> {
+        let Some(mut pending) = self.prepare(ctx, plan)? else {
+            return Ok(None);
+        };
+        self.make_durable(None)?;
+        let record = audit
+            .append_group(vec![pending.record()])
+            .map_err(UndoError::Audit)?;
+        if let Some(r) = record.first() {
+            pending.set_audit_seq(r.seq);
+        }
+        Ok(Some(pending))
+    }
+
+    /// Saves the pre-images and commits the entry (`not_started`), **not yet
+    /// durable**: the caller must call [`Journal::make_durable`] (or sync
+    /// through a [`crate::Barrier`]) before the action changes anything, and
+    /// append [`Pending::record`]. Splitting it lets one sync cover the
+    /// pre-images, the entry and the action's own new file.
+    pub fn prepare(&self, ctx: &EntryContext, plan: &Plan) -> Result<Option<Pending>, UndoError> {
         if !plan.journals() {
             return Ok(None);
         }
@@ -260,6 +337,7 @@ impl Journal {
                     objects: &self.objects,
                     max_file: self.settings.max_file_bytes,
                     link_ok: t.link_ok,
+                    link_any: t.link_any,
                 },
             )?;
             rows.push(NewUndoTarget {
@@ -268,13 +346,12 @@ impl Journal {
                 before: serde_json::to_string(&snap)?,
             });
         }
-        // The pre-images are on disk before the entry that points at them.
-        if !plan.targets.is_empty() {
-            self.objects.sync()?;
-        }
         let mut summary = json!({"what": ctx.summary});
         if let Some(reason) = &plan.reason {
             summary["reason"] = json!(reason);
+        }
+        if !plan.notes.is_empty() {
+            summary["pre_images"] = json!(plan.notes);
         }
         let (id, ids) = self.store()?.undo_begin(
             &NewUndoAction {
@@ -285,15 +362,15 @@ impl Journal {
                 class: plan.class.as_str().to_owned(),
             },
             &rows,
+            false,
         )?;
         let mut payload = plan.to_json();
         payload["entry"] = json!(id);
-        let record = audit
-            .append(ctx.job_id, "undo.journaled", payload)
-            .map_err(UndoError::Audit)?;
         Ok(Some(Pending {
             id,
-            audit_seq: record.seq,
+            job_id: ctx.job_id,
+            payload,
+            audit_seq: None,
             targets: ids
                 .into_iter()
                 .zip(&plan.targets)
@@ -316,7 +393,7 @@ impl Journal {
             pending.id,
             UndoState::Done,
             &after,
-            Some(pending.audit_seq),
+            pending.audit_seq,
             false,
         )?;
         Ok(())

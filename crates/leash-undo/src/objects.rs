@@ -171,26 +171,72 @@ impl ObjectStore {
         let name = format!("links/{stamp}-{}-{n}", std::process::id());
         let dest = self.dir.join(&name);
         std::fs::hard_link(path, &dest).map_err(UndoError::io("cannot hard-link", path))?;
+        // link(2) does not follow a symlink at `path`: if one was swapped in
+        // after the caller's lstat, the store now holds the symlink itself.
+        // Keep only a regular file (the file the caller saw, by inode).
+        let linked =
+            std::fs::symlink_metadata(&dest).map_err(UndoError::io("cannot stat", &dest))?;
+        let expected = std::fs::symlink_metadata(path).ok();
+        let same = linked.is_file()
+            && expected.is_some_and(|m| m.dev() == linked.dev() && m.ino() == linked.ino());
+        if !same {
+            let _ = std::fs::remove_file(&dest);
+            return Err(UndoError::Io {
+                what: "changed while it was journaled:",
+                path: path.to_path_buf(),
+                source: std::io::Error::from(std::io::ErrorKind::InvalidInput),
+            });
+        }
+        self.add_usage(linked.len());
         Ok(name)
+    }
+
+    /// Turns a small pre-image kept by hard link into a content-addressed
+    /// one (hash later, off the action's path): returns its hash. The link
+    /// must still hold `size` bytes as a regular file — a link whose inode
+    /// was written through another name no longer holds the pre-image.
+    pub fn hash_link(&self, name: &str, size: u64) -> Result<String, UndoError> {
+        let path = self.path_of(name);
+        let meta = std::fs::symlink_metadata(&path).map_err(|source| {
+            self.object_error("cannot stat the pre-image", name, &path, source)
+        })?;
+        if !meta.is_file() || meta.len() != size {
+            return Err(UndoError::Io {
+                what: "a pre-image kept by hard link was changed since:",
+                path,
+                source: std::io::Error::from(std::io::ErrorKind::InvalidData),
+            });
+        }
+        self.put_file(&path)
+    }
+
+    /// A missing object is named as such; any other failure as I/O.
+    fn object_error(
+        &self,
+        what: &'static str,
+        name: &str,
+        path: &Path,
+        source: std::io::Error,
+    ) -> UndoError {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            UndoError::MissingObject {
+                hash: name.to_owned(),
+                dir: self.dir.clone(),
+            }
+        } else {
+            UndoError::Io {
+                what,
+                path: path.to_path_buf(),
+                source,
+            }
+        }
     }
 
     /// Opens object `name` for reading.
     pub fn open_object(&self, name: &str) -> Result<File, UndoError> {
         let path = self.path_of(name);
-        File::open(&path).map_err(|source| {
-            if source.kind() == std::io::ErrorKind::NotFound {
-                UndoError::MissingObject {
-                    hash: name.to_owned(),
-                    dir: self.dir.clone(),
-                }
-            } else {
-                UndoError::Io {
-                    what: "cannot open the pre-image",
-                    path,
-                    source,
-                }
-            }
-        })
+        File::open(&path)
+            .map_err(|source| self.object_error("cannot open the pre-image", name, &path, source))
     }
 
     fn add_usage(&self, bytes: u64) {

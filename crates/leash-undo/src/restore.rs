@@ -180,6 +180,7 @@ fn load(journal: &Journal, entry: &UndoAction) -> Result<Vec<Loaded>, UndoError>
                     what: "after-image",
                     source,
                 })?;
+            let before = hash_links(journal, before)?;
             Ok(Loaded {
                 path: row.path,
                 recursive: row.recursive,
@@ -188,6 +189,25 @@ fn load(journal: &Journal, entry: &UndoAction) -> Result<Vec<Loaded>, UndoError>
             })
         })
         .collect()
+}
+
+/// Small pre-images kept by hard link (no hash on the action's path) are
+/// hashed now, so they compare like copied ones: a path already back at its
+/// pre-image is seen as such (an undo killed half-way can be run again).
+fn hash_links(journal: &Journal, mut snap: Snapshot) -> Result<Snapshot, UndoError> {
+    for state in snap.entries.values_mut() {
+        if let EntryState::File {
+            size,
+            content: content @ Content::Link(_),
+            ..
+        } = state
+            && *size <= journal.settings.max_file_bytes
+            && let Content::Link(name) = content
+        {
+            *content = Content::Hash(journal.objects.hash_link(name, *size)?);
+        }
+    }
+    Ok(snap)
 }
 
 fn outcome(entry: &UndoAction, status: EntryStatus) -> EntryOutcome {
@@ -405,6 +425,7 @@ fn journal_current(
                 objects: &journal.objects,
                 max_file: journal.settings.max_file_bytes,
                 link_ok: false,
+                link_any: false,
             },
         )?;
         rows.push(NewUndoTarget {
@@ -423,6 +444,7 @@ fn journal_current(
             class: Reversibility::Reversible.as_str().to_owned(),
         },
         &rows,
+        true,
     )?;
     Ok(id)
 }
@@ -588,12 +610,35 @@ fn apply(
             touched_dirs.insert(parent.to_path_buf());
         }
     }
+    // Recreating, replacing or removing the target changed its directory's
+    // modification time: put back the one the pre-image saw. (Directories
+    // inside a recursive target keep the time undo leaves them: their
+    // pre-images record no time.)
+    if let (Some(parent), Some((s, ns))) = (t.path.parent(), t.before.parent_mtime)
+        && touched_dirs.contains(parent)
+    {
+        set_dir_mtime(parent, mtime(s, ns))?;
+    }
     for dir in touched_dirs {
         if dir.is_dir() {
             sync_dir(&dir)?;
         }
     }
     Ok(())
+}
+
+/// Sets a directory's modification time without following a symlink there.
+fn set_dir_mtime(dir: &Path, when: SystemTime) -> Result<(), UndoError> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+        .open(dir)
+        .map_err(UndoError::io("cannot open the directory", dir))?;
+    file.set_times(FileTimes::new().set_modified(when))
+        .map_err(UndoError::io(
+            "cannot restore the modification time of",
+            dir,
+        ))
 }
 
 /// Writes a pre-image beside `path` and renames it over `path`: a symlink

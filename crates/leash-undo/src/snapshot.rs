@@ -119,17 +119,24 @@ fn same_content(a: &Content, b: &Content) -> bool {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub entries: BTreeMap<String, EntryState>,
+    /// The modification time (s, ns) of the directory holding the target,
+    /// so undo can put it back after recreating or removing the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_mtime: Option<(i64, i64)>,
 }
 
 /// How a capture treats file contents.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Capture<'a> {
     /// Save contents in the store (a pre-image); files over `max_file` are
-    /// hard-linked when `link_ok`, else the capture fails.
+    /// hard-linked when `link_ok`, else the capture fails. With `link_any`
+    /// (the action writes a new inode over the file) a file that has no
+    /// other name is hard-linked whatever its size: no copy, no hash.
     Save {
         objects: &'a ObjectStore,
         max_file: u64,
         link_ok: bool,
+        link_any: bool,
     },
     /// Only identify contents (after-images, checks): hash files up to
     /// `max_file`, identify bigger ones by inode.
@@ -170,8 +177,17 @@ fn entry(path: &Path, meta: &Metadata, how: Capture<'_>) -> Result<EntryState, U
                 objects,
                 max_file,
                 link_ok,
+                link_any,
             } => {
-                if meta.len() <= max_file {
+                // A second name (nlink > 1) could write the inode later, so
+                // only a sole name is kept by link; a link that fails (another
+                // filesystem after all) falls back to the copy.
+                let linked = (link_any && meta.nlink() == 1)
+                    .then(|| objects.link_file(path))
+                    .and_then(Result::ok);
+                if let Some(name) = linked {
+                    Content::Link(name)
+                } else if meta.len() <= max_file {
                     Content::Hash(objects.put_file(path)?)
                 } else if link_ok {
                     Content::Link(objects.link_file(path)?)
@@ -223,7 +239,14 @@ pub(crate) fn capture(
     recursive: bool,
     how: Capture<'_>,
 ) -> Result<Snapshot, UndoError> {
-    let mut snap = Snapshot::default();
+    let mut snap = Snapshot {
+        parent_mtime: target
+            .parent()
+            .and_then(|p| std::fs::symlink_metadata(p).ok())
+            .filter(Metadata::is_dir)
+            .map(|m| (m.mtime(), m.mtime_nsec())),
+        ..Snapshot::default()
+    };
     let meta = match std::fs::symlink_metadata(target) {
         Ok(meta) => meta,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {

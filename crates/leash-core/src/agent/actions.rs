@@ -26,6 +26,8 @@ use std::path::{Component, Path, PathBuf};
 
 use leash_llm::Action;
 use leash_policy::FileAction;
+use leash_store::AuditEntry;
+use leash_undo::Barrier;
 use serde_json::json;
 
 use crate::command_runner::{CommandReport, CommandRequest, CommandRunner};
@@ -164,18 +166,21 @@ pub fn perform(
             let mut report = runner.judge_verdict(&request, verdict)?;
             let target = scope.workspace.join(&write.path);
             let written = if report.not_run.is_none() {
-                let result = runner.with_control_check(&request, &mut report, || {
-                    write_atomically(&target, write.content.as_bytes())
-                })?;
-                runner.audit.append(
-                    scope.job_id,
-                    "file.written",
-                    match &result {
-                        Ok(bytes) => json!({"path": target, "bytes": bytes}),
-                        Err(error) => json!({"path": target, "error": error}),
+                runner.with_control_check(
+                    &request,
+                    &mut report,
+                    |barrier| write_atomically(&target, write.content.as_bytes(), barrier),
+                    |result| {
+                        AuditEntry::new(
+                            scope.job_id,
+                            "file.written",
+                            match result {
+                                Ok(bytes) => json!({"path": target, "bytes": bytes}),
+                                Err(error) => json!({"path": target, "error": error}),
+                            },
+                        )
                     },
-                )?;
-                result
+                )?
             } else {
                 Err("not written".to_owned())
             };
@@ -217,8 +222,10 @@ fn inside_workspace(workspace: &Path, sub: &Path) -> Result<PathBuf, String> {
     Ok(canonical)
 }
 
-/// Writes `content` to `target` through a temp file and a rename.
-fn write_atomically(target: &Path, content: &[u8]) -> Result<usize, String> {
+/// Writes `content` to `target` through a temp file and a rename. The temp
+/// file is made durable through `barrier` before the rename: alone, or with
+/// the journal entry that keeps the old file (one sync for both).
+fn write_atomically(target: &Path, content: &[u8], barrier: &Barrier<'_>) -> Result<usize, String> {
     let dir = target
         .parent()
         .ok_or_else(|| format!("{} has no parent directory", target.display()))?;
@@ -236,7 +243,7 @@ fn write_atomically(target: &Path, content: &[u8]) -> Result<usize, String> {
             .create_new(true)
             .open(&tmp)?;
         file.write_all(content)?;
-        file.sync_all()?;
+        barrier.sync(&file)?;
         std::fs::rename(&tmp, target)
     })();
     match result {
@@ -275,7 +282,7 @@ mod tests {
         std::fs::write(&outside, "keep").unwrap();
         let link = dir.path().join("link.txt");
         std::os::unix::fs::symlink(&outside, &link).unwrap();
-        write_atomically(&link, b"new").unwrap();
+        write_atomically(&link, b"new", &Barrier::plain()).unwrap();
         assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep");
         assert_eq!(std::fs::read_to_string(&link).unwrap(), "new");
         assert!(

@@ -179,3 +179,127 @@ fn irreversible_commands_are_shown_and_can_require_approval() {
     assert_eq!(decisions[0].payload["undo"]["class"], "irreversible");
     assert_eq!(decisions[1].payload["undo"]["class"], "reversible");
 }
+
+/// Runs one `write_file` of job `job` through the real pipeline.
+fn write_file(engine: &leash_core::Engine, job: i64, path: &str, content: &str) {
+    let approver = NoApprover { why: "test".into() };
+    let runner = engine.runner(&approver);
+    let scope = ActionScope {
+        workspace: engine.workspace.clone(),
+        job_id: Some(job),
+        trash_tag: format!("job-{job}"),
+    };
+    let action = Action::WriteFile(FileWrite {
+        path: path.into(),
+        content: content.into(),
+    });
+    let result = perform(&runner, &scope, &action, 1, 0, &mut |_| {}).unwrap();
+    match result {
+        leash_core::agent::ActionResult::FileWrite { written, .. } => {
+            assert!(written.is_ok(), "{path} not written: {written:?}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+fn undo_job(
+    engine: &leash_core::Engine,
+    job: i64,
+    force: bool,
+) -> Result<leash_undo::UndoReport, leash_undo::UndoError> {
+    leash_undo::undo(
+        &engine.journal,
+        &engine.audit,
+        Selection::Job(job),
+        &UndoOptions {
+            dry_run: false,
+            force,
+            roots: vec![engine.workspace.clone()],
+        },
+    )
+}
+
+/// Class `write-file-replaces-a-symlink`: leash's atomic write renames over
+/// the path, so a symlink there becomes a regular file (the link's target is
+/// untouched). Undo must put the symlink back, not leave the regular file.
+#[test]
+fn write_file_over_a_symlink_is_undone_to_the_symlink() {
+    let fx = Fixture::new();
+    let ws = fx.workspace();
+    std::fs::create_dir_all(ws.join("real")).unwrap();
+    std::fs::write(ws.join("real/file.txt"), "v1\n").unwrap();
+    std::os::unix::fs::symlink("real/file.txt", ws.join("link.txt")).unwrap();
+    let engine = fx.engine(WHITELIST);
+    let ws = engine.workspace.clone();
+    write_file(&engine, 7, "link.txt", "v2\n");
+    let meta = std::fs::symlink_metadata(ws.join("link.txt")).unwrap();
+    assert!(meta.is_file(), "the write should replace the link");
+    assert_eq!(
+        std::fs::read_to_string(ws.join("real/file.txt")).unwrap(),
+        "v1\n"
+    );
+    undo_job(&engine, 7, false).unwrap();
+    assert_eq!(
+        std::fs::read_link(ws.join("link.txt")).unwrap(),
+        Path::new("real/file.txt"),
+        "undo must put the symlink back"
+    );
+    assert_eq!(
+        std::fs::read_to_string(ws.join("real/file.txt")).unwrap(),
+        "v1\n"
+    );
+    assert!(engine.audit.verify().unwrap().ok);
+}
+
+/// Class `symlink-planted-after-the-write`: after a `write_file`, the file
+/// is swapped for a symlink to a file outside the workspace. Undo refuses
+/// (changed since); forced, it replaces the planted link and never writes
+/// through it. A directory on the path swapped for a symlink is refused
+/// even forced.
+#[test]
+fn undo_of_write_file_never_follows_a_planted_symlink() {
+    let fx = Fixture::new();
+    let ws = fx.workspace();
+    std::fs::write(ws.join("a.txt"), "v1\n").unwrap();
+    std::fs::create_dir_all(ws.join("sub")).unwrap();
+    std::fs::write(ws.join("sub/b.txt"), "b1\n").unwrap();
+    let outside = fx.dir.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("secret.txt"), "keep\n").unwrap();
+    std::fs::write(outside.join("b.txt"), "keep b\n").unwrap();
+    let engine = fx.engine(WHITELIST);
+    let ws = engine.workspace.clone();
+
+    write_file(&engine, 8, "a.txt", "v2\n");
+    std::fs::remove_file(ws.join("a.txt")).unwrap();
+    std::os::unix::fs::symlink(outside.join("secret.txt"), ws.join("a.txt")).unwrap();
+    let err = undo_job(&engine, 8, false).unwrap_err();
+    assert!(
+        matches!(err, leash_undo::UndoError::Changed { .. }),
+        "{err}"
+    );
+    undo_job(&engine, 8, true).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(outside.join("secret.txt")).unwrap(),
+        "keep\n"
+    );
+    assert!(
+        std::fs::symlink_metadata(ws.join("a.txt"))
+            .unwrap()
+            .is_file()
+    );
+    assert_eq!(std::fs::read_to_string(ws.join("a.txt")).unwrap(), "v1\n");
+
+    write_file(&engine, 9, "sub/b.txt", "b2\n");
+    std::fs::rename(ws.join("sub"), ws.join("sub-moved")).unwrap();
+    std::os::unix::fs::symlink(&outside, ws.join("sub")).unwrap();
+    for force in [false, true] {
+        let err = undo_job(&engine, 9, force).unwrap_err();
+        assert!(matches!(err, leash_undo::UndoError::Unsafe { .. }), "{err}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(outside.join("b.txt")).unwrap(),
+        "keep b\n"
+    );
+    assert!(engine.audit.verify().unwrap().ok);
+}

@@ -7,6 +7,7 @@
 
 mod crash;
 mod hostile;
+mod linked;
 mod round_trips;
 
 use std::os::unix::ffi::OsStrExt;
@@ -18,7 +19,7 @@ use leash_policy::{Policy, PolicySettings};
 use leash_store::{AuditLog, AuditOptions};
 use leash_undo::{
     EntryContext, Journal, Plan, Reversibility, Selection, UndoError, UndoOptions, UndoReport,
-    UndoSettings, replaces_files,
+    UndoSettings, WriteMode,
 };
 use sha2::{Digest, Sha256};
 
@@ -92,7 +93,8 @@ impl Ws {
     pub fn plan(&self, argv: &[&str]) -> Plan {
         let writes = self.policy.write_targets(argv, &self.ws);
         let identity = argv[0].rsplit('/').next().unwrap();
-        self.journal.plan(&writes, replaces_files(identity))
+        self.journal
+            .plan_with(&writes, WriteMode::of_program(identity))
     }
 
     /// Journals and runs `argv` in the workspace as job `job`, like the engine.

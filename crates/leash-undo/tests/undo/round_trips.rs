@@ -235,3 +235,29 @@ fn gc_prunes_old_entries_and_their_pre_images() {
     assert!(ws.journal.objects().list().unwrap().is_empty());
     assert!(ws.undo(Selection::Job(1), false).is_err());
 }
+
+/// Class `directory-mtime`: undo puts back the modification time of the
+/// directory holding a target it removed (created by the action) or
+/// recreated (moved away by it).
+#[test]
+fn the_directory_of_a_created_or_removed_target_gets_its_mtime_back() {
+    use std::os::unix::fs::MetadataExt;
+    let ws = Ws::new();
+    ws.write("d/keep.txt", "k\n");
+    ws.write("d/gone.txt", "g\n");
+    let dir = std::fs::File::open(ws.p("d")).unwrap();
+    dir.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_600_000_000))
+        .unwrap();
+    let mtime = || {
+        let m = std::fs::metadata(ws.p("d")).unwrap();
+        (m.mtime(), m.mtime_nsec())
+    };
+    let before = mtime();
+    ws.run(1, &["tee", "d/new.txt"]);
+    ws.run(1, &["mv", "d/gone.txt", "moved.txt"]);
+    assert_ne!(mtime(), before);
+    ws.undo(Selection::Job(1), false).unwrap();
+    assert_eq!(mtime(), before);
+    assert_eq!(ws.read("d/gone.txt"), "g\n");
+    assert!(!ws.p("d/new.txt").exists());
+}
