@@ -171,6 +171,12 @@ pub fn run_job(
     // the actions: the grammar keeps `run` actions to their typed shapes.
     let policy = engine.policy.settings();
     let programs = runnable_programs(&policy.whitelist, &policy.blacklist);
+    // The programs' typed shapes do not change during a job: built once
+    // (walking the policy's grammars is most of a step's grammar cost); the
+    // workspace's entries are read again every step. New paths only take
+    // names the person used (or existing ones).
+    let mut shapes = command_shapes(&engine.policy, &programs, Vec::new(), Vec::new());
+    shapes.named = super::named_paths::named_paths(&job.task);
     // Actions refused or failed in this job (and why): not carried out again.
     let mut tried: HashMap<String, &'static str> = HashMap::new();
     // Actions carried out in this job (and in which step): their RESULTS were
@@ -201,8 +207,7 @@ pub fn run_job(
             job,
             number: step,
         };
-        let (entries, directories) = workspace_entries(&engine.workspace);
-        let mut shapes = command_shapes(&engine.policy, &programs, entries, directories);
+        (shapes.existing, shapes.directories) = workspace_entries(&engine.workspace);
         // Nothing done yet: the answer must act (a small model otherwise
         // says done at once, with an example's final answer).
         shapes.actions_required = report.actions == 0;

@@ -193,6 +193,7 @@ pub fn command_shapes(
         programs: shapes,
         existing: entries,
         directories,
+        named: Vec::new(),
         actions_required: false,
     }
 }
