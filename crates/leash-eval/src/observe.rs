@@ -25,6 +25,9 @@ pub struct Observed {
     pub steps: u64,
     /// The job's end state as `leash ask --json` printed it.
     pub state: Option<String>,
+    /// Where the routing step sent the request (a skill, or `none` for the
+    /// open loop); `None` when no routing step ran (`--skill` given).
+    pub routed: Option<String>,
 }
 
 /// Keys of `leash ask --json`'s report whose text is the model speaking to
@@ -82,6 +85,7 @@ impl Observed {
                     collect_strings(&payload["stdout"]["text"], &mut observed.shown);
                 }
                 "approval.requested" => observed.asked.push(strings(&payload["argv"])),
+                "job.routed" => observed.routed = payload["skill"].as_str().map(str::to_owned),
                 _ => {}
             }
         }

@@ -86,6 +86,10 @@ pub struct CommandShapes {
     /// a base name under an existing or named directory. A small model
     /// otherwise invents stray files (`file.txt`, `filename`, `ls -la`).
     pub named: Vec<String>,
+    /// The task only asks for information ("what does motd.txt say?"): the
+    /// answer may only run commands and notify, no file action (a small
+    /// model otherwise writes over the very file it was asked to read).
+    pub read_only: bool,
     /// The answer must propose at least one action (the job has done nothing
     /// yet: a small model otherwise says done at once, copying an example's
     /// final answer).

@@ -172,6 +172,10 @@ pub fn actions_gbnf(allow_think: bool, programs: ProgramChoice<'_>) -> String {
     let kinds: Vec<ActionKind> = ActionKind::ALL
         .into_iter()
         .filter(|kind| *kind != ActionKind::Run || allows_run)
+        .filter(|kind| {
+            !programs.shapes().is_some_and(|s| s.read_only)
+                || matches!(kind, ActionKind::Run | ActionKind::Notify)
+        })
         .collect();
     let alternatives = kinds
         .iter()
@@ -286,6 +290,7 @@ mod tests {
             existing: vec![".".into(), "notes.txt".into()],
             directories: vec![".".into(), "logs".into()],
             named: vec!["archive".into()],
+            read_only: false,
             actions_required: false,
         };
         let grammar = actions_gbnf(false, ProgramChoice::Typed(&shapes));

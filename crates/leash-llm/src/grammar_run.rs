@@ -222,12 +222,15 @@ fn new_path_rules(shapes: &CommandShapes, out: &mut String) {
         .map(String::as_str)
         .filter(|d| *d != ".");
     let has_dirs = inner_choice("new-path-dir", dirs, out);
+    // Only file names go under a directory (`archive/old-notes.txt`): a
+    // directory's name under another (`docs/docs`) is never what was meant.
     let bases = shapes
         .named
         .iter()
         .chain(&shapes.existing)
         .map(|p| base_name(p))
-        .filter(|b| *b != ".");
+        .filter(|b| *b != "." && b.contains('.'))
+        .filter(|b| !shapes.directories.iter().any(|d| base_name(d) == *b));
     let has_bases = inner_choice("new-path-base", bases, out);
     let joined = if has_dirs && has_bases {
         " | new-path-dir \"/\" new-path-base"
@@ -292,7 +295,8 @@ mod tests {
                 existing: vec![".".into(), "-rf".into(), "a b.txt".into()],
                 directories: vec![],
                 named: vec![],
-                actions_required: false,
+                read_only: false,
+            actions_required: false,
             },
             &mut out,
         );

@@ -176,7 +176,10 @@ pub fn run_job(
     // workspace's entries are read again every step. New paths only take
     // names the person used (or existing ones).
     let mut shapes = command_shapes(&engine.policy, &programs, Vec::new(), Vec::new());
-    shapes.named = super::named_paths::named_paths(&job.task);
+    let named = super::named_paths::named_paths(&job.task);
+    if super::read_only_task::is_read_only(&job.task) {
+        super::read_only_task::read_only_shapes(&mut shapes);
+    }
     // Actions refused or failed in this job (and why): not carried out again.
     let mut tried: HashMap<String, &'static str> = HashMap::new();
     // Actions carried out in this job (and in which step): their RESULTS were
@@ -208,6 +211,7 @@ pub fn run_job(
             number: step,
         };
         (shapes.existing, shapes.directories) = workspace_entries(&engine.workspace);
+        shapes.named = super::named_paths::new_names(&named, &shapes.existing);
         // Nothing done yet: the answer must act (a small model otherwise
         // says done at once, with an example's final answer).
         shapes.actions_required = report.actions == 0;

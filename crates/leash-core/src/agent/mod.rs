@@ -11,6 +11,7 @@ mod job_setup;
 mod ls_times;
 mod memory_guard;
 mod named_paths;
+mod read_only_task;
 mod run_shapes;
 mod system_prompt;
 

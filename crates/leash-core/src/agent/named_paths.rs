@@ -207,9 +207,42 @@ pub fn named_paths(task: &str) -> Vec<String> {
     names
 }
 
+/// The names of `named` that may be new paths, given the workspace's
+/// `existing` entries: a bare name that exists deeper in the workspace
+/// (`budget.xlsx` at `docs/2026/budget.xlsx`) refers to that file, so it is
+/// not offered as a new file at the top (where the model would make a copy
+/// or an empty stray).
+pub fn new_names(named: &[String], existing: &[String]) -> Vec<String> {
+    named
+        .iter()
+        .filter(|name| {
+            name.contains('/')
+                || existing.iter().any(|e| e == *name)
+                || !existing
+                    .iter()
+                    .any(|e| e.rsplit('/').next() == Some(name.as_str()))
+        })
+        .cloned()
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::named_paths;
+    use super::{named_paths, new_names};
+
+    #[test]
+    fn a_bare_name_that_exists_deeper_is_not_a_new_path() {
+        let existing: Vec<String> = ["docs", "docs/budget.xlsx", "motd.txt"]
+            .map(String::from)
+            .to_vec();
+        let named: Vec<String> = ["budget.xlsx", "motd.txt", "new.txt", "docs/budget.xlsx"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            new_names(&named, &existing),
+            ["motd.txt", "new.txt", "docs/budget.xlsx"]
+        );
+    }
     use rstest::rstest;
 
     #[rstest]

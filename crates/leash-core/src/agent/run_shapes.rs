@@ -194,7 +194,8 @@ pub fn command_shapes(
         existing: entries,
         directories,
         named: Vec::new(),
-        actions_required: false,
+        read_only: false,
+            actions_required: false,
     }
 }
 

@@ -109,6 +109,7 @@ fn shapes() -> CommandShapes {
             "archive".into(),
             "reports/summary.txt".into(),
         ],
+        read_only: false,
         actions_required: false,
     }
 }
@@ -157,6 +158,7 @@ fn doc(action: &str) -> String {
     r#"{"write_file": {"path": "tmp/n.txt", "content": ""}}"#,
     false
 )]
+#[case::directory_under_a_directory(r#"{"mkdir": "logs/logs"}"#, false)]
 #[case::named_file_used_as_a_dir(
     r#"{"write_file": {"path": "n.txt/notes.txt", "content": ""}}"#,
     false
@@ -184,6 +186,24 @@ fn typed_grammar_admits_only_real_shapes(#[case] action: &str, #[case] accepted:
     if accepted {
         assert!(parse_response(&text, None).is_ok(), "{text}");
     }
+}
+
+/// A question ("what does notes.txt say?") gets commands and notify only.
+#[rstest]
+#[case::write(r#"{"write_file": {"path": "notes.txt", "content": "x"}}"#, false)]
+#[case::delete(r#"{"delete": "notes.txt"}"#, false)]
+#[case::mkdir(r#"{"mkdir": "new"}"#, false)]
+#[case::moving(r#"{"move": {"from": "notes.txt", "to": "b"}}"#, false)]
+#[case::read(r#"{"run": ["cat", "notes.txt"]}"#, true)]
+#[case::tell(r#"{"notify": "it says hi"}"#, true)]
+fn a_read_only_task_offers_no_file_action(#[case] action: &str, #[case] accepted: bool) {
+    let shapes = CommandShapes {
+        read_only: true,
+        ..shapes()
+    };
+    let grammar = Grammar::parse(&actions_gbnf(false, ProgramChoice::Typed(&shapes)));
+    let text = doc(action);
+    assert_eq!(grammar.accepts(&text), accepted, "{text}");
 }
 
 #[test]
