@@ -296,7 +296,7 @@ mod tests {
                 directories: vec![],
                 named: vec![],
                 read_only: false,
-            actions_required: false,
+                actions_required: false,
             },
             &mut out,
         );

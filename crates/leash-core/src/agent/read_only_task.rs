@@ -20,9 +20,9 @@ const ASKING: &[&str] = &[
 /// Word starts that say the person wants something changed (long enough not
 /// to catch `notes` or `settings`).
 const CHANGING_STEMS: &[&str] = &[
-    "writ", "creat", "renam", "delet", "remov", "organi", "archiv", "compress", "record",
-    "append", "mkdir", "backup", "deploy", "releas", "install", "chang", "updat", "replac",
-    "generat", "export", "download", "upload", "trash", "overwrit",
+    "writ", "creat", "renam", "delet", "remov", "organi", "archiv", "compress", "record", "append",
+    "mkdir", "backup", "deploy", "releas", "install", "chang", "updat", "replac", "generat",
+    "export", "download", "upload", "trash", "overwrit",
 ];
 
 /// Whole words that say the person wants something changed.
@@ -71,13 +71,15 @@ fn reading(words: &WordsShape) -> Option<WordsShape> {
 pub fn read_only_shapes(shapes: &mut CommandShapes) {
     shapes.read_only = true;
     shapes.programs.retain_mut(|program| {
-        program.subcommands.retain_mut(|sub| match reading(&sub.words) {
-            Some(words) => {
-                sub.words = words;
-                true
-            }
-            None => false,
-        });
+        program
+            .subcommands
+            .retain_mut(|sub| match reading(&sub.words) {
+                Some(words) => {
+                    sub.words = words;
+                    true
+                }
+                None => false,
+            });
         match reading(&program.words) {
             Some(words) => {
                 program.words = words;
@@ -163,6 +165,9 @@ mod tests {
         let names: Vec<&str> = shapes.programs.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["sort", "touch"]);
         assert_eq!(shapes.programs[0].words.options.len(), 1, "-o FILE dropped");
-        assert_eq!(shapes.programs[1].words.max_operands, 0, "touch names nothing");
+        assert_eq!(
+            shapes.programs[1].words.max_operands, 0,
+            "touch names nothing"
+        );
     }
 }

@@ -195,7 +195,7 @@ pub fn command_shapes(
         directories,
         named: Vec::new(),
         read_only: false,
-            actions_required: false,
+        actions_required: false,
     }
 }
 
