@@ -81,7 +81,7 @@ pub struct CommandShapes {
     /// Directories that exist (relative, `.` first), for `cwd` and directory operands.
     pub directories: Vec<String>,
     /// Paths the person named in the task (relative, as written): with the
-    /// existing entries, the only names a new path (a written file, a made
+    /// existing directories, the only names a new path (a written file, a made
     /// directory, a move or copy target, a written operand) may take, also as
     /// a base name under an existing or named directory. A small model
     /// otherwise invents stray files (`file.txt`, `filename`, `ls -la`).

@@ -206,8 +206,10 @@ fn base_name(path: &str) -> &str {
 /// person used, or the base name of either under an existing or named
 /// directory (`archive/old-notes.txt`): never a name the model made up.
 fn new_path_rules(shapes: &CommandShapes, out: &mut String) {
+    // Existing directories (a move or copy into one), not existing files: a
+    // file is written over only when the person named it.
     let whole = shapes
-        .existing
+        .directories
         .iter()
         .chain(&shapes.named)
         .map(String::as_str);

@@ -177,6 +177,7 @@ pub fn run_job(
     // names the person used (or existing ones).
     let mut shapes = command_shapes(&engine.policy, &programs, Vec::new(), Vec::new());
     let named = super::named_paths::named_paths(&job.task);
+    let writes = super::named_paths::says_write(&job.task);
     if super::read_only_task::is_read_only(&job.task) {
         super::read_only_task::read_only_shapes(&mut shapes);
     }
@@ -211,7 +212,8 @@ pub fn run_job(
             number: step,
         };
         (shapes.existing, shapes.directories) = workspace_entries(&engine.workspace);
-        shapes.named = super::named_paths::new_names(&named, &shapes.existing);
+        shapes.named =
+            super::named_paths::new_names(&named, &shapes.existing, &shapes.directories, writes);
         // Nothing done yet: the answer must act (a small model otherwise
         // says done at once, with an example's final answer).
         shapes.actions_required = report.actions == 0;

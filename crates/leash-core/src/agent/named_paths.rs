@@ -212,18 +212,44 @@ pub fn named_paths(task: &str) -> Vec<String> {
 /// (`budget.xlsx` at `docs/2026/budget.xlsx`) refers to that file, so it is
 /// not offered as a new file at the top (where the model would make a copy
 /// or an empty stray).
-pub fn new_names(named: &[String], existing: &[String]) -> Vec<String> {
+///
+/// A named file that exists is offered only when the task says to write
+/// (`writes`): "delete scratch.tmp" names a file that must not be written
+/// over first.
+pub fn new_names(
+    named: &[String],
+    existing: &[String],
+    directories: &[String],
+    writes: bool,
+) -> Vec<String> {
     named
         .iter()
         .filter(|name| {
+            let exists = existing.iter().any(|e| e == *name);
+            let is_dir = directories.iter().any(|d| d == *name);
+            if exists {
+                return is_dir || writes;
+            }
             name.contains('/')
-                || existing.iter().any(|e| e == *name)
                 || !existing
                     .iter()
                     .any(|e| e.rsplit('/').next() == Some(name.as_str()))
         })
         .cloned()
         .collect()
+}
+
+/// Word starts that say the person wants a file written (over).
+const WRITING: &[&str] = &[
+    "writ", "overwrit", "append", "updat", "edit", "replac", "record", "save", "add", "fill",
+    "put", "chang", "set", "store", "log",
+];
+
+/// Does `task` say to write into a file?
+pub fn says_write(task: &str) -> bool {
+    task.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|word| WRITING.iter().any(|stem| word.starts_with(stem)))
 }
 
 #[cfg(test)]
@@ -238,10 +264,22 @@ mod tests {
         let named: Vec<String> = ["budget.xlsx", "motd.txt", "new.txt", "docs/budget.xlsx"]
             .map(String::from)
             .to_vec();
+        let dirs: Vec<String> = vec!["docs".into()];
         assert_eq!(
-            new_names(&named, &existing),
+            new_names(&named, &existing, &dirs, true),
             ["motd.txt", "new.txt", "docs/budget.xlsx"]
         );
+    }
+
+    #[test]
+    fn a_named_file_that_exists_is_written_only_when_the_task_says_write() {
+        let existing: Vec<String> = vec!["scratch.tmp".into(), "docs".into()];
+        let dirs: Vec<String> = vec!["docs".into()];
+        let named: Vec<String> = vec!["scratch.tmp".into(), "docs".into()];
+        assert!(!super::says_write("Delete the file scratch.tmp."));
+        assert_eq!(new_names(&named, &existing, &dirs, false), ["docs"]);
+        assert!(super::says_write("Append a line to scratch.tmp"));
+        assert_eq!(new_names(&named, &existing, &dirs, true), named);
     }
     use rstest::rstest;
 
