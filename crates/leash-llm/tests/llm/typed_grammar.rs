@@ -143,10 +143,15 @@ fn doc(action: &str) -> String {
     r#"{"write_file": {"path": "logs/n.txt", "content": ""}}"#,
     true
 )]
-#[case::overwrite_an_existing_entry(
-    r#"{"write_file": {"path": "notes.txt", "content": "x"}}"#,
+#[case::overwrite_a_named_file(
+    r#"{"write_file": {"path": "reports/summary.txt", "content": "x"}}"#,
     true
 )]
+#[case::overwrite_a_file_nobody_named(
+    r#"{"write_file": {"path": "notes.txt", "content": "x"}}"#,
+    false
+)]
+#[case::copy_over_a_file_nobody_named(r#"{"run": ["cp", "logs/app.log", "notes.txt"]}"#, false)]
 // --- made-up new paths (stray files a small model invents) ----------------------
 #[case::made_up_written_file(r#"{"write_file": {"path": "file.txt", "content": "x"}}"#, false)]
 #[case::command_text_as_a_file_name(r#"{"write_file": {"path": "ls -la", "content": "x"}}"#, false)]
