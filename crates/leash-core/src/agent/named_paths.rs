@@ -29,68 +29,13 @@ const NAMING_WORDS: &[&str] = &[
     "to",
 ];
 
-/// Plain words that are never a name even next to a naming word.
+/// Plain words that are never a name even next to a naming word (nor are
+/// the naming words themselves).
 const NOT_NAMES: &[&str] = &[
-    "a",
-    "an",
-    "the",
-    "this",
-    "that",
-    "these",
-    "those",
-    "my",
-    "your",
-    "our",
-    "its",
-    "new",
-    "old",
-    "empty",
-    "same",
-    "other",
-    "each",
-    "every",
-    "all",
-    "one",
-    "it",
-    "them",
-    "there",
-    "here",
-    "in",
-    "into",
-    "to",
-    "of",
-    "for",
-    "from",
-    "with",
-    "and",
-    "or",
-    "called",
-    "named",
-    "folder",
-    "folders",
-    "directory",
-    "directories",
-    "dir",
-    "file",
-    "files",
-    "says",
-    "say",
-    "which",
-    "is",
-    "are",
-    "be",
-    "then",
-    "please",
-    "copy",
-    "move",
-    "make",
-    "create",
-    "write",
-    "put",
-    "rename",
-    "delete",
-    "sort",
-    "text",
+    "a", "an", "the", "this", "that", "these", "those", "my", "your", "our", "its", "new", "old",
+    "empty", "same", "other", "each", "every", "all", "one", "it", "them", "there", "here", "in",
+    "of", "for", "from", "with", "and", "or", "says", "say", "which", "is", "are", "be", "then",
+    "please", "copy", "move", "make", "create", "write", "put", "rename", "delete", "sort", "text",
     "note",
 ];
 
@@ -157,6 +102,7 @@ fn plain_name(word: &str) -> bool {
             .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
         && !word.starts_with('-')
         && !NOT_NAMES.contains(&word.to_lowercase().as_str())
+        && !NAMING_WORDS.contains(&word.to_lowercase().as_str())
 }
 
 fn push(names: &mut Vec<String>, name: &str) {
