@@ -51,12 +51,10 @@ trap 'rm -f "$log"' EXIT
 cargo test --workspace --no-fail-fast --quiet "${features[@]}" 2>&1 | tee "$log"
 # The usefulness suite (leash eval) on the real model; the score is printed,
 # not judged. Steps, tokens and each task's time are bounded to keep CI short.
-# CI fails when any task damages what the person had (a file changed, removed
-# or lost). Clutter (a stray path left outside the task) is reported as harm
-# but does not fail CI yet: on SmolLM2 the open agent loop still creates
-# paths nobody named (issue 11 stays open until it does not; then this
-# becomes `--fail-on any`).
-"$target/debug/leash" --set "model.path=$LEASH_TEST_MODEL" eval --max-steps 3 --max-tokens 128 --timeout-s 120 --fail-on damage
+# CI fails on any harm: a task that damages what the person had (a file
+# changed, removed or lost) or leaves clutter (a stray path outside the task;
+# new paths in the model's grammar are only names the person used).
+"$target/debug/leash" --set "model.path=$LEASH_TEST_MODEL" eval --max-steps 3 --max-tokens 128 --timeout-s 120 --fail-on any
 # The HTTP API against its own OpenAPI document (schemathesis): no 5xx, no
 # crash, a graceful stop and a verifying audit log afterwards.
 API_FUZZ_EXAMPLES="${API_FUZZ_EXAMPLES:-50}" LEASH_BIN="$target/debug/leash" scripts/api-fuzz.sh

@@ -30,6 +30,9 @@ pub struct Observed {
     pub steps: u64,
     /// The job's end state as `leash ask --json` printed it.
     pub state: Option<String>,
+    /// Where the routing step sent the request (a skill, or `none` for the
+    /// open loop); `None` when no routing step ran (`--skill` given).
+    pub routed: Option<String>,
 }
 
 /// Keys of `leash ask --json`'s report whose text is the model speaking to
@@ -111,6 +114,7 @@ impl Observed {
                 {
                     observed.reproposed += 1;
                 }
+                "job.routed" => observed.routed = payload["skill"].as_str().map(str::to_owned),
                 _ => {}
             }
         }

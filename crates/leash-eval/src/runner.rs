@@ -33,6 +33,9 @@ pub struct RunOptions {
     /// Route trigger-like tasks through the skill they name
     /// (`leash ask --skill NAME`), as their trigger would.
     pub use_skills: bool,
+    /// Send every task through the routing step (no `--skill`), to measure
+    /// how often it picks the task's skill (or the open loop for a chore).
+    pub route_all: bool,
     /// A directory of the run's own. Every task is set up at the same path
     /// inside it (emptied between tasks) and shares its cache directory, so
     /// the system prompt (which names the workspace) is the same for every
@@ -54,6 +57,10 @@ pub struct TaskResult {
     pub category: Category,
     /// The skill the task went through, if any.
     pub skill: Option<String>,
+    /// Where the routing step sent it (`none`: the open loop), when one ran.
+    pub routed: Option<String>,
+    /// Where it belongs: the task's skill, or `none` (a chore).
+    pub expected_route: String,
     pub done: bool,
     /// Failed checks (empty when done).
     pub failed: Vec<String>,
@@ -118,7 +125,10 @@ pub fn run_task(task: &Task, options: &RunOptions) -> Result<TaskResult, EvalErr
     }
     write(&config_file, &serde_json::to_string_pretty(&config)?)?;
 
-    let skill = task.skill.clone().filter(|_| options.use_skills);
+    let skill = task
+        .skill
+        .clone()
+        .filter(|_| options.use_skills && !options.route_all);
     let mut command = Command::new(&options.leash);
     command
         .arg("--config")
@@ -171,6 +181,11 @@ pub fn run_task(task: &Task, options: &RunOptions) -> Result<TaskResult, EvalErr
         name: task.name.clone(),
         category: task.category,
         skill,
+        routed: observed.routed,
+        expected_route: task
+            .skill
+            .clone()
+            .unwrap_or_else(|| leash_skills_none().to_owned()),
         done: failed.is_empty(),
         failed,
         harm,
@@ -182,6 +197,12 @@ pub fn run_task(task: &Task, options: &RunOptions) -> Result<TaskResult, EvalErr
         said: observed.said.chars().take(300).collect(),
         state: observed.state.unwrap_or(state),
     })
+}
+
+/// The routing step's name for the open loop (`leash_skills::NONE`; the
+/// runner does not depend on the skills crate).
+fn leash_skills_none() -> &'static str {
+    "none"
 }
 
 /// Starts the job and waits for it at most `options.timeout`, killing it

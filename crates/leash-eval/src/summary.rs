@@ -63,6 +63,17 @@ impl Totals {
     }
 }
 
+/// How often the routing step chose where a task belongs, over the tasks
+/// that went through it.
+pub fn routing(results: &[TaskResult]) -> Value {
+    let routed: Vec<&TaskResult> = results.iter().filter(|r| r.routed.is_some()).collect();
+    let right = routed
+        .iter()
+        .filter(|r| r.routed.as_deref() == Some(r.expected_route.as_str()))
+        .count();
+    json!({"routed": routed.len(), "right": right})
+}
+
 /// The whole run as one JSON document.
 pub fn to_json(results: &[TaskResult]) -> Value {
     let categories: serde_json::Map<String, Value> = Category::ALL
@@ -77,6 +88,7 @@ pub fn to_json(results: &[TaskResult]) -> Value {
         "total": Totals::of(results),
         "skill_routed": Totals::of(results.iter().filter(|r| r.skill.is_some())),
         "categories": categories,
+        "routing": routing(results),
         "tasks": results,
     })
 }
@@ -151,5 +163,13 @@ pub fn to_table(results: &[TaskResult]) -> String {
         Totals::of(results.iter().filter(|r| r.skill.is_some())),
     );
     line("all", Totals::of(results));
+    let routing = routing(results);
+    if routing["routed"] != 0 {
+        let _ = writeln!(
+            out,
+            "{:<14} right {}/{} (where the routing step sent the task vs. where it belongs)",
+            "routing", routing["right"], routing["routed"]
+        );
+    }
     out
 }

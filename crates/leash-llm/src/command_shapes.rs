@@ -17,7 +17,9 @@ pub enum WordKind {
     Existing,
     /// A directory that must exist: one of [`CommandShapes::directories`].
     Directory,
-    /// A path that may not exist yet (written, or a destination).
+    /// A path that may not exist yet (written, or a destination): an
+    /// existing entry, a name the person used ([`CommandShapes::named`]), or
+    /// such a base name under an existing or named directory.
     NewPath,
     /// Free text that does not start with `-` (a pattern, a format, a keyword).
     Text,
@@ -78,6 +80,16 @@ pub struct CommandShapes {
     pub existing: Vec<String>,
     /// Directories that exist (relative, `.` first), for `cwd` and directory operands.
     pub directories: Vec<String>,
+    /// Paths the person named in the task (relative, as written): with the
+    /// existing directories, the only names a new path (a written file, a made
+    /// directory, a move or copy target, a written operand) may take, also as
+    /// a base name under an existing or named directory. A small model
+    /// otherwise invents stray files (`file.txt`, `filename`, `ls -la`).
+    pub named: Vec<String>,
+    /// The task only asks for information ("what does motd.txt say?"): the
+    /// answer may only run commands and notify, no file action (a small
+    /// model otherwise writes over the very file it was asked to read).
+    pub read_only: bool,
     /// The answer must propose at least one action (the job has done nothing
     /// yet: a small model otherwise says done at once, copying an example's
     /// final answer).

@@ -79,7 +79,9 @@ fn member(key: &str, value: &str) -> String {
 
 /// The rule of the string field `field` of `kind`: in a typed grammar the
 /// paths that must exist (the sources of `move`, `copy`, `delete`) are chosen
-/// from the workspace's entries, and `cwd` from its directories.
+/// from the workspace's entries, `cwd` from its directories, and the paths
+/// that may be new (written, made, targets) from the names the person used
+/// and the existing entries (`new-path`).
 fn field_rule(kind: ActionKind, field: &str, role: StringRole, typed: bool) -> &'static str {
     if !typed {
         return string_rule(role);
@@ -87,6 +89,9 @@ fn field_rule(kind: ActionKind, field: &str, role: StringRole, typed: bool) -> &
     match (kind, field) {
         (ActionKind::Move | ActionKind::Copy, "from") | (ActionKind::Delete, _) => "existing-path",
         (ActionKind::Run, "cwd") => "dir-path",
+        (ActionKind::Move | ActionKind::Copy, "to")
+        | (ActionKind::WriteFile, "path")
+        | (ActionKind::Mkdir, _) => "new-path",
         _ => string_rule(role),
     }
 }
@@ -167,6 +172,10 @@ pub fn actions_gbnf(allow_think: bool, programs: ProgramChoice<'_>) -> String {
     let kinds: Vec<ActionKind> = ActionKind::ALL
         .into_iter()
         .filter(|kind| *kind != ActionKind::Run || allows_run)
+        .filter(|kind| {
+            !programs.shapes().is_some_and(|s| s.read_only)
+                || matches!(kind, ActionKind::Run | ActionKind::Notify)
+        })
         .collect();
     let alternatives = kinds
         .iter()
@@ -280,6 +289,8 @@ mod tests {
             }],
             existing: vec![".".into(), "notes.txt".into()],
             directories: vec![".".into(), "logs".into()],
+            named: vec!["archive".into()],
+            read_only: false,
             actions_required: false,
         };
         let grammar = actions_gbnf(false, ProgramChoice::Typed(&shapes));
@@ -297,7 +308,7 @@ mod tests {
             "{grammar}"
         );
         assert!(
-            grammar.contains(r#""\"to\"" ws ":" ws path-string"#),
+            grammar.contains(r#""\"to\"" ws ":" ws new-path"#),
             "{grammar}"
         );
         assert!(

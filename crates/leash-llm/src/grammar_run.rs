@@ -25,7 +25,8 @@ fn kind_rule(kind: WordKind) -> &'static str {
     match kind {
         WordKind::Existing => "existing-path",
         WordKind::Directory => "dir-path",
-        WordKind::NewPath | WordKind::Text => "plain-word",
+        WordKind::NewPath => "new-path",
+        WordKind::Text => "plain-word",
         WordKind::Number => "number-word",
     }
 }
@@ -164,12 +165,97 @@ pub(crate) fn typed_rules(shapes: &CommandShapes, out: &mut String) {
     );
 }
 
-/// `existing-path`, `dir-path` and `plain-word`: also used by the file
-/// actions and `cwd` in a typed grammar.
+/// The inside of a JSON string (without its quotes) as a GBNF literal, for
+/// names that are only part of a string (`dir` "/" `name`).
+fn json_inner_literal(text: &str) -> Option<String> {
+    let json = serde_json::to_string(text).ok()?;
+    let inner = json.strip_prefix('"')?.strip_suffix('"')?;
+    Some(literal(inner))
+}
+
+/// `rule ::= a | b | …` of the insides of JSON strings; `false` (and no rule)
+/// when there is nothing to choose from.
+fn inner_choice<'a>(rule: &str, names: impl Iterator<Item = &'a str>, out: &mut String) -> bool {
+    let mut alternatives: Vec<String> = Vec::new();
+    for name in names {
+        if name.is_empty() || name.starts_with('-') {
+            continue;
+        }
+        if let Some(lit) = json_inner_literal(name)
+            && !alternatives.contains(&lit)
+        {
+            alternatives.push(lit);
+        }
+    }
+    if alternatives.is_empty() {
+        return false;
+    }
+    let _ = writeln!(out, "{rule} ::= {}", alternatives.join(" | "));
+    true
+}
+
+/// The last component of a relative path (`a/b.txt` → `b.txt`).
+fn base_name(path: &str) -> &str {
+    path.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(path)
+}
+
+/// `new-path`: a path that may not exist yet is an existing entry, a name the
+/// person used, or the base name of either under an existing or named
+/// directory (`archive/old-notes.txt`): never a name the model made up.
+fn new_path_rules(shapes: &CommandShapes, out: &mut String) {
+    // Existing directories (a move or copy into one), not existing files: a
+    // file is written over only when the person named it.
+    let whole = shapes
+        .directories
+        .iter()
+        .chain(&shapes.named)
+        .map(String::as_str);
+    let has_whole = inner_choice("new-path-whole", whole, out);
+    // A named path is a directory when its base name has no extension
+    // (`archive`, `projects/2026`), so `notes.txt/x` is never offered.
+    let named_dirs = shapes.named.iter().filter(|n| !base_name(n).contains('.'));
+    let dirs = shapes
+        .directories
+        .iter()
+        .chain(named_dirs)
+        .map(String::as_str)
+        .filter(|d| *d != ".");
+    let has_dirs = inner_choice("new-path-dir", dirs, out);
+    // Only file names go under a directory (`archive/old-notes.txt`): a
+    // directory's name under another (`docs/docs`) is never what was meant.
+    let bases = shapes
+        .named
+        .iter()
+        .chain(&shapes.existing)
+        .map(|p| base_name(p))
+        .filter(|b| *b != "." && b.contains('.'))
+        .filter(|b| !shapes.directories.iter().any(|d| base_name(d) == *b));
+    let has_bases = inner_choice("new-path-base", bases, out);
+    let joined = if has_dirs && has_bases {
+        " | new-path-dir \"/\" new-path-base"
+    } else {
+        ""
+    };
+    // Nothing at all to choose from still leaves `.` (as `existing-path`).
+    if !has_whole {
+        let _ = writeln!(out, "new-path-whole ::= \".\"");
+    }
+    let _ = writeln!(
+        out,
+        "new-path ::= \"\\\"\" ( new-path-whole{joined} ) \"\\\"\""
+    );
+}
+
+/// `existing-path`, `dir-path`, `new-path` and `plain-word`: also used by
+/// the file actions and `cwd` in a typed grammar.
 pub(crate) fn typed_path_rules(shapes: &CommandShapes) -> String {
     let mut out = String::new();
     choice("existing-path", &shapes.existing, &mut out);
     choice("dir-path", &shapes.directories, &mut out);
+    new_path_rules(shapes, &mut out);
     out.push_str("plain-word ::= \"\\\"\" word-start char{0,200} \"\\\"\"\n");
     out.push_str("word-start ::= [^-\"\\\\\\x00-\\x1F] | \"\\\\\" escape\n");
     out
@@ -210,6 +296,8 @@ mod tests {
                 programs: vec![ls()],
                 existing: vec![".".into(), "-rf".into(), "a b.txt".into()],
                 directories: vec![],
+                named: vec![],
+                read_only: false,
                 actions_required: false,
             },
             &mut out,

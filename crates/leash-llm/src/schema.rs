@@ -291,6 +291,8 @@ mod tests {
             programs: vec![],
             existing: vec![".".into(), "a.txt".into(), "a.txt".into()],
             directories: vec![".".into(), "logs".into()],
+            named: vec![],
+            read_only: false,
             actions_required: false,
         };
         let schema = actions_json_schema(ProgramChoice::Typed(&shapes));

@@ -55,6 +55,13 @@ pub struct Skill {
     /// Requests it handles, for the routing step.
     #[serde(default)]
     pub examples: Vec<String>,
+    /// Words (or word starts: `deploy` covers `deploying`) of which a request
+    /// must say one for the routing step to offer this skill; empty: offered
+    /// whenever its inputs resolve. A small routing model picks any skill it
+    /// is offered, so a chore ("rename a.txt to b.txt") must not be offered
+    /// the deploy skill only because it names a source and a target.
+    #[serde(default)]
+    pub keywords: Vec<String>,
     /// The question the model answers.
     pub question: String,
     /// The fixed set of verdicts (not for `sort`). For `status` and `decide`

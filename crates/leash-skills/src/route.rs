@@ -31,7 +31,25 @@ pub enum Route<'a> {
     },
 }
 
-/// The skills that apply to `request`, with their inputs.
+/// Does `request` say one of the skill's keywords (case-insensitive, at the
+/// start of a word)? A skill without keywords is about anything.
+pub fn is_about(skill: &Skill, request: &str) -> bool {
+    if skill.keywords.is_empty() {
+        return true;
+    }
+    let lower = request.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    skill.keywords.iter().any(|keyword| {
+        let keyword = keyword.to_lowercase();
+        words.iter().any(|word| word.starts_with(&keyword))
+    })
+}
+
+/// The skills that apply to `request`, with their inputs: the request is
+/// about the skill ([`is_about`]) and supplies its inputs.
 pub fn applicable<'a>(
     skills: &'a SkillSet,
     request: &str,
@@ -41,6 +59,13 @@ pub fn applicable<'a>(
     skills
         .all()
         .iter()
+        .filter(|skill| {
+            let about = is_about(skill, request);
+            if !about {
+                tracing::debug!(skill = %skill.name, "the request says none of the skill's keywords");
+            }
+            about
+        })
         .filter_map(|skill| {
             resolve(skill, request, workspace, split)
                 .map(|inputs| (skill, inputs))
@@ -137,6 +162,52 @@ pub fn route<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rstest::rstest;
+
+    /// The built-in skills a request is about (by their keywords).
+    fn about(request: &str) -> Vec<String> {
+        let skills = SkillSet::builtin().unwrap();
+        skills
+            .all()
+            .iter()
+            .filter(|skill| is_about(skill, request))
+            .map(|skill| skill.name.clone())
+            .collect()
+    }
+
+    #[rstest]
+    #[case::rename("Rename notes.md to old-notes.md.")]
+    #[case::copy_called("Make a copy of app.conf called app.conf.orig.")]
+    #[case::count_lines("How many lines does essay.txt have?")]
+    #[case::read_a_file("What does readme.txt say?")]
+    #[case::make_a_folder("Make a folder called music/2024.")]
+    #[case::archive("Pack the photos folder into photos.zip.")]
+    #[case::find("Where is the file called taxes.pdf?")]
+    #[case::delete("Delete the file cache.tmp.")]
+    fn chores_are_offered_no_skill(#[case] request: &str) {
+        assert_eq!(about(request), Vec::<String>::new(), "{request}");
+    }
+
+    #[rstest]
+    #[case::deploy_flag("The flag appeared: deploy the app.", "deploy")]
+    #[case::release("Release dist/app.zip into releases/.", "deploy")]
+    #[case::log_errors("Any errors in var/server.log?", "monitor")]
+    #[case::memory("Is memory running low?", "monitor")]
+    #[case::review("Review the last commit.", "review")]
+    #[case::diff("Save the diff of HEAD to x.diff.", "review")]
+    #[case::sort("Sort downloads/ into pictures/ and papers/.", "organize")]
+    #[case::put("Put the receipts from inbox/ into receipts/.", "organize")]
+    fn requests_are_offered_their_skill(#[case] request: &str, #[case] skill: &str) {
+        assert!(about(request).iter().any(|s| s == skill), "{request}");
+    }
+
+    #[test]
+    fn keywords_match_word_starts_not_insides() {
+        let skills = SkillSet::builtin().unwrap();
+        let monitor = skills.get("monitor").unwrap();
+        assert!(is_about(monitor, "check the LOGS"));
+        assert!(!is_about(monitor, "write a blog post"), "blog is not log");
+    }
 
     #[test]
     fn the_choice_grammar_offers_exactly_the_names() {

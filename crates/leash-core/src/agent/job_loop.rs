@@ -172,6 +172,16 @@ pub fn run_job(
     // the actions: the grammar keeps `run` actions to their typed shapes.
     let policy = engine.policy.settings();
     let programs = runnable_programs(&policy.whitelist, &policy.blacklist);
+    // The programs' typed shapes do not change during a job: built once
+    // (walking the policy's grammars is most of a step's grammar cost); the
+    // workspace's entries are read again every step. New paths only take
+    // names the person used (or existing ones).
+    let mut shapes = command_shapes(&engine.policy, &programs, Vec::new(), Vec::new());
+    let named = super::named_paths::named_paths(&job.task);
+    let writes = super::named_paths::says_write(&job.task);
+    if super::read_only_task::is_read_only(&job.task) {
+        super::read_only_task::read_only_shapes(&mut shapes);
+    }
     // Actions refused or failed in this job (and why): not carried out again.
     let mut tried: HashMap<String, String> = HashMap::new();
     // Actions carried out in this job (and in which step): their RESULTS were
@@ -202,8 +212,9 @@ pub fn run_job(
             job,
             number: step,
         };
-        let (entries, directories) = workspace_entries(&engine.workspace);
-        let mut shapes = command_shapes(&engine.policy, &programs, entries, directories);
+        (shapes.existing, shapes.directories) = workspace_entries(&engine.workspace);
+        shapes.named =
+            super::named_paths::new_names(&named, &shapes.existing, &shapes.directories, writes);
         // Nothing done yet: the answer must act (a small model otherwise
         // says done at once, with an example's final answer).
         shapes.actions_required = report.actions == 0;

@@ -10,6 +10,8 @@ mod job_loop;
 mod job_setup;
 mod ls_times;
 mod memory_guard;
+mod named_paths;
+mod read_only_task;
 mod refusals;
 mod run_shapes;
 mod system_prompt;
@@ -23,5 +25,6 @@ pub use job_loop::{AgentSettings, JobEnd, JobHooks, JobReport, JobSpec, run_job}
 pub use job_setup::{DEFAULT_MAX_TOKENS, agent_settings, prompt_facts};
 pub use ls_times::strip_ls_times;
 pub use memory_guard::available_memory_mb;
+pub use named_paths::named_paths;
 pub use run_shapes::{MAX_ENTRIES, command_shapes, workspace_entries};
 pub use system_prompt::{PromptFacts, runnable_programs, system_prompt};

@@ -193,6 +193,8 @@ pub fn command_shapes(
         programs: shapes,
         existing: entries,
         directories,
+        named: Vec::new(),
+        read_only: false,
         actions_required: false,
     }
 }

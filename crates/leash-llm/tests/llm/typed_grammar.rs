@@ -100,6 +100,16 @@ fn shapes() -> CommandShapes {
             "logs/app.log".into(),
         ],
         directories: vec![".".into(), "logs".into()],
+        // The names the person used in the task.
+        named: vec![
+            "notes.bak".into(),
+            "n.txt".into(),
+            "b".into(),
+            "new".into(),
+            "archive".into(),
+            "reports/summary.txt".into(),
+        ],
+        read_only: false,
         actions_required: false,
     }
 }
@@ -124,6 +134,40 @@ fn doc(action: &str) -> String {
 )]
 #[case::cwd_existing_dir(r#"{"run": ["ls"], "cwd": "logs"}"#, true)]
 #[case::file_actions_on_real_sources(r#"{"move": {"from": "notes.txt", "to": "logs/n.txt"}}, {"copy": {"from": "logs", "to": "b"}}, {"delete": "logs/app.log"}, {"mkdir": "new"}"#, true)]
+#[case::named_new_paths(r#"{"write_file": {"path": "reports/summary.txt", "content": "x"}}, {"mkdir": "archive"}, {"move": {"from": "notes.txt", "to": "archive"}}"#, true)]
+#[case::existing_base_under_a_named_dir(
+    r#"{"move": {"from": "notes.txt", "to": "archive/notes.txt"}}"#,
+    true
+)]
+#[case::named_base_under_an_existing_dir(
+    r#"{"write_file": {"path": "logs/n.txt", "content": ""}}"#,
+    true
+)]
+#[case::overwrite_a_named_file(
+    r#"{"write_file": {"path": "reports/summary.txt", "content": "x"}}"#,
+    true
+)]
+#[case::overwrite_a_file_nobody_named(
+    r#"{"write_file": {"path": "notes.txt", "content": "x"}}"#,
+    false
+)]
+#[case::copy_over_a_file_nobody_named(r#"{"run": ["cp", "logs/app.log", "notes.txt"]}"#, false)]
+// --- made-up new paths (stray files a small model invents) ----------------------
+#[case::made_up_written_file(r#"{"write_file": {"path": "file.txt", "content": "x"}}"#, false)]
+#[case::command_text_as_a_file_name(r#"{"write_file": {"path": "ls -la", "content": "x"}}"#, false)]
+#[case::made_up_directory(r#"{"mkdir": "photos"}"#, false)]
+#[case::made_up_move_target(r#"{"move": {"from": "notes.txt", "to": "old"}}"#, false)]
+#[case::made_up_copy_target(r#"{"copy": {"from": "notes.txt", "to": "copy"}}"#, false)]
+#[case::made_up_command_destination(r#"{"run": ["cp", "notes.txt", "filename"]}"#, false)]
+#[case::named_base_under_a_made_up_dir(
+    r#"{"write_file": {"path": "tmp/n.txt", "content": ""}}"#,
+    false
+)]
+#[case::directory_under_a_directory(r#"{"mkdir": "logs/logs"}"#, false)]
+#[case::named_file_used_as_a_dir(
+    r#"{"write_file": {"path": "n.txt/notes.txt", "content": ""}}"#,
+    false
+)]
 // --- the classes the issue saw from a 135M model -------------------------------
 #[case::made_up_option(r#"{"run": ["cat", "-l", "notes.txt"]}"#, false)]
 #[case::option_of_another_program(r#"{"run": ["ls", "-n"]}"#, false)]
@@ -147,6 +191,24 @@ fn typed_grammar_admits_only_real_shapes(#[case] action: &str, #[case] accepted:
     if accepted {
         assert!(parse_response(&text, None).is_ok(), "{text}");
     }
+}
+
+/// A question ("what does notes.txt say?") gets commands and notify only.
+#[rstest]
+#[case::write(r#"{"write_file": {"path": "notes.txt", "content": "x"}}"#, false)]
+#[case::delete(r#"{"delete": "notes.txt"}"#, false)]
+#[case::mkdir(r#"{"mkdir": "new"}"#, false)]
+#[case::moving(r#"{"move": {"from": "notes.txt", "to": "b"}}"#, false)]
+#[case::read(r#"{"run": ["cat", "notes.txt"]}"#, true)]
+#[case::tell(r#"{"notify": "it says hi"}"#, true)]
+fn a_read_only_task_offers_no_file_action(#[case] action: &str, #[case] accepted: bool) {
+    let shapes = CommandShapes {
+        read_only: true,
+        ..shapes()
+    };
+    let grammar = Grammar::parse(&actions_gbnf(false, ProgramChoice::Typed(&shapes)));
+    let text = doc(action);
+    assert_eq!(grammar.accepts(&text), accepted, "{text}");
 }
 
 #[test]

@@ -45,6 +45,10 @@ pub struct EvalArgs {
     /// trigger would route through a skill.
     #[arg(long)]
     pub no_skills: bool,
+    /// Send every task through the routing step (no `--skill`) and report
+    /// how often it chose the task's skill, or the open loop for a chore.
+    #[arg(long, conflicts_with = "no_skills")]
+    pub route_all: bool,
     /// Which harm fails the run (exit 1): `any` (clutter left outside the
     /// task, or damage to what the person had), or `damage` only.
     #[arg(long, value_enum, default_value_t = FailOn::Any)]
@@ -131,6 +135,7 @@ pub fn run(global: &GlobalArgs, args: EvalArgs) -> anyhow::Result<ExitCode> {
         max_tokens: args.max_tokens,
         timeout: Duration::from_secs(args.timeout_s),
         use_skills: !args.no_skills && skills_available(),
+        route_all: args.route_all,
         run_dir: run_dir.path().to_path_buf(),
         run_as: loaded
             .config
