@@ -8,8 +8,10 @@
 //! group gets SIGKILL at once, sent while the leader is still an unreaped zombie
 //! so the group id cannot have been reused. A run therefore never leaves
 //! processes behind in its group; a process that left the group (`setsid`,
-//! `setpgid`, possible only when the seccomp layer is missing) is out of reach,
-//! and its pipes are read for at most [`DRAIN_AFTER_EXIT`] more.
+//! `setpgid`, possible only when the seccomp layer is missing) is out of reach
+//! of the group kill, and its pipes are read for at most [`DRAIN_AFTER_EXIT`]
+//! more — unless the run has a cgroup (the cgroup layer): every SIGKILL to the
+//! group then also goes through `cgroup.kill`, which reaches it too.
 //!
 //! Exit is noticed through a pidfd (Linux 5.3+) in the same `poll`; on older
 //! kernels through `waitid(WNOHANG|WNOWAIT)` with a back-off of 1 to 50 ms.
@@ -19,6 +21,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use crate::capture::StreamCapture;
+use crate::cgroup::CommandCgroup;
 use crate::limits::Limits;
 use crate::outcome::Captured;
 
@@ -51,6 +54,15 @@ enum Phase {
 struct Stream {
     fd: Option<OwnedFd>,
     capture: StreamCapture,
+}
+
+/// SIGKILLs the group led by `pid` and, when there is one, the run's cgroup
+/// (which also holds the descendants that left the group).
+fn kill_all(pid: libc::pid_t, cgroup: &mut Option<&mut CommandCgroup>) {
+    kill_group(pid, libc::SIGKILL);
+    if let Some(cgroup) = cgroup {
+        cgroup.kill();
+    }
 }
 
 /// Sends `signal` to the process group led by `pid`; a vanished group is fine.
@@ -155,10 +167,11 @@ pub(crate) fn supervise(
     stderr: OwnedFd,
     limits: &Limits,
     started: Instant,
+    mut cgroup: Option<&mut CommandCgroup>,
 ) -> io::Result<Finished> {
-    let result = supervise_inner(pid, stdout, stderr, limits, started);
+    let result = supervise_inner(pid, stdout, stderr, limits, started, &mut cgroup);
     if result.is_err() {
-        kill_group(pid, libc::SIGKILL);
+        kill_all(pid, &mut cgroup);
         let _ = reap(pid);
     }
     result
@@ -170,6 +183,7 @@ fn supervise_inner(
     stderr: OwnedFd,
     limits: &Limits,
     started: Instant,
+    cgroup: &mut Option<&mut CommandCgroup>,
 ) -> io::Result<Finished> {
     set_nonblocking(&stdout)?;
     set_nonblocking(&stderr)?;
@@ -194,7 +208,7 @@ fn supervise_inner(
 
     loop {
         if reaped.is_none() && leader_exited(pid)? {
-            kill_group(pid, libc::SIGKILL);
+            kill_all(pid, cgroup);
             let (status, rusage) = reap(pid)?;
             reaped = Some((status, rusage, Instant::now()));
         }
@@ -215,8 +229,8 @@ fn supervise_inner(
                     };
                 }
                 Phase::Terminating { kill_at } if now >= kill_at => {
-                    tracing::debug!(pid, "grace over: SIGKILL to the process group");
-                    kill_group(pid, libc::SIGKILL);
+                    tracing::debug!(pid, "grace over: SIGKILL to the process group and cgroup");
+                    kill_all(pid, cgroup);
                     phase = Phase::Killed;
                 }
                 Phase::Running | Phase::Terminating { .. } | Phase::Killed => {}
