@@ -12,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use nix::sys::resource::{Resource, getrlimit, rlim_t};
 
+use crate::cancel::CancelHandle;
 use crate::cgroup::{CommandCgroup, Hierarchy};
 use crate::child_plan::{
     CapabilityPlan, ChildPlan, FailurePipe, RlimitSetting, read_failure, seccomp_programs,
@@ -85,6 +86,25 @@ impl Executor {
     /// or a layer that cannot be prepared fails before anything is spawned; a
     /// layer that fails in the child stops the child before exec.
     pub fn run(&self, spec: &SandboxSpec) -> Result<ExecOutcome, SandboxError> {
+        self.run_inner(spec, None)
+    }
+
+    /// [`Executor::run`], ended early (SIGKILL to the whole command: group
+    /// and cgroup) when `cancel` is cancelled; a run cancelled before the
+    /// spawn is not started ([`SandboxError::Cancelled`]).
+    pub fn run_cancellable(
+        &self,
+        spec: &SandboxSpec,
+        cancel: &CancelHandle,
+    ) -> Result<ExecOutcome, SandboxError> {
+        self.run_inner(spec, Some(cancel))
+    }
+
+    fn run_inner(
+        &self,
+        spec: &SandboxSpec,
+        cancel: Option<&CancelHandle>,
+    ) -> Result<ExecOutcome, SandboxError> {
         validate(spec, &self.report)?;
         if let Some((layer, why)) = self.report.missing(&spec.required).into_iter().next() {
             return Err(SandboxError::RequiredLayerMissing { layer, why });
@@ -123,6 +143,11 @@ impl Executor {
         unsafe {
             command.pre_exec(move || plan.apply());
         }
+        if cancel.is_some_and(CancelHandle::is_cancelled) {
+            return Err(SandboxError::Cancelled {
+                program: spec.program.clone(),
+            });
+        }
         let started = Instant::now();
         let spawned = command.spawn();
         drop(command); // closes the parent's copy of the failure pipe's write end
@@ -157,6 +182,7 @@ impl Executor {
             &spec.limits,
             started,
             cgroup.as_mut(),
+            cancel.map(CancelHandle::wake_fd),
         )
         .map_err(|source| SandboxError::Supervise {
             program: spec.program.clone(),
@@ -294,6 +320,8 @@ impl Executor {
         let cpu_time = timeval(finished.rusage.ru_utime) + timeval(finished.rusage.ru_stime);
         let limit_hit = if finished.timed_out {
             Some(LimitKind::Timeout)
+        } else if finished.cancelled {
+            None
         } else if signal == Some(libc::SIGXCPU)
             || (signal == Some(libc::SIGKILL) && cpu_time >= Duration::from_secs(limits.cpu_s))
         {
@@ -314,6 +342,7 @@ impl Executor {
             cpu_time,
             layers_active: self.report.active_layers(),
             limit_hit,
+            cancelled: finished.cancelled,
         }
     }
 }

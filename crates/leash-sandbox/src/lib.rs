@@ -15,6 +15,7 @@
 //! (`// SAFETY:`).
 #![deny(unsafe_code)]
 
+mod cancel;
 mod capture;
 mod cgroup;
 // Between `fork` and `exec` only raw, allocation-free, async-signal-safe
@@ -58,6 +59,7 @@ mod spec;
 #[allow(unsafe_code)]
 mod supervise;
 
+pub use cancel::CancelHandle;
 pub use env::{TermuxEnv, scrubbed_env};
 pub use error::SandboxError;
 pub use executor::Executor;

@@ -17,7 +17,7 @@
 //! kernels through `waitid(WNOHANG|WNOWAIT)` with a back-off of 1 to 50 ms.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use crate::capture::StreamCapture;
@@ -39,6 +39,7 @@ pub(crate) struct Finished {
     pub(crate) wait_status: libc::c_int,
     pub(crate) rusage: libc::rusage,
     pub(crate) timed_out: bool,
+    pub(crate) cancelled: bool,
     pub(crate) reaped_at: Instant,
     pub(crate) stdout: Captured,
     pub(crate) stderr: Captured,
@@ -168,8 +169,9 @@ pub(crate) fn supervise(
     limits: &Limits,
     started: Instant,
     mut cgroup: Option<&mut CommandCgroup>,
+    cancel: Option<BorrowedFd<'_>>,
 ) -> io::Result<Finished> {
-    let result = supervise_inner(pid, stdout, stderr, limits, started, &mut cgroup);
+    let result = supervise_inner(pid, stdout, stderr, limits, started, &mut cgroup, cancel);
     if result.is_err() {
         kill_all(pid, &mut cgroup);
         let _ = reap(pid);
@@ -184,6 +186,7 @@ fn supervise_inner(
     limits: &Limits,
     started: Instant,
     cgroup: &mut Option<&mut CommandCgroup>,
+    cancel: Option<BorrowedFd<'_>>,
 ) -> io::Result<Finished> {
     set_nonblocking(&stdout)?;
     set_nonblocking(&stderr)?;
@@ -202,6 +205,7 @@ fn supervise_inner(
     let deadline = started + limits.timeout;
     let mut phase = Phase::Running;
     let mut timed_out = false;
+    let mut cancelled = false;
     let mut reaped: Option<(libc::c_int, libc::rusage, Instant)> = None;
     let mut backoff = Duration::from_millis(1);
     let mut buf = vec![0u8; READ_CHUNK];
@@ -269,6 +273,17 @@ fn supervise_inner(
                 revents: 0,
             });
         }
+        let cancel_slot = match (reaped, cancelled, cancel) {
+            (None, false, Some(fd)) => {
+                pollfds.push(libc::pollfd {
+                    fd: fd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                });
+                Some(pollfds.len() - 1)
+            }
+            _ => None,
+        };
         let millis =
             libc::c_int::try_from(wait.as_micros().div_ceil(1000)).unwrap_or(libc::c_int::MAX);
         // SAFETY: poll on a vector of pollfd we own, with its exact length.
@@ -286,6 +301,15 @@ fn supervise_inner(
                 stream.read_available(&mut buf);
             }
         }
+        if cancel_slot
+            .and_then(|slot| pollfds.get(slot))
+            .is_some_and(|p| p.revents & libc::POLLIN != 0)
+        {
+            tracing::debug!(pid, "cancelled: SIGKILL to the process group and cgroup");
+            kill_all(pid, cgroup);
+            cancelled = true;
+            phase = Phase::Killed;
+        }
     }
 
     let [out, err] = streams;
@@ -301,6 +325,7 @@ fn supervise_inner(
         wait_status,
         rusage,
         timed_out,
+        cancelled,
         reaped_at,
         stdout: out.capture.finish(),
         stderr: err.capture.finish(),

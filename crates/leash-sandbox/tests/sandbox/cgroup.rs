@@ -7,7 +7,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use leash_sandbox::{Executor, ExitKind, Layer, LayerReport};
+use leash_sandbox::{
+    CancelHandle, ExecOutcome, Executor, ExitKind, Layer, LayerReport, SandboxError,
+};
 
 use crate::{REPORT, Scratch, layer_active_or_say_skipped, report_without, text};
 
@@ -59,22 +61,50 @@ fn escapable(mut without: Vec<Layer>) -> LayerReport {
     report_without(&without)
 }
 
-/// Runs the daemonizing command under `report`, returns the daemon's pid and
-/// whether it was still running after the run (the daemon is then killed
-/// here, so no test leaves it behind).
+/// Runs the daemonizing command under `report`, returns how it ended and
+/// whether the daemon was still running after the run (the daemon is then
+/// killed here, so no test leaves it behind).
 fn daemon_survives(report: LayerReport, tail: &str, timeout: Duration) -> (ExitKind, bool) {
+    let (outcome, survived) = run_daemonizing(report, tail, timeout, None);
+    (outcome.status, survived)
+}
+
+/// The same, optionally cancelling the run through a handle as soon as the
+/// daemon has written its pid.
+fn run_daemonizing(
+    report: LayerReport,
+    tail: &str,
+    timeout: Duration,
+    cancel: Option<CancelHandle>,
+) -> (ExecOutcome, bool) {
     let scratch = Scratch::new();
     let mut spec = scratch.sh(&daemonizing_script(tail));
     spec.limits.timeout = timeout;
     spec.limits.kill_grace = Duration::from_millis(300);
-    let outcome = Executor::new(report).run(&spec).unwrap();
+    let executor = Executor::new(report);
+    let outcome = match cancel {
+        None => executor.run(&spec).unwrap(),
+        Some(handle) => {
+            let pid_file = scratch.work.join("daemon.pid");
+            let canceller = handle.clone();
+            let thread = std::thread::spawn(move || {
+                while std::fs::read_to_string(&pid_file).map_or(true, |s| !s.ends_with('\n')) {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                canceller.cancel();
+            });
+            let outcome = executor.run_cancellable(&spec, &handle).unwrap();
+            thread.join().unwrap();
+            outcome
+        }
+    };
     let pid = daemon_pid(&scratch);
     let survived = !stops_running(pid);
     if survived {
         // SAFETY: kill with a positive pid and SIGKILL: cleaning up the escapee.
         unsafe { libc::kill(pid, libc::SIGKILL) };
     }
-    (outcome.status, survived)
+    (outcome, survived)
 }
 
 #[test]
@@ -119,6 +149,69 @@ fn setsid_daemon_left_behind_by_a_finished_command_is_killed() {
         daemon_survives(escapable(Vec::new()), "exit 0", Duration::from_secs(30));
     assert_eq!(status, ExitKind::Exited(0));
     assert!(!survived, "the setsid daemon outlived its command's end");
+}
+
+#[test]
+fn cancelling_kills_the_command_and_its_setsid_daemon() {
+    if !layer_active_or_say_skipped(Layer::Cgroup, "setsid daemon killed at cancellation") {
+        return;
+    }
+    let cancel = || Some(CancelHandle::new().unwrap());
+    let timeout = Duration::from_secs(60);
+    // Today's layers alone: the command ends, the daemon stays.
+    let (outcome, survived) = run_daemonizing(
+        escapable(vec![Layer::Cgroup]),
+        "sleep 1000",
+        timeout,
+        cancel(),
+    );
+    assert!(outcome.cancelled);
+    assert!(
+        survived,
+        "control: without the cgroup the daemon should outlive the cancel"
+    );
+    let (outcome, survived) =
+        run_daemonizing(escapable(Vec::new()), "sleep 1000", timeout, cancel());
+    eprintln!(
+        "cancelled: {:?} after {:?}",
+        outcome.status, outcome.duration
+    );
+    assert!(outcome.cancelled);
+    assert_eq!(outcome.limit_hit, None);
+    assert!(
+        matches!(
+            outcome.status,
+            ExitKind::Signaled {
+                signal: libc::SIGKILL,
+                ..
+            }
+        ),
+        "{:?}",
+        outcome.status
+    );
+    assert!(
+        outcome.duration < Duration::from_secs(20),
+        "{:?}",
+        outcome.duration
+    );
+    assert!(
+        !survived,
+        "the setsid daemon outlived the cancelled command"
+    );
+}
+
+#[test]
+fn a_run_cancelled_before_the_spawn_starts_nothing() {
+    let scratch = Scratch::new();
+    let marker = scratch.work.join("marker");
+    let spec = scratch.sh(&format!("touch {}", marker.display()));
+    let handle = CancelHandle::new().unwrap();
+    handle.cancel();
+    let err = crate::executor()
+        .run_cancellable(&spec, &handle)
+        .unwrap_err();
+    assert!(matches!(err, SandboxError::Cancelled { .. }), "{err:?}");
+    assert!(!marker.exists());
 }
 
 /// The cgroup2 mount point, from this process's mountinfo.
