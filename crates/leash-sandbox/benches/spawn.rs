@@ -12,9 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use leash_sandbox::{
-    Executor, Layer, LayerStatus, Limits, SandboxSpec, probe, scrubbed_env,
-};
+use leash_sandbox::{Executor, Layer, LayerStatus, Limits, SandboxSpec, probe, scrubbed_env};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
