@@ -517,6 +517,7 @@ fn the_init_config_documents_every_key() {
         "file_size_mb",
         "max_output_kb",
         "max_processes",
+        "cpu_percent",
         "sandbox",
         "require",
         "search_path",

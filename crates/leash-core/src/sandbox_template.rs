@@ -36,6 +36,7 @@ pub fn layer_for(name: SandboxLayerName) -> Layer {
         SandboxLayerName::EnvScrub => Layer::EnvScrub,
         SandboxLayerName::Landlock => Layer::Landlock,
         SandboxLayerName::Seccomp => Layer::Seccomp,
+        SandboxLayerName::Cgroup => Layer::Cgroup,
     }
 }
 
@@ -55,6 +56,7 @@ impl SandboxTemplate {
             file_size_mb: security.limits.file_size_mb,
             max_output_kb: security.limits.max_output_kb,
             max_processes: security.limits.max_processes,
+            cpu_percent: security.limits.cpu_percent,
             ..Limits::default()
         };
         let mut write_roots = vec![workspace.to_path_buf()];

@@ -69,12 +69,17 @@ impl ArgsSpec {
         }
         for name in long {
             let name = name.trim_start_matches('-');
-            if name.is_empty() || self.long.iter().any(|(n, _)| n == name) {
-                return Err(format!("long option `--{name}` is empty or listed twice"));
+            // Kept sorted by inserting in place: a binary search finds both a
+            // duplicate and the slot (sorting after every insert made loading
+            // a program with n long options O(n² log n)).
+            match self.long.binary_search_by(|(n, _)| n.as_str().cmp(name)) {
+                Ok(_) => return Err(format!("long option `--{name}` is empty or listed twice")),
+                Err(_) if name.is_empty() => {
+                    return Err(format!("long option `--{name}` is empty or listed twice"));
+                }
+                Err(slot) => self.long.insert(slot, (name.to_string(), id)),
             }
-            self.long.push((name.to_string(), id));
         }
-        self.long.sort();
         self.options.push(spec);
         Ok(id)
     }
@@ -98,7 +103,11 @@ impl ArgsSpec {
 
     /// The option an exact long name spells.
     pub fn long_exact(&self, name: &str) -> Option<OptId> {
-        self.long.iter().find(|(n, _)| n == name).map(|(_, id)| *id)
+        let slot = self
+            .long
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .ok()?;
+        self.long.get(slot).map(|(_, id)| *id)
     }
 
     /// Every long spelling and the option it names, sorted.
@@ -564,5 +573,22 @@ mod tests {
         let (o, p) = names(args);
         assert_eq!(o, opts);
         assert_eq!(p, operands);
+    }
+
+    #[test]
+    fn long_spellings_stay_sorted_and_unique_whatever_the_insert_order() {
+        let mut s = spec();
+        let spellings: Vec<&str> = s.long_spellings().map(|(n, _)| n).collect();
+        let mut sorted = spellings.clone();
+        sorted.sort_unstable();
+        assert_eq!(spellings, sorted);
+        assert_eq!(s.long_exact("output"), s.option_id("output"));
+        assert_eq!(s.long_exact("outpu"), None);
+        let twice = OptionSpec {
+            name: "again".into(),
+            ..s.options[0].clone()
+        };
+        let err = s.add_option(twice, "", &["--force".into()]).unwrap_err();
+        assert!(err.contains("`--force`"), "{err}");
     }
 }

@@ -1,6 +1,8 @@
 //! Added latency of the sandbox: `/bin/true` through [`Executor::run`] (every
 //! layer the kernel offers) against a bare `std::process::Command` spawn,
-//! measured in the same run. Prints p50/p99 of both and their ratio.
+//! measured in the same run. Prints p50/p99 of both and their ratio. Where the
+//! cgroup layer is active it also runs the sandbox without it, interleaved
+//! round by round with the full sandbox, and prints what the cgroup adds.
 //!
 //! `cargo bench -p leash-sandbox --bench spawn [-- ROUNDS]`
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
@@ -10,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use leash_sandbox::{Executor, Limits, SandboxSpec, probe, scrubbed_env};
+use leash_sandbox::{Executor, Layer, LayerStatus, Limits, SandboxSpec, probe, scrubbed_env};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -71,6 +73,48 @@ fn main() {
         let outcome = executor.run(&spec).unwrap();
         assert!(outcome.status.success());
     });
+    if report.is_active(Layer::Cgroup) {
+        let mut without = report.clone();
+        for status in &mut without.layers {
+            if status.layer == Layer::Cgroup {
+                *status = LayerStatus::unavailable(Layer::Cgroup, "disabled by the bench");
+            }
+        }
+        let plain = Executor::new(without);
+        // Interleaved (A, B, A, B, ...) so machine load hits both alike.
+        let mut with_cg = Vec::with_capacity(rounds);
+        let mut without_cg = Vec::with_capacity(rounds);
+        for round in 0..rounds + rounds / 10 {
+            let start = Instant::now();
+            assert!(executor.run(&spec).unwrap().status.success());
+            let a = start.elapsed();
+            let start = Instant::now();
+            assert!(plain.run(&spec).unwrap().status.success());
+            let b = start.elapsed();
+            if round >= rounds / 10 {
+                with_cg.push(a);
+                without_cg.push(b);
+            }
+        }
+        with_cg.sort_unstable();
+        without_cg.sort_unstable();
+        let (w50, w99) = (percentile(&with_cg, 0.5), percentile(&with_cg, 0.99));
+        let (n50, n99) = (percentile(&without_cg, 0.5), percentile(&without_cg, 0.99));
+        println!("sandbox w/o cgroup  p50 {n50:>10.3?}  p99 {n99:>10.3?}");
+        println!("sandbox + cgroup    p50 {w50:>10.3?}  p99 {w99:>10.3?}");
+        println!(
+            "cgroup adds p50 {:.3?} (ratio {:.2}), p99 {:.3?} (ratio {:.2})",
+            w50.saturating_sub(n50),
+            w50.as_secs_f64() / n50.as_secs_f64(),
+            w99.saturating_sub(n99),
+            w99.as_secs_f64() / n99.as_secs_f64()
+        );
+    } else {
+        println!(
+            "cgroup layer unavailable here, its cost not measured: {:?}",
+            report.status(Layer::Cgroup).state
+        );
+    }
     println!("layers active: {:?}", report.active_layers());
     println!("rounds: {rounds}");
     println!("bare Command  p50 {bare50:>10.3?}  p99 {bare99:>10.3?}");

@@ -6,6 +6,9 @@
 //! CLOEXEC pipe that reports an errno from the child when exec or a `pre_exec`
 //! step fails). What is left for `pre_exec` is a short list of raw system calls
 //! on data prepared here, in this order:
+//! 0. the command's cgroup (when the cgroup layer is active): `0` written to
+//!    its `cgroup.procs`, opened by the parent, moves the child in while it
+//!    is still root and before anything else runs;
 //! 1. every fd ≥ 3 marked close-on-exec (`close_range(3, ~0, CLOEXEC)`, or
 //!    `fcntl` up to leash's own RLIMIT_NOFILE where that call is missing), so
 //!    nothing leash inherited or opened reaches the program, while std's and
@@ -169,6 +172,8 @@ pub(crate) struct ChildPlan {
     pub(crate) landlock_mask: Option<Arc<OwnedFd>>,
     pub(crate) landlock: Option<OwnedFd>,
     pub(crate) seccomp: Vec<SeccompProgram>,
+    /// The command cgroup's `cgroup.procs`, opened by the parent.
+    pub(crate) cgroup_procs: Option<OwnedFd>,
     pub(crate) failure_write: OwnedFd,
 }
 
@@ -176,6 +181,13 @@ impl ChildPlan {
     /// Applies every step in order. Runs in the forked child: raw system calls
     /// only, no allocation.
     pub(crate) fn apply(&self) -> io::Result<()> {
+        if let Some(procs) = &self.cgroup_procs {
+            // SAFETY: writing a one-byte static buffer to an fd we own.
+            let n = unsafe { libc::write(procs.as_raw_fd(), b"0".as_ptr().cast(), 1) };
+            if n != 1 {
+                return self.fail(Layer::Cgroup, last_errno());
+            }
+        }
         if let Err(errno) = self.close_inherited_fds() {
             return self.fail(Layer::Exec, errno);
         }
@@ -433,6 +445,7 @@ mod tests {
             landlock_mask: None,
             landlock: None,
             seccomp: Vec::new(),
+            cgroup_procs: None,
             failure_write: pipe.write,
         };
         let err = plan.fail(Layer::Landlock, libc::EPERM).unwrap_err();

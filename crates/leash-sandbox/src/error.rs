@@ -56,6 +56,12 @@ pub enum SandboxError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// The run was cancelled before its program was started.
+    #[error("cancelled before {} was started", program.display())]
+    Cancelled {
+        /// The program that was not started.
+        program: PathBuf,
+    },
     /// Supervising the running child failed (poll, read, wait); the group has
     /// been killed.
     #[error("supervising {} failed: {source}", program.display())]

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use nix::sys::resource::{Resource, getrlimit, rlim_t};
 
+use crate::cancel::CancelHandle;
+use crate::cgroup::{CommandCgroup, Hierarchy};
 use crate::child_plan::{
     CapabilityPlan, ChildPlan, FailurePipe, RlimitSetting, read_failure, seccomp_programs,
 };
@@ -37,6 +39,9 @@ pub struct Executor {
     /// The Landlock secret mask and the mtimes of `/` and `/etc` it was built
     /// for; rebuilt when either changes.
     secret_mask: Arc<Mutex<Option<CachedMask>>>,
+    /// Where command cgroups are made, when the cgroup layer is active (or
+    /// why it could not be found again after the probe).
+    cgroups: Result<Hierarchy, String>,
 }
 
 #[derive(Debug)]
@@ -58,8 +63,14 @@ impl Executor {
         } else {
             None
         };
+        let cgroups = if report.is_active(Layer::Cgroup) {
+            Hierarchy::discover()
+        } else {
+            Err("the cgroup layer is not active".to_owned())
+        };
         Executor {
             report,
+            cgroups,
             termux_prefix,
             capabilities: CapabilityPlan::for_current_process(),
             secret_mask: Arc::new(Mutex::new(None)),
@@ -75,6 +86,25 @@ impl Executor {
     /// or a layer that cannot be prepared fails before anything is spawned; a
     /// layer that fails in the child stops the child before exec.
     pub fn run(&self, spec: &SandboxSpec) -> Result<ExecOutcome, SandboxError> {
+        self.run_inner(spec, None)
+    }
+
+    /// [`Executor::run`], ended early (SIGKILL to the whole command: group
+    /// and cgroup) when `cancel` is cancelled; a run cancelled before the
+    /// spawn is not started ([`SandboxError::Cancelled`]).
+    pub fn run_cancellable(
+        &self,
+        spec: &SandboxSpec,
+        cancel: &CancelHandle,
+    ) -> Result<ExecOutcome, SandboxError> {
+        self.run_inner(spec, Some(cancel))
+    }
+
+    fn run_inner(
+        &self,
+        spec: &SandboxSpec,
+        cancel: Option<&CancelHandle>,
+    ) -> Result<ExecOutcome, SandboxError> {
         validate(spec, &self.report)?;
         if let Some((layer, why)) = self.report.missing(&spec.required).into_iter().next() {
             return Err(SandboxError::RequiredLayerMissing { layer, why });
@@ -86,7 +116,15 @@ impl Executor {
             }
         })?;
         let pipe = FailurePipe::new().map_err(|e| setup_error(Layer::Exec, e))?;
-        let plan = self.prepare(spec, &tmp, pipe.write)?;
+        // Made before the spawn and dropped after supervision (or on any
+        // early return): dropping it kills what is left and removes it.
+        let mut cgroup = self.command_cgroup(&spec.limits)?;
+        let mut plan = self.prepare(spec, &tmp, pipe.write)?;
+        if let Some(cgroup) = &cgroup {
+            plan.cgroup_procs = Some(cgroup.open_procs().map_err(|e| {
+                setup_error(Layer::Cgroup, format!("{}: {e}", cgroup.dir().display()))
+            })?);
+        }
 
         let mut command = Command::new(&spec.program);
         if let Some((argv0, rest)) = spec.argv.split_first() {
@@ -104,6 +142,11 @@ impl Executor {
         // prepared above; it does not allocate, lock or unwind.
         unsafe {
             command.pre_exec(move || plan.apply());
+        }
+        if cancel.is_some_and(CancelHandle::is_cancelled) {
+            return Err(SandboxError::Cancelled {
+                program: spec.program.clone(),
+            });
         }
         let started = Instant::now();
         let spawned = command.spawn();
@@ -138,11 +181,14 @@ impl Executor {
             OwnedFd::from(stderr),
             &spec.limits,
             started,
+            cgroup.as_mut(),
+            cancel.map(CancelHandle::wake_fd),
         )
         .map_err(|source| SandboxError::Supervise {
             program: spec.program.clone(),
             source,
         })?;
+        drop(cgroup);
         drop(tmp);
         let outcome = self.outcome(finished, started, &spec.limits);
         tracing::debug!(
@@ -206,7 +252,30 @@ impl Executor {
             no_new_privs: self.report.is_active(Layer::NoNewPrivs),
             landlock,
             seccomp,
+            cgroup_procs: None,
             failure_write,
+        })
+    }
+
+    /// The run's own cgroup when the cgroup layer is active. Failing to make
+    /// it refuses the run (fail closed), like any other active layer that
+    /// cannot be prepared.
+    fn command_cgroup(&self, limits: &Limits) -> Result<Option<CommandCgroup>, SandboxError> {
+        if !self.report.is_active(Layer::Cgroup) {
+            return Ok(None);
+        }
+        let hierarchy = self
+            .cgroups
+            .as_ref()
+            .map_err(|why| setup_error(Layer::Cgroup, why))?;
+        hierarchy.create(limits).map(Some).map_err(|e| {
+            setup_error(
+                Layer::Cgroup,
+                format!(
+                    "making a command cgroup under {}: {e}",
+                    hierarchy.parent.display()
+                ),
+            )
         })
     }
 
@@ -251,6 +320,8 @@ impl Executor {
         let cpu_time = timeval(finished.rusage.ru_utime) + timeval(finished.rusage.ru_stime);
         let limit_hit = if finished.timed_out {
             Some(LimitKind::Timeout)
+        } else if finished.cancelled {
+            None
         } else if signal == Some(libc::SIGXCPU)
             || (signal == Some(libc::SIGKILL) && cpu_time >= Duration::from_secs(limits.cpu_s))
         {
@@ -271,6 +342,7 @@ impl Executor {
             cpu_time,
             layers_active: self.report.active_layers(),
             limit_hit,
+            cancelled: finished.cancelled,
         }
     }
 }

@@ -32,11 +32,15 @@ pub enum Layer {
     Landlock,
     /// seccomp filter: no ptrace, mount, namespaces, kexec, bpf, keyctl, ... .
     Seccomp,
+    /// A cgroup v2 of its own per command: killed whole with `cgroup.kill`
+    /// (descendants that left the process group included), with `pids.max`,
+    /// `memory.max` and `cpu.max` where those controllers are enabled.
+    Cgroup,
 }
 
 impl Layer {
     /// Every layer, in application order.
-    pub const ALL: [Layer; 10] = [
+    pub const ALL: [Layer; 11] = [
         Layer::Exec,
         Layer::Cwd,
         Layer::StdinNull,
@@ -47,6 +51,7 @@ impl Layer {
         Layer::NoNewPrivs,
         Layer::Landlock,
         Layer::Seccomp,
+        Layer::Cgroup,
     ];
 
     /// The config / JSON name of the layer.
@@ -62,6 +67,7 @@ impl Layer {
             Layer::NoNewPrivs => "no_new_privs",
             Layer::Landlock => "landlock",
             Layer::Seccomp => "seccomp",
+            Layer::Cgroup => "cgroup",
         }
     }
 }
@@ -75,7 +81,7 @@ impl fmt::Display for Layer {
 /// A layer name that is not one of [`Layer::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown sandbox layer `{name}` (known: exec, cwd, stdin_null, env_scrub, process_group, rlimits, output_cap, no_new_privs, landlock, seccomp)"
+    "unknown sandbox layer `{name}` (known: exec, cwd, stdin_null, env_scrub, process_group, rlimits, output_cap, no_new_privs, landlock, seccomp, cgroup)"
 )]
 pub struct UnknownLayer {
     /// The name as written.

@@ -6,7 +6,7 @@
 //! collects a bounded [`ExecOutcome`]. The layers, what each does and what it
 //! cannot do, are documented where they are built: [`Layer`] (overview),
 //! `child_plan` (fork/exec), `supervise` (process group, timeout, capture),
-//! `landlock_rules`, `seccomp_filter`, `nproc` and [`scrubbed_env`].
+//! `landlock_rules`, `seccomp_filter`, `nproc`, `cgroup` and [`scrubbed_env`].
 //! [`harden_process`] is what the leash binary does to itself first thing.
 //!
 //! `unsafe` is denied in this crate except in the modules marked below: the
@@ -15,7 +15,9 @@
 //! (`// SAFETY:`).
 #![deny(unsafe_code)]
 
+mod cancel;
 mod capture;
+mod cgroup;
 // Between `fork` and `exec` only raw, allocation-free, async-signal-safe
 // system calls may run (close_range, setrlimit, capset, prctl, setres[ug]id,
 // landlock_restrict_self, seccomp): safe wrappers allocate or lock.
@@ -57,6 +59,7 @@ mod spec;
 #[allow(unsafe_code)]
 mod supervise;
 
+pub use cancel::CancelHandle;
 pub use env::{TermuxEnv, scrubbed_env};
 pub use error::SandboxError;
 pub use executor::Executor;

@@ -25,6 +25,15 @@ pub struct Limits {
     pub open_files: u64,
     /// Time between SIGTERM and SIGKILL to the group at the timeout.
     pub kill_grace: Duration,
+    /// CPU bandwidth of the command's cgroup (`cpu.max`), in percent of one
+    /// CPU (100 = one full core, 200 = two). Applies only where the cgroup
+    /// layer is active and the `cpu` controller is enabled for it.
+    #[serde(default = "default_cpu_percent")]
+    pub cpu_percent: u64,
+}
+
+fn default_cpu_percent() -> u64 {
+    100
 }
 
 impl Default for Limits {
@@ -38,6 +47,7 @@ impl Default for Limits {
             max_processes: 32,
             open_files: 256,
             kill_grace: Duration::from_secs(2),
+            cpu_percent: default_cpu_percent(),
         }
     }
 }

@@ -98,6 +98,9 @@ pub struct ExecOutcome {
     pub layers_active: Vec<Layer>,
     /// The first limit the run hit, as far as leash can tell.
     pub limit_hit: Option<LimitKind>,
+    /// The run was cancelled through its [`crate::CancelHandle`] and killed
+    /// whole (`status` then shows the SIGKILL).
+    pub cancelled: bool,
 }
 
 #[cfg(test)]

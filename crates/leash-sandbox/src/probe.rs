@@ -6,6 +6,7 @@
 
 use std::io;
 
+use crate::cgroup::Hierarchy;
 use crate::child_plan::{SeccompProgram, seccomp_programs};
 use crate::landlock_rules::TARGET_ABI_NUMBER;
 use crate::layer::{Layer, LayerReport, LayerStatus};
@@ -37,9 +38,15 @@ pub fn probe() -> LayerReport {
     let sealed = layers
         .iter()
         .any(|s| s.layer == Layer::Seccomp && s.is_active());
+    let contained = layers
+        .iter()
+        .any(|s| s.layer == Layer::Cgroup && s.is_active());
     for status in &mut layers {
         if status.layer == Layer::ProcessGroup {
-            status.detail = Some(if sealed {
+            status.detail = Some(if contained {
+                "descendants that leave the group are still killed through the command's cgroup"
+                    .to_owned()
+            } else if sealed {
                 "setsid/setpgid are denied by the seccomp layer: no descendant can leave the group"
                     .to_owned()
             } else {
@@ -65,7 +72,25 @@ fn probe_layer(layer: Layer, android: bool, android_sdk: Option<u32>) -> LayerSt
         Layer::NoNewPrivs => probe_no_new_privs(),
         Layer::Landlock => probe_landlock(android, android_sdk),
         Layer::Seccomp => probe_seccomp(),
+        Layer::Cgroup => probe_cgroup(),
     }
+}
+
+/// The cgroup probe: a cgroup2 mount, leash's own v2 cgroup, a probe cgroup
+/// made and removed there, `cgroup.kill`; the detail names the limits the
+/// enabled controllers allow and the ones they do not.
+fn probe_cgroup() -> LayerStatus {
+    let hierarchy = match Hierarchy::discover().and_then(|h| h.check_writable().map(|()| h)) {
+        Ok(hierarchy) => hierarchy,
+        Err(why) => return LayerStatus::unavailable(Layer::Cgroup, why),
+    };
+    let limits = hierarchy
+        .missing_limits()
+        .unwrap_or_else(|| "pids.max, memory.max and cpu.max set from security.limits".to_owned());
+    LayerStatus::active(Layer::Cgroup).with_detail(format!(
+        "one cgroup per command under {}, killed whole with cgroup.kill; {limits}",
+        hierarchy.parent.display()
+    ))
 }
 
 fn errno_text(errno: i32) -> String {

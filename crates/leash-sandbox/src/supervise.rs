@@ -8,17 +8,20 @@
 //! group gets SIGKILL at once, sent while the leader is still an unreaped zombie
 //! so the group id cannot have been reused. A run therefore never leaves
 //! processes behind in its group; a process that left the group (`setsid`,
-//! `setpgid`, possible only when the seccomp layer is missing) is out of reach,
-//! and its pipes are read for at most [`DRAIN_AFTER_EXIT`] more.
+//! `setpgid`, possible only when the seccomp layer is missing) is out of reach
+//! of the group kill, and its pipes are read for at most [`DRAIN_AFTER_EXIT`]
+//! more — unless the run has a cgroup (the cgroup layer): every SIGKILL to the
+//! group then also goes through `cgroup.kill`, which reaches it too.
 //!
 //! Exit is noticed through a pidfd (Linux 5.3+) in the same `poll`; on older
 //! kernels through `waitid(WNOHANG|WNOWAIT)` with a back-off of 1 to 50 ms.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use crate::capture::StreamCapture;
+use crate::cgroup::CommandCgroup;
 use crate::limits::Limits;
 use crate::outcome::Captured;
 
@@ -36,6 +39,7 @@ pub(crate) struct Finished {
     pub(crate) wait_status: libc::c_int,
     pub(crate) rusage: libc::rusage,
     pub(crate) timed_out: bool,
+    pub(crate) cancelled: bool,
     pub(crate) reaped_at: Instant,
     pub(crate) stdout: Captured,
     pub(crate) stderr: Captured,
@@ -51,6 +55,15 @@ enum Phase {
 struct Stream {
     fd: Option<OwnedFd>,
     capture: StreamCapture,
+}
+
+/// SIGKILLs the group led by `pid` and, when there is one, the run's cgroup
+/// (which also holds the descendants that left the group).
+fn kill_all(pid: libc::pid_t, cgroup: &mut Option<&mut CommandCgroup>) {
+    kill_group(pid, libc::SIGKILL);
+    if let Some(cgroup) = cgroup {
+        cgroup.kill();
+    }
 }
 
 /// Sends `signal` to the process group led by `pid`; a vanished group is fine.
@@ -155,10 +168,12 @@ pub(crate) fn supervise(
     stderr: OwnedFd,
     limits: &Limits,
     started: Instant,
+    mut cgroup: Option<&mut CommandCgroup>,
+    cancel: Option<BorrowedFd<'_>>,
 ) -> io::Result<Finished> {
-    let result = supervise_inner(pid, stdout, stderr, limits, started);
+    let result = supervise_inner(pid, stdout, stderr, limits, started, &mut cgroup, cancel);
     if result.is_err() {
-        kill_group(pid, libc::SIGKILL);
+        kill_all(pid, &mut cgroup);
         let _ = reap(pid);
     }
     result
@@ -170,6 +185,8 @@ fn supervise_inner(
     stderr: OwnedFd,
     limits: &Limits,
     started: Instant,
+    cgroup: &mut Option<&mut CommandCgroup>,
+    cancel: Option<BorrowedFd<'_>>,
 ) -> io::Result<Finished> {
     set_nonblocking(&stdout)?;
     set_nonblocking(&stderr)?;
@@ -188,13 +205,14 @@ fn supervise_inner(
     let deadline = started + limits.timeout;
     let mut phase = Phase::Running;
     let mut timed_out = false;
+    let mut cancelled = false;
     let mut reaped: Option<(libc::c_int, libc::rusage, Instant)> = None;
     let mut backoff = Duration::from_millis(1);
     let mut buf = vec![0u8; READ_CHUNK];
 
     loop {
         if reaped.is_none() && leader_exited(pid)? {
-            kill_group(pid, libc::SIGKILL);
+            kill_all(pid, cgroup);
             let (status, rusage) = reap(pid)?;
             reaped = Some((status, rusage, Instant::now()));
         }
@@ -215,8 +233,8 @@ fn supervise_inner(
                     };
                 }
                 Phase::Terminating { kill_at } if now >= kill_at => {
-                    tracing::debug!(pid, "grace over: SIGKILL to the process group");
-                    kill_group(pid, libc::SIGKILL);
+                    tracing::debug!(pid, "grace over: SIGKILL to the process group and cgroup");
+                    kill_all(pid, cgroup);
                     phase = Phase::Killed;
                 }
                 Phase::Running | Phase::Terminating { .. } | Phase::Killed => {}
@@ -255,6 +273,17 @@ fn supervise_inner(
                 revents: 0,
             });
         }
+        let cancel_slot = match (reaped, cancelled, cancel) {
+            (None, false, Some(fd)) => {
+                pollfds.push(libc::pollfd {
+                    fd: fd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                });
+                Some(pollfds.len() - 1)
+            }
+            _ => None,
+        };
         let millis =
             libc::c_int::try_from(wait.as_micros().div_ceil(1000)).unwrap_or(libc::c_int::MAX);
         // SAFETY: poll on a vector of pollfd we own, with its exact length.
@@ -272,6 +301,15 @@ fn supervise_inner(
                 stream.read_available(&mut buf);
             }
         }
+        if cancel_slot
+            .and_then(|slot| pollfds.get(slot))
+            .is_some_and(|p| p.revents & libc::POLLIN != 0)
+        {
+            tracing::debug!(pid, "cancelled: SIGKILL to the process group and cgroup");
+            kill_all(pid, cgroup);
+            cancelled = true;
+            phase = Phase::Killed;
+        }
     }
 
     let [out, err] = streams;
@@ -287,6 +325,7 @@ fn supervise_inner(
         wait_status,
         rusage,
         timed_out,
+        cancelled,
         reaped_at,
         stdout: out.capture.finish(),
         stderr: err.capture.finish(),

@@ -103,7 +103,8 @@ fn fresh_home_reports_every_layer_and_passes() {
             "output_cap",
             "no_new_privs",
             "landlock",
-            "seccomp"
+            "seccomp",
+            "cgroup"
         ]
     );
     for l in json["layers"].as_array().unwrap() {
@@ -189,6 +190,38 @@ fn state_dir_that_is_not_private_fails() {
     assert_eq!(code, 0, "{json:#}");
     assert_eq!(json["state_dir"]["writable"], true);
     assert_eq!(json["state_dir"]["private"], true);
+}
+
+#[test]
+fn cgroup_layer_says_what_contains_commands_and_which_limits_are_missing() {
+    let home = Home::new();
+    home.write_config("security:\n  sandbox:\n    require: [cgroup]\n");
+    let (code, json) = home.doctor_json();
+    let cgroup = layer(&json, "cgroup");
+    eprintln!("cgroup here: {cgroup}");
+    if cgroup["state"] == "active" {
+        let detail = cgroup["detail"].as_str().unwrap();
+        assert!(detail.contains("killed whole with cgroup.kill"), "{detail}");
+        // Every limit is either set or named as missing, never silently absent.
+        assert!(
+            detail.contains("pids.max, memory.max and cpu.max set from security.limits")
+                || detail.contains("not available in the cgroup v2 hierarchy"),
+            "{detail}"
+        );
+        assert_eq!(code, 0, "{json:#}");
+    } else {
+        assert!(!cgroup["why"].as_str().unwrap().is_empty(), "{cgroup}");
+        assert_eq!(
+            code, 1,
+            "a required but unavailable cgroup must fail: {json:#}"
+        );
+    }
+    let text = String::from_utf8(home.doctor(&[]).stdout).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("cgroup "))
+        .unwrap_or_else(|| panic!("no cgroup line in {text}"));
+    assert!(line.contains("[required]"), "{line}");
 }
 
 #[test]

@@ -85,6 +85,7 @@ const KEY_TABLE: &[(&str, &[&str])] = &[
             "file_size_mb",
             "max_output_kb",
             "max_processes",
+            "cpu_percent",
         ],
     ),
     ("security.paths", &["read", "write", "deny", "allow"]),

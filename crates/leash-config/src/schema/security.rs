@@ -29,6 +29,8 @@ pub enum SandboxLayerName {
     Landlock,
     /// The seccomp system-call filter.
     Seccomp,
+    /// A cgroup v2 per command, killed whole with `cgroup.kill`.
+    Cgroup,
 }
 
 impl SandboxLayerName {
@@ -41,6 +43,7 @@ impl SandboxLayerName {
             SandboxLayerName::EnvScrub => "env_scrub",
             SandboxLayerName::Landlock => "landlock",
             SandboxLayerName::Seccomp => "seccomp",
+            SandboxLayerName::Cgroup => "cgroup",
         }
     }
 }
@@ -54,6 +57,7 @@ impl YamlEnum for SandboxLayerName {
         SandboxLayerName::EnvScrub,
         SandboxLayerName::Landlock,
         SandboxLayerName::Seccomp,
+        SandboxLayerName::Cgroup,
     ];
     fn yaml_name(&self) -> &'static str {
         self.as_str()
@@ -130,6 +134,9 @@ pub struct Limits {
     pub max_output_kb: u64,
     /// Processes the command may add (NPROC, relative to current use). Default 32.
     pub max_processes: u64,
+    /// CPU bandwidth of the command's cgroup (`cpu.max`) in percent of one
+    /// CPU, where the cgroup layer has the `cpu` controller. Default 100.
+    pub cpu_percent: u64,
 }
 
 impl Default for Limits {
@@ -141,6 +148,7 @@ impl Default for Limits {
             file_size_mb: 64,
             max_output_kb: 256,
             max_processes: 32,
+            cpu_percent: 100,
         }
     }
 }
@@ -284,6 +292,7 @@ impl Limits {
         "file_size_mb",
         "max_output_kb",
         "max_processes",
+        "cpu_percent",
     ];
 
     fn read(r: &mut Reader<'_>, node: &Node, key: &str) -> Self {
@@ -296,6 +305,7 @@ impl Limits {
             ("file_size_mb", &mut l.file_size_mb),
             ("max_output_kb", &mut l.max_output_kb),
             ("max_processes", &mut l.max_processes),
+            ("cpu_percent", &mut l.cpu_percent),
         ] {
             r.field(&f, name, slot, |r, n, k| r.integer(n, k, 1));
         }

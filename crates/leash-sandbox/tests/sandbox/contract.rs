@@ -235,6 +235,7 @@ fn marker_spec_runs_when_nothing_is_required() {
 #[case::no_new_privs(Layer::NoNewPrivs)]
 #[case::rlimits(Layer::Rlimits)]
 #[case::process_group(Layer::ProcessGroup)]
+#[case::cgroup(Layer::Cgroup)]
 fn required_layer_missing_spawns_nothing(#[case] layer: Layer) {
     let scratch = Scratch::new();
     let marker = scratch.work.join("marker");

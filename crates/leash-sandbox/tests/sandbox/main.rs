@@ -10,6 +10,7 @@
     clippy::new_without_default
 )]
 
+mod cgroup;
 mod containment;
 mod contract;
 mod policy_wrong;
