@@ -36,6 +36,8 @@ mod secret;
 mod skill_job;
 pub mod triggers;
 pub mod worker;
+pub mod wake_lock;
+pub mod voice;
 
 pub use approvals::{DecideError, RemoteAnswer, RemoteApprover};
 pub use context::DaemonContext;
