@@ -53,6 +53,8 @@ if command -v apt-get >/dev/null 2>&1; then
     # The web page's tests drive a real headless Chromium over WebDriver.
     need_deb chromium /usr/bin/chromium
     need_deb chromium-driver /usr/bin/chromedriver
+    # Voice (device.speak): the notify-speaking test runs the real espeak-ng.
+    need_deb espeak-ng espeak-ng
     if [ ${#missing_debs[@]} -gt 0 ]; then
         say "installing ${missing_debs[*]}"
         as_root apt-get update -qq >/dev/null

@@ -7,6 +7,8 @@ pub mod config;
 pub mod daemon;
 pub mod doctor;
 pub mod doctor_hardening;
+pub mod doctor_phone;
+pub mod listen;
 pub mod eval;
 pub mod exec;
 pub mod grants;
