@@ -35,9 +35,9 @@ pub mod recovery;
 mod secret;
 mod skill_job;
 pub mod triggers;
-pub mod worker;
-pub mod wake_lock;
 pub mod voice;
+pub mod wake_lock;
+pub mod worker;
 
 pub use approvals::{DecideError, RemoteAnswer, RemoteApprover};
 pub use context::DaemonContext;

@@ -39,7 +39,12 @@ pub fn speaker(loaded: &LoadedConfig) -> VoiceProgram {
         None => vec!["espeak-ng".to_owned(), "--stdin".to_owned()],
     };
     program(
-        loaded.config.device.speak_command.clone().unwrap_or(default),
+        loaded
+            .config
+            .device
+            .speak_command
+            .clone()
+            .unwrap_or(default),
         termux.as_deref(),
     )
 }
@@ -64,10 +69,7 @@ pub fn listener(loaded: &LoadedConfig) -> VoiceProgram {
 /// program roots (`$PREFIX/bin` on Termux), then the daemon's `PATH`.
 fn program(mut argv: Vec<String>, termux: Option<&Path>) -> VoiceProgram {
     let Some(first) = argv.first().cloned() else {
-        return VoiceProgram {
-            argv,
-            found: false,
-        };
+        return VoiceProgram { argv, found: false };
     };
     let found = if first.contains('/') {
         Some(PathBuf::from(&first)).filter(|p| p.is_absolute() && is_executable(p))

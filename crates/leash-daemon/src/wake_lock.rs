@@ -54,8 +54,7 @@ impl Drop for WakeHold<'_> {
 impl WakeLock {
     /// From the config and the process's Termux detection.
     pub fn from_config(loaded: &LoadedConfig) -> WakeLock {
-        let prefix = leash_system_paths::termux_prefix()
-            .filter(|_| loaded.config.device.wake_lock);
+        let prefix = leash_system_paths::termux_prefix().filter(|_| loaded.config.device.wake_lock);
         WakeLock::new(prefix.as_deref(), &loaded.paths.state_dir)
     }
 
@@ -207,7 +206,10 @@ mod tests {
             let script = prefix.join("bin").join(name);
             std::fs::write(
                 &script,
-                format!("#!/bin/sh\necho {name} >> '{}'\nexit {exit}\n", log.display()),
+                format!(
+                    "#!/bin/sh\necho {name} >> '{}'\nexit {exit}\n",
+                    log.display()
+                ),
             )
             .unwrap();
             std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -236,7 +238,11 @@ mod tests {
         assert!(t.state.join(HELD_MARK).exists());
         let second = lock.hold();
         drop(first);
-        assert_eq!(calls(&t), ["termux-wake-lock"], "released while a job still runs");
+        assert_eq!(
+            calls(&t),
+            ["termux-wake-lock"],
+            "released while a job still runs"
+        );
         drop(second);
         assert_eq!(calls(&t), ["termux-wake-lock", "termux-wake-unlock"]);
         assert!(!t.state.join(HELD_MARK).exists());

@@ -114,7 +114,12 @@ fn termux_api(prefix: &Path) -> TermuxApi {
     let from_app = std::env::var("TERMUX_API_APP__VERSION_NAME")
         .ok()
         .filter(|v| !v.trim().is_empty())
-        .map(|v| (v, "TERMUX_API_APP__VERSION_NAME (the Termux:API app)".to_owned()));
+        .map(|v| {
+            (
+                v,
+                "TERMUX_API_APP__VERSION_NAME (the Termux:API app)".to_owned(),
+            )
+        });
     let found = from_app.or_else(|| {
         output(
             &prefix.join("bin/dpkg-query"),
@@ -180,7 +185,10 @@ fn prefix_tmp_uses(loaded: &LoadedConfig, tmp: &Path) -> Vec<PrefixTmpUse> {
         ("config dir".into(), paths.config_dir.clone()),
         ("state dir".into(), paths.state_dir.clone()),
         ("data dir".into(), paths.data_dir.clone()),
-        ("cache dir (leash's temporary files)".into(), paths.cache_dir.clone()),
+        (
+            "cache dir (leash's temporary files)".into(),
+            paths.cache_dir.clone(),
+        ),
         ("config file".into(), loaded.location.path.clone()),
     ];
     if let Some(ws) = &config.security.workspace {
@@ -200,9 +208,9 @@ fn prefix_tmp_uses(loaded: &LoadedConfig, tmp: &Path) -> Vec<PrefixTmpUse> {
         .into_iter()
         .filter(|(_, path)| {
             path.starts_with(tmp)
-                || canonical_tmp.as_ref().is_some_and(|t| {
-                    std::fs::canonicalize(path).is_ok_and(|p| p.starts_with(t))
-                })
+                || canonical_tmp
+                    .as_ref()
+                    .is_some_and(|t| std::fs::canonicalize(path).is_ok_and(|p| p.starts_with(t)))
         })
         .map(|(what, path)| PrefixTmpUse { what, path })
         .collect()
