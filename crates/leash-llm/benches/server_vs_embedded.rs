@@ -18,8 +18,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use leash_llm::{
-    Backend, ChatMessage, GenerateRequest, Generation, LlamaBackend, LlamaConfig,
-    ManagedServerBackend, ManagedServerConfig, OutputFormat, ProgramChoice, Role,
+    Backend, Generation, LlamaBackend, LlamaConfig, ManagedServerBackend, ManagedServerConfig,
+    OutputFormat,
 };
 use support::{ROUNDS, bench_model, median};
 
@@ -148,24 +148,13 @@ fn server_bin() -> Option<PathBuf> {
 }
 
 fn job(backend: &mut dyn Backend, system: &str, task: &str) -> Result<Generation, Box<dyn Error>> {
-    let messages = [
-        ChatMessage {
-            role: Role::System,
-            content: system.to_string(),
-        },
-        ChatMessage {
-            role: Role::User,
-            content: task.to_string(),
-        },
-    ];
-    Ok(backend.generate(GenerateRequest {
-        messages: &messages,
-        format: OutputFormat::Text,
-        max_tokens: DECODE_TOKENS,
-        temperature: 0.0,
-        programs: ProgramChoice::Any,
-        on_text: None,
-    })?)
+    Ok(support::job(
+        backend,
+        system,
+        task,
+        OutputFormat::Text,
+        DECODE_TOKENS,
+    )?)
 }
 
 /// About 1,000 tokens, the shape of leash's real system prompt.
