@@ -55,6 +55,8 @@ if command -v apt-get >/dev/null 2>&1; then
     need_deb chromium-driver /usr/bin/chromedriver
     # The fleet's tests (issue 13) start a real NATS server with JetStream.
     need_deb nats-server nats-server
+    # Voice (device.speak): the notify-speaking test runs the real espeak-ng.
+    need_deb espeak-ng espeak-ng
     if [ ${#missing_debs[@]} -gt 0 ]; then
         say "installing ${missing_debs[*]}"
         as_root apt-get update -qq >/dev/null

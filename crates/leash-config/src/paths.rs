@@ -9,7 +9,7 @@
 //! | cache | `$XDG_CACHE_HOME/leash` (`~/.cache/leash`) | disposable files |
 //!
 //! Per the XDG spec, an empty or relative `XDG_*` value is ignored. On Termux
-//! (`$PREFIX` contains `com.termux`) the same rules apply, and additionally any
+//! (`leash_system_paths::detect_termux`) the same rules apply, and additionally any
 //! `XDG_*` value inside `$PREFIX/tmp` is ignored: Android wipes that directory
 //! when the app restarts, and leash's state must survive that.
 
@@ -72,10 +72,10 @@ impl LeashPaths {
         if !home.is_absolute() {
             return Err(PathsError::RelativeHome(home_text.to_string()));
         }
-        let termux_prefix = env
-            .get_nonempty("PREFIX")
-            .filter(|p| p.contains("com.termux"))
-            .map(PathBuf::from);
+        let termux_prefix = leash_system_paths::detect_termux(
+            env.get_nonempty("PREFIX").map(std::ffi::OsStr::new),
+            env.get_nonempty("TERMUX_VERSION").map(std::ffi::OsStr::new),
+        );
         let platform = if termux_prefix.is_some() {
             Platform::Termux
         } else {

@@ -43,6 +43,8 @@ pub struct DaemonContext {
     stop_tx: watch::Sender<bool>,
     /// The web page's sessions and one-time login codes.
     pub(crate) web: crate::http::WebSessions,
+    /// On Termux, `termux-wake-lock` held while any job runs.
+    pub wake_lock: crate::wake_lock::WakeLock,
 }
 
 impl DaemonContext {
@@ -55,6 +57,7 @@ impl DaemonContext {
         api_token: String,
     ) -> Arc<Self> {
         let (stop_tx, _) = watch::channel(false);
+        let wake_lock = crate::wake_lock::WakeLock::from_config(&loaded);
         Arc::new(DaemonContext {
             loaded,
             store: Mutex::new(store),
@@ -70,6 +73,7 @@ impl DaemonContext {
             stopping: AtomicBool::new(false),
             stop_tx,
             web: crate::http::WebSessions::default(),
+            wake_lock,
         })
     }
 

@@ -37,6 +37,8 @@ pub mod recovery;
 mod secret;
 mod skill_job;
 pub mod triggers;
+pub mod voice;
+pub mod wake_lock;
 pub mod worker;
 
 pub use approvals::{DecideError, RemoteAnswer, RemoteApprover};

@@ -69,6 +69,7 @@ pub fn run_daemon(options: DaemonOptions) -> Result<(), DaemonError> {
         json!({"pid": std::process::id(), "version": env!("CARGO_PKG_VERSION"), "listen": listen.to_string()}),
     )?;
 
+    ctx.wake_lock.recover_after_crash();
     let recovered = recover_jobs(&ctx)?;
     let claims = recover_claims(&ctx)?;
     if !recovered.interrupted.is_empty() {
@@ -143,6 +144,7 @@ pub fn run_daemon(options: DaemonOptions) -> Result<(), DaemonError> {
 
     let grace = Duration::from_secs(ctx.loaded.config.daemon.shutdown_grace_s);
     let worker_result = join_within(worker, grace);
+    ctx.wake_lock.release_all();
     runtime.block_on(triggers.join());
     if let Some(governor) = governor {
         let _ = runtime.block_on(governor);

@@ -95,6 +95,7 @@ pub fn run_worker(ctx: Arc<DaemonContext>, mut model: WorkerBackend) -> Result<(
         };
         memory_released = false;
         ctx.record_transition(job.id, Some(JobState::Queued), JobState::Running, None)?;
+        let _awake = ctx.wake_lock.hold();
         run_one(&ctx, &mut model, &mut engines, &job)?;
     }
 }
@@ -177,7 +178,18 @@ fn run_one(
             None
         }
     };
-    let mut on_notify = |text: &str| tracing::info!(job = job_id, text, "notify");
+    let speaker = ctx
+        .loaded
+        .config
+        .device
+        .speak
+        .then(|| crate::voice::speaker(&ctx.loaded));
+    let mut on_notify = |text: &str| {
+        tracing::info!(job = job_id, text, "notify");
+        if let Some(speaker) = &speaker {
+            speak_in_background(ctx, job_id, speaker.clone(), text.to_owned());
+        }
+    };
     let mut on_step = |step: u32| tracing::debug!(job = job_id, step, "step");
     let outcome = run_job(
         engine,
@@ -311,4 +323,27 @@ fn store_conversation(
         }
         Ok(())
     })
+}
+
+/// Speaks a notify message (`device.speak`) without holding up the job; the
+/// outcome (spoken, no voice here, failed) is audited as `notify.spoken`.
+fn speak_in_background(
+    ctx: &Arc<DaemonContext>,
+    job_id: i64,
+    speaker: crate::voice::VoiceProgram,
+    text: String,
+) {
+    let ctx = Arc::clone(ctx);
+    let spawned = std::thread::Builder::new()
+        .name("leash-voice".to_owned())
+        .spawn(move || {
+            let spoken = crate::voice::speak(&speaker, &text);
+            let record = json!({"program": speaker.argv.first(), "outcome": spoken});
+            if let Err(err) = ctx.audit.append(Some(job_id), "notify.spoken", record) {
+                tracing::warn!(error = %err, "cannot audit a spoken notify");
+            }
+        });
+    if let Err(err) = spawned {
+        tracing::warn!(error = %err, "cannot start the voice thread; notify not spoken");
+    }
 }

@@ -12,10 +12,7 @@ mod support;
 use std::error::Error;
 use std::time::Duration;
 
-use leash_llm::{
-    Backend, ChatMessage, GenerateRequest, Generation, LlamaBackend, LlamaConfig, OutputFormat,
-    ProgramChoice, Role,
-};
+use leash_llm::{Generation, LlamaBackend, LlamaConfig, OutputFormat};
 use support::{ROUNDS, bench_model, median};
 
 fn main() -> Result<(), Box<dyn Error>> {
@@ -72,24 +69,13 @@ fn main() -> Result<(), Box<dyn Error>> {
 }
 
 fn job(backend: &mut LlamaBackend, system: &str, task: &str) -> Result<Generation, Box<dyn Error>> {
-    let messages = [
-        ChatMessage {
-            role: Role::System,
-            content: system.to_string(),
-        },
-        ChatMessage {
-            role: Role::User,
-            content: task.to_string(),
-        },
-    ];
-    Ok(backend.generate(GenerateRequest {
-        messages: &messages,
-        format: OutputFormat::Actions,
-        max_tokens: 4,
-        temperature: 0.0,
-        programs: ProgramChoice::Any,
-        on_text: None,
-    })?)
+    Ok(support::job(
+        backend,
+        system,
+        task,
+        OutputFormat::Actions,
+        4,
+    )?)
 }
 
 /// About 1,000 tokens with SmolLM2's tokenizer: the shape of leash's real

@@ -98,7 +98,8 @@ impl Policy {
         if !settings.home.as_os_str().is_empty() {
             shared.push(canonical(&settings.home));
         }
-        let resolver = ProgramResolver::new(&settings.search_path, untrusted, shared);
+        let resolver = ProgramResolver::new(&settings.search_path, untrusted, shared)
+            .on_termux(settings.termux_prefix.clone());
         Ok(Policy {
             settings,
             rules,

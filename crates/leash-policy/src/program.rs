@@ -50,6 +50,13 @@ pub(crate) struct ProgramResolver {
     canonical_search_dirs: Vec<PathBuf>,
     untrusted_roots: Vec<PathBuf>,
     shared_roots: Vec<PathBuf>,
+    /// Termux's `$PREFIX` on Termux: programs outside its program roots (and
+    /// the configured search path) are Android's, never trusted.
+    termux_prefix: Option<PathBuf>,
+    /// The directories a person chose or that are Termux's, as given and
+    /// canonical (`/data/data` is a symlink to `/data/user/0` on many
+    /// phones): [`leash_system_paths::untrusted_program`]'s extra roots.
+    listed_roots: Vec<PathBuf>,
     cache: RwLock<HashMap<String, Arc<Resolved>>>,
 }
 
@@ -96,8 +103,29 @@ impl ProgramResolver {
             canonical_search_dirs,
             untrusted_roots,
             shared_roots,
+            termux_prefix: None,
+            listed_roots: Vec::new(),
             cache: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// On Termux (`Some($PREFIX)`), trusts programs only under Termux's program
+    /// roots and the configured search path (see
+    /// [`leash_system_paths::untrusted_program`]).
+    pub fn on_termux(mut self, termux_prefix: Option<PathBuf>) -> Self {
+        let termux_roots = leash_system_paths::program_roots(termux_prefix.as_deref());
+        let canonical_roots = termux_roots
+            .iter()
+            .filter_map(|d| std::fs::canonicalize(d).ok());
+        self.listed_roots = self
+            .search_path
+            .iter()
+            .chain(&self.canonical_search_dirs)
+            .cloned()
+            .chain(canonical_roots)
+            .collect();
+        self.termux_prefix = termux_prefix;
+        self
     }
 
     /// Resolves `argv0`.
@@ -178,6 +206,13 @@ impl ProgramResolver {
     /// Refuses files (or the directories they were reached through) that the
     /// model could have written.
     fn check_location(&self, path: &Path, argv0: &str) -> Result<(), ResolveError> {
+        if let Some(reason) = leash_system_paths::untrusted_program(
+            path,
+            self.termux_prefix.as_deref(),
+            &self.listed_roots,
+        ) {
+            return Err(ResolveError::Untrusted(format!("`{argv0}`: {reason}")));
+        }
         if let Some(root) = self.untrusted_roots.iter().find(|r| path.starts_with(r)) {
             return Err(ResolveError::Untrusted(format!(
                 "`{argv0}` resolves into `{}`, a writable location: programs there are never trusted by name",
@@ -325,5 +360,52 @@ mod tests {
         assert!(f.resolver.resolve("newtool").is_err());
         exe(&f.bin, "newtool");
         assert_eq!(f.resolver.resolve("newtool").unwrap().identity, "newtool");
+    }
+
+    /// A fake Termux: `$PREFIX` in a temp dir with its own `bin/sh`, the
+    /// resolver told it runs there (as `PolicySettings` does when
+    /// `$TERMUX_VERSION` and `$PREFIX` say so).
+    fn fake_termux() -> (tempfile::TempDir, PathBuf, ProgramResolver) {
+        let tmp = tempfile::tempdir().unwrap();
+        let prefix = std::fs::canonicalize(tmp.path()).unwrap().join("usr");
+        let bin = prefix.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        exe(&bin, "sh");
+        symlink("/usr/bin/env", bin.join("env")).unwrap();
+        let resolver = ProgramResolver::new(std::slice::from_ref(&bin), Vec::new(), Vec::new())
+            .on_termux(Some(prefix.clone()));
+        (tmp, prefix, resolver)
+    }
+
+    #[rstest::rstest]
+    #[case::fhs_program_by_path("/usr/bin/env")]
+    #[case::fhs_shell_by_path("/bin/sh")]
+    #[case::prefix_name_leading_to_an_android_program("env")]
+    fn on_termux_programs_outside_the_prefix_are_untrusted(#[case] argv0: &str) {
+        if !Path::new("/usr/bin/env").exists() || !Path::new("/bin/sh").exists() {
+            eprintln!(
+                "skipped: this machine has no /usr/bin/env or /bin/sh to stand in for Android's programs"
+            );
+            return;
+        }
+        let (_tmp, _prefix, resolver) = fake_termux();
+        let refused = resolver.resolve(argv0);
+        assert!(
+            matches!(&refused, Err(ResolveError::Untrusted(why)) if why.contains("Termux")),
+            "{argv0}: {refused:?}"
+        );
+        // The same file is trusted off Termux: the refusal is Termux's rule.
+        let linux = ProgramResolver::new(&[PathBuf::from("/usr/bin")], Vec::new(), Vec::new());
+        assert!(linux.resolve("/usr/bin/env").is_ok());
+    }
+
+    #[test]
+    fn on_termux_the_prefix_shell_is_trusted_and_android_shell_never() {
+        let (_tmp, prefix, resolver) = fake_termux();
+        assert_eq!(
+            resolver.resolve("sh").unwrap().program,
+            prefix.join("bin/sh")
+        );
+        assert!(resolver.resolve("/system/bin/sh").is_err());
     }
 }

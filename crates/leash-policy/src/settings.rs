@@ -40,6 +40,10 @@ pub struct PolicySettings {
     pub network: bool,
     /// Extra rule documents (config `security.rules`, the learned-rules file).
     pub extra_rules: Vec<RulesSource>,
+    /// Termux's `$PREFIX` when leash runs on Termux: programs are then trusted
+    /// only under its program roots (and the configured search path), never
+    /// Android's (`/system/bin/sh`, `/usr/bin/...`).
+    pub termux_prefix: Option<PathBuf>,
 }
 
 /// Where leash runs; decides the default search path and system read roots.
@@ -52,33 +56,38 @@ pub enum Platform {
 }
 
 impl Platform {
-    /// Detects Termux from a `$PREFIX` value (the caller passes
-    /// `std::env::var_os("PREFIX")`, so tests can inject any value).
-    pub fn detect(prefix_var: Option<&std::ffi::OsStr>) -> Platform {
-        match prefix_var {
-            Some(prefix) if prefix.to_string_lossy().contains("com.termux") => Platform::Termux {
-                prefix: PathBuf::from(prefix),
-            },
-            Some(_) | None => Platform::Linux,
+    /// Detects Termux from `$PREFIX` and `$TERMUX_VERSION` values (the caller
+    /// passes the process's, so tests can inject any value), with the one
+    /// detector all of leash uses ([`leash_system_paths::detect_termux`]).
+    pub fn detect(
+        prefix_var: Option<&std::ffi::OsStr>,
+        termux_version_var: Option<&std::ffi::OsStr>,
+    ) -> Platform {
+        match leash_system_paths::detect_termux(prefix_var, termux_version_var) {
+            Some(prefix) => Platform::Termux { prefix },
+            None => Platform::Linux,
+        }
+    }
+
+    /// The platform of this process (see [`Platform::detect`]).
+    pub fn from_process_env() -> Platform {
+        match leash_system_paths::termux_prefix() {
+            Some(prefix) => Platform::Termux { prefix },
+            None => Platform::Linux,
+        }
+    }
+
+    /// Termux's `$PREFIX`, or `None` on Linux.
+    pub fn termux_prefix(&self) -> Option<&std::path::Path> {
+        match self {
+            Platform::Linux => None,
+            Platform::Termux { prefix } => Some(prefix),
         }
     }
 
     /// The fixed program search path of this platform.
     pub fn default_search_path(&self) -> Vec<PathBuf> {
-        match self {
-            Platform::Linux => [
-                "/usr/local/sbin",
-                "/usr/local/bin",
-                "/usr/sbin",
-                "/usr/bin",
-                "/sbin",
-                "/bin",
-            ]
-            .iter()
-            .map(PathBuf::from)
-            .collect(),
-            Platform::Termux { prefix } => vec![prefix.join("bin")],
-        }
+        leash_system_paths::default_search_path(self.termux_prefix())
     }
 }
 
@@ -87,7 +96,7 @@ impl PolicySettings {
     /// the default whitelist, the platform search path, empty extra lists and
     /// `network: false`.
     pub fn new(workspace: PathBuf, home: PathBuf) -> PolicySettings {
-        let platform = Platform::detect(std::env::var_os("PREFIX").as_deref());
+        let platform = Platform::from_process_env();
         PolicySettings::for_platform(workspace, home, &platform)
     }
 
@@ -108,6 +117,7 @@ impl PolicySettings {
             protected_paths: Vec::new(),
             network: false,
             extra_rules: Vec::new(),
+            termux_prefix: platform.termux_prefix().map(PathBuf::from),
         }
     }
 }

@@ -12,14 +12,23 @@
 //! [`is_secret`] and [`leads_to_secret`] answer the two questions a per-entry
 //! walk needs: "leave this out?" and "look inside this directory?".
 //!
+//! [`termux_prefix`] is the one Termux detector every crate uses;
+//! [`program_roots`] and [`untrusted_program`] say where programs are trusted
+//! (on Termux only under `$PREFIX`, never Android's `/system/bin/sh`).
+//!
 //! Patterns are absolute paths whose components may contain `*`, which matches
 //! any run of characters within one component (never a `/`). No dependencies
 //! beyond std, so the security core can share the list without sharing code.
 #![forbid(unsafe_code)]
 
 mod pattern;
+mod termux;
 
 pub use pattern::{is_secret, leads_to_secret};
+pub use termux::{
+    ANDROID_SHELLS, LINUX_PROGRAM_ROOTS, MIN_TERMUX_API_VERSION, default_search_path,
+    detect_termux, parse_version, program_roots, termux_prefix, untrusted_program,
+};
 
 /// Directories every program may read and execute from, when they exist.
 /// `/etc` is read per entry, without [`SYSTEM_SECRETS`]; `/proc` is needed by

@@ -58,6 +58,8 @@ enum Command {
     Daemon(cmd::daemon::DaemonArgs),
     /// Queue a job with the running daemon.
     Submit(cmd::submit::SubmitArgs),
+    /// Queue one job from what you say (termux-speech-to-text).
+    Listen(cmd::listen::ListenArgs),
     /// List the daemon's jobs, or show one (`leash jobs show ID`).
     Jobs(cmd::jobs::JobsArgs),
     /// List the daemon's approval requests (pending ones by default).
@@ -101,6 +103,7 @@ fn main() -> ExitCode {
         Command::Model(args) => cmd::model::run(&cli.global, args),
         Command::Daemon(args) => cmd::daemon::run(&cli.global, args),
         Command::Submit(args) => cmd::submit::run(&cli.global, args),
+        Command::Listen(args) => cmd::listen::run(&cli.global, args),
         Command::Jobs(args) => cmd::jobs::run(&cli.global, args),
         Command::Approvals(args) => cmd::approvals::list(&cli.global, args),
         Command::Approve(args) => {

@@ -34,6 +34,21 @@ pub struct DeviceConfig {
     pub sys_root: PathBuf,
     /// Where procfs is (load, memory). Default `/proc`.
     pub proc_root: PathBuf,
+    /// On Termux, hold `termux-wake-lock` while any job runs (released after
+    /// the last one). Default true; turn it off if you keep a wake lock of
+    /// your own (Termux has one lock per app: leash's release would end yours).
+    pub wake_lock: bool,
+    /// Speak the model's `notify` messages aloud as well (`termux-tts-speak`
+    /// on Termux, `espeak-ng` elsewhere, or `speak_command`). Default false.
+    /// A missing voice is logged; the notify still happens.
+    pub speak: bool,
+    /// The speaking program as argv (the text goes to its standard input,
+    /// never its arguments). Default: `termux-tts-speak` on Termux,
+    /// `espeak-ng --stdin` elsewhere.
+    pub speak_command: Option<Vec<String>>,
+    /// `leash listen`'s speech-to-text program as argv (prints the text).
+    /// Default `termux-speech-to-text`.
+    pub listen_command: Option<Vec<String>>,
 }
 
 impl Default for DeviceConfig {
@@ -47,6 +62,10 @@ impl Default for DeviceConfig {
             interval_s: 30,
             sys_root: PathBuf::from("/sys"),
             proc_root: PathBuf::from("/proc"),
+            wake_lock: true,
+            speak: false,
+            speak_command: None,
+            listen_command: None,
         }
     }
 }
@@ -61,6 +80,10 @@ impl DeviceConfig {
         "interval_s",
         "sys_root",
         "proc_root",
+        "wake_lock",
+        "speak",
+        "speak_command",
+        "listen_command",
     ];
 
     /// The temperature from which decode threads are lowered.
@@ -93,6 +116,26 @@ impl DeviceConfig {
         r.field(&f, "proc_root", &mut d.proc_root, |r, n, k| {
             r.path(n, k, PathRule::RelativeToConfig)
         });
+        r.field(&f, "wake_lock", &mut d.wake_lock, Reader::boolean);
+        r.field(&f, "speak", &mut d.speak, Reader::boolean);
+        r.optional(&f, "speak_command", &mut d.speak_command, |r, n, k| {
+            r.list(n, k, Reader::nonempty_string)
+        });
+        r.optional(&f, "listen_command", &mut d.listen_command, |r, n, k| {
+            r.list(n, k, Reader::nonempty_string)
+        });
+        for (key, argv) in [
+            ("speak_command", &d.speak_command),
+            ("listen_command", &d.listen_command),
+        ] {
+            if argv.as_ref().is_some_and(Vec::is_empty) {
+                r.error(
+                    f.origin(),
+                    &f.key(key),
+                    "a program and its arguments; found []",
+                );
+            }
+        }
         if d.min_battery_pct > 100 {
             r.error(
                 f.origin(),

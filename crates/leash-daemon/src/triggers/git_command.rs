@@ -80,8 +80,7 @@ impl Git {
     /// Finds `git` in the fixed search path; `Err` says where it looked.
     pub(crate) fn locate(loaded: &LoadedConfig) -> Result<Git, String> {
         let search_path: Vec<PathBuf> = if loaded.config.security.search_path.is_empty() {
-            leash_policy::Platform::detect(std::env::var_os("PREFIX").as_deref())
-                .default_search_path()
+            leash_policy::Platform::from_process_env().default_search_path()
         } else {
             loaded.config.security.search_path.clone()
         };

@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
-use leash_llm::DEFAULT_MODEL;
+use leash_llm::{
+    Backend, ChatMessage, DEFAULT_MODEL, GenerateRequest, Generation, OutputFormat, ProgramChoice,
+    Role,
+};
 
 /// Rounds per measurement; the median is reported.
 pub const ROUNDS: usize = 5;
@@ -35,4 +38,33 @@ pub fn bench_model(bench: &str) -> Option<PathBuf> {
 pub fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// One job: a system prompt and a task, greedy, at most `max_tokens`.
+#[allow(dead_code)] // not every bench runs jobs through a backend
+pub fn job(
+    backend: &mut dyn Backend,
+    system: &str,
+    task: &str,
+    format: OutputFormat,
+    max_tokens: u32,
+) -> Result<Generation, leash_llm::BackendError> {
+    let messages = [
+        ChatMessage {
+            role: Role::System,
+            content: system.to_string(),
+        },
+        ChatMessage {
+            role: Role::User,
+            content: task.to_string(),
+        },
+    ];
+    backend.generate(GenerateRequest {
+        messages: &messages,
+        format,
+        max_tokens,
+        temperature: 0.0,
+        programs: ProgramChoice::Any,
+        on_text: None,
+    })
 }

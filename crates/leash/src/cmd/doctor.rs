@@ -21,6 +21,7 @@ use leash_sandbox::{Layer, LayerReport, LayerState, probe};
 use serde::Serialize;
 
 use crate::cmd::doctor_hardening;
+use crate::cmd::doctor_phone;
 use crate::exit;
 use crate::global::GlobalArgs;
 
@@ -41,6 +42,8 @@ struct DoctorReport {
     config: ConfigHealth,
     model: Option<ModelHealth>,
     hardening: doctor_hardening::Hardening,
+    /// Termux, Termux:API, phantom processes, `$PREFIX/tmp`, voice.
+    phone: Option<doctor_phone::Phone>,
 }
 
 #[derive(Debug, Serialize)]
@@ -117,6 +120,8 @@ fn diagnose(global: &GlobalArgs) -> DoctorReport {
     };
     let hardening = doctor_hardening::diagnose(loaded.as_ref().ok());
     let mut problems: Vec<String> = doctor_hardening::problems(&hardening);
+    let phone = doctor_phone::diagnose(loaded.as_ref().ok(), sandbox.android_sdk);
+    problems.extend(doctor_phone::problems(phone.as_ref()));
     if let Err(e) = &paths {
         problems.push(format!("leash's directories cannot be determined: {e}"));
     }
@@ -137,6 +142,7 @@ fn diagnose(global: &GlobalArgs) -> DoctorReport {
         config,
         model,
         hardening,
+        phone,
     }
 }
 
@@ -337,6 +343,7 @@ fn render_text(report: &DoctorReport) -> String {
         }
     }
     out.push_str(&doctor_hardening::render(&report.hardening));
+    out.push_str(&doctor_phone::render(report.phone.as_ref()));
     match &report.state_dir {
         Some(state) if !state.exists => out.push_str(&format!(
             "state dir:    {}: does not exist yet (run `leash init`)\n",
