@@ -18,13 +18,11 @@ pub struct TermuxEnv {
 
 impl TermuxEnv {
     /// Reads `$PREFIX` and `$LD_PRELOAD` from this process when it runs under
-    /// Termux (`$TERMUX_VERSION` set or `$PREFIX` inside `com.termux`); `None`
+    /// Termux ([`leash_system_paths::termux_prefix`]); `None`
     /// elsewhere.
     pub fn from_process_env() -> Option<TermuxEnv> {
-        let prefix = PathBuf::from(std::env::var_os("PREFIX")?);
-        let termux = std::env::var_os("TERMUX_VERSION").is_some()
-            || prefix.starts_with("/data/data/com.termux");
-        termux.then(|| TermuxEnv {
+        // The one Termux detector every crate shares.
+        leash_system_paths::termux_prefix().map(|prefix| TermuxEnv {
             prefix,
             ld_preload: std::env::var_os("LD_PRELOAD"),
         })

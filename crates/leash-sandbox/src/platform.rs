@@ -29,11 +29,10 @@ pub(crate) fn kernel() -> String {
     )
 }
 
-/// True under Termux: `$TERMUX_VERSION` is set or `$PREFIX` lies in `com.termux`.
+/// True under Termux (the one detector every crate shares:
+/// [`leash_system_paths::termux_prefix`]).
 pub(crate) fn is_termux() -> bool {
-    std::env::var_os("TERMUX_VERSION").is_some()
-        || std::env::var_os("PREFIX")
-            .is_some_and(|prefix| Path::new(&prefix).starts_with("/data/data/com.termux"))
+    leash_system_paths::termux_prefix().is_some()
 }
 
 /// True on Android (compiled for it, or Android's system partition is present).
