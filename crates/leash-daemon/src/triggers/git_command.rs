@@ -100,9 +100,11 @@ impl Git {
             })?;
         let path_var = std::env::join_paths(&search_path).unwrap_or_default();
         let termux = TermuxEnv::from_process_env();
+        // leash's own temp dir, never the system one: on Termux that is
+        // `$PREFIX/tmp`, which other apps' sessions share.
         let env = scrubbed_env(
             &loaded.paths.home,
-            &std::env::temp_dir(),
+            &loaded.paths.cache_dir.join("tmp"),
             &path_var,
             termux.as_ref(),
         );

@@ -74,6 +74,7 @@ pub fn run(global: &GlobalArgs, args: ListenArgs) -> anyhow::Result<ExitCode> {
             mode: args.mode,
             priority: None,
             dedup_key: None,
+            on: None,
             prompt: vec![heard],
         },
     )
