@@ -9,8 +9,16 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crate::error::{DaemonError, io_error};
+
+/// How long a lock whose recorded daemon is dead may stay held before the
+/// start gives up. A daemon killed with SIGKILL can leave it held for a
+/// moment by a child it had just forked: the lock's descriptor is
+/// close-on-exec, so such a child holds it until its `exec` (joining its
+/// cgroup and applying the sandbox first can take tens of milliseconds).
+const DEAD_HOLDER_GRACE: Duration = Duration::from_secs(5);
 
 /// The held lock; released when dropped (or when the process dies).
 #[derive(Debug)]
@@ -21,7 +29,41 @@ pub struct DaemonLock {
 
 /// Takes the lock at `path` (creating it, mode 0600) and writes this pid into
 /// it. Another live daemon → [`DaemonError::AlreadyRunning`] naming its pid.
+/// When the daemon named in the file is dead but the lock is still held (a
+/// child it forked has not reached `exec` yet), waits up to
+/// [`DEAD_HOLDER_GRACE`] for the lock to be released.
 pub fn acquire(path: &Path) -> Result<DaemonLock, DaemonError> {
+    let deadline = Instant::now() + DEAD_HOLDER_GRACE;
+    loop {
+        match try_acquire(path) {
+            Err(DaemonError::AlreadyRunning { pid, .. })
+                if !pid_is_alive(&pid) && Instant::now() < deadline =>
+            {
+                tracing::debug!(%pid, "lock held after its daemon died; waiting for it to be released");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Whether `pid` (as written in the lock file) names a live process. Anything
+/// that is not a plain pid counts as alive: the start then refuses, as it
+/// would for a live daemon.
+fn pid_is_alive(pid: &str) -> bool {
+    let Ok(raw) = pid.parse::<i32>() else {
+        return true;
+    };
+    if raw <= 0 {
+        return true;
+    }
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), None) {
+        Err(nix::errno::Errno::ESRCH) => false,
+        Ok(()) | Err(_) => true,
+    }
+}
+
+fn try_acquire(path: &Path) -> Result<DaemonLock, DaemonError> {
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -77,5 +119,39 @@ mod tests {
         }
         drop(held);
         assert!(acquire(&path).is_ok(), "a released lock can be taken again");
+    }
+
+    /// The class: a daemon killed with SIGKILL whose lock is still held for a
+    /// moment by something else (a child it forked, before its exec).
+    #[test]
+    fn lock_held_after_its_daemon_died_is_waited_for_not_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("daemon.lock");
+        // A pid that is certainly dead: a child that has exited and been reaped.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let mut holder = File::create(&path).unwrap();
+        holder.lock().unwrap();
+        writeln!(holder, "{dead}").unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(holder);
+        });
+        let started = Instant::now();
+        let lock = acquire(&path);
+        release.join().unwrap();
+        assert!(lock.is_ok(), "{lock:?}");
+        assert!(started.elapsed() >= Duration::from_millis(250));
+    }
+
+    #[test]
+    fn lock_held_by_a_live_daemon_is_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("daemon.lock");
+        let _held = acquire(&path).unwrap();
+        let started = Instant::now();
+        assert!(acquire(&path).is_err());
+        assert!(started.elapsed() < Duration::from_secs(1));
     }
 }
