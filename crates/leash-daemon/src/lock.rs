@@ -31,7 +31,7 @@ pub struct DaemonLock {
 /// it. Another live daemon → [`DaemonError::AlreadyRunning`] naming its pid.
 /// When the daemon named in the file is dead but the lock is still held (a
 /// child it forked has not reached `exec` yet), waits up to
-/// [`DEAD_HOLDER_GRACE`] for the lock to be released.
+/// five seconds for the lock to be released.
 pub fn acquire(path: &Path) -> Result<DaemonLock, DaemonError> {
     let deadline = Instant::now() + DEAD_HOLDER_GRACE;
     loop {
