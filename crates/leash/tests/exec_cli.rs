@@ -334,3 +334,59 @@ fn prompt_mode_honours_a_learned_always_for_exactly_that_argv() {
         .unwrap();
     assert_eq!(out.status.code(), Some(126));
 }
+
+/// The class: an in-place edit whose backup suffix names a file the policy
+/// cannot type (GNU sed puts the file's name in place of `*`, so the suffix
+/// can even plant the original in `.git/hooks/`). It asks; with nobody to
+/// answer, nothing runs and nothing is planted. Plain `sed -i` still runs.
+#[test]
+fn in_place_edit_with_a_backup_suffix_asks_and_plants_nothing() {
+    let home = home_with(
+        r#"
+security:
+  execution_mode: auto-approve
+  whitelist: [sed]
+logging:
+  level: warn
+"#,
+    );
+    let ws = home.workspace();
+    std::fs::create_dir_all(ws.join(".git/hooks")).unwrap();
+    std::fs::write(ws.join("pre-commit"), "#!/bin/sh\necho a\n").unwrap();
+    home.hand_over(&ws);
+    let out = home
+        .leash()
+        .args([
+            "exec",
+            "--",
+            "sed",
+            "-i.git/hooks/*",
+            "s/a/b/",
+            "pre-commit",
+        ])
+        .process_group(0)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(126), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("backup"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!ws.join(".git/hooks/pre-commit").exists());
+    assert_eq!(
+        std::fs::read_to_string(ws.join("pre-commit")).unwrap(),
+        "#!/bin/sh\necho a\n"
+    );
+    let plain = home
+        .leash()
+        .args(["exec", "--", "sed", "-i", "s/a/b/", "pre-commit"])
+        .process_group(0)
+        .output()
+        .unwrap();
+    assert_eq!(plain.status.code(), Some(0), "{}", text(&plain.stderr));
+    assert_eq!(
+        std::fs::read_to_string(ws.join("pre-commit")).unwrap(),
+        "#!/bin/sh\necho b\n"
+    );
+}
