@@ -59,6 +59,16 @@ pub struct CommandRequest {
     pub job_id: Option<i64>,
 }
 
+/// The span of one command: its job (also known from the daemon's job span,
+/// but `leash ask` and `leash exec` have none) and the program it names.
+fn command_span(request: &CommandRequest) -> tracing::Span {
+    tracing::info_span!(
+        "command",
+        job = ?request.job_id,
+        argv0 = %request.argv.first().map(String::as_str).unwrap_or(""),
+    )
+}
+
 /// Why a command did not run. Closed: every caller must handle each.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -149,6 +159,9 @@ impl CommandRunner<'_> {
     /// leash's own failures (the audit log could not be written): a denied or
     /// failed command is a normal report.
     pub fn run(&self, request: &CommandRequest) -> Result<CommandReport, EngineError> {
+        // Log lines about this command (policy, approval, sandbox) say which
+        // command and which job they belong to.
+        let _in_command = command_span(request).entered();
         let (mut report, decision) = self.judge_holding_back(request, true)?;
         if report.not_run.is_none() {
             self.execute_after(request, &mut report, decision)?;
@@ -163,6 +176,7 @@ impl CommandRunner<'_> {
     /// when the returned report's `not_run` is `None`; callers that carry out an
     /// action themselves (writing a file) use this and then record the result.
     pub fn judge(&self, request: &CommandRequest) -> Result<CommandReport, EngineError> {
+        let _in_command = command_span(request).entered();
         Ok(self.judge_holding_back(request, false)?.0)
     }
 
@@ -504,6 +518,7 @@ impl CommandRunner<'_> {
         request: &CommandRequest,
         report: &mut CommandReport,
     ) -> Result<(), EngineError> {
+        let _in_command = command_span(request).entered();
         self.execute_after(request, report, None)
     }
 

@@ -222,8 +222,6 @@ fn join_within(
 
 /// Reads the API token, creating it (mode 0600, random) when missing.
 fn ensure_api_token(path: &Path) -> Result<String, DaemonError> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     if let Ok(text) = std::fs::read_to_string(path) {
         let token = text.trim().to_owned();
         if !token.is_empty() {
@@ -237,18 +235,7 @@ fn ensure_api_token(path: &Path) -> Result<String, DaemonError> {
         source: std::io::Error::other(err.to_string()),
     })?;
     let token = hex::encode(bytes);
-    let tmp = path.with_extension("token.tmp");
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(io_error("create", &tmp))?;
-    file.write_all(token.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(io_error("write", &tmp))?;
-    std::fs::rename(&tmp, path).map_err(io_error("rename into place", path))?;
+    leash_atomic_file::write(path, token.as_bytes())?;
     tracing::info!(path = %path.display(), "created the API token");
     Ok(token)
 }

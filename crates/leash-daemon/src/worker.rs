@@ -118,6 +118,16 @@ fn run_one(
     engines: &mut HashMap<PathBuf, Engine>,
     job: &Job,
 ) -> Result<(), DaemonError> {
+    // Every log line while this job runs (the engine's, the sandbox's, the
+    // backend's, on this thread) names the job and its trigger; `step` is
+    // filled in as the agent loop advances.
+    let job_span = tracing::info_span!(
+        "job",
+        id = job.id,
+        trigger = %job.trigger_name.as_deref().unwrap_or(&job.trigger_kind),
+        step = tracing::field::Empty,
+    );
+    let _in_job = job_span.enter();
     let workspace = job_workspace(ctx, job);
     let engine = match engine_for(ctx, engines, &workspace) {
         Ok(engine) => engine,
@@ -190,7 +200,10 @@ fn run_one(
             speak_in_background(ctx, job_id, speaker.clone(), text.to_owned());
         }
     };
-    let mut on_step = |step: u32| tracing::debug!(job = job_id, step, "step");
+    let mut on_step = |step: u32| {
+        job_span.record("step", step);
+        tracing::debug!(job = job_id, step, "step");
+    };
     let outcome = run_job(
         engine,
         model.backend.as_mut(),

@@ -641,8 +641,9 @@ fn set_dir_mtime(dir: &Path, when: SystemTime) -> Result<(), UndoError> {
         ))
 }
 
-/// Writes a pre-image beside `path` and renames it over `path`: a symlink
-/// or hard link at `path` is replaced, never written through.
+/// Writes a pre-image beside `path` and renames it over `path` with the
+/// shared atomic writer: a symlink or hard link at `path` is replaced, never
+/// written through, and a name planted at the temp name is removed first.
 fn restore_file(
     journal: &Journal,
     object: &str,
@@ -650,25 +651,15 @@ fn restore_file(
     mode: u32,
     times: FileTimes,
 ) -> Result<(), UndoError> {
-    let tmp = temp_beside(path);
-    let result = (|| {
-        let _ = std::fs::remove_file(&tmp);
-        let mut src = journal.objects.open_object(object)?;
-        let mut out = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(UndoError::io("cannot create", &tmp))?;
-        std::io::copy(&mut src, &mut out).map_err(UndoError::io("cannot write", &tmp))?;
-        out.set_permissions(std::fs::Permissions::from_mode(mode))
-            .and_then(|()| out.set_times(times))
-            .and_then(|()| out.sync_all())
-            .map_err(UndoError::io("cannot finish", &tmp))?;
-        std::fs::rename(&tmp, path).map_err(UndoError::io("cannot restore", path))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    let mut src = journal.objects.open_object(object)?;
+    leash_atomic_file::write_with(path, leash_atomic_file::Options::default(), |out| {
+        std::io::copy(&mut src, out)?;
+        out.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        out.set_times(times)
+    })
+    .map_err(|err| UndoError::Io {
+        what: "cannot restore",
+        path: err.path,
+        source: err.source,
+    })
 }

@@ -50,21 +50,13 @@ pub struct FleetTls {
 }
 
 impl FleetConfig {
-    pub(crate) const KEYS: &'static [&'static str] = &[
-        "device",
-        "urls",
-        "credentials",
-        "tls",
-        "trusted",
-        "accept",
-        "accept_mode",
-        "heartbeat_s",
-        "offer_models",
-    ];
-    pub(crate) const TLS_KEYS: &'static [&'static str] = &["require", "ca", "cert", "key"];
+    /// This section's keys: its struct's fields (see `schema::keys`).
+    pub(crate) fn keys() -> &'static [&'static str] {
+        super::keys::struct_keys::<Self>()
+    }
 
     pub(crate) fn read(r: &mut Reader<'_>, node: &Node, key: &str) -> Option<Self> {
-        let f = r.fields(node, key, Self::KEYS);
+        let f = r.fields(node, key, Self::keys());
         let mut c = FleetConfig {
             device: String::new(),
             urls: Vec::new(),
@@ -109,7 +101,7 @@ impl FleetConfig {
         }
         if let Some(n) = f.node("tls") {
             let k = f.key("tls");
-            let t = r.fields(n, &k, Self::TLS_KEYS);
+            let t = r.fields(n, &k, super::keys::struct_keys::<FleetTls>());
             r.field(&t, "require", &mut c.tls.require, Reader::boolean);
             for (name, slot) in [
                 ("ca", &mut c.tls.ca),

@@ -140,21 +140,10 @@ pub struct ModelFallback {
 }
 
 impl ModelConfig {
-    pub(crate) const KEYS: &'static [&'static str] = &[
-        "backend",
-        "path",
-        "context_size",
-        "temperature",
-        "threads",
-        "batch_size",
-        "max_tokens",
-        "base_url",
-        "name",
-        "api_key_env",
-        "transcript",
-        "server_bin",
-        "fallbacks",
-    ];
+    /// This section's keys: its struct's fields (see `schema::keys`).
+    pub(crate) fn keys() -> &'static [&'static str] {
+        super::keys::struct_keys::<Self>()
+    }
 
     /// The GGUF file the `llama` backend loads: `path`, else the default model in
     /// the data directory. `None` for other backends.
@@ -168,7 +157,7 @@ impl ModelConfig {
 
     pub(crate) fn read(r: &mut Reader<'_>, node: &Node, key: &str) -> Self {
         let mut m = ModelConfig::default();
-        let f = r.fields(node, key, Self::KEYS);
+        let f = r.fields(node, key, Self::keys());
         r.field(&f, "backend", &mut m.backend, Reader::enumeration);
         read_model_path(r, &f, m.backend, &mut m.path);
         r.field(&f, "context_size", &mut m.context_size, |r, n, k| {
@@ -210,17 +199,13 @@ impl ModelConfig {
 }
 
 impl ModelFallback {
-    const KEYS: &'static [&'static str] = &[
-        "backend",
-        "base_url",
-        "name",
-        "api_key_env",
-        "path",
-        "transcript",
-    ];
+    /// This section's keys: its struct's fields (see `schema::keys`).
+    pub(crate) fn keys() -> &'static [&'static str] {
+        super::keys::struct_keys::<Self>()
+    }
 
     fn read(r: &mut Reader<'_>, node: &Node, key: &str) -> Option<Self> {
-        let f = r.fields(node, key, Self::KEYS);
+        let f = r.fields(node, key, Self::keys());
         let Some(backend_node) = f.node("backend") else {
             r.error(
                 f.origin(),

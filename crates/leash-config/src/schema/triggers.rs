@@ -153,29 +153,6 @@ pub struct TriggerConfig {
     pub model: Option<String>,
 }
 
-pub(crate) const KEYS: &[&str] = &[
-    "name",
-    "kind",
-    "pattern",
-    "cron",
-    "repo",
-    "branch",
-    "prompt",
-    "mode",
-    "workspace",
-    "poll_interval_s",
-    "priority",
-    "urgent",
-    "dedup_window_s",
-    "missed",
-    "jitter_s",
-    "timezone",
-    "command",
-    "match",
-    "cooldown_s",
-    "skill",
-    "model",
-];
 
 /// Read the `triggers:` list and check that names are unique.
 pub(crate) fn read_triggers(r: &mut Reader<'_>, node: &Node, key: &str) -> Vec<TriggerConfig> {
@@ -203,7 +180,7 @@ pub(crate) fn read_triggers(r: &mut Reader<'_>, node: &Node, key: &str) -> Vec<T
 }
 
 fn read_trigger(r: &mut Reader<'_>, node: &Node, key: &str) -> Option<TriggerConfig> {
-    let f = r.fields(node, key, KEYS);
+    let f = r.fields(node, key, super::keys::struct_keys::<TriggerConfig>());
     let name = required(r, &f, "name", read_name);
     let kind = required(r, &f, "kind", Reader::enumeration::<TriggerKind>);
     let mut t = TriggerConfig {

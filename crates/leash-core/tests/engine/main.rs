@@ -10,9 +10,11 @@
 mod agent_loop;
 mod control_files;
 mod grants;
+mod learned_rules_file;
 mod network_on_approval;
 mod refusal_feedback;
 mod root;
+mod system_roots;
 mod system_secrets;
 mod typed_grammar;
 mod undo;

@@ -250,13 +250,7 @@ fn random_key() -> Result<String, BackendError> {
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), BackendError> {
-    let _ = fs::remove_file(path);
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .and_then(|mut f| f.write_all(bytes))
+    leash_atomic_file::write(path, bytes)
         .map_err(|error| server_error(format!("cannot write {}: {error}", path.display())))
 }
 
