@@ -3,10 +3,9 @@
 //! SIGKILL), and found again by pid file when a previous leash died without
 //! stopping it.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write as _};
+use std::fs::{self, File};
+use std::io::Read;
 use std::net::{Ipv4Addr, TcpListener};
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
