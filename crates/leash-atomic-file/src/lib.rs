@@ -56,6 +56,7 @@ impl AtomicWriteError {
 pub struct Options {
     mode: u32,
     caller_syncs: bool,
+    stable_suffix: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -63,6 +64,7 @@ impl Default for Options {
         Options {
             mode: 0o600,
             caller_syncs: false,
+            stable_suffix: None,
         }
     }
 }
@@ -82,6 +84,16 @@ impl Options {
         self.caller_syncs = true;
         self
     }
+
+    /// The temp file is `.<name><suffix>`, the same for every write of this
+    /// target, instead of a per-process name: a writer that runs again after
+    /// being killed mid-write (undo) then removes its own leftover in step 2
+    /// instead of leaving it beside the target. Only for writers that never
+    /// write one target from two threads at once.
+    pub fn stable_temp_name(mut self, suffix: &'static str) -> Options {
+        self.stable_suffix = Some(suffix);
+        self
+    }
 }
 
 /// Replaces `target` with `contents`, created with mode 0600. See the crate
@@ -98,7 +110,7 @@ pub fn write_with(
     options: Options,
     fill: impl FnOnce(&mut File) -> std::io::Result<()>,
 ) -> Result<(), AtomicWriteError> {
-    let (dir, tmp) = temp_path(target)?;
+    let (dir, tmp) = temp_path(target, options.stable_suffix)?;
     let result = replace_via(&tmp, target, options, fill);
     if result.is_err() {
         // Best effort: the temp file is garbage either way, and removing a
@@ -142,7 +154,10 @@ fn replace_via(
 /// threads) never share a temp file.
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
-fn temp_path(target: &Path) -> Result<(PathBuf, PathBuf), AtomicWriteError> {
+fn temp_path(
+    target: &Path,
+    stable_suffix: Option<&str>,
+) -> Result<(PathBuf, PathBuf), AtomicWriteError> {
     let no_name = || AtomicWriteError {
         step: "find the directory and file name of",
         path: target.to_path_buf(),
@@ -154,8 +169,15 @@ fn temp_path(target: &Path) -> Result<(PathBuf, PathBuf), AtomicWriteError> {
         Some(parent) => parent.to_path_buf(),
         None => return Err(no_name()),
     };
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(temp_name(name, n));
+    let tmp = match stable_suffix {
+        Some(suffix) => {
+            let mut stable = std::ffi::OsString::from(".");
+            stable.push(name);
+            stable.push(suffix);
+            dir.join(stable)
+        }
+        None => dir.join(temp_name(name, COUNTER.fetch_add(1, Ordering::Relaxed))),
+    };
     Ok((dir, tmp))
 }
 

@@ -130,3 +130,19 @@ fn concurrent_writers_each_leave_a_whole_file() {
     assert_eq!(text, format!("{first} ").repeat(1000), "one writer's whole file");
     assert_eq!(entries(dir.path()), vec!["shared.txt".to_owned()]);
 }
+
+#[test]
+fn a_stable_temp_name_left_by_a_killed_writer_is_removed_by_the_next_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("restored.txt");
+    // What a writer killed between create and rename leaves behind.
+    std::fs::write(dir.path().join(".restored.txt.leash-undo"), "half").unwrap();
+    let options = Options::default().stable_temp_name(".leash-undo");
+    write_with(&target, options, |file| {
+        use std::io::Write;
+        file.write_all(b"whole")
+    })
+    .unwrap();
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "whole");
+    assert_eq!(entries(dir.path()), vec!["restored.txt".to_owned()]);
+}

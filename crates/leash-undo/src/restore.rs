@@ -476,13 +476,16 @@ fn check_safe(path: &Path, roots: &[PathBuf]) -> Result<(), UndoError> {
     }
 }
 
+/// The suffix of undo's temp names (`.<name>.leash-undo`).
+const UNDO_TEMP_SUFFIX: &str = ".leash-undo";
+
 fn temp_beside(path: &Path) -> PathBuf {
     let name = path.file_name().unwrap_or(OsStr::new("x"));
     let mut tmp = b".".to_vec();
     tmp.extend_from_slice(name.as_bytes());
     // A fixed name: a temp left by an undo killed mid-write is replaced
     // (removed first) when the undo is run again.
-    tmp.extend_from_slice(b".leash-undo");
+    tmp.extend_from_slice(UNDO_TEMP_SUFFIX.as_bytes());
     path.with_file_name(OsStr::from_bytes(&tmp))
 }
 
@@ -652,7 +655,10 @@ fn restore_file(
     times: FileTimes,
 ) -> Result<(), UndoError> {
     let mut src = journal.objects.open_object(object)?;
-    leash_atomic_file::write_with(path, leash_atomic_file::Options::default(), |out| {
+    // A fixed temp name (the one symlinks are recreated through too): an
+    // undo killed mid-write leaves it, and running the undo again removes it.
+    let options = leash_atomic_file::Options::default().stable_temp_name(UNDO_TEMP_SUFFIX);
+    leash_atomic_file::write_with(path, options, |out| {
         std::io::copy(&mut src, out)?;
         out.set_permissions(std::fs::Permissions::from_mode(mode))?;
         out.set_times(times)
