@@ -131,7 +131,9 @@ fn replace_via(
     fill: impl FnOnce(&mut File) -> std::io::Result<()>,
 ) -> Result<(), AtomicWriteError> {
     match std::fs::remove_file(tmp) {
-        Ok(()) => tracing::warn!(path = %tmp.display(), "removed an unexpected entry at a temp name"),
+        Ok(()) => {
+            tracing::warn!(path = %tmp.display(), "removed an unexpected entry at a temp name")
+        }
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
         Err(err) => return Err(AtomicWriteError::at("remove what is at", tmp)(err)),
     }
@@ -182,11 +184,7 @@ fn temp_path(
 }
 
 fn temp_name(name: &std::ffi::OsStr, n: u64) -> String {
-    format!(
-        ".{}.tmp-{}-{n}",
-        name.to_string_lossy(),
-        std::process::id()
-    )
+    format!(".{}.tmp-{}-{n}", name.to_string_lossy(), std::process::id())
 }
 
 /// The temp names the next `count` writes of this process to `target` may

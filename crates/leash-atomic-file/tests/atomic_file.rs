@@ -1,6 +1,7 @@
 //! The atomic write against the things that go wrong for real: names planted
 //! at the temp name and at the target, a fill step that fails, concurrent
 //! writers, and the mode of the new file.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::Path;
@@ -31,7 +32,10 @@ fn a_symlink_planted_at_the_temp_name_is_never_written_through() {
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "new rules");
     assert!(
-        !std::fs::symlink_metadata(&target).unwrap().file_type().is_symlink(),
+        !std::fs::symlink_metadata(&target)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
         "the target is a regular file of its own"
     );
     assert_eq!(entries(outside.path()), vec!["victim".to_owned()]);
@@ -127,7 +131,11 @@ fn concurrent_writers_each_leave_a_whole_file() {
     }
     let text = std::fs::read_to_string(&target).unwrap();
     let first = text.split(' ').take(2).collect::<Vec<_>>().join(" ");
-    assert_eq!(text, format!("{first} ").repeat(1000), "one writer's whole file");
+    assert_eq!(
+        text,
+        format!("{first} ").repeat(1000),
+        "one writer's whole file"
+    );
     assert_eq!(entries(dir.path()), vec!["shared.txt".to_owned()]);
 }
 

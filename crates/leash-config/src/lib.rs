@@ -6,6 +6,7 @@
 //! once ([`ConfigErrors`]) or a typed [`Config`] with [`ConfigWarning`]s.
 //! [`LeashPaths`] resolves the XDG (or Termux) directories.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod default_config;
 mod env;

@@ -42,7 +42,11 @@ fn documented(text: &str) -> BTreeSet<String> {
         let line = match raw.trim_start().strip_prefix('#') {
             Some(rest) => {
                 let before = raw.len() - raw.trim_start().len();
-                format!("{}{}", " ".repeat(before), rest.strip_prefix(' ').unwrap_or(rest))
+                format!(
+                    "{}{}",
+                    " ".repeat(before),
+                    rest.strip_prefix(' ').unwrap_or(rest)
+                )
             }
             None => raw.to_owned(),
         };
@@ -109,6 +113,8 @@ fn the_reader_finds_set_commented_nested_and_list_item_keys() {
     let found: Vec<String> = documented(text).into_iter().collect();
     assert_eq!(
         found,
-        ["a", "a.b", "a.c", "a.d", "a.d.e", "l", "l[].kind", "l[].name"]
+        [
+            "a", "a.b", "a.c", "a.d", "a.d.e", "l", "l[].kind", "l[].name"
+        ]
     );
 }

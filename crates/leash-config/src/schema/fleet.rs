@@ -44,8 +44,9 @@ pub struct FleetTls {
     pub require: bool,
     /// A PEM file of CA certificates to trust for the server.
     pub ca: Option<PathBuf>,
-    /// A client certificate (PEM) and its key, for servers that verify clients.
+    /// A client certificate (PEM), for servers that verify clients.
     pub cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
     pub key: Option<PathBuf>,
 }
 

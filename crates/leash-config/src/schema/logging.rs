@@ -14,11 +14,16 @@ use crate::yaml_tree::Node;
 )]
 #[serde(rename_all = "lowercase")]
 pub enum LogLevel {
+    /// Everything, llama.cpp's own log lines included.
     Trace,
+    /// Each step and decision of a job.
     Debug,
+    /// What leash does (default).
     #[default]
     Info,
+    /// Only what may need a person's attention.
     Warn,
+    /// Only failures.
     Error,
 }
 

@@ -36,20 +36,33 @@ use self::undo::UndoConfig;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
+    /// `model:` the backend that answers, and its settings.
     pub model: ModelConfig,
+    /// `security:` the policy's lists, paths, limits and sandbox layers.
     pub security: SecurityConfig,
+    /// `monitoring:` the seed's watched directories and patterns.
     pub monitoring: MonitoringConfig,
+    /// `logging:` the daemon's log and the audit log's mirror.
     pub logging: LoggingConfig,
+    /// `agent:` the agent loop's bounds.
     pub agent: AgentConfig,
+    /// `approvals:` expiry, notifier, grants and learning.
     pub approvals: ApprovalsConfig,
+    /// `api:` the daemon's HTTP listener.
     pub api: ApiConfig,
+    /// `daemon:` start-up and shutdown behaviour.
     pub daemon: DaemonConfig,
+    /// `device:` the resource governor, wake lock and voice.
     pub device: DeviceConfig,
+    /// `triggers:` named events that become jobs.
     pub triggers: Vec<TriggerConfig>,
+    /// `undo:` the rollback journal's bounds.
     pub undo: UndoConfig,
     /// Named models (`models: {small: …, big: …}`), each like `model:`.
     pub models: std::collections::BTreeMap<String, ModelConfig>,
+    /// `skills:` typed workflows and the routing step.
     pub skills: SkillsConfig,
+    /// `step_models:` which named model each kind of step uses.
     pub step_models: StepModels,
     /// `fleet:` (issue 13); `None`: not in a fleet, nothing of it starts.
     pub fleet: Option<self::fleet::FleetConfig>,

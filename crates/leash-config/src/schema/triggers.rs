@@ -153,7 +153,6 @@ pub struct TriggerConfig {
     pub model: Option<String>,
 }
 
-
 /// Read the `triggers:` list and check that names are unique.
 pub(crate) fn read_triggers(r: &mut Reader<'_>, node: &Node, key: &str) -> Vec<TriggerConfig> {
     let mut seen: Vec<(String, String)> = Vec::new();

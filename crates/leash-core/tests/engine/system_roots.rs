@@ -46,7 +46,10 @@ fn every_system_read_root_is_allowed_by_the_policy_and_readable_in_the_sandbox()
                     p.is_file()
                         && !leash_system_paths::is_secret(p)
                         && std::fs::File::open(p).is_ok()
-                        && engine.policy.check_argv(&["cat", p.to_str().unwrap()]).decision
+                        && engine
+                            .policy
+                            .check_argv(&["cat", p.to_str().unwrap()])
+                            .decision
                             == Decision::Allow
                 })
                 .unwrap_or_else(|| panic!("no readable file in {root}"));
@@ -79,7 +82,9 @@ fn every_system_read_root_is_allowed_by_the_policy_and_readable_in_the_sandbox()
             String::from_utf8_lossy(&outcome.stderr.bytes)
         );
         if !outcome.layers_active.contains(&Layer::Landlock) {
-            eprintln!("{root}: Landlock is not active here; the sandbox side is checked without it");
+            eprintln!(
+                "{root}: Landlock is not active here; the sandbox side is checked without it"
+            );
         }
         checked += 1;
     }
