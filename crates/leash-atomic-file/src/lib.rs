@@ -2,7 +2,7 @@
 //! leaves the old file or the new one, never half of either, and so that a
 //! name planted beside the target cannot make leash write somewhere else.
 //!
-//! [`write`] and [`write_with`] follow the same steps:
+//! [`write()`] and [`write_with`] follow the same steps:
 //!
 //! 1. the temp file is `.<name>.tmp-<pid>-<n>` in the target's own
 //!    directory (a rename is only atomic within one file system);
