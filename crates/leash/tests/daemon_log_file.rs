@@ -21,19 +21,26 @@ use rstest::rstest;
 
 /// A home whose daemon logs at `info` to `log_file` (replay model, free port).
 fn home_logging_to(log_file: &Path) -> TestHome {
-    let home = TestHome::new();
-    let transcript = home.root().join("transcript.yaml");
-    std::fs::write(
-        &transcript,
+    home_with(
+        log_file,
         "responses:\n  - text: '{\"actions\": [], \"done\": true}'\n",
+        "info",
+        "",
     )
-    .unwrap();
+}
+
+/// A home whose daemon plays `transcript`, logs at `level` to `log_file` and
+/// has the extra `security:` lines `security`.
+fn home_with(log_file: &Path, transcript: &str, level: &str, security: &str) -> TestHome {
+    let home = TestHome::new();
+    let transcript_file = home.root().join("transcript.yaml");
+    std::fs::write(&transcript_file, transcript).unwrap();
     home.write_config(&format!(
         "model:\n  backend: replay\n  transcript: {}\n\
-         security:\n  workspace: {}\n\
+         security:\n  workspace: {}\n{security}\
          api:\n  listen: 127.0.0.1:{}\n\
-         logging:\n  level: info\n  file: {}\n",
-        transcript.display(),
+         logging:\n  level: {level}\n  file: {}\n",
+        transcript_file.display(),
         home.workspace().display(),
         free_port(),
         log_file.display()
@@ -176,24 +183,13 @@ fn a_log_path_that_is_not_a_regular_file_stops_the_start_naming_it(
 fn a_command_log_line_names_its_job_and_program() {
     let dir = tempfile::tempdir().unwrap();
     let log_file = dir.path().join("daemon.log");
-    let home = TestHome::new();
-    let transcript = home.root().join("transcript.yaml");
-    std::fs::write(
-        &transcript,
+    let home = home_with(
+        &log_file,
         "responses:\n  - text: '{\"actions\": [{\"run\": [\"ls\"]}], \"done\": false}'\n  \
          - text: '{\"actions\": [], \"done\": true}'\n",
-    )
-    .unwrap();
-    home.write_config(&format!(
-        "model:\n  backend: replay\n  transcript: {}\n\
-         security:\n  workspace: {}\n  execution_mode: auto-approve\n\
-         api:\n  listen: 127.0.0.1:{}\n\
-         logging:\n  level: debug\n  file: {}\n",
-        transcript.display(),
-        home.workspace().display(),
-        free_port(),
-        log_file.display()
-    ));
+        "debug",
+        "  execution_mode: auto-approve\n",
+    );
     let stderr_file = home.root().join("daemon.stderr");
     let daemon = start(&home, &log_file, &stderr_file, 1);
     let out = home.run(&["submit", "list the files"]);
