@@ -45,6 +45,8 @@ pub struct DaemonContext {
     pub(crate) web: crate::http::WebSessions,
     /// On Termux, `termux-wake-lock` held while any job runs.
     pub wake_lock: crate::wake_lock::WakeLock,
+    /// The fleet's models (backend `fleet`), set at start when in a fleet.
+    pub(crate) fleet_models: std::sync::OnceLock<leash_core::SharedRemoteModels>,
 }
 
 impl DaemonContext {
@@ -74,6 +76,7 @@ impl DaemonContext {
             stop_tx,
             web: crate::http::WebSessions::default(),
             wake_lock,
+            fleet_models: std::sync::OnceLock::new(),
         })
     }
 

@@ -14,14 +14,20 @@
 //! - [`offer`]: heartbeats (what a device offers) and `leash fleet status`.
 //! - [`jobs`]: sending a job to a device, and a device's job inbox.
 //! - [`results`]: a job's end, sent back to the device that asked for it.
+//! - [`infer`]: remote inference's messages and how an offering device
+//!   judges a request (trust, model offered, limits).
+//! - [`remote_model`]: backend `fleet`, a model another device offers, as an
+//!   ordinary blocking [`leash_llm::Backend`].
 #![forbid(unsafe_code)]
 
 pub mod connection;
 pub mod credentials;
 pub mod envelope;
 mod error;
+pub mod infer;
 pub mod jobs;
 pub mod offer;
+pub mod remote_model;
 pub mod results;
 pub mod subjects;
 #[cfg(feature = "test-server")]
@@ -33,4 +39,5 @@ pub use envelope::{JobEnd, JobRequest, Offer, PROTOCOL_VERSION};
 pub use error::FleetError;
 pub use jobs::{IncomingJob, JobInbox, SentJob};
 pub use offer::DeviceSeen;
+pub use remote_model::{FleetLink, FleetModel};
 pub use results::{IncomingResult, ResultInbox};
