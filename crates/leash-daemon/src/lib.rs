@@ -24,6 +24,7 @@ mod context;
 mod error;
 mod events;
 mod fleet;
+mod fleet_approvals;
 mod fleet_infer;
 pub mod governor;
 pub mod grants;

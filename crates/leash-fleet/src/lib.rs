@@ -14,14 +14,19 @@
 //! - [`offer`]: heartbeats (what a device offers) and `leash fleet status`.
 //! - [`jobs`]: sending a job to a device, and a device's job inbox.
 //! - [`results`]: a job's end, sent back to the device that asked for it.
+//! - [`direct`]: request/reply between two devices (plain NATS), sender
+//!   checked both ways.
+//! - [`approvals`]: listing and answering another device's approvals.
 //! - [`infer`]: remote inference's messages and how an offering device
 //!   judges a request (trust, model offered, limits).
 //! - [`remote_model`]: backend `fleet`, a model another device offers, as an
 //!   ordinary blocking [`leash_llm::Backend`].
 #![forbid(unsafe_code)]
 
+pub mod approvals;
 pub mod connection;
 pub mod credentials;
+pub mod direct;
 pub mod envelope;
 mod error;
 pub mod infer;

@@ -38,14 +38,14 @@ pub fn run(global: &GlobalArgs, command: FleetCommand) -> anyhow::Result<ExitCod
     }
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")
 }
 
-async fn join(loaded: &LoadedConfig) -> anyhow::Result<Fleet> {
+pub(crate) async fn join(loaded: &LoadedConfig) -> anyhow::Result<Fleet> {
     let Some(config) = &loaded.config.fleet else {
         bail!("this device is not in a fleet: the config has no `fleet:` section");
     };
