@@ -5,63 +5,33 @@
 //! `fleet`, by `fleet:<device>:<who>`; a question from anyone else is refused
 //! and audited.
 
-use std::sync::Arc;
-
-use futures_util::StreamExt;
-use leash_fleet::Fleet;
 use leash_fleet::approvals::{ApprovalAnswer, ApprovalQuestion, KIND, PendingApproval};
-use leash_fleet::direct::{Question, read_question};
-use leash_fleet::subjects;
+use leash_fleet::direct::Question;
 use leash_store::ApprovalState;
 use serde_json::json;
 
 use crate::approvals::{DecideError, RemoteAnswer};
 use crate::context::DaemonContext;
+use crate::fleet_questions::Topic;
 
-/// Answers approval questions until the task is aborted.
-pub(crate) async fn serve(ctx: Arc<DaemonContext>, fleet: Fleet) {
-    let me = fleet.config.device.clone();
-    let mut questions = match fleet.client.subscribe(subjects::directs_for(&me, KIND)).await {
-        Ok(questions) => questions,
-        Err(err) => {
-            tracing::error!(%err, "fleet: cannot listen for approval questions");
-            return;
-        }
-    };
-    while let Some(message) = questions.next().await {
-        let question: Question<ApprovalQuestion> =
-            match read_question(&me, &message.subject, &message.payload) {
-                Ok(question) => question,
-                Err(reason) => {
-                    refused(&ctx, &message.subject, "malformed", &reason);
-                    continue;
-                }
-            };
-        let answer = if fleet.config.trusted.iter().any(|t| t == &question.from) {
-            answer(&ctx, &question)
-        } else {
-            let reason = format!("{:?} is not in fleet.trusted", question.from);
-            refused(&ctx, &message.subject, "untrusted", &reason);
-            ApprovalAnswer::Refused {
-                code: "untrusted".to_owned(),
-                reason,
-            }
-        };
-        if let Err(err) = fleet.answer(KIND, &question, answer).await {
-            tracing::warn!(%err, "fleet: approval answer not sent");
+/// The approval questions' topic.
+pub(crate) struct Approvals;
+
+impl Topic for Approvals {
+    type Question = ApprovalQuestion;
+    type Answer = ApprovalAnswer;
+    const KIND: &'static str = KIND;
+    const REFUSED: &'static str = "fleet.approval.refused";
+
+    fn refused(code: &str, reason: String) -> ApprovalAnswer {
+        ApprovalAnswer::Refused {
+            code: code.to_owned(),
+            reason,
         }
     }
-}
 
-fn refused(ctx: &DaemonContext, subject: &str, code: &str, reason: &str) {
-    let record = json!({
-        "subject": subject,
-        "publisher": subjects::publisher(subject),
-        "code": code,
-        "reason": reason,
-    });
-    if let Err(err) = ctx.audit.append(None, "fleet.approval.refused", record) {
-        tracing::error!(%err, "fleet: audit append failed");
+    fn answer(ctx: &DaemonContext, question: &Question<ApprovalQuestion>) -> ApprovalAnswer {
+        answer(ctx, question)
     }
 }
 

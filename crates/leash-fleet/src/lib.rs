@@ -17,6 +17,7 @@
 //! - [`direct`]: request/reply between two devices (plain NATS), sender
 //!   checked both ways.
 //! - [`approvals`]: listing and answering another device's approvals.
+//! - [`audit`]: reading another device's audit chain, page by page.
 //! - [`infer`]: remote inference's messages and how an offering device
 //!   judges a request (trust, model offered, limits).
 //! - [`remote_model`]: backend `fleet`, a model another device offers, as an
@@ -24,6 +25,7 @@
 #![forbid(unsafe_code)]
 
 pub mod approvals;
+pub mod audit;
 pub mod connection;
 pub mod credentials;
 pub mod direct;

@@ -23,6 +23,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub enum FleetCommand {
     /// The devices seen, what each offers and when each was last heard from.
     Status(FleetStatusArgs),
+    /// Reads the other devices' audit chains through the fleet and verifies
+    /// each here (they must trust this device).
+    Audit(crate::cmd::fleet_audit::FleetAuditArgs),
 }
 
 #[derive(Debug, Args)]
@@ -35,6 +38,7 @@ pub fn run(global: &GlobalArgs, command: FleetCommand) -> anyhow::Result<ExitCod
     };
     match command {
         FleetCommand::Status(_) => status(global, &loaded),
+        FleetCommand::Audit(args) => crate::cmd::fleet_audit::run(global, &loaded, args),
     }
 }
 

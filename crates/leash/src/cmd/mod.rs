@@ -12,6 +12,7 @@ pub mod eval;
 pub mod exec;
 pub mod fleet;
 pub mod fleet_approvals;
+pub mod fleet_audit;
 pub mod grants;
 pub mod init;
 pub mod init_run_as;
