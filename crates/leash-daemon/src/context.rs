@@ -47,6 +47,8 @@ pub struct DaemonContext {
     pub wake_lock: crate::wake_lock::WakeLock,
     /// The fleet's models (backend `fleet`), set at start when in a fleet.
     pub(crate) fleet_models: std::sync::OnceLock<leash_core::SharedRemoteModels>,
+    /// The fleet, once joined (jobs of triggers with `on:` go through it).
+    pub(crate) fleet: std::sync::OnceLock<(leash_fleet::Fleet, tokio::runtime::Handle)>,
 }
 
 impl DaemonContext {
@@ -77,6 +79,7 @@ impl DaemonContext {
             web: crate::http::WebSessions::default(),
             wake_lock,
             fleet_models: std::sync::OnceLock::new(),
+            fleet: std::sync::OnceLock::new(),
         })
     }
 

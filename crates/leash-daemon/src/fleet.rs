@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 use crate::context::DaemonContext;
 use crate::error::DaemonError;
 use crate::events::DaemonEvent;
-use crate::intake::{TriggerEvent, TriggerSource};
+use crate::intake::{TriggerEvent, TriggerPayload, TriggerSource};
 
 /// A fleet job's de-duplication key is kept for good: the same message id is
 /// one job however late it is delivered again.
@@ -75,6 +75,7 @@ async fn run(ctx: Arc<DaemonContext>, config: FleetConfig, link: FleetLink) {
         }
     };
     link.joined(fleet.client.clone());
+    let _ = ctx.fleet.set((fleet.clone(), Handle::current()));
     audit(
         &ctx,
         None,
@@ -211,6 +212,10 @@ async fn handle_job(ctx: &DaemonContext, fleet: &Fleet, job: IncomingJob) {
 async fn admit_job(ctx: &DaemonContext, job: &IncomingJob, admit: Admit) {
     let request = admit.request;
     let mut event = TriggerEvent::new(TriggerSource::Fleet, request.prompt.clone());
+    event.payload = request.payload.clone().map(|p| TriggerPayload {
+        label: format!("from {}: {}", request.from, p.label),
+        text: p.text,
+    });
     event.trigger_name = Some(format!("fleet:{}", request.from));
     event.mode = Some(admit.mode);
     event.dedup_key = Some(dedup_key(&request.from, &request.msg_id));

@@ -26,6 +26,7 @@ mod events;
 mod fleet;
 mod fleet_approvals;
 mod fleet_audit;
+mod fleet_forward;
 mod fleet_infer;
 mod fleet_questions;
 pub mod governor;

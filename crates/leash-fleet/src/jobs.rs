@@ -250,6 +250,7 @@ mod tests {
             prompt: "list files".into(),
             mode: mode.map(Into::into),
             sent_at: "2026-01-01T00:00:00Z".into(),
+            payload: None,
         })
         .unwrap()
     }

@@ -42,7 +42,7 @@ pub mod test_server;
 
 pub use connection::{Fleet, connect};
 pub use credentials::Credentials;
-pub use envelope::{JobEnd, JobRequest, Offer, PROTOCOL_VERSION};
+pub use envelope::{JobEnd, JobPayload, JobRequest, Offer, PROTOCOL_VERSION};
 pub use error::FleetError;
 pub use jobs::{IncomingJob, JobInbox, SentJob};
 pub use offer::DeviceSeen;

@@ -72,6 +72,7 @@ fn request(from: &str, to: &str, msg_id: &str) -> JobRequest {
         prompt: "list the inbox".into(),
         mode: None,
         sent_at: leash_fleet::envelope::now(),
+        payload: None,
     }
 }
 

@@ -125,6 +125,7 @@ pub fn submit_on(
             prompt: prompt.to_owned(),
             mode,
             sent_at: leash_fleet::envelope::now(),
+            payload: None,
         };
         anyhow::Ok(fleet.send_job(&request).await?)
     })?;

@@ -1,0 +1,161 @@
+//! A trigger's `on:` key (issue 13 item 3), end to end: a file trigger on A
+//! with `on: c` becomes a durable job on A, is handed over through a real
+//! nats-server, and runs on C under C's config and policy; A records the
+//! hand-over and, later, C's end of the job. Also measures the hand-off
+//! latency from the trigger file on A to the command starting on C.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::TestHome;
+use common::daemon::{DaemonProcess, free_port, wait_for};
+use leash_fleet::test_server::NatsServer;
+
+const DEVICES: &[(&str, &str)] = &[("a", "pw-a"), ("c", "pw-c")];
+
+fn nats(dir: &Path) -> Option<NatsServer> {
+    let server = NatsServer::start(dir, DEVICES).unwrap();
+    if server.is_none() {
+        eprintln!(
+            "skipped: no nats-server here (apt-get install nats-server; LEASH_REQUIRE_NATS_SERVER=1 makes this a failure)"
+        );
+    }
+    server
+}
+
+fn device(home: &TestHome, name: &str, url: &str, extra: &str, trusted: &[&str]) -> PathBuf {
+    let dir = home.config_file().parent().unwrap().to_path_buf();
+    std::fs::create_dir_all(dir.join("drop")).unwrap();
+    let password = DEVICES.iter().find(|(d, _)| *d == name).unwrap().1;
+    let creds = dir.join("fleet.creds");
+    std::fs::write(&creds, format!("{name}:{password}\n")).unwrap();
+    std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(
+        dir.join("transcript.yaml"),
+        format!("play: by_expect\nresponses:\n  - text: '{{\"actions\": [{{\"run\": [\"touch\", \"ran-on-{name}\"]}}], \"done\": true}}'\n"),
+    )
+    .unwrap();
+    home.write_config(&format!(
+        r#"model:
+  backend: replay
+  transcript: transcript.yaml
+security:
+  execution_mode: auto-approve
+  workspace: {ws}
+  whitelist: ["touch"]
+agent:
+  max_steps: 2
+  min_free_memory_mb: 0
+daemon:
+  shutdown_grace_s: 5
+logging:
+  level: warn
+api:
+  listen: 127.0.0.1:{port}
+fleet:
+  device: {name}
+  urls: ["{url}"]
+  credentials: fleet.creds
+  heartbeat_s: 1
+  accept_mode: auto-approve
+  trusted: [{trusted}]
+{extra}"#,
+        ws = home.workspace().display(),
+        port = free_port(),
+        trusted = trusted.join(", "),
+    ));
+    home.config_file()
+}
+
+const HAND_OVER: &str = r#"monitoring:
+  watch_directories: [drop]
+  settle_ms: 50
+triggers:
+  - name: handoff
+    kind: file
+    pattern: "*.task"
+    prompt: "handle the task"
+    on: c
+"#;
+
+fn records_of(home: &TestHome, kind: &str) -> Vec<serde_json::Value> {
+    home.audit_records()
+        .into_iter()
+        .filter(|r| r["kind"] == kind)
+        .collect()
+}
+
+#[test]
+fn a_trigger_with_on_runs_its_job_on_that_device() {
+    let root = tempfile::tempdir().unwrap();
+    let Some(server) = nats(root.path()) else {
+        return;
+    };
+    let (a, c) = (TestHome::new(), TestHome::new());
+    let a_conf = device(&a, "a", &server.url(), HAND_OVER, &[]);
+    let c_conf = device(&c, "c", &server.url(), "", &["a"]);
+    let a_daemon = DaemonProcess::start(&a, &a_conf, &[]);
+    let c_daemon = DaemonProcess::start(&c, &c_conf, &[]);
+    assert!(wait_for(Duration::from_secs(30), || {
+        !records_of(&a, "fleet.joined").is_empty() && !records_of(&c, "fleet.joined").is_empty()
+    }));
+    let drop_dir = a_conf.parent().unwrap().join("drop");
+    let rounds = 10;
+    let mut latencies = Vec::new();
+    for i in 0..rounds {
+        let before = jiff::Timestamp::now();
+        std::fs::write(drop_dir.join(format!("t{i}.task")), format!("payload {i}\n")).unwrap();
+        assert!(
+            wait_for(Duration::from_secs(30), || records_of(&c, "command.started").len() > i),
+            "job {i} never started on C\nA: {}\nC: {}",
+            a_daemon.stderr(),
+            c_daemon.stderr()
+        );
+        let started = records_of(&c, "command.started");
+        let at: jiff::Timestamp = started[i]["ts"].as_str().unwrap().parse().unwrap();
+        latencies.push(at.duration_since(before).as_secs_f64() * 1000.0);
+    }
+    assert!(c.workspace().join("ran-on-c").exists());
+    assert!(!a.workspace().join("ran-on-a").exists(), "A ran the job itself");
+    assert!(records_of(&a, "command.started").is_empty());
+    let forwarded = records_of(&a, "fleet.job.forwarded");
+    assert_eq!(forwarded.len(), rounds, "{forwarded:?}");
+    assert_eq!(forwarded[0]["payload"]["to"], "c");
+    // The trigger's data travelled as data, not as part of the task.
+    let conn = rusqlite::Connection::open(common::daemon::database(&c)).unwrap();
+    let (prompt, payload): (String, String) = conn
+        .query_row("SELECT prompt, payload FROM jobs WHERE trigger_kind = 'fleet' ORDER BY id LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert!(prompt.starts_with("handle the task"), "{prompt}");
+    assert!(!prompt.contains("payload 0"), "{prompt}");
+    assert!(payload.contains("payload 0"), "{payload}");
+    let admitted = records_of(&c, "fleet.job.admitted");
+    assert_eq!(admitted.len(), rounds);
+    assert_eq!(admitted[0]["payload"]["from"], "a");
+    assert!(wait_for(Duration::from_secs(30), || records_of(&a, "fleet.job.ended").len() == rounds));
+    let ended = records_of(&a, "fleet.job.ended");
+    assert!(
+        ended.iter().all(|r| r["payload"]["state"] == "done"),
+        "{ended:#?}"
+    );
+    latencies.sort_by(f64::total_cmp);
+    let p = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
+    eprintln!(
+        "trigger on A → command.started on C over {rounds} jobs: p50 {:.1} ms, p99 {:.1} ms",
+        p(0.5),
+        p(0.99)
+    );
+    a_daemon.stop();
+    c_daemon.stop();
+    a.assert_audit_verifies();
+    c.assert_audit_verifies();
+}
