@@ -120,8 +120,10 @@ impl BackendPool {
     ) -> Result<(&mut dyn Backend, SwitchLog), BackendError> {
         let name = model_name_for(loaded, step, preferred);
         if !self.opened.contains_key(&name) {
-            let opened =
-                open_backend_with(&config_for_model(loaded, name.as_deref()), self.remote.as_ref())?;
+            let opened = open_backend_with(
+                &config_for_model(loaded, name.as_deref()),
+                self.remote.as_ref(),
+            )?;
             self.opened.insert(name.clone(), opened);
         }
         match self.opened.get_mut(&name) {

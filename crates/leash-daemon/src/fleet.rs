@@ -84,14 +84,12 @@ async fn run(ctx: Arc<DaemonContext>, config: FleetConfig, link: FleetLink) {
     );
     let tasks = [
         tokio::spawn(crate::fleet_infer::serve(Arc::clone(&ctx), fleet.clone())),
-        tokio::spawn(crate::fleet_questions::serve::<crate::fleet_approvals::Approvals>(
-            Arc::clone(&ctx),
-            fleet.clone(),
-        )),
-        tokio::spawn(crate::fleet_questions::serve::<crate::fleet_audit::AuditPages>(
-            Arc::clone(&ctx),
-            fleet.clone(),
-        )),
+        tokio::spawn(crate::fleet_questions::serve::<
+            crate::fleet_approvals::Approvals,
+        >(Arc::clone(&ctx), fleet.clone())),
+        tokio::spawn(crate::fleet_questions::serve::<
+            crate::fleet_audit::AuditPages,
+        >(Arc::clone(&ctx), fleet.clone())),
         tokio::spawn(heartbeat(Arc::clone(&ctx), fleet.clone())),
         tokio::spawn(job_inbox(Arc::clone(&ctx), fleet.clone())),
         tokio::spawn(result_inbox(Arc::clone(&ctx), fleet.clone())),

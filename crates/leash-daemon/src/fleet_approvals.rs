@@ -83,7 +83,10 @@ fn answer(ctx: &DaemonContext, question: &Question<ApprovalQuestion>) -> Approva
                         "by": by,
                         "state": decided.state.as_str(),
                     });
-                    if let Err(err) = ctx.audit.append(decided.job_id, "fleet.approval.answered", record) {
+                    if let Err(err) =
+                        ctx.audit
+                            .append(decided.job_id, "fleet.approval.answered", record)
+                    {
                         tracing::error!(%err, "fleet: audit append failed");
                     }
                     ApprovalAnswer::Decided {

@@ -20,7 +20,10 @@ use crate::context::DaemonContext;
 const HAND_OVER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `Some((state, result))` when `job`'s trigger names another device.
-pub(crate) fn forward_if_remote(ctx: &DaemonContext, job: &Job) -> Option<(JobState, serde_json::Value)> {
+pub(crate) fn forward_if_remote(
+    ctx: &DaemonContext,
+    job: &Job,
+) -> Option<(JobState, serde_json::Value)> {
     let name = job.trigger_name.as_deref()?;
     let device = ctx
         .loaded
@@ -35,7 +38,12 @@ pub(crate) fn forward_if_remote(ctx: &DaemonContext, job: &Job) -> Option<(JobSt
 
 fn forward(ctx: &DaemonContext, job: &Job, device: &str) -> (JobState, serde_json::Value) {
     let failed = |reason: String| {
-        audit(ctx, job.id, "fleet.job.forward_failed", json!({"to": device, "reason": reason}));
+        audit(
+            ctx,
+            job.id,
+            "fleet.job.forward_failed",
+            json!({"to": device, "reason": reason}),
+        );
         (
             JobState::Failed,
             json!({"end": "failed", "reason": format!("not handed over to {device}: {reason}")}),
@@ -44,7 +52,11 @@ fn forward(ctx: &DaemonContext, job: &Job, device: &str) -> (JobState, serde_jso
     let Some((fleet, handle)) = ctx.fleet.get() else {
         return failed("this device has not joined the fleet".to_owned());
     };
-    let stamp: String = job.created_at.chars().filter(char::is_ascii_digit).collect();
+    let stamp: String = job
+        .created_at
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
     let request = JobRequest {
         v: PROTOCOL_VERSION,
         from: fleet.config.device.clone(),
@@ -82,7 +94,9 @@ fn forward(ctx: &DaemonContext, job: &Job, device: &str) -> (JobState, serde_jso
             )
         }
         Ok(Err(err)) => failed(err.to_string()),
-        Err(_) => failed(format!("the jobs stream did not store it within {HAND_OVER_TIMEOUT:?}")),
+        Err(_) => failed(format!(
+            "the jobs stream did not store it within {HAND_OVER_TIMEOUT:?}"
+        )),
     }
 }
 

@@ -59,7 +59,9 @@ struct ServeJob {
 
 type Cancels = Arc<Mutex<HashMap<(String, String), Arc<AtomicBool>>>>;
 
-fn lock(cancels: &Cancels) -> std::sync::MutexGuard<'_, HashMap<(String, String), Arc<AtomicBool>>> {
+fn lock(
+    cancels: &Cancels,
+) -> std::sync::MutexGuard<'_, HashMap<(String, String), Arc<AtomicBool>>> {
     match cancels.lock() {
         Ok(guard) => guard,
         Err(poisoned) => poisoned.into_inner(),
@@ -74,8 +76,14 @@ pub(crate) async fn serve(ctx: Arc<DaemonContext>, fleet: Fleet) {
     }
     let me = fleet.config.device.clone();
     let (mut requests, mut cancels_in) = match (
-        fleet.client.subscribe(subjects::directs_for(&me, subjects::kind::INFER)).await,
-        fleet.client.subscribe(subjects::directs_for(&me, subjects::kind::INFER_CANCEL)).await,
+        fleet
+            .client
+            .subscribe(subjects::directs_for(&me, subjects::kind::INFER))
+            .await,
+        fleet
+            .client
+            .subscribe(subjects::directs_for(&me, subjects::kind::INFER_CANCEL))
+            .await,
     ) {
         (Ok(requests), Ok(cancels)) => (requests, cancels),
         (Err(err), _) | (_, Err(err)) => {
@@ -96,7 +104,12 @@ pub(crate) async fn serve(ctx: Arc<DaemonContext>, fleet: Fleet) {
     let (queue, jobs) = mpsc::sync_channel::<ServeJob>(fleet.config.serve_queue);
     let cancels: Cancels = Arc::default();
     let thread = {
-        let (ctx, me, out, cancels) = (Arc::clone(&ctx), me.clone(), out.clone(), Arc::clone(&cancels));
+        let (ctx, me, out, cancels) = (
+            Arc::clone(&ctx),
+            me.clone(),
+            out.clone(),
+            Arc::clone(&cancels),
+        );
         std::thread::Builder::new()
             .name("leash-fleet-serve".to_owned())
             .spawn(move || serve_loop(&ctx, &me, &jobs, &out, &cancels))

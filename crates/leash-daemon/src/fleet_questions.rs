@@ -31,7 +31,11 @@ pub(crate) trait Topic: Send + Sync + 'static {
 /// Answers questions of topic `T` until the task is aborted.
 pub(crate) async fn serve<T: Topic>(ctx: Arc<DaemonContext>, fleet: Fleet) {
     let me = fleet.config.device.clone();
-    let mut questions = match fleet.client.subscribe(subjects::directs_for(&me, T::KIND)).await {
+    let mut questions = match fleet
+        .client
+        .subscribe(subjects::directs_for(&me, T::KIND))
+        .await
+    {
         Ok(questions) => questions,
         Err(err) => {
             tracing::error!(%err, kind = T::KIND, "fleet: cannot listen for questions");

@@ -46,9 +46,17 @@ pub struct PendingApproval {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum ApprovalAnswer {
-    Pending { approvals: Vec<PendingApproval> },
-    Decided { id: i64, state: String },
+    Pending {
+        approvals: Vec<PendingApproval>,
+    },
+    Decided {
+        id: i64,
+        state: String,
+    },
     /// Not done: `untrusted`, `not_found`, `wrong_nonce`, `not_pending`,
     /// `failed`.
-    Refused { code: String, reason: String },
+    Refused {
+        code: String,
+        reason: String,
+    },
 }

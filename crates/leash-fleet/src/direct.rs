@@ -123,12 +123,13 @@ impl Fleet {
                 detail: "the connection closed".to_owned(),
             })
         };
-        let answer = tokio::time::timeout(timeout, wait)
-            .await
-            .map_err(|_| FleetError::NoAnswer {
-                device: to.to_owned(),
-                detail: format!("no answer within {timeout:?}"),
-            })?;
+        let answer =
+            tokio::time::timeout(timeout, wait)
+                .await
+                .map_err(|_| FleetError::NoAnswer {
+                    device: to.to_owned(),
+                    detail: format!("no answer within {timeout:?}"),
+                })?;
         let _ = answers.unsubscribe().await;
         answer
     }

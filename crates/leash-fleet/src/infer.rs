@@ -253,9 +253,21 @@ pub fn judge(config: &FleetConfig, subject: &str, payload: &[u8]) -> Judged {
         WireFormat::Actions | WireFormat::Text => 0,
     };
     for (what, size, limit) in [
-        ("the number of messages", request.messages.len(), MAX_MESSAGES),
-        ("the conversation (bytes)", conversation, MAX_CONVERSATION_BYTES),
-        ("the answer's grammar and schema (bytes)", shape, MAX_SHAPE_BYTES),
+        (
+            "the number of messages",
+            request.messages.len(),
+            MAX_MESSAGES,
+        ),
+        (
+            "the conversation (bytes)",
+            conversation,
+            MAX_CONVERSATION_BYTES,
+        ),
+        (
+            "the answer's grammar and schema (bytes)",
+            shape,
+            MAX_SHAPE_BYTES,
+        ),
     ] {
         if size > limit {
             return refuse(&request, InferRefusal::TooLarge { what, size, limit });
@@ -329,11 +341,31 @@ mod tests {
     }
 
     #[rstest]
-    #[case::trusted_sender_offered_model("leash.phone.direct.srv.infer", request("phone", "srv", "big"), "admitted")]
-    #[case::claimed_sender_is_not_the_publisher("leash.mallory.direct.srv.infer", request("phone", "srv", "big"), "sender_mismatch")]
-    #[case::untrusted_sender("leash.mallory.direct.srv.infer", request("mallory", "srv", "big"), "untrusted")]
-    #[case::addressed_elsewhere("leash.phone.direct.srv.infer", request("phone", "laptop", "big"), "not_for_me")]
-    #[case::model_not_offered("leash.phone.direct.srv.infer", request("phone", "srv", "default"), "not_offered")]
+    #[case::trusted_sender_offered_model(
+        "leash.phone.direct.srv.infer",
+        request("phone", "srv", "big"),
+        "admitted"
+    )]
+    #[case::claimed_sender_is_not_the_publisher(
+        "leash.mallory.direct.srv.infer",
+        request("phone", "srv", "big"),
+        "sender_mismatch"
+    )]
+    #[case::untrusted_sender(
+        "leash.mallory.direct.srv.infer",
+        request("mallory", "srv", "big"),
+        "untrusted"
+    )]
+    #[case::addressed_elsewhere(
+        "leash.phone.direct.srv.infer",
+        request("phone", "laptop", "big"),
+        "not_for_me"
+    )]
+    #[case::model_not_offered(
+        "leash.phone.direct.srv.infer",
+        request("phone", "srv", "default"),
+        "not_offered"
+    )]
     #[case::old_protocol("leash.phone.direct.srv.infer", InferRequest { v: 0, ..request("phone", "srv", "big") }, "version")]
     #[case::too_many_messages("leash.phone.direct.srv.infer", InferRequest { messages: vec![ChatMessage { role: Role::User, content: "x".into() }; MAX_MESSAGES + 1], ..request("phone", "srv", "big") }, "too_large")]
     #[case::conversation_too_long("leash.phone.direct.srv.infer", InferRequest { messages: vec![ChatMessage { role: Role::User, content: "x".repeat(MAX_CONVERSATION_BYTES + 1) }], ..request("phone", "srv", "big") }, "too_large")]
@@ -348,7 +380,8 @@ mod tests {
 
     #[test]
     fn unreadable_requests_are_refused_unanswered() {
-        let Err((request, refusal)) = judge(&config(), "leash.phone.direct.srv.infer", b"{not json")
+        let Err((request, refusal)) =
+            judge(&config(), "leash.phone.direct.srv.infer", b"{not json")
         else {
             panic!("admitted garbage");
         };

@@ -242,7 +242,11 @@ async fn stream(
     // The reply subject doubles as the request's reply address, so the
     // server answers "no responders" there when the device is gone.
     if let Err(err) = client
-        .publish_with_reply(subjects::direct(&me, &device, subjects::kind::INFER), reply_subject, payload)
+        .publish_with_reply(
+            subjects::direct(&me, &device, subjects::kind::INFER),
+            reply_subject,
+            payload,
+        )
         .await
     {
         let _ = events.send(Event::Broken(format!("publishing the request: {err}")));

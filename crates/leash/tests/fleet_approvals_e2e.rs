@@ -118,7 +118,8 @@ fn an_approval_on_c_is_answered_from_b_and_c_decides() {
     let out = c.run(&["submit", "make the marker"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        wait_for(Duration::from_secs(60), || !pending_approvals(&c).is_empty()),
+        wait_for(Duration::from_secs(60), || !pending_approvals(&c)
+            .is_empty()),
         "no approval request: {}",
         c_daemon.stderr()
     );
@@ -128,7 +129,11 @@ fn an_approval_on_c_is_answered_from_b_and_c_decides() {
     // X is not trusted by C: it can neither see nor answer.
     let out = x.run(&["approvals", "--on", "c"]);
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("untrusted"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("untrusted"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = x.run(&["approve", "--on", "c", &id_arg, "--nonce", "0000"]);
     assert!(!out.status.success());
     assert_eq!(records_of(&c, "fleet.approval.refused").len(), 2);
@@ -146,14 +151,22 @@ fn an_approval_on_c_is_answered_from_b_and_c_decides() {
     assert_eq!(listed["approvals"][0]["argv"][0], "touch");
     let out = b.run(&["approve", "--on", "c", &id_arg, "--nonce", "not-the-nonce"]);
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("wrong_nonce"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("wrong_nonce"),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(!records_of(&c, "approval.nonce_refused").is_empty());
     assert_eq!(approval(&c, id).0, "pending");
 
     // B approves: C decides, runs the command, records B as the answerer.
     let out = b.run(&["approve", "--on", "c", &id_arg]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("approved"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("approved"),
+        "{}",
+        text(&out.stdout)
+    );
     assert!(
         wait_for(Duration::from_secs(30), || c
             .workspace()
@@ -174,7 +187,11 @@ fn an_approval_on_c_is_answered_from_b_and_c_decides() {
     let nonce = listed["approvals"][0]["nonce"].as_str().unwrap();
     let out = b.run(&["deny", "--on", "c", &id_arg, "--nonce", nonce]);
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("not_pending"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not_pending"),
+        "{}",
+        text(&out.stderr)
+    );
     assert_eq!(approval(&c, id).0, "approved");
 
     c_daemon.stop();

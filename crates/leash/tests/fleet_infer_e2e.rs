@@ -197,7 +197,11 @@ fn a_thinks_on_bs_model_acts_on_a_and_falls_back_when_b_is_gone() {
     // B is gone: A's next job is answered by A's own model, and says so.
     b_daemon.stop();
     let job = run_job(&a, "make the marker again", &a_daemon);
-    assert!(a.workspace().join("local-a").exists(), "{}", a_daemon.stderr());
+    assert!(
+        a.workspace().join("local-a").exists(),
+        "{}",
+        a_daemon.stderr()
+    );
     let switches = records_of(&a, "backend.switch");
     assert_eq!(switches.len(), 1, "{switches:?}");
     assert_eq!(switches[0]["job_id"], job);

@@ -113,9 +113,18 @@ fn a_trigger_with_on_runs_its_job_on_that_device() {
     let mut latencies = Vec::new();
     for i in 0..rounds {
         let before = jiff::Timestamp::now();
-        std::fs::write(drop_dir.join(format!("t{i}.task")), format!("payload {i}\n")).unwrap();
+        std::fs::write(
+            drop_dir.join(format!("t{i}.task")),
+            format!("payload {i}\n"),
+        )
+        .unwrap();
         assert!(
-            wait_for(Duration::from_secs(30), || records_of(&c, "command.started").len() > i),
+            wait_for(Duration::from_secs(30), || records_of(
+                &c,
+                "command.started"
+            )
+            .len()
+                > i),
             "job {i} never started on C\nA: {}\nC: {}",
             a_daemon.stderr(),
             c_daemon.stderr()
@@ -125,7 +134,10 @@ fn a_trigger_with_on_runs_its_job_on_that_device() {
         latencies.push(at.duration_since(before).as_secs_f64() * 1000.0);
     }
     assert!(c.workspace().join("ran-on-c").exists());
-    assert!(!a.workspace().join("ran-on-a").exists(), "A ran the job itself");
+    assert!(
+        !a.workspace().join("ran-on-a").exists(),
+        "A ran the job itself"
+    );
     assert!(records_of(&a, "command.started").is_empty());
     let forwarded = records_of(&a, "fleet.job.forwarded");
     assert_eq!(forwarded.len(), rounds, "{forwarded:?}");
@@ -133,7 +145,11 @@ fn a_trigger_with_on_runs_its_job_on_that_device() {
     // The trigger's data travelled as data, not as part of the task.
     let conn = rusqlite::Connection::open(common::daemon::database(&c)).unwrap();
     let (prompt, payload): (String, String) = conn
-        .query_row("SELECT prompt, payload FROM jobs WHERE trigger_kind = 'fleet' ORDER BY id LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(
+            "SELECT prompt, payload FROM jobs WHERE trigger_kind = 'fleet' ORDER BY id LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .unwrap();
     assert!(prompt.starts_with("handle the task"), "{prompt}");
     assert!(!prompt.contains("payload 0"), "{prompt}");
@@ -141,7 +157,12 @@ fn a_trigger_with_on_runs_its_job_on_that_device() {
     let admitted = records_of(&c, "fleet.job.admitted");
     assert_eq!(admitted.len(), rounds);
     assert_eq!(admitted[0]["payload"]["from"], "a");
-    assert!(wait_for(Duration::from_secs(30), || records_of(&a, "fleet.job.ended").len() == rounds));
+    assert!(wait_for(Duration::from_secs(30), || records_of(
+        &a,
+        "fleet.job.ended"
+    )
+    .len()
+        == rounds));
     let ended = records_of(&a, "fleet.job.ended");
     assert!(
         ended.iter().all(|r| r["payload"]["state"] == "done"),

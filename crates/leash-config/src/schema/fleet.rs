@@ -163,9 +163,12 @@ impl FleetConfig {
         r.field(&f, "infer_timeout_s", &mut c.infer_timeout_s, |r, n, k| {
             r.integer(n, k, 1)
         });
-        r.field(&f, "serve_max_tokens", &mut c.serve_max_tokens, |r, n, k| {
-            r.integer32(n, k, 1)
-        });
+        r.field(
+            &f,
+            "serve_max_tokens",
+            &mut c.serve_max_tokens,
+            |r, n, k| r.integer32(n, k, 1),
+        );
         r.field(&f, "serve_queue", &mut c.serve_queue, |r, n, k| {
             r.integer(n, k, 0).and_then(|q| usize::try_from(q).ok())
         });

@@ -323,14 +323,17 @@ fn require_backend_keys(
 
 /// Backend `fleet` needs `name: DEVICE/MODEL`: the device that offers the
 /// model (a valid device name) and the name it offers it under.
-fn check_fleet_model_name(r: &mut Reader<'_>, f: &Fields<'_>, backend: Backend, name: Option<&str>) {
+fn check_fleet_model_name(
+    r: &mut Reader<'_>,
+    f: &Fields<'_>,
+    backend: Backend,
+    name: Option<&str>,
+) {
     match backend {
         Backend::Fleet => {}
         Backend::Llama | Backend::LlamaServer | Backend::Openai | Backend::Replay => return,
     }
-    let well_formed = name
-        .and_then(split_fleet_model)
-        .is_some();
+    let well_formed = name.and_then(split_fleet_model).is_some();
     if !well_formed {
         let origin: Origin = f
             .node("name")
@@ -350,7 +353,8 @@ fn check_fleet_model_name(r: &mut Reader<'_>, f: &Fields<'_>, backend: Backend, 
 /// the device is a valid device name.
 pub fn split_fleet_model(name: &str) -> Option<(&str, &str)> {
     let (device, model) = name.split_once('/')?;
-    (crate::schema::fleet::is_device_name(device) && !model.trim().is_empty()).then_some((device, model))
+    (crate::schema::fleet::is_device_name(device) && !model.trim().is_empty())
+        .then_some((device, model))
 }
 
 fn read_base_url(r: &mut Reader<'_>, node: &Node, key: &str) -> Option<String> {

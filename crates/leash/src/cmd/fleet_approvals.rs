@@ -48,7 +48,11 @@ fn pending(answer: ApprovalAnswer, device: &str) -> anyhow::Result<Vec<PendingAp
     }
 }
 
-pub fn list_on(global: &GlobalArgs, loaded: &LoadedConfig, device: &str) -> anyhow::Result<ExitCode> {
+pub fn list_on(
+    global: &GlobalArgs,
+    loaded: &LoadedConfig,
+    device: &str,
+) -> anyhow::Result<ExitCode> {
     let answer = runtime()?.block_on(ask(loaded, device, ApprovalQuestion::List))?;
     let approvals = pending(answer, device)?;
     if global.json {
@@ -65,7 +69,10 @@ pub fn list_on(global: &GlobalArgs, loaded: &LoadedConfig, device: &str) -> anyh
             "{:>6}  {:>6}  {:<19}  {}",
             approval.id,
             approval.job_id.map(|j| j.to_string()).unwrap_or_default(),
-            escape_line(&approval.expires_at).chars().take(19).collect::<String>(),
+            escape_line(&approval.expires_at)
+                .chars()
+                .take(19)
+                .collect::<String>(),
             command_line(&json!(approval.argv)),
         );
     }

@@ -86,7 +86,11 @@ pub fn run(
                     escape_line(&r.device),
                     escape_line(problem)
                 ),
-                _ => println!("{}: verified, {} records", escape_line(&r.device), r.records),
+                _ => println!(
+                    "{}: verified, {} records",
+                    escape_line(&r.device),
+                    r.records
+                ),
             }
         }
     }
@@ -115,7 +119,10 @@ async fn check_device(fleet: &Fleet, device: &str) -> ChainReport {
         };
         if records.is_empty() {
             if chain.last_seq < head {
-                chain.bad(chain.last_seq + 1, format!("record seq {} is missing", chain.last_seq + 1));
+                chain.bad(
+                    chain.last_seq + 1,
+                    format!("record seq {} is missing", chain.last_seq + 1),
+                );
             }
             return chain.report(device);
         }
@@ -162,10 +169,16 @@ impl ChainWalk {
         };
         self.records += 1;
         if record.seq != expected {
-            return self.bad(expected, format!("seq {} where seq {expected} belongs", record.seq));
+            return self.bad(
+                expected,
+                format!("seq {} where seq {expected} belongs", record.seq),
+            );
         }
         if record.prev_hash != self.prev_hash {
-            return self.bad(expected, "prev_hash is not the previous record's hash".to_owned());
+            return self.bad(
+                expected,
+                "prev_hash is not the previous record's hash".to_owned(),
+            );
         }
         if !record.hash_is_valid() {
             return self.bad(expected, "the hash does not match the record".to_owned());
