@@ -130,12 +130,7 @@ fn without_a_fleet_section_there_is_no_fleet_and_the_defaults_are_strict() {
     3,
     "DEVICE/MODEL"
 )]
-#[case::fleet_model_without_a_name(
-    "model:\n  backend: fleet\n",
-    "model.name",
-    2,
-    "DEVICE/MODEL"
-)]
+#[case::fleet_model_without_a_name("model:\n  backend: fleet\n", "model.name", 2, "DEVICE/MODEL")]
 #[case::fleet_fallback_with_a_wildcard_device(
     "model:\n  backend: replay\n  transcript: t.yaml\n  fallbacks:\n    - backend: fleet\n      name: '*/big'\n",
     "model.fallbacks[0].name",

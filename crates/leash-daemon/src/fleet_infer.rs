@@ -239,6 +239,21 @@ fn reply(
     }
 }
 
+/// The offered backend failed; whether the requester should fall back is
+/// that backend's own judgement ([`BackendError::falls_back`]).
+fn reply_failed(
+    out: &UnboundedSender<(String, bytes::Bytes)>,
+    me: &str,
+    request: &InferRequest,
+    err: &BackendError,
+) {
+    let body = ReplyBody::Failed {
+        reason: err.to_string(),
+        falls_back: err.falls_back(),
+    };
+    reply(out, me, request, body);
+}
+
 fn audit(ctx: &DaemonContext, kind: &str, details: serde_json::Value) {
     if let Err(err) = ctx.audit.append(None, kind, details) {
         tracing::error!(%err, kind, "fleet: audit append failed");
@@ -293,15 +308,7 @@ fn serve_one(
     let backend = match open_offered(ctx, backends, &request.model) {
         Ok(backend) => backend,
         Err(err) => {
-            reply(
-                out,
-                me,
-                request,
-                ReplyBody::Failed {
-                    reason: err.to_string(),
-                    falls_back: true,
-                },
-            );
+            reply_failed(out, me, request, &err);
             served("not_opened", json!(err.to_string()));
             return;
         }
@@ -341,15 +348,7 @@ fn serve_one(
             served(if cancelled { "cancelled" } else { "answered" }, detail);
         }
         Err(err) => {
-            reply(
-                out,
-                me,
-                request,
-                ReplyBody::Failed {
-                    reason: err.to_string(),
-                    falls_back: err.falls_back(),
-                },
-            );
+            reply_failed(out, me, request, &err);
             served("failed", json!(err.to_string()));
         }
     }

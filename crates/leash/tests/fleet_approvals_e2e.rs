@@ -12,79 +12,30 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use common::daemon::{DaemonProcess, database, free_port, pending_approvals, wait_for};
+use common::daemon::{DaemonProcess, database, pending_approvals, wait_for};
+use common::fleet::{Device, nats, records_of, touch_transcript};
 use common::{TestHome, text};
-use leash_fleet::test_server::NatsServer;
 
 const DEVICES: &[(&str, &str)] = &[("b", "pw-b"), ("c", "pw-c"), ("x", "pw-x")];
-
-fn nats(dir: &Path) -> Option<NatsServer> {
-    let server = NatsServer::start(dir, DEVICES).unwrap();
-    if server.is_none() {
-        eprintln!(
-            "skipped: no nats-server here (apt-get install nats-server; LEASH_REQUIRE_NATS_SERVER=1 makes this a failure)"
-        );
-    }
-    server
-}
 
 /// A device whose model touches `approved-on-<name>`, which its policy asks
 /// about; it trusts `trusted`.
 fn device(home: &TestHome, name: &str, url: &str, trusted: &[&str]) -> PathBuf {
-    let dir = home.config_file().parent().unwrap().to_path_buf();
-    std::fs::create_dir_all(&dir).unwrap();
-    let password = DEVICES.iter().find(|(d, _)| *d == name).unwrap().1;
-    let creds = dir.join("fleet.creds");
-    std::fs::write(&creds, format!("{name}:{password}\n")).unwrap();
-    std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
-    std::fs::write(
-        dir.join("transcript.yaml"),
-        format!("play: by_expect\nresponses:\n  - text: '{{\"actions\": [{{\"run\": [\"touch\", \"approved-on-{name}\"]}}], \"done\": true}}'\n"),
-    )
-    .unwrap();
-    home.write_config(&format!(
-        r#"model:
-  backend: replay
-  transcript: transcript.yaml
-security:
-  execution_mode: auto-approve
-  workspace: {ws}
-  whitelist: ["touch"]
-  require_approval_for: ["touch"]
-agent:
-  max_steps: 1
-  min_free_memory_mb: 0
-approvals:
-  expiry_s: 120
-daemon:
-  shutdown_grace_s: 5
-logging:
-  level: warn
-api:
-  listen: 127.0.0.1:{port}
-fleet:
-  device: {name}
-  urls: ["{url}"]
-  credentials: fleet.creds
-  heartbeat_s: 1
-  trusted: [{trusted}]
-"#,
-        ws = home.workspace().display(),
-        port = free_port(),
-        trusted = trusted.join(", "),
-    ));
-    home.config_file()
-}
-
-fn records_of(home: &TestHome, kind: &str) -> Vec<serde_json::Value> {
-    home.audit_records()
-        .into_iter()
-        .filter(|r| r["kind"] == kind)
-        .collect()
+    touch_transcript(home, "transcript.yaml", &format!("approved-on-{name}"));
+    Device {
+        name,
+        password: DEVICES.iter().find(|(d, _)| *d == name).unwrap().1,
+        url,
+        model: "  backend: replay\n  transcript: transcript.yaml",
+        security: "  require_approval_for: [\"touch\"]",
+        max_steps: 1,
+        fleet: &format!("  trusted: [{}]", trusted.join(", ")),
+        extra: "approvals:\n  expiry_s: 120\n",
+    }
+    .write(home)
 }
 
 /// `(state, channel, decided_by)` of approval `id`.
@@ -101,7 +52,7 @@ fn approval(home: &TestHome, id: i64) -> (String, Option<String>, Option<String>
 #[test]
 fn an_approval_on_c_is_answered_from_b_and_c_decides() {
     let root = tempfile::tempdir().unwrap();
-    let Some(server) = nats(root.path()) else {
+    let Some(server) = nats(root.path(), DEVICES) else {
         return;
     };
     let (b, c, x) = (TestHome::new(), TestHome::new(), TestHome::new());

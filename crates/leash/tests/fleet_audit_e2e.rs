@@ -12,60 +12,28 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use common::daemon::{DaemonProcess, database, free_port, wait_for};
+use common::daemon::{DaemonProcess, database, wait_for};
+use common::fleet::{Device, nats, records_of, touch_transcript};
 use common::{TestHome, text};
-use leash_fleet::test_server::NatsServer;
 
 const DEVICES: &[(&str, &str)] = &[("b", "pw-b"), ("c", "pw-c"), ("x", "pw-x")];
 
-fn nats(dir: &Path) -> Option<NatsServer> {
-    let server = NatsServer::start(dir, DEVICES).unwrap();
-    if server.is_none() {
-        eprintln!(
-            "skipped: no nats-server here (apt-get install nats-server; LEASH_REQUIRE_NATS_SERVER=1 makes this a failure)"
-        );
-    }
-    server
-}
-
 fn device(home: &TestHome, name: &str, url: &str, trusted: &[&str]) -> PathBuf {
-    let dir = home.config_file().parent().unwrap().to_path_buf();
-    std::fs::create_dir_all(&dir).unwrap();
-    let password = DEVICES.iter().find(|(d, _)| *d == name).unwrap().1;
-    let creds = dir.join("fleet.creds");
-    std::fs::write(&creds, format!("{name}:{password}\n")).unwrap();
-    std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
-    std::fs::write(dir.join("transcript.yaml"), "responses: []\n").unwrap();
-    home.write_config(&format!(
-        r#"model:
-  backend: replay
-  transcript: transcript.yaml
-security:
-  workspace: {ws}
-agent:
-  min_free_memory_mb: 0
-daemon:
-  shutdown_grace_s: 5
-logging:
-  level: warn
-api:
-  listen: 127.0.0.1:{port}
-fleet:
-  device: {name}
-  urls: ["{url}"]
-  credentials: fleet.creds
-  heartbeat_s: 1
-  trusted: [{trusted}]
-"#,
-        ws = home.workspace().display(),
-        port = free_port(),
-        trusted = trusted.join(", "),
-    ));
-    home.config_file()
+    touch_transcript(home, "transcript.yaml", &format!("ran-on-{name}"));
+    Device {
+        name,
+        password: DEVICES.iter().find(|(d, _)| *d == name).unwrap().1,
+        url,
+        model: "  backend: replay\n  transcript: transcript.yaml",
+        security: "",
+        max_steps: 1,
+        fleet: &format!("  trusted: [{}]", trusted.join(", ")),
+        extra: "",
+    }
+    .write(home)
 }
 
 fn fleet_audit(home: &TestHome, args: &[&str]) -> (bool, serde_json::Value) {
@@ -80,7 +48,7 @@ fn fleet_audit(home: &TestHome, args: &[&str]) -> (bool, serde_json::Value) {
 #[test]
 fn a_remote_chain_is_verified_here_and_a_tampered_one_is_reported() {
     let root = tempfile::tempdir().unwrap();
-    let Some(server) = nats(root.path()) else {
+    let Some(server) = nats(root.path(), DEVICES) else {
         return;
     };
     let (b, c, x) = (TestHome::new(), TestHome::new(), TestHome::new());
@@ -113,11 +81,7 @@ fn a_remote_chain_is_verified_here_and_a_tampered_one_is_reported() {
             .contains("untrusted"),
         "{doc}"
     );
-    let refusals: Vec<_> = c
-        .audit_records()
-        .into_iter()
-        .filter(|r| r["kind"] == "fleet.audit.refused")
-        .collect();
+    let refusals = records_of(&c, "fleet.audit.refused");
     assert_eq!(refusals.len(), 1);
     assert_eq!(refusals[0]["payload"]["publisher"], "x");
 

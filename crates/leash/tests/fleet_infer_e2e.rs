@@ -14,77 +14,36 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use common::daemon::{DaemonProcess, free_port, is_terminal, job_states, wait_for};
+use common::daemon::{DaemonProcess, is_terminal, job_states, wait_for};
+use common::fleet::{Device, nats, records_of, touch_transcript};
 use common::{TestHome, text};
-use leash_fleet::test_server::NatsServer;
 
 const DEVICES: &[(&str, &str)] = &[("a", "pw-a"), ("b", "pw-b"), ("x", "pw-x")];
 
-fn nats(dir: &Path) -> Option<NatsServer> {
-    let server = NatsServer::start(dir, DEVICES).unwrap();
-    if server.is_none() {
-        eprintln!(
-            "skipped: no nats-server here (apt-get install nats-server; LEASH_REQUIRE_NATS_SERVER=1 makes this a failure)"
-        );
-    }
-    server
+fn password(name: &str) -> &'static str {
+    DEVICES.iter().find(|(d, _)| *d == name).unwrap().1
 }
 
-/// A transcript whose every answer touches `marker` (in the workspace of the
-/// device that runs the actions).
-fn transcript(dir: &Path, file: &str, marker: &str) {
-    std::fs::write(
-        dir.join(file),
-        format!(
-            "play: by_expect\nresponses:\n  - text: '{{\"actions\": [{{\"run\": [\"touch\", \"{marker}\"]}}], \"done\": true}}'\n"
-        ),
-    )
-    .unwrap();
-}
-
-/// A device's home. `model` is its `model:` section; `fleet_extra` lines are
-/// appended to its `fleet:` section.
+/// A device's home: a local model touching `local-<name>` and an offered one
+/// touching `thought-on-<name>`. `model` is its `model:` section; `fleet_extra`
+/// lines go into its `fleet:` section.
 fn device(home: &TestHome, name: &str, url: &str, model: &str, fleet_extra: &str) -> PathBuf {
-    let dir = home.config_file().parent().unwrap().to_path_buf();
-    std::fs::create_dir_all(&dir).unwrap();
-    let password = DEVICES.iter().find(|(d, _)| *d == name).unwrap().1;
-    let creds = dir.join("fleet.creds");
-    std::fs::write(&creds, format!("{name}:{password}\n")).unwrap();
-    std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
-    transcript(&dir, "local.yaml", &format!("local-{name}"));
-    transcript(&dir, "offered.yaml", &format!("thought-on-{name}"));
-    home.write_config(&format!(
-        r#"model:
-{model}
-security:
-  execution_mode: auto-approve
-  workspace: {ws}
-  whitelist: ["touch"]
-agent:
-  max_steps: 1
-  min_free_memory_mb: 0
-daemon:
-  shutdown_grace_s: 5
-logging:
-  level: warn
-api:
-  listen: 127.0.0.1:{port}
-fleet:
-  device: {name}
-  urls: ["{url}"]
-  credentials: fleet.creds
-  heartbeat_s: 1
-  infer_timeout_s: 10
-{fleet_extra}
-"#,
-        ws = home.workspace().display(),
-        port = free_port(),
-    ));
-    home.config_file()
+    touch_transcript(home, "local.yaml", &format!("local-{name}"));
+    touch_transcript(home, "offered.yaml", &format!("thought-on-{name}"));
+    Device {
+        name,
+        password: password(name),
+        url,
+        model,
+        security: "",
+        max_steps: 1,
+        fleet: &format!("  infer_timeout_s: 10\n{fleet_extra}"),
+        extra: "",
+    }
+    .write(home)
 }
 
 /// B: offers its replay model as `default` to A only.
@@ -92,13 +51,6 @@ const OFFERING_MODEL: &str = "  backend: replay\n  transcript: offered.yaml";
 const OFFERING_FLEET: &str = "  trusted: [a]\n  offer_models: [default]";
 /// A and X: B's model first, their own after it.
 const USING_MODEL: &str = "  backend: fleet\n  name: b/default\n  fallbacks:\n    - backend: replay\n      transcript: local.yaml";
-
-fn records_of(home: &TestHome, kind: &str) -> Vec<serde_json::Value> {
-    home.audit_records()
-        .into_iter()
-        .filter(|r| r["kind"] == kind)
-        .collect()
-}
 
 fn joined(home: &TestHome) -> bool {
     !records_of(home, "fleet.joined").is_empty()
@@ -131,7 +83,7 @@ fn model_outputs(home: &TestHome, job: i64) -> Vec<serde_json::Value> {
 #[test]
 fn a_thinks_on_bs_model_acts_on_a_and_falls_back_when_b_is_gone() {
     let root = tempfile::tempdir().unwrap();
-    let Some(server) = nats(root.path()) else {
+    let Some(server) = nats(root.path(), DEVICES) else {
         return;
     };
     let (a, b, x) = (TestHome::new(), TestHome::new(), TestHome::new());
@@ -234,7 +186,7 @@ fn a_thinks_on_bs_model_acts_on_a_and_falls_back_when_b_is_gone() {
 #[test]
 fn time_to_first_token_through_the_fleet_against_direct() {
     let root = tempfile::tempdir().unwrap();
-    let Some(server) = nats(root.path()) else {
+    let Some(server) = nats(root.path(), DEVICES) else {
         return;
     };
     let (a, b) = (TestHome::new(), TestHome::new());

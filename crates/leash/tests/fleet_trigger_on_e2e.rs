@@ -12,68 +12,33 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use common::TestHome;
-use common::daemon::{DaemonProcess, free_port, wait_for};
-use leash_fleet::test_server::NatsServer;
+use common::daemon::{DaemonProcess, wait_for};
+use common::fleet::{Device, nats, records_of, touch_transcript};
 
 const DEVICES: &[(&str, &str)] = &[("a", "pw-a"), ("c", "pw-c")];
 
-fn nats(dir: &Path) -> Option<NatsServer> {
-    let server = NatsServer::start(dir, DEVICES).unwrap();
-    if server.is_none() {
-        eprintln!(
-            "skipped: no nats-server here (apt-get install nats-server; LEASH_REQUIRE_NATS_SERVER=1 makes this a failure)"
-        );
-    }
-    server
-}
-
 fn device(home: &TestHome, name: &str, url: &str, extra: &str, trusted: &[&str]) -> PathBuf {
-    let dir = home.config_file().parent().unwrap().to_path_buf();
-    std::fs::create_dir_all(dir.join("drop")).unwrap();
-    let password = DEVICES.iter().find(|(d, _)| *d == name).unwrap().1;
-    let creds = dir.join("fleet.creds");
-    std::fs::write(&creds, format!("{name}:{password}\n")).unwrap();
-    std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
-    std::fs::write(
-        dir.join("transcript.yaml"),
-        format!("play: by_expect\nresponses:\n  - text: '{{\"actions\": [{{\"run\": [\"touch\", \"ran-on-{name}\"]}}], \"done\": true}}'\n"),
-    )
-    .unwrap();
-    home.write_config(&format!(
-        r#"model:
-  backend: replay
-  transcript: transcript.yaml
-security:
-  execution_mode: auto-approve
-  workspace: {ws}
-  whitelist: ["touch"]
-agent:
-  max_steps: 2
-  min_free_memory_mb: 0
-daemon:
-  shutdown_grace_s: 5
-logging:
-  level: warn
-api:
-  listen: 127.0.0.1:{port}
-fleet:
-  device: {name}
-  urls: ["{url}"]
-  credentials: fleet.creds
-  heartbeat_s: 1
-  accept_mode: auto-approve
-  trusted: [{trusted}]
-{extra}"#,
-        ws = home.workspace().display(),
-        port = free_port(),
-        trusted = trusted.join(", "),
-    ));
-    home.config_file()
+    touch_transcript(home, "transcript.yaml", &format!("ran-on-{name}"));
+    let config = Device {
+        name,
+        password: DEVICES.iter().find(|(d, _)| *d == name).unwrap().1,
+        url,
+        model: "  backend: replay\n  transcript: transcript.yaml",
+        security: "",
+        max_steps: 2,
+        fleet: &format!(
+            "  accept_mode: auto-approve\n  trusted: [{}]",
+            trusted.join(", ")
+        ),
+        extra,
+    }
+    .write(home);
+    std::fs::create_dir_all(config.parent().unwrap().join("drop")).unwrap();
+    config
 }
 
 const HAND_OVER: &str = r#"monitoring:
@@ -87,17 +52,10 @@ triggers:
     on: c
 "#;
 
-fn records_of(home: &TestHome, kind: &str) -> Vec<serde_json::Value> {
-    home.audit_records()
-        .into_iter()
-        .filter(|r| r["kind"] == kind)
-        .collect()
-}
-
 #[test]
 fn a_trigger_with_on_runs_its_job_on_that_device() {
     let root = tempfile::tempdir().unwrap();
-    let Some(server) = nats(root.path()) else {
+    let Some(server) = nats(root.path(), DEVICES) else {
         return;
     };
     let (a, c) = (TestHome::new(), TestHome::new());
