@@ -16,26 +16,18 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use common::daemon::{DaemonProcess, database, pending_approvals, wait_for};
-use common::fleet::{Device, nats, records_of, touch_transcript};
+use common::fleet::{nats, records_of, replay_device};
 use common::{TestHome, text};
 
 const DEVICES: &[(&str, &str)] = &[("b", "pw-b"), ("c", "pw-c"), ("x", "pw-x")];
 
-/// A device whose model touches `approved-on-<name>`, which its policy asks
+/// A device whose model touches `ran-on-<name>`, which its policy asks
 /// about; it trusts `trusted`.
 fn device(home: &TestHome, name: &str, url: &str, trusted: &[&str]) -> PathBuf {
-    touch_transcript(home, "transcript.yaml", &format!("approved-on-{name}"));
-    Device {
-        name,
-        password: DEVICES.iter().find(|(d, _)| *d == name).unwrap().1,
-        url,
-        model: "  backend: replay\n  transcript: transcript.yaml",
-        security: "  require_approval_for: [\"touch\"]",
-        max_steps: 1,
-        fleet: &format!("  trusted: [{}]", trusted.join(", ")),
-        extra: "approvals:\n  expiry_s: 120\n",
-    }
-    .write(home)
+    let password = DEVICES.iter().find(|(d, _)| *d == name).unwrap().1;
+    let security = "  require_approval_for: [\"touch\"]";
+    let extra = "approvals:\n  expiry_s: 120\n";
+    replay_device(home, (name, password), url, trusted, security, extra)
 }
 
 /// `(state, channel, decided_by)` of approval `id`.
@@ -121,7 +113,7 @@ fn an_approval_on_c_is_answered_from_b_and_c_decides() {
     assert!(
         wait_for(Duration::from_secs(30), || c
             .workspace()
-            .join("approved-on-c")
+            .join("ran-on-c")
             .exists()),
         "{}",
         c_daemon.stderr()

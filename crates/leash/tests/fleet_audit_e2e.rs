@@ -16,24 +16,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use common::daemon::{DaemonProcess, database, wait_for};
-use common::fleet::{Device, nats, records_of, touch_transcript};
+use common::fleet::{nats, records_of, replay_device};
 use common::{TestHome, text};
 
 const DEVICES: &[(&str, &str)] = &[("b", "pw-b"), ("c", "pw-c"), ("x", "pw-x")];
 
 fn device(home: &TestHome, name: &str, url: &str, trusted: &[&str]) -> PathBuf {
-    touch_transcript(home, "transcript.yaml", &format!("ran-on-{name}"));
-    Device {
-        name,
-        password: DEVICES.iter().find(|(d, _)| *d == name).unwrap().1,
-        url,
-        model: "  backend: replay\n  transcript: transcript.yaml",
-        security: "",
-        max_steps: 1,
-        fleet: &format!("  trusted: [{}]", trusted.join(", ")),
-        extra: "",
-    }
-    .write(home)
+    let password = DEVICES.iter().find(|(d, _)| *d == name).unwrap().1;
+    replay_device(home, (name, password), url, trusted, "", "")
 }
 
 fn fleet_audit(home: &TestHome, args: &[&str]) -> (bool, serde_json::Value) {

@@ -17,26 +17,13 @@ use std::time::Duration;
 
 use common::TestHome;
 use common::daemon::{DaemonProcess, wait_for};
-use common::fleet::{Device, nats, records_of, touch_transcript};
+use common::fleet::{nats, records_of, replay_device};
 
 const DEVICES: &[(&str, &str)] = &[("a", "pw-a"), ("c", "pw-c")];
 
 fn device(home: &TestHome, name: &str, url: &str, extra: &str, trusted: &[&str]) -> PathBuf {
-    touch_transcript(home, "transcript.yaml", &format!("ran-on-{name}"));
-    let config = Device {
-        name,
-        password: DEVICES.iter().find(|(d, _)| *d == name).unwrap().1,
-        url,
-        model: "  backend: replay\n  transcript: transcript.yaml",
-        security: "",
-        max_steps: 2,
-        fleet: &format!(
-            "  accept_mode: auto-approve\n  trusted: [{}]",
-            trusted.join(", ")
-        ),
-        extra,
-    }
-    .write(home);
+    let password = DEVICES.iter().find(|(d, _)| *d == name).unwrap().1;
+    let config = replay_device(home, (name, password), url, trusted, "", extra);
     std::fs::create_dir_all(config.parent().unwrap().join("drop")).unwrap();
     config
 }

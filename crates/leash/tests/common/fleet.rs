@@ -97,6 +97,33 @@ pub fn touch_transcript(home: &TestHome, file: &str, marker: &str) {
     .unwrap();
 }
 
+/// A device whose replay model touches `ran-on-<name>`, trusting `trusted`,
+/// with extra `security:` lines and top-level sections.
+pub fn replay_device(
+    home: &TestHome,
+    (name, password): (&str, &str),
+    url: &str,
+    trusted: &[&str],
+    security: &str,
+    extra: &str,
+) -> PathBuf {
+    touch_transcript(home, "transcript.yaml", &format!("ran-on-{name}"));
+    Device {
+        name,
+        password,
+        url,
+        model: "  backend: replay\n  transcript: transcript.yaml",
+        security,
+        max_steps: 2,
+        fleet: &format!(
+            "  accept_mode: auto-approve\n  trusted: [{}]",
+            trusted.join(", ")
+        ),
+        extra,
+    }
+    .write(home)
+}
+
 /// The device's audit records of `kind`, in order.
 pub fn records_of(home: &TestHome, kind: &str) -> Vec<serde_json::Value> {
     home.audit_records()
