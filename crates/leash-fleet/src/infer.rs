@@ -30,6 +30,8 @@ pub const MAX_MESSAGES: usize = 256;
 pub const MAX_CONVERSATION_BYTES: usize = 256 * 1024;
 /// Bytes of a shaped answer's grammar and schema.
 pub const MAX_SHAPE_BYTES: usize = 64 * 1024;
+/// Bytes of the program choice (typed command shapes become a grammar here).
+pub const MAX_PROGRAMS_BYTES: usize = 256 * 1024;
 
 /// The answer's shape, as sent ([`OutputFormat`] without the `Arc`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -252,6 +254,7 @@ pub fn judge(config: &FleetConfig, subject: &str, payload: &[u8]) -> Judged {
         WireFormat::Shaped { gbnf, schema, .. } => gbnf.len() + schema.to_string().len(),
         WireFormat::Actions | WireFormat::Text => 0,
     };
+    let programs = serde_json::to_vec(&request.programs).map_or(usize::MAX, |v| v.len());
     for (what, size, limit) in [
         (
             "the number of messages",
@@ -268,6 +271,7 @@ pub fn judge(config: &FleetConfig, subject: &str, payload: &[u8]) -> Judged {
             shape,
             MAX_SHAPE_BYTES,
         ),
+        ("the program choice (bytes)", programs, MAX_PROGRAMS_BYTES),
     ] {
         if size > limit {
             return refuse(&request, InferRefusal::TooLarge { what, size, limit });
@@ -370,6 +374,7 @@ mod tests {
     #[case::too_many_messages("leash.phone.direct.srv.infer", InferRequest { messages: vec![ChatMessage { role: Role::User, content: "x".into() }; MAX_MESSAGES + 1], ..request("phone", "srv", "big") }, "too_large")]
     #[case::conversation_too_long("leash.phone.direct.srv.infer", InferRequest { messages: vec![ChatMessage { role: Role::User, content: "x".repeat(MAX_CONVERSATION_BYTES + 1) }], ..request("phone", "srv", "big") }, "too_large")]
     #[case::grammar_too_long("leash.phone.direct.srv.infer", InferRequest { format: WireFormat::Shaped { name: "s".into(), gbnf: "x".repeat(MAX_SHAPE_BYTES + 1), schema: serde_json::Value::Null }, ..request("phone", "srv", "big") }, "too_large")]
+    #[case::program_choice_too_long("leash.phone.direct.srv.infer", InferRequest { programs: WirePrograms::OneOf { names: vec!["x".repeat(1024); MAX_PROGRAMS_BYTES / 1024 + 1] }, ..request("phone", "srv", "big") }, "too_large")]
     fn inference_requests_are_judged_strictest_first(
         #[case] subject: &str,
         #[case] request: InferRequest,
