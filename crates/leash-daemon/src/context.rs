@@ -45,6 +45,10 @@ pub struct DaemonContext {
     pub(crate) web: crate::http::WebSessions,
     /// On Termux, `termux-wake-lock` held while any job runs.
     pub wake_lock: crate::wake_lock::WakeLock,
+    /// The fleet's models (backend `fleet`), set at start when in a fleet.
+    pub(crate) fleet_models: std::sync::OnceLock<leash_core::SharedRemoteModels>,
+    /// The fleet, once joined (jobs of triggers with `on:` go through it).
+    pub(crate) fleet: std::sync::OnceLock<(leash_fleet::Fleet, tokio::runtime::Handle)>,
 }
 
 impl DaemonContext {
@@ -74,6 +78,8 @@ impl DaemonContext {
             stop_tx,
             web: crate::http::WebSessions::default(),
             wake_lock,
+            fleet_models: std::sync::OnceLock::new(),
+            fleet: std::sync::OnceLock::new(),
         })
     }
 

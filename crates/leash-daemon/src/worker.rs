@@ -128,6 +128,10 @@ fn run_one(
         step = tracing::field::Empty,
     );
     let _in_job = job_span.enter();
+    // A trigger with `on:` runs elsewhere: hand the job over, end it here.
+    if let Some((state, result)) = crate::fleet_forward::forward_if_remote(ctx, job) {
+        return end_job(ctx, job, state, &result);
+    }
     let workspace = job_workspace(ctx, job);
     let engine = match engine_for(ctx, engines, &workspace) {
         Ok(engine) => engine,

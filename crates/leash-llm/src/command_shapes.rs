@@ -11,7 +11,7 @@
 //! steps on options and files that do not exist.
 
 /// The kind of one argv word after the program.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum WordKind {
     /// A path that must exist: one of [`CommandShapes::existing`].
     Existing,
@@ -28,7 +28,7 @@ pub enum WordKind {
 }
 
 /// An option and the value it takes, if any (always as the next argv word).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct OptionShape {
     /// As written in argv: `-l`, `--all`, `-name`.
     pub spelling: String,
@@ -36,7 +36,7 @@ pub struct OptionShape {
 }
 
 /// The words of one level: options first, then operands in order.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct WordsShape {
     pub options: Vec<OptionShape>,
     /// Operands that come first and are required (`grep PATTERN`).
@@ -54,14 +54,14 @@ pub struct WordsShape {
 }
 
 /// A subcommand (`git log`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct SubcommandShape {
     pub name: String,
     pub words: WordsShape,
 }
 
 /// A program that can run.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ProgramShape {
     pub name: String,
     /// The program's own words (before a subcommand).
@@ -72,7 +72,7 @@ pub struct ProgramShape {
 }
 
 /// Everything a `run` action may say, and the paths file actions may name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct CommandShapes {
     pub programs: Vec<ProgramShape>,
     /// Workspace entries that exist (relative paths, `.` first), for operands

@@ -189,6 +189,13 @@ impl Config {
                         format!("{name:?} is not a key of `models:`"),
                     );
                 }
+                if trigger.on.is_some() && c.fleet.is_none() {
+                    r.error(
+                        &n.origin,
+                        &format!("triggers[{i}].on"),
+                        "needs a `fleet:` section (the job is handed over through the fleet)",
+                    );
+                }
             }
         }
         c

@@ -151,6 +151,12 @@ pub struct TriggerConfig {
     /// The named model (a key of `models:`) this trigger's jobs use.
     #[serde(default)]
     pub model: Option<String>,
+    /// Another device of the fleet that runs this trigger's jobs (`on:
+    /// laptop`): the job is queued here as usual, then handed over through
+    /// the fleet, where it runs under that device's own config and policy.
+    /// Needs `fleet:`.
+    #[serde(default)]
+    pub on: Option<String>,
 }
 
 /// Read the `triggers:` list and check that names are unique.
@@ -204,6 +210,7 @@ fn read_trigger(r: &mut Reader<'_>, node: &Node, key: &str) -> Option<TriggerCon
         cooldown_s: None,
         skill: None,
         model: None,
+        on: None,
     };
     r.optional(&f, "pattern", &mut t.pattern, read_pattern);
     r.optional(&f, "cron", &mut t.cron, read_cron);
@@ -238,6 +245,10 @@ fn read_trigger(r: &mut Reader<'_>, node: &Node, key: &str) -> Option<TriggerCon
     });
     r.optional(&f, "skill", &mut t.skill, Reader::nonempty_string);
     r.optional(&f, "model", &mut t.model, Reader::nonempty_string);
+    r.optional(&f, "on", &mut t.on, |r, n, k| {
+        let name = r.nonempty_string(n, k)?;
+        crate::schema::fleet::check_device_name(r, n, k, &name).then_some(name)
+    });
     let kind = kind?;
     check_kind_keys(r, &f, kind);
     name?;

@@ -346,6 +346,7 @@ mod tests {
             timezone: zone.map(str::to_owned),
             skill: None,
             model: None,
+            on: None,
         }
     }
 

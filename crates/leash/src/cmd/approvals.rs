@@ -34,6 +34,10 @@ pub struct ApprovalsArgs {
     /// Which requests: pending (default), approved, denied, expired, all.
     #[arg(long, value_name = "STATE")]
     pub state: Option<String>,
+    /// Another device's pending requests, through the fleet (it must trust
+    /// this device).
+    #[arg(long, value_name = "DEVICE", conflicts_with = "state")]
+    pub on: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -65,6 +69,10 @@ pub struct AnswerArgs {
     /// "wrong file or place", "do it another way").
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
+    /// Answer a request of another device, through the fleet (it must trust
+    /// this device; it decides, first answer wins).
+    #[arg(long, value_name = "DEVICE", conflicts_with_all = ["grant", "via"])]
+    pub on: Option<String>,
 }
 
 /// Which way an answer goes. Closed.
@@ -88,6 +96,9 @@ pub fn list(global: &GlobalArgs, args: ApprovalsArgs) -> anyhow::Result<ExitCode
         Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
+    if let Some(device) = &args.on {
+        return crate::cmd::fleet_approvals::list_on(global, &loaded, device);
+    }
     let client = ApiClient::from_config(&loaded)?;
     let path = match &args.state {
         Some(state) if state.chars().all(|c| c.is_ascii_alphabetic()) => {
@@ -144,6 +155,21 @@ pub fn answer(global: &GlobalArgs, args: AnswerArgs, answer: Answer) -> anyhow::
         Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
+    if let Some(device) = &args.on {
+        let approve = answer == Answer::Approve;
+        if approve && args.reason.is_some() {
+            anyhow::bail!("--reason goes with `leash deny`, not `leash approve`");
+        }
+        let by = answered_by("cli");
+        let request = crate::cmd::fleet_approvals::Decision {
+            id: args.id,
+            nonce: args.nonce,
+            approve,
+            by,
+            reason: args.reason,
+        };
+        return crate::cmd::fleet_approvals::decide_on(global, &loaded, device, request);
+    }
     let client = ApiClient::from_config(&loaded)?;
     let id = args.id;
     let at_terminal = std::io::IsTerminal::is_terminal(&std::io::stdin());
@@ -226,7 +252,7 @@ fn print_request_facts(approval: &Value) {
 }
 
 /// An argv as one line for people (JSON-quoted words where needed).
-fn command_line(argv: &Value) -> String {
+pub(crate) fn command_line(argv: &Value) -> String {
     argv.as_array()
         .map(|words| {
             words

@@ -11,6 +11,8 @@ pub mod doctor_phone;
 pub mod eval;
 pub mod exec;
 pub mod fleet;
+pub mod fleet_approvals;
+pub mod fleet_audit;
 pub mod grants;
 pub mod init;
 pub mod init_run_as;
