@@ -455,6 +455,20 @@ impl Policy {
                 }
             }
         }
+        // `sed -i.bak`, `cp --suffix=.old`: the backups are written too.
+        for backup in
+            crate::backup::backup_paths(spec, &parsed, &path_args, &effective_cwd, no_target_dir)
+        {
+            if let Some(finding) = self
+                .paths
+                .check(&backup.text, &effective_cwd, backup.access)
+            {
+                out.push(finding.rule, finding.decision, finding.reason, finding.hint);
+                if out.settled() {
+                    return Some(top);
+                }
+            }
+        }
         if spec.discovers_repository && parsed.subcommand.is_some() {
             let git_dir = spec
                 .global

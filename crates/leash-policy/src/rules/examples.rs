@@ -4,9 +4,10 @@
 //! gap; the built-in rules are checked by the tests, so one that fails cannot
 //! ship.
 
-use super::format::RuleDoc;
+use super::format::{ProgramDoc, RuleDoc};
 use super::{RuleSet, script_facts, view};
 use crate::error::PolicyError;
+use crate::options::OptName;
 use crate::shell;
 
 pub(super) fn check(set: &RuleSet, source: &str, doc: &RuleDoc) -> Result<(), PolicyError> {
@@ -54,6 +55,56 @@ pub(super) fn check(set: &RuleSet, source: &str, doc: &RuleDoc) -> Result<(), Po
             } else {
                 "is listed under `not_match` but the rule matches it".to_string()
             }));
+        }
+    }
+    Ok(())
+}
+
+/// Checks the examples of a program's options (program level): a `match`
+/// example gives the option a non-empty value, a `not_match` one does not.
+pub(super) fn check_options(
+    set: &RuleSet,
+    source: &str,
+    doc: &ProgramDoc,
+) -> Result<(), PolicyError> {
+    let spec = set.knowledge.spec(set.knowledge.lookup(&doc.name));
+    for option in &doc.options {
+        let Some(id) = spec.global.option_id(&option.name) else {
+            // Replaced by a later document; its own examples are checked there.
+            continue;
+        };
+        let cases = option
+            .match_examples
+            .iter()
+            .map(|e| (e, true))
+            .chain(option.not_match.iter().map(|e| (e, false)));
+        for (example, want) in cases {
+            let fail = |problem: String| PolicyError::ExampleFailed {
+                source_name: source.to_string(),
+                rule: format!("{} option `{}`", doc.name, option.name),
+                example: example.clone(),
+                problem,
+            };
+            let argv = shell::parse_command(example)
+                .map_err(|e| fail(format!("is not one simple command (found {})", e.found)))?;
+            let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+            let program = refs[0].rsplit('/').next().unwrap_or(refs[0]);
+            if set.knowledge.lookup(program) != set.knowledge.lookup(&doc.name) {
+                return Err(fail(format!("names `{program}`, not `{}`", doc.name)));
+            }
+            let parsed = spec.parse(&refs[1..]);
+            let holds = parsed.options.iter().any(|o| {
+                o.level.is_none()
+                    && o.name == OptName::Known(id)
+                    && o.value.is_some_and(|v| !v.is_empty())
+            });
+            if holds != want {
+                return Err(fail(if want {
+                    "is listed under `match` but does not give the option a value".to_string()
+                } else {
+                    "is listed under `not_match` but gives the option a value".to_string()
+                }));
+            }
         }
     }
     Ok(())
