@@ -368,11 +368,7 @@ logging:
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(126), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains(".git"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).contains(".git"), "{}", text(&out.stderr));
     assert!(!ws.join(".git/hooks/pre-commit").exists());
     assert_eq!(
         std::fs::read_to_string(ws.join("pre-commit")).unwrap(),

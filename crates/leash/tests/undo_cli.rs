@@ -112,10 +112,16 @@ fn undo_removes_or_restores_the_backups_a_suffix_named() {
 
     let sed = home.run(&["exec", "--", "sed", "-i.bak", "s/hello/bye/", "a.txt"]);
     assert_eq!(sed.status.code(), Some(0), "{}", text(&sed.stderr));
-    assert_eq!(std::fs::read_to_string(ws.join("a.txt.bak")).unwrap(), "hello\n");
+    assert_eq!(
+        std::fs::read_to_string(ws.join("a.txt.bak")).unwrap(),
+        "hello\n"
+    );
     let cp = home.run(&["exec", "--", "cp", "-S", ".old", "a.txt", "b.txt"]);
     assert_eq!(cp.status.code(), Some(0), "{}", text(&cp.stderr));
-    assert_eq!(std::fs::read_to_string(ws.join("b.txt.old")).unwrap(), "old b\n");
+    assert_eq!(
+        std::fs::read_to_string(ws.join("b.txt.old")).unwrap(),
+        "old b\n"
+    );
     assert_ne!(tree(&ws), before);
 
     for _ in 0..2 {

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod crash;
+mod gc;
 mod hostile;
 mod linked;
 mod round_trips;
