@@ -62,7 +62,7 @@ fn in_use(store: &Store, entry: &UndoAction, now: jiff::Timestamp) -> Result<boo
         entry
             .created_at
             .parse::<jiff::Timestamp>()
-            .map_or(true, |created| {
+            .map_or(true, |created: jiff::Timestamp| {
                 let grace = i64::try_from(IN_FLIGHT.as_secs()).unwrap_or(i64::MAX);
                 now.duration_since(created) < jiff::SignedDuration::from_secs(grace)
             })
@@ -169,9 +169,10 @@ impl Journal {
             let in_flight = match refs.get(&name) {
                 Some(count) if *count > 0 => continue,
                 Some(_) => false,
-                None => self.objects.changed_at(&name).map_or(true, |when| {
-                    now.duration_since(when).unwrap_or_default() < IN_FLIGHT
-                }),
+                None => self
+                    .objects
+                    .changed_at(&name)
+                    .is_none_or(|when| now.duration_since(when).unwrap_or_default() < IN_FLIGHT),
             };
             if in_flight {
                 continue;
