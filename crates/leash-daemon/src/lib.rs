@@ -33,6 +33,7 @@ mod lifecycle;
 pub mod lock;
 mod metrics;
 pub mod notifier;
+pub mod termux_notifier;
 pub mod recovery;
 mod secret;
 mod skill_job;
