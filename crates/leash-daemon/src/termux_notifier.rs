@@ -19,7 +19,8 @@ pub const TERMUX_NOTIFICATION: &str = "termux-notification";
 /// Whether the configured notifier is the bare `termux-notification`
 /// program (no arguments of the person's own).
 pub fn is_builtin(program: &str, fixed: &[String]) -> bool {
-    fixed.is_empty() && Path::new(program).file_name() == Some(std::ffi::OsStr::new(TERMUX_NOTIFICATION))
+    fixed.is_empty()
+        && Path::new(program).file_name() == Some(std::ffi::OsStr::new(TERMUX_NOTIFICATION))
 }
 
 /// `program` as an absolute path: as given when it has a `/`, else found on
