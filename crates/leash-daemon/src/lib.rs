@@ -41,6 +41,7 @@ pub mod notifier;
 pub mod recovery;
 mod secret;
 mod skill_job;
+pub mod termux_notifier;
 pub mod triggers;
 pub mod voice;
 pub mod wake_lock;

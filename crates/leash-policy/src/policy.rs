@@ -477,6 +477,20 @@ impl Policy {
                 }
             }
         }
+        // `sed -i.bak`, `cp --suffix=.old`: the backups are written too.
+        for backup in
+            crate::backup::backup_paths(spec, &parsed, &path_args, &effective_cwd, no_target_dir)
+        {
+            if let Some(finding) = self
+                .paths
+                .check(&backup.text, &effective_cwd, backup.access)
+            {
+                out.push(finding.rule, finding.decision, finding.reason, finding.hint);
+                if out.settled() {
+                    return Some(top);
+                }
+            }
+        }
         // A program that looks for a repository upwards (git) reads its
         // config and hooks from wherever it finds one: judge that directory
         // as well, not just the arguments.

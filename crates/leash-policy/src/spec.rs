@@ -251,10 +251,15 @@ impl ProgramSpec {
             let access = match opt.path {
                 // A value the grammar types as text but that looks like a
                 // path is read-checked anyway: if an implementation reads it
-                // as a file after all, it still may not reach a secret.
+                // as a file after all, it still may not reach a secret. A
+                // backup suffix is no path: the backups it names are judged
+                // as writes (`backup`).
                 PathRoleDoc::None
                     if looks_like_path(value)
-                        && !matches!(opt.kind, ValueTypeDoc::Url | ValueTypeDoc::Program) =>
+                        && !matches!(
+                            opt.kind,
+                            ValueTypeDoc::Url | ValueTypeDoc::Program | ValueTypeDoc::BackupSuffix
+                        ) =>
                 {
                     Access::Read
                 }

@@ -554,7 +554,7 @@ fn apply(
         check_safe(&path, roots)?;
         match before {
             EntryState::Missing => {}
-            EntryState::Dir { mode } => {
+            EntryState::Dir { mode, .. } => {
                 if kind_changed {
                     std::fs::create_dir(&path).map_err(UndoError::io("cannot recreate", &path))?;
                 }
@@ -613,10 +613,34 @@ fn apply(
             touched_dirs.insert(parent.to_path_buf());
         }
     }
+    // Restoring entries changed the times of the directories holding them,
+    // and a recreated directory has a new one: put back what the pre-image
+    // saw, once every entry below is back. Setting a directory's time does
+    // not change its parent's, so the order does not matter.
+    for (key, before) in &t.before.entries {
+        let EntryState::Dir {
+            mtime: Some((s, ns)),
+            ..
+        } = before
+        else {
+            continue;
+        };
+        let path = entry_path(&t.path, key);
+        let left_alone = match now.entries.get(key) {
+            Some(EntryState::Dir {
+                mtime: Some(then), ..
+            }) => then == &(*s, *ns) && !touched_dirs.contains(&path),
+            Some(_) | None => false,
+        };
+        if left_alone {
+            continue;
+        }
+        check_safe(&path, roots)?;
+        set_dir_mtime(&path, mtime(*s, *ns))?;
+        touched_dirs.insert(path);
+    }
     // Recreating, replacing or removing the target changed its directory's
-    // modification time: put back the one the pre-image saw. (Directories
-    // inside a recursive target keep the time undo leaves them: their
-    // pre-images record no time.)
+    // modification time: put back the one the pre-image saw.
     if let (Some(parent), Some((s, ns))) = (t.path.parent(), t.before.parent_mtime)
         && touched_dirs.contains(parent)
     {

@@ -134,6 +134,9 @@ pub(crate) fn build_from(
         for rule_doc in &doc.rules {
             examples::check(&set, name, rule_doc)?;
         }
+        for program in &doc.programs {
+            examples::check_options(&set, name, program)?;
+        }
     }
     Ok(set)
 }
@@ -166,6 +169,14 @@ fn compile_args(doc: &ArgsDoc) -> Result<ArgsSpec, String> {
             kind: option.kind,
             extra: option.extra,
         };
+        if option.kind == ValueTypeDoc::BackupSuffix
+            && (option.match_examples.is_empty() || option.not_match.is_empty())
+        {
+            return Err(format!(
+                "option `{}`: a `backup-suffix` option needs `match` and `not_match` examples",
+                option.name
+            ));
+        }
         if option.extra != 0 && option.value == ValueDoc::None {
             return Err(format!(
                 "option `{}`: `extra` words need `value: required`",

@@ -58,7 +58,7 @@ fn a_user_rule_with_a_failing_example_fails_the_load() {
 fn a_broken_builtin_example_is_caught_by_the_build_time_check() {
     let (name, yaml) = BUILTIN_YAML
         .iter()
-        .find(|(_, text)| text.contains("not_match:"))
+        .find(|(_, text)| text.contains("not_match:") && text.contains("\nrules:"))
         .expect("some built-in rule has not_match examples");
     let mut doc: RulesDocument = serde_saphyr::from_str(yaml).unwrap();
     let rule = doc
@@ -76,4 +76,34 @@ fn a_broken_builtin_example_is_caught_by_the_build_time_check() {
         build_from(&sources, Syntax::Json, &[], Examples::All),
         Err(PolicyError::ExampleFailed { .. })
     ));
+}
+
+/// A `backup-suffix` option's examples are checked at load like a rule's: a
+/// `not_match` example that gives the option a value is a load error naming
+/// the option, and such an option without examples does not load at all.
+#[test]
+fn backup_suffix_option_examples_are_checked_at_load() {
+    let doc = |examples: &str| RulesSource {
+        name: "user.yaml".to_string(),
+        text: format!(
+            "programs:\n  - name: mysed\n    complete: true\n    options:\n      - name: in-place\n        short: i\n        value: optional\n        type: backup-suffix\n{examples}    operands: read\n    write_when: [in-place]\n"
+        ),
+    };
+    let good = doc("        match: [\"mysed -i.bak f\"]\n        not_match: [\"mysed -i f\"]\n");
+    assert!(super::build(&[good]).is_ok());
+    let wrong =
+        doc("        match: [\"mysed -i.bak f\"]\n        not_match: [\"mysed -i.orig f\"]\n");
+    match super::build(&[wrong]) {
+        Err(PolicyError::ExampleFailed { rule, example, .. }) => {
+            assert_eq!(rule, "mysed option `in-place`");
+            assert_eq!(example, "mysed -i.orig f");
+        }
+        other => panic!("expected ExampleFailed, got {other:?}"),
+    }
+    let missing = doc("");
+    let err = super::build(&[missing]).unwrap_err().to_string();
+    assert!(
+        err.contains("needs `match` and `not_match` examples"),
+        "{err}"
+    );
 }

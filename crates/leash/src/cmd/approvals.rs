@@ -73,6 +73,11 @@ pub struct AnswerArgs {
     /// this device; it decides, first answer wins).
     #[arg(long, value_name = "DEVICE", conflicts_with_all = ["grant", "via"])]
     pub on: Option<String>,
+    /// With deny: ask the person for the reason in this dialog program
+    /// (`termux-dialog`, as the phone notification's Deny button runs it);
+    /// cancelled or empty, the denial has no reason.
+    #[arg(long, value_name = "PROGRAM", conflicts_with = "reason")]
+    pub reason_dialog: Option<String>,
 }
 
 /// Which way an answer goes. Closed.
@@ -202,7 +207,14 @@ pub fn answer(global: &GlobalArgs, args: AnswerArgs, answer: Answer) -> anyhow::
             "minutes": args.minutes,
         });
     }
-    if let Some(reason) = &args.reason {
+    let reason = match (&args.reason, &args.reason_dialog) {
+        (_, Some(_)) if answer != Answer::Deny => {
+            anyhow::bail!("--reason-dialog goes with `leash deny`, not `leash approve`")
+        }
+        (_, Some(dialog)) => super::reason_dialog::ask(dialog),
+        (reason, None) => reason.clone(),
+    };
+    if let Some(reason) = &reason {
         if answer != Answer::Deny {
             anyhow::bail!("--reason goes with `leash deny`, not `leash approve`");
         }

@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod listen;
 pub mod model;
 pub mod policy;
+pub mod reason_dialog;
 pub mod status;
 pub mod submit;
 pub mod undo;
