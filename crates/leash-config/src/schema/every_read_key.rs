@@ -16,9 +16,8 @@ use super::Config;
 /// The schema's errors (not the file's): those a misspelt read produces.
 const SCHEMA_SOURCE: &str = "leash-config schema";
 
-/// Read `text` and return every error, the schema's included.
-fn read_errors(text: &str) -> Vec<crate::error::ConfigError> {
-    let doc = parse_file(text).unwrap_or_else(|e| panic!("test YAML does not parse: {e:?}"));
+/// Runs `read` with a fresh reader (no file directory, a fixed `HOME`).
+fn with_reader<T>(read: impl FnOnce(&mut Reader<'_>) -> T) -> T {
     let env = EnvVars::from_pairs([("HOME", "/home/test")]);
     let mut r = Reader::new(ReadContext {
         env: &env,
@@ -26,8 +25,16 @@ fn read_errors(text: &str) -> Vec<crate::error::ConfigError> {
         file_dir: None,
         cwd: None,
     });
-    let _ = Config::read(&mut r, &doc.root);
-    r.take_errors()
+    read(&mut r)
+}
+
+/// Read `text` and return every error, the schema's included.
+fn read_errors(text: &str) -> Vec<crate::error::ConfigError> {
+    let doc = parse_file(text).unwrap_or_else(|e| panic!("test YAML does not parse: {e:?}"));
+    with_reader(|r| {
+        let _ = Config::read(r, &doc.root);
+        r.take_errors()
+    })
 }
 
 /// A nested YAML mapping with every section of [`super::key_table`] present
@@ -88,22 +95,17 @@ fn every_key_the_schema_reads_is_a_field_of_its_section() {
 fn a_misspelt_read_fails_the_load_naming_the_section_and_key() {
     let doc =
         parse_file("logging:\n  audit_log: /tmp/audit.jsonl\n").unwrap_or_else(|e| panic!("{e:?}"));
-    let env = EnvVars::from_pairs([("HOME", "/home/test")]);
-    let mut r = Reader::new(ReadContext {
-        env: &env,
-        file_name: "test.yaml",
-        file_dir: None,
-        cwd: None,
-    });
     let logging = match &doc.root.value {
         crate::yaml_tree::Value::Map(entries) => &entries[0].value,
         other => panic!("expected a mapping, got {other:?}"),
     };
-    let f = r.fields(logging, "logging", super::logging::LoggingConfig::keys());
-    // The right spelling is found; the misspelt one finds nothing and is recorded.
-    assert!(f.node("audit_log").is_some());
-    assert!(f.node("audit_lgo").is_none());
-    let errors = r.take_errors();
+    let errors = with_reader(|r| {
+        let f = r.fields(logging, "logging", super::logging::LoggingConfig::keys());
+        // The right spelling is found; the misspelt one finds nothing and is recorded.
+        assert!(f.node("audit_log").is_some());
+        assert!(f.node("audit_lgo").is_none());
+        r.take_errors()
+    });
     assert_eq!(errors.len(), 1, "{errors:#?}");
     assert_eq!(errors[0].key, "logging.audit_lgo");
     assert_eq!(errors[0].source_name, SCHEMA_SOURCE);
