@@ -4,6 +4,8 @@
 pub(crate) mod device;
 #[cfg(test)]
 mod documented_keys;
+#[cfg(test)]
+mod every_read_key;
 pub(crate) mod fleet;
 pub(crate) mod keys;
 pub(crate) mod logging;

@@ -223,7 +223,11 @@ impl SecurityConfig {
             s.limits = Limits::read(r, n, &f.key("limits"));
         }
         if let Some(n) = f.node("sandbox") {
-            let sf = r.fields(n, &f.key("sandbox"), &["require"]);
+            let sf = r.fields(
+                n,
+                &f.key("sandbox"),
+                super::keys::struct_keys::<SandboxConfig>(),
+            );
             r.field(&sf, "require", &mut s.sandbox.require, |r, n, k| {
                 r.list(n, k, Reader::enumeration)
             });
