@@ -21,11 +21,7 @@
 //! The system secrets in it are removed by a second layer, the secret mask
 //! ([`build_secret_mask`]): every entry from `/` down is granted except the
 //! secrets, listing only directories that lead to one, so `/etc` is readable
-//! per entry without `shadow`, `ssl/private`, `sudoers*`, ... The directories
-//! on the way to a secret (`/`, `/etc`, `/etc/ssl`, ...) are also granted
-//! `ReadDir`, so `ls /etc` works as the policy says it does. Landlock rules
-//! cover everything beneath, so that right reaches the secret directories too:
-//! their entries' *names* can be listed, their contents still cannot be read.
+//! per entry without `shadow`, `ssl/private`, `sudoers*`, ...
 
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
@@ -79,11 +75,7 @@ fn read_roots(spec: &SandboxSpec, termux_prefix: Option<&Path>) -> Vec<PathBuf> 
 /// symlink entry is granted as what it points to (Landlock opens it), which is
 /// how `/etc/localtime` keeps working; a symlink pointing at a secret would
 /// expose it, so such a symlink is left out as well.
-///
-/// A directory that is walked (it leads to a secret) is pushed to `listable`:
-/// without `ReadDir` on it, `ls /etc` would fail although every entry the
-/// listing names (apart from the secrets) is readable.
-fn push_without_secrets(path: &Path, out: &mut Vec<PathBuf>, listable: &mut Vec<PathBuf>) {
+fn push_without_secrets(path: &Path, out: &mut Vec<PathBuf>) {
     if is_secret(path) {
         return;
     }
@@ -110,9 +102,8 @@ fn push_without_secrets(path: &Path, out: &mut Vec<PathBuf>, listable: &mut Vec<
     let Ok(entries) = std::fs::read_dir(path) else {
         return; // unreadable: grant nothing rather than the whole directory
     };
-    listable.push(path.to_path_buf());
     for entry in entries.flatten() {
-        push_without_secrets(&entry.path(), out, listable);
+        push_without_secrets(&entry.path(), out);
     }
 }
 
@@ -126,18 +117,14 @@ fn push_without_secrets(path: &Path, out: &mut Vec<PathBuf>, listable: &mut Vec<
 pub(crate) fn build_secret_mask() -> Result<OwnedFd, String> {
     let abi = TARGET_ABI;
     let mut entries = Vec::new();
-    let mut listable = Vec::new();
-    push_without_secrets(Path::new("/"), &mut entries, &mut listable);
+    push_without_secrets(Path::new("/"), &mut entries);
     let created = Ruleset::default()
         .handle_access(AccessFs::from_all(abi))
         .map_err(|e| err("handling file-system access (secret mask)", e))?
         .create()
         .map_err(|e| err("creating the secret mask", e))?
         .add_rules(path_beneath_rules(entries, AccessFs::from_all(abi)))
-        .map_err(|e| err("adding the secret mask's entries", e))?
-        // Names only: `ReadDir` opens no file's contents (that is `ReadFile`).
-        .add_rules(path_beneath_rules(listable, AccessFs::ReadDir))
-        .map_err(|e| err("adding the secret mask's listable directories", e))?;
+        .map_err(|e| err("adding the secret mask's entries", e))?;
     let fd: Option<OwnedFd> = created.into();
     fd.ok_or_else(|| "the kernel did not create the secret mask (Landlock not enforced)".to_owned())
 }
