@@ -15,6 +15,7 @@ mod load_config;
 mod logging;
 mod session;
 mod skill_job;
+mod chore_job;
 
 use std::process::ExitCode;
 
