@@ -251,9 +251,7 @@ fn first_file(workspace: &Path, dir: &str) -> Option<String> {
 /// "move everything" puts a holiday photo among the invoices.
 pub fn asks_for_every_file(request: &str) -> bool {
     const EVERY: [&str; 4] = ["everything", "all files", "all the files", "every file"];
-    const STAYS: [&str; 7] = [
-        "leave", "keep", "don't", "do not", "except", "else", "stay",
-    ];
+    const STAYS: [&str; 7] = ["leave", "keep", "don't", "do not", "except", "else", "stay"];
     request
         .to_lowercase()
         .split(['.', ';', '!', '?', '\n'])
@@ -321,10 +319,19 @@ mod tests {
     #[rstest::rstest]
     #[case::sort_everything("Sort everything in downloads/ into a/ and b/.", true)]
     #[case::all_the_files("Move all the files from inbox/ into docs/.", true)]
-    #[case::leave_everything_else("Move the invoices from inbox/ into invoices/. Leave everything else where it is.", false)]
-    #[case::keep_all_files_except("Keep all files except the photos in inbox/; move photos to pics/.", false)]
+    #[case::leave_everything_else(
+        "Move the invoices from inbox/ into invoices/. Leave everything else where it is.",
+        false
+    )]
+    #[case::keep_all_files_except(
+        "Keep all files except the photos in inbox/; move photos to pics/.",
+        false
+    )]
     #[case::only_some("Move the invoices into invoices/.", false)]
-    fn every_file_only_when_the_request_moves_every_file(#[case] request: &str, #[case] every: bool) {
+    fn every_file_only_when_the_request_moves_every_file(
+        #[case] request: &str,
+        #[case] every: bool,
+    ) {
         assert_eq!(asks_for_every_file(request), every, "{request}");
     }
 
@@ -352,7 +359,10 @@ mod tests {
     #[case::write_the_patch("Write the patch of HEAD into fix.patch", true)]
     #[case::review_to_file("Review the last commit and write the review to review.md.", false)]
     #[case::review_the_diff("Review the diff and save your verdict to v.md", false)]
-    fn the_diff_itself_only_when_asked_for_without_a_review(#[case] request: &str, #[case] raw: bool) {
+    fn the_diff_itself_only_when_asked_for_without_a_review(
+        #[case] request: &str,
+        #[case] raw: bool,
+    ) {
         assert_eq!(asks_for_the_diff_itself(request), raw, "{request}");
     }
 

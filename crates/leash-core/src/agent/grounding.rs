@@ -65,7 +65,10 @@ pub fn grounded_message(task: &str, report: &JobReport) -> Option<String> {
     if from_nowhere.is_empty() {
         Some(message.to_owned())
     } else {
-        tracing::debug!(?from_nowhere, "the model's final message is not shown: it states facts nothing showed");
+        tracing::debug!(
+            ?from_nowhere,
+            "the model's final message is not shown: it states facts nothing showed"
+        );
         None
     }
 }

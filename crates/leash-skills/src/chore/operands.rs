@@ -61,9 +61,7 @@ impl Operands {
         }
         // Keep the order the person said them in.
         names.sort_by_key(|name| clause.find(name.as_str()).unwrap_or(usize::MAX));
-        let refers_back = words
-            .iter()
-            .any(|w| BACK_REFERENCES.contains(&w.as_str()));
+        let refers_back = words.iter().any(|w| BACK_REFERENCES.contains(&w.as_str()));
         for name in names {
             ops.said.push(name.clone());
             let full = workspace.join(&name);
@@ -175,7 +173,8 @@ pub fn search_term(clause: &str) -> Option<String> {
         .skip(at + 1)
         .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric() && c != '-' && c != '_'))
         .find(|w| {
-            !w.is_empty() && !["the", "a", "an", "word", "text"].contains(&w.to_lowercase().as_str())
+            !w.is_empty()
+                && !["the", "a", "an", "word", "text"].contains(&w.to_lowercase().as_str())
         })
         .filter(|w| !w.starts_with('-'))
         .map(str::to_owned)
@@ -303,7 +302,10 @@ mod tests {
 
     #[test]
     fn search_terms_texts_and_extensions_are_read_from_the_words() {
-        assert_eq!(search_term("Which file mentions kiwi?").as_deref(), Some("kiwi"));
+        assert_eq!(
+            search_term("Which file mentions kiwi?").as_deref(),
+            Some("kiwi")
+        );
         assert_eq!(
             search_term("find the file that contains \"red apples\"").as_deref(),
             Some("red apples")

@@ -79,8 +79,14 @@ fn clauses(request: &str) -> Vec<String> {
         let joiner = matches!(word.to_lowercase().as_str(), "and" | "then" | "and,");
         let next_starts_verb = words.get(i + 1).is_some_and(|next| {
             let rest = words[i + 1..].join(" ");
-            !verbs_in(&rest.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-                .is_empty()
+            !verbs_in(
+                &rest
+                    .split_whitespace()
+                    .take(3)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )
+            .is_empty()
                 && next.to_lowercase() != "then"
         });
         if joiner && next_starts_verb && !current.trim().is_empty() {
@@ -222,7 +228,11 @@ fn candidates(
                 .collect();
             let mut out = Vec::new();
             for archive in archives {
-                let mode = if archive.ends_with(".tar") { "-cf" } else { "-czf" };
+                let mode = if archive.ends_with(".tar") {
+                    "-cf"
+                } else {
+                    "-czf"
+                };
                 for source in ops.dirs.iter().chain(ops.files.iter()) {
                     out.push(run(verb, &["tar", mode, archive, source]));
                 }

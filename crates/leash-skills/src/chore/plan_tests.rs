@@ -110,7 +110,10 @@ fn files_that_differ_are_never_deleted_as_duplicates() {
 #[case::delete_what_is_not_there("Delete ghost.txt.")]
 #[case::read_a_missing_file("What does missing.txt say?")]
 fn requests_that_name_nothing_valid_go_to_the_open_loop(#[case] request: &str) {
-    assert_eq!(labels(request, &["keep.txt"], &[]), Vec::<Vec<String>>::new());
+    assert_eq!(
+        labels(request, &["keep.txt"], &[]),
+        Vec::<Vec<String>>::new()
+    );
 }
 
 #[test]

@@ -185,10 +185,9 @@ fn report_result(report: &ChoreReport) -> String {
 /// Did the action run and succeed?
 fn succeeded(result: &ActionResult) -> bool {
     match result {
-        ActionResult::Command { report, .. } => report
-            .outcome
-            .as_ref()
-            .is_some_and(|o| o.status.success()),
+        ActionResult::Command { report, .. } => {
+            report.outcome.as_ref().is_some_and(|o| o.status.success())
+        }
         ActionResult::FileWrite {
             report, written, ..
         } => report.not_run.is_none() && written.is_ok(),
@@ -367,6 +366,9 @@ mod tests {
             "{}",
             shape.gbnf
         );
-        assert_eq!(shape.schema["properties"]["action"]["enum"][1], "cat \"q\".txt");
+        assert_eq!(
+            shape.schema["properties"]["action"]["enum"][1],
+            "cat \"q\".txt"
+        );
     }
 }

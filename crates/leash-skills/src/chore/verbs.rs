@@ -72,11 +72,7 @@ impl Verb {
                 &["line", "count"],
                 &["number", "of", "lines"],
             ],
-            Verb::CountFiles => &[
-                &["how", "many"],
-                &["count", "the"],
-                &["number", "of"],
-            ],
+            Verb::CountFiles => &[&["how", "many"], &["count", "the"], &["number", "of"]],
             Verb::Size => &[
                 &["how", "much", "space"],
                 &["how", "much", "disk"],
@@ -98,7 +94,13 @@ impl Verb {
             Verb::Copy => &[&["copy"], &["back", "up"], &["backup"]],
             Verb::Move => &[&["renam"], &["move"], &["mv"]],
             Verb::MakeDir => &[&["mkdir"]],
-            Verb::Delete => &[&["delet"], &["remov"], &["eras"], &["trash"], &["get", "rid"]],
+            Verb::Delete => &[
+                &["delet"],
+                &["remov"],
+                &["eras"],
+                &["trash"],
+                &["get", "rid"],
+            ],
             Verb::List => &[
                 &["list"],
                 &["files", "in"],
@@ -134,9 +136,11 @@ impl Verb {
         });
         // A new folder is "make/create/add … folder|directory".
         if self == Verb::MakeDir && !said {
-            let makes = words
-                .iter()
-                .any(|w| ["make", "creat", "add", "new"].iter().any(|s| w.starts_with(s)));
+            let makes = words.iter().any(|w| {
+                ["make", "creat", "add", "new"]
+                    .iter()
+                    .any(|s| w.starts_with(s))
+            });
             let folder = words.iter().any(|w| {
                 ["folder", "folders", "directory", "directories", "dir"].contains(&w.as_str())
             });
