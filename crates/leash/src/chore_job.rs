@@ -18,7 +18,7 @@ use crate::exit;
 use crate::skill_job::AskContext;
 
 /// Runs the job as a chore when the request is one; `None` otherwise.
-pub fn run_if_chore(mut ctx: AskContext<'_>) -> anyhow::Result<Option<ExitCode>> {
+pub fn run_if_chore(ctx: AskContext<'_>) -> anyhow::Result<Option<ExitCode>> {
     let workspace = &ctx.engine.workspace;
     let (entries, _) = workspace_entries(workspace);
     let Some(steps) = plan(ctx.task, workspace, &entries) else {
