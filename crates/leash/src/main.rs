@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod api_client;
+mod chore_job;
 mod cmd;
 mod escape;
 mod exit;
@@ -15,7 +16,6 @@ mod load_config;
 mod logging;
 mod session;
 mod skill_job;
-mod chore_job;
 
 use std::process::ExitCode;
 
