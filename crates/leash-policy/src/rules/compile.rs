@@ -5,10 +5,10 @@
 use std::collections::{HashMap, HashSet};
 
 use super::condition::{Condition, OptKey};
-use super::lazy_regex::LazyRegex;
 use super::format::{
     ArgsDoc, PathRoleDoc, ProgramDoc, RuleDoc, RulesDocument, ValueDoc, ValueTypeDoc, WhenDoc,
 };
+use super::lazy_regex::LazyRegex;
 use super::{Rule, RuleDecision, RuleSet, examples};
 use crate::RulesSource;
 use crate::error::PolicyError;

@@ -35,48 +35,46 @@ const TABLE: &[u8] = include_bytes!("builtin.table");
 /// Fingerprint of the sources the table must have been made from (`build.rs`).
 pub(crate) const SOURCES_FINGERPRINT: &str = env!("LEASH_POLICY_SOURCES_FINGERPRINT");
 
-/// What the table file holds.
-#[derive(serde::Deserialize, Serialize)]
-struct Stored<T> {
-    fingerprint: String,
-    set: T,
-}
-
 /// The precompiled built-in rule set, or `None` (with a warning) when the
 /// table was made from other sources or does not read.
 pub(crate) fn load() -> Option<RuleSet> {
     load_from(TABLE)
 }
 
+/// The table is the fingerprint followed by the rule set; the fingerprint is
+/// read first, so a stale table is not decoded at all.
 fn load_from(bytes: &[u8]) -> Option<RuleSet> {
-    let stored: Stored<RuleSet> = match postcard::from_bytes(bytes) {
-        Ok(stored) => stored,
+    let read = postcard::take_from_bytes::<&str>(bytes).and_then(|(fingerprint, rest)| {
+        if fingerprint != SOURCES_FINGERPRINT {
+            return Ok(Err(fingerprint.to_owned()));
+        }
+        postcard::from_bytes::<RuleSet>(rest).map(Ok)
+    });
+    match read {
+        Ok(Ok(mut set)) => {
+            set.index();
+            Some(set)
+        }
+        Ok(Err(fingerprint)) => {
+            tracing::warn!(
+                table = %fingerprint,
+                sources = SOURCES_FINGERPRINT,
+                "the precompiled built-in rules were made from other sources; compiling them instead \
+                 (regenerate: LEASH_UPDATE_POLICY_TABLE=1 cargo test -p leash-policy --lib precompiled_table_is_current)"
+            );
+            None
+        }
         Err(err) => {
             tracing::warn!(%err, "the precompiled built-in rules do not read; compiling them instead");
-            return None;
+            None
         }
-    };
-    if stored.fingerprint != SOURCES_FINGERPRINT {
-        tracing::warn!(
-            table = %stored.fingerprint,
-            sources = SOURCES_FINGERPRINT,
-            "the precompiled built-in rules were made from other sources; compiling them instead \
-             (regenerate: LEASH_UPDATE_POLICY_TABLE=1 cargo test -p leash-policy --lib precompiled_table_is_current)"
-        );
-        return None;
     }
-    let mut set = stored.set;
-    set.index();
-    Some(set)
 }
 
 /// The table for `set` (the tests write and check it).
 #[cfg(test)]
 pub(crate) fn encode(set: &RuleSet) -> Result<Vec<u8>, postcard::Error> {
-    postcard::to_allocvec(&Stored {
-        fingerprint: SOURCES_FINGERPRINT.to_owned(),
-        set,
-    })
+    postcard::to_allocvec(&(SOURCES_FINGERPRINT, set))
 }
 
 /// The table this binary embeds.

@@ -109,7 +109,10 @@ fn a_user_redescription_of_a_builtin_program_recompiles_the_builtin_rules() {
     let full = build_from(BUILTIN_SOURCES, Syntax::Json, &[extra], Examples::ExtraOnly);
     match (built, full) {
         (Ok(built), Ok(full)) => {
-            assert_eq!(table::encode(&built).unwrap(), table::encode(&full).unwrap());
+            assert_eq!(
+                table::encode(&built).unwrap(),
+                table::encode(&full).unwrap()
+            );
         }
         (Err(built), Err(full)) => assert_eq!(built.to_string(), full.to_string()),
         (built, full) => panic!(
