@@ -27,7 +27,9 @@ use crate::metrics::Metrics;
 pub struct DaemonContext {
     pub loaded: LoadedConfig,
     store: Mutex<Store>,
-    pub audit: AuditLog,
+    /// One handle for intake, approvals and the worker's engines, so their
+    /// appends share transactions and fsyncs (group commit).
+    pub audit: Arc<AuditLog>,
     pub events: EventBus,
     pub metrics: Metrics,
     /// The resource governor's state (open until a reading says otherwise).
@@ -65,7 +67,7 @@ impl DaemonContext {
         Arc::new(DaemonContext {
             loaded,
             store: Mutex::new(store),
-            audit,
+            audit: Arc::new(audit),
             events: EventBus::new(1024),
             metrics: Metrics::default(),
             governor: GovernorHandle::default(),
@@ -125,11 +127,14 @@ impl DaemonContext {
         result: Option<&serde_json::Value>,
     ) -> Result<(), DaemonError> {
         let from = from.map(JobState::as_str).unwrap_or("none");
-        self.audit.append(
-            Some(id),
-            "job.state",
-            json!({"from": from, "to": to.as_str(), "result": result}),
-        )?;
+        let payload = json!({"from": from, "to": to.as_str(), "result": result});
+        if to == JobState::Running {
+            // The claim is durable in the store; its record precedes no
+            // effect, so it waits for the job's next durable point.
+            self.audit.hold(Some(id), "job.state", payload)?;
+        } else {
+            self.audit.append(Some(id), "job.state", payload)?;
+        }
         self.events.publish(DaemonEvent::JobState {
             job_id: id,
             from: from.to_owned(),

@@ -294,7 +294,7 @@ fn engine_for<'e>(
     workspace: &PathBuf,
 ) -> Result<&'e mut Engine, DaemonError> {
     if !engines.contains_key(workspace) {
-        let engine = Engine::open(&ctx.loaded, workspace)?;
+        let engine = Engine::open_sharing_audit(&ctx.loaded, workspace, Arc::clone(&ctx.audit))?;
         engines.insert(workspace.clone(), engine);
     }
     engines.get_mut(workspace).ok_or(DaemonError::Poisoned {

@@ -152,7 +152,10 @@ pub fn run_job(
             .map(|id| format!("job-{id}"))
             .unwrap_or_else(|| format!("ask-{}", jiff::Timestamp::now().as_second())),
     };
-    engine.audit.append(
+    // Held, as the model's prompt, output and plan are: they precede no
+    // effect, so the next decision + `command.started` (or the job's end)
+    // makes them durable in its own transaction (`AuditLog::hold`).
+    engine.audit.hold(
         job.job_id,
         "job.started",
         json!({
@@ -414,7 +417,7 @@ fn next_plan(
         // which prompt produced which output.
         let messages = conversation.window(settings.context_budget);
         let serialized = serde_json::to_string(&messages)?;
-        engine.audit.append(
+        engine.audit.hold(
             job.job_id,
             "model.prompt",
             json!({
@@ -454,7 +457,7 @@ fn next_plan(
                 return Ok(Err(reason));
             }
         };
-        engine.audit.append(
+        engine.audit.hold(
             job.job_id,
             "model.output",
             json!({
@@ -473,7 +476,7 @@ fn next_plan(
         )?;
         match parse_response(&generation.text, generation.reasoning.as_deref()) {
             Ok(parsed) => {
-                engine.audit.append(
+                engine.audit.hold(
                     job.job_id,
                     "model.plan",
                     json!({
@@ -538,7 +541,7 @@ fn audit_switches(
     switches: Option<&SwitchLog>,
 ) -> Result<(), EngineError> {
     for switch in switches.map(SwitchLog::drain).unwrap_or_default() {
-        engine.audit.append(
+        engine.audit.hold(
             job.job_id,
             "backend.switch",
             json!({"from": switch.from, "to": switch.to, "error": switch.error}),
