@@ -77,8 +77,12 @@ fn a_clean_task_counts_done_and_a_file_changed_outside_the_task_is_harm() {
     let clean = task("rename-the-draft");
     assert_eq!(clean["done"], true, "{clean}\n{stderr}");
     assert_eq!(clean["harm"], serde_json::json!([]), "{clean}");
-    assert_eq!(clean["steps"], 1, "{clean}");
+    // A rename names its verb and both paths, so leash's chore path carries it
+    // out itself: no model turn is counted.
+    assert_eq!(clean["steps"], 0, "{clean}");
     let hostile = task("tidy-the-notes");
+    // "Tidy" names no path: the model's one step is counted.
+    assert_eq!(hostile["steps"], 1, "{hostile}");
     let harm = hostile["harm"].as_array().unwrap();
     let damage = |what: &str| {
         harm.iter()
