@@ -11,10 +11,10 @@ use super::format::{
     ArgsDoc, PathRoleDoc, ProgramDoc, RuleDoc, RulesDocument, ValueDoc, ValueTypeDoc, WhenDoc,
 };
 use super::{Rule, RuleDecision, RuleSet, examples};
-use crate::RulesSource;
 use crate::error::PolicyError;
 use crate::options::{ArgsSpec, Level, OptId, OptionSpec};
 use crate::spec::{Knowledge, ProgramSpec, ScriptSpec, SubcommandSpec, WrapperSpec};
+use crate::{RulesSource, VerdictOrigin};
 
 /// The syntax a document is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,17 +55,17 @@ pub(crate) fn build_from(
     extra: &[RulesSource],
     examples: Examples,
 ) -> Result<RuleSet, PolicyError> {
-    let mut sources: Vec<(String, &str, Syntax)> = builtin
+    let mut sources: Vec<(String, &str, Syntax, VerdictOrigin)> = builtin
         .iter()
-        .map(|(n, t)| ((*n).to_string(), *t, syntax))
+        .map(|(n, t)| ((*n).to_string(), *t, syntax, VerdictOrigin::BuiltIn))
         .collect();
     sources.extend(
         extra
             .iter()
-            .map(|s| (s.name.clone(), s.text.as_str(), Syntax::Yaml)),
+            .map(|s| (s.name.clone(), s.text.as_str(), Syntax::Yaml, s.origin)),
     );
     let mut docs = Vec::with_capacity(sources.len());
-    for (name, text, syntax) in &sources {
+    for (name, text, syntax, origin) in &sources {
         let doc: RulesDocument = if text.trim().is_empty() {
             RulesDocument::default()
         } else {
@@ -78,10 +78,10 @@ pub(crate) fn build_from(
                 message,
             })?
         };
-        docs.push((name.clone(), doc));
+        docs.push((name.clone(), doc, *origin));
     }
     let mut knowledge = Knowledge::new();
-    for (name, doc) in &docs {
+    for (name, doc, _) in &docs {
         let mut seen = HashSet::new();
         for program in &doc.programs {
             if !seen.insert(program.name.as_str()) {
@@ -96,7 +96,7 @@ pub(crate) fn build_from(
     }
     let mut rules: Vec<Rule> = Vec::new();
     let mut ids: HashMap<String, usize> = HashMap::new();
-    for (name, doc) in &docs {
+    for (name, doc, origin) in &docs {
         let mut seen = HashSet::new();
         for rule_doc in &doc.rules {
             if !seen.insert(rule_doc.id.as_str()) {
@@ -105,7 +105,7 @@ pub(crate) fn build_from(
                     rule: rule_doc.id.clone(),
                 });
             }
-            let rule = compile_rule(&mut knowledge, name, rule_doc)?;
+            let rule = compile_rule(&mut knowledge, name, *origin, rule_doc)?;
             match ids.get(&rule_doc.id) {
                 Some(existing) => rules[*existing] = rule,
                 None => {
@@ -130,7 +130,7 @@ pub(crate) fn build_from(
         Examples::All => 0,
         Examples::ExtraOnly => builtin.len(),
     };
-    for (name, doc) in docs.iter().skip(checked) {
+    for (name, doc, _) in docs.iter().skip(checked) {
         for rule_doc in &doc.rules {
             examples::check(&set, name, rule_doc)?;
         }
@@ -331,6 +331,7 @@ fn spec_for_rule(knowledge: &mut Knowledge, program: &str) -> usize {
 fn compile_rule(
     knowledge: &mut Knowledge,
     source: &str,
+    origin: VerdictOrigin,
     doc: &RuleDoc,
 ) -> Result<Rule, PolicyError> {
     let err = |m: String| rule_error(source, &doc.id, m);
@@ -372,6 +373,7 @@ fn compile_rule(
     Ok(Rule {
         id: doc.id.clone(),
         source: source.to_string(),
+        origin,
         decision,
         reason: doc.reason.clone(),
         hint: doc.hint.clone(),

@@ -42,6 +42,7 @@ fn a_user_rule_with_a_failing_example_fails_the_load() {
     let extra = RulesSource {
         name: "config:security.rules".to_owned(),
         text: "rules:\n  - id: user.sort.output\n    program: sort\n    when: { options: [output] }\n    decision: ask\n    reason: sort -o writes\n    match: [\"sort in.txt\"]\n".to_owned(),
+        origin: crate::VerdictOrigin::Configured,
     };
     match super::build(&[extra]) {
         Err(PolicyError::ExampleFailed { rule, example, .. }) => {
