@@ -24,7 +24,9 @@ use crate::sandbox_template::SandboxTemplate;
 #[derive(Debug)]
 pub struct Engine {
     pub policy: Policy,
-    pub executor: Executor,
+    /// Private: commands reach it only through [`CommandRunner::execute`],
+    /// with a [`crate::Cleared`] proof.
+    pub(crate) executor: Executor,
     pub audit: AuditLog,
     pub sandbox: SandboxTemplate,
     pub learned_rules: LearnedRulesFile,

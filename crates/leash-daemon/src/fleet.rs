@@ -5,6 +5,7 @@
 //! queue — sends each such job's end back, and records the ends of jobs this
 //! device sent. Every admission and refusal is audited with the sender.
 
+use leash_store::AuditKind;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,7 +66,7 @@ async fn run(ctx: Arc<DaemonContext>, config: FleetConfig) {
     audit(
         &ctx,
         None,
-        "fleet.joined",
+        AuditKind::FleetJoined,
         json!({"device": config.device, "urls": config.urls}),
     );
     let tasks = [
@@ -80,9 +81,9 @@ async fn run(ctx: Arc<DaemonContext>, config: FleetConfig) {
     }
 }
 
-fn audit(ctx: &DaemonContext, job: Option<i64>, kind: &str, details: serde_json::Value) {
+fn audit(ctx: &DaemonContext, job: Option<i64>, kind: AuditKind, details: serde_json::Value) {
     if let Err(err) = ctx.audit.append(job, kind, details) {
-        tracing::error!(%err, kind, "fleet: audit append failed");
+        tracing::error!(%err, kind = kind.as_str(), "fleet: audit append failed");
     }
 }
 
@@ -143,7 +144,7 @@ async fn handle_job(ctx: &DaemonContext, fleet: &Fleet, job: IncomingJob) {
             audit(
                 ctx,
                 None,
-                "fleet.job.refused",
+                AuditKind::FleetJobRefused,
                 json!({
                     "subject": job.subject,
                     "publisher": publisher,
@@ -199,7 +200,7 @@ async fn admit_job(ctx: &DaemonContext, job: &IncomingJob, admit: Admit) {
             audit(
                 ctx,
                 Some(admission.job().id),
-                "fleet.job.admitted",
+                AuditKind::FleetJobAdmitted,
                 json!({
                     "from": request.from,
                     "msg_id": request.msg_id,
@@ -306,7 +307,7 @@ async fn send_end(ctx: &DaemonContext, fleet: &Fleet, id: i64) -> Result<(), Str
         audit(
             ctx,
             Some(job.id),
-            "fleet.job.end_sent",
+            AuditKind::FleetJobEndSent,
             json!({"to": to, "msg_id": msg_id, "state": end.state}),
         );
     }
@@ -337,7 +338,7 @@ async fn result_inbox(ctx: Arc<DaemonContext>, fleet: Fleet) {
                 Ok(end) => audit(
                     &ctx,
                     None,
-                    "fleet.job.ended",
+                    AuditKind::FleetJobEnded,
                     json!({
                         "device": end.from,
                         "msg_id": end.msg_id,
@@ -349,7 +350,7 @@ async fn result_inbox(ctx: Arc<DaemonContext>, fleet: Fleet) {
                 Err(reason) => audit(
                     &ctx,
                     None,
-                    "fleet.result.refused",
+                    AuditKind::FleetResultRefused,
                     json!({"subject": result.subject, "reason": reason}),
                 ),
             }

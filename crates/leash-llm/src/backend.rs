@@ -11,14 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::ProgramChoice;
 
-/// Who said a chat message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    System,
-    User,
-    Assistant,
-}
+/// Who said a chat message (the shared vocabulary's [`leash_protocol::ChatRole`]).
+pub use leash_protocol::ChatRole as Role;
 
 /// One chat message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -37,6 +37,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
+use leash_protocol::AuditKind;
+use leash_protocol::audit::AuditPayload;
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::audit_record::AuditRecord;
@@ -163,7 +165,7 @@ impl AuditLog {
     pub fn append(
         &self,
         job_id: Option<i64>,
-        kind: &str,
+        kind: AuditKind,
         payload: serde_json::Value,
     ) -> Result<AuditRecord, StoreError> {
         let mut records = self.append_group(vec![AuditEntry::new(job_id, kind, payload)])?;
@@ -171,6 +173,15 @@ impl AuditLog {
             path: self.db_path.clone(),
             what: "an append returned no record".to_owned(),
         })
+    }
+
+    /// Appends one record with a typed payload (see [`AuditEntry::typed`]).
+    pub fn append_typed<P: AuditPayload>(
+        &self,
+        job_id: Option<i64>,
+        payload: &P,
+    ) -> Result<AuditRecord, StoreError> {
+        self.append(job_id, P::KIND, payload.to_value())
     }
 
     /// Appends several records as one unit, in order, with nothing between
@@ -368,7 +379,7 @@ pub(crate) fn write_records(
             seq,
             at.clone(),
             entry.job_id,
-            &entry.kind,
+            entry.kind.as_str(),
             entry.payload,
             &prev_hash,
         );

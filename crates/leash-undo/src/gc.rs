@@ -2,6 +2,7 @@
 //! the oldest until the store fits `undo.max_mb`, then every pre-image no
 //! remaining entry refers to.
 
+use leash_store::AuditKind;
 use std::collections::HashSet;
 
 use leash_store::AuditLog;
@@ -81,7 +82,7 @@ impl Journal {
         drop(store);
         if report.entries_removed > 0 || report.objects_removed > 0 {
             audit
-                .append(None, "undo.gc", json!(report))
+                .append(None, AuditKind::UndoGc, json!(report))
                 .map_err(UndoError::Audit)?;
         }
         Ok(report)
