@@ -193,7 +193,7 @@ mod tests {
     fn request(ticket: u64, n: usize) -> Request {
         Request {
             ticket,
-            entries: vec![AuditEntry::new(None, "t", serde_json::Value::Null); n],
+            entries: vec![AuditEntry::new(None, AuditKind::Notify, serde_json::Value::Null); n],
         }
     }
 
