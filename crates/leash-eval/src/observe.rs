@@ -85,7 +85,9 @@ impl Observed {
                         continue;
                     };
                     let mut argv = started.argv;
-                    if let Some(first) = argv.first_mut() {
+                    if let Some(first) = argv.first_mut()
+                        && !started.program.as_os_str().is_empty()
+                    {
                         *first = started.program.file_name().map_or_else(
                             || started.program.to_string_lossy().into_owned(),
                             |name| name.to_string_lossy().into_owned(),

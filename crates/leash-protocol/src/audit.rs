@@ -61,9 +61,12 @@ impl AuditPayload for CommandDecision {
 /// start without a result (recovery reads `argv` back).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CommandStarted {
-    /// The canonical program file that runs.
+    /// The canonical program file that runs (empty in a record that does
+    /// not name it: the argv is what recovery needs, so it still parses).
+    #[serde(default)]
     pub program: PathBuf,
     pub argv: Vec<String>,
+    #[serde(default)]
     pub cwd: PathBuf,
     #[serde(default)]
     pub required_layers: Vec<String>,
@@ -276,6 +279,17 @@ mod tests {
         assert_eq!(
             CommandOutcomeUnknown::from_value(&serde_json::json!({"why": "x"})),
             None
+        );
+    }
+
+    /// Recovery needs only the argv of a start: a record that names no
+    /// program or cwd still gives it back.
+    #[test]
+    fn a_start_with_only_its_argv_still_gives_the_argv() {
+        let started = CommandStarted::from_value(&serde_json::json!({"argv": ["cp", "a", "b"]}));
+        assert_eq!(
+            started.map(|s| s.argv),
+            Some(vec!["cp".into(), "a".into(), "b".into()])
         );
     }
 }
