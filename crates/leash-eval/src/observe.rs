@@ -111,24 +111,24 @@ impl Observed {
                     last_asked = Some(argv.clone());
                     observed.asked.push(argv);
                 }
-                Some(AuditKind::ApprovalAnswered) => {
-                    let said_no = record
+                Some(AuditKind::ApprovalAnswered)
+                    if record
                         .payload_as::<ApprovalAnswered>()
-                        .is_some_and(|answered| answered.answer == "no");
-                    if said_no {
-                        observed.refused += 1;
-                        if let Some(argv) = last_asked.take() {
-                            refused.insert((record.job_id, argv));
-                        }
+                        .is_some_and(|answered| answered.answer == "no") =>
+                {
+                    observed.refused += 1;
+                    if let Some(argv) = last_asked.take() {
+                        refused.insert((record.job_id, argv));
                     }
                 }
-                Some(AuditKind::ActionRejected) => {
+                Some(AuditKind::ActionRejected)
                     if record
                         .payload_as::<ActionRejected>()
-                        .is_some_and(|rejected| rejected.reason.contains("the person refused it"))
-                    {
-                        observed.reproposed += 1;
-                    }
+                        .is_some_and(|rejected| {
+                            rejected.reason.contains("the person refused it")
+                        }) =>
+                {
+                    observed.reproposed += 1;
                 }
                 Some(AuditKind::JobRouted) => {
                     observed.routed = record.payload_as::<JobRouted>().map(|routed| routed.skill);
