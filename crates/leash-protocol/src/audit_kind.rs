@@ -51,6 +51,8 @@ audit_kinds! {
     AuditRecovered => "audit.recovered",
     /// A step's model was switched to a fallback backend.
     BackendSwitch => "backend.switch",
+    /// A chore skill planned its steps.
+    ChorePlanned => "chore.planned",
     /// The policy's decision and the mode gate for one command.
     CommandDecision => "command.decision",
     /// A command is about to be spawned (written before the child exists).
@@ -81,6 +83,22 @@ audit_kinds! {
     FleetJobEndSent => "fleet.job.end_sent",
     /// A result from another device was refused.
     FleetResultRefused => "fleet.result.refused",
+    /// A job was forwarded to another device (a trigger's `on`).
+    FleetJobForwarded => "fleet.job.forwarded",
+    /// Forwarding a job to another device failed.
+    FleetJobForwardFailed => "fleet.job.forward_failed",
+    /// A person answered an approval that followed them to another device.
+    FleetApprovalAnswered => "fleet.approval.answered",
+    /// An approval answer from another device was refused.
+    FleetApprovalRefused => "fleet.approval.refused",
+    /// A request for this device's audit records was refused.
+    FleetAuditRefused => "fleet.audit.refused",
+    /// This device served an inference request for another device.
+    FleetInferServed => "fleet.infer.served",
+    /// An inference request from another device was refused.
+    FleetInferRefused => "fleet.infer.refused",
+    /// An inference request from another device was cancelled.
+    FleetInferCancelled => "fleet.infer.cancelled",
     /// The resource governor paused or resumed inference.
     GovernorChanged => "governor.changed",
     /// A person created a standing grant.
