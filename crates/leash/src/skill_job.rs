@@ -12,7 +12,7 @@ use leash_core::approval::Approver;
 use leash_core::{BackendPool, Engine, StepKind, model_name_for};
 use leash_llm::Backend;
 use leash_skills::{Route, SkillJob, SkillReport, SkillSet, SkillSettings, route, run_skill};
-use leash_store::{JobState, Store};
+use leash_store::Store;
 use serde_json::json;
 
 use crate::escape::escape_text;
@@ -156,15 +156,7 @@ fn finish(
     let result = serde_json::to_value(report)?;
     // A skill never stops from outside, so nobody asked to cancel it.
     let state = report.end.final_state(false);
-    let code = match state {
-        JobState::Done => exit::success(),
-        JobState::Queued
-        | JobState::Running
-        | JobState::WaitingApproval
-        | JobState::Failed
-        | JobState::Cancelled
-        | JobState::Interrupted => exit::failure(),
-    };
+    let code = exit::for_job_state(state);
     store.set_job_state(job_id, state, Some(&result))?;
     if global.json {
         println!(

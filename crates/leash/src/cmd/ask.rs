@@ -147,15 +147,7 @@ pub fn run(global: &GlobalArgs, args: AskArgs) -> anyhow::Result<ExitCode> {
     // Nothing stops a foreground job from outside (no `should_stop`), so
     // nobody can have asked to cancel it.
     let state = report.end.final_state(false);
-    let code = match state {
-        JobState::Done => exit::success(),
-        JobState::Queued
-        | JobState::Running
-        | JobState::WaitingApproval
-        | JobState::Failed
-        | JobState::Cancelled
-        | JobState::Interrupted => exit::failure(),
-    };
+    let code = exit::for_job_state(state);
     store.set_job_state(job.id, state, Some(&result))?;
 
     if global.json {
