@@ -7,6 +7,10 @@
 # leash runs it as: notify-approval.sh ID NONCE SUMMARY (also in LEASH_APPROVAL_*
 # variables, with LEASH_BIN = the absolute path of leash). Notification
 # buttons run without your PATH, so everything here is an absolute path.
+# Deny asks for a reason in a termux-dialog (told to the model).
+# leash has this notifier built in, with every word quoted: set
+#   notifier: termux-notification
+# (the bare program name, no arguments) to use it instead of this script.
 set -eu
 id="$1"; nonce="$2"; summary="$3"
 leash="${LEASH_BIN:-$PREFIX/bin/leash}"
@@ -20,5 +24,5 @@ exec "$PREFIX/bin/termux-notification" \
   --button1-action "$leash $config_arg approve $id --nonce $nonce --via termux" \
   --button2 "Grant for this job" \
   --button2-action "$leash $config_arg approve $id --nonce $nonce --via termux --grant --scope job" \
-  --button3 Deny \
-  --button3-action "$leash $config_arg deny $id --nonce $nonce --via termux"
+  --button3 "Deny…" \
+  --button3-action "$leash $config_arg deny $id --nonce $nonce --via termux --reason-dialog $PREFIX/bin/termux-dialog"

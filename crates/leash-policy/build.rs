@@ -37,7 +37,48 @@ const SOURCES: &[&str] = &[
     "builtin.yaml",
 ];
 
+/// The files the precompiled table (`src/rules/builtin.table`) is made from:
+/// the documents and the code that compiles and stores them. Their
+/// fingerprint goes into the binary; a table with another one is not read.
+const TABLE_INPUTS: &[&str] = &[
+    "src/rules/compile.rs",
+    "src/rules/condition.rs",
+    "src/rules/format.rs",
+    "src/rules/lazy_regex.rs",
+    "src/rules/mod.rs",
+    "src/rules/table.rs",
+    "src/spec.rs",
+    "src/options.rs",
+    "src/decision.rs",
+];
+
+/// FNV-1a (64 bit) over each input's name, length and bytes: a fingerprint
+/// of the sources, not a defence against anyone (who can change the binary
+/// can change the table with it), so a simple hash is enough.
+fn fingerprint() -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |bytes: &[u8]| {
+        for b in bytes {
+            hash ^= u64::from(*b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    let documents = SOURCES.iter().map(|n| format!("src/rules/{n}"));
+    for path in documents.chain(TABLE_INPUTS.iter().map(|p| (*p).to_owned())) {
+        println!("cargo::rerun-if-changed={path}");
+        let bytes = std::fs::read(&path).unwrap_or_else(|err| panic!("cannot read {path}: {err}"));
+        feed(path.as_bytes());
+        feed(&(bytes.len() as u64).to_le_bytes());
+        feed(&bytes);
+    }
+    format!("{hash:016x}")
+}
+
 fn main() {
+    println!(
+        "cargo::rustc-env=LEASH_POLICY_SOURCES_FINGERPRINT={}",
+        fingerprint()
+    );
     let out_dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
     for name in SOURCES {
         let path = Path::new("src/rules").join(name);

@@ -12,12 +12,16 @@ use crate::env::EnvVars;
 /// Why a path could not be expanded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExpandError {
+    /// `$NAME` or `${NAME}` names a variable that is not set.
     #[error("environment variable ${0} is not set (or not valid UTF-8)")]
     UnsetVariable(String),
+    /// `~` without `$HOME` to expand it to.
     #[error("`~` needs $HOME, which is not set")]
     NoHome,
+    /// `~user`: another user's home is never looked up.
     #[error("`~user` is not supported; write the absolute path")]
     OtherUsersHome,
+    /// `${` without its closing brace.
     #[error("unterminated `${{` in {0:?}")]
     Unterminated(String),
 }

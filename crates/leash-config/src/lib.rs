@@ -6,6 +6,7 @@
 //! once ([`ConfigErrors`]) or a typed [`Config`] with [`ConfigWarning`]s.
 //! [`LeashPaths`] resolves the XDG (or Termux) directories.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod default_config;
 mod env;
@@ -36,7 +37,7 @@ pub use schema::Config;
 pub use schema::device::DeviceConfig;
 pub use schema::fleet::{FleetConfig, FleetTls, is_device_name};
 pub use schema::logging::{Durability, LogLevel, LoggingConfig};
-pub use schema::model::{Backend, ModelConfig, ModelFallback};
+pub use schema::model::{Backend, ModelConfig, ModelFallback, split_fleet_model};
 pub use schema::monitoring::MonitoringConfig;
 pub use schema::runtime::{AgentConfig, ApiConfig, ApprovalsConfig, DaemonConfig};
 pub use schema::security::{Limits, PathRules, SandboxConfig, SandboxLayerName, SecurityConfig};

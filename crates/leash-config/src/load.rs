@@ -151,7 +151,7 @@ pub fn load(options: &LoadOptions) -> Result<LoadedConfig, ConfigErrors> {
         .into_iter()
         .map(|p| problem_to_error(p, &file_name))
         .collect();
-    errors.append(&mut reader.errors);
+    errors.append(&mut reader.take_errors());
     if !errors.is_empty() {
         // File errors in line order, then override errors in the order given.
         errors.sort_by_key(|e| (e.line.is_none(), e.line, e.column));

@@ -18,7 +18,7 @@
 use std::rc::Rc;
 
 use crate::env::EnvVars;
-use crate::schema::SECTIONS;
+use crate::schema::sections;
 use crate::yaml_tree::{
     Entry, Node, Origin, Scalar, TreeProblem, Value, parse_override, resolve_plain,
 };
@@ -62,7 +62,7 @@ pub(crate) fn from_env(env: &EnvVars) -> (Vec<Override>, Vec<OverrideProblem>) {
                 path,
                 value: value.to_string(),
             });
-        } else if let Some(section) = SECTIONS
+        } else if let Some(section) = sections()
             .iter()
             .find(|s| lower.starts_with(&format!("{s}_")))
         {

@@ -57,8 +57,10 @@ pub struct LeashPaths {
 /// Why leash's directories could not be determined.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PathsError {
+    /// `$HOME` is not set: there is nowhere to put config and state.
     #[error("$HOME is not set; leash needs it to find its config and state directories")]
     NoHome,
+    /// `$HOME` is relative: paths under it would move with the current directory.
     #[error("$HOME is not an absolute path: {0:?}")]
     RelativeHome(String),
 }

@@ -2,8 +2,10 @@
 //! recording every problem (with key path and line) instead of stopping at the
 //! first. Section modules (`schema/*.rs`) describe their keys with these calls.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use crate::env::EnvVars;
 use crate::error::{ConfigError, ConfigWarning};
@@ -44,6 +46,9 @@ pub(crate) struct Reader<'a> {
     /// Where each path-valued key was written, for warnings found after reading
     /// (a file that does not exist).
     pub(crate) path_origins: HashMap<String, Origin>,
+    /// Keys a section's `read` asked for that its struct does not have (see
+    /// [`Fields::node`]); shared with every [`Fields`] this reader opens.
+    misreads: Rc<RefCell<Vec<String>>>,
 }
 
 /// The entries of one mapping, after unknown keys were reported.
@@ -52,6 +57,10 @@ pub(crate) struct Fields<'n> {
     parent: String,
     origin: Origin,
     entries: Vec<(&'n str, &'n Node)>,
+    /// The keys this mapping may have: what [`Fields::node`] may be asked for.
+    allowed: &'static [&'static str],
+    /// Where a name outside `allowed` is recorded (the reader's list).
+    misreads: Rc<RefCell<Vec<String>>>,
 }
 
 impl<'n> Fields<'n> {
@@ -65,7 +74,18 @@ impl<'n> Fields<'n> {
     }
 
     /// The value of a key, if written.
+    ///
+    /// A section's `read` names its keys as strings; a name that is not one of
+    /// the mapping's allowed keys (a typo in the reader) could never be found,
+    /// so the key would be accepted by the unknown-key check and then silently
+    /// ignored. Such a name is recorded here and every load then fails with an
+    /// error naming the section and the name (see [`Reader::take_errors`]), so
+    /// any test that reads the section catches it.
     pub(crate) fn node(&self, name: &str) -> Option<&'n Node> {
+        if !self.allowed.contains(&name) {
+            self.misreads.borrow_mut().push(self.key(name));
+            return None;
+        }
         self.entries
             .iter()
             .find(|(k, _)| *k == name)
@@ -85,7 +105,29 @@ impl<'a> Reader<'a> {
             errors: Vec::new(),
             warnings: Vec::new(),
             path_origins: HashMap::new(),
+            misreads: Rc::new(RefCell::new(Vec::new())),
         }
+    }
+
+    /// The errors recorded so far, with one for every key a section's reader
+    /// asked for that its struct does not have (a misspelt read, a bug in
+    /// leash-config rather than in the file: it fails closed all the same).
+    pub(crate) fn take_errors(&mut self) -> Vec<ConfigError> {
+        let misreads: Vec<String> = self.misreads.borrow_mut().drain(..).collect();
+        for key in misreads {
+            let (section, name) = key.rsplit_once('.').unwrap_or(("(top level)", &key));
+            self.errors.push(ConfigError {
+                key: key.clone(),
+                line: None,
+                column: None,
+                message: format!(
+                    "leash-config's reader asks for `{name}`, which is not a key of `{section}` \
+                     (a misspelt read in the schema: the key would be silently ignored)"
+                ),
+                source_name: "leash-config schema".to_string(),
+            });
+        }
+        std::mem::take(&mut self.errors)
     }
 
     fn locate(&self, origin: &Origin) -> (String, Option<usize>, Option<usize>) {
@@ -138,11 +180,18 @@ impl<'a> Reader<'a> {
     /// Open a mapping whose keys are `allowed`; a null node is an empty mapping
     /// (`model:` with everything under it commented out). Unknown keys are errors
     /// with a "did you mean" when one is close or the key belongs to another section.
-    pub(crate) fn fields<'n>(&mut self, node: &'n Node, key: &str, allowed: &[&str]) -> Fields<'n> {
+    pub(crate) fn fields<'n>(
+        &mut self,
+        node: &'n Node,
+        key: &str,
+        allowed: &'static [&'static str],
+    ) -> Fields<'n> {
         let mut fields = Fields {
             parent: key.to_string(),
             origin: node.origin.clone(),
             entries: Vec::new(),
+            allowed,
+            misreads: Rc::clone(&self.misreads),
         };
         match &node.value {
             Value::Map(entries) => {

@@ -11,8 +11,10 @@ use crate::yaml_tree::{Node, ScalarKind, Value, parse_file};
 /// Why the config could not be rendered (only a path that is not valid UTF-8).
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
+    /// serde_json could not serialize the config.
     #[error("cannot serialize the config: {0}")]
     Serialize(#[from] serde_json::Error),
+    /// The serialized config did not read back as YAML.
     #[error("cannot re-read the serialized config: {0}")]
     Reparse(String),
 }

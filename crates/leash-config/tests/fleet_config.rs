@@ -124,6 +124,37 @@ fn without_a_fleet_section_there_is_no_fleet_and_the_defaults_are_strict() {
     6,
     "go together"
 )]
+#[case::fleet_model_without_a_device(
+    "model:\n  backend: fleet\n  name: big\n",
+    "model.name",
+    3,
+    "DEVICE/MODEL"
+)]
+#[case::fleet_model_without_a_name("model:\n  backend: fleet\n", "model.name", 2, "DEVICE/MODEL")]
+#[case::fleet_fallback_with_a_wildcard_device(
+    "model:\n  backend: replay\n  transcript: t.yaml\n  fallbacks:\n    - backend: fleet\n      name: '*/big'\n",
+    "model.fallbacks[0].name",
+    6,
+    "DEVICE/MODEL"
+)]
+#[case::negative_serve_limit(
+    "fleet:\n  device: a\n  urls: [nats://h:1]\n  credentials: c\n  serve_max_tokens: 0\n",
+    "fleet.serve_max_tokens",
+    5,
+    ""
+)]
+#[case::trigger_on_without_a_fleet(
+    "triggers:\n  - name: t\n    kind: schedule\n    cron: '@daily'\n    prompt: p\n    on: laptop\n",
+    "triggers[0].on",
+    2,
+    "fleet:"
+)]
+#[case::trigger_on_a_wildcard(
+    "fleet:\n  device: a\n  urls: [nats://h:1]\n  credentials: c\ntriggers:\n  - name: t\n    kind: schedule\n    cron: '@daily'\n    prompt: p\n    on: '>'\n",
+    "triggers[0].on",
+    10,
+    "not a device name"
+)]
 fn fleet_mistakes_name_their_key_and_line(
     #[case] yaml: &str,
     #[case] key: &str,
@@ -139,4 +170,21 @@ fn fleet_mistakes_name_their_key_and_line(
         .unwrap_or_else(|| panic!("no error for {key:?} in:\n{errors}"));
     assert_eq!(error.line, Some(line), "{error}");
     assert!(error.message.contains(message), "{error}");
+}
+
+#[test]
+fn a_fleet_model_in_the_backend_chain_and_the_serving_limits_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = "model:\n  backend: fleet\n  name: laptop/big\n  fallbacks:\n    - backend: replay\n      transcript: t.yaml\nfleet:\n  device: phone\n  urls: [nats://h:1]\n  credentials: c\n  offer_models: [default]\n  infer_timeout_s: 5\n  serve_max_tokens: 256\n  serve_queue: 0\ntriggers:\n  - name: t\n    kind: schedule\n    cron: '@daily'\n    prompt: p\n    on: laptop\n";
+    let config = load_text(dir.path(), yaml).unwrap().config;
+    assert_eq!(config.model.backend, leash_config::Backend::Fleet);
+    assert_eq!(
+        leash_config::split_fleet_model(config.model.name.as_deref().unwrap()),
+        Some(("laptop", "big"))
+    );
+    let fleet = config.fleet.unwrap();
+    assert_eq!(fleet.infer_timeout_s, 5);
+    assert_eq!(fleet.serve_max_tokens, 256);
+    assert_eq!(fleet.serve_queue, 0);
+    assert_eq!(config.triggers[0].on.as_deref(), Some("laptop"));
 }

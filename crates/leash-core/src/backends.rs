@@ -33,6 +33,26 @@ impl SwitchLog {
     }
 }
 
+/// Opens backend `fleet`: a model another device of the fleet offers.
+///
+/// Why a trait injected from outside: leash-core (the engine) sits below
+/// leash-fleet (NATS) in the crate layering, so it cannot reach the fleet
+/// itself; the daemon, which joins the fleet, hands an implementation in
+/// ([`open_backend_with`], [`crate::BackendPool::with_remote`]). The backend
+/// it returns is an ordinary blocking [`Backend`], so the fallback chain, the
+/// parser and the policy treat a remote answer exactly like a local one.
+/// Without a factory (e.g. `leash ask`, which does not join the fleet) a
+/// fleet backend fails to open and the chain goes on to the next backend.
+pub trait RemoteModels: Send + Sync + std::fmt::Debug {
+    /// A backend for model `model` offered by device `device`. Opening must
+    /// not wait for the network: an unreachable fleet is reported by
+    /// `generate` (as a connection or timeout error, which falls back).
+    fn open(&self, device: &str, model: &str) -> Result<Box<dyn Backend>, BackendError>;
+}
+
+/// A shared [`RemoteModels`] factory.
+pub type SharedRemoteModels = Arc<dyn RemoteModels>;
+
 /// One backend's settings, whether primary or a fallback.
 struct BackendSpec<'a> {
     kind: BackendKind,
@@ -47,12 +67,22 @@ struct BackendSpec<'a> {
     /// leash's cache dir (the embedded backend saves its KV cache there).
     #[cfg_attr(not(feature = "llama"), allow(dead_code))]
     cache_dir: &'a std::path::Path,
+    /// Backend `fleet`: how to reach the fleet (`None`: not in one here).
+    remote: Option<&'a SharedRemoteModels>,
 }
 
 /// Opens the configured backend chain. A backend that fails to open (a
 /// missing model file, an unset API key variable) is skipped when another one
 /// follows — that is what fallbacks are for — and is an error when none does.
 pub fn open_backend(loaded: &LoadedConfig) -> Result<(Box<dyn Backend>, SwitchLog), BackendError> {
+    open_backend_with(loaded, None)
+}
+
+/// [`open_backend`], with the fleet's models reachable through `remote`.
+pub fn open_backend_with(
+    loaded: &LoadedConfig,
+    remote: Option<&SharedRemoteModels>,
+) -> Result<(Box<dyn Backend>, SwitchLog), BackendError> {
     let model = &loaded.config.model;
     let mut specs = vec![BackendSpec {
         kind: model.backend,
@@ -63,6 +93,7 @@ pub fn open_backend(loaded: &LoadedConfig) -> Result<(Box<dyn Backend>, SwitchLo
         transcript: model.transcript.as_ref(),
         server_bin: model.server_bin.as_ref(),
         cache_dir: &loaded.paths.cache_dir,
+        remote,
     }];
     specs.extend(model.fallbacks.iter().map(|f: &ModelFallback| BackendSpec {
         kind: f.backend,
@@ -77,6 +108,7 @@ pub fn open_backend(loaded: &LoadedConfig) -> Result<(Box<dyn Backend>, SwitchLo
         transcript: f.transcript.as_ref(),
         server_bin: model.server_bin.as_ref(),
         cache_dir: &loaded.paths.cache_dir,
+        remote,
     }));
     let log = SwitchLog::default();
     let mut opened: Vec<Box<dyn Backend>> = Vec::new();
@@ -143,6 +175,7 @@ fn spec_label(spec: &BackendSpec<'_>) -> String {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default()
         ),
+        BackendKind::Fleet => format!("fleet:{}", spec.name.unwrap_or_default()),
     }
 }
 
@@ -173,6 +206,19 @@ fn open_one(spec: &BackendSpec<'_>, model: &ModelConfig) -> Result<Box<dyn Backe
                 true,
             );
             Ok(Box::new(OpenAiBackend::new(config)?))
+        }
+        BackendKind::Fleet => {
+            let name = spec.name.unwrap_or_default();
+            let (device, model) =
+                leash_config::split_fleet_model(name).ok_or_else(|| BackendError::Load {
+                    backend: format!("fleet:{name}"),
+                    detail: "model.name must be DEVICE/MODEL for backend fleet".to_owned(),
+                })?;
+            let remote = spec.remote.ok_or_else(|| BackendError::Load {
+                backend: format!("fleet:{name}"),
+                detail: "this process is not in the fleet (only the daemon joins it)".to_owned(),
+            })?;
+            remote.open(device, model)
         }
         BackendKind::Replay => {
             let transcript = spec.transcript.ok_or_else(|| BackendError::Load {

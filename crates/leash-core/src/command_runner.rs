@@ -65,6 +65,16 @@ pub struct CommandRequest {
     pub job_id: Option<i64>,
 }
 
+/// The span of one command: its job (also known from the daemon's job span,
+/// but `leash ask` and `leash exec` have none) and the program it names.
+fn command_span(request: &CommandRequest) -> tracing::Span {
+    tracing::info_span!(
+        "command",
+        job = ?request.job_id,
+        argv0 = %request.argv.first().map(String::as_str).unwrap_or(""),
+    )
+}
+
 /// Everything the runner needs, borrowed for one or many commands.
 #[derive(Debug)]
 pub struct CommandRunner<'a> {
@@ -99,8 +109,11 @@ impl CommandRunner<'_> {
     /// leash's own failures (the audit log could not be written): a denied or
     /// failed command is a normal report.
     pub fn run(&self, request: &CommandRequest) -> Result<CommandReport, EngineError> {
+        // Log lines about this command (policy, approval, sandbox) say which
+        // command and which job they belong to.
+        let _in_command = command_span(request).entered();
         match self.judge_holding_back(request, true)? {
-            Judged::Cleared(cleared) => self.execute(cleared),
+            Judged::Cleared(cleared) => self.execute_cleared(cleared),
             Judged::Stopped(report) => Ok(report),
         }
     }
@@ -110,6 +123,7 @@ impl CommandRunner<'_> {
     /// back [`Judged::Cleared`]; callers that carry out an action themselves
     /// (writing a file) hand that to [`CommandRunner::with_control_check`].
     pub fn judge(&self, request: &CommandRequest) -> Result<Judged, EngineError> {
+        let _in_command = command_span(request).entered();
         self.judge_holding_back(request, false)
     }
 
@@ -474,6 +488,12 @@ impl CommandRunner<'_> {
     /// `command.failed`. Taking the [`Cleared`] by value is the point: only a
     /// judged, gated and (where needed) approved command gets here, once.
     pub fn execute(&self, cleared: Cleared) -> Result<CommandReport, EngineError> {
+        let _in_command = command_span(&cleared.request).entered();
+        self.execute_cleared(cleared)
+    }
+
+    /// [`CommandRunner::execute`] inside the caller's span.
+    fn execute_cleared(&self, cleared: Cleared) -> Result<CommandReport, EngineError> {
         let Cleared {
             request,
             judgement,

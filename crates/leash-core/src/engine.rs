@@ -4,6 +4,7 @@
 //! invocation; the agent loop builds one per job workspace.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use leash_config::{Durability as ConfigDurability, ExecutionMode, LoadedConfig};
@@ -27,7 +28,11 @@ pub struct Engine {
     /// Private: commands reach it only through [`CommandRunner::execute`],
     /// with a [`crate::Cleared`] proof.
     pub(crate) executor: Executor,
-    pub audit: AuditLog,
+    /// Shared with whoever else appends in this process (the daemon's intake
+    /// and its worker share one handle, so their appends share transactions
+    /// and fsyncs, and records held by one are written by the other's next
+    /// durable point).
+    pub audit: Arc<AuditLog>,
     pub sandbox: SandboxTemplate,
     pub learned_rules: LearnedRulesFile,
     pub mode: ExecutionMode,
@@ -136,6 +141,23 @@ impl Engine {
     /// canonical paths). A policy that does not load (bad pattern, failing rule
     /// example, unreadable rules file) is an error: nothing runs without one.
     pub fn open(loaded: &LoadedConfig, workspace: &Path) -> Result<Engine, EngineError> {
+        Engine::open_with(loaded, workspace, None)
+    }
+
+    /// [`Engine::open`] with an audit log handle already open in this process.
+    pub fn open_sharing_audit(
+        loaded: &LoadedConfig,
+        workspace: &Path,
+        audit: Arc<AuditLog>,
+    ) -> Result<Engine, EngineError> {
+        Engine::open_with(loaded, workspace, Some(audit))
+    }
+
+    fn open_with(
+        loaded: &LoadedConfig,
+        workspace: &Path,
+        audit: Option<Arc<AuditLog>>,
+    ) -> Result<Engine, EngineError> {
         let workspace = workspace
             .canonicalize()
             .map_err(|source| EngineError::Dir {
@@ -147,7 +169,10 @@ impl Engine {
         let policy = Policy::load(settings)?;
         let sandbox = SandboxTemplate::from_config(loaded, &workspace, &search_path);
         ensure_private_dir(sandbox.tmp_base())?;
-        let audit = open_audit_log(loaded)?;
+        let audit = match audit {
+            Some(shared) => shared,
+            None => Arc::new(open_audit_log(loaded)?),
+        };
         let learned_rules =
             LearnedRulesFile::new(loaded.config.security.learned_rules_path(&loaded.paths));
         let control = ControlGuard::new(control_targets(loaded, &workspace, &sandbox));

@@ -7,8 +7,6 @@
 //! Rules here are always for one exact argv, never program-wide: "always" for
 //! `git push origin main` does not allow `git push --force`.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use leash_policy::{Decision, LearnedRule, parse_learned_rules, render_learned_rules};
@@ -68,29 +66,11 @@ impl LearnedRulesFile {
             .parent()
             .ok_or_else(|| self.error("has no parent directory".to_owned()))?;
         ensure_private_dir(dir)?;
-        let tmp = dir.join(format!(
-            ".{}.tmp{}",
-            self.path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            std::process::id()
-        ));
-        let write = || -> std::io::Result<()> {
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            file.write_all(text.as_bytes())?;
-            file.sync_all()?;
-            std::fs::rename(&tmp, &self.path)
-        };
-        write().map_err(|err| {
-            let _ = std::fs::remove_file(&tmp);
-            self.error(format!("cannot write: {err}"))
-        })
+        // The temp name beside the file is predictable: the shared writer
+        // removes whatever is planted there and creates it exclusively, so a
+        // planted symlink is never written through.
+        leash_atomic_file::write(&self.path, text.as_bytes())
+            .map_err(|err| self.error(format!("cannot write: {err}")))
     }
 
     fn error(&self, message: String) -> EngineError {

@@ -31,7 +31,7 @@ mod run_as;
 mod sandbox_template;
 mod undo_hook;
 
-pub use backends::{SwitchLog, open_backend};
+pub use backends::{RemoteModels, SharedRemoteModels, SwitchLog, open_backend, open_backend_with};
 pub use command_runner::{
     Cleared, CommandReport, CommandRequest, CommandRunner, CommandStatus, Judged, NotRunReason,
 };

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use leash_config::{LoadedConfig, ModelConfig, ModelFallback};
 use leash_llm::{Backend, BackendError};
 
-use crate::backends::{SwitchLog, open_backend};
+use crate::backends::{SharedRemoteModels, SwitchLog, open_backend, open_backend_with};
 
 /// The kinds of step that may use different models. Closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +83,8 @@ pub fn open_step_backend(
 #[derive(Default)]
 pub struct BackendPool {
     opened: BTreeMap<Option<String>, (Box<dyn Backend>, SwitchLog)>,
+    /// How fleet models are reached (the daemon's, when it is in a fleet).
+    remote: Option<SharedRemoteModels>,
 }
 
 impl std::fmt::Debug for BackendPool {
@@ -101,6 +103,14 @@ impl BackendPool {
         pool
     }
 
+    /// An empty pool whose fleet models (backend `fleet`) go through `remote`.
+    pub fn with_remote(remote: Option<SharedRemoteModels>) -> Self {
+        BackendPool {
+            opened: BTreeMap::new(),
+            remote,
+        }
+    }
+
     /// The backend for `step`, opening it on first use.
     pub fn for_step(
         &mut self,
@@ -110,7 +120,10 @@ impl BackendPool {
     ) -> Result<(&mut dyn Backend, SwitchLog), BackendError> {
         let name = model_name_for(loaded, step, preferred);
         if !self.opened.contains_key(&name) {
-            let opened = open_backend(&config_for_model(loaded, name.as_deref()))?;
+            let opened = open_backend_with(
+                &config_for_model(loaded, name.as_deref()),
+                self.remote.as_ref(),
+            )?;
             self.opened.insert(name.clone(), opened);
         }
         match self.opened.get_mut(&name) {

@@ -28,7 +28,9 @@ use crate::metrics::Metrics;
 pub struct DaemonContext {
     pub loaded: LoadedConfig,
     store: Mutex<Store>,
-    pub audit: AuditLog,
+    /// One handle for intake, approvals and the worker's engines, so their
+    /// appends share transactions and fsyncs (group commit).
+    pub audit: Arc<AuditLog>,
     pub events: EventBus,
     pub metrics: Metrics,
     /// The resource governor's state (open until a reading says otherwise).
@@ -46,6 +48,10 @@ pub struct DaemonContext {
     pub(crate) web: crate::http::WebSessions,
     /// On Termux, `termux-wake-lock` held while any job runs.
     pub wake_lock: crate::wake_lock::WakeLock,
+    /// The fleet's models (backend `fleet`), set at start when in a fleet.
+    pub(crate) fleet_models: std::sync::OnceLock<leash_core::SharedRemoteModels>,
+    /// The fleet, once joined (jobs of triggers with `on:` go through it).
+    pub(crate) fleet: std::sync::OnceLock<(leash_fleet::Fleet, tokio::runtime::Handle)>,
 }
 
 impl DaemonContext {
@@ -62,7 +68,7 @@ impl DaemonContext {
         Arc::new(DaemonContext {
             loaded,
             store: Mutex::new(store),
-            audit,
+            audit: Arc::new(audit),
             events: EventBus::new(1024),
             metrics: Metrics::default(),
             governor: GovernorHandle::default(),
@@ -75,6 +81,8 @@ impl DaemonContext {
             stop_tx,
             web: crate::http::WebSessions::default(),
             wake_lock,
+            fleet_models: std::sync::OnceLock::new(),
+            fleet: std::sync::OnceLock::new(),
         })
     }
 
@@ -119,14 +127,18 @@ impl DaemonContext {
         to: JobState,
         result: Option<&serde_json::Value>,
     ) -> Result<(), DaemonError> {
-        self.audit.append_typed(
-            Some(id),
-            &JobStateChanged {
-                from,
-                to,
-                result: result.cloned(),
-            },
-        )?;
+        let payload = JobStateChanged {
+            from,
+            to,
+            result: result.cloned(),
+        };
+        if to == JobState::Running {
+            // The claim is durable in the store; its record precedes no
+            // effect, so it waits for the job's next durable point.
+            self.audit.hold_typed(Some(id), &payload)?;
+        } else {
+            self.audit.append_typed(Some(id), &payload)?;
+        }
         self.events.publish(DaemonEvent::JobState {
             job_id: id,
             from: from.map_or("none", JobState::as_str).to_owned(),

@@ -51,3 +51,14 @@ pub(crate) fn io_error<'p>(
         source,
     }
 }
+
+/// A failed atomic write is an I/O error naming its step and path.
+impl From<leash_atomic_file::AtomicWriteError> for DaemonError {
+    fn from(err: leash_atomic_file::AtomicWriteError) -> DaemonError {
+        DaemonError::Io {
+            action: err.step,
+            path: err.path,
+            source: err.source,
+        }
+    }
+}

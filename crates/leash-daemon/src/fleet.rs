@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use leash_config::FleetConfig;
 use leash_fleet::jobs::{Admit, Refusal, judge};
-use leash_fleet::{Credentials, Fleet, IncomingJob, JobEnd, Offer, PROTOCOL_VERSION};
+use leash_fleet::{Credentials, Fleet, FleetLink, IncomingJob, JobEnd, Offer, PROTOCOL_VERSION};
 use leash_store::{Admission, JobState};
 use serde_json::json;
 use tokio::runtime::Handle;
@@ -21,7 +21,7 @@ use tokio::task::JoinHandle;
 use crate::context::DaemonContext;
 use crate::error::DaemonError;
 use crate::events::DaemonEvent;
-use crate::intake::{TriggerEvent, TriggerSource};
+use crate::intake::{TriggerEvent, TriggerPayload, TriggerSource};
 
 /// A fleet job's de-duplication key is kept for good: the same message id is
 /// one job however late it is delivered again.
@@ -34,18 +34,30 @@ const RETRY: Duration = Duration::from_secs(2);
 pub(crate) fn start_fleet(
     ctx: &Arc<DaemonContext>,
     handle: &Handle,
+    link: Option<FleetLink>,
 ) -> Result<Option<JoinHandle<()>>, DaemonError> {
-    let Some(config) = ctx.loaded.config.fleet.clone() else {
+    let (Some(config), Some(link)) = (ctx.loaded.config.fleet.clone(), link) else {
         return Ok(None);
     };
     Credentials::load(&config.credentials).map_err(|err| DaemonError::Fleet {
         detail: err.to_string(),
     })?;
     let ctx = Arc::clone(ctx);
-    Ok(Some(handle.spawn(run(ctx, config))))
+    Ok(Some(handle.spawn(run(ctx, config, link))))
 }
 
-async fn run(ctx: Arc<DaemonContext>, config: FleetConfig) {
+/// How this daemon reaches the fleet's models (backend `fleet`), when it is
+/// in a fleet: not joined yet (fleet backends fall back) until [`run`] joins.
+pub(crate) fn link(ctx: &DaemonContext, handle: &Handle) -> Option<FleetLink> {
+    let config = ctx.loaded.config.fleet.as_ref()?;
+    Some(FleetLink::new(
+        config.device.clone(),
+        handle.clone(),
+        Duration::from_secs(config.infer_timeout_s.max(1)),
+    ))
+}
+
+async fn run(ctx: Arc<DaemonContext>, config: FleetConfig, link: FleetLink) {
     // Listen for job ends before anything can end.
     let events = ctx.events.subscribe();
     let fleet = loop {
@@ -63,6 +75,8 @@ async fn run(ctx: Arc<DaemonContext>, config: FleetConfig) {
             },
         }
     };
+    link.joined(fleet.client.clone());
+    let _ = ctx.fleet.set((fleet.clone(), Handle::current()));
     audit(
         &ctx,
         None,
@@ -70,6 +84,13 @@ async fn run(ctx: Arc<DaemonContext>, config: FleetConfig) {
         json!({"device": config.device, "urls": config.urls}),
     );
     let tasks = [
+        tokio::spawn(crate::fleet_infer::serve(Arc::clone(&ctx), fleet.clone())),
+        tokio::spawn(crate::fleet_questions::serve::<
+            crate::fleet_approvals::Approvals,
+        >(Arc::clone(&ctx), fleet.clone())),
+        tokio::spawn(crate::fleet_questions::serve::<
+            crate::fleet_audit::AuditPages,
+        >(Arc::clone(&ctx), fleet.clone())),
         tokio::spawn(heartbeat(Arc::clone(&ctx), fleet.clone())),
         tokio::spawn(job_inbox(Arc::clone(&ctx), fleet.clone())),
         tokio::spawn(result_inbox(Arc::clone(&ctx), fleet.clone())),
@@ -190,6 +211,10 @@ async fn handle_job(ctx: &DaemonContext, fleet: &Fleet, job: IncomingJob) {
 async fn admit_job(ctx: &DaemonContext, job: &IncomingJob, admit: Admit) {
     let request = admit.request;
     let mut event = TriggerEvent::new(TriggerSource::Fleet, request.prompt.clone());
+    event.payload = request.payload.clone().map(|p| TriggerPayload {
+        label: format!("from {}: {}", request.from, p.label),
+        text: p.text,
+    });
     event.trigger_name = Some(format!("fleet:{}", request.from));
     event.mode = Some(admit.mode);
     event.dedup_key = Some(dedup_key(&request.from, &request.msg_id));

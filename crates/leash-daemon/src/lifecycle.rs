@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use leash_config::LoadedConfig;
-use leash_core::{ensure_private_dir, open_audit_log, open_backend};
+use leash_core::{ensure_private_dir, open_audit_log, open_backend_with};
 use leash_store::Store;
 use serde_json::json;
 
@@ -92,20 +92,29 @@ pub fn run_daemon(options: DaemonOptions) -> Result<(), DaemonError> {
         Err(err) => tracing::warn!(error = %err, "undo journal: cannot open"),
     }
 
-    let (backend, switches) = open_backend(&loaded).map_err(|err| DaemonError::Model {
-        detail: err.to_string(),
-    })?;
-
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .thread_name("leash-daemon")
         .build()
         .map_err(io_error("start the async runtime", Path::new("tokio")))?;
+
+    // The fleet's models join the backend chain before the first job.
+    let fleet_link = crate::fleet::link(&ctx, runtime.handle());
+    let remote = fleet_link.clone().map(|link| {
+        let models: leash_core::SharedRemoteModels =
+            Arc::new(crate::fleet_infer::FleetModels(link));
+        let _ = ctx.fleet_models.set(Arc::clone(&models));
+        models
+    });
+    let (backend, switches) =
+        open_backend_with(&loaded, remote.as_ref()).map_err(|err| DaemonError::Model {
+            detail: err.to_string(),
+        })?;
     let listener = runtime.block_on(bind_api(listen))?;
     let bound = listener.local_addr().unwrap_or(listen);
 
     // Before the triggers: unusable fleet credentials stop the start here.
-    let fleet = crate::fleet::start_fleet(&ctx, runtime.handle())?;
+    let fleet = crate::fleet::start_fleet(&ctx, runtime.handle(), fleet_link)?;
     let triggers = start_triggers(&ctx, runtime.handle())?;
     let governor = start_governor(&ctx, runtime.handle());
     let picked = pick_up_existing(&ctx)?;
@@ -223,8 +232,6 @@ fn join_within(
 
 /// Reads the API token, creating it (mode 0600, random) when missing.
 fn ensure_api_token(path: &Path) -> Result<String, DaemonError> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     if let Ok(text) = std::fs::read_to_string(path) {
         let token = text.trim().to_owned();
         if !token.is_empty() {
@@ -238,18 +245,7 @@ fn ensure_api_token(path: &Path) -> Result<String, DaemonError> {
         source: std::io::Error::other(err.to_string()),
     })?;
     let token = hex::encode(bytes);
-    let tmp = path.with_extension("token.tmp");
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(io_error("create", &tmp))?;
-    file.write_all(token.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(io_error("write", &tmp))?;
-    std::fs::rename(&tmp, path).map_err(io_error("rename into place", path))?;
+    leash_atomic_file::write(path, token.as_bytes())?;
     tracing::info!(path = %path.display(), "created the API token");
     Ok(token)
 }

@@ -62,12 +62,26 @@ pub fn notify_person(ctx: &DaemonContext, notifier: &[String], approval: &Approv
     let leash_bin = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
+    let config = ctx.loaded.location.path.display().to_string();
     let mut command = Command::new(program);
+    if crate::termux_notifier::is_builtin(program, fixed) {
+        // The phone's own notification, with the page's three choices.
+        let path = std::env::var_os("PATH");
+        let dialog = crate::termux_notifier::absolute_program(program, path.as_deref())
+            .and_then(|p| p.parent().map(|dir| dir.join("termux-dialog")))
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "termux-dialog".to_owned());
+        command.args(crate::termux_notifier::notification_args(
+            approval, &summary, &leash_bin, &config, &dialog,
+        ));
+    } else {
+        command
+            .args(fixed)
+            .arg(approval.id.to_string())
+            .arg(approval.nonce.expose())
+            .arg(&summary);
+    }
     command
-        .args(fixed)
-        .arg(approval.id.to_string())
-        .arg(approval.nonce.expose())
-        .arg(&summary)
         .env_clear()
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -91,10 +105,7 @@ pub fn notify_person(ctx: &DaemonContext, notifier: &[String], approval: &Approv
         .env("LEASH_APPROVAL_SUMMARY", &summary)
         .env("LEASH_APPROVAL_EXPIRES_AT", &approval.expires_at)
         .env("LEASH_BIN", &leash_bin)
-        .env(
-            "LEASH_CONFIG",
-            ctx.loaded.location.path.display().to_string(),
-        );
+        .env("LEASH_CONFIG", &config);
     let started = Instant::now();
     let mut child = match command.spawn() {
         Ok(child) => child,

@@ -47,7 +47,7 @@ pub(crate) fn run_skill_job(
     let split = |line: &str| engine.policy.check_shell(line).command.map(|c| c.argv);
     let trigger_model = trigger.and_then(|t| t.model.as_deref());
     let plan_name = model_name_for(loaded, StepKind::Plan, &[trigger_model]);
-    let mut pool = BackendPool::default();
+    let mut pool = BackendPool::with_remote(ctx.fleet_models.get().cloned());
     let chosen = match named {
         Some(name) => {
             let skill = match skills.get(name) {

@@ -117,6 +117,20 @@ fn run_one(
     engines: &mut HashMap<PathBuf, Engine>,
     job: &Job,
 ) -> Result<(), DaemonError> {
+    // Every log line while this job runs (the engine's, the sandbox's, the
+    // backend's, on this thread) names the job and its trigger; `step` is
+    // filled in as the agent loop advances.
+    let job_span = tracing::info_span!(
+        "job",
+        id = job.id,
+        trigger = %job.trigger_name.as_deref().unwrap_or(&job.trigger_kind),
+        step = tracing::field::Empty,
+    );
+    let _in_job = job_span.enter();
+    // A trigger with `on:` runs elsewhere: hand the job over, end it here.
+    if let Some((state, result)) = crate::fleet_forward::forward_if_remote(ctx, job) {
+        return end_job(ctx, job, state, &result);
+    }
     let workspace = job_workspace(ctx, job);
     let engine = match engine_for(ctx, engines, &workspace) {
         Ok(engine) => engine,
@@ -186,7 +200,10 @@ fn run_one(
             speak_in_background(ctx, job_id, speaker.clone(), text.to_owned());
         }
     };
-    let mut on_step = |step: u32| tracing::debug!(job = job_id, step, "step");
+    let mut on_step = |step: u32| {
+        job_span.record("step", step);
+        tracing::debug!(job = job_id, step, "step");
+    };
     let outcome = run_job(
         engine,
         model.backend.as_mut(),
@@ -268,7 +285,7 @@ fn engine_for<'e>(
     workspace: &PathBuf,
 ) -> Result<&'e mut Engine, DaemonError> {
     if !engines.contains_key(workspace) {
-        let engine = Engine::open(&ctx.loaded, workspace)?;
+        let engine = Engine::open_sharing_audit(&ctx.loaded, workspace, Arc::clone(&ctx.audit))?;
         engines.insert(workspace.clone(), engine);
     }
     engines.get_mut(workspace).ok_or(DaemonError::Poisoned {

@@ -40,13 +40,10 @@ pub struct Observed {
 
 /// Keys of `leash ask --json`'s report whose text is the model speaking to
 /// the person (present or not, depending on the version of leash).
-const SAID_KEYS: [&str; 5] = [
-    "notifications",
-    "last_thought",
-    "message",
-    "answer",
-    "summary",
-];
+///
+/// Not `last_thought`: `leash ask` shows the model's last message only where
+/// what ran backs it (`final_message`, read from the document's top level).
+const SAID_KEYS: [&str; 4] = ["notifications", "message", "answer", "summary"];
 
 impl Observed {
     /// Builds the observation from the job's printed JSON (if any) and the
@@ -60,12 +57,18 @@ impl Observed {
             for key in SAID_KEYS {
                 collect_strings(&report[key], &mut observed.said);
             }
+            collect_strings(&doc["final_message"], &mut observed.said);
             if let Some(skill) = report.get("skill") {
                 collect_strings(skill, &mut observed.said);
             }
             // Everything else the report carries (an account of the actions
-            // and their output) was shown to the person too.
-            collect_strings(report, &mut observed.shown);
+            // and their output) was shown to the person too, but for the
+            // model's raw last message, which is shown only when grounded.
+            let mut shown = report.clone();
+            if let Some(map) = shown.as_object_mut() {
+                map.remove("last_thought");
+            }
+            collect_strings(&shown, &mut observed.shown);
         }
         let records = match AuditLog::open_read_only(database, None).and_then(|log| log.all()) {
             Ok(records) => records,

@@ -37,10 +37,13 @@ pub struct RunOptions {
     /// how often it picks the task's skill (or the open loop for a chore).
     pub route_all: bool,
     /// A directory of the run's own. Every task is set up at the same path
-    /// inside it (emptied between tasks) and shares its cache directory, so
-    /// the system prompt (which names the workspace) is the same for every
-    /// task and the embedded model restores it from its saved KV cache
-    /// instead of evaluating it again, as a long-lived daemon would.
+    /// inside it (emptied between tasks), so the system prompt (which names
+    /// the workspace) is the same for every task. Each task has its own
+    /// cache directory (inside the task's, emptied with it): a KV cache
+    /// shared across tasks restores a prompt's prefix saved by the task
+    /// before, whose batch split changes llama.cpp's numerics enough to
+    /// flip a near-tie token at temperature 0, so the score moved ±3 between
+    /// two runs of the same binary.
     pub run_dir: PathBuf,
     /// When leash runs as root, commands run as this user (`security.run_as`)
     /// and each workspace is handed over to it; ignored otherwise.
@@ -154,7 +157,7 @@ pub fn run_task(task: &Task, options: &RunOptions) -> Result<TaskResult, EvalErr
         .env("HOME", root.join("home"))
         .env("XDG_STATE_HOME", root.join("state"))
         .env("XDG_CONFIG_HOME", root.join("config-home"))
-        .env("XDG_CACHE_HOME", options.run_dir.join("cache"))
+        .env("XDG_CACHE_HOME", root.join("cache"))
         .env("LANG", "C.UTF-8")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

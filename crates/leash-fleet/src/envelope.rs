@@ -44,6 +44,19 @@ pub struct JobRequest {
     /// The mode asked for; `None`: the receiver's `fleet.accept_mode`.
     pub mode: Option<String>,
     pub sent_at: String,
+    /// What the sender's trigger saw (a file's contents, a commit), kept
+    /// apart from the prompt: the receiver hands it to its model as data,
+    /// exactly as for a local trigger, never as part of the task.
+    #[serde(default)]
+    pub payload: Option<JobPayload>,
+}
+
+/// A trigger's data travelling with a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobPayload {
+    /// What it is (`file /x/y.task`).
+    pub label: String,
+    pub text: String,
 }
 
 /// How a fleet job ended, sent back to the device that asked for it.

@@ -35,6 +35,16 @@ pub enum FleetError {
         subject: String,
         detail: String,
     },
+    /// A device did not answer a direct question.
+    #[error("fleet: {device} did not answer: {detail}")]
+    NoAnswer { device: String, detail: String },
+    /// A device in the fleet refused a question.
+    #[error("fleet: {device} refused ({code}): {reason}")]
+    Refused {
+        device: String,
+        code: String,
+        reason: String,
+    },
     /// A device name that cannot be a subject token.
     #[error("fleet: {name:?} is not a device name (a-z, 0-9, '-', '_'; 1 to 63)")]
     DeviceName { name: String },

@@ -235,6 +235,9 @@ mod tests {
             accept_mode: ExecutionMode::Prompt,
             heartbeat_s: 60,
             offer_models: vec![],
+            infer_timeout_s: 60,
+            serve_max_tokens: 1024,
+            serve_queue: 2,
         }
     }
 
@@ -247,6 +250,7 @@ mod tests {
             prompt: "list files".into(),
             mode: mode.map(Into::into),
             sent_at: "2026-01-01T00:00:00Z".into(),
+            payload: None,
         })
         .unwrap()
     }

@@ -14,14 +14,27 @@
 //! - [`offer`]: heartbeats (what a device offers) and `leash fleet status`.
 //! - [`jobs`]: sending a job to a device, and a device's job inbox.
 //! - [`results`]: a job's end, sent back to the device that asked for it.
+//! - [`direct`]: request/reply between two devices (plain NATS), sender
+//!   checked both ways.
+//! - [`approvals`]: listing and answering another device's approvals.
+//! - [`audit`]: reading another device's audit chain, page by page.
+//! - [`infer`]: remote inference's messages and how an offering device
+//!   judges a request (trust, model offered, limits).
+//! - [`remote_model`]: backend `fleet`, a model another device offers, as an
+//!   ordinary blocking [`leash_llm::Backend`].
 #![forbid(unsafe_code)]
 
+pub mod approvals;
+pub mod audit;
 pub mod connection;
 pub mod credentials;
+pub mod direct;
 pub mod envelope;
 mod error;
+pub mod infer;
 pub mod jobs;
 pub mod offer;
+pub mod remote_model;
 pub mod results;
 pub mod subjects;
 #[cfg(feature = "test-server")]
@@ -29,8 +42,9 @@ pub mod test_server;
 
 pub use connection::{Fleet, connect};
 pub use credentials::Credentials;
-pub use envelope::{JobEnd, JobRequest, Offer, PROTOCOL_VERSION};
+pub use envelope::{JobEnd, JobPayload, JobRequest, Offer, PROTOCOL_VERSION};
 pub use error::FleetError;
 pub use jobs::{IncomingJob, JobInbox, SentJob};
 pub use offer::DeviceSeen;
+pub use remote_model::{FleetLink, FleetModel};
 pub use results::{IncomingResult, ResultInbox};

@@ -45,6 +45,29 @@ pub fn results_for(to: &str) -> String {
     format!("leash.*.result.{to}")
 }
 
+/// A plain-NATS (not stored) message of `kind` from device `from` to device
+/// `to`: `leash.<from>.direct.<to>.<kind>`. Every direct message, request
+/// and reply alike, is published under its sender's own prefix, so one
+/// permission (`subscribe: leash.*.direct.<device>.>`) lets a device hear
+/// what is addressed to it, and the receiver checks the sender's claim
+/// against the subject as for stored messages.
+pub fn direct(from: &str, to: &str, kind: &str) -> String {
+    format!("leash.{from}.direct.{to}.{kind}")
+}
+
+/// Every direct message of `kind` addressed to `to`.
+pub fn directs_for(to: &str, kind: &str) -> String {
+    format!("leash.*.direct.{to}.{kind}")
+}
+
+/// Kinds of direct messages. Closed set of subject tokens.
+pub mod kind {
+    /// Remote inference: a request, its cancel, its answer stream.
+    pub const INFER: &str = "infer";
+    pub const INFER_CANCEL: &str = "infer_cancel";
+    pub const INFER_REPLY: &str = "infer_reply";
+}
+
 /// Where replies to this device arrive (`_INBOX_<device>.…`).
 pub fn inbox_prefix(device: &str) -> String {
     format!("_INBOX_{device}")

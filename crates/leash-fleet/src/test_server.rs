@@ -49,7 +49,7 @@ pub fn device_user(device: &str, password: &str) -> String {
     "$JS.API.CONSUMER.MSG.NEXT.LEASH_RESULTS.results-{d}", "$JS.ACK.LEASH_RESULTS.results-{d}.>",
     "$JS.API.CONSUMER.CREATE.LEASH_DEVICES", "$JS.API.CONSUMER.MSG.NEXT.LEASH_DEVICES.*"
   ] }},
-  subscribe: {{ allow: [ "_INBOX_{d}.>" ] }}
+  subscribe: {{ allow: [ "_INBOX_{d}.>", "leash.*.direct.{d}.>" ] }}
 }} }}"#
     )
 }

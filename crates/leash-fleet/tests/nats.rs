@@ -47,6 +47,9 @@ fn config(dir: &Path, server: &NatsServer, device: &str, password: &str) -> Flee
         accept_mode: ExecutionMode::Prompt,
         heartbeat_s: 60,
         offer_models: vec![],
+        infer_timeout_s: 60,
+        serve_max_tokens: 1024,
+        serve_queue: 2,
     }
 }
 
@@ -69,6 +72,7 @@ fn request(from: &str, to: &str, msg_id: &str) -> JobRequest {
         prompt: "list the inbox".into(),
         mode: None,
         sent_at: leash_fleet::envelope::now(),
+        payload: None,
     }
 }
 

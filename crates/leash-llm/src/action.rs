@@ -45,7 +45,9 @@ pub enum Action {
     /// Run a program with an argv (never a shell string). `cwd` is relative to
     /// the workspace.
     Run {
+        /// The program and its arguments, passed to the sandbox as they are.
         argv: Vec<String>,
+        /// Where it runs, relative to the workspace; `None`: the workspace.
         cwd: Option<PathBuf>,
     },
     /// Write (create or replace) a file with the given content.
@@ -66,7 +68,9 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileWrite {
+    /// The file to create or replace (relative paths are under the workspace).
     pub path: PathBuf,
+    /// Its whole new text; the old content, if any, is kept for undo.
     pub content: String,
 }
 
@@ -74,19 +78,28 @@ pub struct FileWrite {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Transfer {
+    /// The existing path to move or copy.
     pub from: PathBuf,
+    /// Where it ends up.
     pub to: PathBuf,
 }
 
 /// The action variants, in the order the grammar and schema list them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ActionKind {
+    /// `run`: [`Action::Run`].
     Run,
+    /// `write_file`: [`Action::WriteFile`].
     WriteFile,
+    /// `move`: [`Action::Move`].
     Move,
+    /// `copy`: [`Action::Copy`].
     Copy,
+    /// `mkdir`: [`Action::Mkdir`].
     Mkdir,
+    /// `delete`: [`Action::Delete`] (to the trash, undoable).
     Delete,
+    /// `notify`: [`Action::Notify`] (a message to the person, no effect).
     Notify,
 }
 
@@ -199,9 +212,12 @@ impl<'a> ProgramChoice<'a> {
 /// [`ProgramChoice`], owned.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum OwnedProgramChoice {
+    /// [`ProgramChoice::Any`]: any non-empty program name.
     #[default]
     Any,
+    /// [`ProgramChoice::OneOf`]: the policy's whitelist of program names.
     OneOf(Vec<String>),
+    /// [`ProgramChoice::Typed`]: each program with its own options and operands.
     Typed(CommandShapes),
 }
 
@@ -230,7 +246,9 @@ pub enum Payload {
 /// An optional key that may sit next to the action key in the same object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SiblingKey {
+    /// The key as the model writes it (`cwd`).
     pub name: &'static str,
+    /// What its string value is (a path, free text), for the grammar and checks.
     pub role: StringRole,
 }
 
@@ -334,37 +352,72 @@ impl Action {
 pub struct PlanError {
     /// Where, e.g. `actions[1].run[0]`; `the answer` for the top level.
     pub path: String,
+    /// What is wrong there; its text is what the model is re-asked with.
     pub problem: PlanProblem,
 }
 
 /// The problem found at a [`PlanError::path`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanProblem {
+    /// A JSON value of the wrong kind (a string where a list belongs).
     #[error("expected {expected}, found {found}")]
     WrongType {
+        /// The kind the plan's shape asks for here.
         expected: &'static str,
+        /// The kind the model wrote.
         found: &'static str,
     },
+    /// A key the shape requires was left out (`content` of a `write_file`).
     #[error("the required key \"{0}\" is missing")]
     MissingKey(&'static str),
+    /// A key this object does not have (plans are strict: no extra keys).
     #[error("unknown key \"{key}\" (allowed here: {allowed})")]
-    UnknownKey { key: String, allowed: String },
+    UnknownKey {
+        /// The key the model wrote.
+        key: String,
+        /// The keys this object may have, listed for the re-ask.
+        allowed: String,
+    },
+    /// An action name leash does not have (`shell`, `exec`).
     #[error("unknown action \"{key}\" (actions are: {known})")]
-    UnknownAction { key: String, known: String },
+    UnknownAction {
+        /// The name the model wrote.
+        key: String,
+        /// The action names there are, listed for the re-ask.
+        known: String,
+    },
+    /// An action object with only sibling keys (`{"cwd": ...}` alone).
     #[error("an action object has no action key (one of: {known})")]
-    NoActionKey { known: String },
+    NoActionKey {
+        /// The action names there are, listed for the re-ask.
+        known: String,
+    },
+    /// Two actions in one object: which one was meant is not guessed.
     #[error("one object holds several actions ({keys}); put each action in its own object")]
-    SeveralActionKeys { keys: String },
+    SeveralActionKeys {
+        /// The action keys found together.
+        keys: String,
+    },
+    /// `run: []`: nothing to run.
     #[error("the argv is empty; give the program and its arguments as a list of strings")]
     EmptyArgv,
+    /// `run: [""]`: no program named.
     #[error("the program name (the first argv element) is empty")]
     EmptyProgram,
+    /// A path action with `""`: no file to act on.
     #[error("the path is empty")]
     EmptyPath,
+    /// A NUL byte, which the OS would cut the argument or path at.
     #[error("contains a NUL character, which no path or argument can hold")]
     NulCharacter,
+    /// More actions in one answer than a step may carry out.
     #[error("{count} actions is too many; propose at most {limit} per answer")]
-    TooManyActions { count: usize, limit: usize },
+    TooManyActions {
+        /// How many the answer proposed.
+        count: usize,
+        /// The most one answer may propose.
+        limit: usize,
+    },
 }
 
 fn type_name(value: &Value) -> &'static str {

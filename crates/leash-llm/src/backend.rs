@@ -17,7 +17,9 @@ pub use leash_protocol::ChatRole as Role;
 /// One chat message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
+    /// Who said it, which the chat template renders differently.
     pub role: Role,
+    /// The text said.
     pub content: String,
 }
 
@@ -54,10 +56,14 @@ pub type TokenSink<'a> = &'a mut dyn FnMut(&str);
 
 /// One generation request.
 pub struct GenerateRequest<'a> {
+    /// The conversation so far, oldest first.
     pub messages: &'a [ChatMessage],
+    /// What the answer must look like (actions, a fixed shape, free text):
+    /// the grammar or schema the backend holds the model to.
     pub format: OutputFormat,
     /// Upper bound on generated tokens.
     pub max_tokens: u32,
+    /// Sampling temperature (0: always the likeliest token).
     pub temperature: f32,
     /// The programs a `run` action may name ([`OutputFormat::Actions`]): the
     /// policy's whitelist, so that a grammar (or schema) keeps the model to
@@ -96,15 +102,19 @@ pub struct Generation {
     pub text: String,
     /// Separate reasoning (DeepSeek's `reasoning_content`), recorded, never executed.
     pub reasoning: Option<String>,
+    /// Whether the answer ended or was cut at `max_tokens`.
     pub finish: FinishReason,
     /// Which backend produced it (e.g. `llama`, `openai:lmstudio`, `replay`).
     pub backend: String,
+    /// Tokens in the prompt, reused ones included.
     pub prompt_tokens: u32,
     /// Prompt tokens that were not evaluated again thanks to the KV cache.
     pub prompt_tokens_reused: u32,
+    /// Tokens the model generated for the answer.
     pub generated_tokens: u32,
     /// Time to the first generated token.
     pub time_to_first_token: Duration,
+    /// Wall time of the whole request, prompt evaluation included.
     pub total_time: Duration,
 }
 
@@ -113,29 +123,62 @@ pub struct Generation {
 pub enum BackendError {
     /// The server could not be reached (refused, DNS, TLS).
     #[error("{backend}: cannot connect: {detail}")]
-    Connection { backend: String, detail: String },
+    Connection {
+        /// Which backend failed (`llama`, `openai:lmstudio`), for the audit and the fallback report.
+        backend: String,
+        /// What went wrong, as the backend or the OS said it.
+        detail: String,
+    },
     /// Connect, read or total timeout.
     #[error("{backend}: timed out: {detail}")]
-    Timeout { backend: String, detail: String },
+    Timeout {
+        /// Which backend failed (`llama`, `openai:lmstudio`), for the audit and the fallback report.
+        backend: String,
+        /// What went wrong, as the backend or the OS said it.
+        detail: String,
+    },
     /// The model could not be loaded (missing file, bad GGUF, out of memory).
     #[error("{backend}: cannot load the model: {detail}")]
-    Load { backend: String, detail: String },
+    Load {
+        /// Which backend failed (`llama`, `openai:lmstudio`), for the audit and the fallback report.
+        backend: String,
+        /// What went wrong, as the backend or the OS said it.
+        detail: String,
+    },
     /// The server answered with an HTTP error that retries did not fix.
     #[error("{backend}: HTTP {status}: {detail}")]
     Http {
+        /// Which backend failed (`openai:lmstudio`), for the audit and the fallback report.
         backend: String,
+        /// The HTTP status of the last attempt.
         status: u16,
+        /// The server's error body (or its start).
         detail: String,
     },
     /// The answer did not follow the protocol (bad JSON, bad stream).
     #[error("{backend}: protocol error: {detail}")]
-    Protocol { backend: String, detail: String },
+    Protocol {
+        /// Which backend failed (`llama`, `openai:lmstudio`), for the audit and the fallback report.
+        backend: String,
+        /// What went wrong, as the backend or the OS said it.
+        detail: String,
+    },
     /// A replay transcript has no more responses, or is malformed.
     #[error("{backend}: transcript: {detail}")]
-    Transcript { backend: String, detail: String },
+    Transcript {
+        /// Which backend failed (`llama`, `openai:lmstudio`), for the audit and the fallback report.
+        backend: String,
+        /// What went wrong, as the backend or the OS said it.
+        detail: String,
+    },
     /// Inference itself failed (decode error, grammar error, context full).
     #[error("{backend}: inference failed: {detail}")]
-    Inference { backend: String, detail: String },
+    Inference {
+        /// Which backend failed (`llama`, `openai:lmstudio`), for the audit and the fallback report.
+        backend: String,
+        /// What went wrong, as the backend or the OS said it.
+        detail: String,
+    },
 }
 
 impl BackendError {

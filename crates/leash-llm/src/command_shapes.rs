@@ -11,7 +11,7 @@
 //! steps on options and files that do not exist.
 
 /// The kind of one argv word after the program.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum WordKind {
     /// A path that must exist: one of [`CommandShapes::existing`].
     Existing,
@@ -28,16 +28,18 @@ pub enum WordKind {
 }
 
 /// An option and the value it takes, if any (always as the next argv word).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct OptionShape {
     /// As written in argv: `-l`, `--all`, `-name`.
     pub spelling: String,
+    /// The kind of the word that follows it (`-n 5`); `None`: a flag alone.
     pub value: Option<WordKind>,
 }
 
 /// The words of one level: options first, then operands in order.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct WordsShape {
+    /// The options the policy lets this program (or subcommand) take.
     pub options: Vec<OptionShape>,
     /// Operands that come first and are required (`grep PATTERN`).
     pub leading: Vec<WordKind>,
@@ -54,15 +56,18 @@ pub struct WordsShape {
 }
 
 /// A subcommand (`git log`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct SubcommandShape {
+    /// As written after the program (`log`).
     pub name: String,
+    /// The options and operands it takes.
     pub words: WordsShape,
 }
 
 /// A program that can run.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ProgramShape {
+    /// The name a `run` action's argv starts with.
     pub name: String,
     /// The program's own words (before a subcommand).
     pub words: WordsShape,
@@ -72,8 +77,9 @@ pub struct ProgramShape {
 }
 
 /// Everything a `run` action may say, and the paths file actions may name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct CommandShapes {
+    /// The programs the policy lets run, each with its words.
     pub programs: Vec<ProgramShape>,
     /// Workspace entries that exist (relative paths, `.` first), for operands
     /// that are read and for the sources of `move`, `copy` and `delete`.

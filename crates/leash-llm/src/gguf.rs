@@ -27,7 +27,9 @@ const MAX_TENSOR_DIMS: u32 = 4;
 /// What `leash model info` prints.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GgufInfo {
+    /// The model file read.
     pub path: PathBuf,
+    /// Its size in bytes (what must fit in memory, roughly).
     pub file_size: u64,
     /// GGUF format version (2 or 3).
     pub version: u32,
@@ -37,6 +39,7 @@ pub struct GgufInfo {
     pub name: Option<String>,
     /// `general.parameter_count`, else the sum of the tensor shapes.
     pub parameter_count: u64,
+    /// Whether `parameter_count` was stated by the file or summed by leash.
     pub parameter_count_source: ParameterCountSource,
     /// The quantization, from `general.file_type` (e.g. `Q4_1`), else the
     /// tensor type holding most weights.
@@ -45,7 +48,9 @@ pub struct GgufInfo {
     pub context_length: Option<u64>,
     /// `tokenizer.chat_template` (Jinja), when present and at most 1 MiB.
     pub chat_template: Option<String>,
+    /// How many tensors (weight arrays) the file holds.
     pub tensor_count: u64,
+    /// How many metadata key/value pairs the header holds.
     pub metadata_count: u64,
 }
 
@@ -62,19 +67,38 @@ pub enum ParameterCountSource {
 /// Why a file could not be read as a GGUF model.
 #[derive(Debug, thiserror::Error)]
 pub enum GgufError {
+    /// The file could not be opened or read (missing, unreadable, cut short).
     #[error("{path}: {error}")]
     Io {
+        /// The file being read.
         path: PathBuf,
+        /// The OS's error.
         error: std::io::Error,
     },
+    /// The file does not start with the GGUF magic (a wrong file, a partial download page).
     #[error("{path}: not a GGUF model file (starts with {found:?}, expected \"GGUF\")")]
-    NotGguf { path: PathBuf, found: String },
+    NotGguf {
+        /// The file being read.
+        path: PathBuf,
+        /// Its first bytes, shown.
+        found: String,
+    },
+    /// A GGUF version this reader does not know the layout of.
     #[error("{path}: GGUF version {version} is not supported (only 2 and 3)")]
-    UnsupportedVersion { path: PathBuf, version: u32 },
+    UnsupportedVersion {
+        /// The file being read.
+        path: PathBuf,
+        /// The version the header states.
+        version: u32,
+    },
+    /// The header breaks the format or a sanity limit (a hostile or damaged file).
     #[error("{path}: malformed GGUF at byte {offset}: {detail}")]
     Malformed {
+        /// The file being read.
         path: PathBuf,
+        /// Where in the file the problem was found.
         offset: u64,
+        /// What was wrong there.
         detail: String,
     },
 }

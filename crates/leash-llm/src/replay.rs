@@ -63,11 +63,13 @@ pub struct ReplayStep {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Transcript {
+    /// What the recorded session was (for people reading the file; not used).
     #[serde(default)]
     pub description: Option<String>,
     /// How responses are chosen (default: in order).
     #[serde(default)]
     pub play: ReplayOrder,
+    /// The recorded answers the backend gives back, one per request.
     pub responses: Vec<ReplayStep>,
 }
 

@@ -46,6 +46,8 @@ pub enum ArgType {
     Directory,
     /// A destination that may be a directory (`DIR/basename(SRC)` is written).
     Destination,
+    /// A backup suffix: every written path with this suffix is written too.
+    BackupSuffix,
 }
 
 fn arg_type(path: PathRoleDoc, kind: ValueTypeDoc) -> ArgType {
@@ -63,6 +65,7 @@ fn arg_type(path: PathRoleDoc, kind: ValueTypeDoc) -> ArgType {
         (PathRoleDoc::None, ValueTypeDoc::Url) => ArgType::Url,
         (PathRoleDoc::None, ValueTypeDoc::Program) => ArgType::Program,
         (PathRoleDoc::None, ValueTypeDoc::Argfile) => ArgType::ArgumentFile,
+        (PathRoleDoc::None, ValueTypeDoc::BackupSuffix) => ArgType::BackupSuffix,
     }
 }
 

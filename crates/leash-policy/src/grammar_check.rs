@@ -155,7 +155,8 @@ pub(crate) fn check(
                     | ValueTypeDoc::Format
                     | ValueTypeDoc::Url
                     | ValueTypeDoc::Argfile
-                    | ValueTypeDoc::Keyword => {}
+                    | ValueTypeDoc::Keyword
+                    | ValueTypeDoc::BackupSuffix => {}
                 }
                 continue;
             }
@@ -207,7 +208,8 @@ pub(crate) fn check(
         | ValueTypeDoc::Format
         | ValueTypeDoc::Url
         | ValueTypeDoc::Argfile
-        | ValueTypeDoc::Keyword => {}
+        | ValueTypeDoc::Keyword
+        | ValueTypeDoc::BackupSuffix => {}
     }
 }
 

@@ -14,6 +14,7 @@
 //! file actions are judged as what they are ([`Policy::check_file_action`]).
 #![forbid(unsafe_code)]
 
+mod backup;
 mod decision;
 mod defaults;
 mod error;

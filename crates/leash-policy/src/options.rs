@@ -10,6 +10,8 @@
 
 use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
+
 use crate::rules::format::{ParseStyle, PathRoleDoc, ValueDoc, ValueTypeDoc};
 
 /// Index of an option within one [`ArgsSpec`].
@@ -20,7 +22,7 @@ pub(crate) type OptId = u16;
 pub(crate) type Level = Option<u16>;
 
 /// One known option of a program or subcommand.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct OptionSpec {
     pub name: String,
     pub value: ValueDoc,
@@ -36,9 +38,10 @@ pub(crate) struct OptionSpec {
 }
 
 /// Options and operand roles of a program or of one of its subcommands.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct ArgsSpec {
     pub options: Vec<OptionSpec>,
+    #[serde(serialize_with = "crate::rules::table::sorted_map")]
     short: HashMap<char, OptId>,
     /// Long option spellings, sorted, for exact and unique-prefix lookup.
     long: Vec<(String, OptId)>,

@@ -224,6 +224,13 @@ impl Policy {
 
     /// Judges one (possibly inner) command. `applet` is set for the applet of
     /// a multi-call binary: it runs that binary, under the applet's name.
+    ///
+    /// Every stage pushes its findings into `out`, which keeps the strictest
+    /// (deny > ask > allow); a stage never lowers what an earlier one found.
+    /// The stages go from the cheapest and most general (who is the program,
+    /// is it listed at all) to the most specific (each path argument, what a
+    /// wrapper runs), and each stops as soon as a deny has settled the answer
+    /// — except under `explain`, which wants every finding.
     fn evaluate(
         &self,
         argv: &[&str],
@@ -241,12 +248,17 @@ impl Policy {
             );
             return None;
         }
+        // The outer argv was size-checked by the caller; an inner one (what
+        // `env`/`xargs`/`sh -c` run) is built here and needs the same check.
         if depth > 0
             && let Err(problem) = limits::check_argv(argv)
         {
             out.push(problem.rule, Decision::Deny, problem.reason, problem.hint);
             return None;
         }
+        // Identity: which file would run. The name the model wrote counts
+        // for nothing until it resolves through the fixed search path to a
+        // trusted location; `busybox rm`'s applet is judged as `rm`.
         let resolved = match applet {
             Some(binary) => {
                 let name = argv[0].rsplit('/').next().unwrap_or(argv[0]);
@@ -278,6 +290,10 @@ impl Policy {
                 }
             },
         };
+        // The names patterns may match: the canonical one (the file the
+        // program resolved to) and the one it was called by, but the latter
+        // only when the knowledge says both are the same program (`vi` →
+        // `vim`), so a link named `ls` to `rm` is never judged as `ls`.
         let knowledge = &self.rules.knowledge;
         let spec_index = knowledge.lookup(&resolved.identity);
         let spec = knowledge.spec(spec_index);
@@ -346,7 +362,9 @@ impl Policy {
             return Some(top);
         }
 
-        // Subcommands the knowledge does not list.
+        // Subcommands the knowledge does not list: an unknown word may be an
+        // alias a repository's config defines (`git x` = anything), so the
+        // program's knowledge decides how much to trust it.
         if let (Some((word, None)), Some(decision)) = (parsed.subcommand, spec.unknown_subcommand)
             && decision != Decision::Allow
         {
@@ -358,7 +376,9 @@ impl Policy {
                 );
         }
 
-        // Argument knowledge.
+        // Argument knowledge: the rules written for this program. Allow
+        // exceptions apply to the command the model wrote, never to one a
+        // wrapper runs (depth > 0), so a wrapper cannot unlock an exception.
         let version_only = matches!(argv, [_, "--version"]);
         if let Some(index) = spec_index {
             let facts = rules::script_facts(spec, &parsed);
@@ -427,7 +447,9 @@ impl Policy {
             }
         }
 
-        // Paths.
+        // Paths: every argument the grammar types as a path, judged against
+        // the read/write roots and denials. `-C DIR`-style options change the
+        // directory later paths are relative to, so they are applied first.
         let mut path_args: Vec<PathArg<'_>> = Vec::new();
         spec.path_args(
             &parsed,
@@ -460,6 +482,23 @@ impl Policy {
                 }
             }
         }
+        // `sed -i.bak`, `cp --suffix=.old`: the backups are written too.
+        for backup in
+            crate::backup::backup_paths(spec, &parsed, &path_args, &effective_cwd, no_target_dir)
+        {
+            if let Some(finding) = self
+                .paths
+                .check(&backup.text, &effective_cwd, backup.access)
+            {
+                out.push(finding.rule, finding.decision, finding.reason, finding.hint);
+                if out.settled() {
+                    return Some(top);
+                }
+            }
+        }
+        // A program that looks for a repository upwards (git) reads its
+        // config and hooks from wherever it finds one: judge that directory
+        // as well, not just the arguments.
         if spec.discovers_repository && parsed.subcommand.is_some() {
             let git_dir = spec
                 .global
@@ -473,7 +512,8 @@ impl Policy {
             }
         }
 
-        // Wrappers: judge what they run.
+        // Wrappers: judge what they run, recursively and with the same
+        // collector, so the inner command's deny is the outer one's deny.
         if let Some(wrapper) = &spec.wrapper {
             let wrapped = wrappers::unwrap(wrapper, spec, &parsed);
             for f in wrapped.findings {

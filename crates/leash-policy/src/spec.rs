@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
+
 use crate::Decision;
 use crate::options::{
     ArgsSpec, Level, LevelParse, OptId, OptName, ParsedArgs, parse_find, parse_level,
@@ -11,7 +13,7 @@ use crate::options::{
 use crate::rules::format::{AnalyzerDoc, ParseStyle, PathRoleDoc, ValueTypeDoc, WrapperKindDoc};
 
 /// Where a program's script text comes from (`sed -e`, `awk 'prog'`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct ScriptSpec {
     pub inline: Vec<OptId>,
     pub files: Vec<OptId>,
@@ -19,14 +21,14 @@ pub(crate) struct ScriptSpec {
     pub analyzer: Option<AnalyzerDoc>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct WrapperSpec {
     pub kind: WrapperKindDoc,
     pub skip: usize,
     pub default_command: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct SubcommandSpec {
     pub name: String,
     pub args: ArgsSpec,
@@ -34,7 +36,7 @@ pub(crate) struct SubcommandSpec {
     pub complete: bool,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct ProgramSpec {
     pub name: String,
     pub style: ParseStyle,
@@ -46,6 +48,7 @@ pub(crate) struct ProgramSpec {
     pub implicit: bool,
     pub global: ArgsSpec,
     pub subcommands: Vec<SubcommandSpec>,
+    #[serde(serialize_with = "crate::rules::table::sorted_map")]
     pub sub_index: HashMap<String, u16>,
     pub unknown_subcommand: Option<Decision>,
     /// Every option, subcommand and operand shape is known: others ask.
@@ -53,6 +56,7 @@ pub(crate) struct ProgramSpec {
     /// Runs in the git repository it discovers (see `repo`).
     pub discovers_repository: bool,
     /// Management commands: (group word, its subcommand word) → subcommand.
+    #[serde(serialize_with = "crate::rules::table::sorted_map")]
     pub groups: HashMap<(String, String), u16>,
     pub group_words: Vec<String>,
     pub script: Option<ScriptSpec>,
@@ -251,10 +255,15 @@ impl ProgramSpec {
             let access = match opt.path {
                 // A value the grammar types as text but that looks like a
                 // path is read-checked anyway: if an implementation reads it
-                // as a file after all, it still may not reach a secret.
+                // as a file after all, it still may not reach a secret. A
+                // backup suffix is no path: the backups it names are judged
+                // as writes (`backup`).
                 PathRoleDoc::None
                     if looks_like_path(value)
-                        && !matches!(opt.kind, ValueTypeDoc::Url | ValueTypeDoc::Program) =>
+                        && !matches!(
+                            opt.kind,
+                            ValueTypeDoc::Url | ValueTypeDoc::Program | ValueTypeDoc::BackupSuffix
+                        ) =>
                 {
                     Access::Read
                 }
@@ -338,9 +347,10 @@ impl ProgramSpec {
 }
 
 /// All program specs, looked up by identity.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Knowledge {
     pub specs: Vec<ProgramSpec>,
+    #[serde(serialize_with = "crate::rules::table::sorted_map")]
     by_name: HashMap<String, usize>,
     generic: ProgramSpec,
 }

@@ -182,6 +182,14 @@ impl Policy {
                 );
             }
         }
+        for backup in
+            crate::backup::backup_paths(spec, &parsed, &path_args, &effective_cwd, no_target_dir)
+        {
+            out.push(
+                crate::resolve::final_path(Path::new(&backup.text), &effective_cwd),
+                backup.access == Access::WriteRecursive,
+            );
+        }
         // A program that writes into its directory option (`tar -x -C DIR`)
         // writes into the working directory when the option is absent.
         let level = parsed.sub_level();

@@ -30,6 +30,7 @@ const REQUIRED_HOSTILE_CLASSES: &[(&str, usize)] = &[
     ("env-injection", 10),
     ("aliasing", 10),
     ("option-smuggling", 15),
+    ("backup-suffix", 10),
     ("redirection", 10),
     ("paths", 15),
     ("secrets", 15),

@@ -112,3 +112,45 @@ fn network_effects_are_beyond_files() {
     assert!(!got.beyond_files.is_empty(), "{got:?}");
     assert_eq!(paths(&got), vec![(fixture.workspace.join("x"), false)]);
 }
+
+/// The class: an option value that names a backup (`sed -i SUFFIX`, `perl
+/// -i SUFFIX`, `cp -S SUFFIX`). Every path the command writes, with the
+/// suffix, is a write target too, so undo removes or restores the backups;
+/// a `*` in the suffix is read every way an implementation reads it.
+#[rstest]
+#[case(&["sed", "-i.bak", "s/a/b/", "a.txt"], &["a.txt", "a.txt.bak"])]
+#[case(&["sed", "--in-place=.orig", "s/a/b/", "a.txt"], &["a.txt", "a.txt.orig"])]
+#[case(&["sed", "-i", "s/a/b/", "a.txt"], &["a.txt"])]
+#[case(&["sed", "--in-place=", "s/a/b/", "a.txt"], &["a.txt"])]
+#[case(&["sed", "-iold_*", "s/a/b/", "sub/a.txt"], &["sub/a.txt", "sub/a.txtold_*", "sub/old_a.txt", "old_sub/a.txt"])]
+#[case(&["perl", "-i.bak", "-pe", "1", "a.txt"], &["a.txt", "a.txt.bak"])]
+#[case(&["cp", "-S", ".old", "a.txt", "b.txt"], &["b.txt", "b.txt.old"])]
+#[case(&["cp", "--suffix=~", "a.txt", "sub"], &["sub/a.txt", "sub/a.txt~"])]
+#[case(&["mv", "-S", ".old", "a.txt", "b.txt"], &["a.txt", "b.txt", "a.txt.old", "b.txt.old"])]
+fn backup_suffixes_name_the_backups(#[case] argv: &[&str], #[case] want: &[&str]) {
+    let fixture = Fixture::new();
+    let ws = &fixture.workspace;
+    std::fs::create_dir_all(ws.join("sub")).unwrap();
+    let got = targets(&fixture, argv);
+    let want: Vec<(PathBuf, bool)> = want.iter().map(|p| (ws.join(p), false)).collect();
+    let mut got_paths = paths(&got);
+    got_paths.sort();
+    let mut want_sorted = want.clone();
+    want_sorted.sort();
+    assert_eq!(got_paths, want_sorted, "{argv:?}");
+}
+
+/// A suffix with `/../` is named at the path it really reaches, so the
+/// journal (and the policy) see the final place, not the spelling.
+#[test]
+fn a_backup_suffix_with_dot_dot_is_named_at_its_final_path() {
+    let fixture = Fixture::new();
+    let ws = &fixture.workspace;
+    std::fs::create_dir_all(ws.join("sub")).unwrap();
+    let got = targets(&fixture, &["sed", "-i/../escaped", "s/a/b/", "sub/a.txt"]);
+    assert!(
+        got.targets.iter().any(|t| t.path == ws.join("sub/escaped")),
+        "{:?}",
+        got.targets
+    );
+}

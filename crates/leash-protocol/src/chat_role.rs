@@ -6,8 +6,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ChatRole {
+    /// leash's instructions: the task, the rules, the action format.
     System,
+    /// What leash tells the model: the person's request, command results.
     User,
+    /// What the model answered before (its earlier plans).
     Assistant,
 }
 

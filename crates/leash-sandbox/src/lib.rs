@@ -14,6 +14,7 @@
 //! the form it needs. Every `unsafe` block there says why it is sound
 //! (`// SAFETY:`).
 #![deny(unsafe_code)]
+#![warn(missing_docs)]
 
 mod cancel;
 mod capture;

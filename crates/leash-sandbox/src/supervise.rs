@@ -179,6 +179,11 @@ pub(crate) fn supervise(
     result
 }
 
+/// The supervision loop: one `poll` per turn over the child's two pipes, its
+/// pidfd (where the kernel has them) and the cancel fd, with the timeout of
+/// whatever happens next (the deadline, the end of the kill grace, the end
+/// of the drain). Nothing here blocks on one source, so a child that floods
+/// stdout cannot hide a timeout and a silent child costs no CPU.
 fn supervise_inner(
     pid: libc::pid_t,
     stdout: OwnedFd,
@@ -188,6 +193,8 @@ fn supervise_inner(
     cgroup: &mut Option<&mut CommandCgroup>,
     cancel: Option<BorrowedFd<'_>>,
 ) -> io::Result<Finished> {
+    // Non-blocking reads: `poll` says a pipe is readable, and one read
+    // takes what is there without waiting for a full chunk.
     set_nonblocking(&stdout)?;
     set_nonblocking(&stderr)?;
     let cap = limits.max_output_bytes();
@@ -211,6 +218,11 @@ fn supervise_inner(
     let mut buf = vec![0u8; READ_CHUNK];
 
     loop {
+        // The leader's exit ends the command: whatever it left running in
+        // its group or cgroup (a daemonised child) is killed at once, and
+        // the pipes are drained for a short while (grandchildren may still
+        // hold them open; the drain is bounded so they cannot keep leash
+        // waiting).
         if reaped.is_none() && leader_exited(pid)? {
             kill_all(pid, cgroup);
             let (status, rusage) = reap(pid)?;
@@ -223,6 +235,8 @@ fn supervise_inner(
                 break;
             }
         } else {
+            // The timeout: SIGTERM first so a well-behaved program can clean
+            // up, SIGKILL to the group and cgroup once the grace is over.
             match phase {
                 Phase::Running if now >= deadline => {
                     tracing::debug!(pid, "timeout: SIGTERM to the process group");
@@ -247,6 +261,8 @@ fn supervise_inner(
             (None, Phase::Terminating { kill_at }) => kill_at,
             (None, Phase::Killed) => now + Duration::from_millis(50),
         };
+        // Without a pidfd (old kernels, some Android builds) the leader's
+        // exit makes no fd readable: poll with a short, growing timeout.
         let mut wait = wake_at.saturating_duration_since(now);
         let watch_pidfd = reaped.is_none() && pidfd.is_some();
         if reaped.is_none() && pidfd.is_none() {
@@ -273,6 +289,8 @@ fn supervise_inner(
                 revents: 0,
             });
         }
+        // The cancel fd is watched until the command is reaped or already
+        // cancelled: a cancel after that has nothing left to stop.
         let cancel_slot = match (reaped, cancelled, cancel) {
             (None, false, Some(fd)) => {
                 pollfds.push(libc::pollfd {

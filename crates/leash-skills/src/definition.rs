@@ -98,6 +98,11 @@ pub struct ContextStep {
     /// At most this many characters of its output reach the model.
     #[serde(default)]
     pub max_chars: Option<usize>,
+    /// A request to save this output itself ("save the diff to x.diff")
+    /// gets it written whole to the file it names, instead of the skill's
+    /// own answer (a review).
+    #[serde(default)]
+    pub saves_as_is: bool,
     /// Run once per value (e.g. each file the request names) instead of once.
     #[serde(default)]
     pub each: Option<Each>,

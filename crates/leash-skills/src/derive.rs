@@ -70,7 +70,14 @@ pub fn actions(
             }
         }
         (Kind::Review, Answer::Verdict { verdict, reason }) => {
-            if let Some(path) = &inputs.output {
+            if let (Some(path), true) = (&inputs.output, inputs.save_as_is) {
+                // `context` is then the diff itself (see `run_skill`).
+                actions.extend(parent_dir(path));
+                actions.push(Action::WriteFile(FileWrite {
+                    path: path.into(),
+                    content: context.to_owned(),
+                }));
+            } else if let Some(path) = &inputs.output {
                 actions.extend(parent_dir(path));
                 actions.push(Action::WriteFile(FileWrite {
                     path: path.into(),

@@ -22,6 +22,9 @@ pub struct Gathered {
     pub ok: bool,
     /// The verdict its rule settled, and what leash says about it.
     pub settles: Option<(String, String)>,
+    /// The whole output (not capped) of a step that `saves_as_is`.
+    #[serde(skip)]
+    pub whole: Option<String>,
 }
 
 /// Fills `{name}` placeholders; `None` when one has no value.
@@ -106,6 +109,7 @@ pub fn gather(
                 text: cap(&text, step.max_chars.unwrap_or(DEFAULT_CONTEXT_CHARS)),
                 ok,
                 settles,
+                whole: (step.saves_as_is && ok).then_some(text),
             });
         }
     }

@@ -29,6 +29,9 @@ pub struct Inputs {
     pub output: Option<String>,
     /// `status`: a file the status is always written to.
     pub status_file: Option<String>,
+    /// `review`: the request asks to save the diff itself, not a review of
+    /// it ("save the diff of the last commit to last.diff").
+    pub save_as_is: bool,
     /// `decide`: what a go carries out, in order.
     #[serde(skip)]
     pub steps: Vec<Action>,
@@ -96,10 +99,7 @@ pub fn resolve(
                 return Err(format!("no folder to sort {source} into"));
             }
             inputs.values.insert("source".to_owned(), source);
-            let lower = request.to_lowercase();
-            inputs.everything = ["everything", "all files", "all the files", "every file"]
-                .iter()
-                .any(|words| lower.contains(words));
+            inputs.everything = asks_for_every_file(request);
         }
         Kind::Review => {
             // The repository: a folder the request names that is one, else
@@ -122,6 +122,7 @@ pub fn resolve(
                 inputs.values.insert("commit".to_owned(), commit);
             }
             inputs.output = new_files.first().map(|p| (*p).to_owned());
+            inputs.save_as_is = asks_for_the_diff_itself(request);
         }
         Kind::Status => {
             let log = mentions
@@ -164,6 +165,17 @@ pub fn resolve(
             }
             for (from, to) in &mentions.transfers {
                 inputs.steps.extend(copy_steps(workspace, from, to));
+            }
+            for (from, to) in value_copies(&mentions, workspace) {
+                if let Some((parent, _)) = to.rsplit_once('/')
+                    && !workspace.join(parent).is_dir()
+                {
+                    inputs.steps.push(Action::Mkdir(parent.into()));
+                }
+                inputs.steps.push(Action::Copy(Transfer {
+                    from: from.into(),
+                    to: to.into(),
+                }));
             }
             let lower = request.to_lowercase();
             let about_deploy = ["deploy", "release", "publish", "ship"]
@@ -233,12 +245,126 @@ fn first_file(workspace: &Path, dir: &str) -> Option<String> {
     names.first().map(|name| format!("{dir}/{name}"))
 }
 
+/// Does the request ask for every file to move ("sort everything", "all
+/// the files")? Not when the words stand for what stays ("Leave everything
+/// else where it is", "keep all files except…"): a sort that reads those as
+/// "move everything" puts a holiday photo among the invoices.
+pub fn asks_for_every_file(request: &str) -> bool {
+    const EVERY: [&str; 4] = ["everything", "all files", "all the files", "every file"];
+    const STAYS: [&str; 7] = ["leave", "keep", "don't", "do not", "except", "else", "stay"];
+    request
+        .to_lowercase()
+        .split(['.', ';', '!', '?', '\n'])
+        .any(|sentence| {
+            EVERY.iter().any(|words| sentence.contains(words))
+                && !STAYS.iter().any(|word| sentence.contains(word))
+        })
+}
+
+/// Largest file whose whole content is "a value" (a version, a tag).
+const VALUE_BYTES: u64 = 256;
+
+/// "write releases/LATEST with the version from build/VERSION": `(from,
+/// to)` when the file named after "from"/"in"/"of" is a one-line value
+/// file, so writing its value is copying it — judged by the policy as a copy
+/// (read one, write the other), with no content read by leash itself.
+fn value_copies(mentions: &Mentions, workspace: &Path) -> Vec<(String, String)> {
+    const WRITES: [&str; 5] = ["write", "record", "save", "put", "store"];
+    const SOURCES: [&str; 3] = ["from", "in", "of"];
+    let mut pairs = Vec::new();
+    for (i, to) in mentions.paths.iter().enumerate() {
+        if !WRITES.contains(&to.after.as_str()) || to.what == Existing::Dir {
+            continue;
+        }
+        let Some(from) = mentions.paths.get(i + 1) else {
+            continue;
+        };
+        let one_line_value = std::fs::metadata(workspace.join(&from.path))
+            .is_ok_and(|m| m.is_file() && m.len() > 0 && m.len() <= VALUE_BYTES)
+            && std::fs::read_to_string(workspace.join(&from.path))
+                .is_ok_and(|text| text.trim_end().lines().count() == 1);
+        if SOURCES.contains(&from.after.as_str()) && from.what == Existing::File && one_line_value {
+            pairs.push((from.path.clone(), to.path.clone()));
+        }
+    }
+    pairs
+}
+
+/// Does a review request ask to save the diff (or patch) itself rather
+/// than a review of it? It says a saving verb and "diff"/"patch", and not
+/// "review".
+pub fn asks_for_the_diff_itself(request: &str) -> bool {
+    let words: Vec<String> = request
+        .to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .map(str::to_owned)
+        .collect();
+    let has = |starts: &[&str]| {
+        words
+            .iter()
+            .any(|w| starts.iter().any(|s| w.starts_with(s)))
+    };
+    has(&["save", "writ", "store", "export", "dump", "put", "copy"])
+        && has(&["diff", "patch"])
+        && !has(&["review", "summar", "verdict", "opinion"])
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
     use crate::catalog::SkillSet;
+
+    #[rstest::rstest]
+    #[case::sort_everything("Sort everything in downloads/ into a/ and b/.", true)]
+    #[case::all_the_files("Move all the files from inbox/ into docs/.", true)]
+    #[case::leave_everything_else(
+        "Move the invoices from inbox/ into invoices/. Leave everything else where it is.",
+        false
+    )]
+    #[case::keep_all_files_except(
+        "Keep all files except the photos in inbox/; move photos to pics/.",
+        false
+    )]
+    #[case::only_some("Move the invoices into invoices/.", false)]
+    fn every_file_only_when_the_request_moves_every_file(
+        #[case] request: &str,
+        #[case] every: bool,
+    ) {
+        assert_eq!(asks_for_every_file(request), every, "{request}");
+    }
+
+    #[test]
+    fn writing_a_value_from_a_one_line_file_is_a_copy_of_it() {
+        let ws = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(ws.path().join("build")).unwrap();
+        std::fs::create_dir_all(ws.path().join("releases")).unwrap();
+        std::fs::write(ws.path().join("build/VERSION"), "1.4.2\n").unwrap();
+        std::fs::write(ws.path().join("build/NOTES"), "line one\nline two\n").unwrap();
+        let request = "write releases/LATEST with the version number from build/VERSION";
+        let mentions = Mentions::read(request, ws.path());
+        assert_eq!(
+            value_copies(&mentions, ws.path()),
+            [("build/VERSION".to_owned(), "releases/LATEST".to_owned())]
+        );
+        // A file of several lines is not one value: nothing is derived.
+        let request = "write releases/LATEST with the version from build/NOTES";
+        let mentions = Mentions::read(request, ws.path());
+        assert!(value_copies(&mentions, ws.path()).is_empty());
+    }
+
+    #[rstest::rstest]
+    #[case::save_the_diff("Save the diff of the last commit to last.diff.", true)]
+    #[case::write_the_patch("Write the patch of HEAD into fix.patch", true)]
+    #[case::review_to_file("Review the last commit and write the review to review.md.", false)]
+    #[case::review_the_diff("Review the diff and save your verdict to v.md", false)]
+    fn the_diff_itself_only_when_asked_for_without_a_review(
+        #[case] request: &str,
+        #[case] raw: bool,
+    ) {
+        assert_eq!(asks_for_the_diff_itself(request), raw, "{request}");
+    }
 
     fn no_split(_: &str) -> Option<Vec<String>> {
         None

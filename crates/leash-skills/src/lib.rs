@@ -15,10 +15,12 @@
 //! - [`derive`](mod@derive): the actions an answer leads to.
 //! - [`route`](mod@route): the classification step (which skill, or the open loop).
 //! - [`run_skill`]: one job through a skill.
+//! - [`chore`]: file chores as typed actions (the verb × the named paths).
 
 #![forbid(unsafe_code)]
 
 mod catalog;
+pub mod chore;
 pub mod definition;
 pub mod derive;
 mod error;

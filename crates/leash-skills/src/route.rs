@@ -77,20 +77,27 @@ pub fn applicable<'a>(
 
 /// The grammar of the choice: `{"skill": "<name>"}` with the names offered.
 fn choice_shape(names: &[&str]) -> Arc<AnswerShape> {
-    let alternatives: Vec<String> = names
-        .iter()
-        .map(|name| format!("\"\\\"{name}\\\"\""))
-        .collect();
+    enum_shape("route", "skill", names)
+}
+
+/// `{"<key>": "<one of values>"}`, as a grammar (each value a JSON string,
+/// escaped for a GBNF literal) and as a JSON schema.
+pub(crate) fn enum_shape(name: &str, key: &str, values: &[&str]) -> Arc<AnswerShape> {
+    let literal = |text: &str| {
+        let json = serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_owned());
+        format!("\"{}\"", json.replace('\\', "\\\\").replace('"', "\\\""))
+    };
+    let alternatives: Vec<String> = values.iter().map(|value| literal(value)).collect();
     Arc::new(AnswerShape {
-        name: "route".to_owned(),
+        name: name.to_owned(),
         gbnf: format!(
-            "root ::= \"{{\\\"skill\\\": \" choice \"}}\"\nchoice ::= {}\n",
+            "root ::= \"{{\\\"{key}\\\": \" choice \"}}\"\nchoice ::= {}\n",
             alternatives.join(" | ")
         ),
         schema: json!({
             "type": "object",
-            "properties": {"skill": {"type": "string", "enum": names}},
-            "required": ["skill"],
+            "properties": {key: {"type": "string", "enum": values}},
+            "required": [key],
             "additionalProperties": false,
         }),
     })

@@ -165,14 +165,22 @@ pub fn run_skill(
             return finish(engine, job, report);
         }
     };
-    let context_text: String = report
+    let as_is = report
         .context
         .iter()
-        .filter(|g| g.ok && !g.text.trim().is_empty())
-        .take(2)
-        .map(|g| g.text.trim_end().to_owned())
-        .collect::<Vec<_>>()
-        .join("\n\n");
+        .find_map(|g| g.whole.clone())
+        .filter(|_| inputs.save_as_is);
+    let context_text: String = match as_is {
+        Some(whole) => whole,
+        None => report
+            .context
+            .iter()
+            .filter(|g| g.ok && !g.text.trim().is_empty())
+            .take(2)
+            .map(|g| g.text.trim_end().to_owned())
+            .collect::<Vec<_>>()
+            .join("\n\n"),
+    };
     let scope = ActionScope {
         workspace: engine.workspace.clone(),
         job_id: job.job_id,

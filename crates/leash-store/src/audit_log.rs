@@ -27,6 +27,19 @@
 //! then share the next one ([`crate::group_commit`]), instead of each paying its
 //! own fsyncs in turn.
 //!
+//! # Held records
+//!
+//! Records that precede no effect — the agent loop's `job.started`,
+//! `model.prompt`, `model.output` — need not cost a durable point of their
+//! own. [`AuditLog::hold`] keeps them in memory (never written unsynced: a
+//! power cut could then leave the mirror behind the database, which `open`
+//! refuses) and the next durable point writes them first, in the same
+//! transaction: the next [`AuditLog::append`] / [`AuditLog::append_group`] —
+//! typically a decision and `command.started` before a spawn, or the job's
+//! end — or [`AuditLog::flush`] and drop. A crash loses what is held, and
+//! only that: records about model calls whose plan had not reached an effect
+//! yet. Held records carry the time they became durable.
+//!
 //! Trade-off, stated plainly: because the mirror can lead by one group, anyone
 //! able to write the mirror file can get up to [`MAX_GROUP_RECORDS`]
 //! well-formed, correctly chained records adopted at the next open. The adoption is logged and recorded in the
@@ -75,6 +88,8 @@ pub struct AuditLog {
     durability: Durability,
     inner: Mutex<Inner>,
     group: GroupCommit,
+    /// Records waiting for the next durable point ([`AuditLog::hold`]).
+    held: Mutex<Vec<AuditEntry>>,
     /// Transactions this handle committed (each one fsync per file with
     /// `Fsync`); fewer than records when group commit shared them.
     transactions: AtomicU64,
@@ -115,6 +130,7 @@ impl AuditLog {
             durability: options.durability,
             inner: Mutex::new(Inner { conn, mirror }),
             group: GroupCommit::default(),
+            held: Mutex::new(Vec::new()),
             transactions: AtomicU64::new(0),
         })
     }
@@ -145,6 +161,7 @@ impl AuditLog {
             durability: Durability::Fsync,
             inner: Mutex::new(Inner { conn, mirror: None }),
             group: GroupCommit::default(),
+            held: Mutex::new(Vec::new()),
             transactions: AtomicU64::new(0),
         })
     }
@@ -198,11 +215,89 @@ impl AuditLog {
             });
         }
         // Nothing to make durable: no transaction, no fsync.
-        if entries.is_empty() {
+        if entries.is_empty() && self.held() == 0 {
             return Ok(Vec::new());
         }
         self.group
-            .submit(&self.db_path, entries, |batch| self.write_batch(batch))
+            .submit(&self.db_path, entries, |batch| self.write_with_held(batch))
+    }
+
+    /// Writes a group-commit batch with the held records first. They are
+    /// taken here, by the writer of the batch, so a record held before an
+    /// append is always written no later than that append, and before it.
+    fn write_with_held(&self, batch: Vec<AuditEntry>) -> Result<Vec<AuditRecord>, StoreError> {
+        let held = std::mem::take(&mut *self.lock_held()?);
+        if held.is_empty() {
+            return self.write_batch(batch);
+        }
+        if held.len() + batch.len() > MAX_GROUP_RECORDS {
+            // Together they would be split across transactions, and a
+            // caller's group with them: the held records go first, alone.
+            if let Err(err) = self.write_batch(held.clone()) {
+                self.hold_again(held)?;
+                return Err(err);
+            }
+            return self.write_batch(batch);
+        }
+        let held_count = held.len();
+        let mut all = held.clone();
+        all.extend(batch);
+        match self.write_batch(all) {
+            Ok(mut records) => Ok(records.split_off(held_count.min(records.len()))),
+            Err(err) => {
+                self.hold_again(held)?;
+                Err(err)
+            }
+        }
+    }
+
+    /// Puts back held records whose transaction failed (one transaction, so
+    /// none of them was added), ahead of any held since.
+    fn hold_again(&self, held: Vec<AuditEntry>) -> Result<(), StoreError> {
+        let mut now = self.lock_held()?;
+        let later = std::mem::replace(&mut *now, held);
+        now.extend(later);
+        Ok(())
+    }
+
+    /// Keeps a record that precedes no effect in memory until the next
+    /// durable point writes it, first, in its own transaction (see "Held
+    /// records" above). At most half of [`MAX_GROUP_RECORDS`] are held: the
+    /// one that would exceed that writes them all now.
+    pub fn hold(
+        &self,
+        job_id: Option<i64>,
+        kind: AuditKind,
+        payload: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        if !self.writable {
+            return Err(StoreError::ReadOnly {
+                path: self.db_path.clone(),
+            });
+        }
+        let full = {
+            let mut held = self.lock_held()?;
+            held.push(AuditEntry::new(job_id, kind, payload));
+            held.len() >= MAX_GROUP_RECORDS / 2
+        };
+        if full {
+            self.append_group(Vec::new())?;
+        }
+        Ok(())
+    }
+
+    /// [`AuditLog::hold`] with a typed payload.
+    pub fn hold_typed<P: AuditPayload>(
+        &self,
+        job_id: Option<i64>,
+        payload: &P,
+    ) -> Result<(), StoreError> {
+        self.hold(job_id, P::KIND, payload.to_value())
+    }
+
+    /// How many records are held for the next durable point.
+    pub fn held(&self) -> usize {
+        self.lock_held().map(|held| held.len()).unwrap_or(0)
     }
 
     /// Writes `entries` in transactions of at most [`MAX_GROUP_RECORDS`].
@@ -325,9 +420,13 @@ impl AuditLog {
         Ok(report)
     }
 
-    /// Makes everything appended so far durable: fsyncs the mirror and, in
-    /// `Batched` mode, checkpoints the WAL (which fsyncs it).
+    /// Makes everything appended so far durable: writes the held records,
+    /// fsyncs the mirror and, in `Batched` mode, checkpoints the WAL (which
+    /// fsyncs it).
     pub fn flush(&self) -> Result<(), StoreError> {
+        if self.writable {
+            self.append_group(Vec::new())?;
+        }
         let mut guard = self.lock()?;
         let Inner { conn, mirror } = &mut *guard;
         if let Some(writer) = mirror.as_mut() {
@@ -339,6 +438,12 @@ impl AuditLog {
                 .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
                 .at(&self.db_path),
         }
+    }
+
+    fn lock_held(&self) -> Result<MutexGuard<'_, Vec<AuditEntry>>, StoreError> {
+        self.held.lock().map_err(|_| StoreError::Poisoned {
+            path: self.db_path.clone(),
+        })
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Inner>, StoreError> {

@@ -20,6 +20,7 @@
 //! any run of characters within one component (never a `/`). No dependencies
 //! beyond std, so the security core can share the list without sharing code.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod pattern;
 mod termux;

@@ -294,6 +294,15 @@ impl ObjectStore {
         Ok(out)
     }
 
+    /// When object `name` was last written or linked (its inode's change
+    /// time), or `None` when it cannot be read.
+    pub fn changed_at(&self, name: &str) -> Option<std::time::SystemTime> {
+        let meta = std::fs::symlink_metadata(self.path_of(name)).ok()?;
+        let secs = u64::try_from(meta.ctime()).ok()?;
+        let nanos = u32::try_from(meta.ctime_nsec()).ok()?;
+        std::time::UNIX_EPOCH.checked_add(std::time::Duration::new(secs, nanos))
+    }
+
     /// Removes object `name` (pruning).
     pub fn remove(&self, name: &str) -> Result<u64, UndoError> {
         let path = self.path_of(name);

@@ -477,13 +477,16 @@ fn check_safe(path: &Path, roots: &[PathBuf]) -> Result<(), UndoError> {
     }
 }
 
+/// The suffix of undo's temp names (`.<name>.leash-undo`).
+const UNDO_TEMP_SUFFIX: &str = ".leash-undo";
+
 fn temp_beside(path: &Path) -> PathBuf {
     let name = path.file_name().unwrap_or(OsStr::new("x"));
     let mut tmp = b".".to_vec();
     tmp.extend_from_slice(name.as_bytes());
     // A fixed name: a temp left by an undo killed mid-write is replaced
     // (removed first) when the undo is run again.
-    tmp.extend_from_slice(b".leash-undo");
+    tmp.extend_from_slice(UNDO_TEMP_SUFFIX.as_bytes());
     path.with_file_name(OsStr::from_bytes(&tmp))
 }
 
@@ -552,7 +555,7 @@ fn apply(
         check_safe(&path, roots)?;
         match before {
             EntryState::Missing => {}
-            EntryState::Dir { mode } => {
+            EntryState::Dir { mode, .. } => {
                 if kind_changed {
                     std::fs::create_dir(&path).map_err(UndoError::io("cannot recreate", &path))?;
                 }
@@ -611,10 +614,34 @@ fn apply(
             touched_dirs.insert(parent.to_path_buf());
         }
     }
+    // Restoring entries changed the times of the directories holding them,
+    // and a recreated directory has a new one: put back what the pre-image
+    // saw, once every entry below is back. Setting a directory's time does
+    // not change its parent's, so the order does not matter.
+    for (key, before) in &t.before.entries {
+        let EntryState::Dir {
+            mtime: Some((s, ns)),
+            ..
+        } = before
+        else {
+            continue;
+        };
+        let path = entry_path(&t.path, key);
+        let left_alone = match now.entries.get(key) {
+            Some(EntryState::Dir {
+                mtime: Some(then), ..
+            }) => then == &(*s, *ns) && !touched_dirs.contains(&path),
+            Some(_) | None => false,
+        };
+        if left_alone {
+            continue;
+        }
+        check_safe(&path, roots)?;
+        set_dir_mtime(&path, mtime(*s, *ns))?;
+        touched_dirs.insert(path);
+    }
     // Recreating, replacing or removing the target changed its directory's
-    // modification time: put back the one the pre-image saw. (Directories
-    // inside a recursive target keep the time undo leaves them: their
-    // pre-images record no time.)
+    // modification time: put back the one the pre-image saw.
     if let (Some(parent), Some((s, ns))) = (t.path.parent(), t.before.parent_mtime)
         && touched_dirs.contains(parent)
     {
@@ -642,8 +669,9 @@ fn set_dir_mtime(dir: &Path, when: SystemTime) -> Result<(), UndoError> {
         ))
 }
 
-/// Writes a pre-image beside `path` and renames it over `path`: a symlink
-/// or hard link at `path` is replaced, never written through.
+/// Writes a pre-image beside `path` and renames it over `path` with the
+/// shared atomic writer: a symlink or hard link at `path` is replaced, never
+/// written through, and a name planted at the temp name is removed first.
 fn restore_file(
     journal: &Journal,
     object: &str,
@@ -651,25 +679,18 @@ fn restore_file(
     mode: u32,
     times: FileTimes,
 ) -> Result<(), UndoError> {
-    let tmp = temp_beside(path);
-    let result = (|| {
-        let _ = std::fs::remove_file(&tmp);
-        let mut src = journal.objects.open_object(object)?;
-        let mut out = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(UndoError::io("cannot create", &tmp))?;
-        std::io::copy(&mut src, &mut out).map_err(UndoError::io("cannot write", &tmp))?;
-        out.set_permissions(std::fs::Permissions::from_mode(mode))
-            .and_then(|()| out.set_times(times))
-            .and_then(|()| out.sync_all())
-            .map_err(UndoError::io("cannot finish", &tmp))?;
-        std::fs::rename(&tmp, path).map_err(UndoError::io("cannot restore", path))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    let mut src = journal.objects.open_object(object)?;
+    // A fixed temp name (the one symlinks are recreated through too): an
+    // undo killed mid-write leaves it, and running the undo again removes it.
+    let options = leash_atomic_file::Options::default().stable_temp_name(UNDO_TEMP_SUFFIX);
+    leash_atomic_file::write_with(path, options, |out| {
+        std::io::copy(&mut src, out)?;
+        out.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        out.set_times(times)
+    })
+    .map_err(|err| UndoError::Io {
+        what: "cannot restore",
+        path: err.path,
+        source: err.source,
+    })
 }

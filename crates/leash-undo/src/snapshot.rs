@@ -40,6 +40,12 @@ pub enum EntryState {
     },
     Dir {
         mode: u32,
+        /// Modification time (s, ns), so undo can put back the time of a
+        /// directory inside a recursive target (`tar -x`, `mv DIR`). Not
+        /// compared: restoring entries below a directory changes it, and
+        /// entries journaled before it was recorded have none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mtime: Option<(i64, i64)>,
     },
     Symlink {
         /// hex bytes of the link's target.
@@ -91,7 +97,7 @@ impl EntryState {
                     None
                 }
             }
-            (EntryState::Dir { mode: m1 }, EntryState::Dir { mode: m2 }) => {
+            (EntryState::Dir { mode: m1, .. }, EntryState::Dir { mode: m2, .. }) => {
                 (m1 != m2).then(|| format!("directory mode {m1:o} then, {m2:o} now"))
             }
             (EntryState::Symlink { target: a }, EntryState::Symlink { target: b }) => {
@@ -170,6 +176,7 @@ fn entry(path: &Path, meta: &Metadata, how: Capture<'_>) -> Result<EntryState, U
     } else if ft.is_dir() {
         EntryState::Dir {
             mode: mode_of(meta),
+            mtime: Some((meta.mtime(), meta.mtime_nsec())),
         }
     } else if ft.is_file() {
         let content = match how {

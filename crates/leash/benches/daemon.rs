@@ -1,7 +1,7 @@
 //! The daemon's benchmark, against the real binary with the replay backend:
 //!
 //! 1. trigger-file-to-command-start latency, p50 and p99 over 1,000 triggers
-//!    dropped one at a time (goal p50 ≤ 5 ms, p99 ≤ 25 ms), for both audit
+//!    dropped one at a time (goal p50 ≤ 2 ms, p99 ≤ 5 ms), for both audit
 //!    durabilities (`fsync` per record, the default, and `batched`);
 //! 2. sustained jobs per second: 1,000 trigger files dropped at once;
 //! 3. the idle daemon (no model loaded): resident memory (goal ≤ 20 MiB) and
@@ -13,6 +13,12 @@
 //!
 //! Run: `cargo bench -p leash --bench daemon` (about 3–4 minutes; set
 //! `LEASH_BENCH_TRIGGERS` to change the 1,000, `LEASH_BENCH_IDLE_S` the 60).
+//! As root the daemon runs its commands as `nobody` (`security.run_as`, the
+//! workspace handed to it), as a root install must; otherwise as the caller.
+//!
+//! "Command start" is the time stamp of the `command.started` record, which
+//! is taken when its transaction begins, before that transaction's fsyncs:
+//! the figure leaves out the last durable write before the spawn.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -49,6 +55,14 @@ impl Home {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         std::fs::create_dir_all(root.join("drop")).unwrap();
+        let workspace = root.join("ws");
+        std::fs::create_dir_all(&workspace).unwrap();
+        // As root, leash runs commands only as `security.run_as`: give the
+        // workspace to `nobody` and say so (as `leash init` does for its user).
+        let run_as = match leash_core::hand_over_if_root("nobody", &[&workspace]).unwrap() {
+            Some(user) => format!("  run_as: {user}\n"),
+            None => String::new(),
+        };
         std::fs::write(
             root.join("transcript.yaml"),
             "play: by_expect\nresponses:\n  - text: '{\"actions\": [{\"run\": [\"true\"]}], \"done\": true}'\n",
@@ -66,7 +80,7 @@ impl Home {
         std::fs::write(
             root.join("config.yaml"),
             format!(
-                "model:\n  backend: replay\n  transcript: transcript.yaml\nsecurity:\n  execution_mode: auto-approve\n  workspace: .\n  whitelist: [\"true\"]\n{monitoring}agent:\n  max_steps: 1\n  min_free_memory_mb: 0\napi:\n  listen: \"127.0.0.1:{port}\"\nlogging:\n  level: error\n  audit_durability: {durability}\n"
+                "model:\n  backend: replay\n  transcript: transcript.yaml\nsecurity:\n  execution_mode: auto-approve\n  workspace: ws\n  whitelist: [\"true\"]\n{run_as}{monitoring}agent:\n  max_steps: 1\n  min_free_memory_mb: 0\napi:\n  listen: \"127.0.0.1:{port}\"\nlogging:\n  level: error\n  audit_durability: {durability}\n"
             ),
         )
         .unwrap();
@@ -254,10 +268,10 @@ fn main() {
         let lat = latency(durability, n);
         let (p50, p99) = (percentile(&lat, 0.5), percentile(&lat, 0.99));
         println!(
-            "latency [{durability}] trigger file -> command start over {n}: p50 {p50:.2} ms ({:.2}x goal 5 ms, {:.1}x baseline), p99 {p99:.2} ms ({:.2}x goal 25 ms, {:.1}x baseline)",
-            p50 / 5.0,
+            "latency [{durability}] trigger file -> command start over {n}: p50 {p50:.2} ms ({:.2}x goal 2 ms, {:.1}x baseline), p99 {p99:.2} ms ({:.2}x goal 5 ms, {:.1}x baseline)",
+            p50 / 2.0,
             p50 / base,
-            p99 / 25.0,
+            p99 / 5.0,
             p99 / base
         );
         let rate = throughput(durability, n);

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod api_client;
+mod chore_job;
 mod cmd;
 mod escape;
 mod exit;

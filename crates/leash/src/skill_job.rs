@@ -37,9 +37,17 @@ pub struct AskContext<'a> {
     pub plan_backend: &'a mut dyn Backend,
 }
 
-/// Runs the job through a skill when one is named or chosen; `None` when the
-/// open agent loop should run it.
-pub fn run_if_skill(ctx: AskContext<'_>) -> anyhow::Result<Option<ExitCode>> {
+/// Runs the job through a skill when one is named or chosen, else as a
+/// chore when the request is one (a verb and paths leash can type); `None`
+/// when the open agent loop should run it.
+pub fn run_if_skill(mut ctx: AskContext<'_>) -> anyhow::Result<Option<ExitCode>> {
+    if let Some(code) = run_through_skill(&mut ctx)? {
+        return Ok(Some(code));
+    }
+    crate::chore_job::run_if_chore(ctx)
+}
+
+fn run_through_skill(ctx: &mut AskContext<'_>) -> anyhow::Result<Option<ExitCode>> {
     let loaded = ctx.loaded;
     if ctx.skill.is_none() && !loaded.config.skills.route {
         return Ok(None);

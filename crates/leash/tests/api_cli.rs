@@ -353,3 +353,122 @@ fn deny_with_a_reason_is_recorded_and_listed_escaped() {
     assert_eq!(answered["payload"]["reason"], reason, "{answered}");
     home.assert_audit_verifies();
 }
+
+/// Stand-ins for Termux:API (there is no phone here): `termux-notification`
+/// records its arguments (NUL-separated, one file per notification id), and
+/// `termux-dialog` answers OK with a typed reason, as the real ones do.
+fn fake_termux(home: &TestHome) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = home.root().join("termux-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let scripts = [
+        (
+            "termux-notification",
+            "#!/bin/sh\nout=\"$(dirname \"$0\")/$2.args\"\nfor a in \"$@\"; do printf '%s\\0' \"$a\"; done > \"$out.tmp\"\nmv \"$out.tmp\" \"$out\"\n",
+        ),
+        (
+            "termux-dialog",
+            "#!/bin/sh\n[ \"$1\" = text ] || exit 2\nprintf '%s\\n' '{\"code\": -1, \"text\": \"too risky <b>\"}'\n",
+        ),
+    ];
+    for (name, body) in scripts {
+        let path = bin.join(name);
+        std::fs::write(&path, body).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    bin
+}
+
+/// The notification's arguments for approval `id`, once the daemon ran it.
+fn notification_of(bin: &std::path::Path, id: i64) -> Vec<String> {
+    let file = bin.join(format!("leash-approval-{id}.args"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !file.exists() {
+        assert!(Instant::now() < deadline, "no notification for {id}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let bytes = std::fs::read(&file).unwrap();
+    bytes
+        .split(|b| *b == 0)
+        .filter(|w| !w.is_empty())
+        .map(|w| String::from_utf8(w.to_vec()).unwrap())
+        .collect()
+}
+
+/// Presses a button as Termux does: its action string through `sh -c`,
+/// without the person's PATH (only the system's; no termux-* on it).
+fn press(home: &TestHome, args: &[String], button: &str) {
+    let at = args.iter().position(|a| a == button).unwrap();
+    let action = &args[at + 1];
+    let mut sh = std::process::Command::new("sh");
+    sh.arg("-c").arg(action).env_clear();
+    for (key, value) in home.leash().get_envs() {
+        if let Some(value) = value {
+            sh.env(key, value);
+        }
+    }
+    sh.env("PATH", "/usr/bin:/bin");
+    ok(&sh.output().unwrap());
+}
+
+/// Class `phone-approval-choices`: the built-in Termux notifier offers the
+/// page's three choices. "Grant for this job" approves and makes a job-scoped
+/// grant; "Deny…" asks for a reason in `termux-dialog` and sends it. Each is
+/// recorded as channel `termux`; the model's command is only the
+/// notification's text, never part of an action string.
+#[test]
+fn the_termux_notification_approves_grants_and_denies_with_a_reason() {
+    let home = home_on_port(free_port());
+    let bin = fake_termux(&home);
+    let transcript = home.root().join("transcript.yaml");
+    std::fs::write(
+        &transcript,
+        "responses:\n  - text: '{\"actions\": [{\"run\": [\"ls\"]}], \"done\": true}'\n  - text: '{\"actions\": [], \"done\": true}'\n  - text: '{\"actions\": [{\"run\": [\"ls\"]}], \"done\": true}'\n  - text: '{\"actions\": [], \"done\": true}'\n",
+    )
+    .unwrap();
+    let config = home.home().join(".config/leash/config.yaml");
+    let mut yaml = std::fs::read_to_string(&config).unwrap();
+    yaml.push_str(&format!(
+        "approvals:\n  notifier: [{}]\n",
+        bin.join("termux-notification").display()
+    ));
+    std::fs::write(&config, yaml).unwrap();
+    let Some(daemon) = Daemon::start(&home) else {
+        return;
+    };
+
+    let first: i64 = ok(&home.run(&["submit", "list"])).trim().parse().unwrap();
+    let approval = wait_for_approval(&home);
+    let args = notification_of(&bin, approval);
+    let content = &args[args.iter().position(|a| a == "--content").unwrap() + 1];
+    assert!(content.contains("ls"), "{args:?}");
+    for button in ["--button1", "--button2", "--button3"] {
+        assert!(args.iter().any(|a| a == button), "{args:?}");
+    }
+    for action in args.iter().filter(|a| a.contains("--nonce")) {
+        assert!(!action.contains(content.as_str()), "{action}");
+        assert!(action.contains("'--via' 'termux'"), "{action}");
+    }
+    press(&home, &args, "--button2-action");
+    wait_for_job_state(&home, first, "done");
+    let grants = json_of(&home.run(&["--json", "grants"]));
+    assert_eq!(grants["grants"][0]["scope"]["kind"], "job", "{grants}");
+
+    let second: i64 = ok(&home.run(&["submit", "list"])).trim().parse().unwrap();
+    let approval = wait_for_approval(&home);
+    let args = notification_of(&bin, approval);
+    press(&home, &args, "--button3-action");
+    wait_for_job_state(&home, second, "done");
+    drop(daemon);
+    let records = home.audit_records();
+    let answers: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["kind"] == "approval.answered")
+        .collect();
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    for answered in &answers {
+        assert_eq!(answered["payload"]["channel"], "termux", "{answered}");
+    }
+    assert_eq!(answers[1]["payload"]["reason"], "too risky <b>");
+    home.assert_audit_verifies();
+}

@@ -53,14 +53,14 @@ fn kinds(home: &TestHome) -> Vec<String> {
 fn list_the_files_runs_ls_and_finishes() {
     let home = home_with_transcript(
         "auto-approve",
-        r#"  - expect: list the files
+        r#"  - expect: look around the files
     text: '<think>ls is enough</think>{"thought": "look", "actions": [{"run": ["ls", "-la"]}], "done": false}'
   - expect: "RESULTS of step 1"
     text: '{"actions": [{"notify": "listed"}], "done": true}'
 "#,
     );
     std::fs::write(home.workspace().join("marker.txt"), "x").unwrap();
-    let (code, doc, stderr) = ask(&home, "list the files here");
+    let (code, doc, stderr) = ask(&home, "look around the files here");
     assert_eq!(code, 0, "{doc}\n{stderr}");
     assert_eq!(doc["state"], "done");
     assert_eq!(doc["report"]["executed"], 1);
@@ -171,7 +171,7 @@ fn unparseable_output_is_re_asked_then_the_job_continues() {
     text: '{"actions": [], "done": true}'
 "#,
     );
-    let (code, doc, stderr) = ask(&home, "list");
+    let (code, doc, stderr) = ask(&home, "go ahead");
     assert_eq!(code, 0, "{doc}\n{stderr}");
     assert_eq!(doc["report"]["executed"], 1);
     let records = home.audit_records();
@@ -193,7 +193,7 @@ fn unparseable_output_past_the_retries_fails_the_job_with_the_raw_output_recorde
   - text: 'still no json'
 "#,
     );
-    let (code, doc, _) = ask(&home, "list");
+    let (code, doc, _) = ask(&home, "go ahead");
     assert_eq!(code, 1);
     assert_eq!(doc["state"], "failed");
     assert!(
@@ -218,7 +218,7 @@ fn fenced_shell_lines_run_only_as_simple_commands() {
         "auto-approve",
         "  - text: \"Here you go:\\n```sh\\nls -la\\nls | sh\\n```\\n\"\n  - text: '{\"actions\": [], \"done\": true}'\n",
     );
-    let (code, doc, stderr) = ask(&home, "list");
+    let (code, doc, stderr) = ask(&home, "go ahead");
     assert_eq!(code, 0, "{doc}\n{stderr}");
     assert_eq!(doc["report"]["executed"], 1, "{doc}");
     let decisions: Vec<_> = home

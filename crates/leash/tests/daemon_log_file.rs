@@ -21,19 +21,26 @@ use rstest::rstest;
 
 /// A home whose daemon logs at `info` to `log_file` (replay model, free port).
 fn home_logging_to(log_file: &Path) -> TestHome {
-    let home = TestHome::new();
-    let transcript = home.root().join("transcript.yaml");
-    std::fs::write(
-        &transcript,
+    home_with(
+        log_file,
         "responses:\n  - text: '{\"actions\": [], \"done\": true}'\n",
+        "info",
+        "",
     )
-    .unwrap();
+}
+
+/// A home whose daemon plays `transcript`, logs at `level` to `log_file` and
+/// has the extra `security:` lines `security`.
+fn home_with(log_file: &Path, transcript: &str, level: &str, security: &str) -> TestHome {
+    let home = TestHome::new();
+    let transcript_file = home.root().join("transcript.yaml");
+    std::fs::write(&transcript_file, transcript).unwrap();
     home.write_config(&format!(
         "model:\n  backend: replay\n  transcript: {}\n\
-         security:\n  workspace: {}\n\
+         security:\n  workspace: {}\n{security}\
          api:\n  listen: 127.0.0.1:{}\n\
-         logging:\n  level: info\n  file: {}\n",
-        transcript.display(),
+         logging:\n  level: {level}\n  file: {}\n",
+        transcript_file.display(),
         home.workspace().display(),
         free_port(),
         log_file.display()
@@ -166,5 +173,45 @@ fn a_log_path_that_is_not_a_regular_file_stops_the_start_naming_it(
         std::fs::read_to_string(&target).unwrap(),
         "not leash's\n",
         "the symlink's target was written"
+    );
+}
+
+/// Tracing spans: a log line written while a job's command runs names the
+/// job (its id, in the `job` span) and the command (`argv0`), so a daemon log
+/// with several jobs can be read job by job.
+#[test]
+fn a_command_log_line_names_its_job_and_program() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_file = dir.path().join("daemon.log");
+    let home = home_with(
+        &log_file,
+        "responses:\n  - text: '{\"actions\": [{\"run\": [\"ls\"]}], \"done\": false}'\n  \
+         - text: '{\"actions\": [], \"done\": true}'\n",
+        "debug",
+        "  execution_mode: auto-approve\n",
+    );
+    let stderr_file = home.root().join("daemon.stderr");
+    let daemon = start(&home, &log_file, &stderr_file, 1);
+    let out = home.run(&["submit", "list the files"]);
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    let done = wait_for(Duration::from_secs(60), || {
+        let states = common::daemon::job_states(&home);
+        !states.is_empty() && states.iter().all(|(_, s)| common::daemon::is_terminal(s))
+    });
+    stop(daemon);
+    let log = std::fs::read_to_string(&log_file).unwrap();
+    assert!(done, "the job did not end; log:\n{log}");
+    let (job_id, _) = common::daemon::job_states(&home).remove(0);
+    let line = log
+        .lines()
+        .find(|line| line.contains("sandboxed run finished"))
+        .unwrap_or_else(|| panic!("no command ran; log:\n{log}"));
+    assert!(
+        line.contains(&format!("job{{id={job_id} ")),
+        "the command's line names its job {job_id}: {line}"
+    );
+    assert!(
+        line.contains("command{") && line.contains("argv0=ls"),
+        "the command's line names its program: {line}"
     );
 }

@@ -335,12 +335,12 @@ fn prompt_mode_honours_a_learned_always_for_exactly_that_argv() {
     assert_eq!(out.status.code(), Some(126));
 }
 
-/// The class: an in-place edit whose backup suffix names a file the policy
-/// cannot type (GNU sed puts the file's name in place of `*`, so the suffix
-/// can even plant the original in `.git/hooks/`). It asks; with nobody to
-/// answer, nothing runs and nothing is planted. Plain `sed -i` still runs.
+/// The class: an in-place edit whose backup suffix names a protected file
+/// (GNU sed puts the file's name in place of `*`, so the suffix can plant
+/// the original in `.git/hooks/`). The backup is judged as a write path and
+/// refused; nothing runs and nothing is planted. Plain `sed -i` still runs.
 #[test]
-fn in_place_edit_with_a_backup_suffix_asks_and_plants_nothing() {
+fn in_place_edit_with_a_hostile_backup_suffix_is_refused_and_plants_nothing() {
     let home = home_with(
         r#"
 security:
@@ -368,11 +368,7 @@ logging:
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(126), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("backup"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).contains(".git"), "{}", text(&out.stderr));
     assert!(!ws.join(".git/hooks/pre-commit").exists());
     assert_eq!(
         std::fs::read_to_string(ws.join("pre-commit")).unwrap(),

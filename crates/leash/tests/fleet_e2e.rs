@@ -14,71 +14,21 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use common::daemon::{DaemonProcess, database, free_port, wait_for};
+use common::daemon::{DaemonProcess, database, wait_for};
+use common::fleet::{nats, records_of, replay_device};
 use common::{TestHome, text};
-use leash_fleet::test_server::NatsServer;
 
 const DEVICES: &[(&str, &str)] = &[("a", "pw-a"), ("c", "pw-c"), ("x", "pw-x")];
 
-fn nats(dir: &Path) -> Option<NatsServer> {
-    let server = NatsServer::start(dir, DEVICES).unwrap();
-    if server.is_none() {
-        eprintln!(
-            "skipped: no nats-server here (apt-get install nats-server; LEASH_REQUIRE_NATS_SERVER=1 makes this a failure)"
-        );
-    }
-    server
-}
-
-/// A device's home: config (replay model running `touch fleet-ran`), a 0600
+/// A device's home: a replay model running `touch ran-on-<name>`, a 0600
 /// credentials file, and its `fleet:` section.
 fn device(home: &TestHome, name: &str, url: &str, trusted: &[&str]) -> PathBuf {
-    let dir = home.config_file().parent().unwrap().to_path_buf();
-    std::fs::create_dir_all(&dir).unwrap();
     let password = DEVICES.iter().find(|(d, _)| *d == name).unwrap().1;
-    let creds = dir.join("fleet.creds");
-    std::fs::write(&creds, format!("{name}:{password}\n")).unwrap();
-    std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
-    std::fs::write(
-        dir.join("transcript.yaml"),
-        "play: by_expect\nresponses:\n  - text: '{\"actions\": [{\"run\": [\"touch\", \"fleet-ran\"]}], \"done\": true}'\n",
-    )
-    .unwrap();
-    home.write_config(&format!(
-        r#"model:
-  backend: replay
-  transcript: transcript.yaml
-security:
-  execution_mode: auto-approve
-  workspace: {ws}
-  whitelist: ["touch"]
-agent:
-  max_steps: 2
-  min_free_memory_mb: 0
-approvals:
-  expiry_s: 2
-daemon:
-  shutdown_grace_s: 5
-logging:
-  level: warn
-api:
-  listen: 127.0.0.1:{port}
-fleet:
-  device: {name}
-  urls: ["{url}"]
-  credentials: fleet.creds
-  trusted: [{trusted}]
-  accept_mode: auto-approve
-  heartbeat_s: 1
-"#,
-        ws = home.workspace().display(),
-        port = free_port(),
-        trusted = trusted.join(", "),
-    ));
-    home.config_file()
+    let extra = "approvals:\n  expiry_s: 2\n";
+    replay_device(home, (name, password), url, trusted, "", extra)
 }
 
 fn submit_on(home: &TestHome, to: &str, prompt: &str) -> String {
@@ -107,17 +57,10 @@ fn fleet_jobs(home: &TestHome) -> Vec<(i64, String, String, String)> {
         .collect()
 }
 
-fn records_of(home: &TestHome, kind: &str) -> Vec<serde_json::Value> {
-    home.audit_records()
-        .into_iter()
-        .filter(|r| r["kind"] == kind)
-        .collect()
-}
-
 #[test]
 fn a_job_sent_from_a_runs_on_c_under_cs_policy_and_its_end_comes_back() {
     let root = tempfile::tempdir().unwrap();
-    let Some(server) = nats(root.path()) else {
+    let Some(server) = nats(root.path(), DEVICES) else {
         return;
     };
     let (a, c, x) = (TestHome::new(), TestHome::new(), TestHome::new());
@@ -154,7 +97,7 @@ fn a_job_sent_from_a_runs_on_c_under_cs_policy_and_its_end_comes_back() {
     assert_eq!(jobs.len(), 1, "{jobs:?}");
     assert_eq!(jobs[0].1, "fleet:a");
     assert_eq!(jobs[0].3, "done");
-    assert!(c.workspace().join("fleet-ran").exists());
+    assert!(c.workspace().join("ran-on-c").exists());
     let ended = records_of(&a, "fleet.job.ended");
     assert_eq!(ended[0]["payload"]["state"], "done");
     assert_eq!(ended[0]["payload"]["device"], "c");
@@ -186,7 +129,7 @@ fn a_job_sent_from_a_runs_on_c_under_cs_policy_and_its_end_comes_back() {
 #[test]
 fn killing_nats_and_sigkilling_the_receiver_mid_hand_off_runs_every_job_once() {
     let root = tempfile::tempdir().unwrap();
-    let Some(mut server) = nats(root.path()) else {
+    let Some(mut server) = nats(root.path(), DEVICES) else {
         return;
     };
     let (a, c) = (TestHome::new(), TestHome::new());
@@ -249,7 +192,7 @@ fn killing_nats_and_sigkilling_the_receiver_mid_hand_off_runs_every_job_once() {
 #[test]
 fn hand_off_latency_submit_on_a_to_command_start_on_c() {
     let root = tempfile::tempdir().unwrap();
-    let Some(server) = nats(root.path()) else {
+    let Some(server) = nats(root.path(), DEVICES) else {
         return;
     };
     let (a, c) = (TestHome::new(), TestHome::new());

@@ -14,7 +14,7 @@ use common::{TestHome, text};
 const CONFIG: &str = r#"
 security:
   execution_mode: auto-approve
-  whitelist: [sed, cat, tee, make]
+  whitelist: [sed, cat, tee, make, cp]
 logging:
   level: warn
 "#;
@@ -94,4 +94,65 @@ fn gc_and_bad_arguments() {
     assert!(text(&gc.stdout).contains("pruned"), "{}", text(&gc.stdout));
     let none = home.run(&["undo"]);
     assert_eq!(none.status.code(), Some(2));
+}
+
+/// The class: a command whose option value names a backup (`sed -i SUFFIX`,
+/// `cp -S SUFFIX`). The backups are journaled like the files they copy, so
+/// `leash undo` removes a backup that did not exist and restores one that
+/// did: the workspace is exactly as before, byte for byte and mode for mode.
+#[test]
+fn undo_removes_or_restores_the_backups_a_suffix_named() {
+    let home = home();
+    let ws = home.workspace();
+    std::fs::write(ws.join("b.txt"), "old b\n").unwrap();
+    // An older backup that `cp -S` will overwrite: undo must bring it back.
+    std::fs::write(ws.join("b.txt.old"), "older backup\n").unwrap();
+    home.hand_over(&ws);
+    let before = tree(&ws);
+
+    let sed = home.run(&["exec", "--", "sed", "-i.bak", "s/hello/bye/", "a.txt"]);
+    assert_eq!(sed.status.code(), Some(0), "{}", text(&sed.stderr));
+    assert_eq!(
+        std::fs::read_to_string(ws.join("a.txt.bak")).unwrap(),
+        "hello\n"
+    );
+    let cp = home.run(&["exec", "--", "cp", "-S", ".old", "a.txt", "b.txt"]);
+    assert_eq!(cp.status.code(), Some(0), "{}", text(&cp.stderr));
+    assert_eq!(
+        std::fs::read_to_string(ws.join("b.txt.old")).unwrap(),
+        "old b\n"
+    );
+    assert_ne!(tree(&ws), before);
+
+    for _ in 0..2 {
+        let undo = home.run(&["undo", "--last"]);
+        assert_eq!(undo.status.code(), Some(0), "{}", text(&undo.stderr));
+    }
+    assert_eq!(tree(&ws), before);
+    home.assert_audit_verifies();
+}
+
+/// Every entry of a directory (not recursive: the tests' workspaces are
+/// flat) with its content and permission bits, sorted by name.
+fn tree(dir: &std::path::Path) -> Vec<(String, Vec<u8>, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let meta = e.metadata().unwrap();
+            let content = if meta.is_file() {
+                std::fs::read(e.path()).unwrap()
+            } else {
+                Vec::new()
+            };
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                content,
+                meta.permissions().mode(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
 }

@@ -71,20 +71,10 @@ impl Default for DeviceConfig {
 }
 
 impl DeviceConfig {
-    pub(crate) const KEYS: &'static [&'static str] = &[
-        "governor",
-        "max_temp_c",
-        "resume_temp_c",
-        "warm_temp_c",
-        "min_battery_pct",
-        "interval_s",
-        "sys_root",
-        "proc_root",
-        "wake_lock",
-        "speak",
-        "speak_command",
-        "listen_command",
-    ];
+    /// This section's keys: its struct's fields (see `schema::keys`).
+    pub(crate) fn keys() -> &'static [&'static str] {
+        super::keys::struct_keys::<Self>()
+    }
 
     /// The temperature from which decode threads are lowered.
     pub fn effective_warm_temp_c(&self) -> f64 {
@@ -93,7 +83,7 @@ impl DeviceConfig {
 
     pub(crate) fn read(r: &mut Reader<'_>, node: &Node, key: &str) -> Self {
         let mut d = DeviceConfig::default();
-        let f = r.fields(node, key, Self::KEYS);
+        let f = r.fields(node, key, Self::keys());
         r.field(&f, "governor", &mut d.governor, Reader::boolean);
         r.field(&f, "max_temp_c", &mut d.max_temp_c, |r, n, k| {
             r.number(n, k, -40.0, 150.0)

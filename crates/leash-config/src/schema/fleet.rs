@@ -32,8 +32,20 @@ pub struct FleetConfig {
     pub accept_mode: ExecutionMode,
     /// Seconds between heartbeats (the device's offer). Default 60.
     pub heartbeat_s: u64,
-    /// Model names this device offers to the fleet (announced in the offer).
+    /// Model names this device offers to the fleet (announced in the offer
+    /// and served to `trusted` devices): a name in `models:`, or `default`
+    /// for the `model:` section.
     pub offer_models: Vec<String>,
+    /// A fleet model (backend `fleet`) that stays silent this long (no
+    /// token, no answer) counts as unreachable: the request is cancelled and
+    /// the next backend of the chain answers. Default 60.
+    pub infer_timeout_s: u64,
+    /// The most tokens this device generates for one fleet request, whatever
+    /// the requester asks. Default 1024.
+    pub serve_max_tokens: u32,
+    /// Fleet requests waiting behind the one being served; more are refused
+    /// `busy` (the requester falls back). Default 2.
+    pub serve_queue: usize,
 }
 
 /// `fleet.tls:`.
@@ -44,27 +56,20 @@ pub struct FleetTls {
     pub require: bool,
     /// A PEM file of CA certificates to trust for the server.
     pub ca: Option<PathBuf>,
-    /// A client certificate (PEM) and its key, for servers that verify clients.
+    /// A client certificate (PEM), for servers that verify clients.
     pub cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
     pub key: Option<PathBuf>,
 }
 
 impl FleetConfig {
-    pub(crate) const KEYS: &'static [&'static str] = &[
-        "device",
-        "urls",
-        "credentials",
-        "tls",
-        "trusted",
-        "accept",
-        "accept_mode",
-        "heartbeat_s",
-        "offer_models",
-    ];
-    pub(crate) const TLS_KEYS: &'static [&'static str] = &["require", "ca", "cert", "key"];
+    /// This section's keys: its struct's fields (see `schema::keys`).
+    pub(crate) fn keys() -> &'static [&'static str] {
+        super::keys::struct_keys::<Self>()
+    }
 
     pub(crate) fn read(r: &mut Reader<'_>, node: &Node, key: &str) -> Option<Self> {
-        let f = r.fields(node, key, Self::KEYS);
+        let f = r.fields(node, key, Self::keys());
         let mut c = FleetConfig {
             device: String::new(),
             urls: Vec::new(),
@@ -75,6 +80,9 @@ impl FleetConfig {
             accept_mode: ExecutionMode::Prompt,
             heartbeat_s: 60,
             offer_models: Vec::new(),
+            infer_timeout_s: 60,
+            serve_max_tokens: 1024,
+            serve_queue: 2,
         };
         let mut missing = Vec::new();
         match f.node("device") {
@@ -109,7 +117,7 @@ impl FleetConfig {
         }
         if let Some(n) = f.node("tls") {
             let k = f.key("tls");
-            let t = r.fields(n, &k, Self::TLS_KEYS);
+            let t = r.fields(n, &k, super::keys::struct_keys::<FleetTls>());
             r.field(&t, "require", &mut c.tls.require, Reader::boolean);
             for (name, slot) in [
                 ("ca", &mut c.tls.ca),
@@ -141,6 +149,18 @@ impl FleetConfig {
         });
         r.field(&f, "offer_models", &mut c.offer_models, |r, n, k| {
             r.list(n, k, Reader::nonempty_string)
+        });
+        r.field(&f, "infer_timeout_s", &mut c.infer_timeout_s, |r, n, k| {
+            r.integer(n, k, 1)
+        });
+        r.field(
+            &f,
+            "serve_max_tokens",
+            &mut c.serve_max_tokens,
+            |r, n, k| r.integer32(n, k, 1),
+        );
+        r.field(&f, "serve_queue", &mut c.serve_queue, |r, n, k| {
+            r.integer(n, k, 0).and_then(|q| usize::try_from(q).ok())
         });
         if !missing.is_empty() {
             for name in missing {

@@ -14,11 +14,16 @@ use crate::yaml_tree::Node;
 )]
 #[serde(rename_all = "lowercase")]
 pub enum LogLevel {
+    /// Everything, llama.cpp's own log lines included.
     Trace,
+    /// Each step and decision of a job.
     Debug,
+    /// What leash does (default).
     #[default]
     Info,
+    /// Only what may need a person's attention.
     Warn,
+    /// Only failures.
     Error,
 }
 
@@ -111,17 +116,14 @@ impl Default for LoggingConfig {
 }
 
 impl LoggingConfig {
-    pub(crate) const KEYS: &'static [&'static str] = &[
-        "audit_log",
-        "level",
-        "file",
-        "audit_durability",
-        "audit_rotate_mb",
-    ];
+    /// This section's keys: its struct's fields (see `schema::keys`).
+    pub(crate) fn keys() -> &'static [&'static str] {
+        super::keys::struct_keys::<Self>()
+    }
 
     pub(crate) fn read(r: &mut Reader<'_>, node: &Node, key: &str) -> Self {
         let mut l = LoggingConfig::default();
-        let f = r.fields(node, key, Self::KEYS);
+        let f = r.fields(node, key, Self::keys());
         r.optional(&f, "audit_log", &mut l.audit_log, |r, n, k| {
             r.path(n, k, PathRule::RelativeToConfig)
         });

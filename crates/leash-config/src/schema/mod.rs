@@ -2,7 +2,12 @@
 //! defaults, and how to read itself from the marked YAML tree.
 
 pub(crate) mod device;
+#[cfg(test)]
+mod documented_keys;
+#[cfg(test)]
+mod every_read_key;
 pub(crate) mod fleet;
+pub(crate) mod keys;
 pub(crate) mod logging;
 pub(crate) mod model;
 pub(crate) mod monitoring;
@@ -33,81 +38,74 @@ use self::undo::UndoConfig;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
+    /// `model:` the backend that answers, and its settings.
     pub model: ModelConfig,
+    /// `security:` the policy's lists, paths, limits and sandbox layers.
     pub security: SecurityConfig,
+    /// `monitoring:` the seed's watched directories and patterns.
     pub monitoring: MonitoringConfig,
+    /// `logging:` the daemon's log and the audit log's mirror.
     pub logging: LoggingConfig,
+    /// `agent:` the agent loop's bounds.
     pub agent: AgentConfig,
+    /// `approvals:` expiry, notifier, grants and learning.
     pub approvals: ApprovalsConfig,
+    /// `api:` the daemon's HTTP listener.
     pub api: ApiConfig,
+    /// `daemon:` start-up and shutdown behaviour.
     pub daemon: DaemonConfig,
+    /// `device:` the resource governor, wake lock and voice.
     pub device: DeviceConfig,
+    /// `triggers:` named events that become jobs.
     pub triggers: Vec<TriggerConfig>,
+    /// `undo:` the rollback journal's bounds.
     pub undo: UndoConfig,
     /// Named models (`models: {small: …, big: …}`), each like `model:`.
     pub models: std::collections::BTreeMap<String, ModelConfig>,
+    /// `skills:` typed workflows and the routing step.
     pub skills: SkillsConfig,
+    /// `step_models:` which named model each kind of step uses.
     pub step_models: StepModels,
     /// `fleet:` (issue 13); `None`: not in a fleet, nothing of it starts.
     pub fleet: Option<self::fleet::FleetConfig>,
 }
 
-/// The top-level keys.
-pub(crate) const SECTIONS: &[&str] = &[
-    "model",
-    "security",
-    "monitoring",
-    "logging",
-    "agent",
-    "approvals",
-    "api",
-    "daemon",
-    "device",
-    "triggers",
-    "undo",
-    "models",
-    "skills",
-    "step_models",
-    "fleet",
-];
+/// The top-level keys: [`Config`]'s fields.
+pub(crate) fn sections() -> &'static [&'static str] {
+    keys::struct_keys::<Config>()
+}
 
-/// Every mapping in the schema and its keys, for "it belongs in X" hints.
-const KEY_TABLE: &[(&str, &[&str])] = &[
-    ("", SECTIONS),
-    ("model", ModelConfig::KEYS),
-    ("security", SecurityConfig::KEYS),
-    (
-        "security.limits",
-        &[
-            "timeout_s",
-            "cpu_s",
-            "memory_mb",
-            "file_size_mb",
-            "max_output_kb",
-            "max_processes",
-            "cpu_percent",
-        ],
-    ),
-    ("security.paths", &["read", "write", "deny", "allow"]),
-    ("monitoring", MonitoringConfig::KEYS),
-    ("logging", LoggingConfig::KEYS),
-    ("agent", AgentConfig::KEYS),
-    ("approvals", ApprovalsConfig::KEYS),
-    ("api", ApiConfig::KEYS),
-    ("daemon", DaemonConfig::KEYS),
-    ("device", DeviceConfig::KEYS),
-    ("triggers[]", triggers::KEYS),
-    ("undo", UndoConfig::KEYS),
-    ("skills", SkillsConfig::KEYS),
-    ("step_models", StepModels::KEYS),
-    ("fleet", self::fleet::FleetConfig::KEYS),
-    ("fleet.tls", self::fleet::FleetConfig::TLS_KEYS),
-];
+/// Every mapping in the schema and its keys (each list read from its struct,
+/// see [`keys`]), for "it belongs in X" hints and the documentation test.
+pub(crate) fn key_table() -> Vec<(&'static str, &'static [&'static str])> {
+    use keys::struct_keys;
+    vec![
+        ("", sections()),
+        ("model", ModelConfig::keys()),
+        ("security", SecurityConfig::keys()),
+        ("security.limits", struct_keys::<security::Limits>()),
+        ("security.paths", struct_keys::<security::PathRules>()),
+        ("security.sandbox", struct_keys::<security::SandboxConfig>()),
+        ("monitoring", MonitoringConfig::keys()),
+        ("logging", LoggingConfig::keys()),
+        ("agent", AgentConfig::keys()),
+        ("approvals", ApprovalsConfig::keys()),
+        ("api", ApiConfig::keys()),
+        ("daemon", DaemonConfig::keys()),
+        ("device", DeviceConfig::keys()),
+        ("triggers[]", struct_keys::<TriggerConfig>()),
+        ("undo", UndoConfig::keys()),
+        ("skills", SkillsConfig::keys()),
+        ("step_models", StepModels::keys()),
+        ("fleet", self::fleet::FleetConfig::keys()),
+        ("fleet.tls", struct_keys::<self::fleet::FleetTls>()),
+    ]
+}
 
 /// Dotted paths where a key of this name exists (`audit_log` → `logging.audit_log`).
 pub(crate) fn where_key_belongs(name: &str) -> Vec<String> {
-    KEY_TABLE
-        .iter()
+    key_table()
+        .into_iter()
         .filter(|(_, keys)| keys.contains(&name))
         .map(|(parent, _)| {
             if parent.is_empty() {
@@ -123,7 +121,7 @@ impl Config {
     /// Read the whole tree; problems are collected in `r`.
     pub(crate) fn read(r: &mut Reader<'_>, root: &Node) -> Config {
         let mut c = Config::default();
-        let f = r.fields(root, "", SECTIONS);
+        let f = r.fields(root, "", sections());
         if let Some(n) = f.node("model") {
             c.model = ModelConfig::read(r, n, "model");
         }
@@ -191,6 +189,13 @@ impl Config {
                         &n.origin,
                         &format!("triggers[{i}].model"),
                         format!("{name:?} is not a key of `models:`"),
+                    );
+                }
+                if trigger.on.is_some() && c.fleet.is_none() {
+                    r.error(
+                        &n.origin,
+                        &format!("triggers[{i}].on"),
+                        "needs a `fleet:` section (the job is handed over through the fleet)",
                     );
                 }
             }

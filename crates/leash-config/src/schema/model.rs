@@ -25,6 +25,10 @@ pub enum Backend {
     /// llama.cpp's `llama-server`, started and supervised by leash with the
     /// GGUF file (`model.path`); how a local model runs on Termux.
     LlamaServer,
+    /// A model another device of the fleet offers (`name: DEVICE/MODEL`,
+    /// that device's `fleet.offer_models`), reached over NATS by the daemon;
+    /// the answer is parsed and judged here like a local one.
+    Fleet,
 }
 
 impl YamlEnum for Backend {
@@ -34,6 +38,7 @@ impl YamlEnum for Backend {
         Backend::Openai,
         Backend::Replay,
         Backend::LlamaServer,
+        Backend::Fleet,
     ];
     fn yaml_name(&self) -> &'static str {
         self.as_str()
@@ -48,6 +53,7 @@ impl Backend {
             Backend::Openai => "openai",
             Backend::Replay => "replay",
             Backend::LlamaServer => "llama-server",
+            Backend::Fleet => "fleet",
         }
     }
 
@@ -55,7 +61,7 @@ impl Backend {
     pub fn uses_model_file(self) -> bool {
         match self {
             Backend::Llama | Backend::LlamaServer => true,
-            Backend::Openai | Backend::Replay => false,
+            Backend::Openai | Backend::Replay | Backend::Fleet => false,
         }
     }
 }
@@ -140,21 +146,10 @@ pub struct ModelFallback {
 }
 
 impl ModelConfig {
-    pub(crate) const KEYS: &'static [&'static str] = &[
-        "backend",
-        "path",
-        "context_size",
-        "temperature",
-        "threads",
-        "batch_size",
-        "max_tokens",
-        "base_url",
-        "name",
-        "api_key_env",
-        "transcript",
-        "server_bin",
-        "fallbacks",
-    ];
+    /// This section's keys: its struct's fields (see `schema::keys`).
+    pub(crate) fn keys() -> &'static [&'static str] {
+        super::keys::struct_keys::<Self>()
+    }
 
     /// The GGUF file the `llama` backend loads: `path`, else the default model in
     /// the data directory. `None` for other backends.
@@ -168,7 +163,7 @@ impl ModelConfig {
 
     pub(crate) fn read(r: &mut Reader<'_>, node: &Node, key: &str) -> Self {
         let mut m = ModelConfig::default();
-        let f = r.fields(node, key, Self::KEYS);
+        let f = r.fields(node, key, Self::keys());
         r.field(&f, "backend", &mut m.backend, Reader::enumeration);
         read_model_path(r, &f, m.backend, &mut m.path);
         r.field(&f, "context_size", &mut m.context_size, |r, n, k| {
@@ -205,27 +200,24 @@ impl ModelConfig {
             m.base_url.is_some(),
             m.transcript.is_some(),
         );
+        check_fleet_model_name(r, &f, m.backend, m.name.as_deref());
         m
     }
 }
 
 impl ModelFallback {
-    const KEYS: &'static [&'static str] = &[
-        "backend",
-        "base_url",
-        "name",
-        "api_key_env",
-        "path",
-        "transcript",
-    ];
+    /// This section's keys: its struct's fields (see `schema::keys`).
+    pub(crate) fn keys() -> &'static [&'static str] {
+        super::keys::struct_keys::<Self>()
+    }
 
     fn read(r: &mut Reader<'_>, node: &Node, key: &str) -> Option<Self> {
-        let f = r.fields(node, key, Self::KEYS);
+        let f = r.fields(node, key, Self::keys());
         let Some(backend_node) = f.node("backend") else {
             r.error(
                 f.origin(),
                 &f.key("backend"),
-                "required: llama, openai, replay or llama-server",
+                "required: llama, openai, replay, llama-server or fleet",
             );
             return None;
         };
@@ -252,6 +244,7 @@ impl ModelFallback {
             fb.base_url.is_some(),
             fb.transcript.is_some(),
         );
+        check_fleet_model_name(r, &f, backend, fb.name.as_deref());
         Some(fb)
     }
 }
@@ -276,7 +269,7 @@ fn read_model_path(
                     backend.as_str()
                 ),
             ),
-            Backend::Openai | Backend::Replay => {}
+            Backend::Openai | Backend::Replay | Backend::Fleet => {}
         }
         return;
     }
@@ -309,8 +302,44 @@ fn require_backend_keys(
                 "required when the backend is replay",
             );
         }
-        Backend::Openai | Backend::Replay => {}
+        Backend::Openai | Backend::Replay | Backend::Fleet => {}
     }
+}
+
+/// Backend `fleet` needs `name: DEVICE/MODEL`: the device that offers the
+/// model (a valid device name) and the name it offers it under.
+fn check_fleet_model_name(
+    r: &mut Reader<'_>,
+    f: &Fields<'_>,
+    backend: Backend,
+    name: Option<&str>,
+) {
+    match backend {
+        Backend::Fleet => {}
+        Backend::Llama | Backend::LlamaServer | Backend::Openai | Backend::Replay => return,
+    }
+    let well_formed = name.and_then(split_fleet_model).is_some();
+    if !well_formed {
+        let origin: Origin = f
+            .node("name")
+            .map(|n| n.origin.clone())
+            .unwrap_or_else(|| f.origin().clone());
+        r.error(
+            &origin,
+            &f.key("name"),
+            format!(
+                "backend fleet needs name: DEVICE/MODEL (e.g. laptop/big: the model `big` that device `laptop` offers), found {name:?}"
+            ),
+        );
+    }
+}
+
+/// `DEVICE/MODEL` of a fleet backend's `name`, when both parts are there and
+/// the device is a valid device name.
+pub fn split_fleet_model(name: &str) -> Option<(&str, &str)> {
+    let (device, model) = name.split_once('/')?;
+    (crate::schema::fleet::is_device_name(device) && !model.trim().is_empty())
+        .then_some((device, model))
 }
 
 fn read_base_url(r: &mut Reader<'_>, node: &Node, key: &str) -> Option<String> {

@@ -42,18 +42,14 @@ impl Default for MonitoringConfig {
 }
 
 impl MonitoringConfig {
-    pub(crate) const KEYS: &'static [&'static str] = &[
-        "watch_directories",
-        "watch_patterns",
-        "poll_interval_s",
-        "prompt",
-        "max_content_kb",
-        "settle_ms",
-    ];
+    /// This section's keys: its struct's fields (see `schema::keys`).
+    pub(crate) fn keys() -> &'static [&'static str] {
+        super::keys::struct_keys::<Self>()
+    }
 
     pub(crate) fn read(r: &mut Reader<'_>, node: &Node, key: &str) -> Self {
         let mut m = MonitoringConfig::default();
-        let f = r.fields(node, key, Self::KEYS);
+        let f = r.fields(node, key, Self::keys());
         r.field(
             &f,
             "watch_directories",

@@ -32,12 +32,14 @@ impl Default for AgentConfig {
 }
 
 impl AgentConfig {
-    pub(crate) const KEYS: &'static [&'static str] =
-        &["max_steps", "max_parse_retries", "min_free_memory_mb"];
+    /// This section's keys: its struct's fields (see `schema::keys`).
+    pub(crate) fn keys() -> &'static [&'static str] {
+        super::keys::struct_keys::<Self>()
+    }
 
     pub(crate) fn read(r: &mut Reader<'_>, node: &Node, key: &str) -> Self {
         let mut a = AgentConfig::default();
-        let f = r.fields(node, key, Self::KEYS);
+        let f = r.fields(node, key, Self::keys());
         r.field(&f, "max_steps", &mut a.max_steps, |r, n, k| {
             r.integer32(n, k, 1)
         });
@@ -87,16 +89,14 @@ impl Default for ApprovalsConfig {
 }
 
 impl ApprovalsConfig {
-    pub(crate) const KEYS: &'static [&'static str] = &[
-        "expiry_s",
-        "notifier",
-        "suggest_after",
-        "learn_from_refusals",
-    ];
+    /// This section's keys: its struct's fields (see `schema::keys`).
+    pub(crate) fn keys() -> &'static [&'static str] {
+        super::keys::struct_keys::<Self>()
+    }
 
     pub(crate) fn read(r: &mut Reader<'_>, node: &Node, key: &str) -> Self {
         let mut a = ApprovalsConfig::default();
-        let f = r.fields(node, key, Self::KEYS);
+        let f = r.fields(node, key, Self::keys());
         r.field(&f, "expiry_s", &mut a.expiry_s, |r, n, k| {
             r.integer(n, k, 1)
         });
@@ -161,11 +161,14 @@ impl Default for DaemonConfig {
 }
 
 impl DaemonConfig {
-    pub(crate) const KEYS: &'static [&'static str] = &["requeue_interrupted", "shutdown_grace_s"];
+    /// This section's keys: its struct's fields (see `schema::keys`).
+    pub(crate) fn keys() -> &'static [&'static str] {
+        super::keys::struct_keys::<Self>()
+    }
 
     pub(crate) fn read(r: &mut Reader<'_>, node: &Node, key: &str) -> Self {
         let mut d = DaemonConfig::default();
-        let f = r.fields(node, key, Self::KEYS);
+        let f = r.fields(node, key, Self::keys());
         r.field(
             &f,
             "requeue_interrupted",
@@ -202,11 +205,14 @@ impl Default for ApiConfig {
 }
 
 impl ApiConfig {
-    pub(crate) const KEYS: &'static [&'static str] = &["listen", "max_body_kb"];
+    /// This section's keys: its struct's fields (see `schema::keys`).
+    pub(crate) fn keys() -> &'static [&'static str] {
+        super::keys::struct_keys::<Self>()
+    }
 
     pub(crate) fn read(r: &mut Reader<'_>, node: &Node, key: &str) -> Self {
         let mut a = ApiConfig::default();
-        let f = r.fields(node, key, Self::KEYS);
+        let f = r.fields(node, key, Self::keys());
         r.field(&f, "max_body_kb", &mut a.max_body_kb, |r, n, k| {
             r.integer(n, k, 1)
         });

@@ -183,23 +183,10 @@ impl Default for SecurityConfig {
 }
 
 impl SecurityConfig {
-    pub(crate) const KEYS: &'static [&'static str] = &[
-        "execution_mode",
-        "whitelist",
-        "blacklist",
-        "require_approval_for",
-        "workspace",
-        "paths",
-        "network",
-        "limits",
-        "sandbox",
-        "search_path",
-        "rules",
-        "learned_rules",
-        // security_hardening.rs
-        "run_as",
-        "protected",
-    ];
+    /// This section's keys: its struct's fields (see `schema::keys`).
+    pub(crate) fn keys() -> &'static [&'static str] {
+        super::keys::struct_keys::<Self>()
+    }
 
     /// The learned-rules file: `learned_rules`, else `learned-rules.yaml` in the config dir.
     pub fn learned_rules_path(&self, paths: &LeashPaths) -> PathBuf {
@@ -210,7 +197,7 @@ impl SecurityConfig {
 
     pub(crate) fn read(r: &mut Reader<'_>, node: &Node, key: &str) -> Self {
         let mut s = SecurityConfig::default();
-        let f = r.fields(node, key, Self::KEYS);
+        let f = r.fields(node, key, Self::keys());
         r.field(
             &f,
             "execution_mode",
@@ -236,7 +223,11 @@ impl SecurityConfig {
             s.limits = Limits::read(r, n, &f.key("limits"));
         }
         if let Some(n) = f.node("sandbox") {
-            let sf = r.fields(n, &f.key("sandbox"), &["require"]);
+            let sf = r.fields(
+                n,
+                &f.key("sandbox"),
+                super::keys::struct_keys::<SandboxConfig>(),
+            );
             r.field(&sf, "require", &mut s.sandbox.require, |r, n, k| {
                 r.list(n, k, Reader::enumeration)
             });
@@ -265,11 +256,14 @@ impl SecurityConfig {
 }
 
 impl PathRules {
-    const KEYS: &'static [&'static str] = &["read", "write", "deny", "allow"];
+    /// This section's keys: its struct's fields (see `schema::keys`).
+    pub(crate) fn keys() -> &'static [&'static str] {
+        super::keys::struct_keys::<Self>()
+    }
 
     fn read(r: &mut Reader<'_>, node: &Node, key: &str) -> Self {
         let mut p = PathRules::default();
-        let f = r.fields(node, key, Self::KEYS);
+        let f = r.fields(node, key, Self::keys());
         for (name, slot) in [
             ("read", &mut p.read),
             ("write", &mut p.write),
@@ -285,19 +279,14 @@ impl PathRules {
 }
 
 impl Limits {
-    const KEYS: &'static [&'static str] = &[
-        "timeout_s",
-        "cpu_s",
-        "memory_mb",
-        "file_size_mb",
-        "max_output_kb",
-        "max_processes",
-        "cpu_percent",
-    ];
+    /// This section's keys: its struct's fields (see `schema::keys`).
+    pub(crate) fn keys() -> &'static [&'static str] {
+        super::keys::struct_keys::<Self>()
+    }
 
     fn read(r: &mut Reader<'_>, node: &Node, key: &str) -> Self {
         let mut l = Limits::default();
-        let f = r.fields(node, key, Self::KEYS);
+        let f = r.fields(node, key, Self::keys());
         for (name, slot) in [
             ("timeout_s", &mut l.timeout_s),
             ("cpu_s", &mut l.cpu_s),

@@ -36,11 +36,14 @@ impl Default for SkillsConfig {
 }
 
 impl SkillsConfig {
-    pub(crate) const KEYS: &'static [&'static str] = &["dir", "disabled", "route"];
+    /// This section's keys: its struct's fields (see `schema::keys`).
+    pub(crate) fn keys() -> &'static [&'static str] {
+        super::keys::struct_keys::<Self>()
+    }
 
     pub(crate) fn read(r: &mut Reader<'_>, node: &Node, key: &str) -> Self {
         let mut s = SkillsConfig::default();
-        let f = r.fields(node, key, Self::KEYS);
+        let f = r.fields(node, key, Self::keys());
         r.optional(&f, "dir", &mut s.dir, |r, n, k| {
             r.path(n, k, PathRule::RelativeToConfig)
         });
@@ -68,11 +71,14 @@ pub struct StepModels {
 }
 
 impl StepModels {
-    pub(crate) const KEYS: &'static [&'static str] = &["route", "skill", "plan"];
+    /// This section's keys: its struct's fields (see `schema::keys`).
+    pub(crate) fn keys() -> &'static [&'static str] {
+        super::keys::struct_keys::<Self>()
+    }
 
     pub(crate) fn read(r: &mut Reader<'_>, node: &Node, key: &str) -> Self {
         let mut s = StepModels::default();
-        let f = r.fields(node, key, Self::KEYS);
+        let f = r.fields(node, key, Self::keys());
         r.optional(&f, "route", &mut s.route, Reader::nonempty_string);
         r.optional(&f, "skill", &mut s.skill, Reader::nonempty_string);
         r.optional(&f, "plan", &mut s.plan, Reader::nonempty_string);

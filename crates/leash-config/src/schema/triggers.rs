@@ -151,31 +151,13 @@ pub struct TriggerConfig {
     /// The named model (a key of `models:`) this trigger's jobs use.
     #[serde(default)]
     pub model: Option<String>,
+    /// Another device of the fleet that runs this trigger's jobs (`on:
+    /// laptop`): the job is queued here as usual, then handed over through
+    /// the fleet, where it runs under that device's own config and policy.
+    /// Needs `fleet:`.
+    #[serde(default)]
+    pub on: Option<String>,
 }
-
-pub(crate) const KEYS: &[&str] = &[
-    "name",
-    "kind",
-    "pattern",
-    "cron",
-    "repo",
-    "branch",
-    "prompt",
-    "mode",
-    "workspace",
-    "poll_interval_s",
-    "priority",
-    "urgent",
-    "dedup_window_s",
-    "missed",
-    "jitter_s",
-    "timezone",
-    "command",
-    "match",
-    "cooldown_s",
-    "skill",
-    "model",
-];
 
 /// Read the `triggers:` list and check that names are unique.
 pub(crate) fn read_triggers(r: &mut Reader<'_>, node: &Node, key: &str) -> Vec<TriggerConfig> {
@@ -203,7 +185,7 @@ pub(crate) fn read_triggers(r: &mut Reader<'_>, node: &Node, key: &str) -> Vec<T
 }
 
 fn read_trigger(r: &mut Reader<'_>, node: &Node, key: &str) -> Option<TriggerConfig> {
-    let f = r.fields(node, key, KEYS);
+    let f = r.fields(node, key, super::keys::struct_keys::<TriggerConfig>());
     let name = required(r, &f, "name", read_name);
     let kind = required(r, &f, "kind", Reader::enumeration::<TriggerKind>);
     let mut t = TriggerConfig {
@@ -228,6 +210,7 @@ fn read_trigger(r: &mut Reader<'_>, node: &Node, key: &str) -> Option<TriggerCon
         cooldown_s: None,
         skill: None,
         model: None,
+        on: None,
     };
     r.optional(&f, "pattern", &mut t.pattern, read_pattern);
     r.optional(&f, "cron", &mut t.cron, read_cron);
@@ -262,6 +245,10 @@ fn read_trigger(r: &mut Reader<'_>, node: &Node, key: &str) -> Option<TriggerCon
     });
     r.optional(&f, "skill", &mut t.skill, Reader::nonempty_string);
     r.optional(&f, "model", &mut t.model, Reader::nonempty_string);
+    r.optional(&f, "on", &mut t.on, |r, n, k| {
+        let name = r.nonempty_string(n, k)?;
+        crate::schema::fleet::check_device_name(r, n, k, &name).then_some(name)
+    });
     let kind = kind?;
     check_kind_keys(r, &f, kind);
     name?;

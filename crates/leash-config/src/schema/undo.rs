@@ -37,12 +37,14 @@ impl Default for UndoConfig {
 }
 
 impl UndoConfig {
-    pub(crate) const KEYS: &'static [&'static str] =
-        &["max_mb", "keep_days", "max_file_mb", "approve_irreversible"];
+    /// This section's keys: its struct's fields (see `schema::keys`).
+    pub(crate) fn keys() -> &'static [&'static str] {
+        super::keys::struct_keys::<Self>()
+    }
 
     pub(crate) fn read(r: &mut Reader<'_>, node: &Node, key: &str) -> Self {
         let mut u = UndoConfig::default();
-        let f = r.fields(node, key, Self::KEYS);
+        let f = r.fields(node, key, Self::keys());
         r.field(&f, "max_mb", &mut u.max_mb, |r, n, k| r.integer(n, k, 0));
         r.field(&f, "keep_days", &mut u.keep_days, |r, n, k| {
             r.integer(n, k, 0)

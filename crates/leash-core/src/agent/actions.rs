@@ -220,37 +220,20 @@ fn inside_workspace(workspace: &Path, sub: &Path) -> Result<PathBuf, String> {
     Ok(canonical)
 }
 
-/// Writes `content` to `target` through a temp file and a rename. The temp
+/// Writes `content` to `target` with the shared atomic writer. The temp
 /// file is made durable through `barrier` before the rename: alone, or with
-/// the journal entry that keeps the old file (one sync for both).
+/// the journal entry that keeps the old file (one sync for both). Mode 0666
+/// under the umask, as any file a program creates.
 fn write_atomically(target: &Path, content: &[u8], barrier: &Barrier<'_>) -> Result<usize, String> {
-    let dir = target
-        .parent()
-        .ok_or_else(|| format!("{} has no parent directory", target.display()))?;
-    let name = target
-        .file_name()
-        .ok_or_else(|| format!("{} names no file", target.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.leash-tmp{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| -> std::io::Result<()> {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
+    let options = leash_atomic_file::Options::default()
+        .mode(0o666)
+        .caller_syncs();
+    leash_atomic_file::write_with(target, options, |file| {
         file.write_all(content)?;
-        barrier.sync(&file)?;
-        std::fs::rename(&tmp, target)
-    })();
-    match result {
-        Ok(()) => Ok(content.len()),
-        Err(err) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(format!("{}: {err}", target.display()))
-        }
-    }
+        barrier.sync(file)
+    })
+    .map(|()| content.len())
+    .map_err(|err| err.to_string())
 }
 
 #[cfg(test)]

@@ -155,8 +155,12 @@ pub fn run_job(
         should_stop,
     } = hooks;
     let stop_reason = || should_stop.and_then(|check| check());
+    // A fallback chain may have switched backends before this job (a
+    // previous job's failure): record it in this job's trail too.
     audit_switches(engine, job, switches)?;
     let runner = engine.runner(approver);
+    // A job without an id (`leash ask` before the store knew it) still needs
+    // a trash directory of its own, so undo can tell its deletes apart.
     let scope = ActionScope {
         workspace: engine.workspace.clone(),
         job_id: job.job_id,
@@ -165,7 +169,10 @@ pub fn run_job(
             .map(|id| format!("job-{id}"))
             .unwrap_or_else(|| format!("ask-{}", jiff::Timestamp::now().as_second())),
     };
-    engine.audit.append(
+    // Held, as the model's prompt, output and plan are: they precede no
+    // effect, so the next decision + `command.started` (or the job's end)
+    // makes them durable in its own transaction (`AuditLog::hold`).
+    engine.audit.hold(
         job.job_id,
         AuditKind::JobStarted,
         json!({
@@ -176,6 +183,10 @@ pub fn run_job(
             "workspace": engine.workspace,
         }),
     )?;
+    // The preface goes before the task: worked examples chosen for this
+    // task (small models copy shapes better than they follow rules) and the
+    // refusals earlier jobs met, so the same refused action is not proposed
+    // again job after job.
     let library = ExampleLibrary::builtin(&engine.policy, &engine.workspace);
     let mut preface = render_examples(&library.choose(&job.task));
     preface.push_str(&crate::refusal_memory::refused_before(engine)?);
@@ -216,7 +227,12 @@ pub fn run_job(
         account: Vec::new(),
         conversation: Vec::new(),
     };
+    // One step: ask for a plan, carry out its actions in order, feed the
+    // results back. The loop ends on done (after the results were seen), a
+    // failure, a stop request, or `max_steps` (StepLimit, the default end).
     'steps: for step in 1..=settings.max_steps {
+        // A stop is honoured between steps and between actions, never in
+        // the middle of one: an action is carried out and recorded whole.
         if let Some(reason) = stop_reason() {
             report.end = JobEnd::Stopped { reason };
             break;
@@ -229,6 +245,8 @@ pub fn run_job(
             job,
             number: step,
         };
+        // The workspace changes as actions run: the grammar's names of
+        // existing files and directories are read again every step.
         (shapes.existing, shapes.directories) = workspace_entries(&engine.workspace);
         shapes.named =
             super::named_paths::new_names(&named, &shapes.existing, &shapes.directories, writes);
@@ -253,6 +271,8 @@ pub fn run_job(
             }
         };
         report.last_thought = plan.thought.clone();
+        // A small model often repeats one action inside a plan; carrying it
+        // out twice would fail the second time (a moved file is gone).
         let actions = merge_identical(plan.actions);
         let mut results = Vec::with_capacity(actions.len());
         let mut ran_a_command = false;
@@ -265,6 +285,9 @@ pub fn run_job(
                 report.notifications.push(text.to_owned());
                 on_notify(text);
             };
+            // Two memories keyed by the action itself: what failed or was
+            // refused (never tried again: the answer would be the same) and
+            // what was carried out (a repeat only re-reads its RESULTS).
             let key = format!("{action:?}");
             let repeat = !matches!(action, Action::Notify(_)) && done_before.contains_key(&key);
             let result = match (tried.get(&key), done_before.get(&key)) {
@@ -304,6 +327,8 @@ pub fn run_job(
             {
                 ran_a_command = true;
             }
+            // The counters the job's result and `leash jobs` show: every
+            // proposed action, split into carried out and not.
             report.actions += 1;
             match &result {
                 ActionResult::Command { report: r, .. }
@@ -337,6 +362,8 @@ pub fn run_job(
             report.end = JobEnd::Done;
             break;
         }
+        // The results go back as the next user turn; an empty plan gets a
+        // nudge instead, so the model does not answer the same way again.
         if results.is_empty() {
             conversation.push_user(
                 "RESULTS: you proposed no actions. Propose the next action, or set \"done\": true."
@@ -389,6 +416,9 @@ fn next_plan(
     } = *step;
     let mut failed_attempts = 0;
     for attempt in 0..=settings.max_parse_retries {
+        // On a phone, starting inference with too little free memory gets
+        // leash (or the app around it) killed by the OS: fail the job
+        // instead, saying why, before the model is asked anything.
         if settings.min_free_memory_mb > 0
             && let Some(available) = available_memory_mb()
             && available < settings.min_free_memory_mb
@@ -404,9 +434,12 @@ fn next_plan(
             )?;
             return Ok(Err(reason));
         }
+        // The prompt itself is not audited (it can be large and holds the
+        // trigger's payload); its size and digest are, so a replay can show
+        // which prompt produced which output.
         let messages = conversation.window(settings.context_budget);
         let serialized = serde_json::to_string(&messages)?;
-        engine.audit.append(
+        engine.audit.hold(
             job.job_id,
             AuditKind::ModelPrompt,
             json!({
@@ -431,6 +464,8 @@ fn next_plan(
                 None => None,
             },
         });
+        // Switches happen inside `generate`: record them before its result,
+        // so the trail reads in the order things happened.
         audit_switches(engine, job, switches)?;
         let generation = match generated {
             Ok(generation) => generation,
@@ -444,7 +479,7 @@ fn next_plan(
                 return Ok(Err(reason));
             }
         };
-        engine.audit.append(
+        engine.audit.hold(
             job.job_id,
             AuditKind::ModelOutput,
             json!({
@@ -463,7 +498,7 @@ fn next_plan(
         )?;
         match parse_response(&generation.text, generation.reasoning.as_deref()) {
             Ok(parsed) => {
-                engine.audit.append(
+                engine.audit.hold(
                     job.job_id,
                     AuditKind::ModelPlan,
                     json!({
@@ -480,6 +515,10 @@ fn next_plan(
                 }
                 conversation.push_assistant(serde_json::to_string(&parsed.plan)?);
                 let mut plan = parsed.plan;
+                // A model that answered with a fenced shell block instead of
+                // JSON: keep its own text in the conversation (it is what it
+                // said) and turn each line into a `run` only when the shell
+                // parser reads it as one simple command.
                 if parsed.source == PlanSource::FencedShell {
                     conversation.pop();
                     conversation.push_assistant(generation.text.clone());
@@ -500,6 +539,8 @@ fn next_plan(
                     AuditKind::ModelUnparseable,
                     json!({"step": step, "attempt": attempt, "error": err.to_string(), "raw": generation.text}),
                 )?;
+                // Unparseable output is never guessed at: re-ask with the
+                // parser's error, and fail the job when the re-asks run out.
                 if attempt == settings.max_parse_retries {
                     return Ok(Err(format!(
                         "the model's output could not be parsed after {} re-ask(s): {err}",
@@ -522,7 +563,7 @@ fn audit_switches(
     switches: Option<&SwitchLog>,
 ) -> Result<(), EngineError> {
     for switch in switches.map(SwitchLog::drain).unwrap_or_default() {
-        engine.audit.append(
+        engine.audit.hold(
             job.job_id,
             AuditKind::BackendSwitch,
             json!({"from": switch.from, "to": switch.to, "error": switch.error}),

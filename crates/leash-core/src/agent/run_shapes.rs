@@ -34,9 +34,11 @@ fn word_kind(kind: ArgType, network: bool) -> Option<WordKind> {
         ArgType::ReadPath | ArgType::ArgumentFile => Some(WordKind::Existing),
         ArgType::Directory => Some(WordKind::Directory),
         ArgType::WritePath | ArgType::Destination => Some(WordKind::NewPath),
-        ArgType::Text | ArgType::Pattern | ArgType::Format | ArgType::Keyword => {
-            Some(WordKind::Text)
-        }
+        ArgType::Text
+        | ArgType::Pattern
+        | ArgType::Format
+        | ArgType::Keyword
+        | ArgType::BackupSuffix => Some(WordKind::Text),
         ArgType::Number => Some(WordKind::Number),
         ArgType::Url => network.then_some(WordKind::Text),
         ArgType::Program => None,

@@ -24,8 +24,9 @@ use sha2::{Digest as _, Sha256};
 use crate::triggers::prompt_template::defuse_special_tokens;
 
 /// The longest claimed name. The largest later form is
-/// `.<name>.job-<i64>-<u32>.result.json.tmp-<pid>`: 180 + 1 + 35 + 12 + 16
-/// bytes, under the 255 that Linux (and Android) allow.
+/// `.<name>.job-<i64>-<u32>.result.json.tmp-<pid>-<n>` (the shared atomic
+/// writer's temp name): 180 + 1 + 35 + 12 + at most 26 bytes, under the 255
+/// that Linux (and Android) allow.
 pub(crate) const MAX_CLAIM_NAME: usize = 180;
 
 /// Extensions longer than this are not kept apart when a name is cut.

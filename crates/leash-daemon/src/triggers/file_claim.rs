@@ -17,7 +17,6 @@
 use leash_store::AuditKind;
 use std::ffi::{OsStr, OsString};
 use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use leash_store::{Admission, Job, JobState};
@@ -266,43 +265,14 @@ fn write_result_file(
         "result": result,
     });
     let text = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| doc.to_string());
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp_name = OsString::from(".");
-    tmp_name.push(path.file_name().unwrap_or(OsStr::new("result.json")));
-    tmp_name.push(format!(".tmp-{}", std::process::id()));
-    let tmp = dir.join(tmp_name);
-    // The temp name is predictable, so something may already be there (a
-    // symlink planted to make leash write elsewhere, or a crash's leftover):
-    // remove it (unlinking a symlink never touches its target) and create
-    // the file exclusively, so a name planted in between fails the write
-    // instead of being written through.
-    match std::fs::remove_file(&tmp) {
-        Ok(()) => {
-            tracing::warn!(path = ?tmp, "removed an unexpected entry at the result temp name")
-        }
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-        Err(err) => return Err(io_error("remove stale temp file", &tmp)(err)),
-    }
-    let written = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&tmp)?;
+    // The shared writer removes whatever is planted at its predictable temp
+    // name and creates it exclusively, so a planted symlink is never written
+    // through. 0644: the result sits beside the user's own files.
+    let options = leash_atomic_file::Options::default().mode(0o644);
+    leash_atomic_file::write_with(path, options, |file| {
         file.write_all(text.as_bytes())?;
-        file.write_all(b"\n")?;
-        file.sync_all()
-    })();
-    if let Err(err) = written {
-        if err.kind() != std::io::ErrorKind::AlreadyExists {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        return Err(io_error("write result file", &tmp)(err));
-    }
-    std::fs::rename(&tmp, path).map_err(io_error("write result file", path))?;
-    if let Ok(dir_handle) = std::fs::File::open(dir) {
-        let _ = dir_handle.sync_all();
-    }
+        file.write_all(b"\n")
+    })?;
     Ok(())
 }
 

@@ -347,6 +347,7 @@ mod tests {
             timezone: zone.map(str::to_owned),
             skill: None,
             model: None,
+            on: None,
         }
     }
 

@@ -53,12 +53,14 @@ pub struct ManagedServerConfig {
     pub server_bin: PathBuf,
     /// The GGUF file.
     pub model_path: PathBuf,
+    /// Context window in tokens (`--ctx-size`): prompt and answer together.
     pub context_size: u32,
     /// Decode threads (`--threads`): the big cores only, as for the embedded
     /// backend ([`crate::default_thread_count`]).
     pub threads: u32,
     /// Prompt threads (`--threads-batch`).
     pub batch_threads: u32,
+    /// Prompt tokens evaluated per batch (`--batch-size`); `None`: the server's default.
     pub batch_size: Option<u32>,
     /// Cap on generated tokens, on top of each request's own.
     pub max_tokens: Option<u32>,
@@ -73,6 +75,7 @@ pub struct ManagedServerConfig {
     /// The first wait before restarting a server that keeps dying; doubled
     /// per consecutive failure up to [`ManagedServerConfig::max_backoff`].
     pub initial_backoff: Duration,
+    /// The longest wait between restarts, however many failed in a row.
     pub max_backoff: Duration,
 }
 
@@ -110,6 +113,7 @@ impl ManagedServerConfig {
 pub struct ManagedServerStatus {
     /// The running server's pid.
     pub pid: Option<u32>,
+    /// The 127.0.0.1 port it listens on (chosen free at each start).
     pub port: Option<u16>,
     /// Starts after the first one.
     pub restarts: u32,
@@ -117,6 +121,7 @@ pub struct ManagedServerStatus {
     pub last_exit: Option<String>,
     /// Whether the last start restored a saved slot.
     pub slot_restored: bool,
+    /// Decode threads the server was started with.
     pub threads: u32,
 }
 

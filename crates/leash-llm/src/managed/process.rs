@@ -3,10 +3,9 @@
 //! SIGKILL), and found again by pid file when a previous leash died without
 //! stopping it.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write as _};
+use std::fs::{self, File};
+use std::io::Read;
 use std::net::{Ipv4Addr, TcpListener};
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -250,13 +249,7 @@ fn random_key() -> Result<String, BackendError> {
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), BackendError> {
-    let _ = fs::remove_file(path);
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .and_then(|mut f| f.write_all(bytes))
+    leash_atomic_file::write(path, bytes)
         .map_err(|error| server_error(format!("cannot write {}: {error}", path.display())))
 }
 

@@ -63,7 +63,9 @@ pub struct OpenAiConfig {
     pub model: String,
     /// Sent as `Authorization: Bearer …` when set.
     pub api_key: Option<String>,
+    /// Connect, read and whole-request limits.
     pub timeouts: OpenAiTimeouts,
+    /// How 429 and 5xx answers are retried within the request's deadline.
     pub retry: RetryPolicy,
     /// Send the action JSON schema as `response_format` for
     /// [`crate::OutputFormat::Actions`] requests.

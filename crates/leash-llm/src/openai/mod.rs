@@ -204,7 +204,11 @@ impl Backend for OpenAiBackend {
 
     fn generate(&mut self, request: GenerateRequest<'_>) -> Result<Generation, BackendError> {
         let started = Instant::now();
+        // One deadline for the whole call, retries included: a job waits for
+        // at most `timeouts.total`, however often the server says "later".
         let deadline = started + self.config.timeouts.total;
+        // A JSON schema for the answer is only worth sending when the answer
+        // is structured; free text (a summary) goes without one.
         let wants_format = match &request.format {
             OutputFormat::Actions | OutputFormat::Shaped(_) => self.config.use_response_format,
             OutputFormat::Text => false,
@@ -216,8 +220,13 @@ impl Backend for OpenAiBackend {
             })),
             OutputFormat::Actions | OutputFormat::Text => actions_response_format(request.programs),
         };
+        // A server that rejects `response_format` is asked once more without
+        // it (and never sent it again, `response_format_rejected` is kept on
+        // the backend); that retry is not counted as an attempt.
         let mut format_retried = false;
         let mut attempt: u32 = 0;
+        // Streamed text goes to the caller once: only the attempt that
+        // succeeds reads a body, so the callback is taken there.
         let mut on_text = request.on_text;
         loop {
             attempt += 1;
@@ -237,6 +246,8 @@ impl Backend for OpenAiBackend {
                 backend: self.name(),
                 detail: format!("cannot encode the request: {error}"),
             })?;
+            // Each request gets what is left of the deadline as its own
+            // timeout, so the last attempt cannot overrun the total.
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
                 return Err(BackendError::Timeout {
@@ -254,6 +265,8 @@ impl Backend for OpenAiBackend {
                 let answer = self.read_answer(response, started, on_text.take())?;
                 return Ok(self.generation(answer, started));
             }
+            // Read before `error_detail` consumes the response: a 429/503
+            // says how long to wait, and the backoff honours it.
             let retry_after = response
                 .headers()
                 .get("retry-after")
@@ -276,6 +289,9 @@ impl Backend for OpenAiBackend {
                 attempt -= 1;
                 continue;
             }
+            // Only transient statuses are retried (429, 5xx), and only when
+            // the wait still ends before the deadline: sleeping past it would
+            // just turn the server's error into a less informative timeout.
             if retry::is_retryable(status) && attempt < self.config.retry.max_attempts {
                 let wait = retry::backoff(&self.config.retry, attempt, retry_after);
                 if Instant::now() + wait < deadline {

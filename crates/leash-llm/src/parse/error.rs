@@ -8,7 +8,12 @@ use crate::action::PlanError;
 pub enum ParseError {
     /// Refused before any work: bounded effort on hostile or runaway output.
     #[error("the answer is {bytes} bytes long; the limit is {limit} bytes")]
-    TooLarge { bytes: usize, limit: usize },
+    TooLarge {
+        /// The answer's length.
+        bytes: usize,
+        /// The most leash reads.
+        limit: usize,
+    },
     /// Nothing but blanks.
     #[error("the answer is empty")]
     Empty,
@@ -27,8 +32,11 @@ pub enum ParseError {
          object, near `{near}`)"
     )]
     InvalidJson {
+        /// Line of the error, counted within the object (1-based).
         line: usize,
+        /// Column of the error on that line (1-based).
         column: usize,
+        /// What the JSON parser said.
         detail: String,
         /// The text around the error.
         near: String,
@@ -41,13 +49,24 @@ pub enum ParseError {
         "found a \"{key}\" action on its own; put actions in the \"actions\" list of one \
          object with \"done\""
     )]
-    ActionOutsidePlan { key: String },
+    ActionOutsidePlan {
+        /// The action key found (`run`).
+        key: String,
+    },
     /// More than one different plan object.
     #[error("the answer holds {count} different JSON action objects; give exactly one")]
-    SeveralPlans { count: usize },
+    SeveralPlans {
+        /// How many different plan objects the answer holds.
+        count: usize,
+    },
     /// A fenced shell block with more command lines than a plan may hold actions.
     #[error("the shell block has {count} commands; propose at most {limit} per answer")]
-    TooManyShellLines { count: usize, limit: usize },
+    TooManyShellLines {
+        /// Command lines in the block.
+        count: usize,
+        /// The most one answer may propose.
+        limit: usize,
+    },
     /// No JSON object with `actions` and `done`, and no fenced shell block.
     #[error("no JSON object with \"actions\" and \"done\" was found")]
     NoPlan,

@@ -59,6 +59,7 @@ pub struct ParsedResponse {
     /// `<think>` text and the backend's separate reasoning, for the audit
     /// record; never executed.
     pub thinking: Option<String>,
+    /// How the plan was written (bare JSON, fenced JSON, shell lines), for the audit.
     pub source: PlanSource,
 }
 

@@ -4,12 +4,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use regex::Regex;
-
 use super::condition::{Condition, OptKey};
 use super::format::{
     ArgsDoc, PathRoleDoc, ProgramDoc, RuleDoc, RulesDocument, ValueDoc, ValueTypeDoc, WhenDoc,
 };
+use super::lazy_regex::LazyRegex;
 use super::{Rule, RuleDecision, RuleSet, examples};
 use crate::error::PolicyError;
 use crate::options::{ArgsSpec, Level, OptId, OptionSpec};
@@ -27,45 +26,73 @@ pub(crate) enum Syntax {
 
 /// Whose `match`/`not_match` examples a build checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) enum Examples {
     /// Only the `extra` documents': the built-in ones are checked when the
     /// project is tested (`every_builtin_example_holds`), not at every load.
     ExtraOnly,
     /// Every document's (the tests' check of the built-in documents).
-    #[cfg_attr(not(test), allow(dead_code))]
     All,
 }
 
-/// Compiles the built-in documents followed by `extra` ones, checking the
-/// examples of the `extra` ones.
+/// Compiles the built-in rules followed by `extra` documents, checking the
+/// examples of the `extra` ones. The built-in part comes from the
+/// precompiled table ([`super::table`]) unless that cannot be used: it was
+/// made from other sources, or an `extra` document describes a program the
+/// built-in rules already know (the built-in rules' conditions must then be
+/// compiled against the new description, exactly as before).
 pub(crate) fn build(extra: &[RulesSource]) -> Result<RuleSet, PolicyError> {
-    build_from(
-        super::BUILTIN_SOURCES,
-        Syntax::Json,
-        extra,
-        Examples::ExtraOnly,
-    )
+    let extra_docs = parse(
+        extra
+            .iter()
+            .map(|s| (s.name.as_str(), s.text.as_str(), Syntax::Yaml, s.origin)),
+    )?;
+    if let Some(base) = super::table::load()
+        && !redescribes(&base.knowledge, &extra_docs)
+    {
+        return extend(base, extra_docs, 0);
+    }
+    let mut docs = parse(
+        super::BUILTIN_SOURCES
+            .iter()
+            .map(|(n, t)| (*n, *t, Syntax::Json, VerdictOrigin::BuiltIn)),
+    )?;
+    let unchecked = docs.len();
+    docs.extend(extra_docs);
+    extend(RuleSet::empty(), docs, unchecked)
 }
 
 /// Compiles `builtin` (written in `syntax`) followed by the YAML `extra`
-/// documents.
+/// documents, from scratch.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn build_from(
     builtin: &[(&str, &str)],
     syntax: Syntax,
     extra: &[RulesSource],
     examples: Examples,
 ) -> Result<RuleSet, PolicyError> {
-    let mut sources: Vec<(String, &str, Syntax, VerdictOrigin)> = builtin
-        .iter()
-        .map(|(n, t)| ((*n).to_string(), *t, syntax, VerdictOrigin::BuiltIn))
-        .collect();
-    sources.extend(
-        extra
+    let mut docs = parse(
+        builtin
             .iter()
-            .map(|s| (s.name.clone(), s.text.as_str(), Syntax::Yaml, s.origin)),
-    );
-    let mut docs = Vec::with_capacity(sources.len());
-    for (name, text, syntax, origin) in &sources {
+            .map(|(n, t)| (*n, *t, syntax, VerdictOrigin::BuiltIn)),
+    )?;
+    let unchecked = match examples {
+        Examples::All => 0,
+        Examples::ExtraOnly => docs.len(),
+    };
+    docs.extend(parse(extra.iter().map(|s| {
+        (s.name.as_str(), s.text.as_str(), Syntax::Yaml, s.origin)
+    }))?);
+    extend(RuleSet::empty(), docs, unchecked)
+}
+
+/// Reads rules documents (name, text, syntax, and the origin every rule
+/// in it carries).
+fn parse<'t>(
+    sources: impl Iterator<Item = (&'t str, &'t str, Syntax, VerdictOrigin)>,
+) -> Result<Vec<(String, RulesDocument, VerdictOrigin)>, PolicyError> {
+    let mut docs = Vec::new();
+    for (name, text, syntax, origin) in sources {
         let doc: RulesDocument = if text.trim().is_empty() {
             RulesDocument::default()
         } else {
@@ -74,13 +101,38 @@ pub(crate) fn build_from(
                 Syntax::Json => serde_json::from_str(text).map_err(|e| e.to_string()),
             };
             parsed.map_err(|message| PolicyError::RulesSyntax {
-                source_name: name.clone(),
+                source_name: name.to_owned(),
                 message,
             })?
         };
-        docs.push((name.clone(), doc, *origin));
+        docs.push((name.to_owned(), doc, origin));
     }
-    let mut knowledge = Knowledge::new();
+    Ok(docs)
+}
+
+/// Whether `docs` describe a program (by name or alias) that `knowledge`
+/// already has a spec for.
+fn redescribes(knowledge: &Knowledge, docs: &[(String, RulesDocument, VerdictOrigin)]) -> bool {
+    docs.iter()
+        .flat_map(|(_, doc, _)| &doc.programs)
+        .flat_map(|p| std::iter::once(&p.name).chain(&p.aliases))
+        .any(|name| knowledge.index_of_name(name).is_some())
+}
+
+/// Adds `docs` to `base`: program specs first (a later document may replace
+/// a program's description), then rules (a later document may replace a rule
+/// with the same id), then the examples of every document from `unchecked`
+/// on.
+fn extend(
+    base: RuleSet,
+    docs: Vec<(String, RulesDocument, VerdictOrigin)>,
+    unchecked: usize,
+) -> Result<RuleSet, PolicyError> {
+    let RuleSet {
+        mut knowledge,
+        mut rules,
+        ..
+    } = base;
     for (name, doc, _) in &docs {
         let mut seen = HashSet::new();
         for program in &doc.programs {
@@ -94,8 +146,11 @@ pub(crate) fn build_from(
             add_program(&mut knowledge, name, program)?;
         }
     }
-    let mut rules: Vec<Rule> = Vec::new();
-    let mut ids: HashMap<String, usize> = HashMap::new();
+    let mut ids: HashMap<String, usize> = rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id.clone(), i))
+        .collect();
     for (name, doc, origin) in &docs {
         let mut seen = HashSet::new();
         for rule_doc in &doc.rules {
@@ -115,24 +170,18 @@ pub(crate) fn build_from(
             }
         }
     }
-    let mut by_spec: HashMap<usize, Vec<(usize, usize)>> = HashMap::new();
-    for (r, rule) in rules.iter().enumerate() {
-        for (c, (spec, _)) in rule.conditions.iter().enumerate() {
-            by_spec.entry(*spec).or_default().push((r, c));
-        }
-    }
-    let set = RuleSet {
+    let mut set = RuleSet {
         knowledge,
         rules,
-        by_spec,
+        by_spec: HashMap::new(),
     };
-    let checked = match examples {
-        Examples::All => 0,
-        Examples::ExtraOnly => builtin.len(),
-    };
-    for (name, doc, _) in docs.iter().skip(checked) {
+    set.index();
+    for (name, doc, _) in docs.iter().skip(unchecked) {
         for rule_doc in &doc.rules {
             examples::check(&set, name, rule_doc)?;
+        }
+        for program in &doc.programs {
+            examples::check_options(&set, name, program)?;
         }
     }
     Ok(set)
@@ -166,6 +215,14 @@ fn compile_args(doc: &ArgsDoc) -> Result<ArgsSpec, String> {
             kind: option.kind,
             extra: option.extra,
         };
+        if option.kind == ValueTypeDoc::BackupSuffix
+            && (option.match_examples.is_empty() || option.not_match.is_empty())
+        {
+            return Err(format!(
+                "option `{}`: a `backup-suffix` option needs `match` and `not_match` examples",
+                option.name
+            ));
+        }
         if option.extra != 0 && option.value == ValueDoc::None {
             return Err(format!(
                 "option `{}`: `extra` words need `value: required`",
@@ -381,9 +438,9 @@ fn compile_rule(
     })
 }
 
-fn regex(text: &Option<String>) -> Result<Option<Regex>, String> {
+fn regex(text: &Option<String>) -> Result<Option<LazyRegex>, String> {
     text.as_ref()
-        .map(|t| Regex::new(t).map_err(|e| format!("bad regex `{t}`: {e}")))
+        .map(|t| LazyRegex::compile(t).map_err(|e| format!("bad regex `{t}`: {e}")))
         .transpose()
 }
 

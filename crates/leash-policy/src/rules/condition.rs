@@ -1,13 +1,15 @@
 //! Rule conditions, compiled against a program's spec, and their evaluation on
 //! one parsed command.
 
-use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+use super::lazy_regex::LazyRegex;
 
 use crate::options::{Level, OptId, OptName, ParsedArgs};
 use crate::spec::ProgramSpec;
 
 /// An option a condition refers to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum OptKey {
     Known(Level, OptId),
     Short(char),
@@ -40,7 +42,7 @@ pub(crate) struct CommandView<'v, 'a> {
     pub script_file: bool,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Condition {
     /// Subcommand indices (or words, for programs without a table entry).
     pub subcommands: Vec<String>,
@@ -48,9 +50,9 @@ pub(crate) struct Condition {
     pub global_options: Vec<OptKey>,
     pub not_options: Vec<OptKey>,
     pub words: Vec<String>,
-    pub word_regex: Option<Regex>,
-    pub operand_regex: Option<Regex>,
-    pub option_values: Option<(Vec<OptKey>, Regex)>,
+    pub word_regex: Option<LazyRegex>,
+    pub operand_regex: Option<LazyRegex>,
+    pub option_values: Option<(Vec<OptKey>, LazyRegex)>,
     pub operands_min: Option<usize>,
     pub operands_max: Option<usize>,
     pub script_unsafe: Option<bool>,

@@ -114,6 +114,10 @@ pub(crate) enum ValueTypeDoc {
     Argfile,
     /// A choice from a fixed set (`--color=never`).
     Keyword,
+    /// A backup suffix (`sed -i.bak`, `cp --suffix=.old`): every path the
+    /// command writes, with this suffix, is a write path too (see `backup`).
+    #[serde(rename = "backup-suffix")]
+    BackupSuffix,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -141,6 +145,13 @@ pub(crate) struct OptionDoc {
     /// FILE FORMAT`: 1), or `-1`: every word up to `;` or `+` (`find -exec`).
     #[serde(default)]
     pub extra: i8,
+    /// Command lines that give the option a value (`match`) and that do not
+    /// (`not_match`), checked like a rule's examples; a `backup-suffix`
+    /// option must have both (`sed -i 's/a/b/' f` is no suffix).
+    #[serde(default, rename = "match", skip_serializing_if = "Vec::is_empty")]
+    pub match_examples: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_match: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]

@@ -7,8 +7,12 @@ mod compile;
 pub(crate) mod condition;
 mod examples;
 pub(crate) mod format;
+mod lazy_regex;
+pub(crate) mod table;
 
 use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
 
 use crate::Decision;
 use crate::options::ParsedArgs;
@@ -77,14 +81,14 @@ pub(crate) const BUILTIN_YAML: &[(&str, &str)] = &[
 ];
 
 /// What a rule decides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum RuleDecision {
     Fixed(Decision),
     /// Reaches the network: deny while `security.network` is off, else ask.
     Network,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Rule {
     pub id: String,
     pub source: String,
@@ -97,15 +101,37 @@ pub(crate) struct Rule {
     pub conditions: Vec<(usize, Condition)>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct RuleSet {
     pub knowledge: Knowledge,
     pub rules: Vec<Rule>,
-    /// spec index → (rule index, condition index) in load order.
+    /// spec index → (rule index, condition index) in load order (derived
+    /// from `rules`, so not stored in the precompiled table).
+    #[serde(skip)]
     by_spec: HashMap<usize, Vec<(usize, usize)>>,
 }
 
 impl RuleSet {
+    /// No programs, no rules.
+    pub(crate) fn empty() -> RuleSet {
+        RuleSet {
+            knowledge: Knowledge::new(),
+            rules: Vec::new(),
+            by_spec: HashMap::new(),
+        }
+    }
+
+    /// Rebuilds the per-program index of the rules.
+    pub(crate) fn index(&mut self) {
+        let mut by_spec: HashMap<usize, Vec<(usize, usize)>> = HashMap::new();
+        for (r, rule) in self.rules.iter().enumerate() {
+            for (c, (spec, _)) in rule.conditions.iter().enumerate() {
+                by_spec.entry(*spec).or_default().push((r, c));
+            }
+        }
+        self.by_spec = by_spec;
+    }
+
     /// Rules (with their condition for this program) that apply to a spec.
     pub fn for_spec(&self, spec: usize) -> impl Iterator<Item = (&Rule, &Condition)> {
         self.by_spec

@@ -11,6 +11,7 @@ mod audit_chain;
 mod concurrency;
 mod crash;
 mod group_crash;
+mod held;
 mod job_queue;
 mod jobs_approvals;
 mod migrations;

@@ -216,6 +216,7 @@ fn names_with_newlines_and_invalid_utf8_round_trip() {
     std::fs::create_dir_all(ws.p("copy")).unwrap();
     std::fs::write(ws.p("copy").join(OsStr::from_bytes(b"old\xff")), "keep me").unwrap();
     let before = ws.tree_hash();
+    let src_mtime = std::fs::metadata(&src).unwrap().modified().unwrap();
     reversible(&ws.run(1, &["cp", "-r", "src/.", "copy"]));
     ws.run(1, &["tar", "-cf", "x.tar", "src"]);
     let aside = ws.root.join("aside");
@@ -226,6 +227,11 @@ fn names_with_newlines_and_invalid_utf8_round_trip() {
     ws.undo(Selection::Job(2), false).unwrap();
     assert_eq!(ws.tree_hash(), removed);
     std::fs::rename(&aside, src.join("line\nbreak.txt")).unwrap();
+    // The test itself moved the file back: put back the time that changed.
+    std::fs::File::open(&src)
+        .unwrap()
+        .set_modified(src_mtime)
+        .unwrap();
     ws.undo(Selection::Job(1), false).unwrap();
     assert_eq!(ws.tree_hash(), before);
 }

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod crash;
+mod gc;
 mod hostile;
 mod linked;
 mod round_trips;
@@ -138,8 +139,9 @@ impl Ws {
     }
 }
 
-/// A hash of a directory tree: every name (bytes), kind, mode, and a file's
-/// content and modification time, a symlink's target.
+/// A hash of a directory tree: every name (bytes), kind, mode, a file's
+/// content and modification time, a directory's modification time, a
+/// symlink's target.
 pub fn tree_hash(root: &Path) -> String {
     let mut hasher = Sha256::new();
     let mut stack = vec![PathBuf::new()];
@@ -165,6 +167,9 @@ pub fn tree_hash(root: &Path) -> String {
                     format!(" {}.{}", meta.mtime(), meta.mtime_nsec()).as_bytes(),
                 );
             } else if meta.is_dir() {
+                line.extend_from_slice(
+                    format!(" {}.{}", meta.mtime(), meta.mtime_nsec()).as_bytes(),
+                );
                 stack.push(child);
             }
             lines.push(line);

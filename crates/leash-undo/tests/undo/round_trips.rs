@@ -47,6 +47,16 @@ fn seeded() -> Ws {
         )
         .unwrap();
     }
+    // Directory times in the past too (after their entries were made), so a
+    // directory undo recreates or refills shows in the tree hash.
+    for d in ["src/deep", "src", "sub"] {
+        std::fs::File::open(ws.p(d))
+            .unwrap()
+            .set_modified(
+                std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_100_000_000),
+            )
+            .unwrap();
+    }
     ws
 }
 
@@ -260,4 +270,26 @@ fn the_directory_of_a_created_or_removed_target_gets_its_mtime_back() {
     assert_eq!(mtime(), before);
     assert_eq!(ws.read("d/gone.txt"), "g\n");
     assert!(!ws.p("d/new.txt").exists());
+}
+
+/// Class `directory-mtime`: the directories *inside* a recursive target
+/// (moved away and recreated by undo, or refilled by it) get their
+/// modification times back, not the time undo ran.
+#[test]
+fn directories_inside_a_recursive_target_get_their_mtimes_back() {
+    use std::os::unix::fs::MetadataExt;
+    let ws = seeded();
+    let mtime = |p: &str| {
+        let m = std::fs::metadata(ws.p(p)).unwrap();
+        (m.mtime(), m.mtime_nsec())
+    };
+    let deep = mtime("src/deep");
+    let before = ws.tree_hash();
+    ws.run(3, &["mv", "src", "moved"]);
+    ws.run(4, &["tar", "-xf", "a.tar", "-C", "sub"]);
+    assert!(!ws.p("src").exists());
+    ws.undo(Selection::Job(4), false).unwrap();
+    ws.undo(Selection::Job(3), false).unwrap();
+    assert_eq!(mtime("src/deep"), deep);
+    assert_eq!(ws.tree_hash(), before);
 }

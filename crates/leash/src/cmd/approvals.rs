@@ -34,6 +34,10 @@ pub struct ApprovalsArgs {
     /// Which requests: pending (default), approved, denied, expired, all.
     #[arg(long, value_name = "STATE")]
     pub state: Option<String>,
+    /// Another device's pending requests, through the fleet (it must trust
+    /// this device).
+    #[arg(long, value_name = "DEVICE", conflicts_with = "state")]
+    pub on: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -65,6 +69,15 @@ pub struct AnswerArgs {
     /// "wrong file or place", "do it another way").
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
+    /// Answer a request of another device, through the fleet (it must trust
+    /// this device; it decides, first answer wins).
+    #[arg(long, value_name = "DEVICE", conflicts_with_all = ["grant", "via"])]
+    pub on: Option<String>,
+    /// With deny: ask the person for the reason in this dialog program
+    /// (`termux-dialog`, as the phone notification's Deny button runs it);
+    /// cancelled or empty, the denial has no reason.
+    #[arg(long, value_name = "PROGRAM", conflicts_with = "reason")]
+    pub reason_dialog: Option<String>,
 }
 
 /// Which way an answer goes. Closed.
@@ -88,6 +101,9 @@ pub fn list(global: &GlobalArgs, args: ApprovalsArgs) -> anyhow::Result<ExitCode
         Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
+    if let Some(device) = &args.on {
+        return crate::cmd::fleet_approvals::list_on(global, &loaded, device);
+    }
     let client = ApiClient::from_config(&loaded)?;
     let path = match &args.state {
         Some(state) if state.chars().all(|c| c.is_ascii_alphabetic()) => {
@@ -144,6 +160,21 @@ pub fn answer(global: &GlobalArgs, args: AnswerArgs, answer: Answer) -> anyhow::
         Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
+    if let Some(device) = &args.on {
+        let approve = answer == Answer::Approve;
+        if approve && args.reason.is_some() {
+            anyhow::bail!("--reason goes with `leash deny`, not `leash approve`");
+        }
+        let by = answered_by("cli");
+        let request = crate::cmd::fleet_approvals::Decision {
+            id: args.id,
+            nonce: args.nonce,
+            approve,
+            by,
+            reason: args.reason,
+        };
+        return crate::cmd::fleet_approvals::decide_on(global, &loaded, device, request);
+    }
     let client = ApiClient::from_config(&loaded)?;
     let id = args.id;
     let at_terminal = std::io::IsTerminal::is_terminal(&std::io::stdin());
@@ -176,7 +207,14 @@ pub fn answer(global: &GlobalArgs, args: AnswerArgs, answer: Answer) -> anyhow::
             "minutes": args.minutes,
         });
     }
-    if let Some(reason) = &args.reason {
+    let reason = match (&args.reason, &args.reason_dialog) {
+        (_, Some(_)) if answer != Answer::Deny => {
+            anyhow::bail!("--reason-dialog goes with `leash deny`, not `leash approve`")
+        }
+        (_, Some(dialog)) => super::reason_dialog::ask(dialog),
+        (reason, None) => reason.clone(),
+    };
+    if let Some(reason) = &reason {
         if answer != Answer::Deny {
             anyhow::bail!("--reason goes with `leash deny`, not `leash approve`");
         }
@@ -226,7 +264,7 @@ fn print_request_facts(approval: &Value) {
 }
 
 /// An argv as one line for people (JSON-quoted words where needed).
-fn command_line(argv: &Value) -> String {
+pub(crate) fn command_line(argv: &Value) -> String {
     argv.as_array()
         .map(|words| {
             words

@@ -16,8 +16,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 use leash_core::agent::{
-    ActionAccount, JobEnd, JobHooks, JobReport, JobSpec, agent_settings, prompt_facts, run_job,
-    system_prompt,
+    ActionAccount, JobEnd, JobHooks, JobReport, JobSpec, agent_settings, grounded_message,
+    prompt_facts, run_job, system_prompt,
 };
 use leash_core::{StepKind, open_step_backend};
 use leash_store::{JobState, NewJob, Store};
@@ -128,7 +128,7 @@ pub fn run(global: &GlobalArgs, args: AskArgs) -> anyhow::Result<ExitCode> {
         system_prompt(&facts),
         &JobSpec {
             job_id: Some(job.id),
-            task,
+            task: task.clone(),
             payload: None,
         },
         JobHooks {
@@ -144,6 +144,8 @@ pub fn run(global: &GlobalArgs, args: AskArgs) -> anyhow::Result<ExitCode> {
         store.put_message(job.id, i64::try_from(position)?, role, &message.content)?;
     }
     let result = serde_json::to_value(&report)?;
+    // The model's last words only where what ran backs them.
+    let final_message = grounded_message(&task, &report);
     // Nothing stops a foreground job from outside (no `should_stop`), so
     // nobody can have asked to cancel it.
     let state = report.end.final_state(false);
@@ -156,13 +158,13 @@ pub fn run(global: &GlobalArgs, args: AskArgs) -> anyhow::Result<ExitCode> {
             json!({
                 "job": job.id,
                 "state": state.as_str(),
-                "final_message": report.last_thought,
+                "final_message": final_message,
                 "report": result,
             })
         );
     } else {
         eprintln!();
-        print!("{}", plain_account(&report));
+        print!("{}", plain_account(&report, final_message.as_deref()));
         match &report.end {
             JobEnd::Done => eprintln!(
                 "leash: job {} done in {} step(s): {} action(s), {} run, {} not run",
@@ -187,7 +189,7 @@ pub fn run(global: &GlobalArgs, args: AskArgs) -> anyhow::Result<ExitCode> {
 /// decision and rule, result), the output of what ran indented below it,
 /// then the model's final message. Everything that came from the model or a
 /// command is escaped.
-fn plain_account(report: &JobReport) -> String {
+fn plain_account(report: &JobReport, final_message: Option<&str>) -> String {
     let mut out = String::new();
     if report.account.is_empty() {
         out.push_str("No actions.\n");
@@ -219,8 +221,14 @@ fn plain_account(report: &JobReport) -> String {
             }
         }
     }
-    if let Some(message) = &report.last_thought {
-        out.push_str(&format!("The model says: {}\n", escape_line(message)));
+    match (final_message, &report.last_thought) {
+        (Some(message), _) => {
+            out.push_str(&format!("The model says: {}\n", escape_line(message)));
+        }
+        (None, Some(_)) => out.push_str(
+            "(The model's last message is not shown: it states facts that nothing that ran showed.)\n",
+        ),
+        (None, None) => {}
     }
     out
 }
@@ -249,7 +257,7 @@ mod tests {
             }],
             conversation: vec![],
         };
-        let text = plain_account(&report);
+        let text = plain_account(&report, report.last_thought.as_deref());
         assert!(!text.contains('\x1b'), "{text}");
         assert!(
             text.contains("[step 1] run [\"df\",\"-h\"]: allow (seed.whitelist): exit status 0"),

@@ -305,6 +305,16 @@ fn model_health(loaded: &LoadedConfig, paths: &LeashPaths) -> ModelHealth {
                 None => "no base_url configured".to_owned(),
             },
         },
+        Backend::Fleet => ModelHealth {
+            backend: model.backend,
+            path: None,
+            present: false,
+            size_bytes: None,
+            note: format!(
+                "offered by the fleet as {} (reached by the daemon; not contacted by doctor)",
+                model.name.as_deref().unwrap_or("?")
+            ),
+        },
     }
 }
 

@@ -23,6 +23,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub enum FleetCommand {
     /// The devices seen, what each offers and when each was last heard from.
     Status(FleetStatusArgs),
+    /// Reads the other devices' audit chains through the fleet and verifies
+    /// each here (they must trust this device).
+    Audit(crate::cmd::fleet_audit::FleetAuditArgs),
 }
 
 #[derive(Debug, Args)]
@@ -35,17 +38,18 @@ pub fn run(global: &GlobalArgs, command: FleetCommand) -> anyhow::Result<ExitCod
     };
     match command {
         FleetCommand::Status(_) => status(global, &loaded),
+        FleetCommand::Audit(args) => crate::cmd::fleet_audit::run(global, &loaded, args),
     }
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")
 }
 
-async fn join(loaded: &LoadedConfig) -> anyhow::Result<Fleet> {
+pub(crate) async fn join(loaded: &LoadedConfig) -> anyhow::Result<Fleet> {
     let Some(config) = &loaded.config.fleet else {
         bail!("this device is not in a fleet: the config has no `fleet:` section");
     };
@@ -121,6 +125,7 @@ pub fn submit_on(
             prompt: prompt.to_owned(),
             mode,
             sent_at: leash_fleet::envelope::now(),
+            payload: None,
         };
         anyhow::Ok(fleet.send_job(&request).await?)
     })?;

@@ -7,9 +7,9 @@
 //! to a temporary file in the same directory, synced and renamed into place, so
 //! a crash leaves either the old file or the new one, never half of one.
 
-use std::fs::{self, DirBuilder, File, OpenOptions, Permissions};
+use std::fs::{self, DirBuilder, Permissions};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -263,39 +263,15 @@ fn ensure_private_dir(dir: &Path, own: bool) -> anyhow::Result<bool> {
     Ok(!existed)
 }
 
-/// Write `contents` to `path` with mode 0600 via a synced temporary file in the
-/// same directory and a rename.
+/// Write `contents` to `path` with exactly mode 0600 through the shared
+/// atomic writer (planted temp names removed, `O_EXCL`, fsync, rename,
+/// directory fsync).
 fn write_atomically(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .with_context(|| format!("{} has no parent directory", path.display()))?;
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} has no file name", path.display()))?;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}-{nanos}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| -> std::io::Result<()> {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(PRIVATE_FILE_MODE)
-            .open(&tmp)?;
+    let options = leash_atomic_file::Options::default().mode(PRIVATE_FILE_MODE);
+    leash_atomic_file::write_with(path, options, |file| {
+        // The umask may have narrowed the mode: set exactly 0600.
         file.set_permissions(Permissions::from_mode(PRIVATE_FILE_MODE))?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        // Best effort: the temporary file is garbage either way.
-        let _ = fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("writing {}", path.display()))
+        file.write_all(contents)
+    })
+    .with_context(|| format!("writing {}", path.display()))
 }

@@ -16,6 +16,7 @@ use std::process::{Command, Output, Stdio};
 use tempfile::TempDir;
 
 pub mod daemon;
+pub mod fleet;
 
 /// The unprivileged user commands run as when the tests run as root.
 pub const TEST_RUN_AS: &str = "nobody";

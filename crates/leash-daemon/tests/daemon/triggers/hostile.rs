@@ -572,7 +572,8 @@ fn a_symlinked_leash_tree_is_never_followed_out_of_the_directory(#[case] planted
 }
 
 /// The result file is written through a temp file whose name is
-/// predictable (`.<name>.result.json.tmp-<pid>`): a symlink planted there
+/// predictable (`.<name>.result.json.tmp-<pid>-<n>`, and before the shared
+/// atomic writer `.<name>.result.json.tmp-<pid>`): a symlink planted there
 /// must not make leash write through it.
 #[test]
 fn a_planted_symlink_at_the_result_temp_name_is_not_written_through() {
@@ -586,6 +587,10 @@ fn a_planted_symlink_at_the_result_temp_name_is_not_written_through() {
     std::fs::create_dir_all(&done).unwrap();
     let planted = done.join(format!(".t.task.result.json.tmp-{}", std::process::id()));
     std::os::unix::fs::symlink(&victim, &planted).unwrap();
+    let result = done.join("t.task.result.json");
+    for name in leash_atomic_file::next_temp_names(&result, 1024) {
+        std::os::unix::fs::symlink(&victim, name).unwrap();
+    }
     finish_and_check(&ctx, &job);
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
 }
