@@ -1,7 +1,7 @@
 //! The verbs of a file chore and the words that say them. A request says a
 //! verb ("rename", "how many lines", "where is") and names paths; leash
 //! turns each verb into typed actions over those paths (see
-//! [`super::plan`]). The verbs are closed: each is one action shape whose
+//! [`super::plan()`]). The verbs are closed: each is one action shape whose
 //! operands have a type (an existing file, a folder, a new path, a word to
 //! search for, text to write).
 //!
