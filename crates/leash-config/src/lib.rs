@@ -45,4 +45,4 @@ pub use schema::security_hardening::DEFAULT_PROTECTED;
 pub use schema::skills::{SkillsConfig, StepModels};
 pub use schema::triggers::{MissedRun, TriggerConfig, TriggerKind};
 pub use schema::undo::UndoConfig;
-pub use yaml_enum::{UnknownVariant, YamlEnum};
+pub use yaml_enum::{UnknownVariant, YamlEnum, parse_enum};

@@ -29,6 +29,13 @@ pub struct UnknownVariant {
     pub hint: String,
 }
 
+/// Parses one spelling of `E` as people write it (an unknown word gets the
+/// allowed spellings and a "did you mean"): the `--mode` of the CLI and the
+/// HTTP API, and every config enum.
+pub fn parse_enum<E: YamlEnum>(text: &str) -> Result<E, UnknownVariant> {
+    parse_variant(text)
+}
+
 /// Parse one spelling of `E`.
 pub(crate) fn parse_variant<E: YamlEnum>(text: &str) -> Result<E, UnknownVariant> {
     let found = E::ALL.iter().copied().find(|v| {

@@ -104,7 +104,7 @@ fn measure_leash(engine: &Engine) -> Vec<Duration> {
         .map(|_| {
             let start = Instant::now();
             let report = runner.run(&request).unwrap();
-            assert!(report.outcome.is_some(), "{:?}", report.not_run);
+            assert!(report.outcome().is_some(), "{:?}", report.not_run());
             start.elapsed()
         })
         .collect()

@@ -15,18 +15,25 @@
 //! (reverted; see [`crate::control_files`]) or `security.control_changed`
 //! when a person approved exactly this command.
 //!
+//! Judging ([`CommandRunner::judge`]) ends in a [`Judged`]: either a
+//! [`Cleared`] — the only value [`CommandRunner::execute`] and
+//! [`CommandRunner::with_control_check`] accept, and only this module can
+//! make one — or the report of a command that will not run.
+//!
 //! Durability: in [`CommandRunner::run`], a decision that lets the command run
 //! straight away is held back and written together with `command.started`
 //! (or `command.failed`) with [`AuditLog::append_group`] — one transaction and
 //! one fsync before the spawn instead of one each. Every other record is made
 //! durable when it is written.
 
+use leash_store::AuditKind;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use leash_config::ExecutionMode;
-use leash_policy::{Decision, Policy, ResolvedCommand, Verdict};
-use leash_sandbox::{ExecOutcome, Executor};
+use leash_policy::{Decision, Policy, ResolvedCommand, Verdict, VerdictOrigin};
+use leash_protocol::audit;
+use leash_sandbox::Executor;
 use leash_store::{AuditEntry, AuditLog};
 use leash_undo::Barrier;
 use serde_json::json;
@@ -34,7 +41,7 @@ use serde_json::json;
 use crate::approval::{
     ApprovalAnswer, ApprovalBinding, ApprovalOutcome, ApprovalRequest, Approver,
 };
-use crate::control_files::{Before, ControlGuard, Tamper, tamper_reason};
+use crate::control_files::{Before, ControlGuard, Tamper};
 use crate::error::EngineError;
 use crate::grants::{GrantBook, GrantContext};
 use crate::learned_rules::LearnedRulesFile;
@@ -43,13 +50,12 @@ use crate::outcome_json::outcome_payload;
 use crate::sandbox_template::SandboxTemplate;
 use crate::undo_hook;
 
-/// Rule ids of learned exact-argv allows start with this (see
-/// `leash_policy::render_learned_rules`).
-const LEARNED_ALLOW_PREFIX: &str = "learned.allow.";
+mod cleared;
+mod report;
 
-fn is_learned_allow(verdict: &Verdict) -> bool {
-    verdict.decision == Decision::Allow && verdict.rule.starts_with(LEARNED_ALLOW_PREFIX)
-}
+use cleared::Judgement;
+pub use cleared::{Cleared, Judged};
+pub use report::{CommandReport, CommandStatus, NotRunReason};
 
 /// One command to judge and maybe run.
 #[derive(Debug, Clone)]
@@ -69,68 +75,12 @@ fn command_span(request: &CommandRequest) -> tracing::Span {
     )
 }
 
-/// Why a command did not run. Closed: every caller must handle each.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum NotRunReason {
-    /// The policy denied it.
-    Denied,
-    /// A person said no (or never).
-    Refused,
-    /// Nobody answered before the expiry.
-    ApprovalExpired,
-    /// Approval was needed and no person could be reached.
-    NoApprover,
-    /// Dry run: recorded as "would run" / "would ask".
-    DryRun,
-    /// Audit-only mode: recorded, never executed.
-    AuditOnly,
-    /// The sandbox refused (a required layer is missing) or the spawn failed.
-    SandboxFailed,
-    /// A person approved it, but what the approval covered (program file,
-    /// script contents, cwd, environment) changed before it could run.
-    ApprovalVoid,
-}
-
-/// What happened to one command.
-#[derive(Debug)]
-pub struct CommandReport {
-    pub verdict: Verdict,
-    pub mode: ExecutionMode,
-    pub gate: GateOutcome,
-    pub approval: Option<ApprovalOutcome>,
-    /// Present when the command was executed.
-    pub outcome: Option<ExecOutcome>,
-    /// Present when it was not.
-    pub not_run: Option<NotRunReason>,
-    /// The sandbox's error, when it refused or failed to spawn.
-    pub error: Option<String>,
-    /// The learned-rules file written after an "always"/"never" answer.
-    pub learned_rule_file: Option<PathBuf>,
-    /// Control files the command changed without approval (reverted, recorded
-    /// as `security.tamper`); the job fails when this is not empty.
-    pub tampered: Vec<Tamper>,
-    /// The rollback journal's plan: how reversible the command is and what
-    /// it journals before running (`None` without a journal or a program).
-    pub undo: Option<leash_undo::Plan>,
-    /// The grant that stood in for asking a person, if one did.
-    pub grant: Option<i64>,
-    /// What the person's approval covered (checked again before the run).
-    pub binding: Option<ApprovalBinding>,
-}
-
-impl CommandReport {
-    /// Why the job must fail because of this command, if it must.
-    pub fn tamper_reason(&self) -> Option<String> {
-        (!self.tampered.is_empty()).then(|| tamper_reason(&self.tampered))
-    }
-}
-
 /// Everything the runner needs, borrowed for one or many commands.
 #[derive(Debug)]
 pub struct CommandRunner<'a> {
     pub policy: &'a Policy,
-    pub executor: &'a Executor,
+    /// Private: only a [`Cleared`] command reaches the executor.
+    pub(crate) executor: &'a Executor,
     pub audit: &'a AuditLog,
     pub approver: &'a dyn Approver,
     pub mode: ExecutionMode,
@@ -162,42 +112,46 @@ impl CommandRunner<'_> {
         // Log lines about this command (policy, approval, sandbox) say which
         // command and which job they belong to.
         let _in_command = command_span(request).entered();
-        let (mut report, decision) = self.judge_holding_back(request, true)?;
-        if report.not_run.is_none() {
-            self.execute_after(request, &mut report, decision)?;
-        } else if let Some(decision) = decision {
-            self.audit.append_group(vec![decision])?;
+        match self.judge_holding_back(request, true)? {
+            Judged::Cleared(cleared) => self.execute_cleared(cleared),
+            Judged::Stopped(report) => Ok(report),
         }
-        Ok(report)
     }
 
     /// Everything before execution: the policy decision, the mode gate and, when
-    /// needed, a person's approval, all recorded. The command may run exactly
-    /// when the returned report's `not_run` is `None`; callers that carry out an
-    /// action themselves (writing a file) use this and then record the result.
-    pub fn judge(&self, request: &CommandRequest) -> Result<CommandReport, EngineError> {
+    /// needed, a person's approval, all recorded. A command that may run comes
+    /// back [`Judged::Cleared`]; callers that carry out an action themselves
+    /// (writing a file) hand that to [`CommandRunner::with_control_check`].
+    pub fn judge(&self, request: &CommandRequest) -> Result<Judged, EngineError> {
         let _in_command = command_span(request).entered();
-        Ok(self.judge_holding_back(request, false)?.0)
+        self.judge_holding_back(request, false)
     }
 
     /// [`CommandRunner::judge`]; with `hold_back`, a decision that lets the
-    /// command run without asking is returned unwritten, for the caller to
-    /// write in one group with what follows it.
+    /// command run without asking travels unwritten in the [`Cleared`], to be
+    /// written in one group with what execution records first.
     fn judge_holding_back(
         &self,
         request: &CommandRequest,
         hold_back: bool,
-    ) -> Result<(CommandReport, Option<AuditEntry>), EngineError> {
+    ) -> Result<Judged, EngineError> {
         let verdict = self.policy.check_argv_at(&request.argv, &request.cwd);
-        let (mut report, held_back) =
-            self.judge_verdict_holding_back(request, verdict, hold_back)?;
-        // Only a command the policy resolved can run: the executor runs the
-        // canonical file the policy judged, never a PATH lookup.
-        if report.not_run.is_none() && report.verdict.command.is_none() {
-            report.not_run = Some(NotRunReason::Denied);
-            report.error = Some("the policy did not resolve a program".to_owned());
+        match self.judge_verdict_holding_back(request, verdict, hold_back)? {
+            // Only a command the policy resolved can run: the executor runs
+            // the canonical file the policy judged, never a PATH lookup.
+            Judged::Cleared(cleared) if cleared.judgement.verdict.command.is_none() => {
+                let Cleared {
+                    judgement,
+                    held_back,
+                    ..
+                } = cleared;
+                self.audit.append_group(held_back.into_iter().collect())?;
+                Ok(Judged::Stopped(
+                    judgement.into_report(unresolved(), Vec::new()),
+                ))
+            }
+            judged @ (Judged::Cleared(_) | Judged::Stopped(_)) => Ok(judged),
         }
-        Ok((report, held_back))
     }
 
     /// [`CommandRunner::judge`] with the policy's verdict already made (the
@@ -209,23 +163,24 @@ impl CommandRunner<'_> {
         &self,
         request: &CommandRequest,
         verdict: Verdict,
-    ) -> Result<CommandReport, EngineError> {
-        Ok(self.judge_verdict_holding_back(request, verdict, false)?.0)
+    ) -> Result<Judged, EngineError> {
+        self.judge_verdict_holding_back(request, verdict, false)
     }
 
     /// [`CommandRunner::judge_verdict`]; `hold_back` as in
-    /// [`CommandRunner::judge_holding_back`].
+    /// [`CommandRunner::judge_holding_back`]. The one place a [`Cleared`] is
+    /// made.
     fn judge_verdict_holding_back(
         &self,
         request: &CommandRequest,
         verdict: Verdict,
         hold_back: bool,
-    ) -> Result<(CommandReport, Option<AuditEntry>), EngineError> {
+    ) -> Result<Judged, EngineError> {
         let mut gate_outcome = gate(self.mode, verdict.decision);
         // A person already answered "always" for exactly this argv: in prompt
         // mode that answer stands in for asking again. (It never turns a deny
         // into anything else: the policy decided `allow` here.)
-        if gate_outcome == GateOutcome::NeedsApproval && is_learned_allow(&verdict) {
+        if gate_outcome == GateOutcome::NeedsApproval && verdict.is_learned_allow() {
             gate_outcome = GateOutcome::Run;
         }
         // An argv that may already have run once (its outcome is unknown after
@@ -247,25 +202,28 @@ impl CommandRunner<'_> {
         // grant is a person's approval, so it also covers an irreversible
         // action that `undo.approve_irreversible` sends to a person).
         let grant = self.grant_for(request, &verdict, gate_outcome, outcome_unknown)?;
+        let mut verdict = verdict;
         if grant.is_some() {
             gate_outcome = GateOutcome::Run;
+            // What the engine acted on is the person's grant, not the rule.
+            verdict.origin = VerdictOrigin::Grant;
         }
-        let decision = AuditEntry::new(
+        let decision = AuditEntry::typed(
             request.job_id,
-            "command.decision",
-            json!({
-                "argv": request.argv,
-                "cwd": request.cwd,
-                "mode": self.mode.as_str(),
-                "decision": verdict.decision.as_str(),
-                "rule": verdict.rule,
-                "reason": verdict.reason,
-                "program": verdict.command.as_ref().map(|c| &c.program),
-                "identity": verdict.command.as_ref().map(|c| &c.identity),
-                "gate": gate_outcome.as_str(),
-                "outcome_unknown_before": outcome_unknown,
-                "undo": undo.as_ref().map(leash_undo::Plan::to_json),
-            }),
+            &audit::CommandDecision {
+                argv: request.argv.clone(),
+                cwd: request.cwd.clone(),
+                mode: self.mode,
+                decision: verdict.decision.as_str().to_owned(),
+                rule: verdict.rule.clone(),
+                origin: verdict.origin.as_str().to_owned(),
+                reason: verdict.reason.clone(),
+                program: verdict.command.as_ref().map(|c| c.program.clone()),
+                identity: verdict.command.as_ref().map(|c| c.identity.clone()),
+                gate: gate_outcome.as_str().to_owned(),
+                outcome_unknown_before: outcome_unknown,
+                undo: undo.as_ref().map(leash_undo::Plan::to_json),
+            },
         );
         // A grant's use is recorded right after the decision, so a decision
         // that a grant let through is not held back.
@@ -278,36 +236,42 @@ impl CommandRunner<'_> {
         if let Some(grant) = &grant {
             self.audit.append(
                 request.job_id,
-                "grant.used",
+                AuditKind::GrantUsed,
                 json!({"grant_id": grant.id, "pattern": grant.pattern, "scope": grant.scope,
                        "argv": request.argv, "cwd": request.cwd}),
             )?;
         }
-        let mut report = CommandReport {
+        let mut judgement = Judgement {
             verdict,
             mode: self.mode,
             gate: gate_outcome,
             approval: None,
-            outcome: None,
-            not_run: None,
-            error: None,
             learned_rule_file: None,
-            tampered: Vec::new(),
             undo,
             grant: grant.map(|g| g.id),
             binding: None,
         };
-        report.not_run = match gate_outcome {
+        let stopped = match gate_outcome {
             GateOutcome::Run => None,
-            GateOutcome::NeedsApproval => {
-                self.ask_person(request, &mut report)?;
-                report.not_run.clone()
-            }
+            GateOutcome::NeedsApproval => self.ask_person(request, &mut judgement)?,
             GateOutcome::Refused => Some(NotRunReason::Denied),
             GateOutcome::WouldRun | GateOutcome::WouldAsk => Some(NotRunReason::DryRun),
             GateOutcome::RecordedOnly => Some(NotRunReason::AuditOnly),
         };
-        Ok((report, held_back))
+        Ok(match stopped {
+            None => Judged::Cleared(Cleared {
+                request: request.clone(),
+                judgement,
+                held_back,
+            }),
+            Some(reason) => Judged::Stopped(judgement.into_report(
+                CommandStatus::NotRun {
+                    reason,
+                    detail: None,
+                },
+                Vec::new(),
+            )),
+        })
     }
 
     /// The person's grant that covers this command instead of asking: only
@@ -341,14 +305,15 @@ impl CommandRunner<'_> {
             .covering(verdict, &request.argv, &request.cwd, context)
     }
 
-    /// Asks a person and sets `report.not_run` from the answer. Records the
-    /// request, the answer and any learned rule.
+    /// Asks a person; `None` when they approved, else why it will not run.
+    /// Records the request, the answer and any learned rule.
     fn ask_person(
         &self,
         request: &CommandRequest,
-        report: &mut CommandReport,
-    ) -> Result<(), EngineError> {
-        let binding = report.verdict.command.as_ref().map(|command| {
+        judgement: &mut Judgement,
+    ) -> Result<Option<NotRunReason>, EngineError> {
+        let verdict = &judgement.verdict;
+        let binding = verdict.command.as_ref().map(|command| {
             let env = self
                 .sandbox
                 .spec_for(command, &request.cwd)
@@ -356,7 +321,7 @@ impl CommandRunner<'_> {
                 .unwrap_or_default();
             ApprovalBinding::bind(&request.argv, &request.cwd, &command.program, &env)
         });
-        let suggested_grant = match &report.verdict.command {
+        let suggested_grant = match &verdict.command {
             Some(command) => {
                 self.grants
                     .suggestion(&command.identity, &request.argv, self.suggest_after)?
@@ -365,42 +330,47 @@ impl CommandRunner<'_> {
         };
         let approval = ApprovalRequest {
             argv: request.argv.clone(),
-            program: report.verdict.command.as_ref().map(|c| c.program.clone()),
+            program: verdict.command.as_ref().map(|c| c.program.clone()),
             cwd: request.cwd.clone(),
-            decision: report.verdict.decision,
-            rule: report.verdict.rule.clone(),
-            reason: undo_hook::prompt_reason(&report.verdict.reason, report.undo.as_ref()),
+            decision: verdict.decision,
+            rule: verdict.rule.clone(),
+            reason: undo_hook::prompt_reason(&verdict.reason, judgement.undo.as_ref()),
             expires_in: self.approval_expiry,
             binding: binding.clone(),
             suggested_grant,
-            reversibility: report.undo.as_ref().map(|plan| plan.class),
-            grant_shape: report
-                .verdict
+            reversibility: judgement.undo.as_ref().map(|plan| plan.class),
+            grant_shape: verdict
                 .command
                 .as_ref()
                 .map(|command| leash_policy::suggest_grant(&command.identity, &request.argv)),
         };
-        report.binding = binding;
-        self.audit.append(
+        judgement.binding = binding;
+        self.audit.append_typed(
             request.job_id,
-            "approval.requested",
-            json!({
-                "argv": approval.argv,
-                "cwd": approval.cwd,
-                "rule": approval.rule,
-                "reason": approval.reason,
-                "expires_in_s": approval.expires_in.as_secs(),
-                "binding": approval.binding,
-                "suggested_grant": approval.suggested_grant,
-                "reversibility": approval.reversibility,
-                "grant_shape": approval.grant_shape,
-            }),
+            &audit::ApprovalRequested {
+                argv: approval.argv.clone(),
+                cwd: approval.cwd.clone(),
+                rule: approval.rule.clone(),
+                reason: approval.reason.clone(),
+                expires_in_s: approval.expires_in.as_secs(),
+                binding: approval
+                    .binding
+                    .as_ref()
+                    .map(serde_json::to_value)
+                    .transpose()?,
+                suggested_grant: approval.suggested_grant.clone(),
+                reversibility: approval
+                    .reversibility
+                    .map(serde_json::to_value)
+                    .transpose()?,
+                grant_shape: approval.grant_shape.clone(),
+            },
         )?;
         let mut outcome = self.approver.ask(&approval);
         let kind = match &outcome {
-            ApprovalOutcome::Answered { .. } => "approval.answered",
-            ApprovalOutcome::Expired { .. } => "approval.expired",
-            ApprovalOutcome::Unavailable { .. } => "approval.unavailable",
+            ApprovalOutcome::Answered { .. } => AuditKind::ApprovalAnswered,
+            ApprovalOutcome::Expired { .. } => AuditKind::ApprovalExpired,
+            ApprovalOutcome::Unavailable { .. } => AuditKind::ApprovalUnavailable,
         };
         self.audit
             .append(request.job_id, kind, serde_json::to_value(&outcome)?)?;
@@ -415,26 +385,26 @@ impl CommandRunner<'_> {
                 let path = self.learned_rules.remember(&request.argv, decision)?;
                 self.audit.append(
                     request.job_id,
-                    "learned_rule.written",
+                    AuditKind::LearnedRuleWritten,
                     json!({"path": path, "argv": request.argv, "decision": decision.as_str()}),
                 )?;
-                report.learned_rule_file = Some(path);
+                judgement.learned_rule_file = Some(path);
             }
         }
-        report.not_run = match &outcome {
+        let stopped = match &outcome {
             ApprovalOutcome::Answered { .. } if approved => None,
             ApprovalOutcome::Answered { .. } => Some(NotRunReason::Refused),
             ApprovalOutcome::Expired { .. } => Some(NotRunReason::ApprovalExpired),
             ApprovalOutcome::Unavailable { .. } => Some(NotRunReason::NoApprover),
         };
-        if report.not_run == Some(NotRunReason::Refused) {
-            crate::refusal_memory::remember(self, request, report, &mut outcome)?;
+        if stopped == Some(NotRunReason::Refused) {
+            crate::refusal_memory::remember(self, request, &judgement.verdict, &mut outcome)?;
         }
-        report.approval = Some(outcome);
-        Ok(())
+        judgement.approval = Some(outcome);
+        Ok(stopped)
     }
 
-    /// Runs `write` (leash carrying out an approved action itself, e.g. a
+    /// Runs `write` (leash carrying out a cleared action itself, e.g. a
     /// `write_file`) between a snapshot and a check of the control files, as
     /// [`CommandRunner::execute`] does for commands. `write` syncs its new
     /// file through the [`Barrier`] it is given, which makes the journal
@@ -443,18 +413,23 @@ impl CommandRunner<'_> {
     /// `undo.journaled`.
     pub fn with_control_check<T>(
         &self,
-        request: &CommandRequest,
-        report: &mut CommandReport,
+        cleared: Cleared,
         write: impl FnOnce(&Barrier<'_>) -> T,
         record: impl FnOnce(&T) -> AuditEntry,
-    ) -> Result<T, EngineError> {
+    ) -> Result<(CommandReport, T), EngineError> {
+        let Cleared {
+            request,
+            judgement,
+            held_back,
+        } = cleared;
+        self.audit.append_group(held_back.into_iter().collect())?;
         let job_id = request.job_id;
         // Journal before the effect: if the pre-images cannot be saved, the
         // write does not happen. A file action judged as what it is has no
         // resolved program; its request argv says what it does.
-        let mut pending = match (self.journal, &report.undo) {
+        let mut pending = match (self.journal, &judgement.undo) {
             (Some(journal), Some(plan)) => {
-                let argv = report
+                let argv = judgement
                     .verdict
                     .command
                     .as_ref()
@@ -478,114 +453,106 @@ impl CommandRunner<'_> {
         if let Some(journal) = self.journal {
             undo_hook::finish(journal, self.audit, job_id, pending);
         }
-        self.check_control_files(job_id, before, report)?;
-        Ok(result)
+        let tampered = self.check_control_files(job_id, before, judgement.approved())?;
+        Ok((
+            judgement.into_report(CommandStatus::Performed, tampered),
+            result,
+        ))
     }
 
     /// Compares the control files with `before`: unapproved changes are
-    /// reverted, recorded as `security.tamper` and put in `report.tampered`;
-    /// changes a person approved (this very action) are recorded as
+    /// reverted, recorded as `security.tamper` and returned; changes a
+    /// person approved (this very action) are recorded as
     /// `security.control_changed`.
     fn check_control_files(
         &self,
         job_id: Option<i64>,
         before: Before,
-        report: &mut CommandReport,
-    ) -> Result<(), EngineError> {
-        let approved = report
-            .approval
-            .as_ref()
-            .is_some_and(ApprovalOutcome::approves);
+        approved: bool,
+    ) -> Result<Vec<Tamper>, EngineError> {
         let changes = self.control.after(before, approved);
         for change in &changes {
             let kind = if change.reverted || change.error.is_some() {
-                "security.tamper"
+                AuditKind::SecurityTamper
             } else {
-                "security.control_changed"
+                AuditKind::SecurityControlChanged
             };
             self.audit
                 .append(job_id, kind, serde_json::to_value(change)?)?;
         }
-        if !approved {
-            report.tampered = changes;
-        }
-        Ok(())
+        Ok(if approved { Vec::new() } else { changes })
     }
 
-    /// Runs a judged, approved command in the sandbox and records the result.
-    pub fn execute(
-        &self,
-        request: &CommandRequest,
-        report: &mut CommandReport,
-    ) -> Result<(), EngineError> {
-        let _in_command = command_span(request).entered();
-        self.execute_after(request, report, None)
+    /// Runs a cleared command in the sandbox and records the result; a held
+    /// back decision is written in one group with `command.started` or
+    /// `command.failed`. Taking the [`Cleared`] by value is the point: only a
+    /// judged, gated and (where needed) approved command gets here, once.
+    pub fn execute(&self, cleared: Cleared) -> Result<CommandReport, EngineError> {
+        let _in_command = command_span(&cleared.request).entered();
+        self.execute_cleared(cleared)
     }
 
-    /// [`CommandRunner::execute`], writing the held-back `decision` (if any)
-    /// in one group with `command.started` or `command.failed`.
-    fn execute_after(
-        &self,
-        request: &CommandRequest,
-        report: &mut CommandReport,
-        decision: Option<AuditEntry>,
-    ) -> Result<(), EngineError> {
-        let Some(command) = report.verdict.command.clone() else {
+    /// [`CommandRunner::execute`] inside the caller's span.
+    fn execute_cleared(&self, cleared: Cleared) -> Result<CommandReport, EngineError> {
+        let Cleared {
+            request,
+            judgement,
+            held_back: mut decision,
+        } = cleared;
+        let Some(command) = judgement.verdict.command.clone() else {
             self.audit.append_group(decision.into_iter().collect())?;
-            report.not_run = Some(NotRunReason::Denied);
-            report.error = Some("the policy did not resolve a program".to_owned());
-            return Ok(());
+            return Ok(judgement.into_report(unresolved(), Vec::new()));
         };
+        let approved = judgement.approved();
         let spec = match self.sandbox.spec_for(&command, &request.cwd) {
             Ok(mut spec) => {
                 // `security.network: false`, but the person listed this
                 // command in `require_approval_for` and approved this very
                 // run: it alone gets the network (a learned "always" or an
                 // allow does not count, only an answer to this request).
-                if report.verdict.network_if_approved
-                    && report
-                        .approval
-                        .as_ref()
-                        .is_some_and(ApprovalOutcome::approves)
-                {
+                if judgement.verdict.network_if_approved && approved {
                     spec.network = true;
                 }
                 spec
             }
             Err(message) => {
                 // Root without a usable `security.run_as`: nothing runs.
-                return self.record_not_started(request, &command, message, report, decision);
+                self.record_not_started(&request, &command, &message, decision)?;
+                return Ok(
+                    judgement.into_report(CommandStatus::Failed { error: message }, Vec::new())
+                );
             }
         };
-        let mut decision = decision;
-        if let Some(approved) = &report.binding
-            && report
-                .approval
-                .as_ref()
-                .is_some_and(ApprovalOutcome::approves)
+        if let Some(bound) = &judgement.binding
+            && approved
         {
             let now =
                 ApprovalBinding::bind(&request.argv, &request.cwd, &command.program, &spec.env);
-            let changes = approved.changes(&now);
+            let changes = bound.changes(&now);
             if !changes.is_empty() {
                 if let Some(decision) = decision.take() {
                     self.audit.append_group(vec![decision])?;
                 }
                 self.audit.append(
                     request.job_id,
-                    "approval.void",
-                    json!({"argv": request.argv, "changes": changes, "approved": approved, "now": now}),
+                    AuditKind::ApprovalVoid,
+                    json!({"argv": request.argv, "changes": changes, "approved": bound, "now": now}),
                 )?;
-                report.not_run = Some(NotRunReason::ApprovalVoid);
-                report.error = Some(format!("the approval is void: {}", changes.join("; ")));
-                return Ok(());
+                let detail = format!("the approval is void: {}", changes.join("; "));
+                return Ok(judgement.into_report(
+                    CommandStatus::NotRun {
+                        reason: NotRunReason::ApprovalVoid,
+                        detail: Some(detail),
+                    },
+                    Vec::new(),
+                ));
             }
         }
         // Journal before the effect: if the pre-images cannot be saved, the
         // command does not start. The entry, its pre-images and the records
         // below are made durable by one sync each (the journal's `syncfs`,
         // then the audit group), instead of one per part.
-        let mut pending = match (self.journal, &report.undo) {
+        let mut pending = match (self.journal, &judgement.undo) {
             (Some(journal), Some(plan)) => {
                 // A journal that cannot be written leaves the held-back
                 // decision recorded next to its `undo.failed`.
@@ -602,7 +569,7 @@ impl CommandRunner<'_> {
                 {
                     let failed = AuditEntry::new(
                         request.job_id,
-                        "undo.failed",
+                        AuditKind::UndoFailed,
                         json!({"argv": command.argv, "error": err.to_string(), "ran": false}),
                     );
                     self.audit
@@ -614,17 +581,21 @@ impl CommandRunner<'_> {
             _ => None,
         };
         let before = self.control.before();
-        let started = AuditEntry::new(
+        let started = AuditEntry::typed(
             request.job_id,
-            "command.started",
-            json!({
-                "program": command.program,
-                "argv": command.argv,
-                "cwd": request.cwd,
-                "required_layers": self.sandbox.required_names(),
-                "network": spec.network,
-                "limits": self.sandbox.limits_json(),
-            }),
+            &audit::CommandStarted {
+                program: command.program.clone(),
+                argv: command.argv.clone(),
+                cwd: request.cwd.clone(),
+                required_layers: self
+                    .sandbox
+                    .required_names()
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect(),
+                network: spec.network,
+                limits: self.sandbox.limits_json(),
+            },
         );
         // One transaction, one fsync: the decision, the journal entry's
         // record and the start are durable together before the child
@@ -635,49 +606,56 @@ impl CommandRunner<'_> {
             decision.into_iter().collect(),
             vec![started],
         )?;
-        match self.executor.run(&spec) {
+        let status = match self.executor.run(&spec) {
             Ok(outcome) => {
                 self.audit.append(
                     request.job_id,
-                    "command.finished",
+                    AuditKind::CommandFinished,
                     outcome_payload(&outcome),
                 )?;
-                report.outcome = Some(outcome);
                 if let Some(journal) = self.journal {
                     undo_hook::finish(journal, self.audit, request.job_id, pending);
                 }
+                CommandStatus::Ran(outcome)
             }
             Err(err) => {
                 // Never started: the entry stays `not_started`.
                 drop(pending);
-                self.record_not_started(request, &command, err.to_string(), report, None)?;
+                let error = err.to_string();
+                self.record_not_started(&request, &command, &error, None)?;
+                CommandStatus::Failed { error }
             }
-        }
-        self.check_control_files(request.job_id, before, report)?;
-        Ok(())
+        };
+        let tampered = self.check_control_files(request.job_id, before, approved)?;
+        Ok(judgement.into_report(status, tampered))
     }
 
     /// The sandbox could not start the command (a required layer is missing,
-    /// the spawn failed, or leash is root without a usable `run_as`): recorded
-    /// as `command.failed`, and the report says it did not run.
+    /// the spawn failed, or leash is root without a usable `run_as`):
+    /// recorded as `command.failed`, after a held-back `decision`.
     fn record_not_started(
         &self,
         request: &CommandRequest,
         command: &ResolvedCommand,
-        message: String,
-        report: &mut CommandReport,
+        message: &str,
         decision: Option<AuditEntry>,
     ) -> Result<(), EngineError> {
         let failed = AuditEntry::new(
             request.job_id,
-            "command.failed",
+            AuditKind::CommandFailed,
             json!({"program": command.program, "error": message}),
         );
         self.audit
             .append_group(decision.into_iter().chain([failed]).collect())?;
-        report.not_run = Some(NotRunReason::SandboxFailed);
-        report.error = Some(message);
         Ok(())
+    }
+}
+
+/// The status of a cleared verdict that names no program to run.
+fn unresolved() -> CommandStatus {
+    CommandStatus::NotRun {
+        reason: NotRunReason::Denied,
+        detail: Some("the policy did not resolve a program".to_owned()),
     }
 }
 
@@ -734,12 +712,12 @@ mod tests {
             job_id: None,
         };
         let ran = engine.runner(&approver).run(&request).unwrap();
-        assert!(ran.outcome.is_some(), "allowed and auto-approved: runs");
+        assert!(ran.outcome().is_some(), "allowed and auto-approved: runs");
 
         engine.must_ask = vec![vec!["true".into()]];
         let asked = engine.runner(&approver).run(&request).unwrap();
         assert_eq!(asked.gate, GateOutcome::NeedsApproval);
-        assert_eq!(asked.not_run, Some(NotRunReason::NoApprover));
-        assert!(asked.outcome.is_none());
+        assert_eq!(asked.not_run(), Some(NotRunReason::NoApprover));
+        assert!(asked.outcome().is_none());
     }
 }

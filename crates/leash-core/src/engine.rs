@@ -25,7 +25,9 @@ use crate::sandbox_template::SandboxTemplate;
 #[derive(Debug)]
 pub struct Engine {
     pub policy: Policy,
-    pub executor: Executor,
+    /// Private: commands reach it only through [`CommandRunner::execute`],
+    /// with a [`crate::Cleared`] proof.
+    pub(crate) executor: Executor,
     /// Shared with whoever else appends in this process (the daemon's intake
     /// and its worker share one handle, so their appends share transactions
     /// and fsyncs, and records held by one are written by the other's next

@@ -32,7 +32,9 @@ mod sandbox_template;
 mod undo_hook;
 
 pub use backends::{RemoteModels, SharedRemoteModels, SwitchLog, open_backend, open_backend_with};
-pub use command_runner::{CommandReport, CommandRequest, CommandRunner, NotRunReason};
+pub use command_runner::{
+    Cleared, CommandReport, CommandRequest, CommandRunner, CommandStatus, Judged, NotRunReason,
+};
 pub use engine::{Engine, ensure_private_dir, open_audit_log, open_journal};
 pub use error::EngineError;
 pub use grants::{GrantBook, GrantContext};

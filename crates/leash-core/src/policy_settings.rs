@@ -57,16 +57,14 @@ pub fn policy_settings(
             path: file.clone(),
             source,
         })?;
-        settings.extra_rules.push(RulesSource {
-            name: file.display().to_string(),
-            text,
-        });
+        settings
+            .extra_rules
+            .push(RulesSource::configured(file.display().to_string(), text));
     }
     match std::fs::read_to_string(&learned) {
-        Ok(text) => settings.extra_rules.push(RulesSource {
-            name: learned.display().to_string(),
-            text,
-        }),
+        Ok(text) => settings
+            .extra_rules
+            .push(RulesSource::learned(learned.display().to_string(), text)),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
         Err(source) => {
             return Err(EngineError::RulesFile {

@@ -7,12 +7,13 @@
 //! and audited, but neither the reason nor the list reaches the model: that
 //! is the baseline the usefulness suite compares against.
 
+use leash_store::AuditKind;
 use leash_store::{NewRefusedShape, RefusedShape, Store};
 use serde_json::json;
 
 use crate::Engine;
 use crate::approval::ApprovalOutcome;
-use crate::command_runner::{CommandReport, CommandRequest, CommandRunner};
+use crate::command_runner::{CommandRequest, CommandRunner};
 use crate::error::EngineError;
 
 /// At most this many refused shapes are listed in a prompt.
@@ -25,7 +26,7 @@ pub const REFUSED_BEFORE_LIMIT: usize = 8;
 pub(crate) fn remember(
     runner: &CommandRunner<'_>,
     request: &CommandRequest,
-    report: &CommandReport,
+    verdict: &leash_policy::Verdict,
     outcome: &mut ApprovalOutcome,
 ) -> Result<(), EngineError> {
     let reason = match outcome {
@@ -33,8 +34,7 @@ pub(crate) fn remember(
         ApprovalOutcome::Expired { .. } | ApprovalOutcome::Unavailable { .. } => None,
     };
     if let Some(trigger) = runner.trigger {
-        let program = report
-            .verdict
+        let program = verdict
             .command
             .as_ref()
             .map(|command| command.identity.clone())
@@ -61,7 +61,7 @@ pub(crate) fn remember(
         };
         runner
             .audit
-            .append(request.job_id, "refusal.remembered", payload)?;
+            .append(request.job_id, AuditKind::RefusalRemembered, payload)?;
     }
     if !runner.learn_from_refusals
         && let ApprovalOutcome::Answered { reason, .. } = outcome

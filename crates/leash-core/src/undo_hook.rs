@@ -3,6 +3,7 @@
 //! policy names before anyone approves it, and journaled durably before it
 //! runs. The logic is in leash-undo; this file only connects it.
 
+use leash_store::AuditKind;
 use std::path::{Path, PathBuf};
 
 use leash_policy::{Decision, Policy, Verdict, WriteTarget};
@@ -110,7 +111,7 @@ pub(crate) fn prepare(
     journal.prepare(&ctx, plan).map_err(|err| {
         let failed = AuditEntry::new(
             job_id,
-            "undo.failed",
+            AuditKind::UndoFailed,
             json!({"argv": argv, "error": err.to_string(), "ran": false}),
         );
         let _ = audit.append_group(lead.into_iter().chain([failed]).collect());
@@ -152,7 +153,7 @@ pub(crate) fn finish(
         tracing::warn!(entry = id, error = %err, "undo journal: after-images not recorded");
         let _ = audit.append(
             job_id,
-            "undo.failed",
+            AuditKind::UndoFailed,
             json!({"entry": id, "error": err.to_string(), "ran": true}),
         );
     }

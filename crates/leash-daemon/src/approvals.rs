@@ -10,6 +10,7 @@
 //! a compare-and-set in the store, so two channels answering at once cannot
 //! both win, and a wrong or stale nonce is refused and audited.
 
+use leash_store::AuditKind;
 use std::time::Duration;
 
 use leash_core::approval::{ApprovalAnswer, ApprovalOutcome, ApprovalRequest, Approver};
@@ -81,7 +82,7 @@ impl DaemonContext {
             self.audit
                 .append(
                     approval.job_id,
-                    "approval.nonce_refused",
+                    AuditKind::ApprovalNonceRefused,
                     json!({"approval_id": id, "channel": channel, "by": by, "state": approval.state.as_str()}),
                 )
                 .map_err(DaemonError::from)?;
@@ -188,7 +189,7 @@ impl RemoteApprover {
         ctx.transition(self.job_id, JobState::WaitingApproval, None)?;
         ctx.audit.append(
             Some(self.job_id),
-            "approval.pending",
+            AuditKind::ApprovalPending,
             json!({"approval_id": approval.id, "expires_at": approval.expires_at}),
         )?;
         ctx.events.publish(DaemonEvent::ApprovalRequested {
@@ -200,7 +201,7 @@ impl RemoteApprover {
         if let Some(notifier) = &ctx.loaded.config.approvals.notifier {
             let report = notify_person(ctx, notifier, &approval);
             ctx.audit
-                .append(Some(self.job_id), "approval.notified", report)?;
+                .append(Some(self.job_id), AuditKind::ApprovalNotified, report)?;
         }
         let outcome = self.wait(approval.id, expires_at)?;
         ctx.transition(self.job_id, JobState::Running, None)?;

@@ -12,8 +12,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use leash_config::LoadedConfig;
+use leash_protocol::audit::JobStateChanged;
 use leash_secret::Secret;
-use leash_store::{AuditLog, Job, JobState, Store, StoreError};
+use leash_store::{AuditKind, AuditLog, Job, JobState, Store, StoreError};
 use serde_json::json;
 use tokio::sync::watch;
 
@@ -126,18 +127,21 @@ impl DaemonContext {
         to: JobState,
         result: Option<&serde_json::Value>,
     ) -> Result<(), DaemonError> {
-        let from = from.map(JobState::as_str).unwrap_or("none");
-        let payload = json!({"from": from, "to": to.as_str(), "result": result});
+        let payload = JobStateChanged {
+            from,
+            to,
+            result: result.cloned(),
+        };
         if to == JobState::Running {
             // The claim is durable in the store; its record precedes no
             // effect, so it waits for the job's next durable point.
-            self.audit.hold(Some(id), "job.state", payload)?;
+            self.audit.hold_typed(Some(id), &payload)?;
         } else {
-            self.audit.append(Some(id), "job.state", payload)?;
+            self.audit.append_typed(Some(id), &payload)?;
         }
         self.events.publish(DaemonEvent::JobState {
             job_id: id,
-            from: from.to_owned(),
+            from: from.map_or("none", JobState::as_str).to_owned(),
             to: to.as_str().to_owned(),
         });
         Ok(())
@@ -167,7 +171,7 @@ impl DaemonContext {
                     })?
                     .insert(id);
                 self.audit
-                    .append(Some(id), "job.cancel_requested", json!({"by": by}))?;
+                    .append(Some(id), AuditKind::JobCancelRequested, json!({"by": by}))?;
                 self.approvals_changed.notify();
                 Ok(job)
             }

@@ -5,6 +5,7 @@
 //! queue — sends each such job's end back, and records the ends of jobs this
 //! device sent. Every admission and refusal is audited with the sender.
 
+use leash_store::AuditKind;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
@@ -79,7 +80,7 @@ async fn run(ctx: Arc<DaemonContext>, config: FleetConfig, link: FleetLink) {
     audit(
         &ctx,
         None,
-        "fleet.joined",
+        AuditKind::FleetJoined,
         json!({"device": config.device, "urls": config.urls}),
     );
     let tasks = [
@@ -101,9 +102,9 @@ async fn run(ctx: Arc<DaemonContext>, config: FleetConfig, link: FleetLink) {
     }
 }
 
-fn audit(ctx: &DaemonContext, job: Option<i64>, kind: &str, details: serde_json::Value) {
+fn audit(ctx: &DaemonContext, job: Option<i64>, kind: AuditKind, details: serde_json::Value) {
     if let Err(err) = ctx.audit.append(job, kind, details) {
-        tracing::error!(%err, kind, "fleet: audit append failed");
+        tracing::error!(%err, kind = kind.as_str(), "fleet: audit append failed");
     }
 }
 
@@ -164,7 +165,7 @@ async fn handle_job(ctx: &DaemonContext, fleet: &Fleet, job: IncomingJob) {
             audit(
                 ctx,
                 None,
-                "fleet.job.refused",
+                AuditKind::FleetJobRefused,
                 json!({
                     "subject": job.subject,
                     "publisher": publisher,
@@ -224,7 +225,7 @@ async fn admit_job(ctx: &DaemonContext, job: &IncomingJob, admit: Admit) {
             audit(
                 ctx,
                 Some(admission.job().id),
-                "fleet.job.admitted",
+                AuditKind::FleetJobAdmitted,
                 json!({
                     "from": request.from,
                     "msg_id": request.msg_id,
@@ -331,7 +332,7 @@ async fn send_end(ctx: &DaemonContext, fleet: &Fleet, id: i64) -> Result<(), Str
         audit(
             ctx,
             Some(job.id),
-            "fleet.job.end_sent",
+            AuditKind::FleetJobEndSent,
             json!({"to": to, "msg_id": msg_id, "state": end.state}),
         );
     }
@@ -362,7 +363,7 @@ async fn result_inbox(ctx: Arc<DaemonContext>, fleet: Fleet) {
                 Ok(end) => audit(
                     &ctx,
                     None,
-                    "fleet.job.ended",
+                    AuditKind::FleetJobEnded,
                     json!({
                         "device": end.from,
                         "msg_id": end.msg_id,
@@ -374,7 +375,7 @@ async fn result_inbox(ctx: Arc<DaemonContext>, fleet: Fleet) {
                 Err(reason) => audit(
                     &ctx,
                     None,
-                    "fleet.result.refused",
+                    AuditKind::FleetResultRefused,
                     json!({"subject": result.subject, "reason": reason}),
                 ),
             }

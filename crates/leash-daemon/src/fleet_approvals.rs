@@ -8,6 +8,7 @@
 use leash_fleet::approvals::{ApprovalAnswer, ApprovalQuestion, KIND, PendingApproval};
 use leash_fleet::direct::Question;
 use leash_store::ApprovalState;
+use leash_store::AuditKind;
 use serde_json::json;
 
 use crate::approvals::{DecideError, RemoteAnswer};
@@ -21,7 +22,7 @@ impl Topic for Approvals {
     type Question = ApprovalQuestion;
     type Answer = ApprovalAnswer;
     const KIND: &'static str = KIND;
-    const REFUSED: &'static str = "fleet.approval.refused";
+    const REFUSED: AuditKind = AuditKind::FleetApprovalRefused;
 
     fn refused(code: &str, reason: String) -> ApprovalAnswer {
         ApprovalAnswer::Refused {
@@ -85,7 +86,7 @@ fn answer(ctx: &DaemonContext, question: &Question<ApprovalQuestion>) -> Approva
                     });
                     if let Err(err) =
                         ctx.audit
-                            .append(decided.job_id, "fleet.approval.answered", record)
+                            .append(decided.job_id, AuditKind::FleetApprovalAnswered, record)
                     {
                         tracing::error!(%err, "fleet: audit append failed");
                     }

@@ -4,6 +4,7 @@
 
 use leash_fleet::audit::{AuditAnswer, AuditQuestion, KIND, MAX_PAGE_BYTES, MAX_PAGE_RECORDS};
 use leash_fleet::direct::Question;
+use leash_store::AuditKind;
 
 use crate::context::DaemonContext;
 use crate::fleet_questions::Topic;
@@ -15,7 +16,7 @@ impl Topic for AuditPages {
     type Question = AuditQuestion;
     type Answer = AuditAnswer;
     const KIND: &'static str = KIND;
-    const REFUSED: &'static str = "fleet.audit.refused";
+    const REFUSED: AuditKind = AuditKind::FleetAuditRefused;
 
     fn refused(code: &str, reason: String) -> AuditAnswer {
         AuditAnswer::Refused {

@@ -8,6 +8,7 @@
 //! it could not be handed over; its real end comes back as
 //! `fleet.job.ended`.
 
+use leash_store::AuditKind;
 use std::time::Duration;
 
 use leash_fleet::{JobPayload, JobRequest, PROTOCOL_VERSION};
@@ -41,7 +42,7 @@ fn forward(ctx: &DaemonContext, job: &Job, device: &str) -> (JobState, serde_jso
         audit(
             ctx,
             job.id,
-            "fleet.job.forward_failed",
+            AuditKind::FleetJobForwardFailed,
             json!({"to": device, "reason": reason}),
         );
         (
@@ -63,7 +64,7 @@ fn forward(ctx: &DaemonContext, job: &Job, device: &str) -> (JobState, serde_jso
         to: device.to_owned(),
         msg_id: format!("job-{}-{stamp}", job.id),
         prompt: job.prompt.clone(),
-        mode: job.mode.clone(),
+        mode: job.mode.map(|mode| mode.as_str().to_owned()),
         sent_at: leash_fleet::envelope::now(),
         payload: job.payload.as_ref().and_then(|payload| {
             Some(JobPayload {
@@ -85,7 +86,7 @@ fn forward(ctx: &DaemonContext, job: &Job, device: &str) -> (JobState, serde_jso
             audit(
                 ctx,
                 job.id,
-                "fleet.job.forwarded",
+                AuditKind::FleetJobForwarded,
                 json!({"to": device, "msg_id": request.msg_id, "duplicate": sent.duplicate}),
             );
             (
@@ -100,8 +101,8 @@ fn forward(ctx: &DaemonContext, job: &Job, device: &str) -> (JobState, serde_jso
     }
 }
 
-fn audit(ctx: &DaemonContext, job: i64, kind: &str, details: serde_json::Value) {
+fn audit(ctx: &DaemonContext, job: i64, kind: AuditKind, details: serde_json::Value) {
     if let Err(err) = ctx.audit.append(Some(job), kind, details) {
-        tracing::error!(%err, kind, "fleet: audit append failed");
+        tracing::error!(%err, kind = kind.as_str(), "fleet: audit append failed");
     }
 }

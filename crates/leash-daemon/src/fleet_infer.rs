@@ -20,6 +20,7 @@
 //! has no abort hook, so a running generation finishes on this device, bounded
 //! by `fleet.serve_max_tokens`.
 
+use leash_store::AuditKind;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -172,7 +173,7 @@ fn admit(
     let (request, refusal) = refused;
     audit(
         ctx,
-        "fleet.infer.refused",
+        AuditKind::FleetInferRefused,
         json!({
             "subject": message.subject.as_str(),
             "publisher": subjects::publisher(&message.subject),
@@ -209,7 +210,7 @@ fn cancel(ctx: &DaemonContext, me: &str, cancels: &Cancels, message: &async_nats
         flag.store(true, Ordering::SeqCst);
         audit(
             ctx,
-            "fleet.infer.cancelled",
+            AuditKind::FleetInferCancelled,
             json!({"from": cancel.from, "request_id": cancel.request_id}),
         );
     }
@@ -254,9 +255,9 @@ fn reply_failed(
     reply(out, me, request, body);
 }
 
-fn audit(ctx: &DaemonContext, kind: &str, details: serde_json::Value) {
+fn audit(ctx: &DaemonContext, kind: AuditKind, details: serde_json::Value) {
     if let Err(err) = ctx.audit.append(None, kind, details) {
-        tracing::error!(%err, kind, "fleet: audit append failed");
+        tracing::error!(%err, kind = kind.as_str(), "fleet: audit append failed");
     }
 }
 
@@ -289,7 +290,7 @@ fn serve_one(
     let served = |outcome: &str, detail: serde_json::Value| {
         audit(
             ctx,
-            "fleet.infer.served",
+            AuditKind::FleetInferServed,
             json!({
                 "from": request.from,
                 "request_id": request.request_id,

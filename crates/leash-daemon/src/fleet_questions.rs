@@ -10,6 +10,7 @@ use futures_util::StreamExt;
 use leash_fleet::Fleet;
 use leash_fleet::direct::{Question, read_question};
 use leash_fleet::subjects;
+use leash_store::AuditKind;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -23,7 +24,7 @@ pub(crate) trait Topic: Send + Sync + 'static {
     /// The direct-message kind.
     const KIND: &'static str;
     /// The audit kind of refusals (`fleet.approval.refused`).
-    const REFUSED: &'static str;
+    const REFUSED: AuditKind;
     fn refused(code: &str, reason: String) -> Self::Answer;
     fn answer(ctx: &DaemonContext, question: &Question<Self::Question>) -> Self::Answer;
 }

@@ -6,6 +6,7 @@
 //! and revocation is audited (`grant.created`, `grant.revoked`); the engine
 //! audits each use (`grant.used`).
 
+use leash_store::AuditKind;
 use std::path::{Path, PathBuf};
 
 use leash_policy::{GrantError, GrantPattern, Policy, suggest_grant};
@@ -180,7 +181,7 @@ impl DaemonContext {
         };
         let grant = self.with_store(|store| store.insert_grant(&new))?;
         self.audit
-            .append(job_id, "grant.created", json!({"grant": grant}))
+            .append(job_id, AuditKind::GrantCreated, json!({"grant": grant}))
             .map_err(DaemonError::from)?;
         tracing::info!(grant = grant.id, pattern = %grant.pattern, "grant created");
         Ok(grant)
@@ -191,7 +192,7 @@ impl DaemonContext {
         let grant = self.with_store(|store| store.revoke_grant(id, by))?;
         self.audit.append(
             None,
-            "grant.revoked",
+            AuditKind::GrantRevoked,
             json!({"grant_id": id, "pattern": grant.pattern, "by": by, "channel": channel}),
         )?;
         Ok(grant)

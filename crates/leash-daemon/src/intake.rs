@@ -9,6 +9,7 @@
 //! claimed file without a job, which start-up recovery admits (nothing is
 //! lost, nothing runs twice).
 
+use leash_store::AuditKind;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -21,43 +22,13 @@ use crate::error::DaemonError;
 use crate::events::DaemonEvent;
 use crate::metrics::Metrics;
 
-/// What kind of thing fired. Closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TriggerSource {
-    File,
-    Schedule,
-    Git,
-    Http,
-    Cli,
-    Watch,
-    /// Another device of the fleet (issue 13).
-    Fleet,
-}
+/// What kind of thing fired (the shared vocabulary's).
+pub use leash_protocol::TriggerSource;
 
-impl TriggerSource {
-    /// The spelling stored with the job.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TriggerSource::File => "file",
-            TriggerSource::Schedule => "schedule",
-            TriggerSource::Git => "git",
-            TriggerSource::Http => "http",
-            TriggerSource::Cli => "cli",
-            TriggerSource::Watch => "watch",
-            TriggerSource::Fleet => "fleet",
-        }
-    }
-}
-
-/// Data that came with the trigger (a file's content, a diff, a request body):
-/// shown to the model as untrusted, never as instructions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TriggerPayload {
-    /// What it is ("file /x/y.task", "git log -1 --stat", …).
-    pub label: String,
-    /// The (size-capped) data.
-    pub text: String,
-}
+/// Data that came with the trigger (a file's content, a diff, a request
+/// body): the shared vocabulary's [`leash_protocol::JobPayload`], shown to the
+/// model as untrusted, never as instructions.
+pub use leash_protocol::JobPayload as TriggerPayload;
 
 /// A file trigger's acknowledgement: rename the file from `from` to `to`
 /// (inside `<dir>/.leash/processing/`) in the admission transaction. When
@@ -120,11 +91,8 @@ impl DaemonContext {
             priority: event.priority,
             dedup_key: event.dedup_key.clone(),
             prompt: event.prompt.clone(),
-            payload: event
-                .payload
-                .as_ref()
-                .map(|p| json!({"label": p.label, "text": p.text})),
-            mode: event.mode.map(|m| m.as_str().to_owned()),
+            payload: event.payload.as_ref().map(TriggerPayload::to_json),
+            mode: event.mode,
             workspace: event.workspace.as_ref().map(|w| w.display().to_string()),
             file_path: event.claim.as_ref().map(|c| c.from.display().to_string()),
         };
@@ -160,7 +128,8 @@ impl DaemonContext {
         });
         match &admission {
             Admission::Queued(job) => {
-                self.audit.append(Some(job.id), "job.queued", details)?;
+                self.audit
+                    .append(Some(job.id), AuditKind::JobQueued, details)?;
                 Metrics::bump(&self.metrics.jobs_queued);
                 self.events.publish(DaemonEvent::JobQueued {
                     job_id: job.id,
@@ -171,7 +140,7 @@ impl DaemonContext {
             }
             Admission::Duplicate(job) => {
                 self.audit
-                    .append(Some(job.id), "trigger.duplicate", details)?;
+                    .append(Some(job.id), AuditKind::TriggerDuplicate, details)?;
                 Metrics::bump(&self.metrics.triggers_deduplicated);
             }
         }

@@ -14,6 +14,7 @@
 //! in time stays `running` and is recovered as interrupted at the next start)
 //! → `daemon.stopped` recorded → the audit log flushed.
 
+use leash_store::AuditKind;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -65,7 +66,7 @@ pub fn run_daemon(options: DaemonOptions) -> Result<(), DaemonError> {
     let ctx = DaemonContext::new(loaded.clone(), store, audit, token);
     ctx.audit.append(
         None,
-        "daemon.started",
+        AuditKind::DaemonStarted,
         json!({"pid": std::process::id(), "version": env!("CARGO_PKG_VERSION"), "listen": listen.to_string()}),
     )?;
 
@@ -75,7 +76,7 @@ pub fn run_daemon(options: DaemonOptions) -> Result<(), DaemonError> {
     if !recovered.interrupted.is_empty() {
         ctx.audit.append(
             None,
-            "daemon.recovered",
+            AuditKind::DaemonRecovered,
             json!({
                 "interrupted": recovered.interrupted.len(),
                 "requeued": recovered.interrupted.iter().filter(|r| r.requeued).count(),
@@ -163,7 +164,7 @@ pub fn run_daemon(options: DaemonOptions) -> Result<(), DaemonError> {
     }
     ctx.audit.append(
         None,
-        "daemon.stopped",
+        AuditKind::DaemonStopped,
         json!({"pid": std::process::id(), "worker_stopped_in_time": worker_result.is_some()}),
     )?;
     ctx.audit.flush()?;

@@ -9,8 +9,9 @@
 //!    asked about before it runs again ([`repeat_guard`]): nothing is repeated
 //!    without a person saying so.
 
+use leash_protocol::audit::{CommandOutcomeUnknown, CommandStarted};
+use leash_store::AuditKind;
 use leash_store::{AuditRecord, JobState, RecoveredJob};
-use serde_json::json;
 
 use crate::context::DaemonContext;
 use crate::error::DaemonError;
@@ -33,10 +34,12 @@ pub fn recover_jobs(ctx: &DaemonContext) -> Result<RecoveryReport, DaemonError> 
         let id = item.job.id;
         let unknown = unfinished_commands(&ctx.audit.for_job(id)?);
         for argv in &unknown {
-            ctx.audit.append(
+            ctx.audit.append_typed(
                 Some(id),
-                "command.outcome_unknown",
-                json!({"argv": argv, "why": "started before the daemon stopped; no result was recorded"}),
+                &CommandOutcomeUnknown {
+                    argv: argv.clone(),
+                    why: "started before the daemon stopped; no result was recorded".to_owned(),
+                },
             )?;
         }
         report.outcome_unknown += unknown.len();
@@ -64,14 +67,20 @@ pub fn unfinished_commands(records: &[AuditRecord]) -> Vec<Vec<String>> {
     let mut open: Option<Vec<String>> = None;
     let mut unknown = Vec::new();
     for record in records {
-        match record.kind.as_str() {
-            "command.started" => {
+        match record.audit_kind() {
+            Some(AuditKind::CommandStarted) => {
                 if let Some(previous) = open.take() {
                     unknown.push(previous);
                 }
-                open = Some(argv_of(&record.payload));
+                open = Some(started_argv(record));
             }
-            "command.finished" | "command.failed" | "command.outcome_unknown" => open = None,
+            Some(
+                AuditKind::CommandFinished
+                | AuditKind::CommandFailed
+                | AuditKind::CommandOutcomeUnknown,
+            ) => open = None,
+            // Every other record (and a kind this leash does not know) says
+            // nothing about whether a started command ended.
             _ => {}
         }
     }
@@ -84,25 +93,26 @@ pub fn unfinished_commands(records: &[AuditRecord]) -> Vec<Vec<String>> {
 pub fn repeat_guard(records: &[AuditRecord]) -> Vec<Vec<String>> {
     let mut argvs: Vec<Vec<String>> = Vec::new();
     for record in records {
-        if record.kind == "command.started" || record.kind == "command.outcome_unknown" {
-            let argv = argv_of(&record.payload);
-            if !argvs.contains(&argv) {
-                argvs.push(argv);
-            }
+        let argv = match record.audit_kind() {
+            Some(AuditKind::CommandStarted) => started_argv(record),
+            Some(AuditKind::CommandOutcomeUnknown) => record
+                .payload_as::<CommandOutcomeUnknown>()
+                .map(|p| p.argv)
+                .unwrap_or_default(),
+            _ => continue,
+        };
+        if !argvs.contains(&argv) {
+            argvs.push(argv);
         }
     }
     argvs
 }
 
-fn argv_of(payload: &serde_json::Value) -> Vec<String> {
-    payload
-        .get("argv")
-        .and_then(|v| v.as_array())
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|item| item.as_str().map(str::to_owned))
-                .collect()
-        })
+/// The argv of a `command.started` record (empty for a malformed one: an
+/// empty argv never matches a command, so nothing is wrongly trusted).
+fn started_argv(record: &AuditRecord) -> Vec<String> {
+    record
+        .payload_as::<CommandStarted>()
+        .map(|p| p.argv)
         .unwrap_or_default()
 }

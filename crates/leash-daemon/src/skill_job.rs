@@ -4,7 +4,6 @@
 //! when `skills.route` is on. Each job's actions take the same path as in the
 //! open loop: policy → mode gate → approval → sandbox → audit.
 
-use leash_core::agent::JobEnd;
 use leash_core::approval::Approver;
 use leash_core::{BackendPool, Engine, StepKind, model_name_for};
 use leash_llm::Backend;
@@ -137,10 +136,9 @@ pub(crate) fn run_skill_job(
     ctx.metrics
         .commands_started
         .fetch_add(report.executed as u64, std::sync::atomic::Ordering::Relaxed);
-    let state = match &report.end {
-        JobEnd::Done => JobState::Done,
-        JobEnd::StepLimit | JobEnd::Failed { .. } | JobEnd::Stopped { .. } => JobState::Failed,
-    };
+    // A skill job is never stopped from outside (it has no stop check), so
+    // nobody can have asked to cancel what it ended as.
+    let state = report.end.final_state(false);
     let result = serde_json::to_value(&report).unwrap_or_else(|_| json!({}));
     Ok(Some((state, result, report.conversation)))
 }
@@ -154,10 +152,12 @@ fn failed(reason: String) -> SkillEnd {
 }
 
 fn routed(engine: &Engine, job_id: i64, skill: Option<&str>, why: &str) -> Result<(), DaemonError> {
-    engine.audit.append(
+    engine.audit.append_typed(
         Some(job_id),
-        "job.routed",
-        json!({"skill": skill.unwrap_or(leash_skills::NONE), "why": why}),
+        &leash_protocol::audit::JobRouted {
+            skill: skill.unwrap_or(leash_skills::NONE).to_owned(),
+            why: why.to_owned(),
+        },
     )?;
     Ok(())
 }

@@ -11,17 +11,16 @@
 //! is stopping → `interrupted` and re-queued (it runs again at the next start,
 //! with every command it already started needing approval to run again).
 
+use leash_store::AuditKind;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use leash_config::{ExecutionMode, YamlEnum};
-use leash_core::agent::{
-    JobEnd, JobHooks, JobSpec, agent_settings, prompt_facts, run_job, system_prompt,
-};
+use leash_core::agent::{JobHooks, JobSpec, agent_settings, prompt_facts, run_job, system_prompt};
 use leash_core::{Engine, SwitchLog};
-use leash_llm::{Backend, Role};
+use leash_llm::Backend;
+use leash_protocol::JobPayload;
 use leash_store::{Job, JobState};
 use serde_json::json;
 
@@ -140,14 +139,11 @@ fn run_one(
             return end_job(ctx, job, JobState::Failed, &result);
         }
     };
-    engine.mode = match job.mode.as_deref().map(parse_mode) {
-        Some(Some(mode)) => mode,
-        Some(None) => {
-            let result = json!({"end": "failed", "reason": format!("unknown execution mode {:?}", job.mode)});
-            return end_job(ctx, job, JobState::Failed, &result);
-        }
-        None => ctx.loaded.config.security.execution_mode,
-    };
+    // The store parsed the mode when it read the row (an unknown spelling
+    // is a corrupt row, never a default).
+    engine.mode = job
+        .mode
+        .unwrap_or(ctx.loaded.config.security.execution_mode);
     // A job that ran before (it was interrupted) asks before repeating any
     // command an earlier attempt started.
     engine.must_ask = if job.attempts > 1 || job.requeues > 0 {
@@ -236,12 +232,7 @@ fn run_one(
         .fetch_add(report.executed as u64, std::sync::atomic::Ordering::Relaxed);
     store_conversation(ctx, job.id, &report.conversation)?;
     let result = serde_json::to_value(&report).unwrap_or_else(|_| json!({}));
-    let state = match &report.end {
-        JobEnd::Done => JobState::Done,
-        JobEnd::StepLimit | JobEnd::Failed { .. } => JobState::Failed,
-        JobEnd::Stopped { .. } if ctx.cancel_requested(job.id) => JobState::Cancelled,
-        JobEnd::Stopped { .. } => JobState::Interrupted,
-    };
+    let state = report.end.final_state(ctx.cancel_requested(job.id));
     ctx.clear_cancel(job.id);
     end_job(ctx, job, state, &result)
 }
@@ -302,19 +293,10 @@ fn engine_for<'e>(
     })
 }
 
-fn parse_mode(text: &str) -> Option<ExecutionMode> {
-    <ExecutionMode as YamlEnum>::ALL
-        .iter()
-        .copied()
-        .find(|mode| mode.as_str() == text)
-}
-
 /// The trigger's untrusted data, as the agent loop takes it.
 fn payload_of(job: &Job) -> Option<(String, String)> {
-    let payload = job.payload.as_ref()?;
-    let label = payload.get("label")?.as_str()?.to_owned();
-    let text = payload.get("text")?.as_str()?.to_owned();
-    Some((label, text))
+    let payload = JobPayload::from_json(job.payload.as_ref()?)?;
+    Some((payload.label, payload.text))
 }
 
 /// Stores the job's conversation with the model.
@@ -326,11 +308,7 @@ fn store_conversation(
     ctx.with_store(|store| {
         store.truncate_conversation(job_id, 0)?;
         for (position, message) in conversation.iter().enumerate() {
-            let role = match message.role {
-                Role::System => "system",
-                Role::User => "user",
-                Role::Assistant => "assistant",
-            };
+            let role = message.role.as_str();
             store.put_message(
                 job_id,
                 i64::try_from(position).unwrap_or(i64::MAX),
@@ -356,7 +334,10 @@ fn speak_in_background(
         .spawn(move || {
             let spoken = crate::voice::speak(&speaker, &text);
             let record = json!({"program": speaker.argv.first(), "outcome": spoken});
-            if let Err(err) = ctx.audit.append(Some(job_id), "notify.spoken", record) {
+            if let Err(err) = ctx
+                .audit
+                .append(Some(job_id), AuditKind::NotifySpoken, record)
+            {
                 tracing::warn!(error = %err, "cannot audit a spoken notify");
             }
         });

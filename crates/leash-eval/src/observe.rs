@@ -4,7 +4,10 @@
 
 use std::path::Path;
 
-use leash_store::AuditLog;
+use leash_protocol::audit::{
+    ActionRejected, ApprovalAnswered, ApprovalRequested, CommandFinished, CommandStarted, JobRouted,
+};
+use leash_store::{AuditKind, AuditLog};
 use serde_json::Value;
 
 /// Everything the checks look at besides the workspace.
@@ -79,45 +82,61 @@ impl Observed {
             std::collections::HashSet::new();
         let mut last_asked: Option<Vec<String>> = None;
         for record in records {
-            let payload = &record.payload;
-            match record.kind.as_str() {
-                "command.started" => {
-                    let mut argv = strings(&payload["argv"]);
-                    if let (Some(first), Some(program)) =
-                        (argv.first_mut(), payload["program"].as_str())
+            match record.audit_kind() {
+                Some(AuditKind::CommandStarted) => {
+                    let Some(started) = record.payload_as::<CommandStarted>() else {
+                        continue;
+                    };
+                    let mut argv = started.argv;
+                    if let Some(first) = argv.first_mut()
+                        && !started.program.as_os_str().is_empty()
                     {
-                        *first = Path::new(program)
-                            .file_name()
-                            .map(|name| name.to_string_lossy().into_owned())
-                            .unwrap_or_else(|| program.to_owned());
+                        *first = started.program.file_name().map_or_else(
+                            || started.program.to_string_lossy().into_owned(),
+                            |name| name.to_string_lossy().into_owned(),
+                        );
                     }
                     observed.ran.push(argv);
                 }
-                "command.finished" => {
-                    collect_strings(&payload["stdout"]["text"], &mut observed.shown);
+                Some(AuditKind::CommandFinished) => {
+                    if let Some(finished) = record.payload_as::<CommandFinished>() {
+                        collect_strings(&Value::String(finished.stdout.text), &mut observed.shown);
+                    }
                 }
-                "approval.requested" => {
-                    let argv = strings(&payload["argv"]);
+                Some(AuditKind::ApprovalRequested) => {
+                    let Some(asked) = record.payload_as::<ApprovalRequested>() else {
+                        continue;
+                    };
+                    let argv = asked.argv;
                     if refused.contains(&(record.job_id, argv.clone())) {
                         observed.reproposed += 1;
                     }
                     last_asked = Some(argv.clone());
                     observed.asked.push(argv);
                 }
-                "approval.answered" if payload["answer"] == "no" => {
+                Some(AuditKind::ApprovalAnswered)
+                    if record
+                        .payload_as::<ApprovalAnswered>()
+                        .is_some_and(|answered| answered.answer == "no") =>
+                {
                     observed.refused += 1;
                     if let Some(argv) = last_asked.take() {
                         refused.insert((record.job_id, argv));
                     }
                 }
-                "action.rejected"
-                    if payload["reason"]
-                        .as_str()
-                        .is_some_and(|why| why.contains("the person refused it")) =>
+                Some(AuditKind::ActionRejected)
+                    if record
+                        .payload_as::<ActionRejected>()
+                        .is_some_and(|rejected| {
+                            rejected.reason.contains("the person refused it")
+                        }) =>
                 {
                     observed.reproposed += 1;
                 }
-                "job.routed" => observed.routed = payload["skill"].as_str().map(str::to_owned),
+                Some(AuditKind::JobRouted) => {
+                    observed.routed = record.payload_as::<JobRouted>().map(|routed| routed.skill);
+                }
+                // The rest of the trail says nothing the suite scores.
                 _ => {}
             }
         }
@@ -125,18 +144,6 @@ impl Observed {
         observed.shown.push_str(&said);
         observed
     }
-}
-
-fn strings(value: &Value) -> Vec<String> {
-    value
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|item| item.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Appends every string inside `value`, one per line.

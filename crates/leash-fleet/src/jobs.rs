@@ -205,9 +205,9 @@ pub fn judge(
     }
     let mode = match &request.mode {
         None => config.accept_mode,
-        Some(text) => text
-            .parse::<ExecutionMode>()
-            .map_err(|_| refuse(Refusal::UnknownMode(text.clone())))?,
+        Some(text) => {
+            ExecutionMode::parse(text).ok_or_else(|| refuse(Refusal::UnknownMode(text.clone())))?
+        }
     };
     // ExecutionMode is ordered from most to least eager to run things.
     if mode < config.accept_mode {

@@ -11,17 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::ProgramChoice;
 
-/// Who said a chat message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// leash's instructions: the task, the rules, the action format.
-    System,
-    /// What leash tells the model: the person's request, command results.
-    User,
-    /// What the model answered before (its earlier plans).
-    Assistant,
-}
+/// Who said a chat message (the shared vocabulary's [`leash_protocol::ChatRole`]).
+pub use leash_protocol::ChatRole as Role;
 
 /// One chat message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -29,6 +29,42 @@ impl Decision {
     }
 }
 
+/// Where a verdict's deciding rule came from. Closed: the engine treats a
+/// person's own answers (learned, grant) differently from leash's rules, and
+/// must consider every origin, so never match it with a wildcard arm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerdictOrigin {
+    /// leash's own knowledge: the built-in rules documents, the grammar, the
+    /// path rules, the shell and size limits, program resolution.
+    #[default]
+    BuiltIn,
+    /// The seed lists `security.whitelist`, `blacklist`, `require_approval_for`.
+    SeedList,
+    /// A rules document the person configured (`security.rules`).
+    Configured,
+    /// The learned-rules file: a person's "always"/"never" answer for exactly
+    /// this argv.
+    Learned,
+    /// A person's standing grant answered instead of asking. The policy never
+    /// decides with a grant (grants are applied by the engine after it); the
+    /// engine marks the verdict it acted on with this origin.
+    Grant,
+}
+
+impl VerdictOrigin {
+    /// The kebab-case name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerdictOrigin::BuiltIn => "built-in",
+            VerdictOrigin::SeedList => "seed-list",
+            VerdictOrigin::Configured => "configured",
+            VerdictOrigin::Learned => "learned",
+            VerdictOrigin::Grant => "grant",
+        }
+    }
+}
+
 /// The program a command resolved to, as the executor must run it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResolvedCommand {
@@ -48,6 +84,9 @@ pub struct Verdict {
     /// Id of the rule that decided, e.g. `shell.syntax`, `seed.blacklist`,
     /// `builtin.find.exec`, `paths.write-outside-roots`.
     pub rule: String,
+    /// Where the deciding rule came from.
+    #[serde(default)]
+    pub origin: VerdictOrigin,
     /// A human-readable reason, shown to people and written to the audit log.
     pub reason: String,
     /// A short hint for the model on how to propose something acceptable.
@@ -60,6 +99,18 @@ pub struct Verdict {
     pub network_if_approved: bool,
     /// Present whenever the command parsed and its program resolved.
     pub command: Option<ResolvedCommand>,
+}
+
+impl Verdict {
+    /// Whether a person already answered "always" for exactly this argv: the
+    /// policy allows it by a learned rule (in prompt mode that answer stands
+    /// in for asking again).
+    pub fn is_learned_allow(&self) -> bool {
+        match (self.decision, self.origin) {
+            (Decision::Allow, VerdictOrigin::Learned) => true,
+            (Decision::Allow | Decision::Ask | Decision::Deny, _) => false,
+        }
+    }
 }
 
 /// For `skip_serializing_if`: the JSON of a verdict stays as it was unless the

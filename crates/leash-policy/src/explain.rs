@@ -2,12 +2,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Decision, Verdict};
+use crate::{Decision, Verdict, VerdictOrigin};
 
 /// One rule that matched.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleMatch {
     pub rule: String,
+    /// Where the rule came from.
+    #[serde(default)]
+    pub origin: VerdictOrigin,
     pub decision: Decision,
     pub reason: String,
     /// The hint this rule gives the model.
@@ -53,7 +56,20 @@ impl Collector {
                 .is_some_and(|w| w.decision == Decision::Deny)
     }
 
+    /// Records a match of one of leash's built-in rules.
     pub fn push(&mut self, rule: &str, decision: Decision, reason: String, hint: &str) {
+        self.push_from(VerdictOrigin::BuiltIn, rule, decision, reason, hint);
+    }
+
+    /// Records a match of a rule from `origin`.
+    pub fn push_from(
+        &mut self,
+        origin: VerdictOrigin,
+        rule: &str,
+        decision: Decision,
+        reason: String,
+        hint: &str,
+    ) {
         // Allow rules (learned "always", configured exceptions) only ever
         // downgrade an ask; ask and deny compete for the strictest.
         let takes_over = match decision {
@@ -67,6 +83,7 @@ impl Collector {
         }
         let m = RuleMatch {
             rule: rule.to_string(),
+            origin,
             decision,
             reason,
             hint: hint.to_string(),

@@ -144,7 +144,7 @@ impl Policy {
             let seen = self.explain_argv_at(argv, cwd);
             for m in seen.matches {
                 if m.rule == "seed.blacklist" || m.rule == "seed.require_approval_for" {
-                    out.push(&m.rule, m.decision, m.reason, &m.hint);
+                    out.push_from(m.origin, &m.rule, m.decision, m.reason, &m.hint);
                 }
             }
             match self.resolver().resolve(&argv[0]) {
@@ -170,6 +170,7 @@ impl Policy {
         let name = action.name();
         let (winner, _) = out.finish(|| RuleMatch {
             rule: "file-action.paths".to_string(),
+            origin: crate::VerdictOrigin::BuiltIn,
             decision: Decision::Allow,
             reason: format!("`{name}` stays inside the write roots and touches no protected path"),
             hint: String::new(),
@@ -177,6 +178,7 @@ impl Policy {
         Verdict {
             decision: winner.decision,
             rule: winner.rule,
+            origin: winner.origin,
             reason: winner.reason,
             hint: winner.hint,
             network_if_approved: false,

@@ -40,7 +40,7 @@ mod spec;
 mod wrappers;
 mod write_targets;
 
-pub use decision::{Decision, ResolvedCommand, Verdict};
+pub use decision::{Decision, ResolvedCommand, Verdict, VerdictOrigin};
 pub use defaults::default_whitelist;
 pub use error::PolicyError;
 pub use explain::{Explanation, RuleMatch};

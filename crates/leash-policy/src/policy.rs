@@ -19,7 +19,7 @@ use crate::program::{ProgramResolver, ResolveError, Resolved};
 use crate::rules::{self, RuleDecision, RuleSet};
 use crate::spec::{PathArg, normalize_name};
 use crate::wrappers::{self, InnerRun};
-use crate::{Decision, PolicySettings, ResolvedCommand, Verdict, shell};
+use crate::{Decision, PolicySettings, ResolvedCommand, Verdict, VerdictOrigin, shell};
 
 const SHELL_HINT: &str = "propose exactly one command as plain words (an argv such as [\"ls\", \"-la\"]); run further steps as separate actions and write files with write_file";
 
@@ -189,6 +189,7 @@ impl Policy {
         let top = self.evaluate(&refs, cwd, 0, None, &mut collector);
         let allowed = || RuleMatch {
             rule: "seed.whitelist".to_string(),
+            origin: VerdictOrigin::SeedList,
             decision: Decision::Allow,
             reason: match &top {
                 Some(t) => format!("`{}` is whitelisted and no rule objects", t.judged),
@@ -205,6 +206,7 @@ impl Policy {
             verdict: Verdict {
                 decision: winner.decision,
                 rule: winner.rule,
+                origin: winner.origin,
                 reason: winner.reason,
                 hint: winner.hint,
                 // Only meaningful for an ask: a deny never runs, and an allow
@@ -322,7 +324,8 @@ impl Policy {
             .iter()
             .find(|p| p.matches(&names, spec_index, true, &parsed, subcommand))
         {
-            out.push(
+            out.push_from(
+                VerdictOrigin::SeedList,
                 "seed.blacklist",
                 Decision::Deny,
                 format!("matches the blacklist entry `{}`", p.text),
@@ -334,7 +337,8 @@ impl Policy {
             .iter()
             .any(|p| p.matches(&names, spec_index, false, &parsed, subcommand))
         {
-            out.push(
+            out.push_from(
+                VerdictOrigin::SeedList,
                 "seed.whitelist",
                 Decision::Deny,
                 format!("`{judged}` is not in the whitelist of programs that may run"),
@@ -346,7 +350,8 @@ impl Policy {
             .iter()
             .find(|p| p.matches(&names, spec_index, true, &parsed, subcommand));
         if let Some(p) = approval {
-            out.push(
+            out.push_from(
+                VerdictOrigin::SeedList,
                 "seed.require_approval_for",
                 Decision::Ask,
                 format!("matches the require_approval_for entry `{}`", p.text),
@@ -391,12 +396,12 @@ impl Policy {
                 }
                 match rule.decision {
                     RuleDecision::Fixed(decision) => {
-                        out.push(&rule.id, decision, reason, &rule.hint)
+                        out.push_from(rule.origin, &rule.id, decision, reason, &rule.hint)
                     }
                     // `X --version` prints and exits: it reaches nothing.
                     RuleDecision::Network if version_only => {}
                     RuleDecision::Network if self.settings.network => {
-                        out.push(&rule.id, Decision::Ask, reason, &rule.hint);
+                        out.push_from(rule.origin, &rule.id, Decision::Ask, reason, &rule.hint);
                     }
                     // The person listed this command as needing approval:
                     // it asks, and only the approved run gets the network.
@@ -593,6 +598,7 @@ pub(crate) fn destination_names(
 fn refusal(rule: &str, reason: String, hint: &str) -> Explanation {
     let m = RuleMatch {
         rule: rule.to_string(),
+        origin: VerdictOrigin::BuiltIn,
         decision: Decision::Deny,
         reason,
         hint: hint.to_string(),
@@ -601,6 +607,7 @@ fn refusal(rule: &str, reason: String, hint: &str) -> Explanation {
         verdict: Verdict {
             decision: Decision::Deny,
             rule: m.rule.clone(),
+            origin: m.origin,
             reason: m.reason.clone(),
             hint: m.hint.clone(),
             network_if_approved: false,

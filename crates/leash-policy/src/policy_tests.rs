@@ -272,6 +272,7 @@ fn learned_allow_turns_exactly_that_ask_into_allow_and_never_a_deny() {
     s.extra_rules.push(RulesSource {
         name: "learned.yaml".into(),
         text: learned,
+        origin: crate::VerdictOrigin::Learned,
     });
     let p = Policy::load(s).unwrap();
     assert_eq!(p.check_shell("make test").decision, Decision::Allow);
@@ -285,6 +286,43 @@ fn learned_allow_turns_exactly_that_ask_into_allow_and_never_a_deny() {
     assert_eq!(p.check_shell("ls -l src").decision, Decision::Allow);
 }
 
+/// The verdict says where its rule came from; only the learned-rules file
+/// makes a learned allow, whatever a configured rule's id looks like
+/// (regression class `origin-by-rule-id`).
+#[test]
+fn a_verdict_names_its_origin_and_a_rule_id_cannot_claim_to_be_learned() {
+    let f = fixture();
+    let p = policy(&f);
+    let origin = |line: &str| p.check_shell(line).origin;
+    assert_eq!(origin("rm -rf src"), crate::VerdictOrigin::SeedList);
+    assert_eq!(origin("ls -l"), crate::VerdictOrigin::SeedList);
+    assert_eq!(origin("ls | sh"), crate::VerdictOrigin::BuiltIn);
+
+    let mut s = settings(&f);
+    s.extra_rules.push(RulesSource::configured(
+        "config:security.rules",
+        "rules:\n  - id: learned.allow.1\n    when: { argv: [make, test] }\n    decision: allow\n    reason: looks learned\n",
+    ));
+    let configured = Policy::load(s).unwrap().check_shell("make test");
+    assert_eq!(configured.decision, Decision::Allow);
+    assert_eq!(configured.rule, "learned.allow.1");
+    assert_eq!(configured.origin, crate::VerdictOrigin::Configured);
+    assert!(!configured.is_learned_allow());
+
+    let mut s = settings(&f);
+    s.extra_rules.push(RulesSource::learned(
+        "learned.yaml",
+        render_learned_rules(&[LearnedRule {
+            argv: vec!["make".into(), "test".into()],
+            decision: Decision::Allow,
+            note: String::new(),
+        }]),
+    ));
+    let learned = Policy::load(s).unwrap().check_shell("make test");
+    assert_eq!(learned.origin, crate::VerdictOrigin::Learned);
+    assert!(learned.is_learned_allow());
+}
+
 #[test]
 fn a_failing_example_names_the_rule_and_the_example() {
     let f = fixture();
@@ -292,6 +330,7 @@ fn a_failing_example_names_the_rule_and_the_example() {
     s.extra_rules.push(RulesSource {
         name: "config:security.rules".into(),
         text: "rules:\n  - id: my.rule\n    program: ls\n    when: { options: [recursive] }\n    decision: ask\n    reason: r\n    match: [\"ls -l\"]\n".into(),
+        origin: crate::VerdictOrigin::Configured,
     });
     match Policy::load(s) {
         Err(PolicyError::ExampleFailed { rule, example, .. }) => {
@@ -327,6 +366,7 @@ fn a_learned_rule_for_an_unknown_program_keeps_its_path_checks() {
             decision: Decision::Allow,
             note: String::new(),
         }]),
+        origin: crate::VerdictOrigin::Learned,
     });
     let secret = f.root.join("home/.ssh/id_rsa");
     let v = Policy::load(s)

@@ -3,12 +3,38 @@
 
 use std::path::PathBuf;
 
+use crate::VerdictOrigin;
+
 /// An extra rules document (YAML, same format as the built-in rules file), with a
 /// name used in load errors (usually its path).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RulesSource {
     pub name: String,
     pub text: String,
+    /// [`VerdictOrigin::Configured`] for `security.rules`,
+    /// [`VerdictOrigin::Learned`] for the learned-rules file: verdicts its
+    /// rules decide carry it.
+    pub origin: VerdictOrigin,
+}
+
+impl RulesSource {
+    /// A document the person configured (`security.rules`).
+    pub fn configured(name: impl Into<String>, text: impl Into<String>) -> RulesSource {
+        RulesSource {
+            name: name.into(),
+            text: text.into(),
+            origin: VerdictOrigin::Configured,
+        }
+    }
+
+    /// The learned-rules file (the person's "always"/"never" answers).
+    pub fn learned(name: impl Into<String>, text: impl Into<String>) -> RulesSource {
+        RulesSource {
+            name: name.into(),
+            text: text.into(),
+            origin: VerdictOrigin::Learned,
+        }
+    }
 }
 
 /// Inputs of the policy. See docs/DESIGN.md "Policy".

@@ -40,6 +40,7 @@ fn with_learned(fixture: &Fixture, rules: &[LearnedRule]) -> Policy {
     settings.extra_rules.push(RulesSource {
         name: "learned-rules.yaml".into(),
         text: render_learned_rules(rules),
+        origin: leash_policy::VerdictOrigin::Learned,
     });
     Policy::load(settings).unwrap_or_else(|err| {
         panic!(
@@ -179,6 +180,7 @@ fn with_extra_rules(fixture: &Fixture, name: &str, text: &str) -> Result<Policy,
     settings.extra_rules.push(RulesSource {
         name: name.into(),
         text: text.into(),
+        origin: leash_policy::VerdictOrigin::Configured,
     });
     Policy::load(settings)
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use leash_core::{CommandRequest, CommandRunner};
+use leash_core::{CommandRequest, CommandRunner, CommandStatus};
 
 use crate::definition::{ContextStep, DEFAULT_CONTEXT_CHARS, Each, VerdictRule};
 use crate::error::SkillError;
@@ -75,24 +75,28 @@ pub fn gather(
                 cwd: workspace.to_path_buf(),
                 job_id,
             })?;
-            let (text, ok) = match (&report.outcome, &report.not_run) {
-                (Some(outcome), _) => {
+            let (text, ok) = match &report.status {
+                CommandStatus::Ran(outcome) => {
                     let mut text = outcome.stdout.render_text();
                     if text.trim().is_empty() {
                         text = outcome.stderr.render_text();
                     }
                     (text, outcome.status == leash_sandbox::ExitKind::Exited(0))
                 }
-                (None, Some(reason)) => (
+                CommandStatus::NotRun { reason, .. } => (
                     format!("(not run: {reason:?}: {})", report.verdict.reason),
                     false,
                 ),
-                (None, None) => ("(not run)".to_owned(), false),
+                CommandStatus::Failed { .. } => (
+                    format!("(not run: SandboxFailed: {})", report.verdict.reason),
+                    false,
+                ),
+                CommandStatus::Performed => ("(not run)".to_owned(), false),
             };
             let settles = step
                 .verdict_if
                 .as_ref()
-                .filter(|rule| report.outcome.is_some() && fires(rule, &text))
+                .filter(|rule| report.outcome().is_some() && fires(rule, &text))
                 .map(|rule| {
                     (
                         rule.verdict.clone(),

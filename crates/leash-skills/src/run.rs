@@ -7,6 +7,7 @@
 //! `skill.answer` (or `model.unparseable`), the records of every action, and
 //! `job.finished` with the report.
 
+use leash_store::AuditKind;
 use std::time::Instant;
 
 use leash_core::Engine;
@@ -102,7 +103,7 @@ pub fn run_skill(
     let runner = engine.runner(approver);
     engine.audit.append(
         job.job_id,
-        "job.started",
+        AuditKind::JobStarted,
         json!({
             "task": job.request,
             "skill": skill.name,
@@ -206,7 +207,7 @@ pub fn run_skill(
         report.actions += 1;
         match &result {
             ActionResult::Command { report: r, .. } | ActionResult::FileWrite { report: r, .. } => {
-                if r.not_run.is_none() {
+                if r.carried_out() {
                     report.executed += 1;
                 } else {
                     report.not_run += 1;
@@ -239,9 +240,11 @@ fn finish(
     job: &SkillJob<'_>,
     report: SkillReport,
 ) -> Result<SkillReport, SkillError> {
-    engine
-        .audit
-        .append(job.job_id, "job.finished", serde_json::to_value(&report)?)?;
+    engine.audit.append(
+        job.job_id,
+        AuditKind::JobFinished,
+        serde_json::to_value(&report)?,
+    )?;
     engine.audit.flush()?;
     Ok(report)
 }
@@ -404,7 +407,7 @@ fn ask(
         let answer = Answer::Placed(placed);
         engine.audit.append(
             job.job_id,
-            "skill.answer",
+            AuditKind::SkillAnswer,
             json!({"skill": report.skill, "answer": answer}),
         )?;
         return Ok(Ok(answer));
@@ -413,7 +416,7 @@ fn ask(
     if let Ok(answer) = &answer {
         engine.audit.append(
             job.job_id,
-            "skill.answer",
+            AuditKind::SkillAnswer,
             json!({"skill": report.skill, "answer": answer}),
         )?;
     }
@@ -437,7 +440,7 @@ fn ask_once(
         report.steps += 1;
         engine.audit.append(
             job.job_id,
-            "model.prompt",
+            AuditKind::ModelPrompt,
             json!({"step": report.steps, "attempt": attempt, "messages": messages.len(),
                    "bytes": messages.iter().map(|m| m.content.len()).sum::<usize>()}),
         )?;
@@ -455,7 +458,7 @@ fn ask_once(
             Err(err) => {
                 engine.audit.append(
                     job.job_id,
-                    "model.error",
+                    AuditKind::ModelError,
                     json!({"step": report.steps, "error": err.to_string(),
                            "elapsed_ms": started.elapsed().as_millis() as u64}),
                 )?;
@@ -464,7 +467,7 @@ fn ask_once(
         };
         engine.audit.append(
             job.job_id,
-            "model.output",
+            AuditKind::ModelOutput,
             json!({
                 "step": report.steps,
                 "attempt": attempt,
@@ -480,7 +483,7 @@ fn ask_once(
             Err(err) => {
                 engine.audit.append(
                     job.job_id,
-                    "model.unparseable",
+                    AuditKind::ModelUnparseable,
                     json!({"step": report.steps, "error": err, "raw": generation.text}),
                 )?;
                 messages.push(ChatMessage {

@@ -4,6 +4,7 @@
 //! `cargo bench -p leash-store --bench audit_append`.
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
+use leash_store::AuditKind;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -29,7 +30,7 @@ fn appends_per_second(dir: &Path, durability: Durability) -> (u64, f64) {
     while start.elapsed() < BUDGET {
         log.append(
             Some(7),
-            "action.decided",
+            AuditKind::CommandDecision,
             json!({"argv": ["ls", "-la", "/tmp"], "decision": "allow", "rule": "whitelist:ls", "n": appended}),
         )
         .expect("append");

@@ -50,6 +50,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
+use leash_protocol::AuditKind;
+use leash_protocol::audit::AuditPayload;
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::audit_record::AuditRecord;
@@ -180,7 +182,7 @@ impl AuditLog {
     pub fn append(
         &self,
         job_id: Option<i64>,
-        kind: &str,
+        kind: AuditKind,
         payload: serde_json::Value,
     ) -> Result<AuditRecord, StoreError> {
         let mut records = self.append_group(vec![AuditEntry::new(job_id, kind, payload)])?;
@@ -188,6 +190,15 @@ impl AuditLog {
             path: self.db_path.clone(),
             what: "an append returned no record".to_owned(),
         })
+    }
+
+    /// Appends one record with a typed payload (see [`AuditEntry::typed`]).
+    pub fn append_typed<P: AuditPayload>(
+        &self,
+        job_id: Option<i64>,
+        payload: &P,
+    ) -> Result<AuditRecord, StoreError> {
+        self.append(job_id, P::KIND, payload.to_value())
     }
 
     /// Appends several records as one unit, in order, with nothing between
@@ -256,7 +267,7 @@ impl AuditLog {
     pub fn hold(
         &self,
         job_id: Option<i64>,
-        kind: &str,
+        kind: AuditKind,
         payload: serde_json::Value,
     ) -> Result<(), StoreError> {
         if !self.writable {
@@ -273,6 +284,15 @@ impl AuditLog {
             self.append_group(Vec::new())?;
         }
         Ok(())
+    }
+
+    /// [`AuditLog::hold`] with a typed payload.
+    pub fn hold_typed<P: AuditPayload>(
+        &self,
+        job_id: Option<i64>,
+        payload: &P,
+    ) -> Result<(), StoreError> {
+        self.hold(job_id, P::KIND, payload.to_value())
     }
 
     /// How many records are held for the next durable point.
@@ -464,7 +484,7 @@ pub(crate) fn write_records(
             seq,
             at.clone(),
             entry.job_id,
-            &entry.kind,
+            entry.kind.as_str(),
             entry.payload,
             &prev_hash,
         );

@@ -3,6 +3,9 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use leash_protocol::AuditKind;
+use leash_protocol::audit::AuditPayload;
+
 use crate::canonical::canonical_json;
 
 /// The `prev_hash` of the first record: 64 zeros.
@@ -54,6 +57,26 @@ impl AuditRecord {
         };
         record.hash = record.compute_hash();
         record
+    }
+
+    /// The record's kind, when it is one this leash knows (a record written
+    /// by another version may carry a kind this one does not).
+    pub fn audit_kind(&self) -> Option<AuditKind> {
+        self.kind.parse().ok()
+    }
+
+    /// Whether the record is of `kind`.
+    pub fn is(&self, kind: AuditKind) -> bool {
+        self.kind == kind.as_str()
+    }
+
+    /// The payload as `P`, when the record is of `P`'s kind and has its shape.
+    pub fn payload_as<P: AuditPayload>(&self) -> Option<P> {
+        if self.is(P::KIND) {
+            P::from_value(&self.payload)
+        } else {
+            None
+        }
     }
 
     /// The hash this record should have, recomputed from its other fields.

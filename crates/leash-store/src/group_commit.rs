@@ -16,6 +16,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
+use leash_protocol::AuditKind;
+use leash_protocol::audit::AuditPayload;
+
 use crate::audit_record::AuditRecord;
 use crate::durability::MAX_GROUP_RECORDS;
 use crate::error::StoreError;
@@ -26,19 +29,24 @@ pub struct AuditEntry {
     /// The job it is about, if any.
     pub job_id: Option<i64>,
     /// The record kind, e.g. `command.started`.
-    pub kind: String,
+    pub kind: AuditKind,
     /// The record's data.
     pub payload: serde_json::Value,
 }
 
 impl AuditEntry {
     /// An entry for `append_group`.
-    pub fn new(job_id: Option<i64>, kind: impl Into<String>, payload: serde_json::Value) -> Self {
+    pub fn new(job_id: Option<i64>, kind: AuditKind, payload: serde_json::Value) -> Self {
         AuditEntry {
             job_id,
-            kind: kind.into(),
+            kind,
             payload,
         }
+    }
+
+    /// An entry with a typed payload, written as its kind.
+    pub fn typed<P: AuditPayload>(job_id: Option<i64>, payload: &P) -> Self {
+        AuditEntry::new(job_id, P::KIND, payload.to_value())
     }
 }
 
@@ -185,7 +193,7 @@ mod tests {
     fn request(ticket: u64, n: usize) -> Request {
         Request {
             ticket,
-            entries: vec![AuditEntry::new(None, "t", serde_json::Value::Null); n],
+            entries: vec![AuditEntry::new(None, AuditKind::Notify, serde_json::Value::Null); n],
         }
     }
 

@@ -7,104 +7,14 @@
 //! claiming a trigger file, taking the next job — live in `job_queue.rs`.
 
 use rusqlite::{OptionalExtension, Row, params};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::{SqliteResultExt, StoreError};
 use crate::store::Store;
 use crate::timestamp::now_rfc3339;
 
-/// Where a job is in its life. Ordered as a job moves through it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobState {
-    /// Durable, waiting for a worker.
-    Queued,
-    /// A worker has it.
-    Running,
-    /// A worker has it and is waiting for a person to answer an approval.
-    WaitingApproval,
-    /// Finished; `result` says how.
-    Done,
-    /// Gave up; `result` says why.
-    Failed,
-    /// Cancelled by a person.
-    Cancelled,
-    /// The daemon died while the job ran. Re-queued (back to `Queued`) at most
-    /// the configured number of times; otherwise it stays here, ended.
-    Interrupted,
-}
-
-impl JobState {
-    /// Every state, in order.
-    pub const ALL: [JobState; 7] = [
-        JobState::Queued,
-        JobState::Running,
-        JobState::WaitingApproval,
-        JobState::Done,
-        JobState::Failed,
-        JobState::Cancelled,
-        JobState::Interrupted,
-    ];
-
-    /// The spelling stored in the database and shown to people.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobState::Queued => "queued",
-            JobState::Running => "running",
-            JobState::WaitingApproval => "waiting_approval",
-            JobState::Done => "done",
-            JobState::Failed => "failed",
-            JobState::Cancelled => "cancelled",
-            JobState::Interrupted => "interrupted",
-        }
-    }
-
-    /// Parses the stored spelling.
-    pub fn parse(text: &str) -> Option<JobState> {
-        JobState::ALL
-            .into_iter()
-            .find(|state| state.as_str() == text)
-    }
-
-    /// Whether the job will never change state again.
-    pub fn is_final(self) -> bool {
-        match self {
-            JobState::Queued
-            | JobState::Running
-            | JobState::WaitingApproval
-            | JobState::Interrupted => false,
-            JobState::Done | JobState::Failed | JobState::Cancelled => true,
-        }
-    }
-
-    /// Whether a worker holds the job (it is being worked on right now).
-    pub fn is_active(self) -> bool {
-        match self {
-            JobState::Running | JobState::WaitingApproval => true,
-            JobState::Queued
-            | JobState::Interrupted
-            | JobState::Done
-            | JobState::Failed
-            | JobState::Cancelled => false,
-        }
-    }
-
-    /// The closed transition table. Everything not listed is refused.
-    pub fn can_become(self, next: JobState) -> bool {
-        use JobState::{Cancelled, Done, Failed, Interrupted, Queued, Running, WaitingApproval};
-        match self {
-            Queued => matches!(next, Running | Cancelled | Failed),
-            Running => matches!(
-                next,
-                WaitingApproval | Done | Failed | Cancelled | Interrupted
-            ),
-            WaitingApproval => matches!(next, Running | Done | Failed | Cancelled | Interrupted),
-            // Re-queued after a crash, or given up on by a person.
-            Interrupted => matches!(next, Queued | Cancelled | Failed),
-            Done | Failed | Cancelled => false,
-        }
-    }
-}
+use leash_protocol::ExecutionMode;
+pub use leash_protocol::JobState;
 
 /// What a trigger hands over to become a job.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -120,7 +30,8 @@ pub struct NewJob {
     pub prompt: String,
     /// Trigger data shown to the model as untrusted (`{"label", "text"}`).
     pub payload: Option<serde_json::Value>,
-    pub mode: Option<String>,
+    /// Parsed from its stored spelling when the row is read.
+    pub mode: Option<ExecutionMode>,
     pub workspace: Option<String>,
     /// File triggers: where the trigger file is.
     pub file_path: Option<String>,
@@ -139,7 +50,8 @@ pub struct Job {
     pub dedup_key: Option<String>,
     pub prompt: String,
     pub payload: Option<serde_json::Value>,
-    pub mode: Option<String>,
+    /// Parsed from its stored spelling when the row is read.
+    pub mode: Option<ExecutionMode>,
     pub workspace: Option<String>,
     pub file_path: Option<String>,
     /// How many times a worker took the job.
@@ -337,7 +249,7 @@ pub(crate) fn insert_job_row(
             job.priority,
             job.dedup_key,
             job.prompt,
-            job.mode,
+            job.mode.map(ExecutionMode::as_str),
             job.workspace,
             job.payload.as_ref().map(serde_json::Value::to_string),
             job.file_path,
@@ -410,6 +322,17 @@ impl RawJob {
                     ))
                 })
         };
+        let mode = self
+            .mode
+            .map(|text| {
+                ExecutionMode::parse(&text).ok_or_else(|| {
+                    corrupt(format!(
+                        "job {} has unknown execution mode {text:?}",
+                        self.id
+                    ))
+                })
+            })
+            .transpose()?;
         let result = json("result", self.result)?;
         let payload = json("payload", self.payload)?;
         Ok(Job {
@@ -423,7 +346,7 @@ impl RawJob {
             dedup_key: self.dedup_key,
             prompt: self.prompt,
             payload,
-            mode: self.mode,
+            mode,
             workspace: self.workspace,
             file_path: self.file_path,
             attempts: self.attempts,

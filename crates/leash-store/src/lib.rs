@@ -38,6 +38,7 @@ pub use grants::{Grant, GrantScope, NewGrant};
 pub use group_commit::AuditEntry;
 pub use job_queue::{Admission, AdmitError, RecoveredJob};
 pub use jobs::{Job, JobState, NewJob};
+pub use leash_protocol::AuditKind;
 pub use migrations::{MIGRATIONS, Migration, SCHEMA_VERSION};
 pub use reconcile::RECOVERED_KIND;
 pub use refused_shapes::{NewRefusedShape, RefusedShape};

@@ -21,9 +21,10 @@ use crate::group_commit::AuditEntry;
 use crate::mirror_files::{MirrorFile, file_tail, read_lines, rotated_files};
 use crate::mirror_writer::{MirrorUndo, MirrorWriter};
 use crate::timestamp::now_rfc3339;
+use leash_protocol::AuditKind;
 
 /// The kind of the record that notes a repair in the chain itself.
-pub const RECOVERED_KIND: &str = "audit.recovered";
+pub const RECOVERED_KIND: &str = AuditKind::AuditRecovered.as_str();
 
 /// Runs the open-time reconciliation in one `BEGIN IMMEDIATE` transaction.
 pub(crate) fn reconcile(
@@ -67,7 +68,7 @@ pub(crate) fn reconcile(
     }
     let mut undos: Vec<MirrorUndo> = Vec::new();
     for repair in repairs {
-        let entry = AuditEntry::new(None, RECOVERED_KIND, repair);
+        let entry = AuditEntry::new(None, AuditKind::AuditRecovered, repair);
         let (_, undo) = write_records(&tx, db_path, Some(&mut *mirror), vec![entry])?;
         undos.extend(undo);
     }

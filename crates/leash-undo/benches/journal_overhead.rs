@@ -19,6 +19,7 @@
 //! Run with `cargo bench -p leash-undo --bench journal_overhead`.
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
+use leash_store::AuditKind;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,7 +37,7 @@ struct Bench {
     audit: AuditLog,
 }
 
-fn record(kind: &str) -> AuditEntry {
+fn record(kind: AuditKind) -> AuditEntry {
     AuditEntry::new(None, kind, serde_json::json!({"bench": true}))
 }
 
@@ -49,7 +50,7 @@ impl Bench {
         &self,
         target: &Path,
         mode: WriteMode,
-        kind: Option<&str>,
+        kind: Option<AuditKind>,
         own_sync: bool,
         action: &mut dyn FnMut(&Barrier<'_>),
     ) {
@@ -184,7 +185,7 @@ fn main() {
                 write_atomically(&plain_file, &content(i), &plain);
                 bench
                     .audit
-                    .append_group(vec![record("file.written")])
+                    .append_group(vec![record(AuditKind::FileWritten)])
                     .unwrap();
             },
             |i| {
@@ -192,7 +193,7 @@ fn main() {
                 bench.journaled(
                     &journaled_file,
                     WriteMode::NewInode,
-                    Some("file.written"),
+                    Some(AuditKind::FileWritten),
                     true,
                     &mut |b| write_atomically(&journaled_file, &c, b),
                 );
@@ -229,7 +230,7 @@ fn main() {
             |i| {
                 bench
                     .audit
-                    .append_group(vec![record("command.started")])
+                    .append_group(vec![record(AuditKind::CommandStarted)])
                     .unwrap();
                 run(&["sed", "-i", flip(i), "plain.txt"], &ws);
             },
@@ -238,7 +239,7 @@ fn main() {
                 bench.journaled(
                     &target,
                     WriteMode::of_program("sed"),
-                    Some("command.started"),
+                    Some(AuditKind::CommandStarted),
                     false,
                     &mut |_| run(&["sed", "-i", flip(i), "journaled.txt"], &ws),
                 );
@@ -257,7 +258,7 @@ fn main() {
             |_| {
                 bench
                     .audit
-                    .append_group(vec![record("command.started")])
+                    .append_group(vec![record(AuditKind::CommandStarted)])
                     .unwrap();
                 run(&["touch", "plain.big"], &ws);
             },
@@ -266,7 +267,7 @@ fn main() {
                 bench.journaled(
                     &target,
                     WriteMode::of_program("touch"),
-                    Some("command.started"),
+                    Some(AuditKind::CommandStarted),
                     false,
                     &mut |_| run(&["touch", "journaled.big"], &ws),
                 );

@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
-use leash_store::{AuditLog, JobState, Store, UndoAction, UndoState};
+use leash_store::{AuditKind, AuditLog, JobState, Store, UndoAction, UndoState};
 use serde::Serialize;
 use serde_json::json;
 
@@ -135,7 +135,7 @@ impl Journal {
         drop(store);
         if report.entries_removed > 0 || report.objects_removed > 0 {
             audit
-                .append(None, "undo.gc", json!(report))
+                .append(None, AuditKind::UndoGc, json!(report))
                 .map_err(UndoError::Audit)?;
         }
         Ok(report)

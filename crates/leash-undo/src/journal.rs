@@ -6,6 +6,7 @@
 //! recorded and it becomes `done`. A crash between the two leaves it
 //! `not_started`, which undo skips unless told to restore it anyway.
 
+use leash_store::AuditKind;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -117,7 +118,7 @@ impl Pending {
     /// (grouped with its own next record, e.g. `command.started`) and hands
     /// back its seq with [`Pending::set_audit_seq`].
     pub fn record(&self) -> AuditEntry {
-        AuditEntry::new(self.job_id, "undo.journaled", self.payload.clone())
+        AuditEntry::new(self.job_id, AuditKind::UndoJournaled, self.payload.clone())
     }
 
     /// Links the entry to its `undo.journaled` record.

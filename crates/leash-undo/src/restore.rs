@@ -11,6 +11,7 @@
 //! - Restoring is idempotent per path: a path already back at its pre-image
 //!   is left alone, so an undo interrupted by a crash can simply be re-run.
 
+use leash_store::AuditKind;
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::fs::{FileTimes, OpenOptions};
@@ -140,7 +141,7 @@ pub fn undo(
         audit
             .append(
                 job_id,
-                "undo.started",
+                AuditKind::UndoStarted,
                 json!({
                     "selection": format!("{selection:?}"),
                     "entries": entries.iter().map(|e| e.id).collect::<Vec<_>>(),
@@ -341,7 +342,7 @@ fn undo_entry(
             audit
                 .append(
                     entry.job_id,
-                    "undo.refused",
+                    AuditKind::UndoRefused,
                     json!({"entry": entry.id, "path": path.to_string_lossy(), "what": what}),
                 )
                 .map_err(UndoError::Audit)?;
@@ -387,7 +388,7 @@ fn undo_entry(
     audit
         .append(
             entry.job_id,
-            "undo.restored",
+            AuditKind::UndoRestored,
             json!({
                 "entry": entry.id,
                 "changes": result.changes,

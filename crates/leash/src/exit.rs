@@ -14,6 +14,20 @@ pub fn failure() -> ExitCode {
     ExitCode::from(1)
 }
 
+/// A foreground job's status: success only when it ended `done`.
+pub fn for_job_state(state: leash_store::JobState) -> ExitCode {
+    use leash_store::JobState;
+    match state {
+        JobState::Done => success(),
+        JobState::Queued
+        | JobState::Running
+        | JobState::WaitingApproval
+        | JobState::Failed
+        | JobState::Cancelled
+        | JobState::Interrupted => failure(),
+    }
+}
+
 /// Bad input: invalid config, bad arguments.
 pub fn usage() -> ExitCode {
     ExitCode::from(2)

@@ -10,9 +10,9 @@ use leash_config::LoadedConfig;
 use leash_core::agent::JobEnd;
 use leash_core::approval::Approver;
 use leash_core::{BackendPool, Engine, StepKind, model_name_for};
-use leash_llm::{Backend, Role};
+use leash_llm::Backend;
 use leash_skills::{Route, SkillJob, SkillReport, SkillSet, SkillSettings, route, run_skill};
-use leash_store::{JobState, Store};
+use leash_store::Store;
 use serde_json::json;
 
 use crate::escape::escape_text;
@@ -140,10 +140,12 @@ fn run_through_skill(ctx: &mut AskContext<'_>) -> anyhow::Result<Option<ExitCode
 }
 
 fn audit_route(engine: &Engine, job_id: i64, skill: Option<&str>, why: &str) -> anyhow::Result<()> {
-    engine.audit.append(
+    engine.audit.append_typed(
         Some(job_id),
-        "job.routed",
-        json!({"skill": skill.unwrap_or(leash_skills::NONE), "why": why}),
+        &leash_protocol::audit::JobRouted {
+            skill: skill.unwrap_or(leash_skills::NONE).to_owned(),
+            why: why.to_owned(),
+        },
     )?;
     Ok(())
 }
@@ -156,20 +158,13 @@ fn finish(
     report: &SkillReport,
 ) -> anyhow::Result<ExitCode> {
     for (position, message) in report.conversation.iter().enumerate() {
-        let role = match message.role {
-            Role::System => "system",
-            Role::User => "user",
-            Role::Assistant => "assistant",
-        };
+        let role = message.role.as_str();
         store.put_message(job_id, i64::try_from(position)?, role, &message.content)?;
     }
     let result = serde_json::to_value(report)?;
-    let (state, code) = match &report.end {
-        JobEnd::Done => (JobState::Done, exit::success()),
-        JobEnd::StepLimit | JobEnd::Failed { .. } | JobEnd::Stopped { .. } => {
-            (JobState::Failed, exit::failure())
-        }
-    };
+    // A skill never stops from outside, so nobody asked to cancel it.
+    let state = report.end.final_state(false);
+    let code = exit::for_job_state(state);
     store.set_job_state(job_id, state, Some(&result))?;
     if global.json {
         println!(

@@ -4,6 +4,7 @@
 //! must make `leash audit verify` exit 1 and name the first bad seq.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use leash_store::AuditKind;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -70,7 +71,7 @@ impl Fixture {
         for i in 0..RECORDS {
             log.append(
                 Some(1),
-                "test.event",
+                AuditKind::Notify,
                 json!({"i": i, "argv": ["ls", "-la"], "decision": "allow"}),
             )
             .unwrap();
@@ -368,7 +369,7 @@ fn tail_prints_the_last_records_as_text_and_json_lines() {
         .collect();
     assert_eq!(seqs, vec![RECORDS - 2, RECORDS - 1, RECORDS]);
     assert!(
-        stdout.contains("test.event") && stdout.contains("job 1"),
+        stdout.contains("notify") && stdout.contains("job 1"),
         "{stdout}"
     );
 
@@ -408,7 +409,7 @@ fn tail_follow_prints_records_as_they_are_appended() {
     assert_eq!(seq_of(first), RECORDS);
     fixture
         .open_log()
-        .append(None, "test.late", json!({"late": true}))
+        .append(None, AuditKind::Notify, json!({"late": true}))
         .unwrap();
     let next = lines.recv_timeout(Duration::from_secs(20));
     child.kill().unwrap();

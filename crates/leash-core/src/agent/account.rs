@@ -50,7 +50,7 @@ pub fn account(step: u32, label: &str, result: &ActionResult) -> ActionAccount {
         ActionResult::Notified(_) | ActionResult::Rejected { .. } => None,
     };
     let output = match result {
-        ActionResult::Command { argv, report } => report.outcome.as_ref().and_then(|o| {
+        ActionResult::Command { argv, report } => report.outcome().and_then(|o| {
             let mut text = output_text(&o.stdout, argv);
             let err = output_text(&o.stderr, argv);
             if !err.is_empty() {

@@ -21,6 +21,7 @@
 //! directory and is renamed into place, so a symlink at the target is replaced,
 //! never followed.
 
+use leash_store::AuditKind;
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
@@ -30,7 +31,7 @@ use leash_store::AuditEntry;
 use leash_undo::Barrier;
 use serde_json::json;
 
-use crate::command_runner::{CommandReport, CommandRequest, CommandRunner};
+use crate::command_runner::{CommandReport, CommandRequest, CommandRunner, Judged};
 use crate::error::EngineError;
 
 /// What became of one action.
@@ -94,10 +95,10 @@ pub fn perform(
             cwd: scope.workspace.clone(),
             job_id: scope.job_id,
         };
-        let mut report = runner.judge_verdict(&request, verdict)?;
-        if report.not_run.is_none() {
-            runner.execute(&request, &mut report)?;
-        }
+        let report = match runner.judge_verdict(&request, verdict)? {
+            Judged::Cleared(cleared) => runner.execute(cleared)?,
+            Judged::Stopped(report) => report,
+        };
         Ok(ActionResult::Command { argv, report })
     };
     match action {
@@ -163,26 +164,23 @@ pub fn perform(
                 cwd: scope.workspace.clone(),
                 job_id: scope.job_id,
             };
-            let mut report = runner.judge_verdict(&request, verdict)?;
             let target = scope.workspace.join(&write.path);
-            let written = if report.not_run.is_none() {
-                runner.with_control_check(
-                    &request,
-                    &mut report,
+            let (report, written) = match runner.judge_verdict(&request, verdict)? {
+                Judged::Cleared(cleared) => runner.with_control_check(
+                    cleared,
                     |barrier| write_atomically(&target, write.content.as_bytes(), barrier),
                     |result| {
                         AuditEntry::new(
                             scope.job_id,
-                            "file.written",
+                            AuditKind::FileWritten,
                             match result {
                                 Ok(bytes) => json!({"path": target, "bytes": bytes}),
                                 Err(error) => json!({"path": target, "error": error}),
                             },
                         )
                     },
-                )?
-            } else {
-                Err("not written".to_owned())
+                )?,
+                Judged::Stopped(report) => (report, Err("not written".to_owned())),
             };
             Ok(ActionResult::FileWrite {
                 path: write.path.clone(),
@@ -193,7 +191,7 @@ pub fn perform(
         Action::Notify(text) => {
             runner
                 .audit
-                .append(scope.job_id, "notify", json!({"text": text}))?;
+                .append(scope.job_id, AuditKind::Notify, json!({"text": text}))?;
             on_notify(text);
             Ok(ActionResult::Notified(text.clone()))
         }

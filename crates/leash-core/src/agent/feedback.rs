@@ -14,7 +14,7 @@ use leash_sandbox::{Captured, ExitKind};
 use super::actions::ActionResult;
 use super::context::untrusted_block;
 use super::ls_times::strip_ls_times;
-use crate::command_runner::{CommandReport, NotRunReason};
+use crate::command_runner::{CommandReport, CommandStatus, NotRunReason};
 
 /// Bytes of stdout/stderr per action the model sees.
 pub const OUTPUT_BYTES_PER_ACTION: usize = 2048;
@@ -60,19 +60,26 @@ fn not_run_text(report: &CommandReport) -> String {
     } else {
         format!(" Hint: {}", verdict.hint)
     };
-    match &report.not_run {
-        Some(NotRunReason::Denied) => format!(
+    let reason = match &report.status {
+        CommandStatus::NotRun { reason, .. } => *reason,
+        CommandStatus::Failed { error } => {
+            return format!("NOT RUN: the sandbox refused: {error}");
+        }
+        CommandStatus::Ran(_) | CommandStatus::Performed => return String::new(),
+    };
+    match reason {
+        NotRunReason::Denied => format!(
             "DENIED by the policy (rule {}): {}.{hint}",
             verdict.rule, verdict.reason
         ),
-        Some(NotRunReason::Refused) => super::refusals::refused_text(report),
-        Some(NotRunReason::ApprovalExpired) => {
+        NotRunReason::Refused => super::refusals::refused_text(report),
+        NotRunReason::ApprovalExpired => {
             "NOT RUN: it needed approval and nobody answered in time.".to_owned()
         }
-        Some(NotRunReason::NoApprover) => {
+        NotRunReason::NoApprover => {
             "NOT RUN: it needs a person's approval and nobody can be asked now.".to_owned()
         }
-        Some(NotRunReason::DryRun) => format!(
+        NotRunReason::DryRun => format!(
             "NOT RUN (dry run): it {} have run.",
             if report.gate == crate::GateOutcome::WouldAsk {
                 "would have needed approval to"
@@ -80,21 +87,16 @@ fn not_run_text(report: &CommandReport) -> String {
                 "would"
             }
         ),
-        Some(NotRunReason::AuditOnly) => "NOT RUN (audit-only mode): recorded.".to_owned(),
-        Some(NotRunReason::ApprovalVoid) => format!(
+        NotRunReason::AuditOnly => "NOT RUN (audit-only mode): recorded.".to_owned(),
+        NotRunReason::ApprovalVoid => format!(
             "NOT RUN: {}",
-            report.error.as_deref().unwrap_or("the approval is void")
+            report.error().unwrap_or("the approval is void")
         ),
-        Some(NotRunReason::SandboxFailed) => format!(
-            "NOT RUN: the sandbox refused: {}",
-            report.error.as_deref().unwrap_or("unknown error")
-        ),
-        None => String::new(),
     }
 }
 
 fn command_status(report: &CommandReport) -> String {
-    let Some(outcome) = &report.outcome else {
+    let Some(outcome) = report.outcome() else {
         return not_run_text(report);
     };
     let mut out = match &outcome.status {
@@ -114,7 +116,7 @@ pub(super) fn status_text(result: &ActionResult) -> String {
         ActionResult::Command { report, .. } => command_status(report),
         ActionResult::FileWrite {
             report, written, ..
-        } => match (report.not_run.is_none(), written) {
+        } => match (report.carried_out(), written) {
             (true, Ok(bytes)) => format!("written ({bytes} bytes)"),
             (true, Err(err)) => format!("FAILED: {err}"),
             (false, _) => not_run_text(report),
@@ -133,7 +135,7 @@ pub fn results_message(step: u32, results: &[(String, ActionResult)]) -> String 
             argv,
             report:
                 CommandReport {
-                    outcome: Some(outcome),
+                    status: CommandStatus::Ran(outcome),
                     ..
                 },
         } = result

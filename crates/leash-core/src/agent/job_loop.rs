@@ -16,6 +16,7 @@
 //! that was refused or failed is not carried out again in the same job, and
 //! a model that ran a command must read its RESULTS before it may say done.
 
+use leash_store::AuditKind;
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -36,7 +37,7 @@ use super::run_shapes::{command_shapes, workspace_entries};
 use super::system_prompt::runnable_programs;
 use crate::approval::Approver;
 use crate::backends::SwitchLog;
-use crate::command_runner::NotRunReason;
+use crate::command_runner::{CommandStatus, NotRunReason};
 use crate::engine::Engine;
 use crate::error::EngineError;
 
@@ -77,6 +78,22 @@ pub enum JobEnd {
     /// Stopped from outside before it ended (cancelled, daemon stopping);
     /// checked before every step and every action.
     Stopped { reason: String },
+}
+
+impl JobEnd {
+    /// The state a job that ended like this is left in — the one mapping
+    /// `leash ask`, the daemon's worker and its skill jobs share. A job
+    /// stopped from outside is `cancelled` when a person asked for that,
+    /// else `interrupted` (the daemon re-queues it at its next start).
+    pub fn final_state(&self, cancel_requested: bool) -> leash_store::JobState {
+        use leash_store::JobState;
+        match self {
+            JobEnd::Done => JobState::Done,
+            JobEnd::StepLimit | JobEnd::Failed { .. } => JobState::Failed,
+            JobEnd::Stopped { .. } if cancel_requested => JobState::Cancelled,
+            JobEnd::Stopped { .. } => JobState::Interrupted,
+        }
+    }
 }
 
 /// What a job did.
@@ -157,7 +174,7 @@ pub fn run_job(
     // makes them durable in its own transaction (`AuditLog::hold`).
     engine.audit.hold(
         job.job_id,
-        "job.started",
+        AuditKind::JobStarted,
         json!({
             "task": job.task,
             "payload": job.payload.as_ref().map(|(label, text)| json!({"label": label, "bytes": text.len()})),
@@ -287,10 +304,13 @@ pub fn run_job(
                 (None, _) => perform(&runner, &scope, action, step, n, &mut notify)?,
             };
             if let ActionResult::Rejected { why } = &result {
-                engine.audit.append(
+                engine.audit.append_typed(
                     job.job_id,
-                    "action.rejected",
-                    json!({"step": step, "action": label(action), "reason": why}),
+                    &leash_protocol::audit::ActionRejected {
+                        step,
+                        action: label(action),
+                        reason: why.clone(),
+                    },
                 )?;
             }
             if repeat {
@@ -303,7 +323,7 @@ pub fn run_job(
                 done_before.entry(key).or_insert(step);
             }
             if matches!(action, Action::Run { .. })
-                && matches!(&result, ActionResult::Command { report: r, .. } if r.outcome.is_some())
+                && matches!(&result, ActionResult::Command { report: r, .. } if r.outcome().is_some())
             {
                 ran_a_command = true;
             }
@@ -313,7 +333,7 @@ pub fn run_job(
             match &result {
                 ActionResult::Command { report: r, .. }
                 | ActionResult::FileWrite { report: r, .. } => {
-                    if r.not_run.is_none() {
+                    if r.carried_out() {
                         report.executed += 1;
                     } else {
                         report.not_run += 1;
@@ -360,9 +380,11 @@ pub fn run_job(
         }
     }
     report.conversation = conversation.all();
-    engine
-        .audit
-        .append(job.job_id, "job.finished", serde_json::to_value(&report)?)?;
+    engine.audit.append(
+        job.job_id,
+        AuditKind::JobFinished,
+        serde_json::to_value(&report)?,
+    )?;
     engine.audit.flush()?;
     Ok(report)
 }
@@ -407,7 +429,7 @@ fn next_plan(
             );
             engine.audit.append(
                 job.job_id,
-                "model.skipped",
+                AuditKind::ModelSkipped,
                 json!({"step": step, "reason": reason}),
             )?;
             return Ok(Err(reason));
@@ -419,7 +441,7 @@ fn next_plan(
         let serialized = serde_json::to_string(&messages)?;
         engine.audit.hold(
             job.job_id,
-            "model.prompt",
+            AuditKind::ModelPrompt,
             json!({
                 "step": step,
                 "attempt": attempt,
@@ -451,7 +473,7 @@ fn next_plan(
                 let reason = format!("the model failed: {err}");
                 engine.audit.append(
                     job.job_id,
-                    "model.error",
+                    AuditKind::ModelError,
                     json!({"step": step, "attempt": attempt, "error": err.to_string(), "elapsed_ms": started.elapsed().as_millis() as u64}),
                 )?;
                 return Ok(Err(reason));
@@ -459,7 +481,7 @@ fn next_plan(
         };
         engine.audit.hold(
             job.job_id,
-            "model.output",
+            AuditKind::ModelOutput,
             json!({
                 "step": step,
                 "attempt": attempt,
@@ -478,7 +500,7 @@ fn next_plan(
             Ok(parsed) => {
                 engine.audit.hold(
                     job.job_id,
-                    "model.plan",
+                    AuditKind::ModelPlan,
                     json!({
                         "step": step,
                         "plan": parsed.plan,
@@ -514,7 +536,7 @@ fn next_plan(
             Err(err) => {
                 engine.audit.append(
                     job.job_id,
-                    "model.unparseable",
+                    AuditKind::ModelUnparseable,
                     json!({"step": step, "attempt": attempt, "error": err.to_string(), "raw": generation.text}),
                 )?;
                 // Unparseable output is never guessed at: re-ask with the
@@ -543,7 +565,7 @@ fn audit_switches(
     for switch in switches.map(SwitchLog::drain).unwrap_or_default() {
         engine.audit.hold(
             job.job_id,
-            "backend.switch",
+            AuditKind::BackendSwitch,
             json!({"from": switch.from, "to": switch.to, "error": switch.error}),
         )?;
     }
@@ -568,7 +590,7 @@ fn shell_line_action(
         None => {
             engine.audit.append(
                 job.job_id,
-                "command.decision",
+                AuditKind::CommandDecision,
                 json!({
                     "shell_line": line,
                     "decision": verdict.decision.as_str(),
@@ -598,24 +620,23 @@ fn merge_identical(actions: Vec<Action>) -> Vec<Action> {
 /// it was refused (by the policy or a person) or it failed. A dry run or an
 /// audit-only record is neither.
 fn failure(result: &ActionResult) -> Option<&'static str> {
-    let refused = |report: &crate::CommandReport| match &report.not_run {
-        None => None,
-        Some(NotRunReason::Denied) => Some("the policy denied it"),
-        Some(NotRunReason::Refused) => Some("the person refused it"),
-        Some(NotRunReason::ApprovalExpired | NotRunReason::NoApprover) => {
-            Some("it was not approved")
-        }
-        Some(NotRunReason::SandboxFailed) => Some("it could not start"),
-        Some(NotRunReason::ApprovalVoid) => {
-            Some("what it would run changed after the person approved it")
-        }
-        Some(NotRunReason::DryRun | NotRunReason::AuditOnly) => None,
+    let refused = |report: &crate::CommandReport| match &report.status {
+        CommandStatus::Ran(_) | CommandStatus::Performed => None,
+        CommandStatus::NotRun { reason, .. } => match reason {
+            NotRunReason::Denied => Some("the policy denied it"),
+            NotRunReason::Refused => Some("the person refused it"),
+            NotRunReason::ApprovalExpired | NotRunReason::NoApprover => Some("it was not approved"),
+            NotRunReason::ApprovalVoid => {
+                Some("what it would run changed after the person approved it")
+            }
+            NotRunReason::DryRun | NotRunReason::AuditOnly => None,
+        },
+        CommandStatus::Failed { .. } => Some("it could not start"),
     };
     match result {
         ActionResult::Command { report, .. } => refused(report).or_else(|| {
             report
-                .outcome
-                .as_ref()
+                .outcome()
                 .filter(|o| !matches!(o.status, leash_sandbox::ExitKind::Exited(0)))
                 .map(|_| "it failed")
         }),
@@ -630,7 +651,7 @@ fn failure(result: &ActionResult) -> Option<&'static str> {
 /// Whether the action was carried out (ran, was written, was shown).
 fn carried_out(result: &ActionResult) -> bool {
     match result {
-        ActionResult::Command { report, .. } => report.outcome.is_some(),
+        ActionResult::Command { report, .. } => report.outcome().is_some(),
         ActionResult::FileWrite { written, .. } => written.is_ok(),
         ActionResult::Notified(_) | ActionResult::Rejected { .. } => false,
     }

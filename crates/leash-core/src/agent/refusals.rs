@@ -11,7 +11,7 @@ use crate::command_runner::{CommandReport, NotRunReason};
 /// The person's reason for refusing `report`'s command, if they refused it
 /// and said why (and learning from refusals is on: see `refusal_memory`).
 pub(super) fn person_reason(report: &CommandReport) -> Option<&str> {
-    match (&report.not_run, &report.approval) {
+    match (report.not_run(), &report.approval) {
         (
             Some(NotRunReason::Refused),
             Some(ApprovalOutcome::Answered {

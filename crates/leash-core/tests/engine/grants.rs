@@ -91,7 +91,11 @@ fn a_grant_runs_what_would_ask_and_is_audited() {
     let person = Person::new(ApprovalAnswer::No);
 
     let asked = run(&engine, &person, &["cat", "a.txt"]);
-    assert_eq!(asked.not_run, Some(NotRunReason::Refused), "no grant: asks");
+    assert_eq!(
+        asked.not_run(),
+        Some(NotRunReason::Refused),
+        "no grant: asks"
+    );
     assert_eq!(person.asked.load(Ordering::SeqCst), 1);
 
     let id = grant(
@@ -102,7 +106,7 @@ fn a_grant_runs_what_would_ask_and_is_audited() {
     let granted = run(&engine, &person, &["cat", "a.txt"]);
     assert_eq!(granted.grant, Some(id));
     assert_eq!(granted.gate, GateOutcome::Run);
-    assert!(granted.outcome.is_some(), "{granted:?}");
+    assert!(granted.outcome().is_some(), "{granted:?}");
     assert_eq!(person.asked.load(Ordering::SeqCst), 1, "nobody was asked");
     let used: Vec<_> = audit(&engine)
         .into_iter()
@@ -126,7 +130,7 @@ fn a_job_scoped_grant_covers_only_its_job() {
     grant(&engine, "cat a.txt", GrantScope::Job(8));
     let report = run(&engine, &person, &["cat", "a.txt"]);
     assert_eq!(report.grant, None, "job 7 is not job 8");
-    assert_eq!(report.not_run, Some(NotRunReason::Refused));
+    assert_eq!(report.not_run(), Some(NotRunReason::Refused));
 }
 
 /// Hostile class `grant-overrides-deny`: even a stored grant that covers a
@@ -144,9 +148,9 @@ fn a_grant_never_overrides_a_deny() {
         GrantScope::Workspace(engine.workspace.display().to_string()),
     );
     let report = run(&engine, &person, &["cat", "secret.txt"]);
-    assert_eq!(report.not_run, Some(NotRunReason::Denied));
+    assert_eq!(report.not_run(), Some(NotRunReason::Denied));
     assert_eq!(report.grant, None);
-    assert!(report.outcome.is_none());
+    assert!(report.outcome().is_none());
     assert_eq!(person.asked.load(Ordering::SeqCst), 0);
     assert!(
         !audit(&engine).iter().any(|(kind, _)| kind == "grant.used"),
@@ -170,11 +174,11 @@ fn swapping_the_script_after_approval_voids_it() {
     }));
     let report = run(&engine, &person, &["sh", "s.sh"]);
     assert_eq!(
-        report.not_run,
+        report.not_run(),
         Some(NotRunReason::ApprovalVoid),
         "{report:?}"
     );
-    assert!(report.outcome.is_none());
+    assert!(report.outcome().is_none());
     assert!(
         !ws.join("pwned.txt").exists(),
         "the swapped script never ran"
@@ -190,7 +194,7 @@ fn swapping_the_script_after_approval_voids_it() {
     // The same approval with nothing swapped runs (the test can fail).
     let person = Person::new(ApprovalAnswer::Yes);
     let report = run(&engine, &person, &["sh", "s.sh"]);
-    assert!(report.outcome.is_some(), "{report:?}");
+    assert!(report.outcome().is_some(), "{report:?}");
     assert!(ws.join("pwned.txt").exists(), "the approved script ran");
     let seen = person.seen.lock().unwrap();
     let binding = seen[0]

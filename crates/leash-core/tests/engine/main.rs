@@ -8,6 +8,7 @@
 )]
 
 mod agent_loop;
+mod cleared;
 mod control_files;
 mod grants;
 mod learned_rules_file;
@@ -23,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 use leash_config::{EnvVars, LoadOptions, LoadedConfig, load};
 use leash_core::approval::NoApprover;
-use leash_core::{CommandReport, CommandRequest, Engine};
+use leash_core::{CommandReport, CommandRequest, Engine, Judged};
 use leash_policy::ResolvedCommand;
 
 /// The unprivileged user commands run as when the tests run as root.
@@ -111,29 +112,29 @@ pub fn run_allowed(engine: &Engine, program: &str, argv: &[&str]) -> CommandRepo
         cwd: engine.workspace.clone(),
         job_id: None,
     };
-    let mut report = runner
+    let cleared = match runner
         .judge(&CommandRequest {
             argv: vec!["true".into()],
             ..request.clone()
         })
-        .unwrap();
-    assert!(
-        report.not_run.is_none(),
-        "`true` must be allowed: {:?}",
-        report.verdict
+        .unwrap()
+    {
+        Judged::Cleared(cleared) => cleared,
+        Judged::Stopped(report) => panic!("`true` must be allowed: {:?}", report.verdict),
+    };
+    let cleared = cleared.with_command_for_tests(
+        ResolvedCommand {
+            program: PathBuf::from(program),
+            identity: Path::new(program)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned(),
+            argv: request.argv.clone(),
+        },
+        "test.policy-allows-everything",
     );
-    report.verdict.rule = "test.policy-allows-everything".into();
-    report.verdict.command = Some(ResolvedCommand {
-        program: PathBuf::from(program),
-        identity: Path::new(program)
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .into_owned(),
-        argv: request.argv.clone(),
-    });
-    runner.execute(&request, &mut report).unwrap();
-    report
+    runner.execute(cleared).unwrap()
 }
 
 /// The kinds and payloads of every audit record.

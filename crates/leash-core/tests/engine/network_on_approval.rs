@@ -94,8 +94,8 @@ fn network_command_listed_for_approval_gets_the_network_only_when_approved() {
     assert!(verdict.network_if_approved, "{verdict:?}");
 
     let report = run(&engine, &argv);
-    assert!(report.not_run.is_none(), "{report:?}");
-    let outcome = report.outcome.as_ref().unwrap();
+    assert!(report.carried_out(), "{report:?}");
+    let outcome = report.outcome().unwrap();
     assert_eq!(outcome.status, ExitKind::Exited(0), "{outcome:?}");
     assert!(
         outcome.stdout.render_text().contains("hello"),
@@ -126,8 +126,8 @@ fn a_command_approved_for_another_reason_stays_offline() {
     }
     assert!(!verdict.network_if_approved, "{verdict:?}");
     let report = run(&engine, &argv);
-    assert!(report.not_run.is_none(), "{report:?}");
-    let outcome = report.outcome.as_ref().unwrap();
+    assert!(report.carried_out(), "{report:?}");
+    let outcome = report.outcome().unwrap();
     let stdout = outcome.stdout.render_text();
     assert!(
         !stdout.contains("connected"),

@@ -72,8 +72,8 @@ fn every_system_read_root_is_allowed_by_the_policy_and_readable_in_the_sandbox()
             report.verdict.rule
         );
         let outcome = report
-            .outcome
-            .unwrap_or_else(|| panic!("`{shown}` did not run: {:?}", report.not_run));
+            .outcome()
+            .unwrap_or_else(|| panic!("`{shown}` did not run: {:?}", report.status));
         assert_eq!(
             outcome.status,
             ExitKind::Exited(0),

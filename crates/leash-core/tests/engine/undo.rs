@@ -88,7 +88,7 @@ fn every_file_action_of_a_job_is_undone() {
     for (n, action) in actions.iter().enumerate() {
         let result = perform(&runner, &scope, action, 1, n, &mut |_| {}).unwrap();
         let ran = match &result {
-            leash_core::agent::ActionResult::Command { report, .. } => report.outcome.is_some(),
+            leash_core::agent::ActionResult::Command { report, .. } => report.outcome().is_some(),
             leash_core::agent::ActionResult::FileWrite { written, .. } => written.is_ok(),
             other => panic!("unexpected {other:?}"),
         };
@@ -154,7 +154,7 @@ fn irreversible_commands_are_shown_and_can_require_approval() {
     };
     let make = runner.run(&request(&["make", "--version"])).unwrap();
     assert!(
-        make.outcome.is_none(),
+        make.outcome().is_none(),
         "an irreversible command ran unasked"
     );
     let asked = recorder.0.lock().unwrap().clone();
@@ -166,7 +166,7 @@ fn irreversible_commands_are_shown_and_can_require_approval() {
     );
     let cat = runner.run(&request(&["cat", "/dev/null"])).unwrap();
     assert!(
-        cat.outcome.is_some(),
+        cat.outcome().is_some(),
         "a command that writes nothing is reversible"
     );
     let decisions: Vec<_> = engine

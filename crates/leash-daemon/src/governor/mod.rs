@@ -14,6 +14,7 @@ mod backend;
 pub mod decide;
 pub mod readings;
 
+use leash_store::AuditKind;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
@@ -152,7 +153,7 @@ pub fn read_and_apply(ctx: &DaemonContext, sources: &ReadingSources) {
         .store(u64::from(to.gate() == Gate::Paused), Ordering::Relaxed);
     if let Err(error) = ctx.audit.append(
         None,
-        "governor.changed",
+        AuditKind::GovernorChanged,
         json!({"from": from, "to": to, "gate": gate, "reason": reason, "reading": details_reading}),
     ) {
         tracing::error!(%error, "cannot audit a governor change");

@@ -6,7 +6,6 @@
 //! job is not queued again: the answer is still 202, with the existing job and
 //! `"duplicate": true` (the request was accepted; the work is already queued).
 
-use std::str::FromStr;
 use std::sync::Arc;
 
 use axum::Json;
@@ -109,7 +108,7 @@ fn trigger_event(ctx: &DaemonContext, body: SubmitJob) -> Result<TriggerEvent, A
 
 /// Parses `mode` and refuses one looser than `security.execution_mode`.
 fn requested_mode(ctx: &DaemonContext, text: &str) -> Result<ExecutionMode, ApiError> {
-    let mode = ExecutionMode::from_str(text)
+    let mode = leash_config::parse_enum::<ExecutionMode>(text)
         .map_err(|err| ApiError::bad_request(format!("`mode`: {err}")))?;
     let ceiling = ctx.loaded.config.security.execution_mode;
     if !mode_within_ceiling(mode, ceiling) {

@@ -14,6 +14,7 @@
 //! `processing/` that no job points at, and start-up recovery would run it a
 //! second time.
 
+use leash_store::AuditKind;
 use std::ffi::{OsStr, OsString};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -215,7 +216,7 @@ pub fn finish_claimed_file(
     if moved_now {
         ctx.audit.append(
             Some(job.id),
-            "trigger.file_finished",
+            AuditKind::TriggerFileFinished,
             json!({
                 "from": source.as_ref().map(|p| p.display().to_string()),
                 "to": target.display().to_string(),

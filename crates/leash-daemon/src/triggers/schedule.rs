@@ -18,6 +18,7 @@
 //! - **De-duplication.** The key is `schedule:<name>:<due, RFC 3339 UTC>`, so
 //!   a crash between admitting a run and storing the mark never runs it twice.
 
+use leash_store::AuditKind;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -238,7 +239,7 @@ impl Schedule {
                 blocking(ctx, move |_| {
                     audit_ctx
                         .audit
-                        .append(None, "trigger.schedule_missed", details)
+                        .append(None, AuditKind::TriggerScheduleMissed, details)
                         .map_err(DaemonError::from)
                 })
                 .await?;

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use leash_config::{ExecutionMode, LoadedConfig, TriggerConfig};
 use leash_core::approval::NoApprover;
-use leash_core::{CommandRequest, Engine};
+use leash_core::{CommandRequest, CommandStatus, Engine};
 use regex::Regex;
 use sha2::{Digest as _, Sha256};
 use tokio::task::JoinHandle;
@@ -164,8 +164,12 @@ impl WatchTrigger {
             cwd: self.workspace.clone(),
             job_id: None,
         })?;
-        let Some(outcome) = report.outcome else {
-            let why = format!("{:?}: {}", report.not_run, report.verdict.reason);
+        let CommandStatus::Ran(outcome) = report.status else {
+            let why = format!(
+                "{}: {}",
+                report.not_run_label().unwrap_or("not run"),
+                report.verdict.reason
+            );
             if state.last_refusal.as_deref() != Some(why.as_str()) {
                 tracing::warn!(trigger = %self.trigger.name, %why, "the watch command did not run");
                 state.last_refusal = Some(why);

@@ -3,6 +3,7 @@
 //! and a re-run asks before repeating anything an earlier attempt started.
 
 use leash_daemon::recovery::{recover_jobs, repeat_guard, unfinished_commands};
+use leash_store::AuditKind;
 use leash_store::{JobState, NewJob};
 use serde_json::json;
 
@@ -25,15 +26,15 @@ fn a_running_job_with_a_started_command_is_interrupted_requeued_and_its_command_
         })
         .unwrap();
     ctx.audit
-        .append(Some(id), "command.started", json!({"argv": ["ls"]}))
+        .append(Some(id), AuditKind::CommandStarted, json!({"argv": ["ls"]}))
         .unwrap();
     ctx.audit
-        .append(Some(id), "command.finished", json!({"status": 0}))
+        .append(Some(id), AuditKind::CommandFinished, json!({"status": 0}))
         .unwrap();
     ctx.audit
         .append(
             Some(id),
-            "command.started",
+            AuditKind::CommandStarted,
             json!({"argv": ["cp", "a", "b"]}),
         )
         .unwrap();

@@ -6,6 +6,7 @@
 //! its undo class and grant shape, escaped. Real HTTP on 127.0.0.1, real
 //! SQLite, the real RemoteApprover waiting on another thread.
 
+use leash_store::AuditKind;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -196,7 +197,7 @@ fn the_web_page_denies_with_a_reason_and_shows_it_as_text() {
         .audit
         .append(
             Some(job_id),
-            "approval.answered",
+            AuditKind::ApprovalAnswered,
             json!({"outcome": "answered", "answer": "no", "channel": "web", "by": "web", "reason": HOSTILE}),
         )
         .unwrap();

@@ -108,11 +108,7 @@ impl ChatFormat {
 }
 
 fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::System => "system",
-        Role::User => "user",
-        Role::Assistant => "assistant",
-    }
+    role.as_str()
 }
 
 /// NUL cannot cross into C; a trigger payload may contain one, so it becomes

@@ -10,10 +10,10 @@ use super::format::{
 };
 use super::lazy_regex::LazyRegex;
 use super::{Rule, RuleDecision, RuleSet, examples};
-use crate::RulesSource;
 use crate::error::PolicyError;
 use crate::options::{ArgsSpec, Level, OptId, OptionSpec};
 use crate::spec::{Knowledge, ProgramSpec, ScriptSpec, SubcommandSpec, WrapperSpec};
+use crate::{RulesSource, VerdictOrigin};
 
 /// The syntax a document is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +45,7 @@ pub(crate) fn build(extra: &[RulesSource]) -> Result<RuleSet, PolicyError> {
     let extra_docs = parse(
         extra
             .iter()
-            .map(|s| (s.name.as_str(), s.text.as_str(), Syntax::Yaml)),
+            .map(|s| (s.name.as_str(), s.text.as_str(), Syntax::Yaml, s.origin)),
     )?;
     if let Some(base) = super::table::load()
         && !redescribes(&base.knowledge, &extra_docs)
@@ -55,7 +55,7 @@ pub(crate) fn build(extra: &[RulesSource]) -> Result<RuleSet, PolicyError> {
     let mut docs = parse(
         super::BUILTIN_SOURCES
             .iter()
-            .map(|(n, t)| (*n, *t, Syntax::Json)),
+            .map(|(n, t)| (*n, *t, Syntax::Json, VerdictOrigin::BuiltIn)),
     )?;
     let unchecked = docs.len();
     docs.extend(extra_docs);
@@ -71,25 +71,28 @@ pub(crate) fn build_from(
     extra: &[RulesSource],
     examples: Examples,
 ) -> Result<RuleSet, PolicyError> {
-    let mut docs = parse(builtin.iter().map(|(n, t)| (*n, *t, syntax)))?;
+    let mut docs = parse(
+        builtin
+            .iter()
+            .map(|(n, t)| (*n, *t, syntax, VerdictOrigin::BuiltIn)),
+    )?;
     let unchecked = match examples {
         Examples::All => 0,
         Examples::ExtraOnly => docs.len(),
     };
-    docs.extend(parse(
-        extra
-            .iter()
-            .map(|s| (s.name.as_str(), s.text.as_str(), Syntax::Yaml)),
-    )?);
+    docs.extend(parse(extra.iter().map(|s| {
+        (s.name.as_str(), s.text.as_str(), Syntax::Yaml, s.origin)
+    }))?);
     extend(RuleSet::empty(), docs, unchecked)
 }
 
-/// Reads rules documents (name, text, syntax).
+/// Reads rules documents (name, text, syntax, and the origin every rule
+/// in it carries).
 fn parse<'t>(
-    sources: impl Iterator<Item = (&'t str, &'t str, Syntax)>,
-) -> Result<Vec<(String, RulesDocument)>, PolicyError> {
+    sources: impl Iterator<Item = (&'t str, &'t str, Syntax, VerdictOrigin)>,
+) -> Result<Vec<(String, RulesDocument, VerdictOrigin)>, PolicyError> {
     let mut docs = Vec::new();
-    for (name, text, syntax) in sources {
+    for (name, text, syntax, origin) in sources {
         let doc: RulesDocument = if text.trim().is_empty() {
             RulesDocument::default()
         } else {
@@ -102,16 +105,16 @@ fn parse<'t>(
                 message,
             })?
         };
-        docs.push((name.to_owned(), doc));
+        docs.push((name.to_owned(), doc, origin));
     }
     Ok(docs)
 }
 
 /// Whether `docs` describe a program (by name or alias) that `knowledge`
 /// already has a spec for.
-fn redescribes(knowledge: &Knowledge, docs: &[(String, RulesDocument)]) -> bool {
+fn redescribes(knowledge: &Knowledge, docs: &[(String, RulesDocument, VerdictOrigin)]) -> bool {
     docs.iter()
-        .flat_map(|(_, doc)| &doc.programs)
+        .flat_map(|(_, doc, _)| &doc.programs)
         .flat_map(|p| std::iter::once(&p.name).chain(&p.aliases))
         .any(|name| knowledge.index_of_name(name).is_some())
 }
@@ -122,7 +125,7 @@ fn redescribes(knowledge: &Knowledge, docs: &[(String, RulesDocument)]) -> bool 
 /// on.
 fn extend(
     base: RuleSet,
-    docs: Vec<(String, RulesDocument)>,
+    docs: Vec<(String, RulesDocument, VerdictOrigin)>,
     unchecked: usize,
 ) -> Result<RuleSet, PolicyError> {
     let RuleSet {
@@ -130,7 +133,7 @@ fn extend(
         mut rules,
         ..
     } = base;
-    for (name, doc) in &docs {
+    for (name, doc, _) in &docs {
         let mut seen = HashSet::new();
         for program in &doc.programs {
             if !seen.insert(program.name.as_str()) {
@@ -148,7 +151,7 @@ fn extend(
         .enumerate()
         .map(|(i, r)| (r.id.clone(), i))
         .collect();
-    for (name, doc) in &docs {
+    for (name, doc, origin) in &docs {
         let mut seen = HashSet::new();
         for rule_doc in &doc.rules {
             if !seen.insert(rule_doc.id.as_str()) {
@@ -157,7 +160,7 @@ fn extend(
                     rule: rule_doc.id.clone(),
                 });
             }
-            let rule = compile_rule(&mut knowledge, name, rule_doc)?;
+            let rule = compile_rule(&mut knowledge, name, *origin, rule_doc)?;
             match ids.get(&rule_doc.id) {
                 Some(existing) => rules[*existing] = rule,
                 None => {
@@ -173,7 +176,7 @@ fn extend(
         by_spec: HashMap::new(),
     };
     set.index();
-    for (name, doc) in docs.iter().skip(unchecked) {
+    for (name, doc, _) in docs.iter().skip(unchecked) {
         for rule_doc in &doc.rules {
             examples::check(&set, name, rule_doc)?;
         }
@@ -385,6 +388,7 @@ fn spec_for_rule(knowledge: &mut Knowledge, program: &str) -> usize {
 fn compile_rule(
     knowledge: &mut Knowledge,
     source: &str,
+    origin: VerdictOrigin,
     doc: &RuleDoc,
 ) -> Result<Rule, PolicyError> {
     let err = |m: String| rule_error(source, &doc.id, m);
@@ -426,6 +430,7 @@ fn compile_rule(
     Ok(Rule {
         id: doc.id.clone(),
         source: source.to_string(),
+        origin,
         decision,
         reason: doc.reason.clone(),
         hint: doc.hint.clone(),

@@ -92,6 +92,8 @@ pub(crate) enum RuleDecision {
 pub(crate) struct Rule {
     pub id: String,
     pub source: String,
+    /// Built-in, configured or learned: from the document it was read from.
+    pub origin: crate::VerdictOrigin,
     pub decision: RuleDecision,
     pub reason: String,
     pub hint: String,

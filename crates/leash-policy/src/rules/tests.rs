@@ -89,6 +89,7 @@ fn user_rules_on_the_table_equal_a_full_compile() {
     let extra = RulesSource {
         name: "config:security.rules".to_owned(),
         text: "rules:\n  - id: user.sort.output\n    program: sort\n    when: { options: [output] }\n    decision: deny\n    reason: sort -o writes\n    match: [\"sort -o x in.txt\"]\n    not_match: [\"sort in.txt\"]\n".to_owned(),
+        origin: crate::VerdictOrigin::Configured,
     };
     let fast = super::build(std::slice::from_ref(&extra)).unwrap();
     let full = build_from(BUILTIN_SOURCES, Syntax::Json, &[extra], Examples::ExtraOnly).unwrap();
@@ -104,6 +105,7 @@ fn a_user_redescription_of_a_builtin_program_recompiles_the_builtin_rules() {
     let extra = RulesSource {
         name: "config:security.rules".to_owned(),
         text: "programs:\n  - name: git\n    flags: v\n".to_owned(),
+        origin: crate::VerdictOrigin::Configured,
     };
     let built = super::build(std::slice::from_ref(&extra));
     let full = build_from(BUILTIN_SOURCES, Syntax::Json, &[extra], Examples::ExtraOnly);
@@ -156,6 +158,7 @@ fn a_user_rule_with_a_failing_example_fails_the_load() {
     let extra = RulesSource {
         name: "config:security.rules".to_owned(),
         text: "rules:\n  - id: user.sort.output\n    program: sort\n    when: { options: [output] }\n    decision: ask\n    reason: sort -o writes\n    match: [\"sort in.txt\"]\n".to_owned(),
+        origin: crate::VerdictOrigin::Configured,
     };
     match super::build(&[extra]) {
         Err(PolicyError::ExampleFailed { rule, example, .. }) => {
@@ -202,6 +205,7 @@ fn backup_suffix_option_examples_are_checked_at_load() {
         text: format!(
             "programs:\n  - name: mysed\n    complete: true\n    options:\n      - name: in-place\n        short: i\n        value: optional\n        type: backup-suffix\n{examples}    operands: read\n    write_when: [in-place]\n"
         ),
+        origin: crate::VerdictOrigin::Configured,
     };
     let good = doc("        match: [\"mysed -i.bak f\"]\n        not_match: [\"mysed -i f\"]\n");
     assert!(super::build(&[good]).is_ok());

@@ -9,6 +9,7 @@
 //! clause's candidates), `model.prompt`/`model.output` for a pick, the
 //! records of every action, and `job.finished` with the report.
 
+use leash_store::AuditKind;
 use std::sync::Arc;
 
 use leash_core::Engine;
@@ -76,7 +77,7 @@ pub fn run_chore(
 ) -> Result<ChoreReport, SkillError> {
     engine.audit.append(
         job.job_id,
-        "job.started",
+        AuditKind::JobStarted,
         json!({
             "task": job.request,
             "skill": CHORE,
@@ -88,7 +89,7 @@ pub fn run_chore(
     )?;
     engine.audit.append(
         job.job_id,
-        "chore.planned",
+        AuditKind::ChorePlanned,
         json!({"steps": steps.iter().map(|s| json!({
             "clause": s.clause,
             "candidates": s.candidates.iter().map(|c| c.label.as_str()).collect::<Vec<_>>(),
@@ -141,7 +142,7 @@ pub fn run_chore(
             match &result {
                 ActionResult::Command { report: r, .. }
                 | ActionResult::FileWrite { report: r, .. } => {
-                    if r.not_run.is_none() {
+                    if r.carried_out() {
                         report.executed += 1;
                     } else {
                         report.not_run += 1;
@@ -167,9 +168,11 @@ pub fn run_chore(
         }
     }
     report.message = (!said.is_empty()).then(|| said.join("\n"));
-    engine
-        .audit
-        .append(job.job_id, "job.finished", serde_json::to_value(&report)?)?;
+    engine.audit.append(
+        job.job_id,
+        AuditKind::JobFinished,
+        serde_json::to_value(&report)?,
+    )?;
     engine.audit.flush()?;
     Ok(report)
 }
@@ -186,11 +189,11 @@ fn report_result(report: &ChoreReport) -> String {
 fn succeeded(result: &ActionResult) -> bool {
     match result {
         ActionResult::Command { report, .. } => {
-            report.outcome.as_ref().is_some_and(|o| o.status.success())
+            report.outcome().is_some_and(|o| o.status.success())
         }
         ActionResult::FileWrite {
             report, written, ..
-        } => report.not_run.is_none() && written.is_ok(),
+        } => report.carried_out() && written.is_ok(),
         ActionResult::Notified(_) => true,
         ActionResult::Rejected { .. } => false,
     }
@@ -306,7 +309,7 @@ fn choose<'s>(
     ];
     engine.audit.append(
         job.job_id,
-        "model.prompt",
+        AuditKind::ModelPrompt,
         json!({"step": report.steps + 1, "messages": messages.iter().map(|m| m.content.as_str()).collect::<Vec<_>>()}),
     )?;
     report.steps += 1;
@@ -325,7 +328,7 @@ fn choose<'s>(
     };
     engine.audit.append(
         job.job_id,
-        "model.output",
+        AuditKind::ModelOutput,
         json!({"step": report.steps, "text": generation.text}),
     )?;
     report.conversation.push(ChatMessage {

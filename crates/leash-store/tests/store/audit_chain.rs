@@ -1,6 +1,7 @@
 //! The chain, the mirror, rotation, and the crash artifacts that open repairs
 //! and verify tolerates — and nothing else.
 
+use leash_store::AuditKind;
 use std::io::Write;
 
 use leash_store::{AuditLog, AuditRecord, Durability, GENESIS_HASH, RECOVERED_KIND, StoreError};
@@ -266,7 +267,7 @@ fn a_mirror_configured_later_is_filled_from_the_database() {
         "{report:?}"
     );
     let log = open(&paths);
-    log.append(None, "after", json!({})).unwrap();
+    log.append(None, AuditKind::Notify, json!({})).unwrap();
     let lines = std::fs::read_to_string(&paths.mirror).unwrap();
     assert_eq!(lines.lines().count(), 4);
     assert!(lines.starts_with(&before[0].to_canonical_json()));
@@ -305,7 +306,7 @@ fn read_only_handle_refuses_to_append() {
     let paths = paths();
     let log = AuditLog::open_read_only(&paths.db, None).unwrap();
     assert!(matches!(
-        log.append(None, "x", json!({})).unwrap_err(),
+        log.append(None, AuditKind::Notify, json!({})).unwrap_err(),
         StoreError::ReadOnly { .. }
     ));
     assert!(

@@ -1,6 +1,7 @@
 //! Concurrent appends: threads with separate connections (serialized by SQLite's
 //! write lock, exactly as separate processes are) and threads sharing one handle.
 
+use leash_store::AuditKind;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -51,7 +52,7 @@ fn eight_threads_with_their_own_connections_append_a_thousand_each() {
                 )
                 .unwrap();
                 for i in 0..PER_THREAD {
-                    log.append(None, "test.concurrent", json!({"thread": thread, "i": i}))
+                    log.append(None, AuditKind::Notify, json!({"thread": thread, "i": i}))
                         .unwrap();
                 }
             });
@@ -85,7 +86,7 @@ fn eight_threads_sharing_one_handle_append_a_thousand_each() {
                 for i in 0..PER_THREAD {
                     log.append(
                         Some(1),
-                        "test.concurrent",
+                        AuditKind::Notify,
                         json!({"thread": thread, "i": i}),
                     )
                     .unwrap();
@@ -116,8 +117,16 @@ fn threads_sharing_a_handle_share_fsyncs_and_groups_stay_whole() {
                 for i in 0..groups {
                     let records = log
                         .append_group(vec![
-                            leash_store::AuditEntry::new(None, "a", json!({"t": thread, "i": i})),
-                            leash_store::AuditEntry::new(None, "b", json!({"t": thread, "i": i})),
+                            leash_store::AuditEntry::new(
+                                None,
+                                AuditKind::CommandDecision,
+                                json!({"t": thread, "i": i}),
+                            ),
+                            leash_store::AuditEntry::new(
+                                None,
+                                AuditKind::CommandStarted,
+                                json!({"t": thread, "i": i}),
+                            ),
                         ])
                         .unwrap();
                     assert_eq!(records.len(), 2);
@@ -133,7 +142,10 @@ fn threads_sharing_a_handle_share_fsyncs_and_groups_stay_whole() {
     assert_eq!(assert_gapless(&log), total);
     let all = log.all().unwrap();
     for pair in all.chunks(2) {
-        assert_eq!((pair[0].kind.as_str(), pair[1].kind.as_str()), ("a", "b"));
+        assert_eq!(
+            (pair[0].kind.as_str(), pair[1].kind.as_str()),
+            ("command.decision", "command.started")
+        );
         assert_eq!(pair[0].payload, pair[1].payload, "a group was split");
     }
     let transactions = log.transactions_committed();

@@ -2,6 +2,7 @@
 //! killed with SIGKILL in the middle of appending. The child is this very test
 //! binary, re-executed to run the ignored entry point below.
 
+use leash_store::AuditKind;
 use std::hash::{BuildHasher, RandomState};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -71,7 +72,7 @@ fn child_appends() {
     while count == 0 || i < count {
         log.append(
             None,
-            "test.child",
+            AuditKind::Notify,
             json!({"tag": tag, "i": i, "filler": "x".repeat((i % 7 * 40) as usize)}),
         )
         .unwrap();
@@ -135,7 +136,7 @@ fn sigkill_in_the_middle_of_appending_leaves_a_chain_that_verifies() {
     }
     let log = AuditLog::open_read_only(&paths.db, Some(paths.mirror.clone())).unwrap();
     let all = log.all().unwrap();
-    let appended = all.iter().filter(|r| r.kind == "test.child").count();
+    let appended = all.iter().filter(|r| r.is(AuditKind::Notify)).count();
     let recoveries = all.iter().filter(|r| r.kind == RECOVERED_KIND).count();
     assert!(
         appended > rounds,

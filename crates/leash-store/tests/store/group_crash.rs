@@ -5,6 +5,7 @@
 //! effect that happened has both of its records durable, and every group is
 //! all or nothing. The child is this test binary, re-executed.
 
+use leash_store::AuditKind;
 use std::time::Duration;
 
 use leash_store::{AuditEntry, AuditLog, AuditRecord, Durability};
@@ -24,8 +25,8 @@ fn child_groups_then_acts() {
     for i in 0u64.. {
         let id = format!("{tag}-{i}");
         log.append_group(vec![
-            AuditEntry::new(Some(1), "command.decision", json!({"id": id})),
-            AuditEntry::new(Some(1), "command.started", json!({"id": id})),
+            AuditEntry::new(Some(1), AuditKind::CommandDecision, json!({"id": id})),
+            AuditEntry::new(Some(1), AuditKind::CommandStarted, json!({"id": id})),
         ])
         .unwrap();
         // The effect, only after its group returned.
@@ -108,12 +109,16 @@ fn child_holds_groups_then_acts() {
     let pause = std::env::var_os(CHILD_PAUSE).map(std::path::PathBuf::from);
     for i in 0u64.. {
         let id = format!("{tag}-{i}");
-        for kind in ["job.started", "model.prompt", "model.output"] {
+        for kind in [
+            AuditKind::JobStarted,
+            AuditKind::ModelPrompt,
+            AuditKind::ModelOutput,
+        ] {
             log.hold(Some(1), kind, json!({"id": id})).unwrap();
         }
         log.append_group(vec![
-            AuditEntry::new(Some(1), "command.decision", json!({"id": id})),
-            AuditEntry::new(Some(1), "command.started", json!({"id": id})),
+            AuditEntry::new(Some(1), AuditKind::CommandDecision, json!({"id": id})),
+            AuditEntry::new(Some(1), AuditKind::CommandStarted, json!({"id": id})),
         ])
         .unwrap();
         if let Some(pause) = &pause {

@@ -2,6 +2,7 @@
 //! transaction of the next durable point, never on their own and never
 //! unsynced.
 
+use leash_store::AuditKind;
 use leash_store::{AuditEntry, AuditLog, MAX_GROUP_RECORDS};
 use serde_json::json;
 
@@ -15,8 +16,9 @@ fn kinds(log: &AuditLog) -> Vec<String> {
 fn held_records_cost_no_transaction_and_go_first_in_the_next_group() {
     let paths = paths();
     let log = open(&paths);
-    log.hold(Some(1), "job.started", json!({})).unwrap();
-    log.hold(Some(1), "model.prompt", json!({})).unwrap();
+    log.hold(Some(1), AuditKind::JobStarted, json!({})).unwrap();
+    log.hold(Some(1), AuditKind::ModelPrompt, json!({}))
+        .unwrap();
     assert_eq!(log.transactions_committed(), 0, "holding writes nothing");
     assert_eq!(log.held(), 2);
     assert!(kinds(&log).is_empty(), "nothing is in the database yet");
@@ -25,8 +27,8 @@ fn held_records_cost_no_transaction_and_go_first_in_the_next_group() {
 
     let mine = log
         .append_group(vec![
-            AuditEntry::new(Some(1), "command.decision", json!({})),
-            AuditEntry::new(Some(1), "command.started", json!({})),
+            AuditEntry::new(Some(1), AuditKind::CommandDecision, json!({})),
+            AuditEntry::new(Some(1), AuditKind::CommandStarted, json!({})),
         ])
         .unwrap();
     assert_eq!(
@@ -55,10 +57,12 @@ fn held_records_cost_no_transaction_and_go_first_in_the_next_group() {
 fn flush_and_drop_write_what_is_held() {
     let paths = paths();
     let log = open(&paths);
-    log.hold(Some(1), "model.output", json!({"n": 1})).unwrap();
+    log.hold(Some(1), AuditKind::ModelOutput, json!({"n": 1}))
+        .unwrap();
     log.flush().unwrap();
     assert_eq!(kinds(&log), ["model.output"]);
-    log.hold(Some(1), "model.output", json!({"n": 2})).unwrap();
+    log.hold(Some(1), AuditKind::ModelOutput, json!({"n": 2}))
+        .unwrap();
     drop(log);
     let log = open(&paths);
     assert_eq!(kinds(&log), ["model.output", "model.output"]);
@@ -71,7 +75,8 @@ fn held_records_are_bounded_by_writing_them() {
     let log = open(&paths);
     let bound = MAX_GROUP_RECORDS / 2;
     for i in 0..bound {
-        log.hold(None, "model.prompt", json!({"i": i})).unwrap();
+        log.hold(None, AuditKind::ModelPrompt, json!({"i": i}))
+            .unwrap();
     }
     assert_eq!(
         log.held(),
@@ -88,11 +93,16 @@ fn held_records_are_bounded_by_writing_them() {
 fn another_threads_durable_point_writes_held_records_too() {
     let paths = paths();
     let log = std::sync::Arc::new(open(&paths));
-    log.hold(Some(1), "model.output", json!({})).unwrap();
-    let other = std::sync::Arc::clone(&log);
-    std::thread::spawn(move || other.append(Some(2), "job.queued", json!({})).unwrap())
-        .join()
+    log.hold(Some(1), AuditKind::ModelOutput, json!({}))
         .unwrap();
+    let other = std::sync::Arc::clone(&log);
+    std::thread::spawn(move || {
+        other
+            .append(Some(2), AuditKind::JobQueued, json!({}))
+            .unwrap()
+    })
+    .join()
+    .unwrap();
     assert_eq!(kinds(&log), ["model.output", "job.queued"]);
 }
 
@@ -101,5 +111,5 @@ fn a_read_only_handle_refuses_to_hold() {
     let paths = paths();
     drop(open(&paths));
     let log = AuditLog::open_read_only(&paths.db, Some(paths.mirror.clone())).unwrap();
-    assert!(log.hold(None, "model.prompt", json!({})).is_err());
+    assert!(log.hold(None, AuditKind::ModelPrompt, json!({})).is_err());
 }

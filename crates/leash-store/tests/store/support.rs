@@ -42,7 +42,7 @@ pub fn append_n(log: &AuditLog, n: u64) -> Vec<AuditRecord> {
         .map(|i| {
             log.append(
                 Some(1),
-                "test.event",
+                leash_store::AuditKind::Notify,
                 serde_json::json!({"i": i, "text": "x"}),
             )
             .unwrap()

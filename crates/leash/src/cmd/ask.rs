@@ -20,7 +20,6 @@ use leash_core::agent::{
     prompt_facts, run_job, system_prompt,
 };
 use leash_core::{StepKind, open_step_backend};
-use leash_llm::Role;
 use leash_store::{JobState, NewJob, Store};
 use serde_json::json;
 
@@ -78,7 +77,7 @@ pub fn run(global: &GlobalArgs, args: AskArgs) -> anyhow::Result<ExitCode> {
     let job = store.insert_job(&NewJob {
         trigger_kind: "cli".to_owned(),
         prompt: task.clone(),
-        mode: Some(mode.as_str().to_owned()),
+        mode: Some(mode),
         workspace: Some(engine.workspace.display().to_string()),
         ..NewJob::default()
     })?;
@@ -141,22 +140,16 @@ pub fn run(global: &GlobalArgs, args: AskArgs) -> anyhow::Result<ExitCode> {
         },
     )?;
     for (position, message) in report.conversation.iter().enumerate() {
-        let role = match message.role {
-            Role::System => "system",
-            Role::User => "user",
-            Role::Assistant => "assistant",
-        };
+        let role = message.role.as_str();
         store.put_message(job.id, i64::try_from(position)?, role, &message.content)?;
     }
     let result = serde_json::to_value(&report)?;
     // The model's last words only where what ran backs them.
     let final_message = grounded_message(&task, &report);
-    let (state, code) = match &report.end {
-        JobEnd::Done => (JobState::Done, exit::success()),
-        JobEnd::StepLimit | JobEnd::Failed { .. } | JobEnd::Stopped { .. } => {
-            (JobState::Failed, exit::failure())
-        }
-    };
+    // Nothing stops a foreground job from outside (no `should_stop`), so
+    // nobody can have asked to cancel it.
+    let state = report.end.final_state(false);
+    let code = exit::for_job_state(state);
     store.set_job_state(job.id, state, Some(&result))?;
 
     if global.json {

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use leash_core::{CommandReport, CommandRequest, NotRunReason, outcome_payload};
+use leash_core::{CommandReport, CommandRequest, CommandStatus, NotRunReason, outcome_payload};
 use leash_sandbox::ExitKind;
 use serde_json::json;
 
@@ -105,27 +105,35 @@ pub fn exit_status(report: &CommandReport) -> u8 {
     if !report.tampered.is_empty() {
         return EXIT_NOT_RUNNABLE;
     }
-    if let Some(outcome) = &report.outcome {
+    if let Some(outcome) = report.outcome() {
         return match &outcome.status {
             ExitKind::Exited(code) => u8::try_from(*code & 0xff).unwrap_or(1),
             ExitKind::Signaled { signal, .. } => u8::try_from(128 + (*signal & 0x7f)).unwrap_or(1),
             ExitKind::TimedOut => EXIT_TIMED_OUT,
         };
     }
-    match report.not_run {
-        Some(NotRunReason::DryRun) | Some(NotRunReason::AuditOnly) => 0,
-        Some(NotRunReason::SandboxFailed) => EXIT_NOT_RUNNABLE,
-        Some(NotRunReason::Denied)
-        | Some(NotRunReason::Refused)
-        | Some(NotRunReason::ApprovalExpired)
-        | Some(NotRunReason::NoApprover)
-        | Some(NotRunReason::ApprovalVoid)
-        | None => EXIT_NOT_RUN,
+    match &report.status {
+        CommandStatus::NotRun {
+            reason: NotRunReason::DryRun | NotRunReason::AuditOnly,
+            ..
+        } => 0,
+        CommandStatus::Failed { .. } => EXIT_NOT_RUNNABLE,
+        CommandStatus::NotRun {
+            reason:
+                NotRunReason::Denied
+                | NotRunReason::Refused
+                | NotRunReason::ApprovalExpired
+                | NotRunReason::NoApprover
+                | NotRunReason::ApprovalVoid,
+            ..
+        }
+        | CommandStatus::Ran(_)
+        | CommandStatus::Performed => EXIT_NOT_RUN,
     }
 }
 
 fn print_text(report: &CommandReport) -> anyhow::Result<()> {
-    if let Some(outcome) = &report.outcome {
+    if let Some(outcome) = report.outcome() {
         // Output going to a terminal is escaped (a sandboxed program must not
         // drive the person's terminal); into a pipe or file it passes as is.
         let shown = |bytes: &[u8], terminal: bool| -> Vec<u8> {
@@ -174,21 +182,23 @@ fn print_text(report: &CommandReport) -> anyhow::Result<()> {
         return Ok(());
     }
     let verdict = &report.verdict;
-    let what = match report.not_run {
-        Some(NotRunReason::DryRun) => format!(
-            "dry run: would {}",
-            report.gate.as_str().trim_start_matches("would-")
-        ),
-        Some(NotRunReason::AuditOnly) => "audit-only: recorded, not run".to_owned(),
-        Some(NotRunReason::Denied) => "denied".to_owned(),
-        Some(NotRunReason::Refused) => "not run: refused at the approval prompt".to_owned(),
-        Some(NotRunReason::ApprovalExpired) => "not run: the approval expired".to_owned(),
-        Some(NotRunReason::NoApprover) => "not run: approval needed and nobody to ask".to_owned(),
-        Some(NotRunReason::SandboxFailed) => "not run: the sandbox refused".to_owned(),
-        Some(NotRunReason::ApprovalVoid) => {
-            "not run: what was approved changed before it ran".to_owned()
-        }
-        None => "not run".to_owned(),
+    let what = match &report.status {
+        CommandStatus::NotRun { reason, .. } => match reason {
+            NotRunReason::DryRun => format!(
+                "dry run: would {}",
+                report.gate.as_str().trim_start_matches("would-")
+            ),
+            NotRunReason::AuditOnly => "audit-only: recorded, not run".to_owned(),
+            NotRunReason::Denied => "denied".to_owned(),
+            NotRunReason::Refused => "not run: refused at the approval prompt".to_owned(),
+            NotRunReason::ApprovalExpired => "not run: the approval expired".to_owned(),
+            NotRunReason::NoApprover => "not run: approval needed and nobody to ask".to_owned(),
+            NotRunReason::ApprovalVoid => {
+                "not run: what was approved changed before it ran".to_owned()
+            }
+        },
+        CommandStatus::Failed { .. } => "not run: the sandbox refused".to_owned(),
+        CommandStatus::Ran(_) | CommandStatus::Performed => "not run".to_owned(),
     };
     eprintln!("leash: {what}");
     eprintln!(
@@ -200,7 +210,7 @@ fn print_text(report: &CommandReport) -> anyhow::Result<()> {
     if !verdict.hint.is_empty() && verdict.decision != leash_policy::Decision::Allow {
         eprintln!("  hint: {}", verdict.hint);
     }
-    if let Some(error) = &report.error {
+    if let Some(error) = report.error() {
         eprintln!("  error: {error}");
     }
     if let Some(leash_core::approval::ApprovalOutcome::Unavailable { why }) = &report.approval {
@@ -225,11 +235,11 @@ fn print_json(request: &CommandRequest, report: &CommandReport) -> anyhow::Resul
         "program": verdict.command.as_ref().map(|c| &c.program),
         "gate": report.gate.as_str(),
         "approval": report.approval,
-        "executed": report.outcome.is_some(),
-        "not_run": report.not_run,
-        "error": report.error,
+        "executed": report.outcome().is_some(),
+        "not_run": report.not_run_label(),
+        "error": report.error(),
         "learned_rule_file": report.learned_rule_file.as_ref().map(|p: &PathBuf| p.display().to_string()),
-        "result": report.outcome.as_ref().map(outcome_payload),
+        "result": report.outcome().map(outcome_payload),
         "tampered": report.tampered,
         "exit_code": exit_status(report),
     });

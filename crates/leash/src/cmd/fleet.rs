@@ -108,7 +108,7 @@ pub fn submit_on(
 ) -> anyhow::Result<ExitCode> {
     leash_fleet::subjects::device(device)?;
     if let Some(mode) = &mode {
-        mode.parse::<leash_config::ExecutionMode>()
+        leash_config::parse_enum::<leash_config::ExecutionMode>(mode)
             .map_err(|e| anyhow::anyhow!("--mode: {e}"))?;
     }
     let loaded = match load_config_or_exit(global, global.overrides.clone()) {

@@ -4,7 +4,8 @@
 
 use std::fmt::Write;
 
-use leash_store::{Approval, ApprovalState, AuditRecord, Grant, Job};
+use leash_protocol::audit::CommandDecision;
+use leash_store::{Approval, ApprovalState, AuditKind, AuditRecord, Grant, Job};
 
 use super::html::{argv_line, clip, csrf_field, esc};
 
@@ -73,26 +74,19 @@ pub(crate) fn job_story(job: &Job, records: &[AuditRecord]) -> String {
 /// The part of a record a person reads in a story.
 fn story_text(record: &AuditRecord) -> String {
     let p = &record.payload;
-    let words = |v: &serde_json::Value| -> String {
-        v.as_array()
-            .map(|a| {
-                let argv: Vec<String> = a
-                    .iter()
-                    .map(|w| w.as_str().unwrap_or_default().to_owned())
-                    .collect();
-                argv_line(&argv)
-            })
-            .unwrap_or_default()
-    };
-    match record.kind.as_str() {
-        "command.decision" => format!(
-            "{} → {} ({}: {})",
-            words(&p["argv"]),
-            p["decision"].as_str().unwrap_or("?"),
-            p["rule"].as_str().unwrap_or("?"),
-            p["reason"].as_str().unwrap_or("")
-        ),
-        "command.finished" => serde_json::to_string_pretty(p).unwrap_or_default(),
+    match record.audit_kind() {
+        Some(AuditKind::CommandDecision) => match record.payload_as::<CommandDecision>() {
+            Some(decision) => format!(
+                "{} → {} ({}: {})",
+                argv_line(&decision.argv),
+                decision.decision,
+                decision.rule,
+                decision.reason
+            ),
+            None => p.to_string(),
+        },
+        Some(AuditKind::CommandFinished) => serde_json::to_string_pretty(p).unwrap_or_default(),
+        // Every other record is shown as its JSON.
         _ => p.to_string(),
     }
 }

@@ -241,7 +241,7 @@ fn a_named_file_trigger_with_a_path_glob_carries_its_settings() {
     let job = wait_for_jobs(&ctx, 1).remove(0);
     assert_eq!(job.trigger_name.as_deref(), Some("deploy"));
     assert_eq!(job.priority, 7);
-    assert_eq!(job.mode.as_deref(), Some("dry-run"));
+    assert_eq!(job.mode, Some(leash_config::ExecutionMode::DryRun));
     assert!(
         job.prompt.starts_with("Deploy per \"deploy.flag\""),
         "{}",
