@@ -4,7 +4,7 @@
 
 use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 
@@ -76,9 +76,9 @@ pub(crate) fn configure(
     conn.busy_timeout(BUSY_TIMEOUT).at(path)?;
     // journal_mode answers with the mode in force: "wal" for files, "memory"
     // for in-memory databases (which cannot use WAL and need not).
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-        .at(path)?;
+    let mode: String =
+        retry_while_busy(|| conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)))
+            .at(path)?;
     if !mode.eq_ignore_ascii_case("wal") && !mode.eq_ignore_ascii_case("memory") {
         return Err(StoreError::Corrupt {
             path: path.to_path_buf(),
@@ -89,4 +89,58 @@ pub(crate) fn configure(
         .at(path)?;
     conn.pragma_update(None, "foreign_keys", "ON").at(path)?;
     Ok(())
+}
+
+/// Runs `op` again while SQLite answers `SQLITE_BUSY`, for as long as the busy
+/// timeout would have waited. Needed for the switch of a new database to WAL:
+/// it upgrades a shared lock to an exclusive one, and when several processes
+/// open a fresh database at once (a daemon and a CLI starting together),
+/// SQLite reports that lock-upgrade deadlock as `SQLITE_BUSY` at once, without
+/// calling the busy handler — one side must back off and try again.
+fn retry_while_busy<T>(mut op: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let started = Instant::now();
+    loop {
+        match op() {
+            Err(rusqlite::Error::SqliteFailure(error, _))
+                if error.code == rusqlite::ErrorCode::DatabaseBusy
+                    && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    /// Regression class `fresh-database-open-race`: connections opening one
+    /// new database at the same moment all end up in WAL mode; none fails
+    /// with `database is locked`.
+    #[test]
+    fn connections_opening_a_fresh_database_at_once_all_succeed() {
+        for round in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(format!("race-{round}.db"));
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(6));
+            let threads: Vec<_> = (0..6)
+                .map(|_| {
+                    let path = path.clone();
+                    let barrier = barrier.clone();
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        open_read_write(&path, Synchronous::Full).map(|_| ())
+                    })
+                })
+                .collect();
+            for thread in threads {
+                let result = thread.join().unwrap();
+                assert!(result.is_ok(), "round {round}: {result:?}");
+            }
+        }
+    }
 }
