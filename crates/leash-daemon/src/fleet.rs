@@ -102,7 +102,14 @@ async fn run(ctx: Arc<DaemonContext>, config: FleetConfig, link: FleetLink) {
     }
 }
 
-fn audit(ctx: &DaemonContext, job: Option<i64>, kind: AuditKind, details: serde_json::Value) {
+/// Appends a fleet audit record; a failed append is logged, never fatal to
+/// the fleet task that made it (the one audit helper of the fleet modules).
+pub(crate) fn audit(
+    ctx: &DaemonContext,
+    job: Option<i64>,
+    kind: AuditKind,
+    details: serde_json::Value,
+) {
     if let Err(err) = ctx.audit.append(job, kind, details) {
         tracing::error!(%err, kind = kind.as_str(), "fleet: audit append failed");
     }

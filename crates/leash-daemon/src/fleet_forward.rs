@@ -102,7 +102,5 @@ fn forward(ctx: &DaemonContext, job: &Job, device: &str) -> (JobState, serde_jso
 }
 
 fn audit(ctx: &DaemonContext, job: i64, kind: AuditKind, details: serde_json::Value) {
-    if let Err(err) = ctx.audit.append(Some(job), kind, details) {
-        tracing::error!(%err, kind = kind.as_str(), "fleet: audit append failed");
-    }
+    crate::fleet::audit(ctx, Some(job), kind, details);
 }

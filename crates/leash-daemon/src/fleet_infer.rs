@@ -256,9 +256,7 @@ fn reply_failed(
 }
 
 fn audit(ctx: &DaemonContext, kind: AuditKind, details: serde_json::Value) {
-    if let Err(err) = ctx.audit.append(None, kind, details) {
-        tracing::error!(%err, kind = kind.as_str(), "fleet: audit append failed");
-    }
+    crate::fleet::audit(ctx, None, kind, details);
 }
 
 /// The serving thread: one request at a time, each offered model opened on
