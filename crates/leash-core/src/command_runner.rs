@@ -214,13 +214,13 @@ impl CommandRunner<'_> {
                 argv: request.argv.clone(),
                 cwd: request.cwd.clone(),
                 mode: self.mode,
-                decision: verdict.decision.as_str().to_owned(),
+                decision: verdict.decision,
                 rule: verdict.rule.clone(),
-                origin: verdict.origin.as_str().to_owned(),
+                origin: Some(verdict.origin),
                 reason: verdict.reason.clone(),
                 program: verdict.command.as_ref().map(|c| c.program.clone()),
                 identity: verdict.command.as_ref().map(|c| c.identity.clone()),
-                gate: gate_outcome.as_str().to_owned(),
+                gate: gate_outcome,
                 outcome_unknown_before: outcome_unknown,
                 undo: undo.as_ref().map(leash_undo::Plan::to_json),
             },
@@ -704,18 +704,19 @@ mod tests {
     #[test]
     fn a_must_ask_argv_needs_approval_even_when_allowed() {
         let dir = tempfile::tempdir().unwrap();
-        let mut engine = engine(dir.path());
+        let engine = engine(dir.path());
         let approver = NoApprover { why: "test".into() };
         let request = CommandRequest {
             argv: vec!["true".into()],
             cwd: engine.workspace.clone(),
             job_id: None,
         };
-        let ran = engine.runner(&approver).run(&request).unwrap();
+        let mut job = engine.default_params();
+        let ran = engine.runner(&job, &approver).run(&request).unwrap();
         assert!(ran.outcome().is_some(), "allowed and auto-approved: runs");
 
-        engine.must_ask = vec![vec!["true".into()]];
-        let asked = engine.runner(&approver).run(&request).unwrap();
+        job.must_ask = vec![vec!["true".into()]];
+        let asked = engine.runner(&job, &approver).run(&request).unwrap();
         assert_eq!(asked.gate, GateOutcome::NeedsApproval);
         assert_eq!(asked.not_run(), Some(NotRunReason::NoApprover));
         assert!(asked.outcome().is_none());

@@ -1,7 +1,7 @@
 //! leash-core: the engine that connects the security core to the outside world.
 //!
 //! - [`Engine`]: policy, sandbox, audit log and learned rules for one workspace,
-//!   assembled from a loaded config.
+//!   assembled from a loaded config; [`JobParams`]: what one job brings to it.
 //! - [`CommandRunner`]: one command through policy → mode gate → approval →
 //!   sandbox → audit.
 //! - [`control_files`]: git config and hooks, shell start-up files and
@@ -21,6 +21,7 @@ pub mod control_files;
 mod engine;
 mod error;
 mod grants;
+mod job_params;
 mod learned_rules;
 mod mode_gate;
 mod model_choice;
@@ -38,6 +39,7 @@ pub use command_runner::{
 pub use engine::{Engine, ensure_private_dir, open_audit_log, open_journal};
 pub use error::EngineError;
 pub use grants::{GrantBook, GrantContext};
+pub use job_params::JobParams;
 pub use learned_rules::LearnedRulesFile;
 pub use mode_gate::{GateOutcome, gate};
 pub use model_choice::{

@@ -13,7 +13,7 @@ pub enum DaemonEvent {
     /// A trigger became a job.
     JobQueued {
         job_id: i64,
-        trigger_kind: String,
+        trigger_kind: leash_protocol::TriggerSource,
         trigger_name: Option<String>,
     },
     /// A job changed state.

@@ -7,6 +7,7 @@ use std::path::Path;
 use leash_protocol::audit::{
     ActionRejected, ApprovalAnswered, ApprovalRequested, CommandFinished, CommandStarted, JobRouted,
 };
+use leash_protocol::ApprovalAnswer;
 use leash_store::{AuditKind, AuditLog};
 use serde_json::Value;
 
@@ -117,7 +118,7 @@ impl Observed {
                 Some(AuditKind::ApprovalAnswered)
                     if record
                         .payload_as::<ApprovalAnswered>()
-                        .is_some_and(|answered| answered.answer == "no") =>
+                        .is_some_and(|answered| answered.answer == ApprovalAnswer::No) =>
                 {
                     observed.refused += 1;
                     if let Some(argv) = last_asked.take() {

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{AuditKind, ExecutionMode, JobState};
+use crate::{
+    ApprovalAnswer, AuditKind, Decision, ExecutionMode, GateOutcome, JobState, VerdictOrigin,
+};
 
 /// A payload that belongs to exactly one [`AuditKind`].
 pub trait AuditPayload: Serialize + for<'de> Deserialize<'de> {
@@ -35,18 +37,18 @@ pub struct CommandDecision {
     pub argv: Vec<String>,
     pub cwd: PathBuf,
     pub mode: ExecutionMode,
-    /// `allow`, `ask` or `deny`.
-    pub decision: String,
+    /// What the policy said (`allow`, `ask` or `deny`).
+    pub decision: Decision,
     pub rule: String,
     /// Where the rule came from (`built-in`, `seed-list`, `configured`,
-    /// `learned`, `grant`).
-    #[serde(default)]
-    pub origin: String,
+    /// `learned`, `grant`); absent in records written before leash said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<VerdictOrigin>,
     pub reason: String,
     pub program: Option<PathBuf>,
     pub identity: Option<String>,
-    /// The mode gate's outcome (`run`, `needs-approval`, ...).
-    pub gate: String,
+    /// What the mode let happen (`run`, `needs-approval`, ...).
+    pub gate: GateOutcome,
     #[serde(default)]
     pub outcome_unknown_before: bool,
     #[serde(default)]
@@ -144,8 +146,8 @@ impl AuditPayload for ApprovalRequested {
 /// `approval.answered`: a person's answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalAnswered {
-    /// `yes`, `no`, `always` or `never`.
-    pub answer: String,
+    /// What the person answered (`yes`, `no`, `always` or `never`).
+    pub answer: ApprovalAnswer,
     pub channel: String,
     pub by: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -280,6 +282,50 @@ mod tests {
             CommandOutcomeUnknown::from_value(&serde_json::json!({"why": "x"})),
             None
         );
+    }
+
+    /// Regression class `audit-payload-respelled`: the decision, the gate,
+    /// the origin and the answer were strings before they were types. A
+    /// record written then reads back as the same values, and the typed
+    /// payload writes exactly the JSON it did (stored chains hash what was
+    /// written; a re-spelling would also split `leash audit` output).
+    #[test]
+    fn records_written_as_strings_read_back_typed_and_write_the_same_json() {
+        let written = serde_json::json!({
+            "argv": ["git", "push"], "cwd": "/w", "mode": "auto-approve",
+            "decision": "ask", "rule": "seed.require_approval_for", "origin": "seed-list",
+            "reason": "listed in require_approval_for", "program": "/usr/bin/git",
+            "identity": "git", "gate": "needs-approval", "outcome_unknown_before": false,
+            "undo": null,
+        });
+        let typed = CommandDecision::from_value(&written).unwrap();
+        assert_eq!(typed.decision, Decision::Ask);
+        assert_eq!(typed.gate, GateOutcome::NeedsApproval);
+        assert_eq!(typed.origin, Some(VerdictOrigin::SeedList));
+        assert_eq!(typed.to_value(), written);
+
+        // Written before records said where the rule came from.
+        let mut older = written.clone();
+        older.as_object_mut().unwrap().remove("origin");
+        let typed = CommandDecision::from_value(&older).unwrap();
+        assert_eq!(typed.origin, None);
+        assert_eq!(typed.to_value(), older);
+
+        // As the engine writes it: the whole outcome, tagged.
+        let answered = serde_json::json!({
+            "outcome": "answered", "answer": "never", "channel": "tty", "by": "ana",
+        });
+        let typed = ApprovalAnswered::from_value(&answered).unwrap();
+        assert_eq!(typed.answer, ApprovalAnswer::Never);
+        assert_eq!(typed.to_value()["answer"], "never");
+
+        // A spelling outside the vocabulary is not read as anything.
+        let mut odd = written.clone();
+        odd["decision"] = "maybe".into();
+        assert_eq!(CommandDecision::from_value(&odd), None);
+        let mut odd = written;
+        odd["gate"] = "sure".into();
+        assert_eq!(CommandDecision::from_value(&odd), None);
     }
 
     /// Recovery needs only the argv of a start: a record that names no

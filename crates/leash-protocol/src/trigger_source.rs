@@ -3,13 +3,16 @@
 use serde::{Deserialize, Serialize};
 
 /// What kind of thing fired. Closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TriggerSource {
     File,
     Schedule,
     Git,
     Http,
+    /// The default: a job someone started at the command line (`leash
+    /// ask`), the one source that needs no trigger in the config.
+    #[default]
     Cli,
     Watch,
     /// Another device of the fleet (issue 13).

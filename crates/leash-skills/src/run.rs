@@ -10,7 +10,7 @@
 use leash_store::AuditKind;
 use std::time::Instant;
 
-use leash_core::Engine;
+use leash_core::{Engine, JobParams};
 use leash_core::agent::{ActionResult, ActionScope, JobEnd, perform, untrusted_block};
 use leash_core::approval::Approver;
 use leash_llm::{Backend, ChatMessage, GenerateRequest, OutputFormat, ProgramChoice, Role};
@@ -54,6 +54,9 @@ pub struct SkillJob<'a> {
     pub request: &'a str,
     /// Trigger data (label, text): shown to the model as untrusted.
     pub payload: Option<(&'a str, &'a str)>,
+    /// The job's mode, repeat guard and trigger (the engine is shared by
+    /// every job of its workspace).
+    pub params: &'a JobParams,
 }
 
 /// What a skill run did. Its keys match the agent loop's report where they
@@ -100,7 +103,7 @@ pub fn run_skill(
     settings: SkillSettings,
     on_notify: &mut dyn FnMut(&str),
 ) -> Result<SkillReport, SkillError> {
-    let runner = engine.runner(approver);
+    let runner = engine.runner(job.params, approver);
     engine.audit.append(
         job.job_id,
         AuditKind::JobStarted,
@@ -111,7 +114,7 @@ pub fn run_skill(
             "inputs": inputs,
             "payload": job.payload.map(|(label, text)| json!({"label": label, "bytes": text.len()})),
             "backend": backend.name(),
-            "mode": engine.mode.as_str(),
+            "mode": job.params.mode.as_str(),
             "workspace": engine.workspace,
         }),
     )?;

@@ -85,14 +85,14 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::{NewJob, Store};
+    use crate::{NewJob, Store, TriggerSource};
 
     #[test]
     fn messages_round_trip_in_order_and_replace_by_position() {
         let store = Store::open_in_memory().unwrap();
         let job = store
             .insert_job(&NewJob {
-                trigger_kind: "cli".into(),
+                trigger_kind: TriggerSource::Cli,
                 prompt: "list files".into(),
                 ..NewJob::default()
             })

@@ -36,6 +36,18 @@ pub enum StoreError {
     /// A stored value could not be decoded (bad JSON in a column, unknown state).
     #[error("database {path}: {what}")]
     Corrupt { path: PathBuf, what: String },
+    /// A text column holds a spelling that is not a word of leash's
+    /// vocabulary (`leash_protocol`): written by hand, by a newer leash or
+    /// damaged. The row is not used, never read as some default: a job with
+    /// an unknown trigger kind or mode is not run.
+    #[error("database {path}: {table} row {id} has unknown {column} {value:?}")]
+    UnknownSpelling {
+        path: PathBuf,
+        table: &'static str,
+        id: i64,
+        column: &'static str,
+        value: String,
+    },
     /// The JSONL mirror does not agree with the database in a way that is not a
     /// crash artifact. The log is not appended to until someone looks
     /// (`leash audit verify` names the first bad seq).

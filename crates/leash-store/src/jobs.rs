@@ -14,13 +14,13 @@ use crate::store::Store;
 use crate::timestamp::now_rfc3339;
 
 use leash_protocol::ExecutionMode;
-pub use leash_protocol::JobState;
+pub use leash_protocol::{JobState, TriggerSource};
 
 /// What a trigger hands over to become a job.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct NewJob {
-    /// `file`, `schedule`, `http`, `git`, `cli`.
-    pub trigger_kind: String,
+    /// What kind of thing fired (stored as its spelling, `file`, `http`, ...).
+    pub trigger_kind: TriggerSource,
     pub trigger_name: Option<String>,
     /// Higher runs first.
     pub priority: i64,
@@ -44,7 +44,8 @@ pub struct Job {
     pub created_at: String,
     pub updated_at: String,
     pub state: JobState,
-    pub trigger_kind: String,
+    /// Parsed from its stored spelling when the row is read.
+    pub trigger_kind: TriggerSource,
     pub trigger_name: Option<String>,
     pub priority: i64,
     pub dedup_key: Option<String>,
@@ -244,7 +245,7 @@ pub(crate) fn insert_job_row(
         params![
             now,
             JobState::Queued.as_str(),
-            job.trigger_kind,
+            job.trigger_kind.as_str(),
             job.trigger_name,
             job.priority,
             job.dedup_key,
@@ -306,12 +307,16 @@ impl RawJob {
             path: path.to_path_buf(),
             what,
         };
-        let state = JobState::parse(&self.state).ok_or_else(|| {
-            corrupt(format!(
-                "job {} has unknown state {:?}",
-                self.id, self.state
-            ))
-        })?;
+        let unknown = |column: &'static str, value: &str| StoreError::UnknownSpelling {
+            path: path.to_path_buf(),
+            table: "jobs",
+            id: self.id,
+            column,
+            value: value.to_owned(),
+        };
+        let state = JobState::parse(&self.state).ok_or_else(|| unknown("state", &self.state))?;
+        let trigger_kind = TriggerSource::parse(&self.trigger_kind)
+            .ok_or_else(|| unknown("trigger kind", &self.trigger_kind))?;
         let json = |column: &str, text: Option<String>| {
             text.map(|text| serde_json::from_str(&text))
                 .transpose()
@@ -324,14 +329,8 @@ impl RawJob {
         };
         let mode = self
             .mode
-            .map(|text| {
-                ExecutionMode::parse(&text).ok_or_else(|| {
-                    corrupt(format!(
-                        "job {} has unknown execution mode {text:?}",
-                        self.id
-                    ))
-                })
-            })
+            .as_deref()
+            .map(|text| ExecutionMode::parse(text).ok_or_else(|| unknown("execution mode", text)))
             .transpose()?;
         let result = json("result", self.result)?;
         let payload = json("payload", self.payload)?;
@@ -340,7 +339,7 @@ impl RawJob {
             created_at: self.created_at,
             updated_at: self.updated_at,
             state,
-            trigger_kind: self.trigger_kind,
+            trigger_kind,
             trigger_name: self.trigger_name,
             priority: self.priority,
             dedup_key: self.dedup_key,

@@ -472,3 +472,77 @@ fn the_termux_notification_approves_grants_and_denies_with_a_reason() {
     assert_eq!(answers[1]["payload"]["reason"], "too risky <b>");
     home.assert_audit_verifies();
 }
+
+/// Regression class `job-params-leak-across-jobs`: the daemon keeps one
+/// engine per workspace and runs job after job on it, so each job's mode
+/// must be its own. On the same workspace: a job in the configured
+/// `auto-approve` runs `touch` at once; the next job, submitted with
+/// `--mode prompt`, still asks (and, refused, creates nothing); the job
+/// after that runs at once again.
+#[test]
+fn a_prompt_job_after_an_auto_approve_job_on_the_same_workspace_still_asks() {
+    let home = TestHome::new();
+    let port = free_port();
+    let transcript = home.root().join("transcript.yaml");
+    let turn = |file: &str| {
+        format!(
+            "  - text: '{{\"actions\": [{{\"run\": [\"touch\", \"{file}\"]}}], \"done\": false}}'\n  - text: '{{\"actions\": [], \"done\": true}}'\n"
+        )
+    };
+    std::fs::write(
+        &transcript,
+        format!(
+            "responses:\n{}{}{}",
+            turn("first"),
+            turn("second"),
+            turn("third")
+        ),
+    )
+    .unwrap();
+    home.write_config(&format!(
+        r#"
+model:
+  backend: replay
+  transcript: {}
+security:
+  execution_mode: auto-approve
+  workspace: {}
+  whitelist: [touch]
+api:
+  listen: 127.0.0.1:{port}
+logging:
+  level: warn
+"#,
+        transcript.display(),
+        home.workspace().display()
+    ));
+    let Some(_daemon) = Daemon::start(&home) else {
+        return;
+    };
+    let submit = |args: &[&str]| -> i64 {
+        let mut all = vec!["submit"];
+        all.extend_from_slice(args);
+        ok(&home.run(&all)).trim().parse().unwrap()
+    };
+
+    let first = submit(&["make", "the", "first"]);
+    let job = wait_for_job_state(&home, first, "done");
+    assert_eq!(job["job"]["result"]["executed"], 1, "{job}");
+    assert!(home.workspace().join("first").exists());
+
+    let second = submit(&["--mode", "prompt", "make", "the", "second"]);
+    let approval = wait_for_approval(&home);
+    let table = ok(&home.run(&["approvals"]));
+    assert!(table.contains("second"), "the prompt job asks: {table}");
+    ok(&home.run(&["deny", &approval.to_string()]));
+    let job = wait_for_job_state(&home, second, "done");
+    assert_eq!(job["job"]["result"]["executed"], 0, "{job}");
+    assert!(!home.workspace().join("second").exists());
+
+    let third = submit(&["make", "the", "third"]);
+    let job = wait_for_job_state(&home, third, "done");
+    assert_eq!(job["job"]["result"]["executed"], 1, "{job}");
+    assert!(home.workspace().join("third").exists());
+    let pending = json_of(&home.run(&["approvals", "--json"]));
+    assert_eq!(pending["approvals"], serde_json::json!([]), "{pending}");
+}

@@ -56,7 +56,7 @@ const SECURITY: &str = "  whitelist: [cat, sh, ls]\n  blacklist: [\"cat secret.t
 
 fn run(engine: &Engine, person: &Person, argv: &[&str]) -> CommandReport {
     engine
-        .runner(person)
+        .runner(&engine.default_params(), person)
         .run(&CommandRequest {
             argv: argv.iter().map(|s| (*s).to_owned()).collect(),
             cwd: engine.workspace.clone(),

@@ -83,7 +83,7 @@ pub fn run_chore(
             "skill": CHORE,
             "kind": CHORE,
             "backend": backend.name(),
-            "mode": engine.mode.as_str(),
+            "mode": job.params.mode.as_str(),
             "workspace": engine.workspace,
         }),
     )?;
@@ -108,7 +108,7 @@ pub fn run_chore(
         plan: Vec::new(),
         conversation: Vec::new(),
     };
-    let runner = engine.runner(approver);
+    let runner = engine.runner(job.params, approver);
     let scope = ActionScope {
         workspace: engine.workspace.clone(),
         job_id: job.job_id,
