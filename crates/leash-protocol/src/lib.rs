@@ -16,6 +16,7 @@
 //!   deciding rule came from; [`GateOutcome`]: what the mode let happen;
 //!   [`ApprovalAnswer`]: what a person answered.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod approval_answer;
 mod approval_state;

@@ -16,12 +16,15 @@ use crate::timestamp::now_rfc3339;
 /// One stored message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationMessage {
+    /// The job the conversation belongs to.
     pub job_id: i64,
     /// Position in the conversation, from 0.
     pub position: i64,
     /// `system`, `user` or `assistant`.
     pub role: String,
+    /// The message text (from the model: untrusted, shown escaped).
     pub content: String,
+    /// When it was stored (RFC 3339).
     pub created_at: String,
 }
 

@@ -21,6 +21,8 @@ pub use leash_protocol::{JobState, TriggerSource};
 pub struct NewJob {
     /// What kind of thing fired (stored as its spelling, `file`, `http`, ...).
     pub trigger_kind: TriggerSource,
+    /// The configured trigger's `name` (none for `leash ask`, the API);
+    /// trigger-scoped grants and remembered refusals key on it.
     pub trigger_name: Option<String>,
     /// Higher runs first.
     pub priority: i64,
@@ -32,6 +34,7 @@ pub struct NewJob {
     pub payload: Option<serde_json::Value>,
     /// Parsed from its stored spelling when the row is read.
     pub mode: Option<ExecutionMode>,
+    /// The directory the job works in (none: `security.workspace`).
     pub workspace: Option<String>,
     /// File triggers: where the trigger file is.
     pub file_path: Option<String>,
@@ -40,25 +43,38 @@ pub struct NewJob {
 /// A job row.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Job {
+    /// The job's id (`leash jobs show ID`, the audit records' `job_id`).
     pub id: i64,
+    /// When it was queued (RFC 3339).
     pub created_at: String,
+    /// When its row last changed.
     pub updated_at: String,
+    /// Where it is in its life; moved only by compare-and-set.
     pub state: JobState,
     /// Parsed from its stored spelling when the row is read.
     pub trigger_kind: TriggerSource,
+    /// See [`NewJob::trigger_name`].
     pub trigger_name: Option<String>,
+    /// Higher runs first.
     pub priority: i64,
+    /// See [`NewJob::dedup_key`].
     pub dedup_key: Option<String>,
+    /// The instruction the model gets (trusted).
     pub prompt: String,
+    /// Trigger data shown to the model as untrusted (`{"label", "text"}`).
     pub payload: Option<serde_json::Value>,
     /// Parsed from its stored spelling when the row is read.
     pub mode: Option<ExecutionMode>,
+    /// The directory the job works in (none: `security.workspace`).
     pub workspace: Option<String>,
+    /// File triggers: where the trigger file is now (it moves as it is
+    /// claimed and finished).
     pub file_path: Option<String>,
     /// How many times a worker took the job.
     pub attempts: i64,
     /// How many times it was re-queued after an interruption.
     pub requeues: i64,
+    /// How it ended (the job's report), or why it moved; set at the end.
     pub result: Option<serde_json::Value>,
 }
 

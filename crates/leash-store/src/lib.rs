@@ -2,6 +2,7 @@
 //! migrations, jobs, approvals, conversations, schedule marks, and the
 //! tamper-evident audit log — a sha256 hash chain mirrored to JSON lines.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod approvals;
 mod audit_log;
