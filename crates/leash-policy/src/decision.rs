@@ -21,6 +21,7 @@ pub struct ResolvedCommand {
 /// A decision together with why it was made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
+    /// The strictest decision of every rule that matched.
     pub decision: Decision,
     /// Id of the rule that decided, e.g. `shell.syntax`, `seed.blacklist`,
     /// `builtin.find.exec`, `paths.write-outside-roots`.

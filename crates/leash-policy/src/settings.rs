@@ -80,7 +80,10 @@ pub enum Platform {
     /// An ordinary Linux system (FHS layout).
     Linux,
     /// Android/Termux: programs live in `$PREFIX/bin`.
-    Termux { prefix: PathBuf },
+    Termux {
+        /// `$PREFIX` (`/data/data/com.termux/files/usr`): Termux's own tree.
+        prefix: PathBuf,
+    },
 }
 
 impl Platform {

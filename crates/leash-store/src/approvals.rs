@@ -53,6 +53,7 @@ pub struct Approval {
     /// Redacted in `Debug` and `Serialize`: what needs it (the notifier, the
     /// API's `GET /v1/approvals/{id}`) asks for it with `expose`.
     pub nonce: Secret,
+    /// Pending, or how it was decided; only a pending request changes.
     pub state: ApprovalState,
     /// The exact argv the person is asked about.
     pub argv: Vec<String>,

@@ -33,6 +33,7 @@ impl Admission {
 /// admission transaction (the transaction is rolled back).
 #[derive(Debug, thiserror::Error)]
 pub enum AdmitError<E: std::error::Error + 'static> {
+    /// The database failed (nothing was queued).
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The acknowledgement (claiming the file, …) failed.
