@@ -202,7 +202,11 @@ impl Engine {
 
     /// A runner for the commands of the job `job`, asking `approver` when a
     /// person is needed.
-    pub fn runner<'a>(&'a self, job: &'a JobParams, approver: &'a dyn Approver) -> CommandRunner<'a> {
+    pub fn runner<'a>(
+        &'a self,
+        job: &'a JobParams,
+        approver: &'a dyn Approver,
+    ) -> CommandRunner<'a> {
         CommandRunner {
             policy: &self.policy,
             executor: &self.executor,

@@ -4,10 +4,10 @@
 
 use std::path::Path;
 
+use leash_protocol::ApprovalAnswer;
 use leash_protocol::audit::{
     ActionRejected, ApprovalAnswered, ApprovalRequested, CommandFinished, CommandStarted, JobRouted,
 };
-use leash_protocol::ApprovalAnswer;
 use leash_store::{AuditKind, AuditLog};
 use serde_json::Value;
 

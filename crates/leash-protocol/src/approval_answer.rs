@@ -41,7 +41,10 @@ mod tests {
             (ApprovalAnswer::Never, "never", false),
         ] {
             assert_eq!(serde_json::to_value(answer).unwrap(), text);
-            assert_eq!(serde_json::from_value::<ApprovalAnswer>(text.into()).unwrap(), answer);
+            assert_eq!(
+                serde_json::from_value::<ApprovalAnswer>(text.into()).unwrap(),
+                answer
+            );
             assert_eq!(answer.approves(), approves);
         }
     }

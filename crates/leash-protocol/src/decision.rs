@@ -80,7 +80,10 @@ mod tests {
         ] {
             assert_eq!(decision.as_str(), text);
             assert_eq!(serde_json::to_value(decision).unwrap(), text);
-            assert_eq!(serde_json::from_value::<Decision>(text.into()).unwrap(), decision);
+            assert_eq!(
+                serde_json::from_value::<Decision>(text.into()).unwrap(),
+                decision
+            );
         }
         for (origin, text) in [
             (VerdictOrigin::BuiltIn, "built-in"),

@@ -63,7 +63,10 @@ mod tests {
         ] {
             assert_eq!(outcome.as_str(), text);
             assert_eq!(serde_json::to_value(outcome).unwrap(), text);
-            assert_eq!(serde_json::from_value::<GateOutcome>(text.into()).unwrap(), outcome);
+            assert_eq!(
+                serde_json::from_value::<GateOutcome>(text.into()).unwrap(),
+                outcome
+            );
         }
     }
 }

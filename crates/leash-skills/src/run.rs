@@ -10,9 +10,9 @@
 use leash_store::AuditKind;
 use std::time::Instant;
 
-use leash_core::{Engine, JobParams};
 use leash_core::agent::{ActionResult, ActionScope, JobEnd, perform, untrusted_block};
 use leash_core::approval::Approver;
+use leash_core::{Engine, JobParams};
 use leash_llm::{Backend, ChatMessage, GenerateRequest, OutputFormat, ProgramChoice, Role};
 use serde_json::json;
 

@@ -39,8 +39,8 @@ use crate::approval::Approver;
 use crate::backends::SwitchLog;
 use crate::command_runner::{CommandStatus, NotRunReason};
 use crate::engine::Engine;
-use crate::job_params::JobParams;
 use crate::error::EngineError;
+use crate::job_params::JobParams;
 
 /// Limits and sampling for one job (from `agent.*` and `model.*`).
 #[derive(Debug, Clone)]
@@ -193,7 +193,10 @@ pub fn run_job(
     // again job after job.
     let library = ExampleLibrary::builtin(&engine.policy, &engine.workspace);
     let mut preface = render_examples(&library.choose(&job.task));
-    preface.push_str(&crate::refusal_memory::refused_before(engine, job.params.trigger.as_deref())?);
+    preface.push_str(&crate::refusal_memory::refused_before(
+        engine,
+        job.params.trigger.as_deref(),
+    )?);
     let mut conversation = Conversation::with_preface(
         system,
         &preface,

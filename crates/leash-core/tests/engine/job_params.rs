@@ -41,15 +41,26 @@ fn a_jobs_mode_does_not_leak_into_the_next_job_on_the_same_engine(
     let fx = Fixture::new();
     let engine = fx.engine("  whitelist: [touch]\n");
 
-    let first = touch(&engine, &JobParams::in_mode(ExecutionMode::AutoApprove), "first");
+    let first = touch(
+        &engine,
+        &JobParams::in_mode(ExecutionMode::AutoApprove),
+        "first",
+    );
     assert!(first.outcome().is_some(), "{first:?}");
     assert!(engine.workspace.join("first").exists());
 
     let second = touch(&engine, &JobParams::in_mode(held_back), "second");
     assert_eq!(second.not_run(), Some(reason), "{second:?}");
-    assert!(!engine.workspace.join("second").exists(), "ran in {held_back}");
+    assert!(
+        !engine.workspace.join("second").exists(),
+        "ran in {held_back}"
+    );
 
-    let third = touch(&engine, &JobParams::in_mode(ExecutionMode::AutoApprove), "third");
+    let third = touch(
+        &engine,
+        &JobParams::in_mode(ExecutionMode::AutoApprove),
+        "third",
+    );
     assert!(third.outcome().is_some(), "{third:?}");
     assert!(engine.workspace.join("third").exists());
 }

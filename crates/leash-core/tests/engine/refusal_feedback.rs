@@ -8,9 +8,9 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use leash_core::{Engine, JobParams};
 use leash_core::agent::{AgentSettings, JobEnd, JobHooks, JobReport, JobSpec, run_job};
 use leash_core::approval::{ApprovalAnswer, ApprovalOutcome, ApprovalRequest, Approver};
+use leash_core::{Engine, JobParams};
 use leash_llm::{ReplayBackend, ReplayStep, Transcript};
 
 use crate::{Fixture, audit};

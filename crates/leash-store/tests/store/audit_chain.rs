@@ -412,8 +412,7 @@ fn records_written_with_string_fields_verify_and_read_back_typed() {
         "program": "/usr/bin/rm", "identity": "rm", "gate": "refused",
         "outcome_unknown_before": false, "undo": null,
     });
-    let answered =
-        json!({"outcome": "answered", "answer": "no", "channel": "http", "by": "ana"});
+    let answered = json!({"outcome": "answered", "answer": "no", "channel": "http", "by": "ana"});
     log.append(Some(1), AuditKind::CommandDecision, decided.clone())
         .unwrap();
     log.append(Some(1), AuditKind::ApprovalAnswered, answered.clone())
@@ -427,12 +426,19 @@ fn records_written_with_string_fields_verify_and_read_back_typed() {
     assert!(verify_read_only(&paths).ok);
     let records = log.all().unwrap();
     assert_eq!(records.len(), 3);
-    assert_eq!(records[2].payload, records[0].payload, "same JSON either way");
+    assert_eq!(
+        records[2].payload, records[0].payload,
+        "same JSON either way"
+    );
     for record in [&records[0], &records[2]] {
         let read = record.payload_as::<CommandDecision>().unwrap();
         assert_eq!(
             (read.decision, read.gate, read.origin),
-            (Decision::Deny, GateOutcome::Refused, Some(VerdictOrigin::SeedList))
+            (
+                Decision::Deny,
+                GateOutcome::Refused,
+                Some(VerdictOrigin::SeedList)
+            )
         );
     }
     let read = records[1].payload_as::<ApprovalAnswered>().unwrap();

@@ -220,14 +220,20 @@ fn a_queued_job_with_an_unknown_spelling_is_never_handed_out_to_run(
             value: found,
             ..
         } => {
-            assert_eq!((id, table, column, found.as_str()), (odd.id, "jobs", named, value));
+            assert_eq!(
+                (id, table, column, found.as_str()),
+                (odd.id, "jobs", named, value)
+            );
         }
         other => panic!("not a typed unknown-spelling error: {other}"),
     };
     let read = store.job(odd.id).unwrap_err();
     let message = read.to_string();
     assert!(
-        message.contains(&format!("jobs row {} has unknown {named} \"{value}\"", odd.id)),
+        message.contains(&format!(
+            "jobs row {} has unknown {named} \"{value}\"",
+            odd.id
+        )),
         "{message}"
     );
     unknown(read);
