@@ -154,8 +154,8 @@ fn run_one(
     };
     // What belongs to this job travels with it; the engine is shared by
     // every job of the workspace and is never changed per job. The store
-    // parsed the mode when it read the row (an unknown spelling is a
-    // corrupt row, never a default).
+    // parsed the mode when it read the row (a job with an unknown spelling
+    // was failed at the claim and never gets here: no default is guessed).
     let params = JobParams {
         mode: job.mode.unwrap_or(engine.default_mode),
         // A job that ran before (it was interrupted) asks before repeating
