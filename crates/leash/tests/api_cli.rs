@@ -546,3 +546,85 @@ logging:
     let pending = json_of(&home.run(&["approvals", "--json"]));
     assert_eq!(pending["approvals"], serde_json::json!([]), "{pending}");
 }
+
+/// Regression class `unknown-spelling-runs`, through a real daemon: a queued
+/// job whose row names a trigger kind leash does not know (written by hand,
+/// by a newer leash, or damaged) is never run; the worker ends it as failed,
+/// naming the value, and goes on with the queue: the next job runs.
+#[test]
+fn a_queued_job_with_an_unknown_trigger_kind_fails_unrun_and_the_queue_goes_on() {
+    let home = TestHome::new();
+    let port = free_port();
+    let transcript = home.root().join("transcript.yaml");
+    std::fs::write(
+        &transcript,
+        "play: by_expect\nresponses:\n  - text: '{\"actions\": [{\"run\": [\"touch\", \"ran\"]}], \"done\": false}'\n    expect: make the marker\n  - text: '{\"actions\": [], \"done\": true}'\n",
+    )
+    .unwrap();
+    home.write_config(&format!(
+        r#"
+model:
+  backend: replay
+  transcript: {}
+security:
+  execution_mode: auto-approve
+  workspace: {}
+  whitelist: [touch]
+api:
+  listen: 127.0.0.1:{port}
+logging:
+  level: warn
+"#,
+        transcript.display(),
+        home.workspace().display()
+    ));
+    let Some(daemon) = Daemon::start(&home) else {
+        return;
+    };
+    // Queued behind the daemon's back, first in line (higher priority).
+    let db = common::daemon::database(&home);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.busy_timeout(Duration::from_secs(10)).unwrap();
+    conn.execute(
+        "INSERT INTO jobs (created_at, updated_at, state, trigger_kind, priority, prompt) \
+         VALUES ('2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'queued', 'carrier-pigeon', 10, 'make the marker')",
+        [],
+    )
+    .unwrap();
+    let odd = conn.last_insert_rowid();
+
+    let next: i64 = ok(&home.run(&["submit", "make", "the", "marker", "please"]))
+        .trim()
+        .parse()
+        .unwrap();
+    let job = wait_for_job_state(&home, next, "done");
+    assert_eq!(job["job"]["result"]["executed"], 1, "{job}");
+
+    let (state, result): (String, String) = conn
+        .query_row(
+            "SELECT state, result FROM jobs WHERE id = ?1",
+            [odd],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(state, "failed", "ended, never run: {result}");
+    assert!(
+        result.contains("carrier-pigeon") && result.contains(&format!("jobs row {odd}")),
+        "{result}"
+    );
+    drop(daemon);
+    let records = home.audit_records();
+    assert!(
+        !records
+            .iter()
+            .any(|r| r["job_id"] == odd && r["kind"] == "command.started"),
+        "the odd job started nothing"
+    );
+    assert!(
+        records.iter().any(|r| r["job_id"] == odd
+            && r["kind"] == "job.state"
+            && r["payload"]["to"] == "failed"),
+        "its end is audited"
+    );
+    home.assert_audit_verifies();
+}
