@@ -473,32 +473,12 @@ fn the_termux_notification_approves_grants_and_denies_with_a_reason() {
     home.assert_audit_verifies();
 }
 
-/// Regression class `job-params-leak-across-jobs`: the daemon keeps one
-/// engine per workspace and runs job after job on it, so each job's mode
-/// must be its own. On the same workspace: a job in the configured
-/// `auto-approve` runs `touch` at once; the next job, submitted with
-/// `--mode prompt`, still asks (and, refused, creates nothing); the job
-/// after that runs at once again.
-#[test]
-fn a_prompt_job_after_an_auto_approve_job_on_the_same_workspace_still_asks() {
+/// A home whose daemon listens on a free port, runs in `auto-approve` with
+/// `touch` allowed, and plays `transcript` (a replay transcript, YAML).
+fn touch_home(transcript: &str) -> TestHome {
     let home = TestHome::new();
-    let port = free_port();
-    let transcript = home.root().join("transcript.yaml");
-    let turn = |file: &str| {
-        format!(
-            "  - text: '{{\"actions\": [{{\"run\": [\"touch\", \"{file}\"]}}], \"done\": false}}'\n  - text: '{{\"actions\": [], \"done\": true}}'\n"
-        )
-    };
-    std::fs::write(
-        &transcript,
-        format!(
-            "responses:\n{}{}{}",
-            turn("first"),
-            turn("second"),
-            turn("third")
-        ),
-    )
-    .unwrap();
+    let file = home.root().join("transcript.yaml");
+    std::fs::write(&file, transcript).unwrap();
     home.write_config(&format!(
         r#"
 model:
@@ -509,12 +489,35 @@ security:
   workspace: {}
   whitelist: [touch]
 api:
-  listen: 127.0.0.1:{port}
+  listen: 127.0.0.1:{}
 logging:
   level: warn
 "#,
-        transcript.display(),
-        home.workspace().display()
+        file.display(),
+        home.workspace().display(),
+        free_port()
+    ));
+    home
+}
+
+/// Regression class `job-params-leak-across-jobs`: the daemon keeps one
+/// engine per workspace and runs job after job on it, so each job's mode
+/// must be its own. On the same workspace: a job in the configured
+/// `auto-approve` runs `touch` at once; the next job, submitted with
+/// `--mode prompt`, still asks (and, refused, creates nothing); the job
+/// after that runs at once again.
+#[test]
+fn a_prompt_job_after_an_auto_approve_job_on_the_same_workspace_still_asks() {
+    let turn = |file: &str| {
+        format!(
+            "  - text: '{{\"actions\": [{{\"run\": [\"touch\", \"{file}\"]}}], \"done\": false}}'\n  - text: '{{\"actions\": [], \"done\": true}}'\n"
+        )
+    };
+    let home = touch_home(&format!(
+        "responses:\n{}{}{}",
+        turn("first"),
+        turn("second"),
+        turn("third")
     ));
     let Some(_daemon) = Daemon::start(&home) else {
         return;
@@ -553,31 +556,9 @@ logging:
 /// naming the value, and goes on with the queue: the next job runs.
 #[test]
 fn a_queued_job_with_an_unknown_trigger_kind_fails_unrun_and_the_queue_goes_on() {
-    let home = TestHome::new();
-    let port = free_port();
-    let transcript = home.root().join("transcript.yaml");
-    std::fs::write(
-        &transcript,
+    let home = touch_home(
         "play: by_expect\nresponses:\n  - text: '{\"actions\": [{\"run\": [\"touch\", \"ran\"]}], \"done\": false}'\n    expect: make the marker\n  - text: '{\"actions\": [], \"done\": true}'\n",
-    )
-    .unwrap();
-    home.write_config(&format!(
-        r#"
-model:
-  backend: replay
-  transcript: {}
-security:
-  execution_mode: auto-approve
-  workspace: {}
-  whitelist: [touch]
-api:
-  listen: 127.0.0.1:{port}
-logging:
-  level: warn
-"#,
-        transcript.display(),
-        home.workspace().display()
-    ));
+    );
     let Some(daemon) = Daemon::start(&home) else {
         return;
     };
