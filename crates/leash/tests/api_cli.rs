@@ -29,28 +29,36 @@ fn free_port() -> u16 {
 /// `ls` (which, in `prompt` mode, waits for a person), then a turn that says
 /// done (a model that ran something must see its results before `done`).
 fn home_on_port(port: u16) -> TestHome {
-    let home = TestHome::new();
-    let transcript = home.root().join("transcript.yaml");
-    std::fs::write(
-        &transcript,
+    replay_home(
+        port,
+        "prompt",
+        "ls",
         "responses:\n  - text: '{\"actions\": [{\"run\": [\"ls\"]}], \"done\": true}'\n  - text: '{\"actions\": [], \"done\": true}'\n",
     )
-    .unwrap();
+}
+
+/// A home whose daemon listens on `port`, runs in `mode` with `whitelist`
+/// (one YAML flow-list item or several) allowed, and plays `transcript` (a
+/// replay transcript, YAML).
+fn replay_home(port: u16, mode: &str, whitelist: &str, transcript: &str) -> TestHome {
+    let home = TestHome::new();
+    let file = home.root().join("transcript.yaml");
+    std::fs::write(&file, transcript).unwrap();
     home.write_config(&format!(
         r#"
 model:
   backend: replay
   transcript: {}
 security:
-  execution_mode: prompt
+  execution_mode: {mode}
   workspace: {}
-  whitelist: [ls]
+  whitelist: [{whitelist}]
 api:
   listen: 127.0.0.1:{port}
 logging:
   level: warn
 "#,
-        transcript.display(),
+        file.display(),
         home.workspace().display()
     ));
     home
@@ -474,30 +482,9 @@ fn the_termux_notification_approves_grants_and_denies_with_a_reason() {
 }
 
 /// A home whose daemon listens on a free port, runs in `auto-approve` with
-/// `touch` allowed, and plays `transcript` (a replay transcript, YAML).
+/// `touch` allowed, and plays `transcript`.
 fn touch_home(transcript: &str) -> TestHome {
-    let home = TestHome::new();
-    let file = home.root().join("transcript.yaml");
-    std::fs::write(&file, transcript).unwrap();
-    home.write_config(&format!(
-        r#"
-model:
-  backend: replay
-  transcript: {}
-security:
-  execution_mode: auto-approve
-  workspace: {}
-  whitelist: [touch]
-api:
-  listen: 127.0.0.1:{}
-logging:
-  level: warn
-"#,
-        file.display(),
-        home.workspace().display(),
-        free_port()
-    ));
-    home
+    replay_home(free_port(), "auto-approve", "touch", transcript)
 }
 
 /// Regression class `job-params-leak-across-jobs`: the daemon keeps one
