@@ -20,6 +20,7 @@ mod command_runner;
 pub mod control_files;
 mod engine;
 mod error;
+mod grant_making;
 mod grants;
 mod learned_rules;
 mod mode_gate;
@@ -37,6 +38,9 @@ pub use command_runner::{
 };
 pub use engine::{Engine, ensure_private_dir, open_audit_log, open_journal};
 pub use error::EngineError;
+pub use grant_making::{
+    GrantDraft, GrantRefusal, MAX_GRANT_MINUTES, grant_to_make, record_grant_created,
+};
 pub use grants::{GrantBook, GrantContext};
 pub use learned_rules::LearnedRulesFile;
 pub use mode_gate::{GateOutcome, gate};

@@ -49,8 +49,8 @@ pub struct RunOptions {
     /// and each workspace is handed over to it; ignored otherwise.
     pub run_as: String,
     /// Every action waits for approval (`execution_mode: prompt`) and a
-    /// scripted person answers (see [`crate::person`]).
-    pub person: bool,
+    /// scripted person of this kind answers (see [`crate::person`]).
+    pub person: Option<crate::person::PersonKind>,
 }
 
 /// The result of one task.
@@ -75,6 +75,10 @@ pub struct TaskResult {
     pub refused: usize,
     /// Proposals of an action a person had already refused in the job.
     pub reproposed: usize,
+    /// Grants the person made (with `--person grant`).
+    pub grants_made: usize,
+    /// Requests a grant answered instead of asking.
+    pub grants_used: usize,
     pub seconds: f64,
     /// The job's end state (`done`, `failed`), or why there was none.
     pub state: String,
@@ -140,11 +144,11 @@ pub fn run_task(task: &Task, options: &RunOptions) -> Result<TaskResult, EvalErr
     if let Some(name) = &skill {
         command.args(["--skill", name]);
     }
-    if options.person {
+    if let Some(kind) = options.person {
         let file = root.join("person.json");
         write(
             &file,
-            &serde_json::to_string_pretty(&crate::person::PersonScript::for_task(task))?,
+            &serde_json::to_string_pretty(&crate::person::PersonScript::for_task(task, kind))?,
         )?;
         command.arg("--person").arg(file);
     }
@@ -196,6 +200,8 @@ pub fn run_task(task: &Task, options: &RunOptions) -> Result<TaskResult, EvalErr
         approvals_asked: observed.asked.len(),
         refused: observed.refused,
         reproposed: observed.reproposed,
+        grants_made: observed.grants_made,
+        grants_used: observed.grants_used,
         seconds,
         said: observed.said.chars().take(300).collect(),
         state: observed.state.unwrap_or(state),
@@ -294,7 +300,7 @@ fn task_config(task: &Task, options: &RunOptions, ws: &Path) -> Value {
     if let Some(own) = &task.setup.config {
         merge(&mut config, own);
     }
-    if options.person {
+    if options.person.is_some() {
         config["security"]["execution_mode"] = json!("prompt");
     }
     if let Some(extra) = &options.extra_config {

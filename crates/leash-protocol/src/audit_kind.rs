@@ -163,6 +163,9 @@ audit_kinds! {
     UndoJournaled => "undo.journaled",
     /// Old journal entries were collected.
     UndoGc => "undo.gc",
+    /// A person's grant was not made (its pattern would cover a denied
+    /// argv, or it does not cover what it answers); nothing was stored.
+    GrantRefused => "grant.refused",
 }
 
 /// A spelling that is no audit kind.

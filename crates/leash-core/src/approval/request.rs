@@ -36,8 +36,7 @@ pub struct ApprovalRequest {
 }
 
 /// A person's answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApprovalAnswer {
     /// Run it, this once.
     Yes,
@@ -47,16 +46,59 @@ pub enum ApprovalAnswer {
     Always,
     /// Don't run it, and deny exactly this argv from now on (a learned rule).
     Never,
+    /// Run it, and make a grant of its shape (the request's `grant_shape`)
+    /// on these terms, through the same checks as the API's grants: a shape
+    /// that would cover a denied argv is refused (audited `grant.refused`)
+    /// and only this one command runs.
+    Grant(GrantTerms),
 }
 
 impl ApprovalAnswer {
     /// Whether the command may run.
     pub fn approves(self) -> bool {
         match self {
-            ApprovalAnswer::Yes | ApprovalAnswer::Always => true,
+            ApprovalAnswer::Yes | ApprovalAnswer::Always | ApprovalAnswer::Grant(_) => true,
             ApprovalAnswer::No | ApprovalAnswer::Never => false,
         }
     }
+
+    /// The word recorded in `approval.answered` (a grant's terms are in the
+    /// `grant.created` record that follows it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalAnswer::Yes => "yes",
+            ApprovalAnswer::No => "no",
+            ApprovalAnswer::Always => "always",
+            ApprovalAnswer::Never => "never",
+            ApprovalAnswer::Grant(_) => "grant",
+        }
+    }
+}
+
+impl Serialize for ApprovalAnswer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// Which scope a person picked for a grant. Closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GrantScopeKind {
+    /// This job only.
+    Job,
+    /// Every job of this job's trigger.
+    Trigger,
+    /// Every job in this workspace.
+    Workspace,
+}
+
+/// What a person grants along with a yes: the scope, and minutes until it
+/// expires (none: until revoked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct GrantTerms {
+    pub scope: GrantScopeKind,
+    pub minutes: Option<u64>,
 }
 
 /// How an approval request ended.
