@@ -144,7 +144,10 @@ pub fn run_skill(
         },
         ChatMessage {
             role: Role::User,
-            content: user_message(skill, job, &inputs, &report.context, &question),
+            // What a person refused for this trigger before (empty without
+            // a trigger, or with `approvals.learn_from_refusals: false`).
+            content: leash_core::refused_before(engine)?
+                + &user_message(skill, job, &inputs, &report.context, &question),
         },
     ];
     let answer = ask(
