@@ -144,7 +144,7 @@ impl AuditPayload for ApprovalRequested {
 /// `approval.answered`: a person's answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalAnswered {
-    /// `yes`, `no`, `always` or `never`.
+    /// `yes`, `no`, `always`, `never` or `grant`.
     pub answer: String,
     pub channel: String,
     pub by: String,

@@ -33,7 +33,7 @@ audit_kinds! {
     ActionRejected => "action.rejected",
     /// A person is asked to approve one command.
     ApprovalRequested => "approval.requested",
-    /// A person answered (yes, no, always, never).
+    /// A person answered (yes, no, always, never, grant).
     ApprovalAnswered => "approval.answered",
     /// Nobody answered before the expiry.
     ApprovalExpired => "approval.expired",

@@ -11,9 +11,13 @@ use leash_store::AuditKind;
 use std::time::Instant;
 
 use leash_core::Engine;
-use leash_core::agent::{ActionResult, ActionScope, JobEnd, perform, untrusted_block};
+use leash_core::agent::{
+    ActionResult, ActionScope, JobEnd, perform, person_refusal, untrusted_block,
+};
 use leash_core::approval::Approver;
-use leash_llm::{Backend, ChatMessage, GenerateRequest, OutputFormat, ProgramChoice, Role};
+use leash_llm::{
+    Action, Backend, ChatMessage, GenerateRequest, OutputFormat, ProgramChoice, Role,
+};
 use serde_json::json;
 
 use crate::definition::{Kind, Skill};
@@ -22,6 +26,7 @@ use crate::error::SkillError;
 use crate::gather::{Gathered, gather};
 use crate::inputs::Inputs;
 use crate::shape::{Answer, Question};
+use crate::sort_again;
 
 /// Sampling for the question.
 #[derive(Debug, Clone, Copy)]
@@ -77,6 +82,10 @@ pub struct SkillReport {
     pub context: Vec<Gathered>,
     #[serde(skip)]
     pub conversation: Vec<ChatMessage>,
+    /// The files of a sort whose folder the model picked, with the folders
+    /// it was offered (a person's refusal of such a move goes back to it).
+    #[serde(skip)]
+    pub picked_by_model: Vec<(String, Vec<String>)>,
 }
 
 /// The system prompt of every skill question: short, so a small model's
@@ -128,6 +137,7 @@ pub fn run_skill(
         inputs: inputs.clone(),
         context: Vec::new(),
         conversation: Vec::new(),
+        picked_by_model: Vec::new(),
     };
     report.context = gather(
         &runner,
@@ -160,7 +170,7 @@ pub fn run_skill(
         settings,
         &mut report,
     )?;
-    report.conversation = messages;
+    report.conversation = messages.clone();
     let answer = match answer {
         Ok(answer) => answer,
         Err(reason) => {
@@ -198,34 +208,77 @@ pub fn run_skill(
         .filter_map(|g| g.settles.as_ref().map(|(_, says)| says.as_str()))
         .collect();
     report.message = Some(message(skill, &answer, &findings));
+    let mut refused_moves = Vec::new();
     for (n, action) in actions(skill, &inputs, &answer, &context_text, &findings)
         .iter()
         .enumerate()
     {
-        let mut notify = |text: &str| {
-            report.notifications.push(text.to_owned());
-            on_notify(text);
-        };
-        let result = perform(&runner, &scope, action, 1, n, &mut notify)?;
-        report.actions += 1;
-        match &result {
-            ActionResult::Command { report: r, .. } | ActionResult::FileWrite { report: r, .. } => {
-                if r.carried_out() {
-                    report.executed += 1;
-                } else {
-                    report.not_run += 1;
-                }
-                if let Some(reason) = r.tamper_reason() {
-                    report.end = JobEnd::Failed { reason };
-                    break;
-                }
+        let result = carry_out(&runner, &scope, action, n, &mut report, on_notify)?;
+        if let (Action::Move(transfer), Some(heard)) = (action, person_refusal(&result)) {
+            refused_moves.push(sort_again::RefusedMove::of(transfer, heard));
+        }
+        if matches!(report.end, JobEnd::Failed { .. }) {
+            break;
+        }
+    }
+    if skill.kind == Kind::Sort
+        && engine.learn_from_refusals
+        && !matches!(report.end, JobEnd::Failed { .. })
+    {
+        // A person refused a move the model picked: it hears why and picks
+        // again for that file, among the folders nobody refused.
+        let again = sort_again::placed_again(
+            &refused_moves,
+            &messages,
+            &mut report,
+            |asked, one, report| ask_once(engine, backend, job, asked, one, settings, report),
+        )?;
+        let placed = Answer::Placed(again);
+        for (n, action) in actions(skill, &inputs, &placed, &context_text, &findings)
+            .iter()
+            .enumerate()
+        {
+            carry_out(&runner, &scope, action, n, &mut report, on_notify)?;
+            if matches!(report.end, JobEnd::Failed { .. }) {
+                break;
             }
-            ActionResult::Notified(_) => {}
-            ActionResult::Rejected { .. } => report.not_run += 1,
         }
     }
     report.answer = Some(answer);
     finish(engine, job, report)
+}
+
+/// Carries out one derived action and counts it; a control file changed
+/// without approval fails the job.
+fn carry_out(
+    runner: &leash_core::CommandRunner<'_>,
+    scope: &ActionScope,
+    action: &Action,
+    n: usize,
+    report: &mut SkillReport,
+    on_notify: &mut dyn FnMut(&str),
+) -> Result<ActionResult, SkillError> {
+    let mut notify = |text: &str| {
+        report.notifications.push(text.to_owned());
+        on_notify(text);
+    };
+    let result = perform(runner, scope, action, 1, n, &mut notify)?;
+    report.actions += 1;
+    match &result {
+        ActionResult::Command { report: r, .. } | ActionResult::FileWrite { report: r, .. } => {
+            if r.carried_out() {
+                report.executed += 1;
+            } else {
+                report.not_run += 1;
+            }
+            if let Some(reason) = r.tamper_reason() {
+                report.end = JobEnd::Failed { reason };
+            }
+        }
+        ActionResult::Notified(_) => {}
+        ActionResult::Rejected { .. } => report.not_run += 1,
+    }
+    Ok(result)
 }
 
 /// A per-run trash tag without a job id: the process id and a counter-free
@@ -400,6 +453,11 @@ fn ask(
                 last.content.push_str(&format!(
                     "\nNow the file {item}{kind}: which folder? Answer {{\"{item}\": FOLDER}}."
                 ));
+            }
+            if let Question::PerItem { options, .. } = &one {
+                report
+                    .picked_by_model
+                    .push((item.clone(), options.clone()));
             }
             match ask_once(engine, backend, job, &asked, &one, settings, report)? {
                 Ok(Answer::Placed(mut one_placed)) => placed.append(&mut one_placed),

@@ -66,7 +66,7 @@ fn engine(dir: &Path, learn: bool) -> Engine {
         ("XDG_CONFIG_HOME", s(dir.join("cfg"))),
         ("XDG_CACHE_HOME", s(dir.join("cache"))),
     ];
-    if let Some(user) = leash_core::hand_over_if_root("nobody", &[&ws]).unwrap() {
+    if let Some(user) = leash_core::hand_over_if_root("nobody", &[ws.as_path()]).unwrap() {
         env.push(("LEASH_SECURITY__RUN_AS", user));
     }
     let loaded = load(&LoadOptions {
@@ -195,4 +195,107 @@ fn without_learning_a_refusal_ends_the_clause() {
         matches!(report.end, leash_core::agent::JobEnd::Failed { .. }),
         "{report:?}"
     );
+}
+
+/// The organize skill's model step: "Sort everything in inbox/ into junk/
+/// and keep/" with a file no folder's kind fits, so the model picks. The
+/// person refuses the move into `junk/` ([`REASON`] for anything with `x/`
+/// is not it: here the refusal is for `junk/`).
+struct SortPerson {
+    asked: Mutex<Vec<Vec<String>>>,
+}
+
+impl std::fmt::Debug for SortPerson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SortPerson")
+    }
+}
+
+impl Approver for SortPerson {
+    fn ask(&self, request: &ApprovalRequest) -> ApprovalOutcome {
+        self.asked.lock().unwrap().push(request.argv.clone());
+        let refuse = request.argv.iter().any(|a| a.contains("junk/"));
+        ApprovalOutcome::Answered {
+            answer: if refuse {
+                ApprovalAnswer::No
+            } else {
+                ApprovalAnswer::Yes
+            },
+            channel: "test".into(),
+            by: "test".into(),
+            reason: refuse.then(|| REASON.to_owned()),
+        }
+    }
+}
+
+fn sort(transcript: &str) -> (leash_skills::SkillReport, Vec<String>, Engine, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path(), true);
+    let ws = engine.workspace.clone();
+    for sub in ["inbox", "junk", "keep"] {
+        std::fs::create_dir_all(ws.join(sub)).unwrap();
+    }
+    std::fs::write(ws.join("inbox/notes.zzz"), "n").unwrap();
+    let skills = leash_skills::SkillSet::builtin().unwrap();
+    let skill = skills.get("organize").unwrap();
+    let request = "Sort everything in inbox/ into junk/ and keep/.";
+    let split = |line: &str| engine.policy.check_shell(line).command.map(|c| c.argv);
+    let inputs = leash_skills::inputs::resolve(skill, request, &ws, &split).unwrap();
+    let file = dir.path().join("transcript.yaml");
+    std::fs::write(&file, transcript).unwrap();
+    let mut backend = ReplayBackend::from_file(&file).unwrap();
+    let person = SortPerson {
+        asked: Mutex::new(Vec::new()),
+    };
+    let report = leash_skills::run_skill(
+        &engine,
+        &mut backend,
+        &person,
+        skill,
+        inputs,
+        &SkillJob {
+            job_id: None,
+            request,
+            payload: None,
+        },
+        SkillSettings {
+            max_tokens: 64,
+            temperature: 0.0,
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    let asked = person
+        .asked
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|argv| argv.join(" "))
+        .collect();
+    (report, asked, engine, dir)
+}
+
+#[test]
+fn a_refused_sort_move_goes_back_to_the_model_which_picks_another_folder() {
+    let (report, asked, engine, _dir) = sort(&format!(
+        "responses:\n  - expect: \"Now the file notes.zzz\"\n    text: '{{\"notes.zzz\": \"junk\"}}'\n  - expect: \"a person refused it: {REASON}\"\n    text: '{{\"notes.zzz\": \"keep\"}}'\n"
+    ));
+    let ws = &engine.workspace;
+    assert!(ws.join("keep/notes.zzz").exists(), "{report:?}\n{asked:?}");
+    assert!(!ws.join("junk/notes.zzz").exists());
+    let junk: Vec<&String> = asked.iter().filter(|a| a.contains("junk/")).collect();
+    assert_eq!(junk.len(), 1, "the refused move is asked once: {asked:?}");
+}
+
+/// Hostile class `refused-skill-step-reproposed`, sort: the model names the
+/// refused folder again; it is not offered, so nothing moves there and
+/// nobody is asked about it again.
+#[test]
+fn a_refused_sort_move_proposed_again_is_not_asked_again() {
+    let (report, asked, engine, _dir) = sort(
+        "play: by_expect\nresponses:\n  - expect: \"Now the file notes.zzz\"\n    text: '{\"notes.zzz\": \"junk\"}'\n",
+    );
+    let junk: Vec<&String> = asked.iter().filter(|a| a.contains("junk/")).collect();
+    assert_eq!(junk.len(), 1, "{asked:?}");
+    assert!(engine.workspace.join("inbox/notes.zzz").exists(), "{report:?}");
 }
