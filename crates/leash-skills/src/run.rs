@@ -171,7 +171,7 @@ pub fn run_skill(
         &mut report,
     )?;
     report.conversation = messages.clone();
-    let answer = match answer {
+    let mut answer = match answer {
         Ok(answer) => answer,
         Err(reason) => {
             report.end = JobEnd::Failed { reason };
@@ -233,7 +233,7 @@ pub fn run_skill(
             &mut report,
             |asked, one, report| ask_once(engine, backend, job, asked, one, settings, report),
         )?;
-        let placed = Answer::Placed(again);
+        let placed = Answer::Placed(again.clone());
         for (n, action) in actions(skill, &inputs, &placed, &context_text, &findings)
             .iter()
             .enumerate()
@@ -242,6 +242,17 @@ pub fn run_skill(
             if matches!(report.end, JobEnd::Failed { .. }) {
                 break;
             }
+        }
+        if let Answer::Placed(first) = &mut answer
+            && !again.is_empty()
+        {
+            // The person is told where the files went after the second pick.
+            for (item, folder) in again {
+                if let Some(slot) = first.iter_mut().find(|(name, _)| *name == item) {
+                    slot.1 = folder;
+                }
+            }
+            report.message = Some(message(skill, &answer, &findings));
         }
     }
     report.answer = Some(answer);

@@ -285,6 +285,8 @@ fn a_refused_sort_move_goes_back_to_the_model_which_picks_another_folder() {
     assert!(!ws.join("junk/notes.zzz").exists());
     let junk: Vec<&String> = asked.iter().filter(|a| a.contains("junk/")).collect();
     assert_eq!(junk.len(), 1, "the refused move is asked once: {asked:?}");
+    let message = report.message.clone().unwrap_or_default();
+    assert!(message.contains("notes.zzz → keep"), "{message}");
 }
 
 /// Hostile class `refused-skill-step-reproposed`, sort: the model names the
