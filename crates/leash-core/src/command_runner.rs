@@ -377,7 +377,10 @@ impl CommandRunner<'_> {
             .append(request.job_id, kind, serde_json::to_value(&outcome)?)?;
         let approved = outcome.approves();
         if let ApprovalOutcome::Answered {
-            answer, channel, by, ..
+            answer,
+            channel,
+            by,
+            ..
         } = &outcome
         {
             let learned = match answer {

@@ -142,7 +142,9 @@ pub(crate) fn grant_from_answer(
             return refused("a job-scoped grant needs a job".to_owned());
         }
         (GrantScopeKind::Trigger, _, None) => {
-            return refused("a trigger-scoped grant needs a trigger (this job has none)".to_owned());
+            return refused(
+                "a trigger-scoped grant needs a trigger (this job has none)".to_owned(),
+            );
         }
     };
     let draft = GrantDraft {

@@ -264,10 +264,13 @@ mod tests {
 
     #[test]
     fn the_person_approves_what_the_checks_need_and_refuses_the_rest_with_a_reason() {
-        let person = PersonScript::for_task(&task(
-            "- {name: a, category: chores, prompt: p, may_change: [\"sorted/**\"], \
+        let person = PersonScript::for_task(
+            &task(
+                "- {name: a, category: chores, prompt: p, may_change: [\"sorted/**\"], \
              check: [{asked: [make, deploy]}, {exists: sorted/a.txt}]}",
-        ), PersonKind::ApproveOnce);
+            ),
+            PersonKind::ApproveOnce,
+        );
         for yes in [
             &["ls", "-la"][..],
             &["/usr/bin/cat", "notes.txt"],
@@ -294,9 +297,10 @@ mod tests {
 
     #[test]
     fn a_script_round_trips_through_its_file() {
-        let person = PersonScript::for_task(&task(
-            "- {name: a, category: chores, prompt: p, check: [{says: hello}]}",
-        ), PersonKind::Grant);
+        let person = PersonScript::for_task(
+            &task("- {name: a, category: chores, prompt: p, check: [{says: hello}]}"),
+            PersonKind::Grant,
+        );
         assert!(person.grants);
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("person.json");
@@ -353,7 +357,11 @@ mod tests {
             PersonKind::ApproveOnce => {
                 assert_eq!(
                     (first, again, other),
-                    (ApprovalAnswer::Yes, ApprovalAnswer::Yes, ApprovalAnswer::Yes)
+                    (
+                        ApprovalAnswer::Yes,
+                        ApprovalAnswer::Yes,
+                        ApprovalAnswer::Yes
+                    )
                 );
             }
         }

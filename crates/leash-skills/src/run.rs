@@ -15,9 +15,7 @@ use leash_core::agent::{
     ActionResult, ActionScope, JobEnd, perform, person_refusal, untrusted_block,
 };
 use leash_core::approval::Approver;
-use leash_llm::{
-    Action, Backend, ChatMessage, GenerateRequest, OutputFormat, ProgramChoice, Role,
-};
+use leash_llm::{Action, Backend, ChatMessage, GenerateRequest, OutputFormat, ProgramChoice, Role};
 use serde_json::json;
 
 use crate::definition::{Kind, Skill};
@@ -466,9 +464,7 @@ fn ask(
                 ));
             }
             if let Question::PerItem { options, .. } = &one {
-                report
-                    .picked_by_model
-                    .push((item.clone(), options.clone()));
+                report.picked_by_model.push((item.clone(), options.clone()));
             }
             match ask_once(engine, backend, job, &asked, &one, settings, report)? {
                 Ok(Answer::Placed(mut one_placed)) => placed.append(&mut one_placed),

@@ -148,9 +148,15 @@ fn a_refused_pick_goes_back_to_the_model_which_picks_another() {
     assert!(!ws.join("x/a.txt").exists());
     let asked = asked(&person);
     assert_eq!(asked.len(), 2, "{asked:?}");
-    assert!(asked[0].contains("x/a.txt") && asked[1].contains("y/a.txt"), "{asked:?}");
+    assert!(
+        asked[0].contains("x/a.txt") && asked[1].contains("y/a.txt"),
+        "{asked:?}"
+    );
     assert_eq!(report.steps, 2, "the model was asked again: {report:?}");
-    assert!(matches!(report.end, leash_core::agent::JobEnd::Done), "{report:?}");
+    assert!(
+        matches!(report.end, leash_core::agent::JobEnd::Done),
+        "{report:?}"
+    );
     // The second question no longer offers the refused pick.
     let second = &report.conversation[report.conversation.len() - 2].content;
     assert!(!second.contains("- move a.txt to x/a.txt"), "{second}");
@@ -228,7 +234,14 @@ impl Approver for SortPerson {
     }
 }
 
-fn sort(transcript: &str) -> (leash_skills::SkillReport, Vec<String>, Engine, tempfile::TempDir) {
+fn sort(
+    transcript: &str,
+) -> (
+    leash_skills::SkillReport,
+    Vec<String>,
+    Engine,
+    tempfile::TempDir,
+) {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine(dir.path(), true);
     let ws = engine.workspace.clone();
@@ -299,5 +312,8 @@ fn a_refused_sort_move_proposed_again_is_not_asked_again() {
     );
     let junk: Vec<&String> = asked.iter().filter(|a| a.contains("junk/")).collect();
     assert_eq!(junk.len(), 1, "{asked:?}");
-    assert!(engine.workspace.join("inbox/notes.zzz").exists(), "{report:?}");
+    assert!(
+        engine.workspace.join("inbox/notes.zzz").exists(),
+        "{report:?}"
+    );
 }

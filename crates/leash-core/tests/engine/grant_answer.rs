@@ -43,7 +43,10 @@ fn a_grant_answer_covers_the_next_request_of_the_same_shape() {
     let person = granting_person();
 
     let first = run(&engine, &person, &["cat", "notes/a.md"]);
-    assert!(first.outcome().is_some_and(|o| o.status.success()), "{first:?}");
+    assert!(
+        first.outcome().is_some_and(|o| o.status.success()),
+        "{first:?}"
+    );
     assert_eq!(person.asked.load(Ordering::SeqCst), 1);
     let created = kinds(&engine, "grant.created");
     assert_eq!(created.len(), 1, "{created:?}");
@@ -62,7 +65,10 @@ fn a_grant_answer_covers_the_next_request_of_the_same_shape() {
     // The same shape: the grant answers, nobody is asked, the use is audited.
     let second = run(&engine, &person, &["cat", "notes/b.md"]);
     assert_eq!(second.grant, Some(stored[0].id));
-    assert!(second.outcome().is_some_and(|o| o.status.success()), "{second:?}");
+    assert!(
+        second.outcome().is_some_and(|o| o.status.success()),
+        "{second:?}"
+    );
     assert_eq!(person.asked.load(Ordering::SeqCst), 1, "nobody was asked");
     let used = kinds(&engine, "grant.used");
     assert_eq!(used.len(), 1);
@@ -90,7 +96,10 @@ fn a_grant_answer_that_would_cover_a_denied_argv_is_refused_and_the_deny_stands(
     let person = granting_person();
 
     let approved = run(&engine, &person, &["cat", "a.txt"]);
-    assert!(approved.outcome().is_some(), "the person said yes to it: {approved:?}");
+    assert!(
+        approved.outcome().is_some(),
+        "the person said yes to it: {approved:?}"
+    );
     let refused = kinds(&engine, "grant.refused");
     assert_eq!(refused.len(), 1, "{refused:?}");
     let error = refused[0]["error"].as_str().unwrap();
@@ -108,7 +117,11 @@ fn a_grant_answer_that_would_cover_a_denied_argv_is_refused_and_the_deny_stands(
 
     let again = run(&engine, &person, &["cat", "b.txt"]);
     assert_eq!(again.grant, None);
-    assert_eq!(person.asked.load(Ordering::SeqCst), 2, "no grant: asked again");
+    assert_eq!(
+        person.asked.load(Ordering::SeqCst),
+        2,
+        "no grant: asked again"
+    );
 
     let denied = run(&engine, &person, &["cat", "secret.txt"]);
     assert_eq!(denied.not_run(), Some(NotRunReason::Denied), "{denied:?}");

@@ -16,8 +16,8 @@ use leash_core::agent::{
     ActionAccount, ActionResult, ActionScope, JobEnd, account, perform, person_refusal,
     untrusted_block,
 };
-use leash_core::{Engine, refused_before};
 use leash_core::approval::Approver;
+use leash_core::{Engine, refused_before};
 use leash_llm::{
     Action, AnswerShape, Backend, ChatMessage, GenerateRequest, OutputFormat, ProgramChoice, Role,
 };
@@ -321,7 +321,9 @@ fn choose<'s>(
         .filter(|c| !refused.iter().any(|r| r.label == c.label))
         .collect();
     if all.is_empty() {
-        return Ok(Err("a person refused every action that fits the request".to_owned()));
+        return Ok(Err(
+            "a person refused every action that fits the request".to_owned()
+        ));
     }
     if all.len() == 1 {
         return Ok(Ok((all, "only")));
@@ -344,7 +346,10 @@ fn choose<'s>(
     for refusal in refused {
         // The label is leash's own (from the request's typed operands); the
         // person's reason was escaped by `person_refusal`.
-        text.push_str(&format!("\nYou chose `{}` before. {}\n", refusal.label, refusal.heard));
+        text.push_str(&format!(
+            "\nYou chose `{}` before. {}\n",
+            refusal.label, refusal.heard
+        ));
     }
     text.push_str("\nAnswer {\"action\": ACTION}.");
     let messages = vec![
