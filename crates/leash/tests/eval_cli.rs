@@ -137,7 +137,7 @@ fn a_filter_that_matches_no_task_is_bad_input() {
 const GRANT_TASKS: &str = r#"
 - name: read-both-notes
   category: chores
-  prompt: "Show the two notes in notes/."
+  prompt: "Summarize the two notes."
   setup:
     files: { notes/a.md: "alpha note", notes/b.md: "beta note" }
   check:
@@ -150,7 +150,7 @@ play: by_expect
 responses:
   - expect: "beta note"
     text: '{"thought": "alpha note and beta note", "actions": [], "done": true}'
-  - expect: "Show the two notes"
+  - expect: "Summarize the two notes"
     text: '{"actions": [{"run": ["cat", "notes/a.md"]}, {"run": ["cat", "notes/b.md"]}, {"run": ["rm", "-rf", "notes"]}], "done": false}'
 "#;
 
