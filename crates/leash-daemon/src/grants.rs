@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use leash_core::{GrantDraft, GrantRefusal, grant_to_make, record_grant_created};
 use leash_policy::{GrantError, Policy, suggest_grant};
-use leash_store::{Approval, ApprovalState, Grant, GrantScope, NewGrant, StoreError};
+use leash_store::{Approval, ApprovalState, Grant, GrantScope, StoreError};
 use serde::Deserialize;
 use serde_json::json;
 

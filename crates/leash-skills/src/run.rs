@@ -200,11 +200,13 @@ pub fn run_skill(
             .map(|id| format!("job-{id}"))
             .unwrap_or_else(|| format!("skill-{}", jiff_free_stamp())),
     };
-    let findings: Vec<&str> = report
+    // Owned: the report is counted into while the actions are carried out.
+    let settled: Vec<String> = report
         .context
         .iter()
-        .filter_map(|g| g.settles.as_ref().map(|(_, says)| says.as_str()))
+        .filter_map(|g| g.settles.as_ref().map(|(_, says)| says.clone()))
         .collect();
+    let findings: Vec<&str> = settled.iter().map(String::as_str).collect();
     report.message = Some(message(skill, &answer, &findings));
     let mut refused_moves = Vec::new();
     for (n, action) in actions(skill, &inputs, &answer, &context_text, &findings)
