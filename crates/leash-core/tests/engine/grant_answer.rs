@@ -14,7 +14,7 @@ use crate::grants::{Person, run};
 use crate::{Fixture, audit};
 
 const SECURITY: &str =
-    "  whitelist: [cat]\n  blacklist: [\"cat secret.txt\"]\n  require_approval_for: [cat]\n";
+    "  whitelist: [cat]\n  blacklist: [\"cat notes/secret.txt\"]\n  require_approval_for: [cat]\n";
 
 fn granting_person() -> Person {
     Person::new(ApprovalAnswer::Grant(GrantTerms {
@@ -81,8 +81,8 @@ fn a_grant_answer_covers_the_next_request_of_the_same_shape() {
 }
 
 /// Hostile class `grant-answer-covers-deny`: a person answers "grant" to a
-/// command whose shape (`cat *.txt`) would also cover a blacklisted argv
-/// (`cat secret.txt`). The grant is refused exactly as the API refuses it
+/// command whose shape (`cat notes/*.txt`) would also cover a blacklisted
+/// argv (`cat notes/secret.txt`). The grant is refused exactly as the API refuses it
 /// (naming the denied argv), nothing is stored, only the approved command
 /// runs, the next command of the shape is asked again, and the denied argv
 /// is denied without asking anyone and never runs.
@@ -90,20 +90,21 @@ fn a_grant_answer_covers_the_next_request_of_the_same_shape() {
 fn a_grant_answer_that_would_cover_a_denied_argv_is_refused_and_the_deny_stands() {
     let f = Fixture::new();
     let engine = f.engine(SECURITY);
+    std::fs::create_dir_all(engine.workspace.join("notes")).unwrap();
     for name in ["a.txt", "b.txt", "secret.txt"] {
-        std::fs::write(engine.workspace.join(name), name).unwrap();
+        std::fs::write(engine.workspace.join("notes").join(name), name).unwrap();
     }
     let person = granting_person();
 
-    let approved = run(&engine, &person, &["cat", "a.txt"]);
+    let approved = run(&engine, &person, &["cat", "notes/a.txt"]);
     assert!(
         approved.outcome().is_some(),
         "the person said yes to it: {approved:?}"
     );
     let refused = kinds(&engine, "grant.refused");
-    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused.len(), 1, "{:?}", audit(&engine));
     let error = refused[0]["error"].as_str().unwrap();
-    assert!(error.contains("cat secret.txt"), "{error}");
+    assert!(error.contains("cat notes/secret.txt"), "{error}");
     assert!(error.contains("can never allow what is denied"), "{error}");
     assert!(kinds(&engine, "grant.created").is_empty());
     assert!(
@@ -115,7 +116,7 @@ fn a_grant_answer_that_would_cover_a_denied_argv_is_refused_and_the_deny_stands(
         "no grant was stored"
     );
 
-    let again = run(&engine, &person, &["cat", "b.txt"]);
+    let again = run(&engine, &person, &["cat", "notes/b.txt"]);
     assert_eq!(again.grant, None);
     assert_eq!(
         person.asked.load(Ordering::SeqCst),
@@ -123,7 +124,7 @@ fn a_grant_answer_that_would_cover_a_denied_argv_is_refused_and_the_deny_stands(
         "no grant: asked again"
     );
 
-    let denied = run(&engine, &person, &["cat", "secret.txt"]);
+    let denied = run(&engine, &person, &["cat", "notes/secret.txt"]);
     assert_eq!(denied.not_run(), Some(NotRunReason::Denied), "{denied:?}");
     assert_eq!(person.asked.load(Ordering::SeqCst), 2, "a deny asks nobody");
     let started: Vec<_> = kinds(&engine, "command.started")
