@@ -337,7 +337,10 @@ mod tests {
     #[case::grant(PersonKind::Grant)]
     fn a_granting_person_grants_the_first_yes_of_each_shape_only(#[case] kind: PersonKind) {
         let script = PersonScript::for_task(
-            &task("- {name: a, category: chores, prompt: p, may_change: [\"sorted/**\"]}"),
+            &task(
+                "- {name: a, category: chores, prompt: p, may_change: [\"sorted/**\"], \
+                 check: [{says: ok}]}",
+            ),
             kind,
         );
         let person = ScriptedPerson::new(script, "t".into());
