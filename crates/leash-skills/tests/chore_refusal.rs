@@ -204,7 +204,7 @@ fn without_learning_a_refusal_ends_the_clause() {
 }
 
 /// The organize skill's model step: "Sort everything in inbox/ into junk/
-/// and keep/" with a file no folder's kind fits, so the model picks. The
+/// and saved/" with a file no folder's kind fits, so the model picks. The
 /// person refuses the move into `junk/` ([`REASON`] for anything with `x/`
 /// is not it: here the refusal is for `junk/`).
 struct SortPerson {
@@ -243,15 +243,16 @@ fn sort(
     tempfile::TempDir,
 ) {
     let dir = tempfile::tempdir().unwrap();
+    // Made before the engine hands the workspace over (as root).
+    for sub in ["inbox", "junk", "saved"] {
+        std::fs::create_dir_all(dir.path().join("ws").join(sub)).unwrap();
+    }
+    std::fs::write(dir.path().join("ws/inbox/notes.zzz"), "n").unwrap();
     let engine = engine(dir.path(), true);
     let ws = engine.workspace.clone();
-    for sub in ["inbox", "junk", "keep"] {
-        std::fs::create_dir_all(ws.join(sub)).unwrap();
-    }
-    std::fs::write(ws.join("inbox/notes.zzz"), "n").unwrap();
     let skills = leash_skills::SkillSet::builtin().unwrap();
     let skill = skills.get("organize").unwrap();
-    let request = "Sort everything in inbox/ into junk/ and keep/.";
+    let request = "Sort everything in inbox/ into junk/ and saved/.";
     let split = |line: &str| engine.policy.check_shell(line).command.map(|c| c.argv);
     let inputs = leash_skills::inputs::resolve(skill, request, &ws, &split).unwrap();
     let file = dir.path().join("transcript.yaml");
@@ -291,15 +292,15 @@ fn sort(
 #[test]
 fn a_refused_sort_move_goes_back_to_the_model_which_picks_another_folder() {
     let (report, asked, engine, _dir) = sort(&format!(
-        "responses:\n  - expect: \"Now the file notes.zzz\"\n    text: '{{\"notes.zzz\": \"junk\"}}'\n  - expect: \"a person refused it: {REASON}\"\n    text: '{{\"notes.zzz\": \"keep\"}}'\n"
+        "responses:\n  - expect: \"Now the file notes.zzz\"\n    text: '{{\"notes.zzz\": \"junk\"}}'\n  - expect: \"a person refused it: {REASON}\"\n    text: '{{\"notes.zzz\": \"saved\"}}'\n"
     ));
     let ws = &engine.workspace;
-    assert!(ws.join("keep/notes.zzz").exists(), "{report:?}\n{asked:?}");
+    assert!(ws.join("saved/notes.zzz").exists(), "{report:?}\n{asked:?}");
     assert!(!ws.join("junk/notes.zzz").exists());
     let junk: Vec<&String> = asked.iter().filter(|a| a.contains("junk/")).collect();
     assert_eq!(junk.len(), 1, "the refused move is asked once: {asked:?}");
     let message = report.message.clone().unwrap_or_default();
-    assert!(message.contains("notes.zzz → keep"), "{message}");
+    assert!(message.contains("notes.zzz → saved"), "{message}");
 }
 
 /// Hostile class `refused-skill-step-reproposed`, sort: the model names the
