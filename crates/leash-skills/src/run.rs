@@ -275,21 +275,35 @@ fn carry_out(
     };
     let result = perform(runner, scope, action, 1, n, &mut notify)?;
     report.actions += 1;
-    match &result {
-        ActionResult::Command { report: r, .. } | ActionResult::FileWrite { report: r, .. } => {
-            if r.carried_out() {
-                report.executed += 1;
-            } else {
-                report.not_run += 1;
-            }
-            if let Some(reason) = r.tamper_reason() {
-                report.end = JobEnd::Failed { reason };
-            }
-        }
-        ActionResult::Notified(_) => {}
-        ActionResult::Rejected { .. } => report.not_run += 1,
+    if let Some(reason) = tally(&result, &mut report.executed, &mut report.not_run) {
+        report.end = JobEnd::Failed { reason };
     }
     Ok(result)
+}
+
+/// Counts one action's `result` as executed or not run (a skill's and a
+/// chore's report count alike); returns why the job must fail when the
+/// action changed a control file without approval.
+pub(crate) fn tally(
+    result: &ActionResult,
+    executed: &mut usize,
+    not_run: &mut usize,
+) -> Option<String> {
+    match result {
+        ActionResult::Command { report, .. } | ActionResult::FileWrite { report, .. } => {
+            if report.carried_out() {
+                *executed += 1;
+            } else {
+                *not_run += 1;
+            }
+            report.tamper_reason()
+        }
+        ActionResult::Notified(_) => None,
+        ActionResult::Rejected { .. } => {
+            *not_run += 1;
+            None
+        }
+    }
 }
 
 /// A per-run trash tag without a job id: the process id and a counter-free

@@ -19,17 +19,27 @@ use leash_skills::{SkillJob, SkillSettings};
 
 const REASON: &str = "wrong file or place";
 
-/// Says no (with [`REASON`]) to anything that touches `x/`, yes to the
-/// rest, and remembers every argv it was asked about.
-#[derive(Debug, Default)]
+/// Says no (with [`REASON`]) to anything that touches the folder `refuse`,
+/// yes to the rest, and remembers every argv it was asked about.
+#[derive(Debug)]
 struct Person {
+    refuse: &'static str,
     asked: Mutex<Vec<Vec<String>>>,
+}
+
+impl Person {
+    fn refusing(refuse: &'static str) -> Person {
+        Person {
+            refuse,
+            asked: Mutex::new(Vec::new()),
+        }
+    }
 }
 
 impl Approver for Person {
     fn ask(&self, request: &ApprovalRequest) -> ApprovalOutcome {
         self.asked.lock().unwrap().push(request.argv.clone());
-        let refuse = request.argv.iter().any(|a| a.contains("x/"));
+        let refuse = request.argv.iter().any(|a| a.contains(self.refuse));
         ApprovalOutcome::Answered {
             answer: if refuse {
                 ApprovalAnswer::No
@@ -101,7 +111,7 @@ fn run(dir: &Path, learn: bool, transcript: &str) -> (ChoreReport, Person, Engin
     let file = dir.join("transcript.yaml");
     std::fs::write(&file, transcript).unwrap();
     let mut backend = ReplayBackend::from_file(&file).unwrap();
-    let person = Person::default();
+    let person = Person::refusing("x/");
     let report = run_chore(
         &engine,
         &mut backend,
@@ -203,36 +213,9 @@ fn without_learning_a_refusal_ends_the_clause() {
     );
 }
 
-/// The organize skill's model step: "Sort everything in inbox/ into junk/
-/// and saved/" with a file no folder's kind fits, so the model picks. The
-/// person refuses the move into `junk/` ([`REASON`] for anything with `x/`
-/// is not it: here the refusal is for `junk/`).
-struct SortPerson {
-    asked: Mutex<Vec<Vec<String>>>,
-}
-
-impl std::fmt::Debug for SortPerson {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SortPerson")
-    }
-}
-
-impl Approver for SortPerson {
-    fn ask(&self, request: &ApprovalRequest) -> ApprovalOutcome {
-        self.asked.lock().unwrap().push(request.argv.clone());
-        let refuse = request.argv.iter().any(|a| a.contains("junk/"));
-        ApprovalOutcome::Answered {
-            answer: if refuse {
-                ApprovalAnswer::No
-            } else {
-                ApprovalAnswer::Yes
-            },
-            channel: "test".into(),
-            by: "test".into(),
-            reason: refuse.then(|| REASON.to_owned()),
-        }
-    }
-}
+// The organize skill's model step: "Sort everything in inbox/ into junk/
+// and saved/" with a file no folder's kind fits, so the model picks; the
+// person refuses the move into `junk/`.
 
 fn sort(
     transcript: &str,
@@ -258,9 +241,7 @@ fn sort(
     let file = dir.path().join("transcript.yaml");
     std::fs::write(&file, transcript).unwrap();
     let mut backend = ReplayBackend::from_file(&file).unwrap();
-    let person = SortPerson {
-        asked: Mutex::new(Vec::new()),
-    };
+    let person = Person::refusing("junk/");
     let report = leash_skills::run_skill(
         &engine,
         &mut backend,

@@ -145,22 +145,12 @@ pub fn run_chore(
                 report.actions += 1;
                 let entry = account(step_no, &candidate.label, &result);
                 let ok = succeeded(&result);
-                match &result {
-                    ActionResult::Command { report: r, .. }
-                    | ActionResult::FileWrite { report: r, .. } => {
-                        if r.carried_out() {
-                            report.executed += 1;
-                        } else {
-                            report.not_run += 1;
-                        }
-                        if let Some(reason) = r.tamper_reason() {
-                            report.end = JobEnd::Failed { reason };
-                            report.account.push(entry);
-                            break 'steps;
-                        }
-                    }
-                    ActionResult::Notified(_) => {}
-                    ActionResult::Rejected { .. } => report.not_run += 1,
+                if let Some(reason) =
+                    crate::run::tally(&result, &mut report.executed, &mut report.not_run)
+                {
+                    report.end = JobEnd::Failed { reason };
+                    report.account.push(entry);
+                    break 'steps;
                 }
                 said.push(grounded(candidate, &entry, ok));
                 report.account.push(entry);
