@@ -5,7 +5,8 @@
 //! Audit records written, in order (each with the job id when there is one):
 //! `command.decision` (argv, cwd, mode, decision, rule, reason, gate) always;
 //! `approval.requested` + `approval.answered|expired|unavailable` when a person
-//! is asked; `learned_rule.written` after "always"/"never"; `grant.used` when
+//! is asked; `learned_rule.written` after "always"/"never"; `grant.created`
+//! (or `grant.refused`) after "grant"; `grant.used` when
 //! a person's grant stood in for asking; `approval.void` when what an approval
 //! covered changed before the run (then nothing runs); `command.started`
 //! *before* the child is spawned (so a crash leaves a start without a result,
@@ -375,10 +376,22 @@ impl CommandRunner<'_> {
         self.audit
             .append(request.job_id, kind, serde_json::to_value(&outcome)?)?;
         let approved = outcome.approves();
-        if let ApprovalOutcome::Answered { answer, .. } = &outcome {
+        if let ApprovalOutcome::Answered {
+            answer,
+            channel,
+            by,
+            ..
+        } = &outcome
+        {
             let learned = match answer {
                 ApprovalAnswer::Always => Some(Decision::Allow),
                 ApprovalAnswer::Never => Some(Decision::Deny),
+                ApprovalAnswer::Grant(terms) => {
+                    crate::grant_making::grant_from_answer(
+                        self, request, &approval, *terms, by, channel,
+                    )?;
+                    None
+                }
                 ApprovalAnswer::Yes | ApprovalAnswer::No => None,
             };
             if let Some(decision) = learned {

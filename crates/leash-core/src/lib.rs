@@ -20,6 +20,7 @@ mod command_runner;
 pub mod control_files;
 mod engine;
 mod error;
+mod grant_making;
 mod grants;
 mod job_params;
 mod learned_rules;
@@ -38,6 +39,9 @@ pub use command_runner::{
 };
 pub use engine::{Engine, ensure_private_dir, open_audit_log, open_journal};
 pub use error::EngineError;
+pub use grant_making::{
+    GrantDraft, GrantRefusal, MAX_GRANT_MINUTES, grant_to_make, record_grant_created,
+};
 pub use grants::{GrantBook, GrantContext};
 pub use job_params::JobParams;
 pub use learned_rules::LearnedRulesFile;

@@ -30,6 +30,10 @@ pub struct Observed {
     /// Proposals of an action already refused in the same job: asked
     /// again, or refused by the loop without asking.
     pub reproposed: usize,
+    /// Grants a person made while answering (`grant.created`).
+    pub grants_made: usize,
+    /// Requests a grant answered instead of the person (`grant.used`).
+    pub grants_used: usize,
     /// Model turns the job took (`report.steps`).
     pub steps: u64,
     /// The job's end state as `leash ask --json` printed it.
@@ -134,6 +138,8 @@ impl Observed {
                 {
                     observed.reproposed += 1;
                 }
+                Some(AuditKind::GrantCreated) => observed.grants_made += 1,
+                Some(AuditKind::GrantUsed) => observed.grants_used += 1,
                 Some(AuditKind::JobRouted) => {
                     observed.routed = record.payload_as::<JobRouted>().map(|routed| routed.skill);
                 }

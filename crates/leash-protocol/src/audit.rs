@@ -183,7 +183,7 @@ impl AuditPayload for ApprovalRequested {
 /// `approval.answered`: a person's answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalAnswered {
-    /// What the person answered (`yes`, `no`, `always` or `never`).
+    /// What the person answered (`yes`, `no`, `always`, `never`, or a grant with its terms).
     pub answer: ApprovalAnswer,
     /// Where the answer came from (`tty`, `http`, `termux`, ...).
     pub channel: String,

@@ -30,7 +30,7 @@ mod job_payload;
 mod job_state;
 mod trigger_source;
 
-pub use approval_answer::ApprovalAnswer;
+pub use approval_answer::{ApprovalAnswer, GrantScopeKind, GrantTerms};
 pub use approval_state::ApprovalState;
 pub use audit_kind::{AuditKind, UnknownAuditKind};
 pub use chat_role::ChatRole;

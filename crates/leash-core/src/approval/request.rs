@@ -35,7 +35,7 @@ pub struct ApprovalRequest {
     pub grant_shape: Option<String>,
 }
 
-pub use leash_protocol::ApprovalAnswer;
+pub use leash_protocol::{ApprovalAnswer, GrantScopeKind, GrantTerms};
 
 /// How an approval request ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

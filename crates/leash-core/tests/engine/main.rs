@@ -10,6 +10,7 @@
 mod agent_loop;
 mod cleared;
 mod control_files;
+mod grant_answer;
 mod grants;
 mod job_params;
 mod learned_rules_file;

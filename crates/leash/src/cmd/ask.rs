@@ -87,10 +87,10 @@ pub fn run(global: &GlobalArgs, args: AskArgs) -> anyhow::Result<ExitCode> {
     let facts = prompt_facts(&loaded, &engine, params.mode);
     let settings = agent_settings(&loaded);
     let approver: Box<dyn leash_core::approval::Approver> = match &args.person {
-        Some(file) => Box::new(leash_eval::person::ScriptedPerson {
-            script: leash_eval::person::PersonScript::load(file)?,
-            name: file.display().to_string(),
-        }),
+        Some(file) => Box::new(leash_eval::person::ScriptedPerson::new(
+            leash_eval::person::PersonScript::load(file)?,
+            file.display().to_string(),
+        )),
         None => terminal_approver(),
     };
     if let Some(code) = crate::skill_job::run_if_skill(crate::skill_job::AskContext {
