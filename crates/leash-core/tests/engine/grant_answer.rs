@@ -55,7 +55,11 @@ fn a_grant_answer_covers_the_next_request_of_the_same_shape() {
     assert_eq!(grant["channel"], "test");
     assert!(grant["expires_at"].is_string(), "{grant}");
     let answered = kinds(&engine, "approval.answered");
-    assert_eq!(answered[0]["answer"], "grant");
+    // The answer record keeps the terms the person granted on.
+    assert_eq!(
+        answered[0]["answer"],
+        serde_json::json!({"grant": {"scope": "workspace", "minutes": 60}})
+    );
     let stored = Store::open(engine.grants.database())
         .unwrap()
         .grants(true)
