@@ -52,6 +52,8 @@ pub struct DaemonContext {
     pub(crate) fleet_models: std::sync::OnceLock<leash_core::SharedRemoteModels>,
     /// The fleet, once joined (jobs of triggers with `on:` go through it).
     pub(crate) fleet: std::sync::OnceLock<(leash_fleet::Fleet, tokio::runtime::Handle)>,
+    /// Other devices' pending approval requests told to this one.
+    pub(crate) fleet_notices: crate::fleet_notices::RemoteApprovals,
 }
 
 impl DaemonContext {
@@ -83,6 +85,7 @@ impl DaemonContext {
             wake_lock,
             fleet_models: std::sync::OnceLock::new(),
             fleet: std::sync::OnceLock::new(),
+            fleet_notices: Default::default(),
         })
     }
 

@@ -163,6 +163,11 @@ audit_kinds! {
     UndoJournaled => "undo.journaled",
     /// Old journal entries were collected.
     UndoGc => "undo.gc",
+    /// Another device's approval request was told to the person here.
+    FleetApprovalNotified => "fleet.approval.notified",
+    /// An approval notice from a device that is not trusted (or forged) was
+    /// not shown.
+    FleetApprovalNoticeRefused => "fleet.approval.notice_refused",
 }
 
 /// A spelling that is no audit kind.
