@@ -23,6 +23,7 @@
 
 pub mod action;
 pub mod backend;
+mod cancel;
 mod command_shapes;
 mod fallback;
 mod gguf;
@@ -52,6 +53,7 @@ pub use command_shapes::{
     CommandShapes, MAX_OPERANDS, MAX_OPTIONS_PER_LEVEL, OptionShape, ProgramShape, SubcommandShape,
     WordKind, WordsShape,
 };
+pub use cancel::{CancelToken, cancelled};
 pub use fallback::{BackendSwitch, FallbackChain, SwitchObserver};
 pub use gguf::{GgufError, GgufInfo, ParameterCountSource, read_gguf_info};
 pub use grammar::actions_gbnf;

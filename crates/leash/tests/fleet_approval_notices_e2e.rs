@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::daemon::{DaemonProcess, pending_approvals, wait_for};
-use common::fleet::{nats, records_of, replay_device};
+use common::fleet::{api, nats, records_of, replay_device};
 use common::{TestHome, text};
 use serde_json::{Value, json};
 
@@ -49,35 +49,6 @@ fn notifier_script(dir: &Path, told: &Path) -> PathBuf {
     .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     script
-}
-
-/// A call on `home`'s daemon API with its token.
-fn api(home: &TestHome, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let token = std::fs::read_to_string(home.home().join(".local/state/leash/api.token")).unwrap();
-    let config = std::fs::read_to_string(home.config_file()).unwrap();
-    let listen = config
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("listen: "))
-        .unwrap()
-        .to_owned();
-    let url = format!("http://{listen}{path}");
-    let auth = format!("Bearer {}", token.trim());
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut response = match body {
-        None => agent.get(&url).header("Authorization", &auth).call(),
-        Some(body) => agent
-            .post(&url)
-            .header("Authorization", &auth)
-            .header("Content-Type", "application/json")
-            .send(body.to_string()),
-    }
-    .unwrap();
-    let status = response.status().as_u16();
-    let text = response.body_mut().read_to_string().unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
 fn told_on_b(b: &TestHome) -> Vec<(String, i64)> {
