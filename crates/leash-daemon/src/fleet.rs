@@ -101,7 +101,10 @@ async fn run(ctx: Arc<DaemonContext>, config: FleetConfig, link: FleetLink) {
             fleet.clone(),
             approval_events,
         )),
-        tokio::spawn(crate::fleet_notices::listen(Arc::clone(&ctx), fleet.clone())),
+        tokio::spawn(crate::fleet_notices::listen(
+            Arc::clone(&ctx),
+            fleet.clone(),
+        )),
     ];
     ctx.stopped().await;
     for task in tasks {

@@ -98,7 +98,10 @@ pub(crate) async fn tell(
     mut events: broadcast::Receiver<DaemonEvent>,
 ) {
     let since = jiff::Timestamp::now()
-        .checked_sub(jiff::SignedDuration::try_from(leash_fleet::notices::NOTICE_MAX_AGE).unwrap_or_default())
+        .checked_sub(
+            jiff::SignedDuration::try_from(leash_fleet::notices::NOTICE_MAX_AGE)
+                .unwrap_or_default(),
+        )
         .unwrap_or_else(|_| jiff::Timestamp::now());
     let mut queue: VecDeque<i64> = ctx
         .with_store(|store| store.approvals(None))
@@ -198,19 +201,19 @@ pub(crate) async fn listen(ctx: Arc<DaemonContext>, fleet: Fleet) {
 
 fn refused(ctx: &DaemonContext, subject: &str, refusal: &NoticeRefusal) {
     match refusal {
-        NoticeRefusal::Untrusted(_)
-        | NoticeRefusal::Sender(_)
-        | NoticeRefusal::WrongSubject(_) => audit(
-            ctx,
-            None,
-            AuditKind::FleetApprovalNoticeRefused,
-            json!({
-                "subject": subject,
-                "publisher": leash_fleet::subjects::publisher(subject),
-                "code": refusal.code(),
-                "reason": refusal.to_string(),
-            }),
-        ),
+        NoticeRefusal::Untrusted(_) | NoticeRefusal::Sender(_) | NoticeRefusal::WrongSubject(_) => {
+            audit(
+                ctx,
+                None,
+                AuditKind::FleetApprovalNoticeRefused,
+                json!({
+                    "subject": subject,
+                    "publisher": leash_fleet::subjects::publisher(subject),
+                    "code": refusal.code(),
+                    "reason": refusal.to_string(),
+                }),
+            )
+        }
         // Another version or a broken message is no one's attempt at this
         // device: logged, not audited.
         NoticeRefusal::Malformed(_) | NoticeRefusal::Version(_) => {
@@ -315,16 +318,19 @@ mod tests {
             "a redelivered notice is not told twice"
         );
         assert!(remote.apply(notice("d", 1, NoticeState::Pending, later)));
-        assert!(remote.apply(notice(
-            "c",
-            2,
-            NoticeState::Pending,
-            "2000-01-01T00:00:00Z"
-        )));
-        let shown: Vec<_> = remote.pending().iter().map(|n| (n.from.clone(), n.id)).collect();
+        assert!(remote.apply(notice("c", 2, NoticeState::Pending, "2000-01-01T00:00:00Z")));
+        let shown: Vec<_> = remote
+            .pending()
+            .iter()
+            .map(|n| (n.from.clone(), n.id))
+            .collect();
         assert_eq!(shown, [("c".to_owned(), 1), ("d".to_owned(), 1)]);
         assert!(!remote.apply(notice("c", 1, NoticeState::Closed, later)));
-        let shown: Vec<_> = remote.pending().iter().map(|n| (n.from.clone(), n.id)).collect();
+        let shown: Vec<_> = remote
+            .pending()
+            .iter()
+            .map(|n| (n.from.clone(), n.id))
+            .collect();
         assert_eq!(shown, [("d".to_owned(), 1)]);
     }
 }

@@ -121,10 +121,7 @@ impl crate::Fleet {
                 None => {
                     return Ok(ApprovalAnswer::Refused {
                         code: "not_pending".to_owned(),
-                        reason: format!(
-                            "{owner} has no pending approval request {}",
-                            decision.id
-                        ),
+                        reason: format!("{owner} has no pending approval request {}", decision.id),
                     });
                 }
             },

@@ -27,7 +27,6 @@ use serde::{Deserialize, Serialize};
 use crate::connection::Fleet;
 use crate::envelope::{self, PROTOCOL_VERSION, SenderMismatch, check_sender};
 use crate::error::FleetError;
-use crate::subjects;
 
 /// The stream of approval notices (the last one per request).
 pub const APPROVALS_STREAM: &str = "LEASH_APPROVALS";
@@ -151,8 +150,8 @@ pub fn judge(
     subject: &str,
     payload: &[u8],
 ) -> Result<NoticeVerdict, NoticeRefusal> {
-    let notice: ApprovalNotice = envelope::decode(subject, payload)
-        .map_err(|e| NoticeRefusal::Malformed(e.to_string()))?;
+    let notice: ApprovalNotice =
+        envelope::decode(subject, payload).map_err(|e| NoticeRefusal::Malformed(e.to_string()))?;
     if notice.v != PROTOCOL_VERSION {
         return Err(NoticeRefusal::Version(notice.v));
     }

@@ -49,11 +49,11 @@ pub use backend::{
     AnswerShape, Backend, BackendError, ChatMessage, FinishReason, GenerateRequest, Generation,
     OutputFormat, Role, TokenSink,
 };
+pub use cancel::{CancelToken, cancelled};
 pub use command_shapes::{
     CommandShapes, MAX_OPERANDS, MAX_OPTIONS_PER_LEVEL, OptionShape, ProgramShape, SubcommandShape,
     WordKind, WordsShape,
 };
-pub use cancel::{CancelToken, cancelled};
 pub use fallback::{BackendSwitch, FallbackChain, SwitchObserver};
 pub use gguf::{GgufError, GgufInfo, ParameterCountSource, read_gguf_info};
 pub use grammar::actions_gbnf;

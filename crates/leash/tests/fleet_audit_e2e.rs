@@ -112,7 +112,14 @@ fn rewrite_history(c: &TestHome, from: u64) {
             .prepare("SELECT seq, ts, job_id, kind, payload, hash FROM audit ORDER BY seq")
             .unwrap();
         stmt.query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
         })
         .unwrap()
         .map(Result::unwrap)

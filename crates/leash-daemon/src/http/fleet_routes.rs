@@ -125,9 +125,9 @@ async fn answer(
         .await
         .map_err(|err| ApiError::new(ErrorCode::FleetUnavailable, err.to_string()))?;
     match answer {
-        ApprovalAnswer::Decided { id, state } => {
-            Ok(Json(json!({"device": body.device, "id": id, "state": state})))
-        }
+        ApprovalAnswer::Decided { id, state } => Ok(Json(
+            json!({"device": body.device, "id": id, "state": state}),
+        )),
         ApprovalAnswer::Refused { code, reason } => {
             let status = match code.as_str() {
                 "not_pending" => ErrorCode::Conflict,

@@ -23,8 +23,8 @@ use crate::error::DaemonError;
 use crate::http::api_error::{ApiError, ErrorCode};
 use crate::http::guarded_listener::{ConnectionLimits, GuardedListener};
 use crate::http::{
-    approvals_routes, audit_routes, auth, events_sse, fleet_routes, grants_routes, jobs_routes, metrics_route,
-    openapi, status_route, undo_route, web, web_login,
+    approvals_routes, audit_routes, auth, events_sse, fleet_routes, grants_routes, jobs_routes,
+    metrics_route, openapi, status_route, undo_route, web, web_login,
 };
 
 /// Every route as `(method, path)`, in the OpenAPI document's spelling. The

@@ -3,11 +3,11 @@
 //! trust this one (`fleet.trusted`) and decides itself: nonce, expiry, first
 //! answer wins, audited there as channel `fleet` by `fleet:<this device>:…`.
 
-use std::process::ExitCode;
 use anyhow::bail;
 use leash_config::LoadedConfig;
 use leash_fleet::approvals::ApprovalAnswer;
 use serde_json::{Value, json};
+use std::process::ExitCode;
 
 use crate::api_client::ApiClient;
 
@@ -46,7 +46,9 @@ pub(crate) fn print_told_here(remote: &[Value]) {
                 .collect::<String>(),
             command_line(&approval["argv"]),
         );
-        println!("        answer: `leash approve --on {device} {id}` or `leash deny --on {device} {id}`");
+        println!(
+            "        answer: `leash approve --on {device} {id}` or `leash deny --on {device} {id}`"
+        );
     }
 }
 
@@ -55,7 +57,7 @@ pub fn list_on(
     loaded: &LoadedConfig,
     device: &str,
 ) -> anyhow::Result<ExitCode> {
-    let approvals = runtime()?.block_on(async { join(loaded).await?.pending_on(device).await })?;
+    let approvals = runtime()?.block_on(async { anyhow::Ok(join(loaded).await?.pending_on(device).await?) })?;
     if global.json {
         println!("{}", json!({"device": device, "approvals": approvals}));
         return Ok(exit::success());
@@ -87,7 +89,9 @@ pub fn decide_on(
     decision: Decision,
 ) -> anyhow::Result<ExitCode> {
     let answer =
-        runtime()?.block_on(async { join(loaded).await?.decide_on(device, decision).await })?;
+        runtime()?.block_on(async {
+        anyhow::Ok(join(loaded).await?.decide_on(device, decision).await?)
+    })?;
     match answer {
         ApprovalAnswer::Decided { id, state } => {
             if global.json {
