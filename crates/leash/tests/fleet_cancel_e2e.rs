@@ -138,7 +138,8 @@ fn a_cancelled_job_stops_the_offering_devices_generation_and_it_serves_on() {
     assert!(ms < 1500 + 2000, "{first}");
     assert!(records_of(&a, "command.started").is_empty());
 
-    // B is free: A's next job is thought about on B, whole, and runs on A.
+    // B is free: A's next job is thought about on B, whole, and its command
+    // runs on A (one step: the job then ends at its step limit).
     let out = a.run(&["submit", "think long again"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
@@ -148,7 +149,6 @@ fn a_cancelled_job_stops_the_offering_devices_generation_and_it_serves_on() {
         job_states(&a),
         a_daemon.stderr()
     );
-    assert_eq!(job_states(&a)[1].1, "done", "{}", a_daemon.stderr());
     assert!(a.workspace().join("thought-on-b").exists());
     let second = &served(&b)[1];
     assert_eq!(second["outcome"], "answered", "{second}");
