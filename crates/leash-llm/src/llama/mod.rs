@@ -156,6 +156,7 @@ impl LlamaBackend {
             worker: Some(worker),
             info,
             loaded,
+            cancel: None,
         })
     }
 
