@@ -48,8 +48,17 @@ impl RemoteApprovals {
         let Ok(mut map) = self.pending.lock() else {
             return false;
         };
+        // Requests whose owner never closed them (it went away) go once
+        // they expire.
+        let now = jiff::Timestamp::now();
+        map.retain(|_, n| !n.expired(now));
         let key = (notice.from.clone(), notice.id);
         match notice.state {
+            // Past its expiry nobody can answer it: not shown, not told.
+            NoticeState::Pending if notice.expired(now) => {
+                map.remove(&key);
+                false
+            }
             NoticeState::Pending => map.insert(key, notice).is_none(),
             NoticeState::Closed => {
                 map.remove(&key);
