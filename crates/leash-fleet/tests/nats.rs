@@ -245,7 +245,12 @@ async fn a_device_cannot_delete_purge_or_reconfigure_the_fleets_streams() {
         .unwrap();
     let mallory = join(dir.path(), &server, "mallory").await;
     let wait = Duration::from_secs(3);
-    for name in [DEVICES_STREAM, JOBS_STREAM, RESULTS_STREAM, APPROVALS_STREAM] {
+    for name in [
+        DEVICES_STREAM,
+        JOBS_STREAM,
+        RESULTS_STREAM,
+        APPROVALS_STREAM,
+    ] {
         let deleted = tokio::time::timeout(wait, mallory.js.delete_stream(name)).await;
         assert!(!matches!(deleted, Ok(Ok(_))), "{name} deleted: {deleted:?}");
         let purged = tokio::time::timeout(wait, async {
@@ -260,14 +265,19 @@ async fn a_device_cannot_delete_purge_or_reconfigure_the_fleets_streams() {
         assert!(!matches!(purged, Ok(Ok(_))), "{name} purged: {purged:?}");
         let updated = tokio::time::timeout(
             wait,
-            mallory.js.update_stream(async_nats::jetstream::stream::Config {
-                name: name.to_owned(),
-                subjects: vec!["leash.mallory.>".to_owned()],
-                ..Default::default()
-            }),
+            mallory
+                .js
+                .update_stream(async_nats::jetstream::stream::Config {
+                    name: name.to_owned(),
+                    subjects: vec!["leash.mallory.>".to_owned()],
+                    ..Default::default()
+                }),
         )
         .await;
-        assert!(!matches!(updated, Ok(Ok(_))), "{name} reconfigured: {updated:?}");
+        assert!(
+            !matches!(updated, Ok(Ok(_))),
+            "{name} reconfigured: {updated:?}"
+        );
     }
     // Everything is still there for the phone: its job waits in the stream.
     let mut jobs = phone.js.get_stream(JOBS_STREAM).await.unwrap();
@@ -286,5 +296,8 @@ async fn a_device_cannot_delete_purge_or_reconfigure_the_fleets_streams() {
             .map_err(async_nats::Error::from)
     })
     .await;
-    assert!(!matches!(forged, Ok(Ok(_))), "forged notice stored: {forged:?}");
+    assert!(
+        !matches!(forged, Ok(Ok(_))),
+        "forged notice stored: {forged:?}"
+    );
 }

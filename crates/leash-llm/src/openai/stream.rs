@@ -123,8 +123,7 @@ pub(crate) fn read_event_stream(
         if crate::cancelled(cancel) {
             return Err(BackendError::Cancelled {
                 backend: backend.to_string(),
-                generated_tokens: u32::try_from(answer.text.len().div_ceil(4))
-                    .unwrap_or(u32::MAX),
+                generated_tokens: u32::try_from(answer.text.len().div_ceil(4)).unwrap_or(u32::MAX),
             });
         }
         if !data.is_empty() {
@@ -231,9 +230,14 @@ mod tests {
             seen.push_str(piece);
             token.cancel();
         };
-        let error =
-            read_event_stream(&mut reader, Instant::now(), Some(&mut sink), "t", Some(&token))
-                .unwrap_err();
+        let error = read_event_stream(
+            &mut reader,
+            Instant::now(),
+            Some(&mut sink),
+            "t",
+            Some(&token),
+        )
+        .unwrap_err();
         assert!(matches!(error, BackendError::Cancelled { .. }), "{error}");
         assert_eq!(seen, "he");
     }

@@ -57,7 +57,8 @@ pub fn list_on(
     loaded: &LoadedConfig,
     device: &str,
 ) -> anyhow::Result<ExitCode> {
-    let approvals = runtime()?.block_on(async { anyhow::Ok(join(loaded).await?.pending_on(device).await?) })?;
+    let approvals =
+        runtime()?.block_on(async { anyhow::Ok(join(loaded).await?.pending_on(device).await?) })?;
     if global.json {
         println!("{}", json!({"device": device, "approvals": approvals}));
         return Ok(exit::success());
@@ -88,10 +89,8 @@ pub fn decide_on(
     device: &str,
     decision: Decision,
 ) -> anyhow::Result<ExitCode> {
-    let answer =
-        runtime()?.block_on(async {
-        anyhow::Ok(join(loaded).await?.decide_on(device, decision).await?)
-    })?;
+    let answer = runtime()?
+        .block_on(async { anyhow::Ok(join(loaded).await?.decide_on(device, decision).await?) })?;
     match answer {
         ApprovalAnswer::Decided { id, state } => {
             if global.json {

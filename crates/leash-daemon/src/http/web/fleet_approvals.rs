@@ -72,7 +72,11 @@ pub(crate) async fn answer(
         async move { render_approvals(&ctx, &session, status, Some(notice)).await }
     };
     if leash_fleet::subjects::device(&device).is_err() {
-        return refused(StatusCode::BAD_REQUEST, format!("{device:?} is not a device")).await;
+        return refused(
+            StatusCode::BAD_REQUEST,
+            format!("{device:?} is not a device"),
+        )
+        .await;
     }
     let (approve, reason) = match answer.as_str() {
         "approve" => (true, None),
@@ -151,7 +155,10 @@ mod tests {
         let html = section(&[notice], "tok");
         assert!(!html.contains("<script>x"), "{html}");
         assert!(!html.contains("\"><b>"), "{html}");
-        assert!(html.contains("action=\"/ui/fleet-approvals/c/5/approve\""), "{html}");
+        assert!(
+            html.contains("action=\"/ui/fleet-approvals/c/5/approve\""),
+            "{html}"
+        );
         assert!(html.contains("#5 on c"), "{html}");
         assert!(!html.contains("nonce"), "{html}");
         assert!(section(&[], "tok").is_empty());
