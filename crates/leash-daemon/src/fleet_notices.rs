@@ -193,8 +193,8 @@ pub(crate) async fn listen(ctx: Arc<DaemonContext>, fleet: Fleet) {
             match judge(&fleet.config, &incoming.subject, &incoming.message.payload) {
                 Ok(NoticeVerdict::Own) => {}
                 Ok(NoticeVerdict::Show(notice)) => {
-                    let shown = notice.clone();
-                    if ctx.fleet_notices.apply(notice) {
+                    let shown = (*notice).clone();
+                    if ctx.fleet_notices.apply(*notice) {
                         tell_person(&ctx, shown).await;
                     }
                 }

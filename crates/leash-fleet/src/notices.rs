@@ -139,7 +139,7 @@ pub enum NoticeVerdict {
     /// This device's own notice (it is the owner): nothing to show.
     Own,
     /// A trusted device's request: show it (pending) or drop it (closed).
-    Show(ApprovalNotice),
+    Show(Box<ApprovalNotice>),
 }
 
 /// Judges a notice published on `subject`, strictest first: readable, this
@@ -165,7 +165,7 @@ pub fn judge(
     if !config.trusted.iter().any(|t| t == owner) {
         return Err(NoticeRefusal::Untrusted(owner.to_owned()));
     }
-    Ok(NoticeVerdict::Show(notice))
+    Ok(NoticeVerdict::Show(Box::new(notice)))
 }
 
 /// A notice delivered to this device, acked explicitly once handled.
