@@ -84,6 +84,7 @@ fn fresh_database_gets_the_latest_version_and_every_table() {
             "audit",
             "audit_mirrors",
             "conversations",
+            "fleet_heads",
             "git_marks",
             "grants",
             "jobs",
