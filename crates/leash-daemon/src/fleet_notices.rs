@@ -327,7 +327,10 @@ mod tests {
             "a redelivered notice is not told twice"
         );
         assert!(remote.apply(notice("d", 1, NoticeState::Pending, later)));
-        assert!(remote.apply(notice("c", 2, NoticeState::Pending, "2000-01-01T00:00:00Z")));
+        assert!(
+            !remote.apply(notice("c", 2, NoticeState::Pending, "2000-01-01T00:00:00Z")),
+            "an expired request is neither shown nor told"
+        );
         let shown: Vec<_> = remote
             .pending()
             .iter()
