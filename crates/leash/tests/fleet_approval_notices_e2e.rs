@@ -138,6 +138,12 @@ fn cs_request_is_told_to_b_answered_there_and_dropped_when_closed() {
         "{lines:?}"
     );
     assert_eq!(lines[3], "device=c");
+    // Audited once the notifier has ended.
+    assert!(wait_for(Duration::from_secs(20), || !records_of(
+        &b,
+        "fleet.approval.notified"
+    )
+    .is_empty()));
     let notified = records_of(&b, "fleet.approval.notified");
     assert_eq!(notified.len(), 1);
     assert_eq!(notified[0]["payload"]["device"], "c");
