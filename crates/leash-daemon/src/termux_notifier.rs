@@ -73,15 +73,12 @@ pub fn notification_args(
         words.extend_from_slice(extra);
         action(&words)
     };
-    vec![
-        "--id".to_owned(),
+    let mut args = header(
         format!("leash-approval-{id}"),
-        "--title".to_owned(),
         format!("leash approval {id}"),
-        "--content".to_owned(),
-        summary.to_owned(),
-        "--priority".to_owned(),
-        "high".to_owned(),
+        summary,
+    );
+    args.extend([
         "--button1".to_owned(),
         "Approve once".to_owned(),
         "--button1-action".to_owned(),
@@ -94,6 +91,21 @@ pub fn notification_args(
         "Deny…".to_owned(),
         "--button3-action".to_owned(),
         answer("deny", &["--reason-dialog", dialog]),
+    ]);
+    args
+}
+
+/// The notification's id, title, text and priority.
+fn header(id: String, title: String, summary: &str) -> Vec<String> {
+    vec![
+        "--id".to_owned(),
+        id,
+        "--title".to_owned(),
+        title,
+        "--content".to_owned(),
+        summary.to_owned(),
+        "--priority".to_owned(),
+        "high".to_owned(),
     ]
 }
 
@@ -110,15 +122,12 @@ pub fn remote_notification_args(
 ) -> Vec<String> {
     let id = id.to_string();
     let answer = |verb: &str| action(&[leash_bin, "--config", config, verb, "--on", owner, &id]);
-    vec![
-        "--id".to_owned(),
+    let mut args = header(
         remote_notification_id(owner, &id),
-        "--title".to_owned(),
         format!("leash approval {id} on {owner}"),
-        "--content".to_owned(),
-        summary.to_owned(),
-        "--priority".to_owned(),
-        "high".to_owned(),
+        summary,
+    );
+    args.extend([
         "--button1".to_owned(),
         "Approve once".to_owned(),
         "--button1-action".to_owned(),
@@ -127,7 +136,8 @@ pub fn remote_notification_args(
         "Deny".to_owned(),
         "--button3-action".to_owned(),
         answer("deny"),
-    ]
+    ]);
+    args
 }
 
 /// The notification id of another device's request (removed when it closes).
