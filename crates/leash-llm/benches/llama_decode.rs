@@ -131,17 +131,41 @@ fn main() -> Result<(), Box<dyn Error>> {
     let plan_chat = [("system", PLAN_SYSTEM), ("user", PLAN_TASK)];
 
     // Warm-up: page the weights in, settle the caches.
-    leash_rate(&mut backend, &story, OutputFormat::Text, &programs)?;
+    leash_rate(
+        &mut backend,
+        &story,
+        OutputFormat::Text,
+        &programs,
+        MAX_TOKENS,
+    )?;
     direct.rate(&story_chat, None)?;
 
     let mut rates: [Vec<f64>; 5] = Default::default();
     for round in 0..ROUNDS {
         let measured = [
             direct.rate(&story_chat, None)?,
-            leash_rate(&mut backend, &story, OutputFormat::Text, &programs)?,
-            leash_rate(&mut backend, &plan, OutputFormat::Actions, &programs)?,
+            leash_rate(
+                &mut backend,
+                &story,
+                OutputFormat::Text,
+                &programs,
+                MAX_TOKENS,
+            )?,
+            leash_rate(
+                &mut backend,
+                &plan,
+                OutputFormat::Actions,
+                &programs,
+                MAX_TOKENS,
+            )?,
             direct.rate(&plan_chat, Some(&grammar))?,
-            leash_rate(&mut backend, &plan, OutputFormat::Text, &programs)?,
+            leash_rate(
+                &mut backend,
+                &plan,
+                OutputFormat::Text,
+                &programs,
+                MAX_TOKENS,
+            )?,
         ];
         println!(
             "round {round}: direct {:.1} tokens/s ({} tokens), leash {:.1} ({}), leash plan under the grammar {:.1} ({}), direct plan grammar-first {:.1} ({}), leash plan prompt free text {:.1} ({})",
@@ -233,11 +257,12 @@ pub(crate) fn leash_rate(
     messages: &[ChatMessage],
     format: OutputFormat,
     programs: &[String],
+    max_tokens: u32,
 ) -> Result<(u32, f64), Box<dyn Error>> {
     let generation = backend.generate(GenerateRequest {
         messages,
         format,
-        max_tokens: MAX_TOKENS,
+        max_tokens,
         temperature: 0.0,
         programs: ProgramChoice::OneOf(programs),
         on_text: None,

@@ -54,9 +54,9 @@ fn ask(backend: &mut LlamaBackend, question: &str) -> Generation {
 
 #[test]
 fn generation_goes_on_after_the_thread_count_changes_between_answers() {
-    let Some(path) = support::bench_model(
-        "generation_goes_on_after_the_thread_count_changes_between_answers",
-    ) else {
+    let Some(path) =
+        support::bench_model("generation_goes_on_after_the_thread_count_changes_between_answers")
+    else {
         return;
     };
     // `model.threads: 2` so the counts are known whatever the load: the

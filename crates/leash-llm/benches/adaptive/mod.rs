@@ -14,8 +14,14 @@ use leash_llm::{
     Role, decode_threads_now,
 };
 
-use crate::support::{ROUNDS, median};
+use crate::support::median;
 use crate::{BATCH, CONTEXT, PROMPT, leash_rate};
+
+/// Rounds per row. Fewer than the other benches' because a thread count
+/// that collides with a busy core decodes at a few tokens per second.
+const ROUNDS: usize = 3;
+/// Tokens per answer, for the same reason.
+const TOKENS: u32 = 48;
 
 /// A `yes > /dev/null` that is killed when dropped, even on an error.
 struct BusyCore(Child);
@@ -67,7 +73,7 @@ pub fn run(path: &Path) -> Result<(), Box<dyn Error>> {
         content: PROMPT.to_string(),
     }];
     for (_, backend) in rows.iter_mut() {
-        leash_rate(backend, &story, OutputFormat::Text, &[])?;
+        leash_rate(backend, &story, OutputFormat::Text, &[], TOKENS)?;
     }
     for busy in [false, true] {
         let _busy = busy.then(BusyCore::start).transpose()?;
@@ -75,7 +81,7 @@ pub fn run(path: &Path) -> Result<(), Box<dyn Error>> {
         let mut picked = Vec::new();
         for _ in 0..ROUNDS {
             for ((_, backend), list) in rows.iter_mut().zip(rates.iter_mut()) {
-                list.push(leash_rate(backend, &story, OutputFormat::Text, &[])?.1);
+                list.push(leash_rate(backend, &story, OutputFormat::Text, &[], TOKENS)?.1);
             }
             picked.push(rows[0].1.threads());
         }

@@ -319,7 +319,12 @@ impl<'model> Session<'model> {
         let mut context = self
             .model
             .new_context(llama_runtime()?, params)
-            .map_err(|err| inference_error(format!("cannot create a context of {} tokens ({err})", self.n_ctx)))?;
+            .map_err(|err| {
+                inference_error(format!(
+                    "cannot create a context of {} tokens ({err})",
+                    self.n_ctx
+                ))
+            })?;
         let kept = match state {
             Some(state) => match context.state_seq_set(&state, 0) {
                 Ok(()) => self.cached.len(),
@@ -334,7 +339,8 @@ impl<'model> Session<'model> {
         self.context = context;
         self.cached.truncate(kept);
         self.threads = threads;
-        self.current_threads.store(threads.decode, Ordering::Relaxed);
+        self.current_threads
+            .store(threads.decode, Ordering::Relaxed);
         Ok(kept)
     }
 

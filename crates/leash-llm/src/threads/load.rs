@@ -129,7 +129,10 @@ fn parse_proc_stat(text: &str) -> Option<(u64, u64, u32)> {
         return None;
     }
     // user nice system idle iowait irq softirq steal (guest is in user).
-    let values: Vec<u64> = fields.take(8).map(|f| f.parse().ok()).collect::<Option<_>>()?;
+    let values: Vec<u64> = fields
+        .take(8)
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
     let [user, nice, system, idle, iowait, irq, softirq, steal] = values.get(..8)? else {
         return None;
     };
@@ -186,7 +189,10 @@ mod tests {
     }
 
     #[rstest]
-    #[case::plain("42 (leash) S 1 42 42 0 -1 4194304 98 0 0 0 30 12 0 0 20 0 4 0 99", Some(42))]
+    #[case::plain(
+        "42 (leash) S 1 42 42 0 -1 4194304 98 0 0 0 30 12 0 0 20 0 4 0 99",
+        Some(42)
+    )]
     #[case::name_with_spaces_and_parens(
         "42 (a) b (c) R 1 42 42 0 -1 4194304 98 0 0 0 7 3 0 0 20 0 4 0 99",
         Some(10)
