@@ -131,41 +131,17 @@ fn main() -> Result<(), Box<dyn Error>> {
     let plan_chat = [("system", PLAN_SYSTEM), ("user", PLAN_TASK)];
 
     // Warm-up: page the weights in, settle the caches.
-    leash_rate(
-        &mut backend,
-        &story,
-        OutputFormat::Text,
-        &programs,
-        MAX_TOKENS,
-    )?;
+    leash_rate(&mut backend, &story, OutputFormat::Text, &programs)?;
     direct.rate(&story_chat, None)?;
 
     let mut rates: [Vec<f64>; 5] = Default::default();
     for round in 0..ROUNDS {
         let measured = [
             direct.rate(&story_chat, None)?,
-            leash_rate(
-                &mut backend,
-                &story,
-                OutputFormat::Text,
-                &programs,
-                MAX_TOKENS,
-            )?,
-            leash_rate(
-                &mut backend,
-                &plan,
-                OutputFormat::Actions,
-                &programs,
-                MAX_TOKENS,
-            )?,
+            leash_rate(&mut backend, &story, OutputFormat::Text, &programs)?,
+            leash_rate(&mut backend, &plan, OutputFormat::Actions, &programs)?,
             direct.rate(&plan_chat, Some(&grammar))?,
-            leash_rate(
-                &mut backend,
-                &plan,
-                OutputFormat::Text,
-                &programs,
-                MAX_TOKENS,
-            )?,
+            leash_rate(&mut backend, &plan, OutputFormat::Text, &programs)?,
         ];
         println!(
             "round {round}: direct {:.1} tokens/s ({} tokens), leash {:.1} ({}), leash plan under the grammar {:.1} ({}), direct plan grammar-first {:.1} ({}), leash plan prompt free text {:.1} ({})",
@@ -252,7 +228,17 @@ fn compare_thread_counts(model: &LlamaModel, chat: &[(&str, &str)]) -> Result<()
 
 /// Tokens generated, and tokens after the first per second after the first
 /// (prompt evaluation excluded, as in the direct loop).
-pub(crate) fn leash_rate(
+fn leash_rate(
+    backend: &mut LlamaBackend,
+    messages: &[ChatMessage],
+    format: OutputFormat,
+    programs: &[String],
+) -> Result<(u32, f64), Box<dyn Error>> {
+    leash_rate_up_to(backend, messages, format, programs, MAX_TOKENS)
+}
+
+/// [`leash_rate`] with at most `max_tokens`.
+pub(crate) fn leash_rate_up_to(
     backend: &mut LlamaBackend,
     messages: &[ChatMessage],
     format: OutputFormat,

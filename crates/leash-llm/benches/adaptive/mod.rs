@@ -15,7 +15,7 @@ use leash_llm::{
 };
 
 use crate::support::median;
-use crate::{BATCH, CONTEXT, PROMPT, leash_rate};
+use crate::{BATCH, CONTEXT, PROMPT, leash_rate_up_to};
 
 /// Rounds per row. Fewer than the other benches' because a thread count
 /// that collides with a busy core decodes at a few tokens per second.
@@ -73,7 +73,7 @@ pub fn run(path: &Path) -> Result<(), Box<dyn Error>> {
         content: PROMPT.to_string(),
     }];
     for (_, backend) in rows.iter_mut() {
-        leash_rate(backend, &story, OutputFormat::Text, &[], TOKENS)?;
+        leash_rate_up_to(backend, &story, OutputFormat::Text, &[], TOKENS)?;
     }
     for busy in [false, true] {
         let _busy = busy.then(BusyCore::start).transpose()?;
@@ -81,7 +81,7 @@ pub fn run(path: &Path) -> Result<(), Box<dyn Error>> {
         let mut picked = Vec::new();
         for _ in 0..ROUNDS {
             for ((_, backend), list) in rows.iter_mut().zip(rates.iter_mut()) {
-                list.push(leash_rate(backend, &story, OutputFormat::Text, &[], TOKENS)?.1);
+                list.push(leash_rate_up_to(backend, &story, OutputFormat::Text, &[], TOKENS)?.1);
             }
             picked.push(rows[0].1.threads());
         }
