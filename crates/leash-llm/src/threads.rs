@@ -125,6 +125,8 @@ impl DecodeThreadChooser {
 
     /// An answer ended: the next load window starts now, so it leaves out
     /// our own decoding.
+    // Only the embedded backend answers.
+    #[cfg(feature = "llama")]
     pub(crate) fn answer_ended(&mut self) {
         if self.configured.is_none() {
             self.gauge.mark();

@@ -65,6 +65,8 @@ impl LoadGauge {
     }
 
     /// Starts the next window (call when an answer ends).
+    // Only the embedded backend answers.
+    #[cfg(feature = "llama")]
     pub(crate) fn mark(&mut self) {
         self.since = read_ticks().map(|(ticks, _)| ticks);
     }
