@@ -96,9 +96,15 @@ fn plan_request<'a>(messages: &'a [ChatMessage], max_tokens: u32) -> GenerateReq
     }
 }
 
+/// A backend whose threads are fixed at the reference loops' count rather
+/// than chosen by load before each answer: a different thread count splits
+/// the work differently, and that rounding can change a greedy answer, so
+/// tests that compare answers must not depend on how busy the machine is.
+/// (`llama_threads.rs` tests the choice by load itself.)
 fn load(path: PathBuf) -> LlamaBackend {
     let mut config = LlamaConfig::new(path);
     config.context_size = 2048;
+    config.threads = Some(leash_llm::default_thread_count());
     LlamaBackend::load(config).unwrap()
 }
 
@@ -727,6 +733,8 @@ fn a_restarted_backend_restores_the_saved_kv_cache() {
         let mut config = LlamaConfig::new(path);
         config.context_size = 2048;
         config.session_dir = Some(dir.path().join("llama-sessions"));
+        // Fixed threads: the answers are compared (see `load`).
+        config.threads = Some(leash_llm::default_thread_count());
         LlamaBackend::load(config).unwrap()
     };
     let system = long_system_prompt();
