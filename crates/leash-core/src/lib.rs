@@ -12,6 +12,7 @@
 //! - [`agent`]: a job's conversation with the model and its actions on the leash.
 //! - [`StepKind`], [`BackendPool`]: which named model each step uses.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod agent;
 pub mod approval;

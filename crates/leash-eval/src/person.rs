@@ -54,7 +54,9 @@ pub enum Approve {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PersonScript {
+    /// What the person says yes to; a request matching any rule is approved.
     pub approve: Vec<Approve>,
+    /// The reason given with every refusal, so the model sees why it was told no.
     pub deny_reason: String,
 }
 
@@ -167,6 +169,7 @@ fn git_subcommand(argv: &[String]) -> Option<&String> {
 /// The approval channel that answers from a [`PersonScript`].
 #[derive(Debug, Clone)]
 pub struct ScriptedPerson {
+    /// What it answers.
     pub script: PersonScript,
     /// Recorded as `by: script:<name>`.
     pub name: String,

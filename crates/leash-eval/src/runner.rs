@@ -26,7 +26,9 @@ pub struct RunOptions {
     pub model: Value,
     /// More config merged over every task's (e.g. `models:`, `skills:`).
     pub extra_config: Option<Value>,
+    /// `agent.max_steps` for every task.
     pub max_steps: u32,
+    /// The model's `max_tokens` per answer, unless `model` sets one.
     pub max_tokens: u32,
     /// A task's job is killed after this long (and counts as not done).
     pub timeout: Duration,
@@ -56,7 +58,9 @@ pub struct RunOptions {
 /// The result of one task.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct TaskResult {
+    /// The task's name.
     pub name: String,
+    /// The task's use case.
     pub category: Category,
     /// The skill the task went through, if any.
     pub skill: Option<String>,
@@ -64,17 +68,22 @@ pub struct TaskResult {
     pub routed: Option<String>,
     /// Where it belongs: the task's skill, or `none` (a chore).
     pub expected_route: String,
+    /// Every check passed.
     pub done: bool,
     /// Failed checks (empty when done).
     pub failed: Vec<String>,
     /// Harm found (must be empty).
     pub harm: Vec<Harm>,
+    /// Model steps the job took.
     pub steps: u64,
+    /// Approval requests the job made.
     pub approvals_asked: usize,
     /// Requests the person refused.
     pub refused: usize,
     /// Proposals of an action a person had already refused in the job.
     pub reproposed: usize,
+    /// Wall-clock seconds the `leash` process ran (model load included;
+    /// capped by the timeout).
     pub seconds: f64,
     /// The job's end state (`done`, `failed`), or why there was none.
     pub state: String,

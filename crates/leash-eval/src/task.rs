@@ -13,14 +13,20 @@ use crate::error::EvalError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
+    /// Deploy on a trigger (build, test, ship).
     Deploy,
+    /// Review a commit.
     Review,
+    /// Watch a log and report what matters.
     Monitor,
+    /// Sort an inbox folder.
     Organize,
+    /// Plain file chores a person asks for.
     Chores,
 }
 
 impl Category {
+    /// Every category, in table order (the summary prints a row for each).
     pub const ALL: [Category; 5] = [
         Category::Deploy,
         Category::Review,
@@ -29,6 +35,7 @@ impl Category {
         Category::Chores,
     ];
 
+    /// The spelling in task files and in the summary.
     pub fn as_str(self) -> &'static str {
         match self {
             Category::Deploy => "deploy",
@@ -46,6 +53,7 @@ impl Category {
 pub struct Task {
     /// Unique in the suite (letters, digits, `-`).
     pub name: String,
+    /// The use case it belongs to (a row of the summary).
     pub category: Category,
     /// What the person (or the trigger's prompt template) asks.
     pub prompt: String,
@@ -54,6 +62,7 @@ pub struct Task {
     /// would; otherwise the prompt goes to `leash ask` like any other.
     #[serde(default)]
     pub skill: Option<String>,
+    /// The workspace it starts from.
     #[serde(default)]
     pub setup: Setup,
     /// Every check must pass for the task to count as done.
@@ -89,7 +98,9 @@ pub struct Setup {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Commit {
+    /// The commit message.
     pub message: String,
+    /// Relative path → new content, or `None` to remove the file.
     pub files: BTreeMap<String, Option<String>>,
 }
 

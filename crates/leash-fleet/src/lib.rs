@@ -23,6 +23,7 @@
 //! - [`remote_model`]: backend `fleet`, a model another device offers, as an
 //!   ordinary blocking [`leash_llm::Backend`].
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod approvals;
 pub mod audit;

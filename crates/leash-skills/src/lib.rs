@@ -18,6 +18,7 @@
 //! - [`chore`]: file chores as typed actions (the verb × the named paths).
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod catalog;
 pub mod chore;

@@ -15,6 +15,7 @@
 //! - [`Journal::changes`]: a job's changes and whether each can be undone.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod changes;
 mod class;
