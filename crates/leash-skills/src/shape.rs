@@ -18,6 +18,7 @@ pub enum Question {
         options: Vec<String>,
     },
     /// `{"reason": "<text>", "verdict": "<one of verdicts>"}`.
+    /// One of the skill's verdicts and why.
     Verdict {
         verdicts: Vec<String>,
         /// Longest reason, in characters.
@@ -34,7 +35,9 @@ pub enum Answer {
     /// `(item, option)` for every item, in order.
     Placed(Vec<(String, String)>),
     Verdict {
+        /// The verdict (one of the skill's `verdicts`).
         verdict: String,
+        /// The model's reason, shown to the person.
         reason: String,
     },
 }
