@@ -75,9 +75,11 @@ pub struct FleetModel {
 
 /// What the stream task reports.
 enum Event {
+    /// A reply from the offering device.
     Reply(ReplyBody),
     /// The server says no one listens on the request subject.
     NoResponders,
+    /// The stream ended or failed; holds why.
     Broken(String),
 }
 
