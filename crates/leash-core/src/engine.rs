@@ -24,6 +24,7 @@ use crate::sandbox_template::SandboxTemplate;
 /// The assembled engine for one workspace.
 #[derive(Debug)]
 pub struct Engine {
+    /// The compiled policy (config rules, seed lists, learned rules).
     pub policy: Policy,
     /// Private: commands reach it only through [`CommandRunner::execute`],
     /// with a [`crate::Cleared`] proof.
@@ -33,10 +34,15 @@ pub struct Engine {
     /// and fsyncs, and records held by one are written by the other's next
     /// durable point).
     pub audit: Arc<AuditLog>,
+    /// The sandbox settings every command gets (limits, roots, layers).
     pub sandbox: SandboxTemplate,
+    /// Where "always"/"never" answers are kept.
     pub learned_rules: LearnedRulesFile,
+    /// `security.execution_mode`; a job may run in a stricter one.
     pub mode: ExecutionMode,
+    /// `approvals.expiry_s`.
     pub approval_expiry: Duration,
+    /// The default read+write root (`security.workspace`), canonical.
     pub workspace: PathBuf,
     /// Argvs that must be approved before they run again (see
     /// [`CommandRunner::must_ask`]); the daemon fills it for re-queued jobs.

@@ -52,13 +52,18 @@ pub enum ActionResult {
     /// `notify`: shown to the person.
     Notified(String),
     /// The action could not even be judged (a `cwd` outside the workspace).
-    Rejected { why: String },
+    Rejected {
+        /// What is wrong with it (told to the model).
+        why: String,
+    },
 }
 
 /// Where the actions of one job run.
 #[derive(Debug, Clone)]
 pub struct ActionScope {
+    /// The job's workspace: relative paths of file actions resolve here.
     pub workspace: PathBuf,
+    /// The job, for audit records and the undo journal.
     pub job_id: Option<i64>,
     /// A per-job name for trash directories (e.g. `job-12`).
     pub trash_tag: String,

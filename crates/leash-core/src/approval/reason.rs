@@ -23,7 +23,10 @@ pub const MAX_REASON_CHARS: usize = 300;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RefusalReasonError {
     #[error("`reason` is {chars} characters long; at most {MAX_REASON_CHARS} are kept")]
-    TooLong { chars: usize },
+    TooLong {
+        /// Its length, in characters.
+        chars: usize,
+    },
 }
 
 /// The reason as it is stored: trimmed, `None` when empty, refused when too

@@ -101,6 +101,7 @@ pub trait Approver: std::fmt::Debug {
 /// person ever runs.
 #[derive(Debug, Clone)]
 pub struct NoApprover {
+    /// Why no person can be reached (shown in the refusal and audited).
     pub why: String,
 }
 
