@@ -28,8 +28,11 @@ const MAX_MINUTES: u64 = 366 * 24 * 60;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ScopeKind {
+    /// Only the job the approval belongs to.
     Job,
+    /// Every job of the same trigger.
     Trigger,
+    /// Every job in the same workspace.
     Workspace,
 }
 
@@ -43,7 +46,9 @@ pub struct GrantSpec {
     pub scope: Option<ScopeKind>,
     /// For a grant made without an approval: the job / trigger / workspace.
     pub job_id: Option<i64>,
+    /// For scope `trigger` without an approval: the trigger's name.
     pub trigger: Option<String>,
+    /// For scope `workspace` without an approval: the workspace path.
     pub workspace: Option<String>,
     /// Minutes until it expires; none: until revoked.
     pub minutes: Option<u64>,
@@ -63,6 +68,7 @@ pub enum GrantRefused {
     /// Answering the approval failed (404/403/409).
     #[error(transparent)]
     Decide(#[from] DecideError),
+    /// The daemon failed while recording the grant (500).
     #[error(transparent)]
     Daemon(#[from] DaemonError),
 }
