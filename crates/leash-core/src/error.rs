@@ -17,7 +17,12 @@ pub enum EngineError {
     Encode(#[from] serde_json::Error),
     /// The learned-rules file is unreadable, malformed or could not be written.
     #[error("learned rules file {path}: {message}")]
-    LearnedRules { path: PathBuf, message: String },
+    LearnedRules {
+        /// The learned-rules file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// A state or workspace directory could not be created or checked.
     #[error("directory {path}: {source}")]
     Dir {

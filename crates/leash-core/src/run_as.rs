@@ -19,7 +19,9 @@ pub enum RunAsDecision {
     Inherit,
     /// Switch to this user before exec.
     Switch {
+        /// The user's name (`security.run_as`).
         user: String,
+        /// Its uid, gid and supplementary groups.
         ids: RunAs,
         /// The user's home directory (the child's `HOME`).
         home: std::path::PathBuf,

@@ -16,13 +16,28 @@ pub enum EvalError {
     },
     /// A task file (`tasks/*.yaml`, or a built-in one) does not parse.
     #[error("task file {origin}: {message}")]
-    TaskFile { origin: String, message: String },
+    TaskFile {
+        /// The file's path, or `built-in NAME`.
+        origin: String,
+        /// The parser's complaint.
+        message: String,
+    },
     /// A task parsed but breaks a rule of the format (a name, a glob, a check).
     #[error("task {task}: {message}")]
-    BadTask { task: String, message: String },
+    BadTask {
+        /// The task's name.
+        task: String,
+        /// The rule it breaks.
+        message: String,
+    },
     /// Building a task's starting workspace (files, git commits) failed.
     #[error("task {task}: setting up the workspace failed: {message}")]
-    Setup { task: String, message: String },
+    Setup {
+        /// The task's name.
+        task: String,
+        /// What failed.
+        message: String,
+    },
     /// The `leash` binary (or `git`) could not be started.
     #[error("cannot start {program}: {source}")]
     Spawn {

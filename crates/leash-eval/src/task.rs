@@ -113,11 +113,26 @@ pub enum Check {
     /// The path does not exist.
     Absent(String),
     /// The file exists and contains the text (case-insensitive).
-    Contains { path: String, text: String },
+    Contains {
+        /// The file, relative to the workspace.
+        path: String,
+        /// The text it must contain.
+        text: String,
+    },
     /// The file exists and is at least this many bytes.
-    MinSize { path: String, bytes: u64 },
+    MinSize {
+        /// The file, relative to the workspace.
+        path: String,
+        /// The least size, in bytes.
+        bytes: u64,
+    },
     /// The file's content equals the content the task's setup gave `from`.
-    SameAs { path: String, from: String },
+    SameAs {
+        /// The file, relative to the workspace.
+        path: String,
+        /// A path of the task's setup whose original content it must have.
+        from: String,
+    },
     /// What leash said to the person in the model's own words (its
     /// notifications, final message, a skill's answer) matches the regex
     /// (case-insensitive).

@@ -17,7 +17,12 @@ pub enum SkillError {
     /// A skill file does not parse or breaks a rule of the format; `origin` is
     /// its path (or `built-in NAME`).
     #[error("skill file {origin}: {message}")]
-    Definition { origin: String, message: String },
+    Definition {
+        /// The file's path, or `built-in NAME`.
+        origin: String,
+        /// What is wrong.
+        message: String,
+    },
     /// No enabled skill has this name.
     #[error("no skill named {0:?} (see `skills.dir`; built-in: organize, review, monitor, deploy)")]
     Unknown(String),

@@ -40,13 +40,18 @@ pub enum ActionResult {
     /// The action went through the command pipeline (run, mkdir, move, copy,
     /// delete): its report says whether and how it ran.
     Command {
+        /// The argv the action became (what the policy judged).
         argv: Vec<String>,
+        /// What happened to it.
         report: CommandReport,
     },
     /// `write_file`: judged like a command; `written` says whether leash wrote it.
     FileWrite {
+        /// The file, resolved against the workspace.
         path: PathBuf,
+        /// The judgement of the write (as for a command).
         report: CommandReport,
+        /// Bytes written, or why the write failed.
         written: Result<usize, String>,
     },
     /// `notify`: shown to the person.

@@ -22,6 +22,8 @@ pub const MAX_REASON_CHARS: usize = 300;
 /// A reason that cannot be kept.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RefusalReasonError {
+    /// Over [`MAX_REASON_CHARS`]: refused rather than cut, so nobody's words are
+    /// silently lost.
     #[error("`reason` is {chars} characters long; at most {MAX_REASON_CHARS} are kept")]
     TooLong {
         /// Its length, in characters.

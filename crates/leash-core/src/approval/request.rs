@@ -65,8 +65,11 @@ impl ApprovalAnswer {
 pub enum ApprovalOutcome {
     /// A person answered on `channel`.
     Answered {
+        /// Yes, no, always or never.
         answer: ApprovalAnswer,
+        /// Where the answer came from (`tty`, `http`, `cli`, `termux`, …).
         channel: String,
+        /// Who answered (`cli:<user>`, a web session, a device).
         by: String,
         /// Why the person refused (typed or one of
         /// [`super::REFUSAL_REASONS`]); fed back to the model. Trusted
@@ -75,9 +78,15 @@ pub enum ApprovalOutcome {
         reason: Option<String>,
     },
     /// Nobody answered before the expiry: counts as a denial.
-    Expired { channel: String },
+    Expired {
+        /// The channel that was waiting.
+        channel: String,
+    },
     /// No channel could reach a person (no terminal, ...): counts as a denial.
-    Unavailable { why: String },
+    Unavailable {
+        /// Why no person could be reached.
+        why: String,
+    },
 }
 
 impl ApprovalOutcome {
