@@ -97,7 +97,7 @@ impl Plan {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EntryContext {
     /// The job; `None` for `leash exec`, whose entries gc keeps only while in
-    /// flight ([`IN_FLIGHT`](crate::gc::IN_FLIGHT)).
+    /// flight (an hour, `gc::IN_FLIGHT`).
     pub job_id: Option<i64>,
     /// The agent step.
     pub step: Option<u32>,
