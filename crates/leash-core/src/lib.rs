@@ -44,9 +44,8 @@ pub use mode_gate::{GateOutcome, gate};
 pub use model_choice::{
     BackendPool, StepKind, config_for_model, model_name_for, open_step_backend,
 };
-pub use outcome_json::{outcome_payload, status_json};
+pub use outcome_json::outcome_payload;
 pub use policy_settings::policy_settings;
-pub use refusal_memory::{REFUSED_BEFORE_LIMIT, refused_before, render_refused_before};
-pub use run_as::{RUN_AS_KEY, RunAsDecision, hand_over, hand_over_if_root};
-pub use sandbox_template::{SandboxTemplate, layer_for};
+pub use run_as::{RunAsDecision, hand_over, hand_over_if_root};
+pub use sandbox_template::SandboxTemplate;
 pub use undo_hook::undo_roots;

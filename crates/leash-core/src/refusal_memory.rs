@@ -17,7 +17,7 @@ use crate::command_runner::{CommandRequest, CommandRunner};
 use crate::error::EngineError;
 
 /// At most this many refused shapes are listed in a prompt.
-pub const REFUSED_BEFORE_LIMIT: usize = 8;
+pub(crate) const REFUSED_BEFORE_LIMIT: usize = 8;
 
 /// Records a person's refusal of `request` (for the job's trigger, if any)
 /// and, when learning is off, keeps the reason from the model. A store that
@@ -75,7 +75,7 @@ pub(crate) fn remember(
 /// nothing to list, no trigger, or learning is off). The argvs came from a
 /// model, so the whole list is data: one JSON object per line inside the
 /// untrusted-data fence, where no quote, newline or fence name can escape.
-pub fn refused_before(engine: &Engine) -> Result<String, EngineError> {
+pub(crate) fn refused_before(engine: &Engine) -> Result<String, EngineError> {
     let Some(trigger) = engine
         .trigger
         .as_deref()
@@ -89,7 +89,7 @@ pub fn refused_before(engine: &Engine) -> Result<String, EngineError> {
 }
 
 /// See [`refused_before`].
-pub fn render_refused_before(shapes: &[RefusedShape]) -> String {
+pub(crate) fn render_refused_before(shapes: &[RefusedShape]) -> String {
     if shapes.is_empty() {
         return String::new();
     }

@@ -10,7 +10,7 @@ use leash_sandbox::RunAs;
 use nix::unistd::{Uid, User};
 
 /// The key, for messages.
-pub const RUN_AS_KEY: &str = "security.run_as";
+pub(crate) const RUN_AS_KEY: &str = "security.run_as";
 
 /// Who commands run as, or why none may run. Computed once per engine.
 #[derive(Debug, Clone, PartialEq, Eq)]

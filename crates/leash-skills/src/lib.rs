@@ -36,5 +36,5 @@ pub mod shape;
 pub use catalog::SkillSet;
 pub use definition::{Kind, Skill};
 pub use error::SkillError;
-pub use route::{NONE, Route, applicable, route};
+pub use route::{NONE, Route, route};
 pub use run::{SkillJob, SkillReport, SkillSettings, run_skill};

@@ -55,7 +55,7 @@ pub fn is_about(skill: &Skill, request: &str) -> bool {
 
 /// The skills that apply to `request`, with their inputs: the request is
 /// about the skill ([`is_about`]) and supplies its inputs.
-pub fn applicable<'a>(
+pub(crate) fn applicable<'a>(
     skills: &'a SkillSet,
     request: &str,
     workspace: &Path,

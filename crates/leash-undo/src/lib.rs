@@ -38,5 +38,4 @@ pub use objects::ObjectStore;
 pub use restore::{
     EntryOutcome, EntryStatus, PathChange, Selection, UndoOptions, UndoReport, undo,
 };
-pub use snapshot::{Content, EntryState, Snapshot, first_difference};
 pub use write_mode::{WriteMode, replaces_files};

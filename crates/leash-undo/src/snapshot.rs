@@ -345,17 +345,3 @@ pub(crate) fn estimate(
     }
     Ok((bytes, big))
 }
-
-/// The first difference between `now` and `then`, as (relative path, what).
-pub fn first_difference(then: &Snapshot, now: &Snapshot) -> Option<(PathBuf, String)> {
-    let keys: std::collections::BTreeSet<&String> =
-        then.entries.keys().chain(now.entries.keys()).collect();
-    for key in keys {
-        let a = then.entries.get(key).unwrap_or(&EntryState::Missing);
-        let b = now.entries.get(key).unwrap_or(&EntryState::Missing);
-        if let Some(what) = b.differs_from(a) {
-            return Some((rel_path(key).unwrap_or_default(), what));
-        }
-    }
-    None
-}
