@@ -42,7 +42,8 @@ pub struct Engine {
     pub mode: ExecutionMode,
     /// `approvals.expiry_s`.
     pub approval_expiry: Duration,
-    /// The default read+write root (`security.workspace`), canonical.
+    /// The workspace it judges for (a job's own, or `security.workspace`),
+    /// canonical: the default read+write root.
     pub workspace: PathBuf,
     /// Argvs that must be approved before they run again (see
     /// [`CommandRunner::must_ask`]); the daemon fills it for re-queued jobs.

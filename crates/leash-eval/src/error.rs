@@ -17,7 +17,7 @@ pub enum EvalError {
     /// A task file (`tasks/*.yaml`, or a built-in one) does not parse.
     #[error("task file {origin}: {message}")]
     TaskFile {
-        /// The file's path, or `built-in NAME`.
+        /// The file's path (`tasks/NAME.yaml` for a built-in task).
         origin: String,
         /// The parser's complaint.
         message: String,

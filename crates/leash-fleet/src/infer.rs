@@ -243,7 +243,8 @@ pub enum InferRefusal {
     /// A part of the request is over its limit.
     #[error("{what} is {size}, more than the {limit} this device serves")]
     TooLarge {
-        /// Which part (`conversation`, `shape`, `programs`).
+        /// Which part (the conversation, the answer's grammar and schema, the
+        /// program choice).
         what: &'static str,
         /// Its size, in bytes.
         size: usize,

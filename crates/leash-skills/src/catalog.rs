@@ -79,13 +79,14 @@ impl SkillSet {
             .ok_or_else(|| SkillError::Unknown(name.to_owned()))
     }
 
-    /// Every enabled skill, built-in ones first, a user's same-named file in place
-    /// of the built-in one.
+    /// Every enabled skill: built-in ones first, then the user's (a user's skill
+    /// replaces the built-in one of the same name).
     pub fn all(&self) -> &[Skill] {
         &self.skills
     }
 
-    /// No skill is enabled (routing is then skipped: every job takes the open loop).
+    /// No skill is enabled (`leash ask` then skips routing and takes the open
+    /// loop).
     pub fn is_empty(&self) -> bool {
         self.skills.is_empty()
     }

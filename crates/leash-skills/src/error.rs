@@ -14,11 +14,10 @@ pub enum SkillError {
         /// The operating system's error.
         source: std::io::Error,
     },
-    /// A skill file does not parse or breaks a rule of the format; `origin` is
-    /// its path (or `built-in NAME`).
+    /// A skill file does not parse or breaks a rule of the format.
     #[error("skill file {origin}: {message}")]
     Definition {
-        /// The file's path, or `built-in NAME`.
+        /// The file's path (`skills/NAME.yaml` for a built-in skill).
         origin: String,
         /// What is wrong.
         message: String,

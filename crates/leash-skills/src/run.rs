@@ -69,7 +69,7 @@ pub struct SkillReport {
     pub end: JobEnd,
     /// The skill's name.
     pub skill: String,
-    /// Model turns taken (one question, plus re-asks).
+    /// Model turns taken (the question, and each re-ask).
     pub steps: u32,
     /// Actions derived from the answer.
     pub actions: usize,

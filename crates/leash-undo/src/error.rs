@@ -25,7 +25,7 @@ pub enum UndoError {
     Document {
         /// The journal entry.
         id: i64,
-        /// Which document (`before` or `after`).
+        /// Which document (`pre-image` or `after-image`).
         what: &'static str,
         /// Why it did not parse.
         #[source]

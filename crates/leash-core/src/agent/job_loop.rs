@@ -63,8 +63,8 @@ pub struct AgentSettings {
 /// The job to run.
 #[derive(Debug, Clone)]
 pub struct JobSpec {
-    /// The job's id in the store; `None` for a job not queued (tests, `leash ask`
-    /// without a store).
+    /// The job's id in the store (audit records, grants, the undo journal);
+    /// `None` for a job with no row (the engine's tests).
     pub job_id: Option<i64>,
     /// The instruction (from the person, or the trigger's prompt template).
     pub task: String,
