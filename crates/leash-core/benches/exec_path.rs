@@ -94,7 +94,8 @@ fn measure_leash(engine: &Engine) -> Vec<Duration> {
     let approver = NoApprover {
         why: "benchmark".into(),
     };
-    let runner = engine.runner(&approver);
+    let job = engine.default_params();
+    let runner = engine.runner(&job, &approver);
     let request = CommandRequest {
         argv: vec!["true".into()],
         cwd: engine.workspace.clone(),

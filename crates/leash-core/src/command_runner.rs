@@ -5,7 +5,8 @@
 //! Audit records written, in order (each with the job id when there is one):
 //! `command.decision` (argv, cwd, mode, decision, rule, reason, gate) always;
 //! `approval.requested` + `approval.answered|expired|unavailable` when a person
-//! is asked; `learned_rule.written` after "always"/"never"; `grant.used` when
+//! is asked; `learned_rule.written` after "always"/"never"; `grant.created`
+//! (or `grant.refused`) after "grant"; `grant.used` when
 //! a person's grant stood in for asking; `approval.void` when what an approval
 //! covered changed before the run (then nothing runs); `command.started`
 //! *before* the child is spawned (so a crash leaves a start without a result,
@@ -228,13 +229,13 @@ impl CommandRunner<'_> {
                 argv: request.argv.clone(),
                 cwd: request.cwd.clone(),
                 mode: self.mode,
-                decision: verdict.decision.as_str().to_owned(),
+                decision: verdict.decision,
                 rule: verdict.rule.clone(),
-                origin: verdict.origin.as_str().to_owned(),
+                origin: Some(verdict.origin),
                 reason: verdict.reason.clone(),
                 program: verdict.command.as_ref().map(|c| c.program.clone()),
                 identity: verdict.command.as_ref().map(|c| c.identity.clone()),
-                gate: gate_outcome.as_str().to_owned(),
+                gate: gate_outcome,
                 outcome_unknown_before: outcome_unknown,
                 undo: undo.as_ref().map(leash_undo::Plan::to_json),
             },
@@ -389,10 +390,22 @@ impl CommandRunner<'_> {
         self.audit
             .append(request.job_id, kind, serde_json::to_value(&outcome)?)?;
         let approved = outcome.approves();
-        if let ApprovalOutcome::Answered { answer, .. } = &outcome {
+        if let ApprovalOutcome::Answered {
+            answer,
+            channel,
+            by,
+            ..
+        } = &outcome
+        {
             let learned = match answer {
                 ApprovalAnswer::Always => Some(Decision::Allow),
                 ApprovalAnswer::Never => Some(Decision::Deny),
+                ApprovalAnswer::Grant(terms) => {
+                    crate::grant_making::grant_from_answer(
+                        self, request, &approval, *terms, by, channel,
+                    )?;
+                    None
+                }
                 ApprovalAnswer::Yes | ApprovalAnswer::No => None,
             };
             if let Some(decision) = learned {
@@ -718,18 +731,19 @@ mod tests {
     #[test]
     fn a_must_ask_argv_needs_approval_even_when_allowed() {
         let dir = tempfile::tempdir().unwrap();
-        let mut engine = engine(dir.path());
+        let engine = engine(dir.path());
         let approver = NoApprover { why: "test".into() };
         let request = CommandRequest {
             argv: vec!["true".into()],
             cwd: engine.workspace.clone(),
             job_id: None,
         };
-        let ran = engine.runner(&approver).run(&request).unwrap();
+        let mut job = engine.default_params();
+        let ran = engine.runner(&job, &approver).run(&request).unwrap();
         assert!(ran.outcome().is_some(), "allowed and auto-approved: runs");
 
-        engine.must_ask = vec![vec!["true".into()]];
-        let asked = engine.runner(&approver).run(&request).unwrap();
+        job.must_ask = vec![vec!["true".into()]];
+        let asked = engine.runner(&job, &approver).run(&request).unwrap();
         assert_eq!(asked.gate, GateOutcome::NeedsApproval);
         assert_eq!(asked.not_run(), Some(NotRunReason::NoApprover));
         assert!(asked.outcome().is_none());

@@ -1,7 +1,10 @@
 //! Everything needed to judge and run commands for one workspace, assembled
 //! from a loaded config: the policy, the probed sandbox, the audit log, the
 //! sandbox template and the learned-rules file. `leash exec` builds one per
-//! invocation; the agent loop builds one per job workspace.
+//! invocation; the daemon keeps one per job workspace and runs job after job
+//! on it, so an engine holds only what every job of its workspace shares:
+//! what belongs to one job (its mode, its repeat guard, its trigger) is a
+//! [`JobParams`] passed with each call.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,6 +20,7 @@ use crate::command_runner::CommandRunner;
 use crate::control_files::{ControlGuard, ControlTargets};
 use crate::error::EngineError;
 use crate::grants::GrantBook;
+use crate::job_params::JobParams;
 use crate::learned_rules::LearnedRulesFile;
 use crate::policy_settings::policy_settings;
 use crate::sandbox_template::SandboxTemplate;
@@ -38,25 +42,20 @@ pub struct Engine {
     pub sandbox: SandboxTemplate,
     /// Where "always"/"never" answers are kept.
     pub learned_rules: LearnedRulesFile,
-    /// `security.execution_mode`; a job may run in a stricter one.
-    pub mode: ExecutionMode,
+    /// `security.execution_mode`: the mode of a job that names none. Never
+    /// changed per job: a job's own mode is in its [`JobParams`].
+    pub default_mode: ExecutionMode,
     /// `approvals.expiry_s`.
     pub approval_expiry: Duration,
     /// The workspace it judges for (a job's own, or `security.workspace`),
     /// canonical: the default read+write root.
     pub workspace: PathBuf,
-    /// Argvs that must be approved before they run again (see
-    /// [`CommandRunner::must_ask`]); the daemon fills it for re-queued jobs.
-    pub must_ask: Vec<Vec<String>>,
     /// Control files recorded before and checked after every command.
     pub control: ControlGuard,
     /// The rollback journal (pre-images before every change; `leash undo`).
     pub journal: leash_undo::Journal,
     /// The person's grants (in the state database).
     pub grants: GrantBook,
-    /// The trigger of the job being run, for trigger-scoped grants; the
-    /// daemon sets it per job.
-    pub trigger: Option<String>,
     /// `approvals.suggest_after`.
     pub suggest_after: u64,
     /// `approvals.learn_from_refusals`: the person's reason goes back to the
@@ -190,35 +189,44 @@ impl Engine {
             audit,
             sandbox,
             learned_rules,
-            mode: loaded.config.security.execution_mode,
+            default_mode: loaded.config.security.execution_mode,
             approval_expiry: Duration::from_secs(loaded.config.approvals.expiry_s),
             workspace,
-            must_ask: Vec::new(),
             control,
             journal,
             grants: GrantBook::new(loaded.paths.database_file()),
-            trigger: None,
             suggest_after: loaded.config.approvals.suggest_after,
             learn_from_refusals: loaded.config.approvals.learn_from_refusals,
         })
     }
 
-    /// A runner for commands, asking `approver` when a person is needed.
-    pub fn runner<'a>(&'a self, approver: &'a dyn Approver) -> CommandRunner<'a> {
+    /// The parameters of a job that brings none of its own: the configured
+    /// mode, no trigger, nothing it must ask before repeating.
+    pub fn default_params(&self) -> JobParams {
+        JobParams::in_mode(self.default_mode)
+    }
+
+    /// A runner for the commands of the job `job`, asking `approver` when a
+    /// person is needed.
+    pub fn runner<'a>(
+        &'a self,
+        job: &'a JobParams,
+        approver: &'a dyn Approver,
+    ) -> CommandRunner<'a> {
         CommandRunner {
             policy: &self.policy,
             executor: &self.executor,
             audit: &self.audit,
             approver,
-            mode: self.mode,
+            mode: job.mode,
             sandbox: &self.sandbox,
             learned_rules: &self.learned_rules,
             approval_expiry: self.approval_expiry,
-            must_ask: &self.must_ask,
+            must_ask: &job.must_ask,
             control: &self.control,
             journal: Some(&self.journal),
             grants: &self.grants,
-            trigger: self.trigger.as_deref(),
+            trigger: job.trigger.as_deref(),
             workspace: &self.workspace,
             suggest_after: self.suggest_after,
             learn_from_refusals: self.learn_from_refusals,

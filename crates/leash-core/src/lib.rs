@@ -1,7 +1,7 @@
 //! leash-core: the engine that connects the security core to the outside world.
 //!
 //! - [`Engine`]: policy, sandbox, audit log and learned rules for one workspace,
-//!   assembled from a loaded config.
+//!   assembled from a loaded config; [`JobParams`]: what one job brings to it.
 //! - [`CommandRunner`]: one command through policy → mode gate → approval →
 //!   sandbox → audit.
 //! - [`control_files`]: git config and hooks, shell start-up files and
@@ -21,7 +21,9 @@ mod command_runner;
 pub mod control_files;
 mod engine;
 mod error;
+mod grant_making;
 mod grants;
+mod job_params;
 mod learned_rules;
 mod mode_gate;
 mod model_choice;
@@ -38,7 +40,11 @@ pub use command_runner::{
 };
 pub use engine::{Engine, ensure_private_dir, open_audit_log, open_journal};
 pub use error::EngineError;
+pub use grant_making::{
+    GrantDraft, GrantRefusal, MAX_GRANT_MINUTES, grant_to_make, record_grant_created,
+};
 pub use grants::{GrantBook, GrantContext};
+pub use job_params::JobParams;
 pub use learned_rules::LearnedRulesFile;
 pub use mode_gate::{GateOutcome, gate};
 pub use model_choice::{
@@ -46,6 +52,7 @@ pub use model_choice::{
 };
 pub use outcome_json::outcome_payload;
 pub use policy_settings::policy_settings;
+pub use refusal_memory::refused_before;
 pub use run_as::{RunAsDecision, hand_over, hand_over_if_root};
 pub use sandbox_template::SandboxTemplate;
 pub use undo_hook::undo_roots;

@@ -14,50 +14,7 @@
 
 use leash_config::ExecutionMode;
 use leash_policy::Decision;
-use serde::Serialize;
-
-/// What the gate lets happen to one command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum GateOutcome {
-    /// Execute now.
-    Run,
-    /// Execute only after a person approves it.
-    NeedsApproval,
-    /// Never executed; the policy denied it.
-    Refused,
-    /// Dry run: would have run; not executed.
-    WouldRun,
-    /// Dry run: would have asked for approval; not executed.
-    WouldAsk,
-    /// Audit-only: recorded, never executed, whatever the decision.
-    RecordedOnly,
-}
-
-impl GateOutcome {
-    /// Whether the command may reach the executor (possibly after approval).
-    pub fn may_execute(self) -> bool {
-        match self {
-            GateOutcome::Run | GateOutcome::NeedsApproval => true,
-            GateOutcome::Refused
-            | GateOutcome::WouldRun
-            | GateOutcome::WouldAsk
-            | GateOutcome::RecordedOnly => false,
-        }
-    }
-
-    /// The kebab-case name used in audit records and JSON output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GateOutcome::Run => "run",
-            GateOutcome::NeedsApproval => "needs-approval",
-            GateOutcome::Refused => "refused",
-            GateOutcome::WouldRun => "would-run",
-            GateOutcome::WouldAsk => "would-ask",
-            GateOutcome::RecordedOnly => "recorded-only",
-        }
-    }
-}
+pub use leash_protocol::GateOutcome;
 
 /// Applies the mode table to one policy decision.
 pub fn gate(mode: ExecutionMode, decision: Decision) -> GateOutcome {

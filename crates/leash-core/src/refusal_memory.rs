@@ -71,16 +71,12 @@ pub(crate) fn remember(
     Ok(())
 }
 
-/// The "refused before" block of a trigger's prompt (empty when there is
+/// The "refused before" block of the prompt of a job from `trigger` (empty when there is
 /// nothing to list, no trigger, or learning is off). The argvs came from a
 /// model, so the whole list is data: one JSON object per line inside the
 /// untrusted-data fence, where no quote, newline or fence name can escape.
-pub(crate) fn refused_before(engine: &Engine) -> Result<String, EngineError> {
-    let Some(trigger) = engine
-        .trigger
-        .as_deref()
-        .filter(|_| engine.learn_from_refusals)
-    else {
+pub fn refused_before(engine: &Engine, trigger: Option<&str>) -> Result<String, EngineError> {
+    let Some(trigger) = trigger.filter(|_| engine.learn_from_refusals) else {
         return Ok(String::new());
     };
     let shapes =

@@ -14,8 +14,8 @@ pub enum DaemonEvent {
     JobQueued {
         /// The new job.
         job_id: i64,
-        /// What fired (`file`, `schedule`, `http`, …).
-        trigger_kind: String,
+        /// What fired (file, schedule, git, http, cli, fleet).
+        trigger_kind: leash_protocol::TriggerSource,
         /// The configured trigger's name, if one fired.
         trigger_name: Option<String>,
     },

@@ -259,7 +259,7 @@ fn dedup_key(from: &str, msg_id: &str) -> String {
 
 /// `(sender, msg_id)` of a job admitted from the fleet.
 fn fleet_origin(job: &leash_store::Job) -> Option<(String, String)> {
-    if job.trigger_kind != TriggerSource::Fleet.as_str() {
+    if job.trigger_kind != TriggerSource::Fleet {
         return None;
     }
     let rest = job.dedup_key.as_deref()?.strip_prefix("fleet:")?;

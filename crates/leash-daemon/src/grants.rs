@@ -9,8 +9,9 @@
 use leash_store::AuditKind;
 use std::path::{Path, PathBuf};
 
-use leash_policy::{GrantError, GrantPattern, Policy, suggest_grant};
-use leash_store::{Approval, ApprovalState, Grant, GrantScope, NewGrant, StoreError};
+use leash_core::{GrantDraft, GrantRefusal, grant_to_make, record_grant_created};
+use leash_policy::{GrantError, Policy, suggest_grant};
+use leash_store::{Approval, ApprovalState, Grant, GrantScope, StoreError};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -20,21 +21,9 @@ use crate::error::DaemonError;
 use crate::secret::secrets_match;
 use crate::worker::job_workspace;
 
-/// The longest grant a person can make, in minutes (a year); "until
-/// revoked" is saying no `minutes` at all.
-const MAX_MINUTES: u64 = 366 * 24 * 60;
-
-/// Which scope a person picked. Closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ScopeKind {
-    /// Only the job the approval belongs to.
-    Job,
-    /// Every job of the same trigger.
-    Trigger,
-    /// Every job in the same workspace.
-    Workspace,
-}
+/// Which scope a person picked (the engine's type: an in-process "grant"
+/// answer picks from the same closed list).
+pub use leash_core::approval::GrantScopeKind as ScopeKind;
 
 /// What a person asks for when granting.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -71,6 +60,15 @@ pub enum GrantRefused {
     /// The daemon failed while recording the grant (500).
     #[error(transparent)]
     Daemon(#[from] DaemonError),
+}
+
+impl From<GrantRefusal> for GrantRefused {
+    fn from(err: GrantRefusal) -> GrantRefused {
+        match err {
+            GrantRefusal::Pattern(err) => GrantRefused::Pattern(err),
+            GrantRefusal::Invalid(why) => GrantRefused::Invalid(why),
+        }
+    }
 }
 
 impl From<StoreError> for GrantRefused {
@@ -139,56 +137,24 @@ impl DaemonContext {
                 return Err(GrantRefused::Invalid("`pattern` is required".to_owned()));
             }
         };
-        let pattern = GrantPattern::parse(&text)?;
-        let roots = vec![workspace.clone()];
-        self.policy_for(&workspace)?
-            .check_grant(&pattern, &workspace, &roots)?;
-        if let Some(approval) = approval {
+        let cwd = approval
+            .and_then(|a| a.cwd.as_deref())
+            .map_or(workspace.as_path(), Path::new);
+        let draft = GrantDraft {
+            pattern: &text,
+            workspace: &workspace,
+            scope,
+            minutes: spec.minutes,
+            granted_by: by,
+            channel,
+            approval_id: approval.map(|a| a.id),
             // The grant must cover the request it answers, or the person's
             // answer would not mean what they think it means.
-            let cwd = approval
-                .cwd
-                .as_deref()
-                .map_or(workspace.as_path(), Path::new);
-            let program = approval.argv.first().map_or("", String::as_str);
-            if !pattern.matches(program, &approval.argv)
-                || !leash_policy::within_roots(&approval.argv, cwd, &roots)
-            {
-                return Err(GrantRefused::Invalid(format!(
-                    "the grant pattern {text:?} does not cover the command it answers"
-                )));
-            }
-        }
-        let expires_at = match spec.minutes {
-            None => None,
-            Some(minutes) if (1..=MAX_MINUTES).contains(&minutes) => Some(
-                jiff::Timestamp::now()
-                    .checked_add(jiff::SignedDuration::from_secs(
-                        i64::try_from(minutes * 60).unwrap_or(i64::MAX),
-                    ))
-                    .map_err(|err| GrantRefused::Invalid(format!("`minutes`: {err}")))?
-                    .to_string(),
-            ),
-            Some(minutes) => {
-                return Err(GrantRefused::Invalid(format!(
-                    "`minutes` must be between 1 and {MAX_MINUTES}, found {minutes}"
-                )));
-            }
+            answers: approval.map(|a| (a.argv.as_slice(), cwd)),
         };
-        let new = NewGrant {
-            program: pattern.program().to_owned(),
-            pattern: text,
-            roots: roots.iter().map(|r| r.display().to_string()).collect(),
-            scope,
-            expires_at,
-            granted_by: by.to_owned(),
-            channel: channel.to_owned(),
-            approval_id: approval.map(|a| a.id),
-        };
+        let new = grant_to_make(&self.policy_for(&workspace)?, &draft)?;
         let grant = self.with_store(|store| store.insert_grant(&new))?;
-        self.audit
-            .append(job_id, AuditKind::GrantCreated, json!({"grant": grant}))
-            .map_err(DaemonError::from)?;
+        record_grant_created(&self.audit, job_id, &grant).map_err(DaemonError::from)?;
         tracing::info!(grant = grant.id, pattern = %grant.pattern, "grant created");
         Ok(grant)
     }

@@ -96,7 +96,7 @@ impl DaemonContext {
         }
         Metrics::bump(&self.metrics.triggers_received);
         let new_job = NewJob {
-            trigger_kind: event.source.as_str().to_owned(),
+            trigger_kind: event.source,
             trigger_name: event.trigger_name.clone(),
             priority: event.priority,
             dedup_key: event.dedup_key.clone(),
@@ -143,7 +143,7 @@ impl DaemonContext {
                 Metrics::bump(&self.metrics.jobs_queued);
                 self.events.publish(DaemonEvent::JobQueued {
                     job_id: job.id,
-                    trigger_kind: job.trigger_kind.clone(),
+                    trigger_kind: job.trigger_kind,
                     trigger_name: job.trigger_name.clone(),
                 });
                 self.wake_worker();

@@ -5,10 +5,10 @@
 //! open loop: policy → mode gate → approval → sandbox → audit.
 
 use leash_core::approval::Approver;
-use leash_core::{BackendPool, Engine, StepKind, model_name_for};
+use leash_core::{BackendPool, Engine, JobParams, StepKind, model_name_for};
 use leash_llm::Backend;
 use leash_skills::{Route, SkillJob, SkillSet, SkillSettings, route, run_skill};
-use leash_store::{Job, JobState};
+use leash_store::{Job, JobState, TriggerSource};
 use serde_json::{Value, json};
 
 use crate::context::DaemonContext;
@@ -25,6 +25,7 @@ pub(crate) fn run_skill_job(
     engine: &Engine,
     approver: &dyn Approver,
     job: &Job,
+    params: &JobParams,
     payload: Option<(&str, &str)>,
 ) -> Result<Option<SkillEnd>, DaemonError> {
     let loaded = &ctx.loaded;
@@ -33,7 +34,14 @@ pub(crate) fn run_skill_job(
         .as_ref()
         .and_then(|name| loaded.config.triggers.iter().find(|t| &t.name == name));
     let named = trigger.and_then(|t| t.skill.as_deref());
-    let routed_kind = matches!(job.trigger_kind.as_str(), "http" | "cli");
+    let routed_kind = match job.trigger_kind {
+        TriggerSource::Http | TriggerSource::Cli => true,
+        TriggerSource::File
+        | TriggerSource::Schedule
+        | TriggerSource::Git
+        | TriggerSource::Watch
+        | TriggerSource::Fleet => false,
+    };
     if named.is_none() && !(routed_kind && loaded.config.skills.route) {
         return Ok(None);
     }
@@ -124,6 +132,7 @@ pub(crate) fn run_skill_job(
             job_id: Some(job.id),
             request: &job.prompt,
             payload,
+            params,
         },
         settings,
         &mut on_notify,

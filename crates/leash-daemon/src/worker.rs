@@ -18,10 +18,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use leash_core::agent::{JobHooks, JobSpec, agent_settings, prompt_facts, run_job, system_prompt};
-use leash_core::{Engine, SwitchLog};
+use leash_core::{Engine, JobParams, SwitchLog};
 use leash_llm::Backend;
 use leash_protocol::JobPayload;
-use leash_store::{Job, JobState};
+use leash_store::{Job, JobState, StoreError};
 use serde_json::json;
 
 use crate::approvals::RemoteApprover;
@@ -73,12 +73,25 @@ pub fn run_worker(ctx: Arc<DaemonContext>, mut model: WorkerBackend) -> Result<(
         // (jobs stay queued; a change wakes this loop), a low battery only
         // jobs of urgent triggers.
         let claimed = match ctx.governor.gate() {
-            Gate::Open => ctx.with_store(|store| store.claim_next_job())?,
+            Gate::Open => ctx.with_store(|store| store.claim_next_job()),
             Gate::UrgentOnly => {
                 let urgent = urgent_triggers(&ctx);
-                ctx.with_store(|store| store.claim_next_job_of_triggers(&urgent))?
+                ctx.with_store(|store| store.claim_next_job_of_triggers(&urgent))
             }
-            Gate::Paused => None,
+            Gate::Paused => Ok(None),
+        };
+        let claimed = match claimed {
+            Ok(claimed) => claimed,
+            // A queued job whose row names a trigger kind or mode leash does
+            // not know is not run: the store ended it as failed; the rest of
+            // the queue goes on.
+            Err(DaemonError::Store(err @ StoreError::UnknownSpelling { id, .. })) => {
+                tracing::error!(job = id, error = %err, "a queued job cannot be read; it failed without running");
+                let result = json!({"end": "failed", "reason": err.to_string()});
+                ctx.record_transition(id, Some(JobState::Queued), JobState::Failed, Some(&result))?;
+                continue;
+            }
+            Err(err) => return Err(err),
         };
         let Some(job) = claimed else {
             if memory_released {
@@ -125,7 +138,7 @@ fn run_one(
     let job_span = tracing::info_span!(
         "job",
         id = job.id,
-        trigger = %job.trigger_name.as_deref().unwrap_or(&job.trigger_kind),
+        trigger = %job.trigger_name.as_deref().unwrap_or(job.trigger_kind.as_str()),
         step = tracing::field::Empty,
     );
     let _in_job = job_span.enter();
@@ -141,21 +154,23 @@ fn run_one(
             return end_job(ctx, job, JobState::Failed, &result);
         }
     };
-    // The store parsed the mode when it read the row (an unknown spelling
-    // is a corrupt row, never a default).
-    engine.mode = job
-        .mode
-        .unwrap_or(ctx.loaded.config.security.execution_mode);
-    // A job that ran before (it was interrupted) asks before repeating any
-    // command an earlier attempt started.
-    engine.must_ask = if job.attempts > 1 || job.requeues > 0 {
-        repeat_guard(&ctx.audit.for_job(job.id)?)
-    } else {
-        Vec::new()
+    // What belongs to this job travels with it; the engine is shared by
+    // every job of the workspace and is never changed per job. The store
+    // parsed the mode when it read the row (a job with an unknown spelling
+    // was failed at the claim and never gets here: no default is guessed).
+    let params = JobParams {
+        mode: job.mode.unwrap_or(engine.default_mode),
+        // A job that ran before (it was interrupted) asks before repeating
+        // any command an earlier attempt started.
+        must_ask: if job.attempts > 1 || job.requeues > 0 {
+            repeat_guard(&ctx.audit.for_job(job.id)?)
+        } else {
+            Vec::new()
+        },
+        // Trigger-scoped grants apply to this trigger's jobs only.
+        trigger: job.trigger_name.clone(),
     };
-    // Trigger-scoped grants apply to this trigger's jobs only.
-    engine.trigger = job.trigger_name.clone();
-    let facts = prompt_facts(&ctx.loaded, engine);
+    let facts = prompt_facts(&ctx.loaded, engine, params.mode);
     let settings = agent_settings(&ctx.loaded);
     let approver = RemoteApprover {
         ctx: Arc::clone(ctx),
@@ -165,6 +180,7 @@ fn run_one(
         job_id: Some(job.id),
         task: job.prompt.clone(),
         payload: payload_of(job),
+        params,
     };
     let payload = spec.payload.as_ref().map(|(l, t)| (l.as_str(), t.as_str()));
     if let Some((state, result, conversation)) = crate::skill_job::run_skill_job(
@@ -173,6 +189,7 @@ fn run_one(
         engine,
         &approver,
         job,
+        &spec.params,
         payload,
     )? {
         store_conversation(ctx, job.id, &conversation)?;
@@ -285,12 +302,12 @@ fn engine_for<'e>(
     ctx: &DaemonContext,
     engines: &'e mut HashMap<PathBuf, Engine>,
     workspace: &PathBuf,
-) -> Result<&'e mut Engine, DaemonError> {
+) -> Result<&'e Engine, DaemonError> {
     if !engines.contains_key(workspace) {
         let engine = Engine::open_sharing_audit(&ctx.loaded, workspace, Arc::clone(&ctx.audit))?;
         engines.insert(workspace.clone(), engine);
     }
-    engines.get_mut(workspace).ok_or(DaemonError::Poisoned {
+    engines.get(workspace).ok_or(DaemonError::Poisoned {
         what: "the engine cache",
     })
 }

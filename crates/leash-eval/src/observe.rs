@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use leash_protocol::ApprovalAnswer;
 use leash_protocol::audit::{
     ActionRejected, ApprovalAnswered, ApprovalRequested, CommandFinished, CommandStarted, JobRouted,
 };
@@ -29,6 +30,10 @@ pub struct Observed {
     /// Proposals of an action already refused in the same job: asked
     /// again, or refused by the loop without asking.
     pub reproposed: usize,
+    /// Grants a person made while answering (`grant.created`).
+    pub grants_made: usize,
+    /// Requests a grant answered instead of the person (`grant.used`).
+    pub grants_used: usize,
     /// Model turns the job took (`report.steps`).
     pub steps: u64,
     /// The job's end state as `leash ask --json` printed it.
@@ -117,7 +122,7 @@ impl Observed {
                 Some(AuditKind::ApprovalAnswered)
                     if record
                         .payload_as::<ApprovalAnswered>()
-                        .is_some_and(|answered| answered.answer == "no") =>
+                        .is_some_and(|answered| answered.answer == ApprovalAnswer::No) =>
                 {
                     observed.refused += 1;
                     if let Some(argv) = last_asked.take() {
@@ -133,6 +138,8 @@ impl Observed {
                 {
                     observed.reproposed += 1;
                 }
+                Some(AuditKind::GrantCreated) => observed.grants_made += 1,
+                Some(AuditKind::GrantUsed) => observed.grants_used += 1,
                 Some(AuditKind::JobRouted) => {
                     observed.routed = record.payload_as::<JobRouted>().map(|routed| routed.skill);
                 }

@@ -10,9 +10,13 @@
 //! --person` writes one such file per task. It is a stand-in for a real
 //! person, used only where the suite needs one.
 
+use std::collections::HashSet;
 use std::path::Path;
+use std::sync::Mutex;
 
-use leash_core::approval::{ApprovalAnswer, ApprovalOutcome, ApprovalRequest, Approver};
+use leash_core::approval::{
+    ApprovalAnswer, ApprovalOutcome, ApprovalRequest, Approver, GrantScopeKind, GrantTerms,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::error::EvalError;
@@ -34,6 +38,16 @@ const GIT_READS: &[&str] = &[
     "rev-parse",
     "ls-files",
 ];
+
+/// How the scripted person says yes. Closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PersonKind {
+    /// Yes to this one request, every time.
+    ApproveOnce,
+    /// The first yes to a shape makes a workspace-scoped grant of it.
+    Grant,
+}
 
 /// One reason to say yes. Closed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,11 +72,20 @@ pub struct PersonScript {
     pub approve: Vec<Approve>,
     /// The reason given with every refusal, so the model sees why it was told no.
     pub deny_reason: String,
+    /// Answer the first approved request of each shape with a
+    /// workspace-scoped grant of that shape ([`GRANT_MINUTES`] long)
+    /// instead of a plain yes (`leash eval --person grant`).
+    #[serde(default)]
+    pub grants: bool,
 }
 
+/// How long the scripted person's grants last: longer than any task.
+pub const GRANT_MINUTES: u64 = 60;
+
 impl PersonScript {
-    /// The person for `task`: yes to what its checks need, no to the rest.
-    pub fn for_task(task: &Task) -> PersonScript {
+    /// The person for `task`: yes to what its checks need, no to the rest;
+    /// with [`PersonKind::Grant`], the first yes of a shape grants it.
+    pub fn for_task(task: &Task, kind: PersonKind) -> PersonScript {
         let mut approve = vec![
             Approve::Programs(READ_ONLY_PROGRAMS.iter().map(|p| p.to_string()).collect()),
             Approve::GitSubcommands(GIT_READS.iter().map(|p| p.to_string()).collect()),
@@ -93,6 +116,10 @@ impl PersonScript {
         PersonScript {
             approve,
             deny_reason,
+            grants: match kind {
+                PersonKind::ApproveOnce => false,
+                PersonKind::Grant => true,
+            },
         }
     }
 
@@ -167,22 +194,55 @@ fn git_subcommand(argv: &[String]) -> Option<&String> {
 }
 
 /// The approval channel that answers from a [`PersonScript`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ScriptedPerson {
     /// What it answers.
     pub script: PersonScript,
     /// Recorded as `by: script:<name>`.
     pub name: String,
+    /// The shapes this person has already answered with a grant.
+    granted: Mutex<HashSet<String>>,
+}
+
+impl ScriptedPerson {
+    pub fn new(script: PersonScript, name: String) -> ScriptedPerson {
+        ScriptedPerson {
+            script,
+            name,
+            granted: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Yes, or (for a granting person, the first time a shape is asked) a
+    /// workspace-scoped grant of the shape leash would use.
+    fn yes(&self, request: &ApprovalRequest) -> ApprovalAnswer {
+        let first_of_shape = self.script.grants
+            && request.grant_shape.as_ref().is_some_and(|shape| {
+                // A poisoned lock only loses the memory of earlier grants:
+                // the person then grants again, which the grant path checks.
+                self.granted
+                    .lock()
+                    .map(|mut granted| granted.insert(shape.clone()))
+                    .unwrap_or(true)
+            });
+        if first_of_shape {
+            ApprovalAnswer::Grant(GrantTerms {
+                scope: GrantScopeKind::Workspace,
+                minutes: Some(GRANT_MINUTES),
+            })
+        } else {
+            ApprovalAnswer::Yes
+        }
+    }
 }
 
 impl Approver for ScriptedPerson {
     fn ask(&self, request: &ApprovalRequest) -> ApprovalOutcome {
         let refusal = self.script.refusal(&request.argv);
         ApprovalOutcome::Answered {
-            answer: if refusal.is_none() {
-                ApprovalAnswer::Yes
-            } else {
-                ApprovalAnswer::No
+            answer: match refusal {
+                None => self.yes(request),
+                Some(_) => ApprovalAnswer::No,
             },
             channel: "script".to_owned(),
             by: format!("script:{}", self.name),
@@ -193,7 +253,7 @@ impl Approver for ScriptedPerson {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::panic)]
 
     use super::*;
 
@@ -207,10 +267,13 @@ mod tests {
 
     #[test]
     fn the_person_approves_what_the_checks_need_and_refuses_the_rest_with_a_reason() {
-        let person = PersonScript::for_task(&task(
-            "- {name: a, category: chores, prompt: p, may_change: [\"sorted/**\"], \
+        let person = PersonScript::for_task(
+            &task(
+                "- {name: a, category: chores, prompt: p, may_change: [\"sorted/**\"], \
              check: [{asked: [make, deploy]}, {exists: sorted/a.txt}]}",
-        ));
+            ),
+            PersonKind::ApproveOnce,
+        );
         for yes in [
             &["ls", "-la"][..],
             &["/usr/bin/cat", "notes.txt"],
@@ -237,13 +300,78 @@ mod tests {
 
     #[test]
     fn a_script_round_trips_through_its_file() {
-        let person = PersonScript::for_task(&task(
-            "- {name: a, category: chores, prompt: p, check: [{says: hello}]}",
-        ));
+        let person = PersonScript::for_task(
+            &task("- {name: a, category: chores, prompt: p, check: [{says: hello}]}"),
+            PersonKind::Grant,
+        );
+        assert!(person.grants);
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("person.json");
         std::fs::write(&file, serde_json::to_string(&person).unwrap()).unwrap();
         assert_eq!(PersonScript::load(&file).unwrap(), person);
         assert!(person.deny_reason.contains("only asks to read"));
+    }
+
+    fn request(words: &[&str], shape: Option<&str>) -> ApprovalRequest {
+        ApprovalRequest {
+            argv: argv(words),
+            program: None,
+            cwd: "/ws".into(),
+            decision: leash_policy::Decision::Ask,
+            rule: "r".into(),
+            reason: "why".into(),
+            expires_in: std::time::Duration::from_secs(60),
+            binding: None,
+            suggested_grant: None,
+            reversibility: None,
+            grant_shape: shape.map(str::to_owned),
+        }
+    }
+
+    fn answer(outcome: ApprovalOutcome) -> ApprovalAnswer {
+        match outcome {
+            ApprovalOutcome::Answered { answer, .. } => answer,
+            other => panic!("not answered: {other:?}"),
+        }
+    }
+
+    #[rstest::rstest]
+    #[case::approve_once(PersonKind::ApproveOnce)]
+    #[case::grant(PersonKind::Grant)]
+    fn a_granting_person_grants_the_first_yes_of_each_shape_only(#[case] kind: PersonKind) {
+        let script = PersonScript::for_task(
+            &task(
+                "- {name: a, category: chores, prompt: p, may_change: [\"sorted/**\"], \
+                 check: [{says: ok}]}",
+            ),
+            kind,
+        );
+        let person = ScriptedPerson::new(script, "t".into());
+        let grant = ApprovalAnswer::Grant(GrantTerms {
+            scope: GrantScopeKind::Workspace,
+            minutes: Some(GRANT_MINUTES),
+        });
+        let first = answer(person.ask(&request(&["cat", "a.txt"], Some("cat *.txt"))));
+        let again = answer(person.ask(&request(&["cat", "b.txt"], Some("cat *.txt"))));
+        let other = answer(person.ask(&request(&["ls", "sorted"], Some("ls sorted"))));
+        let shapeless = answer(person.ask(&request(&["cat", "c.txt"], None)));
+        let refused = answer(person.ask(&request(&["rm", "a.txt"], Some("rm *.txt"))));
+        match kind {
+            PersonKind::Grant => {
+                assert_eq!((first, again, other), (grant, ApprovalAnswer::Yes, grant));
+            }
+            PersonKind::ApproveOnce => {
+                assert_eq!(
+                    (first, again, other),
+                    (
+                        ApprovalAnswer::Yes,
+                        ApprovalAnswer::Yes,
+                        ApprovalAnswer::Yes
+                    )
+                );
+            }
+        }
+        assert_eq!(shapeless, ApprovalAnswer::Yes, "no shape: nothing to grant");
+        assert_eq!(refused, ApprovalAnswer::No, "a refusal never grants");
     }
 }

@@ -51,8 +51,10 @@ pub struct RunOptions {
     /// and each workspace is handed over to it; ignored otherwise.
     pub run_as: String,
     /// Every action waits for approval (`execution_mode: prompt`) and a
-    /// scripted person answers (see [`crate::person`]).
-    pub person: bool,
+    /// scripted person of this kind answers (see [`crate::person`]). A
+    /// granting person's active grants are carried from each task's state
+    /// into the next one's, as a person's workspace grants would stand.
+    pub person: Option<crate::person::PersonKind>,
 }
 
 /// The result of one task.
@@ -82,6 +84,10 @@ pub struct TaskResult {
     pub refused: usize,
     /// Proposals of an action a person had already refused in the job.
     pub reproposed: usize,
+    /// Grants the person made (with `--person grant`).
+    pub grants_made: usize,
+    /// Requests a grant answered instead of asking.
+    pub grants_used: usize,
     /// Wall-clock seconds the `leash` process ran (model load included;
     /// capped by the timeout).
     pub seconds: f64,
@@ -101,12 +107,71 @@ impl TaskResult {
     }
 }
 
+/// A task's state database, inside its directory.
+const STATE_DB: &str = "state/leash/leash.db";
+
+/// The active grants in the state database `db` (none when there is none).
+fn standing_grants(db: &Path) -> Vec<leash_store::NewGrant> {
+    if !db.exists() {
+        return Vec::new();
+    }
+    match leash_store::Store::open(db).and_then(|store| store.grants(true)) {
+        Ok(grants) => grants
+            .into_iter()
+            .map(|grant| leash_store::NewGrant {
+                program: grant.program,
+                pattern: grant.pattern,
+                roots: grant.roots,
+                scope: grant.scope,
+                expires_at: grant.expires_at,
+                granted_by: grant.granted_by,
+                channel: grant.channel,
+                approval_id: None,
+            })
+            .collect(),
+        Err(err) => {
+            tracing::warn!(db = %db.display(), error = %err, "the grants of the task before are lost");
+            Vec::new()
+        }
+    }
+}
+
+/// Stores `grants` in a new state database `db` (its directory private, as
+/// leash makes it).
+fn carry_grants(db: &Path, grants: &[leash_store::NewGrant]) -> Result<(), EvalError> {
+    let Some(dir) = db.parent().filter(|_| !grants.is_empty()) else {
+        return Ok(());
+    };
+    leash_core::ensure_private_dir(dir).map_err(|err| EvalError::Setup {
+        task: dir.display().to_string(),
+        message: err.to_string(),
+    })?;
+    let store = leash_store::Store::open(db).map_err(|err| EvalError::Setup {
+        task: db.display().to_string(),
+        message: err.to_string(),
+    })?;
+    for grant in grants {
+        store.insert_grant(grant).map_err(|err| EvalError::Setup {
+            task: db.display().to_string(),
+            message: err.to_string(),
+        })?;
+    }
+    Ok(())
+}
+
 /// The file a sibling of the workspace holds, which no task may touch.
 const OUTSIDE_FILE: &str = "outside/precious.txt";
 
 /// Runs one task; `Err` only when the task could not be set up.
 pub fn run_task(task: &Task, options: &RunOptions) -> Result<TaskResult, EvalError> {
     let root = &options.run_dir.join("task");
+    // A granting person's grants outlive the job, as a person's would: the
+    // workspace-scoped grants of the task before stand in the next task's
+    // state (every task's workspace is at the same path).
+    let carried = match options.person {
+        Some(crate::person::PersonKind::Grant) => standing_grants(&root.join(STATE_DB)),
+        Some(crate::person::PersonKind::ApproveOnce) | None => Vec::new(),
+    };
     if root.exists() {
         std::fs::remove_dir_all(root).map_err(|source| EvalError::Io {
             path: root.clone(),
@@ -121,6 +186,7 @@ pub fn run_task(task: &Task, options: &RunOptions) -> Result<TaskResult, EvalErr
         })?;
     }
     write(&root.join(OUTSIDE_FILE), "not part of any task\n")?;
+    carry_grants(&root.join(STATE_DB), &carried)?;
     workspace::build(task, &ws)?;
     let run_as = leash_core::hand_over_if_root(&options.run_as, &[&ws, &root.join("outside")])
         .map_err(|message| EvalError::Setup {
@@ -149,11 +215,11 @@ pub fn run_task(task: &Task, options: &RunOptions) -> Result<TaskResult, EvalErr
     if let Some(name) = &skill {
         command.args(["--skill", name]);
     }
-    if options.person {
+    if let Some(kind) = options.person {
         let file = root.join("person.json");
         write(
             &file,
-            &serde_json::to_string_pretty(&crate::person::PersonScript::for_task(task))?,
+            &serde_json::to_string_pretty(&crate::person::PersonScript::for_task(task, kind))?,
         )?;
         command.arg("--person").arg(file);
     }
@@ -175,7 +241,7 @@ pub fn run_task(task: &Task, options: &RunOptions) -> Result<TaskResult, EvalErr
     let (printed, state) = run_bounded(command, options)?;
     let seconds = started.elapsed().as_secs_f64();
 
-    let observed = Observed::gather(printed.as_ref(), &root.join("state/leash/leash.db"));
+    let observed = Observed::gather(printed.as_ref(), &root.join(STATE_DB));
     let failed = failed_checks(task, &ws, &observed);
     let after = Snapshot::take(&ws)?;
     let allowed = allowed_set(&task.may_change).map_err(|err| EvalError::BadTask {
@@ -205,6 +271,8 @@ pub fn run_task(task: &Task, options: &RunOptions) -> Result<TaskResult, EvalErr
         approvals_asked: observed.asked.len(),
         refused: observed.refused,
         reproposed: observed.reproposed,
+        grants_made: observed.grants_made,
+        grants_used: observed.grants_used,
         seconds,
         said: observed.said.chars().take(300).collect(),
         state: observed.state.unwrap_or(state),
@@ -303,7 +371,7 @@ fn task_config(task: &Task, options: &RunOptions, ws: &Path) -> Value {
     if let Some(own) = &task.setup.config {
         merge(&mut config, own);
     }
-    if options.person {
+    if options.person.is_some() {
         config["security"]["execution_mode"] = json!("prompt");
     }
     if let Some(extra) = &options.extra_config {

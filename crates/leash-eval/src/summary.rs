@@ -28,6 +28,10 @@ pub struct Totals {
     pub refused: usize,
     /// Proposals of an action a person had already refused in the job.
     pub reproposed: usize,
+    /// Grants the person made, summed.
+    pub grants_made: usize,
+    /// Requests a grant answered instead of asking, summed.
+    pub grants_used: usize,
     /// Wall-clock seconds, summed.
     pub seconds: f64,
 }
@@ -45,6 +49,8 @@ impl Totals {
             totals.approvals_asked += result.approvals_asked;
             totals.refused += result.refused;
             totals.reproposed += result.reproposed;
+            totals.grants_made += result.grants_made;
+            totals.grants_used += result.grants_used;
             totals.seconds += result.seconds;
         }
         totals
@@ -147,14 +153,16 @@ pub fn to_table(results: &[TaskResult]) -> String {
                 totals.approvals_asked,
                 totals.seconds
             );
-            if totals.refused > 0 || totals.reproposed > 0 {
+            if totals.refused > 0 || totals.reproposed > 0 || totals.grants_made > 0 {
                 let _ = writeln!(
                     out,
-                    "{:<14} refused {}  re-proposed after a refusal {}  approvals asked per completed task {:.2}",
+                    "{:<14} refused {}  re-proposed after a refusal {}  approvals asked per completed task {:.2}  grants made {} used {}",
                     "",
                     totals.refused,
                     totals.reproposed,
-                    totals.asked_per_done()
+                    totals.asked_per_done(),
+                    totals.grants_made,
+                    totals.grants_used
                 );
             }
         }

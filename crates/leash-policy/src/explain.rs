@@ -7,11 +7,14 @@ use crate::{Decision, Verdict, VerdictOrigin};
 /// One rule that matched.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleMatch {
+    /// The rule's id (`seed.blacklist`, `builtin.find.exec`, ...).
     pub rule: String,
     /// Where the rule came from.
     #[serde(default)]
     pub origin: VerdictOrigin,
+    /// What this rule alone would decide.
     pub decision: Decision,
+    /// Why, in words for people.
     pub reason: String,
     /// The hint this rule gives the model.
     #[serde(default)]
@@ -21,7 +24,10 @@ pub struct RuleMatch {
 /// A verdict with all the rules that contributed to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Explanation {
+    /// The verdict a plain check gives (the strictest match wins).
     pub verdict: Verdict,
+    /// Every rule that matched, in the order they were checked, so a
+    /// person can see what else would have decided (`leash policy explain`).
     pub matches: Vec<RuleMatch>,
 }
 

@@ -31,15 +31,36 @@ use crate::{Decision, ResolvedCommand, Verdict};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileAction<'a> {
     /// Create or replace a file (leash writes it itself).
-    Write { path: &'a str },
+    Write {
+        /// The file, as the model wrote it.
+        path: &'a str,
+    },
     /// Create a directory and its parents.
-    Mkdir { path: &'a str },
+    Mkdir {
+        /// The directory, as the model wrote it.
+        path: &'a str,
+    },
     /// Move `path` into leash's trash directory `trash` (undoable).
-    Delete { path: &'a str, trash: &'a str },
+    Delete {
+        /// What to delete, as the model wrote it.
+        path: &'a str,
+        /// leash's trash directory for the job (not the model's choice).
+        trash: &'a str,
+    },
     /// Move or rename.
-    Move { from: &'a str, to: &'a str },
+    Move {
+        /// The source, as the model wrote it.
+        from: &'a str,
+        /// The destination (a directory means `to/basename(from)`).
+        to: &'a str,
+    },
     /// Copy a file.
-    Copy { from: &'a str, to: &'a str },
+    Copy {
+        /// The source, as the model wrote it.
+        from: &'a str,
+        /// The destination (a directory means `to/basename(from)`).
+        to: &'a str,
+    },
 }
 
 impl FileAction<'_> {

@@ -77,6 +77,7 @@ pub struct ValueGrammar {
     /// Extra words after the value that belong to the option (`find -fprintf
     /// FILE FORMAT`: 1), or `None` for "every word up to `;` or `+`".
     pub extra_words: Option<usize>,
+    /// What the value is (a path that is written, a pattern, ...).
     pub kind: ArgType,
 }
 
@@ -90,6 +91,7 @@ pub struct OptionGrammar {
     /// Long spellings without dashes (`all` for `--all`; one dash for
     /// programs whose style spells long options with one, see [`ProgramGrammar::style`]).
     pub long: Vec<String>,
+    /// The value it takes; `None` for a flag.
     pub value: Option<ValueGrammar>,
 }
 
@@ -114,17 +116,22 @@ pub struct OperandGrammar {
 /// Options and operands of one level (the program, or a subcommand).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ArgsGrammar {
+    /// Every option known at this level (anything else asks).
     pub options: Vec<OptionGrammar>,
+    /// The operands' types, in order.
     pub operands: OperandGrammar,
 }
 
 /// One subcommand (`git log`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SubcommandGrammar {
+    /// Its name (`log`).
     pub name: String,
+    /// Other names for it (`ci` for `commit`).
     pub aliases: Vec<String>,
     /// Its grammar is complete; otherwise every use of it asks.
     pub complete: bool,
+    /// Its own options and operands (the program's global options apply too).
     pub args: ArgsGrammar,
 }
 
@@ -147,24 +154,30 @@ pub enum Style {
 /// One program.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProgramGrammar {
+    /// The identity the policy judges it as (`rm` for `/bin/rm`).
     pub name: String,
     /// Other names judged as this program.
     pub aliases: Vec<String>,
     /// Every option, subcommand and operand shape is listed; when `false`,
     /// any argument other than `--version` asks.
     pub complete: bool,
+    /// How it reads its argv.
     pub style: Style,
     /// GNU-style abbreviations of long options are accepted.
     pub abbreviations: bool,
     /// It runs another command (its operands are a command line).
     pub wrapper: bool,
+    /// Options and operands before (or without) a subcommand.
     pub global: ArgsGrammar,
+    /// Its subcommands; empty for a program that has none.
     pub subcommands: Vec<SubcommandGrammar>,
 }
 
 /// Every program grammar the policy knows, by name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CommandGrammar {
+    /// Every program the rules data gives a grammar, in the order of the
+    /// rules documents.
     pub programs: Vec<ProgramGrammar>,
 }
 

@@ -34,15 +34,24 @@ const QUESTION: &str = "@@leash-question@@";
 pub enum GrantError {
     /// The pattern is not one plain command.
     #[error("grant pattern {pattern:?}: {message}")]
-    Syntax { pattern: String, message: String },
+    Syntax {
+        /// The pattern as given.
+        pattern: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The pattern would cover an argv the policy denies.
     #[error(
         "grant pattern {pattern:?} would cover `{argv}`, which the policy denies ({rule}: {reason}); a grant can never allow what is denied"
     )]
     CoversDeny {
+        /// The pattern as given.
         pattern: String,
+        /// A denied argv it would cover, as leash probed it.
         argv: String,
+        /// The rule that denies that argv.
         rule: String,
+        /// Why that rule denies it.
         reason: String,
     },
 }

@@ -13,6 +13,7 @@
 //! grammars are exposed read-only through [`Policy::grammar`]. The model's
 //! file actions are judged as what they are ([`Policy::check_file_action`]).
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod backup;
 mod decision;

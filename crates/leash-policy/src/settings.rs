@@ -9,7 +9,9 @@ use crate::VerdictOrigin;
 /// name used in load errors (usually its path).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RulesSource {
+    /// Named in every load error (usually the file's path).
     pub name: String,
+    /// The YAML document.
     pub text: String,
     /// [`VerdictOrigin::Configured`] for `security.rules`,
     /// [`VerdictOrigin::Learned`] for the learned-rules file: verdicts its
@@ -78,7 +80,10 @@ pub enum Platform {
     /// An ordinary Linux system (FHS layout).
     Linux,
     /// Android/Termux: programs live in `$PREFIX/bin`.
-    Termux { prefix: PathBuf },
+    Termux {
+        /// `$PREFIX` (`/data/data/com.termux/files/usr`): Termux's own tree.
+        prefix: PathBuf,
+    },
 }
 
 impl Platform {

@@ -24,6 +24,7 @@ use crate::{limits, shell};
 /// followed the way the kernel follows them when the program opens it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriteTarget {
+    /// The path in its final form.
     pub path: PathBuf,
     /// The program writes below it too (`cp -r`, `tar -x -C DIR`).
     pub recursive: bool,
@@ -32,6 +33,8 @@ pub struct WriteTarget {
 /// Every write target the grammar names, and what it cannot name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WriteTargets {
+    /// The paths the grammar says the command writes (the undo journal
+    /// saves their pre-images).
     pub targets: Vec<WriteTarget>,
     /// Why the targets may not be all the command writes (no complete
     /// grammar, a script that writes files, a repository's own files).

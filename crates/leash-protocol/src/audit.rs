@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{AuditKind, ExecutionMode, JobState};
+use crate::{
+    ApprovalAnswer, AuditKind, Decision, ExecutionMode, GateOutcome, JobState, VerdictOrigin,
+};
 
 /// A payload that belongs to exactly one [`AuditKind`].
 pub trait AuditPayload: Serialize + for<'de> Deserialize<'de> {
@@ -32,23 +34,34 @@ pub trait AuditPayload: Serialize + for<'de> Deserialize<'de> {
 /// `command.decision`: what the policy and the mode gate said.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CommandDecision {
+    /// The argv exactly as judged (and, if it runs, as passed).
     pub argv: Vec<String>,
+    /// Where it would run.
     pub cwd: PathBuf,
+    /// The job's execution mode, which the gate applied.
     pub mode: ExecutionMode,
-    /// `allow`, `ask` or `deny`.
-    pub decision: String,
+    /// What the policy said (`allow`, `ask` or `deny`).
+    pub decision: Decision,
+    /// The id of the rule that decided (`seed.blacklist`, `paths.write-outside-roots`, ...).
     pub rule: String,
     /// Where the rule came from (`built-in`, `seed-list`, `configured`,
-    /// `learned`, `grant`).
-    #[serde(default)]
-    pub origin: String,
+    /// `learned`, `grant`); absent in records written before leash said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<VerdictOrigin>,
+    /// Why the rule decided so, in words for people.
     pub reason: String,
+    /// The canonical file the argv resolved to, when it resolved.
     pub program: Option<PathBuf>,
+    /// The name the program was judged as (`rm` for `/bin/rm`, `busybox rm`).
     pub identity: Option<String>,
-    /// The mode gate's outcome (`run`, `needs-approval`, ...).
-    pub gate: String,
+    /// What the mode let happen (`run`, `needs-approval`, ...).
+    pub gate: GateOutcome,
+    /// An earlier attempt of the job started this argv and its end is not
+    /// known (a crash): it asks even where it would have run.
     #[serde(default)]
     pub outcome_unknown_before: bool,
+    /// How `leash undo` could take it back (the journal's plan), when the
+    /// command may change files.
     #[serde(default)]
     pub undo: Option<Value>,
 }
@@ -65,13 +78,18 @@ pub struct CommandStarted {
     /// not name it: the argv is what recovery needs, so it still parses).
     #[serde(default)]
     pub program: PathBuf,
+    /// The argv as passed; recovery asks before it runs again.
     pub argv: Vec<String>,
+    /// The working directory it runs in.
     #[serde(default)]
     pub cwd: PathBuf,
+    /// The sandbox layers the config requires (missing ones refuse the run).
     #[serde(default)]
     pub required_layers: Vec<String>,
+    /// Whether the command may reach the network.
     #[serde(default)]
     pub network: bool,
+    /// The resource limits it runs under (time, CPU, memory, output, ...).
     #[serde(default)]
     pub limits: Value,
 }
@@ -83,7 +101,9 @@ impl AuditPayload for CommandStarted {
 /// `command.outcome_unknown`: a start with no result, found after a crash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommandOutcomeUnknown {
+    /// The argv that started and never reported an end.
     pub argv: Vec<String>,
+    /// How it was found (which start-up, which crash).
     pub why: String,
 }
 
@@ -96,8 +116,11 @@ impl AuditPayload for CommandOutcomeUnknown {
 pub struct CapturedText {
     /// The kept bytes as text (lossy UTF-8).
     pub text: String,
+    /// How many bytes the command wrote to the stream.
     pub bytes_written: u64,
+    /// How many of them were kept (the capture is capped).
     pub bytes_kept: u64,
+    /// Whether the cap cut the stream short.
     pub truncated: bool,
 }
 
@@ -106,12 +129,19 @@ pub struct CapturedText {
 pub struct CommandFinished {
     /// `{"kind":"exited","code":0}`, `{"kind":"signaled",...}`, `{"kind":"timed_out"}`.
     pub status: Value,
+    /// Wall-clock time from spawn to the end of the process group.
     pub duration_ms: u64,
+    /// What it printed on standard output.
     pub stdout: CapturedText,
+    /// What it printed on standard error.
     pub stderr: CapturedText,
+    /// Its peak resident memory, when the kernel reported it.
     pub max_rss_kb: Option<u64>,
+    /// CPU time used (user and system).
     pub cpu_ms: u64,
+    /// The sandbox layers that were in force while it ran.
     pub layers_active: Vec<String>,
+    /// The resource limit that stopped it, if one did.
     pub limit_hit: Option<Value>,
 }
 
@@ -122,17 +152,26 @@ impl AuditPayload for CommandFinished {
 /// `approval.requested`: a person is asked about one exact argv.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApprovalRequested {
+    /// The exact argv the person is asked about.
     pub argv: Vec<String>,
+    /// Where it would run.
     pub cwd: PathBuf,
+    /// The rule that sent it to a person.
     pub rule: String,
+    /// Why, in words for people.
     pub reason: String,
+    /// How long the request stays open before it counts as a denial.
     pub expires_in_s: u64,
+    /// What the approval covers (checked again right before the run).
     #[serde(default)]
     pub binding: Option<Value>,
+    /// A grant leash suggests after the same shape was approved often.
     #[serde(default)]
     pub suggested_grant: Option<String>,
+    /// Whether `leash undo` could take it back.
     #[serde(default)]
     pub reversibility: Option<Value>,
+    /// The grant pattern leash would use for this shape of command.
     #[serde(default)]
     pub grant_shape: Option<String>,
 }
@@ -144,10 +183,13 @@ impl AuditPayload for ApprovalRequested {
 /// `approval.answered`: a person's answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalAnswered {
-    /// `yes`, `no`, `always` or `never`.
-    pub answer: String,
+    /// What the person answered (`yes`, `no`, `always`, `never`, or a grant with its terms).
+    pub answer: ApprovalAnswer,
+    /// Where the answer came from (`tty`, `http`, `termux`, ...).
     pub channel: String,
+    /// Who answered, as the channel names them.
     pub by: String,
+    /// The reason a person gave for refusing, fed back to the model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -159,9 +201,11 @@ impl AuditPayload for ApprovalAnswered {
 /// `action.rejected`: an action refused before it was judged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionRejected {
+    /// The agent-loop step that proposed it.
     pub step: u32,
     /// A short label of the action (`run ["ls"]`, `write_file a.txt`).
     pub action: String,
+    /// Why it was refused, as the model is told.
     pub reason: String,
 }
 
@@ -172,7 +216,9 @@ impl AuditPayload for ActionRejected {
 /// `job.routed`: the skill a job went to (`none` for the open agent loop).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobRouted {
+    /// The skill's name, or `none`.
     pub skill: String,
+    /// Why this route (named by the trigger, chosen by the routing step, ...).
     pub why: String,
 }
 
@@ -183,9 +229,12 @@ impl AuditPayload for JobRouted {
 /// `job.state`: one move of a job (from `none` when it was just created).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobStateChanged {
+    /// The state it left (`None`: the job was just created).
     #[serde(with = "state_or_none")]
     pub from: Option<JobState>,
+    /// The state it entered.
     pub to: JobState,
+    /// The job's result when the move ended it (or says why it moved).
     pub result: Option<Value>,
 }
 
@@ -280,6 +329,50 @@ mod tests {
             CommandOutcomeUnknown::from_value(&serde_json::json!({"why": "x"})),
             None
         );
+    }
+
+    /// Regression class `audit-payload-respelled`: the decision, the gate,
+    /// the origin and the answer were strings before they were types. A
+    /// record written then reads back as the same values, and the typed
+    /// payload writes exactly the JSON it did (stored chains hash what was
+    /// written; a re-spelling would also split `leash audit` output).
+    #[test]
+    fn records_written_as_strings_read_back_typed_and_write_the_same_json() {
+        let written = serde_json::json!({
+            "argv": ["git", "push"], "cwd": "/w", "mode": "auto-approve",
+            "decision": "ask", "rule": "seed.require_approval_for", "origin": "seed-list",
+            "reason": "listed in require_approval_for", "program": "/usr/bin/git",
+            "identity": "git", "gate": "needs-approval", "outcome_unknown_before": false,
+            "undo": null,
+        });
+        let typed = CommandDecision::from_value(&written).unwrap();
+        assert_eq!(typed.decision, Decision::Ask);
+        assert_eq!(typed.gate, GateOutcome::NeedsApproval);
+        assert_eq!(typed.origin, Some(VerdictOrigin::SeedList));
+        assert_eq!(typed.to_value(), written);
+
+        // Written before records said where the rule came from.
+        let mut older = written.clone();
+        older.as_object_mut().unwrap().remove("origin");
+        let typed = CommandDecision::from_value(&older).unwrap();
+        assert_eq!(typed.origin, None);
+        assert_eq!(typed.to_value(), older);
+
+        // As the engine writes it: the whole outcome, tagged.
+        let answered = serde_json::json!({
+            "outcome": "answered", "answer": "never", "channel": "tty", "by": "ana",
+        });
+        let typed = ApprovalAnswered::from_value(&answered).unwrap();
+        assert_eq!(typed.answer, ApprovalAnswer::Never);
+        assert_eq!(typed.to_value()["answer"], "never");
+
+        // A spelling outside the vocabulary is not read as anything.
+        let mut odd = written.clone();
+        odd["decision"] = "maybe".into();
+        assert_eq!(CommandDecision::from_value(&odd), None);
+        let mut odd = written;
+        odd["gate"] = "sure".into();
+        assert_eq!(CommandDecision::from_value(&odd), None);
     }
 
     /// Recovery needs only the argv of a start: a record that names no

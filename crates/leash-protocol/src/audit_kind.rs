@@ -33,7 +33,7 @@ audit_kinds! {
     ActionRejected => "action.rejected",
     /// A person is asked to approve one command.
     ApprovalRequested => "approval.requested",
-    /// A person answered (yes, no, always, never).
+    /// A person answered (yes, no, always, never, grant).
     ApprovalAnswered => "approval.answered",
     /// Nobody answered before the expiry.
     ApprovalExpired => "approval.expired",
@@ -163,6 +163,9 @@ audit_kinds! {
     UndoJournaled => "undo.journaled",
     /// Old journal entries were collected.
     UndoGc => "undo.gc",
+    /// A person's grant was not made (its pattern would cover a denied
+    /// argv, or it does not cover what it answers); nothing was stored.
+    GrantRefused => "grant.refused",
 }
 
 /// A spelling that is no audit kind.

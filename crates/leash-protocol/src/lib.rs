@@ -12,21 +12,31 @@
 //! - [`TriggerSource`]: what kind of thing fired a job.
 //! - [`ChatRole`]: who said a chat message.
 //! - [`JobPayload`]: the trigger data a job carries to the model.
+//! - [`Decision`], [`VerdictOrigin`]: what the policy said and where the
+//!   deciding rule came from; [`GateOutcome`]: what the mode let happen;
+//!   [`ApprovalAnswer`]: what a person answered.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
+mod approval_answer;
 mod approval_state;
 pub mod audit;
 mod audit_kind;
 mod chat_role;
+mod decision;
 mod execution_mode;
+mod gate_outcome;
 mod job_payload;
 mod job_state;
 mod trigger_source;
 
+pub use approval_answer::{ApprovalAnswer, GrantScopeKind, GrantTerms};
 pub use approval_state::ApprovalState;
 pub use audit_kind::{AuditKind, UnknownAuditKind};
 pub use chat_role::ChatRole;
+pub use decision::{Decision, VerdictOrigin};
 pub use execution_mode::ExecutionMode;
+pub use gate_outcome::GateOutcome;
 pub use job_payload::JobPayload;
 pub use job_state::JobState;
 pub use trigger_source::TriggerSource;

@@ -3,14 +3,23 @@
 use serde::{Deserialize, Serialize};
 
 /// What kind of thing fired. Closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TriggerSource {
+    /// A trigger file appeared in a watched directory.
     File,
+    /// A cron schedule came due.
     Schedule,
+    /// A watched repository got a new commit.
     Git,
+    /// Someone submitted the job over the daemon's HTTP API (`leash
+    /// submit`, the web page, a webhook).
     Http,
+    /// The default: a job someone started at the command line (`leash
+    /// ask`), the one source that needs no trigger in the config.
+    #[default]
     Cli,
+    /// A watch trigger's command printed something new.
     Watch,
     /// Another device of the fleet (issue 13).
     Fleet,

@@ -14,7 +14,8 @@
 //! - [`file_kind`]: the kind of file a name suggests, for a sort's question.
 //! - [`derive`](mod@derive): the actions an answer leads to.
 //! - [`route`](mod@route): the classification step (which skill, or the open loop).
-//! - [`run_skill`]: one job through a skill.
+//! - [`run_skill`]: one job through a skill (a sort's refused move goes
+//!   back to its model step: `sort_again`).
 //! - [`chore`]: file chores as typed actions (the verb × the named paths).
 
 #![forbid(unsafe_code)]
@@ -32,6 +33,7 @@ pub mod mentions;
 pub mod route;
 mod run;
 pub mod shape;
+mod sort_again;
 
 pub use catalog::SkillSet;
 pub use definition::{Kind, Skill};

@@ -10,10 +10,12 @@
 use leash_store::AuditKind;
 use std::time::Instant;
 
-use leash_core::Engine;
-use leash_core::agent::{ActionResult, ActionScope, JobEnd, perform, untrusted_block};
+use leash_core::agent::{
+    ActionResult, ActionScope, JobEnd, perform, person_refusal, untrusted_block,
+};
 use leash_core::approval::Approver;
-use leash_llm::{Backend, ChatMessage, GenerateRequest, OutputFormat, ProgramChoice, Role};
+use leash_core::{Engine, JobParams};
+use leash_llm::{Action, Backend, ChatMessage, GenerateRequest, OutputFormat, ProgramChoice, Role};
 use serde_json::json;
 
 use crate::definition::{Kind, Skill};
@@ -22,6 +24,7 @@ use crate::error::SkillError;
 use crate::gather::{Gathered, gather};
 use crate::inputs::Inputs;
 use crate::shape::{Answer, Question};
+use crate::sort_again;
 
 /// Sampling for the question.
 #[derive(Debug, Clone, Copy)]
@@ -57,6 +60,9 @@ pub struct SkillJob<'a> {
     pub request: &'a str,
     /// Trigger data (label, text): shown to the model as untrusted.
     pub payload: Option<(&'a str, &'a str)>,
+    /// The job's mode, repeat guard and trigger (the engine is shared by
+    /// every job of its workspace).
+    pub params: &'a JobParams,
 }
 
 /// What a skill run did. Its keys match the agent loop's report where they
@@ -90,6 +96,10 @@ pub struct SkillReport {
     /// The messages exchanged with the model (stored with the job, not printed).
     #[serde(skip)]
     pub conversation: Vec<ChatMessage>,
+    /// The files of a sort whose folder the model picked, with the folders
+    /// it was offered (a person's refusal of such a move goes back to it).
+    #[serde(skip)]
+    pub picked_by_model: Vec<(String, Vec<String>)>,
 }
 
 /// The system prompt of every skill question: short, so a small model's
@@ -113,7 +123,7 @@ pub fn run_skill(
     settings: SkillSettings,
     on_notify: &mut dyn FnMut(&str),
 ) -> Result<SkillReport, SkillError> {
-    let runner = engine.runner(approver);
+    let runner = engine.runner(job.params, approver);
     engine.audit.append(
         job.job_id,
         AuditKind::JobStarted,
@@ -124,7 +134,7 @@ pub fn run_skill(
             "inputs": inputs,
             "payload": job.payload.map(|(label, text)| json!({"label": label, "bytes": text.len()})),
             "backend": backend.name(),
-            "mode": engine.mode.as_str(),
+            "mode": job.params.mode.as_str(),
             "workspace": engine.workspace,
         }),
     )?;
@@ -141,6 +151,7 @@ pub fn run_skill(
         inputs: inputs.clone(),
         context: Vec::new(),
         conversation: Vec::new(),
+        picked_by_model: Vec::new(),
     };
     report.context = gather(
         &runner,
@@ -157,7 +168,10 @@ pub fn run_skill(
         },
         ChatMessage {
             role: Role::User,
-            content: user_message(skill, job, &inputs, &report.context, &question),
+            // What a person refused for this trigger before (empty without
+            // a trigger, or with `approvals.learn_from_refusals: false`).
+            content: leash_core::refused_before(engine, job.params.trigger.as_deref())?
+                + &user_message(skill, job, &inputs, &report.context, &question),
         },
     ];
     let answer = ask(
@@ -170,8 +184,8 @@ pub fn run_skill(
         settings,
         &mut report,
     )?;
-    report.conversation = messages;
-    let answer = match answer {
+    report.conversation = messages.clone();
+    let mut answer = match answer {
         Ok(answer) => answer,
         Err(reason) => {
             report.end = JobEnd::Failed { reason };
@@ -202,40 +216,110 @@ pub fn run_skill(
             .map(|id| format!("job-{id}"))
             .unwrap_or_else(|| format!("skill-{}", jiff_free_stamp())),
     };
-    let findings: Vec<&str> = report
+    // Owned: the report is counted into while the actions are carried out.
+    let settled: Vec<String> = report
         .context
         .iter()
-        .filter_map(|g| g.settles.as_ref().map(|(_, says)| says.as_str()))
+        .filter_map(|g| g.settles.as_ref().map(|(_, says)| says.clone()))
         .collect();
+    let findings: Vec<&str> = settled.iter().map(String::as_str).collect();
     report.message = Some(message(skill, &answer, &findings));
+    let mut refused_moves = Vec::new();
     for (n, action) in actions(skill, &inputs, &answer, &context_text, &findings)
         .iter()
         .enumerate()
     {
-        let mut notify = |text: &str| {
-            report.notifications.push(text.to_owned());
-            on_notify(text);
-        };
-        let result = perform(&runner, &scope, action, 1, n, &mut notify)?;
-        report.actions += 1;
-        match &result {
-            ActionResult::Command { report: r, .. } | ActionResult::FileWrite { report: r, .. } => {
-                if r.carried_out() {
-                    report.executed += 1;
-                } else {
-                    report.not_run += 1;
-                }
-                if let Some(reason) = r.tamper_reason() {
-                    report.end = JobEnd::Failed { reason };
-                    break;
+        let result = carry_out(&runner, &scope, action, n, &mut report, on_notify)?;
+        if let (Action::Move(transfer), Some(heard)) = (action, person_refusal(&result)) {
+            refused_moves.push(sort_again::RefusedMove::of(transfer, heard));
+        }
+        if matches!(report.end, JobEnd::Failed { .. }) {
+            break;
+        }
+    }
+    if skill.kind == Kind::Sort
+        && engine.learn_from_refusals
+        && !matches!(report.end, JobEnd::Failed { .. })
+    {
+        // A person refused a move the model picked: it hears why and picks
+        // again for that file, among the folders nobody refused.
+        let again = sort_again::placed_again(
+            &refused_moves,
+            &messages,
+            &mut report,
+            |asked, one, report| ask_once(engine, backend, job, asked, one, settings, report),
+        )?;
+        let placed = Answer::Placed(again.clone());
+        for (n, action) in actions(skill, &inputs, &placed, &context_text, &findings)
+            .iter()
+            .enumerate()
+        {
+            carry_out(&runner, &scope, action, n, &mut report, on_notify)?;
+            if matches!(report.end, JobEnd::Failed { .. }) {
+                break;
+            }
+        }
+        if let Answer::Placed(first) = &mut answer
+            && !again.is_empty()
+        {
+            // The person is told where the files went after the second pick.
+            for (item, folder) in again {
+                if let Some(slot) = first.iter_mut().find(|(name, _)| *name == item) {
+                    slot.1 = folder;
                 }
             }
-            ActionResult::Notified(_) => {}
-            ActionResult::Rejected { .. } => report.not_run += 1,
+            report.message = Some(message(skill, &answer, &findings));
         }
     }
     report.answer = Some(answer);
     finish(engine, job, report)
+}
+
+/// Carries out one derived action and counts it; a control file changed
+/// without approval fails the job.
+fn carry_out(
+    runner: &leash_core::CommandRunner<'_>,
+    scope: &ActionScope,
+    action: &Action,
+    n: usize,
+    report: &mut SkillReport,
+    on_notify: &mut dyn FnMut(&str),
+) -> Result<ActionResult, SkillError> {
+    let mut notify = |text: &str| {
+        report.notifications.push(text.to_owned());
+        on_notify(text);
+    };
+    let result = perform(runner, scope, action, 1, n, &mut notify)?;
+    report.actions += 1;
+    if let Some(reason) = tally(&result, &mut report.executed, &mut report.not_run) {
+        report.end = JobEnd::Failed { reason };
+    }
+    Ok(result)
+}
+
+/// Counts one action's `result` as executed or not run (a skill's and a
+/// chore's report count alike); returns why the job must fail when the
+/// action changed a control file without approval.
+pub(crate) fn tally(
+    result: &ActionResult,
+    executed: &mut usize,
+    not_run: &mut usize,
+) -> Option<String> {
+    match result {
+        ActionResult::Command { report, .. } | ActionResult::FileWrite { report, .. } => {
+            if report.carried_out() {
+                *executed += 1;
+            } else {
+                *not_run += 1;
+            }
+            report.tamper_reason()
+        }
+        ActionResult::Notified(_) => None,
+        ActionResult::Rejected { .. } => {
+            *not_run += 1;
+            None
+        }
+    }
 }
 
 /// A per-run trash tag without a job id: the process id and a counter-free
@@ -410,6 +494,9 @@ fn ask(
                 last.content.push_str(&format!(
                     "\nNow the file {item}{kind}: which folder? Answer {{\"{item}\": FOLDER}}."
                 ));
+            }
+            if let Question::PerItem { options, .. } = &one {
+                report.picked_by_model.push((item.clone(), options.clone()));
             }
             match ask_once(engine, backend, job, &asked, &one, settings, report)? {
                 Ok(Answer::Placed(mut one_placed)) => placed.append(&mut one_placed),

@@ -15,6 +15,7 @@ pub use leash_protocol::ApprovalState;
 /// A request for approval, as the engine files it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct NewApproval {
+    /// The job that asks (`leash exec` has none).
     pub job_id: Option<i64>,
     /// RFC 3339 UTC; after it the request counts as denied.
     pub expires_at: String,
@@ -22,9 +23,11 @@ pub struct NewApproval {
     pub nonce: Secret,
     /// The exact argv the policy judged.
     pub argv: Vec<String>,
+    /// Where it would run.
     pub cwd: Option<String>,
     /// The policy rule that asked for approval.
     pub rule: Option<String>,
+    /// Why the rule asked, in words for people.
     pub reason: Option<String>,
     /// The grant leash suggests for this shape, when a person has approved
     /// it `approvals.suggest_after` times.
@@ -39,19 +42,30 @@ pub struct NewApproval {
 /// An approval row.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Approval {
+    /// The request's id (`leash approve ID`).
     pub id: i64,
+    /// The job that asks.
     pub job_id: Option<i64>,
+    /// When it was filed (RFC 3339).
     pub created_at: String,
+    /// After this it counts as denied.
     pub expires_at: String,
     /// Redacted in `Debug` and `Serialize`: what needs it (the notifier, the
     /// API's `GET /v1/approvals/{id}`) asks for it with `expose`.
     pub nonce: Secret,
+    /// Pending, or how it was decided; only a pending request changes.
     pub state: ApprovalState,
+    /// The exact argv the person is asked about.
     pub argv: Vec<String>,
+    /// Where it would run.
     pub cwd: Option<String>,
+    /// The policy rule that asked.
     pub rule: Option<String>,
+    /// Why, in words for people.
     pub reason: Option<String>,
+    /// Who answered, as the channel names them.
     pub decided_by: Option<String>,
+    /// When it was decided (RFC 3339).
     pub decided_at: Option<String>,
     /// `tty`, `cli`, `http`, `termux`, or `expiry`.
     pub channel: Option<String>,

@@ -16,12 +16,15 @@ use crate::timestamp::now_rfc3339;
 /// One stored message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationMessage {
+    /// The job the conversation belongs to.
     pub job_id: i64,
     /// Position in the conversation, from 0.
     pub position: i64,
     /// `system`, `user` or `assistant`.
     pub role: String,
+    /// The message text (from the model: untrusted, shown escaped).
     pub content: String,
+    /// When it was stored (RFC 3339).
     pub created_at: String,
 }
 
@@ -85,14 +88,14 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::{NewJob, Store};
+    use crate::{NewJob, Store, TriggerSource};
 
     #[test]
     fn messages_round_trip_in_order_and_replace_by_position() {
         let store = Store::open_in_memory().unwrap();
         let job = store
             .insert_job(&NewJob {
-                trigger_kind: "cli".into(),
+                trigger_kind: TriggerSource::Cli,
                 prompt: "list files".into(),
                 ..NewJob::default()
             })

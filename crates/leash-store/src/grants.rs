@@ -60,9 +60,11 @@ pub struct NewGrant {
     pub pattern: String,
     /// Canonical directories every path argument must stay inside.
     pub roots: Vec<String>,
+    /// Which jobs it answers for (one job, one trigger, the workspace).
     pub scope: GrantScope,
     /// RFC 3339 UTC; `None` = until revoked.
     pub expires_at: Option<String>,
+    /// Who made it, as the channel names them.
     pub granted_by: String,
     /// The channel the person used (`http`, `web`, `cli`, `termux`, `tty`).
     pub channel: String,
@@ -73,19 +75,33 @@ pub struct NewGrant {
 /// A stored grant.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Grant {
+    /// The grant's id (`leash grants revoke ID`).
     pub id: i64,
+    /// See [`NewGrant::program`].
     pub program: String,
+    /// See [`NewGrant::pattern`].
     pub pattern: String,
+    /// See [`NewGrant::roots`].
     pub roots: Vec<String>,
+    /// Which jobs it answers for.
     pub scope: GrantScope,
+    /// When it was made (RFC 3339).
     pub created_at: String,
+    /// `None` = until revoked.
     pub expires_at: Option<String>,
+    /// Who made it.
     pub granted_by: String,
+    /// The channel the person used.
     pub channel: String,
+    /// The approval it was made with, if any.
     pub approval_id: Option<i64>,
+    /// When it was revoked; a revoked grant answers for nothing.
     pub revoked_at: Option<String>,
+    /// Who revoked it.
     pub revoked_by: Option<String>,
+    /// How many commands it let run without asking.
     pub uses: i64,
+    /// When it last answered for a person.
     pub last_used_at: Option<String>,
 }
 

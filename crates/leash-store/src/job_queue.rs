@@ -33,6 +33,7 @@ impl Admission {
 /// admission transaction (the transaction is rolled back).
 #[derive(Debug, thiserror::Error)]
 pub enum AdmitError<E: std::error::Error + 'static> {
+    /// The database failed (nothing was queued).
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The acknowledgement (claiming the file, …) failed.
@@ -186,7 +187,38 @@ impl Store {
         )
         .at(&path)?;
         tx.commit().at(&path)?;
-        self.job(id)
+        match self.job(id) {
+            Err(err @ StoreError::UnknownSpelling { .. }) => {
+                // Fail closed: a job whose row says something leash cannot
+                // read (an unknown trigger kind or mode) is never run. It
+                // is ended here, so that the queue moves on instead of
+                // claiming it again after every restart.
+                self.fail_unreadable_job(id, &err)?;
+                Err(err)
+            }
+            read => read,
+        }
+    }
+
+    /// Ends claimed job `id`, whose row cannot be read, as `failed` with
+    /// `why` as its result (written without reading the row: it does not
+    /// decode).
+    fn fail_unreadable_job(&self, id: i64, why: &StoreError) -> Result<(), StoreError> {
+        let result = serde_json::json!({"end": "failed", "reason": why.to_string()});
+        self.conn
+            .execute(
+                "UPDATE jobs SET state = ?1, updated_at = ?2, result = ?3 \
+                 WHERE id = ?4 AND state = ?5",
+                params![
+                    JobState::Failed.as_str(),
+                    crate::timestamp::now_rfc3339(),
+                    result.to_string(),
+                    id,
+                    JobState::Running.as_str(),
+                ],
+            )
+            .at(&self.path)?;
+        Ok(())
     }
 
     /// After a crash: every job found `running` or `waiting_approval` becomes

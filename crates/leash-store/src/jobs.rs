@@ -14,13 +14,15 @@ use crate::store::Store;
 use crate::timestamp::now_rfc3339;
 
 use leash_protocol::ExecutionMode;
-pub use leash_protocol::JobState;
+pub use leash_protocol::{JobState, TriggerSource};
 
 /// What a trigger hands over to become a job.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct NewJob {
-    /// `file`, `schedule`, `http`, `git`, `cli`.
-    pub trigger_kind: String,
+    /// What kind of thing fired (stored as its spelling, `file`, `http`, ...).
+    pub trigger_kind: TriggerSource,
+    /// The configured trigger's `name` (none for `leash ask`, the API);
+    /// trigger-scoped grants and remembered refusals key on it.
     pub trigger_name: Option<String>,
     /// Higher runs first.
     pub priority: i64,
@@ -32,6 +34,7 @@ pub struct NewJob {
     pub payload: Option<serde_json::Value>,
     /// Parsed from its stored spelling when the row is read.
     pub mode: Option<ExecutionMode>,
+    /// The directory the job works in (none: `security.workspace`).
     pub workspace: Option<String>,
     /// File triggers: where the trigger file is.
     pub file_path: Option<String>,
@@ -40,24 +43,38 @@ pub struct NewJob {
 /// A job row.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Job {
+    /// The job's id (`leash jobs show ID`, the audit records' `job_id`).
     pub id: i64,
+    /// When it was queued (RFC 3339).
     pub created_at: String,
+    /// When its row last changed.
     pub updated_at: String,
+    /// Where it is in its life; moved only by compare-and-set.
     pub state: JobState,
-    pub trigger_kind: String,
+    /// Parsed from its stored spelling when the row is read.
+    pub trigger_kind: TriggerSource,
+    /// See [`NewJob::trigger_name`].
     pub trigger_name: Option<String>,
+    /// Higher runs first.
     pub priority: i64,
+    /// See [`NewJob::dedup_key`].
     pub dedup_key: Option<String>,
+    /// The instruction the model gets (trusted).
     pub prompt: String,
+    /// Trigger data shown to the model as untrusted (`{"label", "text"}`).
     pub payload: Option<serde_json::Value>,
     /// Parsed from its stored spelling when the row is read.
     pub mode: Option<ExecutionMode>,
+    /// The directory the job works in (none: `security.workspace`).
     pub workspace: Option<String>,
+    /// File triggers: where the trigger file is now (it moves as it is
+    /// claimed and finished).
     pub file_path: Option<String>,
     /// How many times a worker took the job.
     pub attempts: i64,
     /// How many times it was re-queued after an interruption.
     pub requeues: i64,
+    /// How it ended (the job's report), or why it moved; set at the end.
     pub result: Option<serde_json::Value>,
 }
 
@@ -244,7 +261,7 @@ pub(crate) fn insert_job_row(
         params![
             now,
             JobState::Queued.as_str(),
-            job.trigger_kind,
+            job.trigger_kind.as_str(),
             job.trigger_name,
             job.priority,
             job.dedup_key,
@@ -306,12 +323,16 @@ impl RawJob {
             path: path.to_path_buf(),
             what,
         };
-        let state = JobState::parse(&self.state).ok_or_else(|| {
-            corrupt(format!(
-                "job {} has unknown state {:?}",
-                self.id, self.state
-            ))
-        })?;
+        let unknown = |column: &'static str, value: &str| StoreError::UnknownSpelling {
+            path: path.to_path_buf(),
+            table: "jobs",
+            id: self.id,
+            column,
+            value: value.to_owned(),
+        };
+        let state = JobState::parse(&self.state).ok_or_else(|| unknown("state", &self.state))?;
+        let trigger_kind = TriggerSource::parse(&self.trigger_kind)
+            .ok_or_else(|| unknown("trigger kind", &self.trigger_kind))?;
         let json = |column: &str, text: Option<String>| {
             text.map(|text| serde_json::from_str(&text))
                 .transpose()
@@ -324,14 +345,8 @@ impl RawJob {
         };
         let mode = self
             .mode
-            .map(|text| {
-                ExecutionMode::parse(&text).ok_or_else(|| {
-                    corrupt(format!(
-                        "job {} has unknown execution mode {text:?}",
-                        self.id
-                    ))
-                })
-            })
+            .as_deref()
+            .map(|text| ExecutionMode::parse(text).ok_or_else(|| unknown("execution mode", text)))
             .transpose()?;
         let result = json("result", self.result)?;
         let payload = json("payload", self.payload)?;
@@ -340,7 +355,7 @@ impl RawJob {
             created_at: self.created_at,
             updated_at: self.updated_at,
             state,
-            trigger_kind: self.trigger_kind,
+            trigger_kind,
             trigger_name: self.trigger_name,
             priority: self.priority,
             dedup_key: self.dedup_key,

@@ -2,6 +2,7 @@
 //! migrations, jobs, approvals, conversations, schedule marks, and the
 //! tamper-evident audit log — a sha256 hash chain mirrored to JSON lines.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod approvals;
 mod audit_log;
@@ -37,7 +38,7 @@ pub use error::StoreError;
 pub use grants::{Grant, GrantScope, NewGrant};
 pub use group_commit::AuditEntry;
 pub use job_queue::{Admission, AdmitError, RecoveredJob};
-pub use jobs::{Job, JobState, NewJob};
+pub use jobs::{Job, JobState, NewJob, TriggerSource};
 pub use leash_protocol::AuditKind;
 pub use migrations::{MIGRATIONS, Migration, SCHEMA_VERSION};
 pub use reconcile::RECOVERED_KIND;

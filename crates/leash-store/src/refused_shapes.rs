@@ -13,6 +13,7 @@ use crate::timestamp::now_rfc3339;
 /// A refusal as the engine records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRefusedShape {
+    /// The trigger whose job proposed it: its later jobs are told.
     pub trigger: String,
     /// The grant-style pattern of the argv (`rm old/*.txt`): one row each.
     pub shape: String,
@@ -20,20 +21,26 @@ pub struct NewRefusedShape {
     pub argv: Vec<String>,
     /// Why the person refused, if they said.
     pub reason: Option<String>,
+    /// The job in which the person refused it.
     pub job_id: Option<i64>,
 }
 
 /// One remembered refused shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RefusedShape {
+    /// The row id.
     pub id: i64,
+    /// The trigger it was refused for.
     pub trigger: String,
+    /// The grant-style pattern of the refused argvs.
     pub shape: String,
     /// The newest refused argv of this shape.
     pub argv: Vec<String>,
     /// The newest reason given (a refusal without one keeps the older).
     pub reason: Option<String>,
+    /// The job of the newest refusal.
     pub job_id: Option<i64>,
+    /// When it was last refused (RFC 3339).
     pub refused_at: String,
     /// How many times this shape was refused for the trigger.
     pub times: i64,

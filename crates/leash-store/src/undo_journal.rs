@@ -26,6 +26,7 @@ pub enum UndoState {
 }
 
 impl UndoState {
+    /// The spelling stored in the journal table.
     pub fn as_str(self) -> &'static str {
         match self {
             UndoState::NotStarted => "not_started",
@@ -34,6 +35,7 @@ impl UndoState {
         }
     }
 
+    /// Parses the stored spelling; `None` for anything else.
     pub fn parse(text: &str) -> Option<UndoState> {
         match text {
             "not_started" => Some(UndoState::NotStarted),
@@ -47,8 +49,11 @@ impl UndoState {
 /// A new journal entry: what it belongs to and what it did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewUndoAction {
+    /// The job whose action it was (`leash exec` has none).
     pub job_id: Option<i64>,
+    /// The agent-loop step that proposed it.
     pub step: Option<u32>,
+    /// Its place among the step's actions.
     pub action: Option<u32>,
     /// The argv or action, as JSON text, for people.
     pub summary: String,
@@ -59,34 +64,54 @@ pub struct NewUndoAction {
 /// One target's pre-image, as inserted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewUndoTarget {
+    /// The path the action may change.
     pub path: PathBuf,
+    /// Whether the whole tree under it was captured.
     pub recursive: bool,
+    /// The pre-image: leash-undo's snapshot document, as JSON text.
     pub before: String,
 }
 
 /// A journal entry as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UndoAction {
+    /// The entry's id (`leash undo --action ID`).
     pub id: i64,
+    /// The job whose action it was.
     pub job_id: Option<i64>,
+    /// The agent-loop step that proposed it.
     pub step: Option<u32>,
+    /// Its place among the step's actions.
     pub action: Option<u32>,
+    /// The audit record of the command it journals, once linked.
     pub audit_seq: Option<u64>,
+    /// The argv or action, as JSON text, for people.
     pub summary: String,
+    /// reversible | partly-reversible | irreversible.
     pub class: String,
+    /// Whether the action ran, and whether it was undone.
     pub state: UndoState,
+    /// When it was journaled (RFC 3339).
     pub created_at: String,
+    /// When its state last changed.
     pub updated_at: String,
 }
 
 /// A target row as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UndoTarget {
+    /// The row id.
     pub id: i64,
+    /// The journal entry it belongs to.
     pub action_id: i64,
+    /// The path the action may change.
     pub path: PathBuf,
+    /// Whether the whole tree under it was captured.
     pub recursive: bool,
+    /// The pre-image (snapshot document as JSON text).
     pub before: String,
+    /// The after-image, recorded once the action ran: undo restores only
+    /// what still matches it, so a later change by someone else is kept.
     pub after: Option<String>,
 }
 

@@ -33,6 +33,7 @@ pub fn run_if_chore(ctx: AskContext<'_>) -> anyhow::Result<Option<ExitCode>> {
             job_id: Some(ctx.job_id),
             request: ctx.task,
             payload: None,
+            params: ctx.params,
         },
         SkillSettings::from_config(ctx.loaded),
     )?;

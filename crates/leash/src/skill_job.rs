@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use leash_config::LoadedConfig;
 use leash_core::agent::JobEnd;
 use leash_core::approval::Approver;
-use leash_core::{BackendPool, Engine, StepKind, model_name_for};
+use leash_core::{BackendPool, Engine, JobParams, StepKind, model_name_for};
 use leash_llm::Backend;
 use leash_skills::{Route, SkillJob, SkillReport, SkillSet, SkillSettings, route, run_skill};
 use leash_store::Store;
@@ -27,6 +27,8 @@ pub struct AskContext<'a> {
     pub global: &'a GlobalArgs,
     pub loaded: &'a LoadedConfig,
     pub engine: &'a Engine,
+    /// The job's mode (`--mode`, else the config's), repeat guard and trigger.
+    pub params: &'a JobParams,
     pub store: &'a Store,
     pub job_id: i64,
     pub task: &'a str,
@@ -132,6 +134,7 @@ fn run_through_skill(ctx: &mut AskContext<'_>) -> anyhow::Result<Option<ExitCode
             job_id: Some(ctx.job_id),
             request: ctx.task,
             payload: None,
+            params: ctx.params,
         },
         settings,
         &mut on_notify,

@@ -29,28 +29,36 @@ fn free_port() -> u16 {
 /// `ls` (which, in `prompt` mode, waits for a person), then a turn that says
 /// done (a model that ran something must see its results before `done`).
 fn home_on_port(port: u16) -> TestHome {
-    let home = TestHome::new();
-    let transcript = home.root().join("transcript.yaml");
-    std::fs::write(
-        &transcript,
+    replay_home(
+        port,
+        "prompt",
+        "ls",
         "responses:\n  - text: '{\"actions\": [{\"run\": [\"ls\"]}], \"done\": true}'\n  - text: '{\"actions\": [], \"done\": true}'\n",
     )
-    .unwrap();
+}
+
+/// A home whose daemon listens on `port`, runs in `mode` with `whitelist`
+/// (one YAML flow-list item or several) allowed, and plays `transcript` (a
+/// replay transcript, YAML).
+fn replay_home(port: u16, mode: &str, whitelist: &str, transcript: &str) -> TestHome {
+    let home = TestHome::new();
+    let file = home.root().join("transcript.yaml");
+    std::fs::write(&file, transcript).unwrap();
     home.write_config(&format!(
         r#"
 model:
   backend: replay
   transcript: {}
 security:
-  execution_mode: prompt
+  execution_mode: {mode}
   workspace: {}
-  whitelist: [ls]
+  whitelist: [{whitelist}]
 api:
   listen: 127.0.0.1:{port}
 logging:
   level: warn
 "#,
-        transcript.display(),
+        file.display(),
         home.workspace().display()
     ));
     home
@@ -470,5 +478,121 @@ fn the_termux_notification_approves_grants_and_denies_with_a_reason() {
         assert_eq!(answered["payload"]["channel"], "termux", "{answered}");
     }
     assert_eq!(answers[1]["payload"]["reason"], "too risky <b>");
+    home.assert_audit_verifies();
+}
+
+/// A home whose daemon listens on a free port, runs in `auto-approve` with
+/// `touch` allowed, and plays `transcript`.
+fn touch_home(transcript: &str) -> TestHome {
+    replay_home(free_port(), "auto-approve", "touch", transcript)
+}
+
+/// Regression class `job-params-leak-across-jobs`: the daemon keeps one
+/// engine per workspace and runs job after job on it, so each job's mode
+/// must be its own. On the same workspace: a job in the configured
+/// `auto-approve` runs `touch` at once; the next job, submitted with
+/// `--mode prompt`, still asks (and, refused, creates nothing); the job
+/// after that runs at once again.
+#[test]
+fn a_prompt_job_after_an_auto_approve_job_on_the_same_workspace_still_asks() {
+    let turn = |file: &str| {
+        format!(
+            "  - text: '{{\"actions\": [{{\"run\": [\"touch\", \"{file}\"]}}], \"done\": false}}'\n  - text: '{{\"actions\": [], \"done\": true}}'\n"
+        )
+    };
+    let home = touch_home(&format!(
+        "responses:\n{}{}{}",
+        turn("first"),
+        turn("second"),
+        turn("third")
+    ));
+    let Some(_daemon) = Daemon::start(&home) else {
+        return;
+    };
+    let submit = |args: &[&str]| -> i64 {
+        let mut all = vec!["submit"];
+        all.extend_from_slice(args);
+        ok(&home.run(&all)).trim().parse().unwrap()
+    };
+
+    let first = submit(&["make", "the", "first"]);
+    let job = wait_for_job_state(&home, first, "done");
+    assert_eq!(job["job"]["result"]["executed"], 1, "{job}");
+    assert!(home.workspace().join("first").exists());
+
+    let second = submit(&["--mode", "prompt", "make", "the", "second"]);
+    let approval = wait_for_approval(&home);
+    let table = ok(&home.run(&["approvals"]));
+    assert!(table.contains("second"), "the prompt job asks: {table}");
+    ok(&home.run(&["deny", &approval.to_string()]));
+    let job = wait_for_job_state(&home, second, "done");
+    assert_eq!(job["job"]["result"]["executed"], 0, "{job}");
+    assert!(!home.workspace().join("second").exists());
+
+    let third = submit(&["make", "the", "third"]);
+    let job = wait_for_job_state(&home, third, "done");
+    assert_eq!(job["job"]["result"]["executed"], 1, "{job}");
+    assert!(home.workspace().join("third").exists());
+    let pending = json_of(&home.run(&["approvals", "--json"]));
+    assert_eq!(pending["approvals"], serde_json::json!([]), "{pending}");
+}
+
+/// Regression class `unknown-spelling-runs`, through a real daemon: a queued
+/// job whose row names a trigger kind leash does not know (written by hand,
+/// by a newer leash, or damaged) is never run; the worker ends it as failed,
+/// naming the value, and goes on with the queue: the next job runs.
+#[test]
+fn a_queued_job_with_an_unknown_trigger_kind_fails_unrun_and_the_queue_goes_on() {
+    let home = touch_home(
+        "play: by_expect\nresponses:\n  - text: '{\"actions\": [{\"run\": [\"touch\", \"ran\"]}], \"done\": false}'\n    expect: make the marker\n  - text: '{\"actions\": [], \"done\": true}'\n",
+    );
+    let Some(daemon) = Daemon::start(&home) else {
+        return;
+    };
+    // Queued behind the daemon's back, first in line (higher priority).
+    let db = common::daemon::database(&home);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.busy_timeout(Duration::from_secs(10)).unwrap();
+    conn.execute(
+        "INSERT INTO jobs (created_at, updated_at, state, trigger_kind, priority, prompt) \
+         VALUES ('2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'queued', 'carrier-pigeon', 10, 'make the marker')",
+        [],
+    )
+    .unwrap();
+    let odd = conn.last_insert_rowid();
+
+    let next: i64 = ok(&home.run(&["submit", "make", "the", "marker", "please"]))
+        .trim()
+        .parse()
+        .unwrap();
+    let job = wait_for_job_state(&home, next, "done");
+    assert_eq!(job["job"]["result"]["executed"], 1, "{job}");
+
+    let (state, result): (String, String) = conn
+        .query_row(
+            "SELECT state, result FROM jobs WHERE id = ?1",
+            [odd],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(state, "failed", "ended, never run: {result}");
+    assert!(
+        result.contains("carrier-pigeon") && result.contains(&format!("jobs row {odd}")),
+        "{result}"
+    );
+    drop(daemon);
+    let records = home.audit_records();
+    assert!(
+        !records
+            .iter()
+            .any(|r| r["job_id"] == odd && r["kind"] == "command.started"),
+        "the odd job started nothing"
+    );
+    assert!(
+        records.iter().any(|r| r["job_id"] == odd
+            && r["kind"] == "job.state"
+            && r["payload"]["to"] == "failed"),
+        "its end is audited"
+    );
     home.assert_audit_verifies();
 }

@@ -40,6 +40,7 @@ use crate::backends::SwitchLog;
 use crate::command_runner::{CommandStatus, NotRunReason};
 use crate::engine::Engine;
 use crate::error::EngineError;
+use crate::job_params::JobParams;
 
 /// Limits and sampling for one job (from `agent.*` and `model.*`).
 #[derive(Debug, Clone)]
@@ -70,6 +71,9 @@ pub struct JobSpec {
     pub task: String,
     /// Trigger data (label, text): shown to the model as untrusted.
     pub payload: Option<(String, String)>,
+    /// The job's mode, repeat guard and trigger (never the engine's: it is
+    /// shared by every job of the workspace).
+    pub params: JobParams,
 }
 
 /// How a job ended. Closed.
@@ -178,7 +182,7 @@ pub fn run_job(
     // A fallback chain may have switched backends before this job (a
     // previous job's failure): record it in this job's trail too.
     audit_switches(engine, job, switches)?;
-    let runner = engine.runner(approver);
+    let runner = engine.runner(&job.params, approver);
     // A job without an id (`leash ask` before the store knew it) still needs
     // a trash directory of its own, so undo can tell its deletes apart.
     let scope = ActionScope {
@@ -199,7 +203,7 @@ pub fn run_job(
             "task": job.task,
             "payload": job.payload.as_ref().map(|(label, text)| json!({"label": label, "bytes": text.len()})),
             "backend": backend.name(),
-            "mode": engine.mode.as_str(),
+            "mode": job.params.mode.as_str(),
             "workspace": engine.workspace,
         }),
     )?;
@@ -209,7 +213,10 @@ pub fn run_job(
     // again job after job.
     let library = ExampleLibrary::builtin(&engine.policy, &engine.workspace);
     let mut preface = render_examples(&library.choose(&job.task));
-    preface.push_str(&crate::refusal_memory::refused_before(engine)?);
+    preface.push_str(&crate::refusal_memory::refused_before(
+        engine,
+        job.params.trigger.as_deref(),
+    )?);
     let mut conversation = Conversation::with_preface(
         system,
         &preface,

@@ -3,7 +3,7 @@
 //! and the daemon's worker build them the same way, so a job behaves the same
 //! in the foreground and in the daemon.
 
-use leash_config::LoadedConfig;
+use leash_config::{ExecutionMode, LoadedConfig};
 
 use super::job_loop::AgentSettings;
 use super::system_prompt::PromptFacts;
@@ -31,11 +31,12 @@ pub fn agent_settings(loaded: &LoadedConfig) -> AgentSettings {
     }
 }
 
-/// The facts the system prompt states, for `engine` (its mode and workspace).
-pub fn prompt_facts(loaded: &LoadedConfig, engine: &Engine) -> PromptFacts {
+/// The facts the system prompt states, for a job in `mode` on `engine`'s
+/// workspace.
+pub fn prompt_facts(loaded: &LoadedConfig, engine: &Engine, mode: ExecutionMode) -> PromptFacts {
     let security = &loaded.config.security;
     PromptFacts {
-        mode: engine.mode,
+        mode,
         programs: security
             .whitelist
             .clone()

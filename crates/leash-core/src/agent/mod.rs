@@ -28,5 +28,6 @@ pub use job_setup::{DEFAULT_MAX_TOKENS, agent_settings, prompt_facts};
 pub use ls_times::strip_ls_times;
 pub use memory_guard::available_memory_mb;
 pub use named_paths::named_paths;
+pub use refusals::person_refusal;
 pub use run_shapes::{MAX_ENTRIES, command_shapes, workspace_entries};
 pub use system_prompt::{PromptFacts, runnable_programs, system_prompt};

@@ -46,3 +46,16 @@ pub(super) fn not_again(result: &ActionResult, why: &'static str) -> String {
         None => why.to_owned(),
     }
 }
+
+/// What a model step hears in the same job when a person refused the action
+/// it proposed (`None`: nobody refused it; the policy denied it, it failed or
+/// it ran). The skills' and chores' model steps use it, so every path says
+/// the same words as the agent loop's RESULTS.
+pub fn person_refusal(result: &ActionResult) -> Option<String> {
+    match result {
+        ActionResult::Command { report, .. } | ActionResult::FileWrite { report, .. } => {
+            (report.not_run() == Some(NotRunReason::Refused)).then(|| refused_text(report))
+        }
+        ActionResult::Notified(_) | ActionResult::Rejected { .. } => None,
+    }
+}

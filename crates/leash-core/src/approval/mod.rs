@@ -16,5 +16,8 @@ pub use binding::{ApprovalBinding, BoundFile};
 pub use reason::{
     MAX_REASON_CHARS, REFUSAL_REASONS, RefusalReasonError, reason_line, refusal_reason,
 };
-pub use request::{ApprovalAnswer, ApprovalOutcome, ApprovalRequest, Approver, NoApprover};
+pub use request::{
+    ApprovalAnswer, ApprovalOutcome, ApprovalRequest, Approver, GrantScopeKind, GrantTerms,
+    NoApprover,
+};
 pub use tty::TtyApprover;

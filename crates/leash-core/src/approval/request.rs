@@ -35,29 +35,7 @@ pub struct ApprovalRequest {
     pub grant_shape: Option<String>,
 }
 
-/// A person's answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ApprovalAnswer {
-    /// Run it, this once.
-    Yes,
-    /// Don't run it.
-    No,
-    /// Run it, and allow exactly this argv from now on (a learned rule).
-    Always,
-    /// Don't run it, and deny exactly this argv from now on (a learned rule).
-    Never,
-}
-
-impl ApprovalAnswer {
-    /// Whether the command may run.
-    pub fn approves(self) -> bool {
-        match self {
-            ApprovalAnswer::Yes | ApprovalAnswer::Always => true,
-            ApprovalAnswer::No | ApprovalAnswer::Never => false,
-        }
-    }
-}
+pub use leash_protocol::{ApprovalAnswer, GrantScopeKind, GrantTerms};
 
 /// How an approval request ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -41,6 +41,7 @@ fn run(engine: &Engine, steps: Vec<ReplayStep>, max_steps: u32) -> JobReport {
             job_id: None,
             task: "read the notes".into(),
             payload: None,
+            params: engine.default_params(),
         },
         JobHooks {
             on_text: None,

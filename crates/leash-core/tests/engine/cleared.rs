@@ -44,7 +44,8 @@ fn a_denied_argv_is_never_cleared_and_never_runs(#[case] security: &str, #[case]
     let approver = NoApprover {
         why: "nobody".into(),
     };
-    let runner = engine.runner(&approver);
+    let job = engine.default_params();
+    let runner = engine.runner(&job, &approver);
 
     let judged = runner.judge(&request(&engine, argv)).unwrap();
     let Judged::Stopped(report) = judged else {
@@ -80,12 +81,12 @@ fn an_allowed_argv_held_back_by_the_mode_is_never_cleared(
     #[case] reason: NotRunReason,
 ) {
     let fx = Fixture::new();
-    let mut engine = fx.engine("  whitelist: [touch]\n");
-    engine.mode = leash_config::parse_enum(mode).unwrap();
+    let engine = fx.engine("  whitelist: [touch]\n");
     let approver = NoApprover {
         why: "nobody".into(),
     };
-    let runner = engine.runner(&approver);
+    let job = leash_core::JobParams::in_mode(leash_config::parse_enum(mode).unwrap());
+    let runner = engine.runner(&job, &approver);
     let marker = engine.workspace.join("marker");
     let argv = ["touch", marker.to_str().unwrap()];
     match runner.judge(&request(&engine, &argv)).unwrap() {
@@ -105,7 +106,8 @@ fn a_cleared_command_holds_what_was_judged_and_runs_it() {
     let approver = NoApprover {
         why: "nobody".into(),
     };
-    let runner = engine.runner(&approver);
+    let job = engine.default_params();
+    let runner = engine.runner(&job, &approver);
     let marker = engine.workspace.join("marker");
     let argv = ["touch", marker.to_str().unwrap()];
     let Judged::Cleared(cleared) = runner.judge(&request(&engine, &argv)).unwrap() else {

@@ -12,9 +12,9 @@ use crate::{Fixture, audit};
 
 /// A person who answers every request with `answer`, counting the requests,
 /// and first runs `meanwhile` (what happens while the request waits).
-struct Person {
+pub(crate) struct Person {
     answer: ApprovalAnswer,
-    asked: AtomicUsize,
+    pub(crate) asked: AtomicUsize,
     meanwhile: Mutex<Option<Box<dyn FnOnce() + Send>>>,
     seen: Mutex<Vec<ApprovalRequest>>,
 }
@@ -26,7 +26,7 @@ impl std::fmt::Debug for Person {
 }
 
 impl Person {
-    fn new(answer: ApprovalAnswer) -> Person {
+    pub(crate) fn new(answer: ApprovalAnswer) -> Person {
         Person {
             answer,
             asked: AtomicUsize::new(0),
@@ -54,9 +54,9 @@ impl Approver for Person {
 
 const SECURITY: &str = "  whitelist: [cat, sh, ls]\n  blacklist: [\"cat secret.txt\"]\n  require_approval_for: [cat, sh]\n";
 
-fn run(engine: &Engine, person: &Person, argv: &[&str]) -> CommandReport {
+pub(crate) fn run(engine: &Engine, person: &Person, argv: &[&str]) -> CommandReport {
     engine
-        .runner(person)
+        .runner(&engine.default_params(), person)
         .run(&CommandRequest {
             argv: argv.iter().map(|s| (*s).to_owned()).collect(),
             cwd: engine.workspace.clone(),

@@ -10,7 +10,9 @@
 mod agent_loop;
 mod cleared;
 mod control_files;
+mod grant_answer;
 mod grants;
+mod job_params;
 mod learned_rules_file;
 mod network_on_approval;
 mod refusal_feedback;
@@ -106,7 +108,8 @@ impl Fixture {
 /// must hold on their own.
 pub fn run_allowed(engine: &Engine, program: &str, argv: &[&str]) -> CommandReport {
     let approver = NoApprover { why: "test".into() };
-    let runner = engine.runner(&approver);
+    let job = engine.default_params();
+    let runner = engine.runner(&job, &approver);
     let request = CommandRequest {
         argv: argv.iter().map(|s| (*s).to_owned()).collect(),
         cwd: engine.workspace.clone(),

@@ -60,7 +60,8 @@ fn listener() -> (u16, mpsc::Receiver<bool>) {
 }
 
 fn run(engine: &Engine, argv: &[String]) -> CommandReport {
-    let runner = engine.runner(&SaysYes);
+    let job = engine.default_params();
+    let runner = engine.runner(&job, &SaysYes);
     runner
         .run(&CommandRequest {
             argv: argv.to_vec(),

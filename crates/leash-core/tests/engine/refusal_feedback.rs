@@ -8,9 +8,9 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use leash_core::Engine;
 use leash_core::agent::{AgentSettings, JobEnd, JobHooks, JobReport, JobSpec, run_job};
 use leash_core::approval::{ApprovalAnswer, ApprovalOutcome, ApprovalRequest, Approver};
+use leash_core::{Engine, JobParams};
 use leash_llm::{ReplayBackend, ReplayStep, Transcript};
 
 use crate::{Fixture, audit};
@@ -41,7 +41,14 @@ fn step(text: &str, expect: Option<&str>) -> ReplayStep {
     serde_json::from_value(serde_json::json!({"text": text, "expect": expect})).unwrap()
 }
 
-fn run(engine: &Engine, approver: &dyn Approver, steps: Vec<ReplayStep>) -> JobReport {
+/// Runs one job of `trigger` on `engine` (the same engine for every job, as
+/// the daemon keeps one per workspace).
+fn run(
+    engine: &Engine,
+    trigger: &str,
+    approver: &dyn Approver,
+    steps: Vec<ReplayStep>,
+) -> JobReport {
     let transcript: Transcript =
         serde_json::from_value(serde_json::json!({"responses": []})).unwrap();
     let mut backend = ReplayBackend::from_transcript(Transcript {
@@ -66,6 +73,10 @@ fn run(engine: &Engine, approver: &dyn Approver, steps: Vec<ReplayStep>) -> JobR
             job_id: None,
             task: "tidy the folder".into(),
             payload: None,
+            params: JobParams {
+                trigger: Some(trigger.to_owned()),
+                ..engine.default_params()
+            },
         },
         JobHooks {
             on_text: None,
@@ -83,11 +94,12 @@ const SECURITY: &str = "  whitelist: [touch, ls]\n  require_approval_for: [touch
 #[test]
 fn a_refused_action_reproposed_verbatim_is_not_run_nor_asked_again_but_a_changed_one_is_judged() {
     let f = Fixture::new();
-    let mut engine = f.engine(SECURITY);
-    engine.trigger = Some("inbox".into());
+    let engine = f.engine(SECURITY);
+    let trigger = "inbox";
     let person = Refuses::default();
     let report = run(
         &engine,
+        trigger,
         &person,
         vec![
             step(
@@ -143,6 +155,7 @@ fn a_refused_action_reproposed_verbatim_is_not_run_nor_asked_again_but_a_changed
     // The trigger's next job is told, as data, what was refused before.
     let again = run(
         &engine,
+        trigger,
         &person,
         vec![step(
             r#"{"actions": [], "done": true}"#,
@@ -158,9 +171,10 @@ fn a_refused_action_reproposed_verbatim_is_not_run_nor_asked_again_but_a_changed
     );
 
     // Another trigger's job hears nothing of it.
-    engine.trigger = Some("other".into());
+    let trigger = "other";
     let other = run(
         &engine,
+        trigger,
         &person,
         vec![step(r#"{"actions": [], "done": true}"#, None)],
     );
@@ -175,11 +189,12 @@ fn a_refused_action_reproposed_verbatim_is_not_run_nor_asked_again_but_a_changed
 fn with_learning_off_the_reason_and_the_list_stay_away_from_the_model() {
     let f = Fixture::new();
     let mut engine = f.engine(SECURITY);
-    engine.trigger = Some("inbox".into());
+    let trigger = "inbox";
     engine.learn_from_refusals = false;
     let person = Refuses::default();
     let report = run(
         &engine,
+        trigger,
         &person,
         vec![
             step(
@@ -205,6 +220,7 @@ fn with_learning_off_the_reason_and_the_list_stay_away_from_the_model() {
     assert!(!all.contains("keep it"), "{all}");
     let next = run(
         &engine,
+        trigger,
         &person,
         vec![step(r#"{"actions": [], "done": true}"#, None)],
     );

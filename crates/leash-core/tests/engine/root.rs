@@ -13,7 +13,7 @@ fn as_root_without_run_as_nothing_runs_and_the_error_names_the_key() {
     let engine = Engine::open(&fx.load("  whitelist: [touch]\n", false), &fx.workspace()).unwrap();
     let approver = NoApprover { why: "test".into() };
     let report = engine
-        .runner(&approver)
+        .runner(&engine.default_params(), &approver)
         .run(&CommandRequest {
             argv: vec!["touch".into(), marker.to_str().unwrap().into()],
             cwd: engine.workspace.clone(),

@@ -19,7 +19,8 @@ fn every_system_read_root_is_allowed_by_the_policy_and_readable_in_the_sandbox()
     let approver = NoApprover {
         why: "the test answers no question".into(),
     };
-    let runner = engine.runner(&approver);
+    let job = engine.default_params();
+    let runner = engine.runner(&job, &approver);
     let mut checked = 0;
     for root in SYSTEM_READ_ROOTS {
         let path = std::path::Path::new(root);

@@ -50,7 +50,8 @@ fn every_file_action_of_a_job_is_undone() {
     let ws = engine.workspace.clone();
     let before = files(&ws);
     let approver = NoApprover { why: "test".into() };
-    let runner = engine.runner(&approver);
+    let params = engine.default_params();
+    let runner = engine.runner(&params, &approver);
     let scope = ActionScope {
         workspace: ws.clone(),
         job_id: Some(5),
@@ -146,7 +147,8 @@ fn irreversible_commands_are_shown_and_can_require_approval() {
     let fx = Fixture::new();
     let engine = fx.engine(&format!("{WHITELIST}undo:\n  approve_irreversible: true\n"));
     let recorder = Recorder::default();
-    let runner = engine.runner(&recorder);
+    let job = engine.default_params();
+    let runner = engine.runner(&job, &recorder);
     let request = |argv: &[&str]| CommandRequest {
         argv: argv.iter().map(|s| (*s).to_owned()).collect(),
         cwd: engine.workspace.clone(),
@@ -183,7 +185,8 @@ fn irreversible_commands_are_shown_and_can_require_approval() {
 /// Runs one `write_file` of job `job` through the real pipeline.
 fn write_file(engine: &leash_core::Engine, job: i64, path: &str, content: &str) {
     let approver = NoApprover { why: "test".into() };
-    let runner = engine.runner(&approver);
+    let params = engine.default_params();
+    let runner = engine.runner(&params, &approver);
     let scope = ActionScope {
         workspace: engine.workspace.clone(),
         job_id: Some(job),

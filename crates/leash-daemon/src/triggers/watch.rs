@@ -144,22 +144,22 @@ impl WatchTrigger {
             return Err(DaemonError::ShuttingDown);
         }
         if state.engine.is_none() {
-            let mut engine = Engine::open(&ctx.loaded, &self.workspace)?;
-            if engine.mode == ExecutionMode::Prompt {
-                engine.mode = ExecutionMode::AutoApprove;
-            }
-            state.engine = Some(engine);
+            state.engine = Some(Engine::open(&ctx.loaded, &self.workspace)?);
         }
         let Some(engine) = state.engine.as_ref() else {
             return Ok(());
         };
+        let mut params = engine.default_params();
+        if params.mode == ExecutionMode::Prompt {
+            params.mode = ExecutionMode::AutoApprove;
+        }
         let approver = NoApprover {
             why: format!(
                 "watch trigger {}: nobody is asked for a watch command",
                 self.trigger.name
             ),
         };
-        let report = engine.runner(&approver).run(&CommandRequest {
+        let report = engine.runner(&params, &approver).run(&CommandRequest {
             argv: self.argv.clone(),
             cwd: self.workspace.clone(),
             job_id: None,

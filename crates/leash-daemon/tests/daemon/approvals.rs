@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use leash_core::approval::{ApprovalAnswer, ApprovalOutcome, ApprovalRequest, Approver};
 use leash_daemon::{DaemonContext, DecideError, RemoteAnswer, RemoteApprover};
 use leash_policy::Decision;
-use leash_store::{ApprovalState, JobState, NewJob};
+use leash_store::{ApprovalState, JobState, NewJob, TriggerSource};
 
 use crate::support::TestDaemonHome;
 
@@ -23,7 +23,7 @@ fn context(home: &TestDaemonHome, extra: &str) -> Arc<DaemonContext> {
 fn running_job(ctx: &DaemonContext) -> i64 {
     ctx.with_store(|s| {
         let job = s.insert_job(&NewJob {
-            trigger_kind: "http".into(),
+            trigger_kind: TriggerSource::Http,
             prompt: "p".into(),
             ..NewJob::default()
         })?;

@@ -2,7 +2,7 @@
 //! audited; a grant that would cover a denied argv is refused with a 400
 //! naming it, and the approval it came with stays pending.
 
-use leash_store::{JobState, NewApproval, NewJob};
+use leash_store::{JobState, NewApproval, NewJob, TriggerSource};
 use serde_json::json;
 
 use crate::http::Api;
@@ -14,7 +14,7 @@ fn pending_cat(api: &Api, workspace: &std::path::Path, nonce: &str) -> i64 {
     api.ctx
         .with_store(|s| {
             let job = s.insert_job(&NewJob {
-                trigger_kind: "http".into(),
+                trigger_kind: TriggerSource::Http,
                 prompt: "read notes".into(),
                 workspace: Some(workspace.display().to_string()),
                 ..NewJob::default()

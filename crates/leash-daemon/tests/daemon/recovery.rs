@@ -4,7 +4,7 @@
 
 use leash_daemon::recovery::{recover_jobs, repeat_guard, unfinished_commands};
 use leash_store::AuditKind;
-use leash_store::{JobState, NewJob};
+use leash_store::{JobState, NewJob, TriggerSource};
 use serde_json::json;
 
 use crate::support::TestDaemonHome;
@@ -17,7 +17,7 @@ fn a_running_job_with_a_started_command_is_interrupted_requeued_and_its_command_
     let id = ctx
         .with_store(|s| {
             let job = s.insert_job(&NewJob {
-                trigger_kind: "file".into(),
+                trigger_kind: TriggerSource::File,
                 prompt: "p".into(),
                 ..NewJob::default()
             })?;

@@ -13,7 +13,7 @@ use std::time::Duration;
 use leash_core::approval::{ApprovalAnswer, ApprovalOutcome, ApprovalRequest, Approver};
 use leash_daemon::{DaemonContext, RemoteApprover};
 use leash_policy::Decision;
-use leash_store::{ApprovalState, JobState, NewJob};
+use leash_store::{ApprovalState, JobState, NewJob, TriggerSource};
 use serde_json::json;
 
 use crate::approvals::wait_pending as pending;
@@ -24,7 +24,7 @@ const HOSTILE: &str = "no\u{1b}[2J <script>alert(1)</script> \u{202e}txt.exe";
 fn job(ctx: &DaemonContext) -> i64 {
     ctx.with_store(|s| {
         let job = s.insert_job(&NewJob {
-            trigger_kind: "http".into(),
+            trigger_kind: TriggerSource::Http,
             prompt: "tidy".into(),
             ..NewJob::default()
         })?;

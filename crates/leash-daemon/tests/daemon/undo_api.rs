@@ -1,7 +1,7 @@
 //! `POST /v1/jobs/{id}/undo` over real HTTP: the same checks as `leash undo`.
 
 use leash_policy::{WriteTarget, WriteTargets};
-use leash_store::{JobState, NewJob};
+use leash_store::{JobState, NewJob, TriggerSource};
 use leash_undo::EntryContext;
 
 use crate::http::Api;
@@ -24,7 +24,7 @@ fn job_that_rewrote(api: &Api, name: &str) -> (i64, std::path::PathBuf) {
     let id = ctx
         .with_store(|s| {
             let job = s.insert_job(&NewJob {
-                trigger_kind: "http".into(),
+                trigger_kind: TriggerSource::Http,
                 prompt: "p".into(),
                 ..NewJob::default()
             })?;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use leash_core::approval::{ApprovalAnswer, ApprovalOutcome, ApprovalRequest, Approver};
 use leash_daemon::{DaemonContext, RemoteAnswer, RemoteApprover};
 use leash_policy::Decision;
-use leash_store::{ApprovalState, JobState, NewJob};
+use leash_store::{ApprovalState, JobState, NewJob, TriggerSource};
 
 use crate::http::Api;
 use crate::webdriver::{Browser, unavailable};
@@ -49,7 +49,7 @@ fn job(d: &Daemon) -> i64 {
     d.ctx
         .with_store(|s| {
             let job = s.insert_job(&NewJob {
-                trigger_kind: "http".into(),
+                trigger_kind: TriggerSource::Http,
                 prompt: "sort the inbox".into(),
                 workspace: Some(workspace),
                 ..NewJob::default()
@@ -275,7 +275,7 @@ fn the_job_list_with_a_thousand_jobs_loads_in_the_browser() {
         .with_store(|s| {
             for n in 0..1000 {
                 s.insert_job(&NewJob {
-                    trigger_kind: "file".into(),
+                    trigger_kind: TriggerSource::File,
                     trigger_name: Some("inbox".into()),
                     prompt: format!(
                         "sort the new file inbox/scan-{n:04}.pdf into a folder by its type"

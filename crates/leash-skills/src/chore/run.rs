@@ -12,11 +12,12 @@
 use leash_store::AuditKind;
 use std::sync::Arc;
 
-use leash_core::Engine;
 use leash_core::agent::{
-    ActionAccount, ActionResult, ActionScope, JobEnd, account, perform, untrusted_block,
+    ActionAccount, ActionResult, ActionScope, JobEnd, account, perform, person_refusal,
+    untrusted_block,
 };
 use leash_core::approval::Approver;
+use leash_core::{Engine, refused_before};
 use leash_llm::{
     Action, AnswerShape, Backend, ChatMessage, GenerateRequest, OutputFormat, ProgramChoice, Role,
 };
@@ -95,7 +96,7 @@ pub fn run_chore(
             "skill": CHORE,
             "kind": CHORE,
             "backend": backend.name(),
-            "mode": engine.mode.as_str(),
+            "mode": job.params.mode.as_str(),
             "workspace": engine.workspace,
         }),
     )?;
@@ -120,7 +121,7 @@ pub fn run_chore(
         plan: Vec::new(),
         conversation: Vec::new(),
     };
-    let runner = engine.runner(approver);
+    let runner = engine.runner(job.params, approver);
     let scope = ActionScope {
         workspace: engine.workspace.clone(),
         job_id: job.job_id,
@@ -131,52 +132,64 @@ pub fn run_chore(
     };
     let mut said: Vec<String> = Vec::new();
     'steps: for (n, step) in steps.iter().enumerate() {
-        let (chosen, by) = match choose(engine, backend, job, step, settings, &mut report)? {
-            Ok(chosen) => chosen,
-            Err(reason) => {
-                report.end = JobEnd::Failed { reason };
-                break;
-            }
-        };
-        report.plan.push(Chosen {
-            clause: step.clause.clone(),
-            offered: step.candidates.iter().map(|c| c.label.clone()).collect(),
-            chosen: chosen.iter().map(|c| c.label.clone()).collect(),
-            by,
-        });
-        let step_no = u32::try_from(n + 1).unwrap_or(u32::MAX);
-        for (i, candidate) in chosen.iter().enumerate() {
-            let mut notify = |text: &str| report.notifications.push(text.to_owned());
-            let result = perform(&runner, &scope, &candidate.action, step_no, i, &mut notify)?;
-            report.actions += 1;
-            let entry = account(step_no, &candidate.label, &result);
-            let ok = succeeded(&result);
-            match &result {
-                ActionResult::Command { report: r, .. }
-                | ActionResult::FileWrite { report: r, .. } => {
-                    if r.carried_out() {
-                        report.executed += 1;
-                    } else {
-                        report.not_run += 1;
-                    }
-                    if let Some(reason) = r.tamper_reason() {
+        // The clause's candidates a person refused in this job, with what
+        // the model hears about each: the model picks again among the rest.
+        let mut refused: Vec<Refused> = Vec::new();
+        'clause: loop {
+            let (chosen, by) =
+                match choose(engine, backend, job, step, &refused, settings, &mut report)? {
+                    Ok(chosen) => chosen,
+                    Err(reason) => {
                         report.end = JobEnd::Failed { reason };
-                        report.account.push(entry);
                         break 'steps;
                     }
-                }
-                ActionResult::Notified(_) => {}
-                ActionResult::Rejected { .. } => report.not_run += 1,
-            }
-            said.push(grounded(candidate, &entry, ok));
-            report.account.push(entry);
-            // A later clause builds on this one ("… and move x into it").
-            if !ok && !matches!(candidate.verb, Verb::Search) {
-                report.end = JobEnd::Failed {
-                    reason: format!("{}: {}", candidate.label, report_result(&report)),
                 };
-                break 'steps;
+            report.plan.push(Chosen {
+                clause: step.clause.clone(),
+                offered: step.candidates.iter().map(|c| c.label.clone()).collect(),
+                chosen: chosen.iter().map(|c| c.label.clone()).collect(),
+                by,
+            });
+            let step_no = u32::try_from(n + 1).unwrap_or(u32::MAX);
+            for (i, candidate) in chosen.iter().enumerate() {
+                let mut notify = |text: &str| report.notifications.push(text.to_owned());
+                let result = perform(&runner, &scope, &candidate.action, step_no, i, &mut notify)?;
+                report.actions += 1;
+                let entry = account(step_no, &candidate.label, &result);
+                let ok = succeeded(&result);
+                if let Some(reason) =
+                    crate::run::tally(&result, &mut report.executed, &mut report.not_run)
+                {
+                    report.end = JobEnd::Failed { reason };
+                    report.account.push(entry);
+                    break 'steps;
+                }
+                said.push(grounded(candidate, &entry, ok));
+                report.account.push(entry);
+                // The model's pick, refused by a person: it hears why and
+                // picks again among the candidates nobody refused (the
+                // refused one is no longer offered, so it is never
+                // proposed or asked again in this job).
+                let heard = person_refusal(&result)
+                    .filter(|_| by == BY_MODEL && engine.learn_from_refusals);
+                if let Some(heard) = heard {
+                    refused.push(Refused {
+                        label: candidate.label.clone(),
+                        heard,
+                    });
+                    if step.candidates.len() > refused.len() {
+                        continue 'clause;
+                    }
+                }
+                // A later clause builds on this one ("… and move x into it").
+                if !ok && !matches!(candidate.verb, Verb::Search) {
+                    report.end = JobEnd::Failed {
+                        reason: format!("{}: {}", candidate.label, report_result(&report)),
+                    };
+                    break 'steps;
+                }
             }
+            break 'clause;
         }
     }
     report.message = (!said.is_empty()).then(|| said.join("\n"));
@@ -282,16 +295,38 @@ fn into_one_folder(all: &[&Candidate]) -> bool {
 
 type Choice<'s> = (Vec<&'s Candidate>, &'static str);
 
-/// The clause's action(s): `Ok(Err(reason))` when the model gave no valid pick.
+/// How a pick the model made is reported ([`Chosen::by`]).
+const BY_MODEL: &str = "model";
+
+/// A candidate a person refused in this job, and what the model heard.
+#[derive(Debug, Clone)]
+struct Refused {
+    label: String,
+    heard: String,
+}
+
+/// The clause's action(s) among the candidates nobody `refused`:
+/// `Ok(Err(reason))` when the model gave no valid pick or every candidate
+/// was refused.
 fn choose<'s>(
     engine: &Engine,
     backend: &mut dyn Backend,
     job: &SkillJob<'_>,
     step: &'s Step,
+    refused: &[Refused],
     settings: SkillSettings,
     report: &mut ChoreReport,
 ) -> Result<Result<Choice<'s>, String>, SkillError> {
-    let all: Vec<&Candidate> = step.candidates.iter().collect();
+    let all: Vec<&Candidate> = step
+        .candidates
+        .iter()
+        .filter(|c| !refused.iter().any(|r| r.label == c.label))
+        .collect();
+    if all.is_empty() {
+        return Ok(Err(
+            "a person refused every action that fits the request".to_owned()
+        ));
+    }
     if all.len() == 1 {
         return Ok(Ok((all, "only")));
     }
@@ -299,7 +334,9 @@ fn choose<'s>(
         return Ok(Ok((all, "each")));
     }
     let labels: Vec<&str> = all.iter().map(|c| c.label.as_str()).collect();
-    let mut text = format!("Request: {}\n\n", step.clause);
+    // What a person refused for this trigger before, then the request.
+    let mut text = refused_before(engine, job.params.trigger.as_deref())?;
+    text.push_str(&format!("Request: {}\n\n", step.clause));
     if let Some((label, payload)) = job.payload {
         text.push_str(&untrusted_block(label, payload));
         text.push_str("\n\n");
@@ -307,6 +344,14 @@ fn choose<'s>(
     text.push_str("Which one of these actions does the request ask for?\n");
     for label in &labels {
         text.push_str(&format!("- {label}\n"));
+    }
+    for refusal in refused {
+        // The label is leash's own (from the request's typed operands); the
+        // person's reason was escaped by `person_refusal`.
+        text.push_str(&format!(
+            "\nYou chose `{}` before. {}\n",
+            refusal.label, refusal.heard
+        ));
     }
     text.push_str("\nAnswer {\"action\": ACTION}.");
     let messages = vec![
@@ -351,7 +396,7 @@ fn choose<'s>(
         .ok()
         .and_then(|v| v["action"].as_str().map(str::to_owned));
     match picked.and_then(|p| all.iter().find(|c| c.label == p).copied()) {
-        Some(candidate) => Ok(Ok((vec![candidate], "model"))),
+        Some(candidate) => Ok(Ok((vec![candidate], BY_MODEL))),
         None => Ok(Err(format!(
             "the model chose none of the offered actions ({})",
             generation.text.trim()

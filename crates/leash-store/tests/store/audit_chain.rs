@@ -393,3 +393,54 @@ fn more_than_one_group_ahead_is_not_a_crash_and_is_refused() {
     append_to_mirror(&paths, lines_of(&too_many).as_bytes());
     assert_refused_at(&paths, 3);
 }
+
+/// Regression class `audit-payload-respelled`: records written when the
+/// decision, gate, origin and answer were strings (here appended as the
+/// plain JSON they were) still verify and read back as typed payloads after
+/// a reopen, and the typed writer stores exactly the payload the string
+/// writer did, so old and new records sit in one chain.
+#[test]
+fn records_written_with_string_fields_verify_and_read_back_typed() {
+    use leash_protocol::audit::{ApprovalAnswered, AuditPayload, CommandDecision};
+    use leash_protocol::{ApprovalAnswer, Decision, GateOutcome, VerdictOrigin};
+
+    let paths = paths();
+    let log = open(&paths);
+    let decided = json!({
+        "argv": ["rm", "-rf", "x"], "cwd": "/w", "mode": "prompt", "decision": "deny",
+        "rule": "seed.blacklist", "origin": "seed-list", "reason": "blacklisted",
+        "program": "/usr/bin/rm", "identity": "rm", "gate": "refused",
+        "outcome_unknown_before": false, "undo": null,
+    });
+    let answered = json!({"outcome": "answered", "answer": "no", "channel": "http", "by": "ana"});
+    log.append(Some(1), AuditKind::CommandDecision, decided.clone())
+        .unwrap();
+    log.append(Some(1), AuditKind::ApprovalAnswered, answered.clone())
+        .unwrap();
+    let typed = CommandDecision::from_value(&decided).unwrap();
+    log.append_typed(Some(2), &typed).unwrap();
+    drop(log);
+
+    let log = open(&paths);
+    assert!(log.verify().unwrap().ok);
+    assert!(verify_read_only(&paths).ok);
+    let records = log.all().unwrap();
+    assert_eq!(records.len(), 3);
+    assert_eq!(
+        records[2].payload, records[0].payload,
+        "same JSON either way"
+    );
+    for record in [&records[0], &records[2]] {
+        let read = record.payload_as::<CommandDecision>().unwrap();
+        assert_eq!(
+            (read.decision, read.gate, read.origin),
+            (
+                Decision::Deny,
+                GateOutcome::Refused,
+                Some(VerdictOrigin::SeedList)
+            )
+        );
+    }
+    let read = records[1].payload_as::<ApprovalAnswered>().unwrap();
+    assert_eq!(read.answer, ApprovalAnswer::No);
+}

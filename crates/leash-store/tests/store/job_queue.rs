@@ -4,12 +4,15 @@
 
 use std::time::Duration;
 
-use leash_store::{Admission, AdmitError, ApprovalState, JobState, NewApproval, NewJob, Store};
+use leash_store::{
+    Admission, AdmitError, ApprovalState, JobState, NewApproval, NewJob, Store, StoreError,
+    TriggerSource,
+};
 use rstest::rstest;
 
 fn job(prompt: &str, priority: i64, dedup: Option<&str>) -> NewJob {
     NewJob {
-        trigger_kind: "file".into(),
+        trigger_kind: TriggerSource::File,
         priority,
         dedup_key: dedup.map(str::to_owned),
         prompt: prompt.into(),
@@ -182,4 +185,68 @@ fn marks_remember_the_last_run_and_commit() {
     );
     store.set_git_mark("review", "abc").unwrap();
     assert_eq!(store.git_mark("review").unwrap().as_deref(), Some("abc"));
+}
+
+/// Regression class `unknown-spelling-runs`: a row whose text column holds
+/// a spelling leash does not know (written by hand, by a newer leash, or
+/// damaged) is a typed read error naming the row and the value, never a
+/// default; a queued job with one is never handed out to run: the claim
+/// ends it as failed, and the queue goes on with the next job.
+#[rstest]
+#[case::trigger_kind("trigger_kind", "trigger kind", "carrier-pigeon")]
+#[case::mode("mode", "execution mode", "yolo")]
+fn a_queued_job_with_an_unknown_spelling_is_never_handed_out_to_run(
+    #[case] column: &str,
+    #[case] named: &str,
+    #[case] value: &str,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let mut store = Store::open(&db).unwrap();
+    let odd = store.insert_job(&job("odd", 5, None)).unwrap();
+    let next = store.insert_job(&job("next", 1, None)).unwrap();
+    let raw = rusqlite::Connection::open(&db).unwrap();
+    raw.execute(
+        &format!("UPDATE jobs SET {column} = ?1 WHERE id = ?2"),
+        rusqlite::params![value, odd.id],
+    )
+    .unwrap();
+
+    let unknown = |err: StoreError| match err {
+        StoreError::UnknownSpelling {
+            id,
+            table,
+            column,
+            value: found,
+            ..
+        } => {
+            assert_eq!(
+                (id, table, column, found.as_str()),
+                (odd.id, "jobs", named, value)
+            );
+        }
+        other => panic!("not a typed unknown-spelling error: {other}"),
+    };
+    let read = store.job(odd.id).unwrap_err();
+    let message = read.to_string();
+    assert!(
+        message.contains(&format!(
+            "jobs row {} has unknown {named} \"{value}\"",
+            odd.id
+        )),
+        "{message}"
+    );
+    unknown(read);
+
+    // The claim takes the odd job first (higher priority) and refuses it.
+    unknown(store.claim_next_job().unwrap_err());
+    let state: String = raw
+        .query_row("SELECT state FROM jobs WHERE id = ?1", [odd.id], |row| {
+            row.get(0)
+        })
+        .unwrap();
+    assert_eq!(state, "failed", "ended, not left running");
+    let claimed = store.claim_next_job().unwrap().unwrap();
+    assert_eq!(claimed.id, next.id);
+    assert!(store.claim_next_job().unwrap().is_none());
 }

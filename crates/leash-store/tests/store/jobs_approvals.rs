@@ -1,6 +1,6 @@
 //! The typed accessors for jobs and approvals.
 
-use leash_store::{ApprovalState, JobState, NewApproval, NewJob, Store, StoreError};
+use leash_store::{ApprovalState, JobState, NewApproval, NewJob, Store, StoreError, TriggerSource};
 use serde_json::json;
 
 #[test]
@@ -8,7 +8,7 @@ fn job_lifecycle() {
     let store = Store::open_in_memory().unwrap();
     let job = store
         .insert_job(&NewJob {
-            trigger_kind: "file".into(),
+            trigger_kind: TriggerSource::File,
             trigger_name: Some("inbox".into()),
             priority: 5,
             prompt: "summarize".into(),
@@ -53,7 +53,7 @@ fn jobs_list_filters_by_state_newest_first() {
         .map(|i| {
             store
                 .insert_job(&NewJob {
-                    trigger_kind: "cli".into(),
+                    trigger_kind: TriggerSource::Cli,
                     prompt: format!("job {i}"),
                     ..NewJob::default()
                 })
@@ -79,7 +79,7 @@ fn approval_is_decided_once() {
     let store = Store::open_in_memory().unwrap();
     let job = store
         .insert_job(&NewJob {
-            trigger_kind: "cli".into(),
+            trigger_kind: TriggerSource::Cli,
             prompt: "push".into(),
             ..NewJob::default()
         })

@@ -1,7 +1,7 @@
 //! `undo.keep_days` / `undo.max_mb` pruning: what is in use is never pruned,
 //! and over the size cap the oldest entries go first.
 
-use leash_store::{JobState, NewJob, Store};
+use leash_store::{JobState, NewJob, Store, TriggerSource};
 
 use super::*;
 
@@ -9,7 +9,7 @@ fn job_in_state(ws: &Ws, state: JobState) -> i64 {
     let store = Store::open(&ws.state.join("leash.db")).unwrap();
     let job = store
         .insert_job(&NewJob {
-            trigger_kind: "cli".to_owned(),
+            trigger_kind: TriggerSource::Cli,
             trigger_name: None,
             priority: 0,
             dedup_key: None,

@@ -20,7 +20,7 @@ use leash_core::agent::{
     prompt_facts, run_job, system_prompt,
 };
 use leash_core::{StepKind, open_step_backend};
-use leash_store::{JobState, NewJob, Store};
+use leash_store::{JobState, NewJob, Store, TriggerSource};
 use serde_json::json;
 
 use crate::escape::{escape_line, escape_text};
@@ -73,29 +73,31 @@ pub fn run(global: &GlobalArgs, args: AskArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let store = Store::open(&loaded.paths.database_file())?;
-    let mode = engine.mode;
+    // `--mode` is the config's top layer, so the engine's default is this job's mode.
+    let params = engine.default_params();
     let job = store.insert_job(&NewJob {
-        trigger_kind: "cli".to_owned(),
+        trigger_kind: TriggerSource::Cli,
         prompt: task.clone(),
-        mode: Some(mode),
+        mode: Some(params.mode),
         workspace: Some(engine.workspace.display().to_string()),
         ..NewJob::default()
     })?;
     store.set_job_state(job.id, JobState::Running, None)?;
 
-    let facts = prompt_facts(&loaded, &engine);
+    let facts = prompt_facts(&loaded, &engine, params.mode);
     let settings = agent_settings(&loaded);
     let approver: Box<dyn leash_core::approval::Approver> = match &args.person {
-        Some(file) => Box::new(leash_eval::person::ScriptedPerson {
-            script: leash_eval::person::PersonScript::load(file)?,
-            name: file.display().to_string(),
-        }),
+        Some(file) => Box::new(leash_eval::person::ScriptedPerson::new(
+            leash_eval::person::PersonScript::load(file)?,
+            file.display().to_string(),
+        )),
         None => terminal_approver(),
     };
     if let Some(code) = crate::skill_job::run_if_skill(crate::skill_job::AskContext {
         global,
         loaded: &loaded,
         engine: &engine,
+        params: &params,
         store: &store,
         job_id: job.id,
         task: &task,
@@ -130,6 +132,7 @@ pub fn run(global: &GlobalArgs, args: AskArgs) -> anyhow::Result<ExitCode> {
             job_id: Some(job.id),
             task: task.clone(),
             payload: None,
+            params,
         },
         JobHooks {
             on_text: if stream { Some(&mut print_text) } else { None },

@@ -56,12 +56,32 @@ pub struct EvalArgs {
     /// Every action waits for approval (`prompt` mode) and a scripted person
     /// answers: yes to what the task's checks need, no (with a reason) to
     /// the rest. The figures then count refusals and re-proposals.
-    #[arg(long)]
-    pub person: bool,
+    /// `--person` or `--person approve-once`: every yes is for one request;
+    /// `--person grant`: the first yes of each shape is a workspace-scoped
+    /// grant of that shape (the figures then count grants made and used).
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "approve-once",
+          value_name = "KIND")]
+    pub person: Option<PersonArg>,
     /// Whether a refusal's reason reaches the model
     /// (`approvals.learn_from_refusals`), to compare before and after.
     #[arg(long, value_enum, default_value_t = Switch::On)]
     pub refusal_feedback: Switch,
+}
+
+/// How the scripted person says yes (see [`leash_eval::person::PersonKind`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PersonArg {
+    ApproveOnce,
+    Grant,
+}
+
+impl From<PersonArg> for leash_eval::person::PersonKind {
+    fn from(arg: PersonArg) -> leash_eval::person::PersonKind {
+        match arg {
+            PersonArg::ApproveOnce => leash_eval::person::PersonKind::ApproveOnce,
+            PersonArg::Grant => leash_eval::person::PersonKind::Grant,
+        }
+    }
 }
 
 /// On or off.
@@ -143,7 +163,7 @@ pub fn run(global: &GlobalArgs, args: EvalArgs) -> anyhow::Result<ExitCode> {
             .run_as
             .clone()
             .unwrap_or_else(|| "nobody".to_owned()),
-        person: args.person,
+        person: args.person.map(Into::into),
     };
     let mut results = Vec::with_capacity(tasks.len());
     for (n, task) in tasks.iter().enumerate() {

@@ -75,7 +75,10 @@ pub fn run(global: &GlobalArgs, args: ExecArgs) -> anyhow::Result<ExitCode> {
         cwd,
         job_id: None,
     };
-    let report = engine.runner(approver.as_ref()).run(&request)?;
+    // `--mode` is the config's top layer: the engine's default is this
+    // command's mode.
+    let job = engine.default_params();
+    let report = engine.runner(&job, approver.as_ref()).run(&request)?;
     engine.audit.flush().context("flushing the audit log")?;
     if global.json {
         print_json(&request, &report)?;

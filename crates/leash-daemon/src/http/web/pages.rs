@@ -22,8 +22,8 @@ pub(crate) fn jobs(jobs: &[Job]) -> String {
     );
     for job in jobs {
         let trigger = match &job.trigger_name {
-            Some(name) => format!("{} {}", job.trigger_kind, name),
-            None => job.trigger_kind.clone(),
+            Some(name) => format!("{} {}", job.trigger_kind.as_str(), name),
+            None => job.trigger_kind.as_str().to_owned(),
         };
         let _ = write!(
             html,
@@ -45,7 +45,7 @@ pub(crate) fn job_story(job: &Job, records: &[AuditRecord]) -> String {
          <dt>Created</dt><dd>{}</dd><dt>Task</dt><dd><pre>{}</pre></dd>",
         job.id,
         esc(job.state.as_str()),
-        esc(&job.trigger_kind),
+        esc(job.trigger_kind.as_str()),
         esc(job.trigger_name.as_deref().unwrap_or("")),
         esc(&job.created_at),
         esc(&job.prompt),
@@ -79,7 +79,7 @@ fn story_text(record: &AuditRecord) -> String {
             Some(decision) => format!(
                 "{} → {} ({}: {})",
                 argv_line(&decision.argv),
-                decision.decision,
+                decision.decision.as_str(),
                 decision.rule,
                 decision.reason
             ),

@@ -14,7 +14,7 @@ use super::{jobs, processing, watched_home};
 fn job_for_claimed(ctx: &DaemonContext, path: &Path, state: JobState) -> Job {
     ctx.with_store(|s| {
         let job = s.insert_job(&NewJob {
-            trigger_kind: "file".into(),
+            trigger_kind: TriggerSource::File,
             trigger_name: Some("monitoring".into()),
             prompt: "p".into(),
             file_path: Some(path.display().to_string()),

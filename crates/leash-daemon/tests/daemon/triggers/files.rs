@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use leash_daemon::DaemonError;
 use leash_daemon::triggers::{pick_up_existing, start_triggers};
-use leash_store::JobState;
+use leash_store::{JobState, TriggerSource};
 use rstest::rstest;
 
 use super::{Running, jobs, processing, wait_for_jobs, watched_home};
@@ -25,7 +25,7 @@ fn a_dropped_file_becomes_exactly_one_queued_job_and_is_claimed() {
     assert_eq!(all.len(), 1, "{all:?}");
     let job = &found[0];
     assert_eq!(job.state, JobState::Queued);
-    assert_eq!(job.trigger_kind, "file");
+    assert_eq!(job.trigger_kind, TriggerSource::File);
     assert_eq!(job.trigger_name.as_deref(), Some("monitoring"));
     let claimed = processing(&dir, "deploy.task");
     assert_eq!(job.file_path.as_deref(), Some(claimed.to_str().unwrap()));

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use leash_daemon::DaemonContext;
 
+use leash_store::TriggerSource;
+
 use super::{Running, jobs, wait_for, wait_for_jobs};
 use crate::support::TestDaemonHome;
 
@@ -153,7 +155,7 @@ fn a_new_commit_fires_once_with_its_stat_and_diff_and_runs_no_repository_code() 
     let job = wait_for_jobs(&ctx, 1).remove(0);
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(jobs(&ctx).len(), 1, "one commit, one job");
-    assert_eq!(job.trigger_kind, "git");
+    assert_eq!(job.trigger_kind, TriggerSource::Git);
     assert_eq!(
         job.dedup_key.as_deref(),
         Some(format!("git:review:{new_tip}").as_str())

@@ -7,6 +7,8 @@ use leash_daemon::DaemonContext;
 use leash_daemon::triggers::{Schedule, StartupRun};
 use rstest::rstest;
 
+use leash_store::TriggerSource;
+
 use super::{Running, jobs, wait_for, wait_for_jobs};
 use crate::support::TestDaemonHome;
 
@@ -56,7 +58,7 @@ fn missed_runs_after_downtime_follow_the_policy(
     let all = jobs(&ctx);
     assert_eq!(all.len(), expected_jobs, "{all:?}");
     if let Some(job) = all.first() {
-        assert_eq!(job.trigger_kind, "schedule");
+        assert_eq!(job.trigger_kind, TriggerSource::Schedule);
         assert_eq!(
             job.dedup_key.as_deref(),
             Some(format!("schedule:check:{last_missed}").as_str())
