@@ -205,6 +205,8 @@ pub struct ScriptedPerson {
 }
 
 impl ScriptedPerson {
+    /// A person who answers as `script` says, recorded as `script:<name>`; it
+    /// remembers which shapes it already granted, so each is granted once.
     pub fn new(script: PersonScript, name: String) -> ScriptedPerson {
         ScriptedPerson {
             script,
