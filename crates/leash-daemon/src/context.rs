@@ -56,6 +56,11 @@ pub struct DaemonContext {
     pub(crate) fleet_models: std::sync::OnceLock<leash_core::SharedRemoteModels>,
     /// The fleet, once joined (jobs of triggers with `on:` go through it).
     pub(crate) fleet: std::sync::OnceLock<(leash_fleet::Fleet, tokio::runtime::Handle)>,
+    /// The running job's cancel token (the worker's backend checks it per
+    /// token, so a cancel stops a generation under way).
+    running_cancel: Mutex<Option<(i64, leash_llm::CancelToken)>>,
+    /// Other devices' pending approval requests told to this one.
+    pub(crate) fleet_notices: crate::fleet_notices::RemoteApprovals,
 }
 
 impl DaemonContext {
@@ -87,6 +92,8 @@ impl DaemonContext {
             wake_lock,
             fleet_models: std::sync::OnceLock::new(),
             fleet: std::sync::OnceLock::new(),
+            running_cancel: Mutex::new(None),
+            fleet_notices: Default::default(),
         })
     }
 
@@ -174,6 +181,11 @@ impl DaemonContext {
                         what: "cancel requests",
                     })?
                     .insert(id);
+                if let Ok(running) = self.running_cancel.lock()
+                    && let Some((_, token)) = running.as_ref().filter(|(job, _)| *job == id)
+                {
+                    token.cancel();
+                }
                 self.audit
                     .append(Some(id), AuditKind::JobCancelRequested, json!({"by": by}))?;
                 self.approvals_changed.notify();
@@ -196,6 +208,19 @@ impl DaemonContext {
             .lock()
             .map(|set| set.contains(&id))
             .unwrap_or(true)
+    }
+
+    /// A fresh cancel token for job `id`, now the running one: a cancel of
+    /// the job cancels it (and the generation the backend runs with it).
+    pub(crate) fn cancel_token_for(&self, id: i64) -> leash_llm::CancelToken {
+        let token = leash_llm::CancelToken::new();
+        if self.cancel_requested(id) {
+            token.cancel();
+        }
+        if let Ok(mut running) = self.running_cancel.lock() {
+            *running = Some((id, token.clone()));
+        }
+        token
     }
 
     /// Forgets a cancel request (the job has ended).

@@ -60,6 +60,7 @@ pub(crate) fn link(ctx: &DaemonContext, handle: &Handle) -> Option<FleetLink> {
 async fn run(ctx: Arc<DaemonContext>, config: FleetConfig, link: FleetLink) {
     // Listen for job ends before anything can end.
     let events = ctx.events.subscribe();
+    let approval_events = ctx.events.subscribe();
     let fleet = loop {
         tokio::select! {
             () = ctx.stopped() => return,
@@ -95,6 +96,15 @@ async fn run(ctx: Arc<DaemonContext>, config: FleetConfig, link: FleetLink) {
         tokio::spawn(job_inbox(Arc::clone(&ctx), fleet.clone())),
         tokio::spawn(result_inbox(Arc::clone(&ctx), fleet.clone())),
         tokio::spawn(send_ends(Arc::clone(&ctx), fleet.clone(), events)),
+        tokio::spawn(crate::fleet_notices::tell(
+            Arc::clone(&ctx),
+            fleet.clone(),
+            approval_events,
+        )),
+        tokio::spawn(crate::fleet_notices::listen(
+            Arc::clone(&ctx),
+            fleet.clone(),
+        )),
     ];
     ctx.stopped().await;
     for task in tasks {

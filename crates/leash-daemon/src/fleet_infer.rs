@@ -16,13 +16,14 @@
 //! than `fleet.serve_max_tokens`, nor send an unbounded conversation.
 //!
 //! Cancellation: a cancel (or the requester's timeout) drops a request that
-//! has not started and stops the stream of one that has. The backend itself
-//! has no abort hook, so a running generation finishes on this device, bounded
-//! by `fleet.serve_max_tokens`.
+//! has not started and stops one that has: the request's cancel token is the
+//! backend's ([`Backend::set_cancel`]), checked per token by the embedded
+//! model and per piece by replay, so the generation ends at once and the next
+//! request is served (a backend without the check runs on to
+//! `fleet.serve_max_tokens`, with its stream already stopped).
 
 use leash_store::AuditKind;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Instant;
 
@@ -31,7 +32,7 @@ use leash_core::{RemoteModels, config_for_model, open_backend};
 use leash_fleet::envelope::{PROTOCOL_VERSION, check_sender, decode, encode};
 use leash_fleet::infer::{InferCancel, InferReply, InferRequest, ReplyBody, judge};
 use leash_fleet::{Fleet, FleetLink, subjects};
-use leash_llm::{Backend, BackendError, GenerateRequest};
+use leash_llm::{Backend, BackendError, CancelToken, GenerateRequest};
 use serde_json::json;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -54,15 +55,13 @@ const DEFAULT_MODEL: &str = "default";
 /// A request admitted to the queue.
 struct ServeJob {
     request: InferRequest,
-    cancelled: Arc<AtomicBool>,
+    cancelled: CancelToken,
     queued_at: Instant,
 }
 
-type Cancels = Arc<Mutex<HashMap<(String, String), Arc<AtomicBool>>>>;
+type Cancels = Arc<Mutex<HashMap<(String, String), CancelToken>>>;
 
-fn lock(
-    cancels: &Cancels,
-) -> std::sync::MutexGuard<'_, HashMap<(String, String), Arc<AtomicBool>>> {
+fn lock(cancels: &Cancels) -> std::sync::MutexGuard<'_, HashMap<(String, String), CancelToken>> {
     match cancels.lock() {
         Ok(guard) => guard,
         Err(poisoned) => poisoned.into_inner(),
@@ -147,9 +146,9 @@ fn admit(
     let me = &fleet.config.device;
     let refused = match judge(&fleet.config, &message.subject, &message.payload) {
         Ok(request) => {
-            let cancelled = Arc::new(AtomicBool::new(false));
+            let cancelled = CancelToken::new();
             let key = (request.from.clone(), request.request_id.clone());
-            lock(cancels).insert(key.clone(), Arc::clone(&cancelled));
+            lock(cancels).insert(key.clone(), cancelled.clone());
             let job = ServeJob {
                 request: request.clone(),
                 cancelled,
@@ -207,7 +206,7 @@ fn cancel(ctx: &DaemonContext, me: &str, cancels: &Cancels, message: &async_nats
     }
     let key = (cancel.from.clone(), cancel.request_id.clone());
     if let Some(flag) = lock(cancels).get(&key) {
-        flag.store(true, Ordering::SeqCst);
+        flag.cancel();
         audit(
             ctx,
             AuditKind::FleetInferCancelled,
@@ -300,7 +299,7 @@ fn serve_one(
             }),
         );
     };
-    if job.cancelled.load(Ordering::SeqCst) {
+    if job.cancelled.is_cancelled() {
         served("cancelled_before_start", serde_json::Value::Null);
         return;
     }
@@ -315,7 +314,7 @@ fn serve_one(
     let started = Instant::now();
     let mut seq = 0u64;
     let mut on_text = |text: &str| {
-        if !job.cancelled.load(Ordering::SeqCst) {
+        if !job.cancelled.is_cancelled() {
             let chunk = ReplyBody::Chunk {
                 seq,
                 text: text.to_owned(),
@@ -324,6 +323,7 @@ fn serve_one(
             reply(out, me, request, chunk);
         }
     };
+    backend.set_cancel(Some(job.cancelled.clone()));
     let result = backend.generate(GenerateRequest {
         messages: &request.messages,
         format: request.format.to_format(),
@@ -332,7 +332,8 @@ fn serve_one(
         programs: request.programs.as_choice(),
         on_text: Some(&mut on_text),
     });
-    let cancelled = job.cancelled.load(Ordering::SeqCst);
+    backend.set_cancel(None);
+    let cancelled = job.cancelled.is_cancelled();
     match result {
         Ok(generation) => {
             let detail = json!({
@@ -346,6 +347,17 @@ fn serve_one(
             }
             served(if cancelled { "cancelled" } else { "answered" }, detail);
         }
+        // Stopped by the requester's cancel: nobody waits for a reply.
+        Err(BackendError::Cancelled {
+            generated_tokens, ..
+        }) => served(
+            "cancelled",
+            json!({
+                "generated_tokens": generated_tokens,
+                "stopped_mid_generation": true,
+                "ms": started.elapsed().as_millis(),
+            }),
+        ),
         Err(err) => {
             reply_failed(out, me, request, &err);
             served("failed", json!(err.to_string()));

@@ -29,6 +29,7 @@ mod fleet_approvals;
 mod fleet_audit;
 mod fleet_forward;
 mod fleet_infer;
+mod fleet_notices;
 mod fleet_questions;
 pub mod governor;
 pub mod grants;

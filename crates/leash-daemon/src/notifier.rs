@@ -33,15 +33,17 @@ pub const NOTIFIER_VARS: [&str; 5] = [
 /// The one-line summary a person sees: the command, escaped so control
 /// characters and bidi overrides cannot disguise it.
 pub fn approval_summary(approval: &Approval) -> String {
-    let argv: Vec<String> = approval
-        .argv
+    command_summary(&approval.argv, approval.reversibility.as_deref())
+}
+
+/// [`approval_summary`] of a command and its undo class.
+pub fn command_summary(argv: &[String], reversibility: Option<&str>) -> String {
+    let argv: Vec<String> = argv
         .iter()
         .map(|word| leash_core::approval::visible::visible_arg(word))
         .collect();
     // The undo class comes first so a long command cannot cut it off.
-    let class = approval
-        .reversibility
-        .as_deref()
+    let class = reversibility
         .map(|class| format!(" [{}]", leash_core::approval::visible::visible_text(class)))
         .unwrap_or_default();
     let mut line = format!("leash wants to run{class}: {}", argv.join(" "));
@@ -59,11 +61,8 @@ pub fn notify_person(ctx: &DaemonContext, notifier: &[String], approval: &Approv
         return json!({"ran": false, "error": "empty notifier"});
     };
     let summary = approval_summary(approval);
-    let leash_bin = std::env::current_exe()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
-    let config = ctx.loaded.location.path.display().to_string();
-    let mut command = Command::new(program);
+    let (leash_bin, config) = own_paths(ctx);
+    let mut command = prepared(program);
     if crate::termux_notifier::is_builtin(program, fixed) {
         // The phone's own notification, with the page's three choices.
         let path = std::env::var_os("PATH");
@@ -81,6 +80,27 @@ pub fn notify_person(ctx: &DaemonContext, notifier: &[String], approval: &Approv
             .arg(approval.nonce.expose())
             .arg(&summary);
     }
+    command
+        .env("LEASH_APPROVAL_ID", approval.id.to_string())
+        .env("LEASH_APPROVAL_NONCE", approval.nonce.expose())
+        .env("LEASH_APPROVAL_SUMMARY", &summary)
+        .env("LEASH_APPROVAL_EXPIRES_AT", &approval.expires_at)
+        .env("LEASH_BIN", &leash_bin)
+        .env("LEASH_CONFIG", &config);
+    run(command, program)
+}
+
+/// This leash binary's absolute path and the config's path, for buttons.
+pub(crate) fn own_paths(ctx: &DaemonContext) -> (String, String) {
+    let leash_bin = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    (leash_bin, ctx.loaded.location.path.display().to_string())
+}
+
+/// `program` with a scrubbed environment and no standard streams.
+pub(crate) fn prepared(program: &str) -> Command {
+    let mut command = Command::new(program);
     command
         .env_clear()
         .stdin(Stdio::null())
@@ -100,12 +120,11 @@ pub fn notify_person(ctx: &DaemonContext, notifier: &[String], approval: &Approv
         }
     }
     command
-        .env("LEASH_APPROVAL_ID", approval.id.to_string())
-        .env("LEASH_APPROVAL_NONCE", approval.nonce.expose())
-        .env("LEASH_APPROVAL_SUMMARY", &summary)
-        .env("LEASH_APPROVAL_EXPIRES_AT", &approval.expires_at)
-        .env("LEASH_BIN", &leash_bin)
-        .env("LEASH_CONFIG", &config);
+}
+
+/// Runs a prepared notifier within [`NOTIFIER_TIMEOUT`]; what happened, for
+/// the audit log.
+pub(crate) fn run(mut command: Command, program: &str) -> Value {
     let started = Instant::now();
     let mut child = match command.spawn() {
         Ok(child) => child,

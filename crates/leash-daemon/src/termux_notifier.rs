@@ -73,15 +73,12 @@ pub fn notification_args(
         words.extend_from_slice(extra);
         action(&words)
     };
-    vec![
-        "--id".to_owned(),
+    let mut args = header(
         format!("leash-approval-{id}"),
-        "--title".to_owned(),
         format!("leash approval {id}"),
-        "--content".to_owned(),
-        summary.to_owned(),
-        "--priority".to_owned(),
-        "high".to_owned(),
+        summary,
+    );
+    args.extend([
         "--button1".to_owned(),
         "Approve once".to_owned(),
         "--button1-action".to_owned(),
@@ -94,7 +91,58 @@ pub fn notification_args(
         "Deny…".to_owned(),
         "--button3-action".to_owned(),
         answer("deny", &["--reason-dialog", dialog]),
+    ]);
+    args
+}
+
+/// The notification's id, title, text and priority.
+fn header(id: String, title: String, summary: &str) -> Vec<String> {
+    vec![
+        "--id".to_owned(),
+        id,
+        "--title".to_owned(),
+        title,
+        "--content".to_owned(),
+        summary.to_owned(),
+        "--priority".to_owned(),
+        "high".to_owned(),
     ]
+}
+
+/// The arguments for `termux-notification` about request `id` of another
+/// device (`owner`): approve once or deny, each answered through the fleet
+/// (`leash approve --on OWNER ID`; the owner checks this device's trust and
+/// hands over the nonce only then, so none is in the notification).
+pub fn remote_notification_args(
+    owner: &str,
+    id: i64,
+    summary: &str,
+    leash_bin: &str,
+    config: &str,
+) -> Vec<String> {
+    let id = id.to_string();
+    let answer = |verb: &str| action(&[leash_bin, "--config", config, verb, "--on", owner, &id]);
+    let mut args = header(
+        remote_notification_id(owner, &id),
+        format!("leash approval {id} on {owner}"),
+        summary,
+    );
+    args.extend([
+        "--button1".to_owned(),
+        "Approve once".to_owned(),
+        "--button1-action".to_owned(),
+        answer("approve"),
+        "--button3".to_owned(),
+        "Deny".to_owned(),
+        "--button3-action".to_owned(),
+        answer("deny"),
+    ]);
+    args
+}
+
+/// The notification id of another device's request (removed when it closes).
+pub fn remote_notification_id(owner: &str, id: &str) -> String {
+    format!("leash-approval-{owner}-{id}")
 }
 
 #[cfg(test)]
@@ -105,6 +153,24 @@ mod tests {
     fn a_quote_cannot_end_the_word() {
         assert_eq!(sh_word("a'b"), r"'a'\''b'");
         assert_eq!(sh_word("$(id) `id`"), "'$(id) `id`'");
+    }
+
+    #[test]
+    fn another_devices_request_is_answered_through_the_fleet_without_a_nonce() {
+        let args = remote_notification_args(
+            "c",
+            5,
+            "leash wants to run: touch x",
+            "/bin/leash",
+            "/h/c.yaml",
+        );
+        let approve = &args[args.iter().position(|a| a == "--button1-action").unwrap() + 1];
+        assert_eq!(
+            approve,
+            "'/bin/leash' '--config' '/h/c.yaml' 'approve' '--on' 'c' '5'"
+        );
+        assert!(!args.iter().any(|a| a.contains("--nonce")), "{args:?}");
+        assert!(args.contains(&"leash-approval-c-5".to_owned()));
     }
 
     #[test]

@@ -183,6 +183,7 @@ fn run_one(
         params,
     };
     let payload = spec.payload.as_ref().map(|(l, t)| (l.as_str(), t.as_str()));
+    model.backend.set_cancel(Some(ctx.cancel_token_for(job.id)));
     if let Some((state, result, conversation)) = crate::skill_job::run_skill_job(
         ctx,
         model.backend.as_mut(),

@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::FleetError;
+
 /// The direct-message kind of approval questions.
 pub const KIND: &str = "approvals";
 
@@ -77,4 +79,78 @@ pub enum ApprovalAnswer {
         /// What went wrong, for the person.
         reason: String,
     },
+}
+
+/// An answer to give on another device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub id: i64,
+    /// `None`: asked of the owner first (it lists pending requests with
+    /// their nonce to trusted devices only).
+    pub nonce: Option<String>,
+    pub approve: bool,
+    /// Who answered on this device (`cli:<user>`, `http:…`).
+    pub by: String,
+    pub reason: Option<String>,
+}
+
+/// How long this device waits for the owner's answer.
+pub const ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl crate::Fleet {
+    /// Device `owner`'s pending requests, with their nonces (refused unless
+    /// `owner` trusts this device).
+    pub async fn pending_on(&self, owner: &str) -> Result<Vec<PendingApproval>, FleetError> {
+        match self
+            .ask(owner, KIND, ApprovalQuestion::List, ANSWER_TIMEOUT)
+            .await?
+        {
+            ApprovalAnswer::Pending { approvals } => Ok(approvals),
+            ApprovalAnswer::Refused { code, reason } => Err(FleetError::Refused {
+                device: owner.to_owned(),
+                code,
+                reason,
+            }),
+            ApprovalAnswer::Decided { .. } => Err(FleetError::Refused {
+                device: owner.to_owned(),
+                code: "protocol".to_owned(),
+                reason: "answered a question it was not asked".to_owned(),
+            }),
+        }
+    }
+
+    /// Answers request `decision.id` on device `owner`, fetching its nonce
+    /// first when not given. The owner decides (first answer wins there);
+    /// its refusal comes back as [`ApprovalAnswer::Refused`].
+    pub async fn decide_on(
+        &self,
+        owner: &str,
+        decision: Decision,
+    ) -> Result<ApprovalAnswer, FleetError> {
+        let nonce = match decision.nonce {
+            Some(nonce) => nonce,
+            None => match self
+                .pending_on(owner)
+                .await?
+                .into_iter()
+                .find(|a| a.id == decision.id)
+            {
+                Some(approval) => approval.nonce,
+                None => {
+                    return Ok(ApprovalAnswer::Refused {
+                        code: "not_pending".to_owned(),
+                        reason: format!("{owner} has no pending approval request {}", decision.id),
+                    });
+                }
+            },
+        };
+        let question = ApprovalQuestion::Decide {
+            id: decision.id,
+            nonce,
+            approve: decision.approve,
+            by: decision.by,
+            reason: decision.reason,
+        };
+        self.ask(owner, KIND, question, ANSWER_TIMEOUT).await
+    }
 }

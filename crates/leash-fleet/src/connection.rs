@@ -71,7 +71,7 @@ pub async fn connect(config: &FleetConfig, timeout: Duration) -> Result<Fleet, F
     })
 }
 
-/// The three streams; `get_or_create` leaves an existing one as it is.
+/// The four streams; `get_or_create` leaves an existing one as it is.
 async fn declare_streams(js: &jetstream::Context) -> Result<(), FleetError> {
     let configs = [
         stream::Config {
@@ -94,6 +94,16 @@ async fn declare_streams(js: &jetstream::Context) -> Result<(), FleetError> {
             subjects: vec!["leash.*.result.*".to_owned()],
             duplicate_window: DUPLICATE_WINDOW,
             max_age: Duration::from_secs(7 * 24 * 3600),
+            storage: stream::StorageType::File,
+            ..Default::default()
+        },
+        stream::Config {
+            name: crate::notices::APPROVALS_STREAM.to_owned(),
+            subjects: vec![crate::notices::ALL_SUBJECTS.to_owned()],
+            // The last notice per request is its current state.
+            max_messages_per_subject: 1,
+            duplicate_window: crate::notices::NOTICE_MAX_AGE,
+            max_age: crate::notices::NOTICE_MAX_AGE,
             storage: stream::StorageType::File,
             ..Default::default()
         },

@@ -22,6 +22,8 @@
 //!   judges a request (trust, model offered, limits).
 //! - [`remote_model`]: backend `fleet`, a model another device offers, as an
 //!   ordinary blocking [`leash_llm::Backend`].
+//! - [`notices`]: approval requests told to the person's other devices
+//!   (without their nonce), and closed again when answered.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -34,6 +36,7 @@ pub mod envelope;
 mod error;
 pub mod infer;
 pub mod jobs;
+pub mod notices;
 pub mod offer;
 pub mod remote_model;
 pub mod results;

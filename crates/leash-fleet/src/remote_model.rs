@@ -61,6 +61,7 @@ impl FleetLink {
             link: self.clone(),
             device: device.to_owned(),
             model: model.to_owned(),
+            cancel: None,
         }
     }
 }
@@ -71,7 +72,13 @@ pub struct FleetModel {
     link: FleetLink,
     device: String,
     model: String,
+    /// Checked while waiting: a cancelled job stops waiting at once, and the
+    /// offering device is told to stop generating.
+    cancel: Option<leash_llm::CancelToken>,
 }
+
+/// How often the wait checks the cancel token.
+const CANCEL_CHECK: Duration = Duration::from_millis(50);
 
 /// What the stream task reports.
 enum Event {
@@ -86,6 +93,10 @@ enum Event {
 impl Backend for FleetModel {
     fn name(&self) -> String {
         format!("fleet:{}/{}", self.device, self.model)
+    }
+
+    fn set_cancel(&mut self, cancel: Option<leash_llm::CancelToken>) {
+        self.cancel = cancel;
     }
 
     fn generate(&mut self, request: GenerateRequest<'_>) -> Result<Generation, BackendError> {
@@ -141,9 +152,23 @@ impl Backend for FleetModel {
         let mut on_text = request.on_text;
         let mut first_text: Option<Duration> = None;
         let mut next_seq = 0u64;
+        let mut last_word = Instant::now();
         loop {
-            let event = match received.recv_timeout(self.link.timeout) {
-                Ok(event) => event,
+            if leash_llm::cancelled(self.cancel.as_ref()) {
+                // Returning drops `stop`: the offering device is told.
+                return Err(BackendError::Cancelled {
+                    backend,
+                    generated_tokens: u32::try_from(next_seq).unwrap_or(u32::MAX),
+                });
+            }
+            let event = match received.recv_timeout(CANCEL_CHECK.min(self.link.timeout)) {
+                Ok(event) => {
+                    last_word = Instant::now();
+                    event
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) if last_word.elapsed() < self.link.timeout => {
+                    continue;
+                }
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     return Err(BackendError::Timeout {
                         backend,

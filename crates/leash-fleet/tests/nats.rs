@@ -223,3 +223,81 @@ async fn a_device_cannot_publish_as_another_nor_read_its_jobs() {
         "mallory opened the phone's job inbox"
     );
 }
+
+/// Stream rights, hostile: a device may create the fleet's streams when
+/// missing (`get_or_create`) and read what its permissions allow, but it
+/// cannot delete, purge or reconfigure any of them (that would drop other
+/// devices' jobs, ends and approval notices), nor store a notice under
+/// another device's subject.
+#[tokio::test(flavor = "current_thread")]
+async fn a_device_cannot_delete_purge_or_reconfigure_the_fleets_streams() {
+    use leash_fleet::notices::APPROVALS_STREAM;
+    use leash_fleet::subjects::{DEVICES_STREAM, JOBS_STREAM, RESULTS_STREAM};
+
+    let dir = tempfile::tempdir().unwrap();
+    let Some(server) = server(dir.path()) else {
+        return;
+    };
+    let phone = join(dir.path(), &server, "phone").await;
+    phone
+        .send_job(&request("phone", "laptop", &new_msg_id().unwrap()))
+        .await
+        .unwrap();
+    let mallory = join(dir.path(), &server, "mallory").await;
+    let wait = Duration::from_secs(3);
+    for name in [
+        DEVICES_STREAM,
+        JOBS_STREAM,
+        RESULTS_STREAM,
+        APPROVALS_STREAM,
+    ] {
+        let deleted = tokio::time::timeout(wait, mallory.js.delete_stream(name)).await;
+        assert!(!matches!(deleted, Ok(Ok(_))), "{name} deleted");
+        let purged = tokio::time::timeout(wait, async {
+            let stream = mallory
+                .js
+                .get_stream(name)
+                .await
+                .map_err(async_nats::Error::from)?;
+            stream.purge().await.map_err(async_nats::Error::from)
+        })
+        .await;
+        assert!(!matches!(purged, Ok(Ok(_))), "{name} purged: {purged:?}");
+        let updated = tokio::time::timeout(
+            wait,
+            mallory
+                .js
+                .update_stream(async_nats::jetstream::stream::Config {
+                    name: name.to_owned(),
+                    subjects: vec!["leash.mallory.>".to_owned()],
+                    ..Default::default()
+                }),
+        )
+        .await;
+        assert!(
+            !matches!(updated, Ok(Ok(_))),
+            "{name} reconfigured: {updated:?}"
+        );
+    }
+    // Everything is still there for the phone: its job waits in the stream.
+    let mut jobs = phone.js.get_stream(JOBS_STREAM).await.unwrap();
+    assert_eq!(jobs.info().await.unwrap().state.messages, 1);
+    let mut approvals = phone.js.get_stream(APPROVALS_STREAM).await.unwrap();
+    let subjects = &approvals.info().await.unwrap().config.subjects;
+    assert_eq!(subjects, &["leash.*.approval.*".to_owned()]);
+
+    // A notice under the phone's subject is not stored.
+    let forged = tokio::time::timeout(wait, async {
+        mallory
+            .js
+            .publish("leash.phone.approval.1", "{}".into())
+            .await?
+            .await
+            .map_err(async_nats::Error::from)
+    })
+    .await;
+    assert!(
+        !matches!(forged, Ok(Ok(_))),
+        "forged notice stored: {forged:?}"
+    );
+}

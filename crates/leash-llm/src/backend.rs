@@ -179,6 +179,14 @@ pub enum BackendError {
         /// What went wrong, as the backend or the OS said it.
         detail: String,
     },
+    /// The generation was cancelled ([`Backend::set_cancel`]) before it ended.
+    #[error("{backend}: cancelled after {generated_tokens} tokens")]
+    Cancelled {
+        /// Which backend stopped.
+        backend: String,
+        /// Tokens generated before it stopped.
+        generated_tokens: u32,
+    },
 }
 
 impl BackendError {
@@ -193,7 +201,9 @@ impl BackendError {
             BackendError::Http { status, .. } => *status >= 500 || *status == 429,
             BackendError::Protocol { .. }
             | BackendError::Transcript { .. }
-            | BackendError::Inference { .. } => false,
+            | BackendError::Inference { .. }
+            // Whoever cancelled wants no answer, from this backend or another.
+            | BackendError::Cancelled { .. } => false,
         }
     }
 }
@@ -208,4 +218,9 @@ pub trait Backend: Send + std::fmt::Debug {
     /// them while the device runs warm. `None` restores the configured count.
     /// Backends that do not run the model here ignore it.
     fn set_decode_threads(&mut self, _threads: Option<u32>) {}
+    /// The token that stops the following generations early (checked per
+    /// token or piece; they then fail with [`BackendError::Cancelled`]).
+    /// `None` removes it. Backends that cannot stop mid-answer ignore it and
+    /// run to `max_tokens`.
+    fn set_cancel(&mut self, _cancel: Option<crate::CancelToken>) {}
 }

@@ -88,6 +88,12 @@ impl Backend for FallbackChain {
         }
     }
 
+    fn set_cancel(&mut self, cancel: Option<crate::CancelToken>) {
+        for backend in &mut self.backends {
+            backend.set_cancel(cancel.clone());
+        }
+    }
+
     fn generate(&mut self, request: GenerateRequest<'_>) -> Result<Generation, BackendError> {
         let GenerateRequest {
             messages,

@@ -23,6 +23,7 @@
 
 pub mod action;
 pub mod backend;
+mod cancel;
 mod command_shapes;
 mod fallback;
 mod gguf;
@@ -48,6 +49,7 @@ pub use backend::{
     AnswerShape, Backend, BackendError, ChatMessage, FinishReason, GenerateRequest, Generation,
     OutputFormat, Role, TokenSink,
 };
+pub use cancel::{CancelToken, cancelled};
 pub use command_shapes::{
     CommandShapes, MAX_OPERANDS, MAX_OPTIONS_PER_LEVEL, OptionShape, ProgramShape, SubcommandShape,
     WordKind, WordsShape,

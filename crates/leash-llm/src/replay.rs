@@ -15,7 +15,11 @@
 //!     text: '{"actions": [], "done": true}'
 //!     delay_ms: 50                # optional: wait this long before the first piece
 //!     finish: stop                # optional: stop (default) | length
+//!     piece_delay_ms: 20          # optional: wait this long between pieces
 //! ```
+//!
+//! A cancelled generation ([`Backend::set_cancel`]) stops at the next piece
+//! (or during a delay) with [`BackendError::Cancelled`].
 //!
 //! With `play: by_expect` (for a daemon that serves many jobs, across
 //! restarts) each `generate` instead plays the first response whose `expect`
@@ -57,6 +61,10 @@ pub struct ReplayStep {
     /// Why generation "stopped" (default: stop).
     #[serde(default)]
     pub finish: Option<FinishReason>,
+    /// Wait this long before each further piece: a slow generation, for
+    /// tests of what happens while one runs (cancellation).
+    #[serde(default)]
+    pub piece_delay_ms: Option<u64>,
 }
 
 /// A whole transcript file.
@@ -92,6 +100,7 @@ pub struct ReplayBackend {
     steps: Vec<ReplayStep>,
     next: usize,
     order: ReplayOrder,
+    cancel: Option<crate::CancelToken>,
 }
 
 fn transcript_error(detail: String) -> BackendError {
@@ -159,6 +168,29 @@ impl ReplayBackend {
             steps: transcript.responses,
             next: 0,
             order: transcript.play,
+            cancel: None,
+        }
+    }
+
+    /// Sleeps `delay`, in short slices so a cancel ends it promptly.
+    fn pause(&self, delay: Duration, streamed: usize) -> Result<(), BackendError> {
+        let until = Instant::now() + delay;
+        loop {
+            if crate::cancelled(self.cancel.as_ref()) {
+                return Err(self.cancelled(streamed));
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(());
+            }
+            std::thread::sleep(left.min(Duration::from_millis(10)));
+        }
+    }
+
+    fn cancelled(&self, streamed_bytes: usize) -> BackendError {
+        BackendError::Cancelled {
+            backend: self.name(),
+            generated_tokens: estimated_tokens(streamed_bytes),
         }
     }
 
@@ -178,6 +210,10 @@ impl ReplayBackend {
 impl Backend for ReplayBackend {
     fn name(&self) -> String {
         "replay".to_string()
+    }
+
+    fn set_cancel(&mut self, cancel: Option<crate::CancelToken>) {
+        self.cancel = cancel;
     }
 
     fn generate(&mut self, mut request: GenerateRequest<'_>) -> Result<Generation, BackendError> {
@@ -242,14 +278,24 @@ impl Backend for ReplayBackend {
         }
         self.next += 1;
         let step = step.clone();
+        let mut streamed = 0;
         if let Some(delay) = step.delay_ms {
-            std::thread::sleep(Duration::from_millis(delay));
+            self.pause(Duration::from_millis(delay), streamed)?;
         }
         let time_to_first_token = started.elapsed();
-        if let Some(sink) = request.on_text.as_mut() {
-            for piece in pieces(&step.text) {
+        for (index, piece) in pieces(&step.text).enumerate() {
+            if index > 0
+                && let Some(delay) = step.piece_delay_ms
+            {
+                self.pause(Duration::from_millis(delay), streamed)?;
+            }
+            if crate::cancelled(self.cancel.as_ref()) {
+                return Err(self.cancelled(streamed));
+            }
+            if let Some(sink) = request.on_text.as_mut() {
                 sink(piece);
             }
+            streamed += piece.len();
         }
         let prompt_bytes = request.messages.iter().map(|m| m.content.len()).sum();
         Ok(Generation {

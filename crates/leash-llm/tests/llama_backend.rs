@@ -772,3 +772,55 @@ fn a_restarted_backend_restores_the_saved_kv_cache() {
     );
     assert_eq!(answer.text, fresh.text);
 }
+
+/// Cancellation class: a generation cancelled under way stops at the next
+/// token with a typed `Cancelled` (counting what was generated), far short of
+/// `max_tokens`, and the backend then answers the next request normally.
+#[test]
+fn a_cancelled_generation_stops_at_the_next_token_and_the_backend_serves_on() {
+    let Some(path) = test_model("a_cancelled_generation_stops_at_the_next_token") else {
+        return;
+    };
+    let _guard = model_lock();
+    let mut backend = load(path);
+    let token = leash_llm::CancelToken::new();
+    backend.set_cancel(Some(token.clone()));
+    let messages = [message(
+        Role::User,
+        "Write a very long story about a lighthouse keeper.",
+    )];
+    let mut pieces = 0;
+    let mut sink = |_: &str| {
+        pieces += 1;
+        if pieces == 3 {
+            token.cancel();
+        }
+    };
+    let error = backend
+        .generate(GenerateRequest {
+            format: OutputFormat::Text,
+            on_text: Some(&mut sink),
+            ..plan_request(&messages, 400)
+        })
+        .unwrap_err();
+    let BackendError::Cancelled {
+        generated_tokens, ..
+    } = error
+    else {
+        panic!("expected Cancelled, got {error:?}");
+    };
+    eprintln!("cancelled after {generated_tokens} of at most 400 tokens");
+    // The worker runs ahead of the listener by the pieces in the channel.
+    assert!(
+        (3..40).contains(&generated_tokens),
+        "{generated_tokens} tokens"
+    );
+    backend.set_cancel(None);
+    let generation = backend
+        .generate(GenerateRequest {
+            format: OutputFormat::Text,
+            ..plan_request(&messages, 8)
+        })
+        .unwrap();
+    assert_eq!(generation.generated_tokens, 8);
+}

@@ -166,6 +166,11 @@ audit_kinds! {
     /// A person's grant was not made (its pattern would cover a denied
     /// argv, or it does not cover what it answers); nothing was stored.
     GrantRefused => "grant.refused",
+    /// Another device's approval request was told to the person here.
+    FleetApprovalNotified => "fleet.approval.notified",
+    /// An approval notice from a device that is not trusted (or forged) was
+    /// not shown.
+    FleetApprovalNoticeRefused => "fleet.approval.notice_refused",
 }
 
 /// A spelling that is no audit kind.

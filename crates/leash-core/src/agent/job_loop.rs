@@ -292,8 +292,13 @@ pub fn run_job(
             },
         )? {
             Ok(plan) => plan,
+            // A generation stopped by a cancel (`Backend::set_cancel`) ends
+            // the job as stopped, not as a model failure.
             Err(reason) => {
-                report.end = JobEnd::Failed { reason };
+                report.end = match stop_reason() {
+                    Some(stopped) => JobEnd::Stopped { reason: stopped },
+                    None => JobEnd::Failed { reason },
+                };
                 break;
             }
         };

@@ -51,6 +51,10 @@ impl Backend for GovernedBackend {
         self.inner.set_decode_threads(threads);
     }
 
+    fn set_cancel(&mut self, cancel: Option<leash_llm::CancelToken>) {
+        self.inner.set_cancel(cancel);
+    }
+
     fn generate(&mut self, request: GenerateRequest<'_>) -> Result<Generation, BackendError> {
         let mut announced = false;
         // A stopping daemon lets the answer go ahead: the job then ends (or is

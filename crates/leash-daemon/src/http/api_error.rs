@@ -38,6 +38,11 @@ pub enum ErrorCode {
     Internal,
     /// 503: the daemon is stopping and takes no new work.
     ShuttingDown,
+    /// 403: another device of the fleet refused (this device is not trusted
+    /// there, or the request's nonce did not match).
+    FleetRefused,
+    /// 503: this device is not in a fleet, or the other device did not answer.
+    FleetUnavailable,
 }
 
 impl ErrorCode {
@@ -56,6 +61,8 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::Internal => "internal",
             ErrorCode::ShuttingDown => "shutting_down",
+            ErrorCode::FleetRefused => "fleet_refused",
+            ErrorCode::FleetUnavailable => "fleet_unavailable",
         }
     }
 
@@ -72,6 +79,8 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::FleetRefused => StatusCode::FORBIDDEN,
+            ErrorCode::FleetUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }

@@ -22,6 +22,7 @@ mod auth;
 mod blocking;
 mod events_sse;
 mod extract;
+mod fleet_routes;
 mod grants_routes;
 mod guarded_listener;
 mod jobs_routes;

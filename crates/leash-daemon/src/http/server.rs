@@ -23,8 +23,8 @@ use crate::error::DaemonError;
 use crate::http::api_error::{ApiError, ErrorCode};
 use crate::http::guarded_listener::{ConnectionLimits, GuardedListener};
 use crate::http::{
-    approvals_routes, audit_routes, auth, events_sse, grants_routes, jobs_routes, metrics_route,
-    openapi, status_route, undo_route, web, web_login,
+    approvals_routes, audit_routes, auth, events_sse, fleet_routes, grants_routes, jobs_routes,
+    metrics_route, openapi, status_route, undo_route, web, web_login,
 };
 
 /// Every route as `(method, path)`, in the OpenAPI document's spelling. The
@@ -49,6 +49,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/grants"),
     ("POST", "/v1/grants/{id}/revoke"),
     ("POST", "/v1/web/login-link"),
+    ("GET", "/v1/fleet/approvals"),
+    ("POST", "/v1/fleet/approvals/{id}/approve"),
+    ("POST", "/v1/fleet/approvals/{id}/deny"),
 ];
 
 /// The API's router over `ctx`.
@@ -79,6 +82,12 @@ pub fn router(ctx: Arc<DaemonContext>) -> Router {
         )
         .route("/v1/grants/{id}/revoke", post(grants_routes::revoke))
         .route("/v1/web/login-link", post(web_login::login_link))
+        .route("/v1/fleet/approvals", get(fleet_routes::list))
+        .route(
+            "/v1/fleet/approvals/{id}/approve",
+            post(fleet_routes::approve),
+        )
+        .route("/v1/fleet/approvals/{id}/deny", post(fleet_routes::deny))
         .merge(web::routes(Arc::clone(&ctx)))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -213,6 +213,9 @@ fn concrete(path: &str) -> String {
 #[case::create_grant("POST", "/v1/grants")]
 #[case::revoke_grant("POST", "/v1/grants/1/revoke")]
 #[case::web_login_link("POST", "/v1/web/login-link")]
+#[case::fleet_approvals("GET", "/v1/fleet/approvals")]
+#[case::fleet_approve("POST", "/v1/fleet/approvals/1/approve")]
+#[case::fleet_deny("POST", "/v1/fleet/approvals/1/deny")]
 #[case::unknown_route_does_not_leak_404("GET", "/v1/nope")]
 #[case::unknown_top_level_route("GET", "/admin")]
 #[case::wrong_method_does_not_leak_405("DELETE", "/v1/jobs")]
@@ -238,7 +241,7 @@ fn every_route_without_the_token_is_401(#[case] method: &str, #[case] path: &str
 #[test]
 fn the_route_table_is_covered_by_the_401_cases() {
     // Keeps the rstest table above honest when a route is added.
-    assert_eq!(ROUTES.len(), 19);
+    assert_eq!(ROUTES.len(), 22);
     assert!(ROUTES.contains(&("GET", "/healthz")));
 }
 

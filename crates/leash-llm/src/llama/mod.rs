@@ -96,6 +96,8 @@ pub struct LlamaBackend {
     worker: Option<JoinHandle<()>>,
     info: GgufInfo,
     loaded: worker::LoadedModel,
+    /// Checked per generated token ([`Backend::set_cancel`]).
+    cancel: Option<crate::CancelToken>,
 }
 
 impl LlamaBackend {
@@ -154,6 +156,7 @@ impl LlamaBackend {
             worker: Some(worker),
             info,
             loaded,
+            cancel: None,
         })
     }
 
@@ -198,6 +201,10 @@ impl Backend for LlamaBackend {
         BACKEND_NAME.to_string()
     }
 
+    fn set_cancel(&mut self, cancel: Option<crate::CancelToken>) {
+        self.cancel = cancel;
+    }
+
     fn generate(&mut self, request: GenerateRequest<'_>) -> Result<Generation, BackendError> {
         let GenerateRequest {
             messages,
@@ -217,6 +224,7 @@ impl Backend for LlamaBackend {
             programs: programs.to_owned_choice(),
             stream: on_text.is_some(),
             events: events_tx,
+            cancel: self.cancel.clone(),
         };
         jobs.send(job).map_err(|_| Self::worker_gone())?;
         loop {

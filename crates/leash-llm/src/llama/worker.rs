@@ -43,6 +43,8 @@ pub(super) struct Job {
     /// Send [`Event::Text`] pieces (only when someone listens).
     pub(super) stream: bool,
     pub(super) events: Sender<Event>,
+    /// Checked before each answer token: a cancelled job stops at once.
+    pub(super) cancel: Option<crate::CancelToken>,
 }
 
 /// What the worker sends back for a job: text pieces, then exactly one
@@ -433,6 +435,12 @@ impl<'model> Session<'model> {
         let mut cursor = JsonCursor::default();
         let mut piece = Vec::with_capacity(32);
         while answer.generated < budget {
+            if crate::cancelled(job.cancel.as_ref()) {
+                return Err(BackendError::Cancelled {
+                    backend: BACKEND_NAME.to_string(),
+                    generated_tokens: answer.generated,
+                });
+            }
             let closing = (answer.generated >= closing_from).then_some((&self.closing, &cursor));
             let token =
                 sampler.sample(&self.context, logits_index, closing, &mut self.candidates)?;

@@ -145,6 +145,8 @@ pub struct ManagedServerBackend {
     status: ManagedServerStatusHandle,
     /// Whether any server was started yet (restarts count the later ones).
     started_once: bool,
+    /// Checked per streamed event ([`Backend::set_cancel`]).
+    cancel: Option<crate::CancelToken>,
     /// `threads` as configured, before the governor lowered it.
     configured_threads: u32,
 }
@@ -202,6 +204,7 @@ impl ManagedServerBackend {
             status,
             started_once: false,
             configured_threads: 0,
+            cancel: None,
         };
         backend.configured_threads = backend.config.threads;
         backend.ensure_running()?;
@@ -405,11 +408,21 @@ impl ManagedServerBackend {
             .into_with_config()
             .limit(16 << 20)
             .reader();
-        read_event_stream(&mut BufReader::new(reader), started, on_text, BACKEND_NAME)
+        read_event_stream(
+            &mut BufReader::new(reader),
+            started,
+            on_text,
+            BACKEND_NAME,
+            self.cancel.as_ref(),
+        )
     }
 }
 
 impl Backend for ManagedServerBackend {
+    fn set_cancel(&mut self, cancel: Option<crate::CancelToken>) {
+        self.cancel = cancel;
+    }
+
     fn name(&self) -> String {
         BACKEND_NAME.to_string()
     }

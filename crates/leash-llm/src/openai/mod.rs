@@ -50,6 +50,8 @@ pub struct OpenAiBackend {
     url: String,
     /// The server rejected `response_format` once; don't send it again.
     response_format_rejected: bool,
+    /// Checked per streamed event ([`Backend::set_cancel`]).
+    cancel: Option<crate::CancelToken>,
 }
 
 impl std::fmt::Debug for OpenAiBackend {
@@ -102,6 +104,7 @@ impl OpenAiBackend {
             agent,
             url,
             response_format_rejected: false,
+            cancel: None,
         })
     }
 
@@ -159,7 +162,7 @@ impl OpenAiBackend {
             .reader();
         if is_event_stream {
             let mut reader = BufReader::new(reader);
-            read_event_stream(&mut reader, started, on_text, &name)
+            read_event_stream(&mut reader, started, on_text, &name, self.cancel.as_ref())
         } else {
             let mut body = String::new();
             BufReader::new(reader)
@@ -198,6 +201,10 @@ fn mentions_response_format(detail: &str) -> bool {
 }
 
 impl Backend for OpenAiBackend {
+    fn set_cancel(&mut self, cancel: Option<crate::CancelToken>) {
+        self.cancel = cancel;
+    }
+
     fn name(&self) -> String {
         format!("openai:{}", self.config.label)
     }

@@ -94,6 +94,7 @@ pub(crate) fn read_event_stream(
     started: Instant,
     mut on_text: Option<&mut dyn FnMut(&str)>,
     backend: &str,
+    cancel: Option<&crate::CancelToken>,
 ) -> Result<Answer, BackendError> {
     let mut answer = Answer::default();
     let mut data = String::new();
@@ -117,7 +118,14 @@ pub(crate) fn read_event_stream(
             }
             continue;
         }
-        // A blank line (or the end) dispatches the event.
+        // A blank line (or the end) dispatches the event. A cancel ends the
+        // read here; dropping the connection tells the server to stop.
+        if crate::cancelled(cancel) {
+            return Err(BackendError::Cancelled {
+                backend: backend.to_string(),
+                generated_tokens: u32::try_from(answer.text.len().div_ceil(4)).unwrap_or(u32::MAX),
+            });
+        }
         if !data.is_empty() {
             if data.trim() == "[DONE]" {
                 saw_done = true;
@@ -195,7 +203,7 @@ mod tests {
                       data: {\"choices\":[{\"delta\":{\"content\":\"llo\"},\n\
                       data: \"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
         let mut reader = std::io::Cursor::new(stream.as_bytes());
-        let answer = read_event_stream(&mut reader, Instant::now(), None, "t").unwrap();
+        let answer = read_event_stream(&mut reader, Instant::now(), None, "t", None).unwrap();
         assert_eq!(answer.text, "hello");
         assert_eq!(answer.finish, Some(FinishReason::Stop));
     }
@@ -204,7 +212,33 @@ mod tests {
     fn truncated_stream_is_a_protocol_error() {
         let stream = "data: {\"choices\":[{\"delta\":{\"content\":\"he\"}}]}\n\n";
         let mut reader = std::io::Cursor::new(stream.as_bytes());
-        let error = read_event_stream(&mut reader, Instant::now(), None, "t").unwrap_err();
+        let error = read_event_stream(&mut reader, Instant::now(), None, "t", None).unwrap_err();
         assert!(matches!(error, BackendError::Protocol { .. }), "{error}");
+    }
+
+    /// Cancellation class: a cancel while the server streams ends the read
+    /// at the next event (the connection is then dropped), typed.
+    #[test]
+    fn a_cancel_stops_reading_at_the_next_event() {
+        let stream = "data: {\"choices\":[{\"delta\":{\"content\":\"he\"}}]}\n\n\
+                      data: {\"choices\":[{\"delta\":{\"content\":\"llo\"}}]}\n\n\
+                      data: {\"choices\":[{\"delta\":{\"content\":\"!!\"}}]}\n\ndata: [DONE]\n\n";
+        let mut reader = std::io::Cursor::new(stream.as_bytes());
+        let token = crate::CancelToken::new();
+        let mut seen = String::new();
+        let mut sink = |piece: &str| {
+            seen.push_str(piece);
+            token.cancel();
+        };
+        let error = read_event_stream(
+            &mut reader,
+            Instant::now(),
+            Some(&mut sink),
+            "t",
+            Some(&token),
+        )
+        .unwrap_err();
+        assert!(matches!(error, BackendError::Cancelled { .. }), "{error}");
+        assert_eq!(seen, "he");
     }
 }

@@ -32,6 +32,7 @@ fn replay(texts: &[&str]) -> ReplayBackend {
                 expect: None,
                 delay_ms: None,
                 finish: None,
+                piece_delay_ms: None,
             })
             .collect(),
     })

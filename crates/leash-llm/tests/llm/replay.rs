@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use leash_llm::{
     Backend, BackendError, ChatMessage, FinishReason, GenerateRequest, OutputFormat, ProgramChoice,
-    ReplayBackend, Role, parse_response,
+    ReplayBackend, Role, Transcript, parse_response,
 };
 
 pub fn example_transcript() -> PathBuf {
@@ -146,4 +146,56 @@ fn by_expect_answers_every_job_from_the_same_transcript() {
     }
     let error = ask("something else").unwrap_err();
     assert!(error.to_string().contains("no response"), "{error}");
+}
+
+/// Cancellation class: a generation cancelled while it streams stops at the
+/// next piece with a typed `Cancelled` (counting what was generated), not at
+/// the end of its text; the backend then answers the next request whole.
+#[test]
+fn a_cancelled_generation_stops_at_the_next_piece_and_the_backend_serves_on() {
+    let long = "x".repeat(800);
+    let transcript: Transcript = serde_json::from_value(serde_json::json!({
+        "play": "by_expect",
+        "responses": [{"text": long, "piece_delay_ms": 5}],
+    }))
+    .unwrap();
+    let mut backend = ReplayBackend::from_transcript(transcript);
+    let token = leash_llm::CancelToken::new();
+    backend.set_cancel(Some(token.clone()));
+    let messages = user("go");
+    let mut pieces = 0;
+    let mut on_text = |_: &str| {
+        pieces += 1;
+        if pieces == 3 {
+            token.cancel();
+        }
+    };
+    let started = std::time::Instant::now();
+    let error = backend
+        .generate(request(&messages, Some(&mut on_text)))
+        .unwrap_err();
+    match error {
+        // 3 pieces of 8 bytes: 6 estimated tokens of the 200 the text holds.
+        BackendError::Cancelled {
+            generated_tokens, ..
+        } => assert_eq!(generated_tokens, 6),
+        other => panic!("expected Cancelled, got {other:?}"),
+    }
+    assert!(!error_falls_back(), "a cancel must not fall back");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    backend.set_cancel(None);
+    let whole = backend.generate(request(&messages, None)).unwrap();
+    assert_eq!(whole.text.len(), 800);
+}
+
+fn error_falls_back() -> bool {
+    BackendError::Cancelled {
+        backend: "replay".into(),
+        generated_tokens: 0,
+    }
+    .falls_back()
 }

@@ -56,6 +56,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "refusals",
         sql: include_str!("0006_refusals.sql"),
     },
+    Migration {
+        version: 7,
+        name: "fleet_heads",
+        sql: include_str!("0007_fleet_heads.sql"),
+    },
 ];
 
 /// The schema version this build writes and understands.

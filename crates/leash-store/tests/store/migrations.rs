@@ -30,6 +30,10 @@ const PINNED: &[(u32, &str)] = &[
         6,
         "5ce509f90a56d770ccd693d2f5cca21b301e0160e407199b660f95e40a2f570b",
     ),
+    (
+        7,
+        "5ad78a18c7d2246ace8dea2f357b883ac9b4f3259479f0ffba26e9220ce593b7",
+    ),
 ];
 
 #[test]
@@ -80,6 +84,7 @@ fn fresh_database_gets_the_latest_version_and_every_table() {
             "audit",
             "audit_mirrors",
             "conversations",
+            "fleet_heads",
             "git_marks",
             "grants",
             "jobs",

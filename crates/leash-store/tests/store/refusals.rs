@@ -23,12 +23,12 @@ fn version_5_database(db: &std::path::Path) {
 
 #[test]
 fn version_5_database_migrates_to_6_keeping_its_approvals() {
-    assert_eq!(SCHEMA_VERSION, 6);
+    // Later migrations (0007 on) run after it; the approvals survive them.
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("leash.db");
     version_5_database(&db);
     let store = Store::open(&db).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 6);
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     let old = store.approval(1).unwrap().unwrap();
     assert_eq!(old.argv, ["rm", "old.txt"]);
     assert_eq!(old.state, ApprovalState::Denied);
@@ -44,7 +44,7 @@ fn version_5_database_migrates_to_6_keeping_its_approvals() {
     drop(store);
     // Reopening is a no-op and the row reads back the same.
     let again = Store::open(&db).unwrap();
-    assert_eq!(again.schema_version().unwrap(), 6);
+    assert_eq!(again.schema_version().unwrap(), SCHEMA_VERSION);
     assert_eq!(
         again
             .approval(2)

@@ -114,17 +114,31 @@ pub fn list(global: &GlobalArgs, args: ApprovalsArgs) -> anyhow::Result<ExitCode
         }
         None => "/v1/approvals".to_owned(),
     };
-    let answer = client.get(&path)?;
+    let mut answer = client.get(&path)?;
+    // Other devices' pending requests told to this one (approvals follow
+    // the person), marked with their owning device.
+    let remote = match (&loaded.config.fleet, args.state.as_deref()) {
+        (Some(_), None | Some("pending" | "all")) => {
+            crate::cmd::fleet_approvals::told_here(&client)
+        }
+        _ => Vec::new(),
+    };
     if global.json {
+        if loaded.config.fleet.is_some() {
+            answer["fleet"] = Value::Array(remote);
+        }
         println!("{answer}");
         return Ok(exit::success());
     }
+    crate::cmd::fleet_approvals::print_told_here(&remote);
     let approvals = answer["approvals"]
         .as_array()
         .map(Vec::as_slice)
         .unwrap_or(&[]);
     if approvals.is_empty() {
-        println!("no approval requests");
+        if remote.is_empty() {
+            println!("no approval requests");
+        }
         return Ok(exit::success());
     }
     println!(

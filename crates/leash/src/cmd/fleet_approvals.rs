@@ -3,13 +3,13 @@
 //! trust this one (`fleet.trusted`) and decides itself: nonce, expiry, first
 //! answer wins, audited there as channel `fleet` by `fleet:<this device>:…`.
 
-use std::process::ExitCode;
-use std::time::Duration;
-
 use anyhow::bail;
 use leash_config::LoadedConfig;
-use leash_fleet::approvals::{ApprovalAnswer, ApprovalQuestion, KIND, PendingApproval};
-use serde_json::json;
+use leash_fleet::approvals::ApprovalAnswer;
+use serde_json::{Value, json};
+use std::process::ExitCode;
+
+use crate::api_client::ApiClient;
 
 use crate::cmd::approvals::command_line;
 use crate::cmd::fleet::{join, runtime};
@@ -17,34 +17,38 @@ use crate::escape::escape_line;
 use crate::exit;
 use crate::global::GlobalArgs;
 
-/// How long the CLI waits for the other device's answer.
-const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
+pub use leash_fleet::approvals::Decision;
 
-/// An answer to give on another device.
-#[derive(Debug)]
-pub struct Decision {
-    pub id: i64,
-    /// `None`: taken from the device's listing.
-    pub nonce: Option<String>,
-    pub approve: bool,
-    pub by: String,
-    pub reason: Option<String>,
+/// The pending requests of other devices that this device's daemon was told
+/// about (`GET /v1/fleet/approvals`); none when the daemon is older or the
+/// route fails (the local list still prints).
+pub(crate) fn told_here(client: &ApiClient) -> Vec<Value> {
+    client
+        .get("/v1/fleet/approvals")
+        .ok()
+        .and_then(|answer| answer["approvals"].as_array().cloned())
+        .unwrap_or_default()
 }
 
-async fn ask(
-    loaded: &LoadedConfig,
-    device: &str,
-    question: ApprovalQuestion,
-) -> anyhow::Result<ApprovalAnswer> {
-    let fleet = join(loaded).await?;
-    Ok(fleet.ask(device, KIND, question, ANSWER_TIMEOUT).await?)
-}
-
-fn pending(answer: ApprovalAnswer, device: &str) -> anyhow::Result<Vec<PendingApproval>> {
-    match answer {
-        ApprovalAnswer::Pending { approvals } => Ok(approvals),
-        ApprovalAnswer::Refused { code, reason } => bail!("{device} refused ({code}): {reason}"),
-        ApprovalAnswer::Decided { .. } => bail!("{device} answered a question it was not asked"),
+/// Prints [`told_here`]'s requests, each marked with its owning device and
+/// the command that answers it.
+pub(crate) fn print_told_here(remote: &[Value]) {
+    for approval in remote {
+        let device = escape_line(approval["device"].as_str().unwrap_or("?"));
+        let id = approval["id"].as_i64().unwrap_or(0);
+        println!(
+            "{:>6}  on {:<10}  {:<19}  {}",
+            id,
+            device,
+            escape_line(approval["expires_at"].as_str().unwrap_or(""))
+                .chars()
+                .take(19)
+                .collect::<String>(),
+            command_line(&approval["argv"]),
+        );
+        println!(
+            "        answer: `leash approve --on {device} {id}` or `leash deny --on {device} {id}`"
+        );
     }
 }
 
@@ -53,8 +57,8 @@ pub fn list_on(
     loaded: &LoadedConfig,
     device: &str,
 ) -> anyhow::Result<ExitCode> {
-    let answer = runtime()?.block_on(ask(loaded, device, ApprovalQuestion::List))?;
-    let approvals = pending(answer, device)?;
+    let approvals =
+        runtime()?.block_on(async { anyhow::Ok(join(loaded).await?.pending_on(device).await?) })?;
     if global.json {
         println!("{}", json!({"device": device, "approvals": approvals}));
         return Ok(exit::success());
@@ -85,26 +89,8 @@ pub fn decide_on(
     device: &str,
     decision: Decision,
 ) -> anyhow::Result<ExitCode> {
-    let answer = runtime()?.block_on(async {
-        let nonce = match decision.nonce {
-            Some(nonce) => nonce,
-            None => {
-                let listed = pending(ask(loaded, device, ApprovalQuestion::List).await?, device)?;
-                match listed.into_iter().find(|a| a.id == decision.id) {
-                    Some(approval) => approval.nonce,
-                    None => bail!("{device} has no pending approval request {}", decision.id),
-                }
-            }
-        };
-        let question = ApprovalQuestion::Decide {
-            id: decision.id,
-            nonce,
-            approve: decision.approve,
-            by: decision.by,
-            reason: decision.reason,
-        };
-        ask(loaded, device, question).await
-    })?;
+    let answer = runtime()?
+        .block_on(async { anyhow::Ok(join(loaded).await?.decide_on(device, decision).await?) })?;
     match answer {
         ApprovalAnswer::Decided { id, state } => {
             if global.json {

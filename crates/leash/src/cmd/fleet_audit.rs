@@ -4,6 +4,12 @@
 //! `prev_hash` the previous `hash`, each `hash` recomputed. The owning device
 //! only serves its records; it is not trusted to say its chain is intact.
 //! Exit 0 only when every chain asked for was read and verified.
+//!
+//! A chain that is consistent in itself may still have been rewritten whole
+//! (every hash recomputed) or cut short. So the last head verified for each
+//! device (seq and hash) is remembered here, in this device's database, and
+//! a later chain must extend it: hold that very hash at that seq. One that
+//! does not is reported `rewound`, naming the seq.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -12,7 +18,7 @@ use clap::Args;
 use leash_config::LoadedConfig;
 use leash_fleet::Fleet;
 use leash_fleet::audit::{AuditAnswer, AuditQuestion, KIND, MAX_PAGE_RECORDS};
-use leash_store::{AuditRecord, GENESIS_HASH};
+use leash_store::{AuditRecord, ChainHead, GENESIS_HASH, Store};
 use serde::Serialize;
 use serde_json::json;
 
@@ -35,7 +41,8 @@ pub struct FleetAuditArgs {
 #[derive(Debug, Serialize)]
 struct ChainReport {
     device: String,
-    /// `verified`, `tampered` or `unavailable`.
+    /// `verified`, `tampered`, `rewound` (no longer extends the head
+    /// verified before) or `unavailable`.
     status: &'static str,
     records: u64,
     first_bad_seq: Option<u64>,
@@ -47,6 +54,7 @@ pub fn run(
     loaded: &LoadedConfig,
     args: FleetAuditArgs,
 ) -> anyhow::Result<ExitCode> {
+    let store = Store::open(&loaded.paths.database_file())?;
     let reports = runtime()?.block_on(async {
         let fleet = join(loaded).await?;
         let devices = if args.devices.is_empty() {
@@ -63,7 +71,12 @@ pub fn run(
         let mut reports = Vec::new();
         for device in devices {
             leash_fleet::subjects::device(&device)?;
-            reports.push(check_device(&fleet, &device).await);
+            let pinned = store.fleet_head(&device)?;
+            let (report, head) = check_device(&fleet, &device, pinned).await;
+            if let Some((seq, hash)) = head {
+                store.set_fleet_head(&device, seq, &hash)?;
+            }
+            reports.push(report);
         }
         anyhow::Ok(reports)
     })?;
@@ -75,6 +88,12 @@ pub fn run(
     } else {
         for r in &reports {
             match (&r.first_bad_seq, &r.problem) {
+                (Some(seq), Some(problem)) if r.status == "rewound" => println!(
+                    "{}: REWOUND at seq {seq}: {} ({} records read)",
+                    escape_line(&r.device),
+                    escape_line(problem),
+                    r.records
+                ),
                 (Some(seq), Some(problem)) => println!(
                     "{}: TAMPERED at seq {seq}: {} ({} records read)",
                     escape_line(&r.device),
@@ -101,9 +120,18 @@ pub fn run(
     })
 }
 
-/// Reads `device`'s whole chain and verifies it as it comes.
-async fn check_device(fleet: &Fleet, device: &str) -> ChainReport {
-    let mut chain = ChainWalk::default();
+/// Reads `device`'s whole chain and verifies it as it comes, against the
+/// head verified before (`pinned`). With the report, the new head to
+/// remember: a verified chain's last record, when it extends `pinned`.
+async fn check_device(
+    fleet: &Fleet,
+    device: &str,
+    pinned: Option<ChainHead>,
+) -> (ChainReport, Option<(u64, String)>) {
+    let mut chain = ChainWalk {
+        pinned,
+        ..ChainWalk::default()
+    };
     loop {
         let question = AuditQuestion {
             after: chain.last_seq,
@@ -113,9 +141,12 @@ async fn check_device(fleet: &Fleet, device: &str) -> ChainReport {
         let (records, head) = match answer {
             Ok(AuditAnswer::Page { records, head }) => (records, head),
             Ok(AuditAnswer::Refused { code, reason }) => {
-                return chain.unavailable(device, format!("refused ({code}): {reason}"));
+                return (
+                    chain.unavailable(device, format!("refused ({code}): {reason}")),
+                    None,
+                );
             }
-            Err(err) => return chain.unavailable(device, err.to_string()),
+            Err(err) => return (chain.unavailable(device, err.to_string()), None),
         };
         if records.is_empty() {
             if chain.last_seq < head {
@@ -124,12 +155,13 @@ async fn check_device(fleet: &Fleet, device: &str) -> ChainReport {
                     format!("record seq {} is missing", chain.last_seq + 1),
                 );
             }
-            return chain.report(device);
+            chain.check_extends_pinned();
+            return chain.finish(device);
         }
         for value in records {
             chain.push(value);
             if chain.finding.is_some() {
-                return chain.report(device);
+                return chain.finish(device);
             }
         }
     }
@@ -143,6 +175,10 @@ struct ChainWalk {
     prev_hash: String,
     records: u64,
     finding: Option<(u64, String)>,
+    /// The head verified before, which this chain must extend.
+    pinned: Option<ChainHead>,
+    /// The finding is that the chain does not extend `pinned`.
+    rewound: bool,
 }
 
 impl Default for ChainWalk {
@@ -152,6 +188,8 @@ impl Default for ChainWalk {
             prev_hash: GENESIS_HASH.to_owned(),
             records: 0,
             finding: None,
+            pinned: None,
+            rewound: false,
         }
     }
 }
@@ -183,8 +221,44 @@ impl ChainWalk {
         if !record.hash_is_valid() {
             return self.bad(expected, "the hash does not match the record".to_owned());
         }
+        if let Some(pinned) = &self.pinned
+            && pinned.seq == record.seq
+            && pinned.hash != record.hash
+        {
+            let problem = format!(
+                "seq {} is not the record verified here on {}: the history was rewritten",
+                record.seq, pinned.verified_at
+            );
+            self.rewound = true;
+            return self.bad(record.seq, problem);
+        }
         self.last_seq = record.seq;
         self.prev_hash = record.hash;
+    }
+
+    /// At the end of a chain: it must reach the pinned head.
+    fn check_extends_pinned(&mut self) {
+        if self.finding.is_some() {
+            return;
+        }
+        if let Some(pinned) = &self.pinned
+            && self.last_seq < pinned.seq
+        {
+            let problem = format!(
+                "the chain ends at seq {} but seq {} was verified here on {}: the history was cut",
+                self.last_seq, pinned.seq, pinned.verified_at
+            );
+            let seq = pinned.seq;
+            self.rewound = true;
+            self.bad(seq, problem);
+        }
+    }
+
+    /// The report, and the head to remember when the chain verified.
+    fn finish(self, device: &str) -> (ChainReport, Option<(u64, String)>) {
+        let head = (self.finding.is_none() && self.last_seq > 0)
+            .then(|| (self.last_seq, self.prev_hash.clone()));
+        (self.report(device), head)
     }
 
     fn report(self, device: &str) -> ChainReport {
@@ -194,10 +268,10 @@ impl ChainWalk {
         };
         ChainReport {
             device: device.to_owned(),
-            status: if first_bad_seq.is_some() {
-                "tampered"
-            } else {
-                "verified"
+            status: match (first_bad_seq, self.rewound) {
+                (Some(_), true) => "rewound",
+                (Some(_), false) => "tampered",
+                (None, _) => "verified",
             },
             records: self.records,
             first_bad_seq,

@@ -131,3 +131,40 @@ pub fn records_of(home: &TestHome, kind: &str) -> Vec<serde_json::Value> {
         .filter(|r| r["kind"] == kind)
         .collect()
 }
+
+/// A call on `home`'s daemon API with its token: `(status, JSON body)`.
+pub fn api(
+    home: &TestHome,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let token = std::fs::read_to_string(home.home().join(".local/state/leash/api.token")).unwrap();
+    let config = std::fs::read_to_string(home.config_file()).unwrap();
+    let listen = config
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("listen: "))
+        .unwrap()
+        .to_owned();
+    let url = format!("http://{listen}{path}");
+    let auth = format!("Bearer {}", token.trim());
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut response = match (method, body) {
+        ("GET", _) => agent.get(&url).header("Authorization", &auth).call(),
+        (_, body) => agent
+            .post(&url)
+            .header("Authorization", &auth)
+            .header("Content-Type", "application/json")
+            .send(body.unwrap_or_else(|| serde_json::json!({})).to_string()),
+    }
+    .unwrap();
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}

@@ -68,12 +68,12 @@ fn rendered<T>(
 }
 
 /// Whether the form carries this session's CSRF token.
-fn csrf_ok(session: &WebSession, form: &HashMap<String, String>) -> bool {
+pub(super) fn csrf_ok(session: &WebSession, form: &HashMap<String, String>) -> bool {
     form.get("csrf")
         .is_some_and(|given| secrets_match(&session.csrf, given))
 }
 
-fn csrf_refused() -> Response {
+pub(super) fn csrf_refused() -> Response {
     (
         StatusCode::FORBIDDEN,
         "the form's CSRF token is missing or wrong; reload the page",
@@ -120,7 +120,7 @@ pub(crate) async fn job_page(
     }
 }
 
-async fn render_approvals(
+pub(super) async fn render_approvals(
     ctx: &Arc<DaemonContext>,
     session: &WebSession,
     status: StatusCode,
@@ -132,6 +132,7 @@ async fn render_approvals(
     .await;
     rendered(pending, status, "Approvals", session, |pending| {
         pages::approvals(&pending, &session.csrf, notice.as_deref())
+            + &super::fleet_approvals::section(&ctx.fleet_notices.pending(), &session.csrf)
     })
 }
 

@@ -12,10 +12,12 @@
 //! origins, no framing) and `no-store`.
 //!
 //! - `session`: sessions, login codes, cookies; `html`: escaping and the
-//!   frame; `pages`: the pages; `actions`: the forms' handlers.
+//!   frame; `pages`: the pages; `actions`: the forms' handlers;
+//!   `fleet_approvals`: other devices' requests, answered through the fleet.
 
 mod actions;
 mod approval_facts;
+mod fleet_approvals;
 mod html;
 mod pages;
 pub(crate) mod session;
@@ -63,6 +65,10 @@ pub(crate) fn routes(ctx: Arc<DaemonContext>) -> Router<Arc<DaemonContext>> {
         .route("/ui/jobs/{id}", get(actions::job_page))
         .route("/ui/approvals", get(actions::approvals_page))
         .route("/ui/approvals/{id}/{answer}", post(actions::answer))
+        .route(
+            "/ui/fleet-approvals/{device}/{id}/{answer}",
+            post(fleet_approvals::answer),
+        )
         .route("/ui/grants", get(actions::grants_page))
         .route("/ui/grants/{id}/revoke", post(actions::revoke))
         .route("/ui/audit", get(actions::audit_page))
