@@ -84,13 +84,16 @@ pub enum ApprovalAnswer {
 /// An answer to give on another device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
+    /// The request's id on the owning device.
     pub id: i64,
     /// `None`: asked of the owner first (it lists pending requests with
     /// their nonce to trusted devices only).
     pub nonce: Option<String>,
+    /// Yes (run it) or no.
     pub approve: bool,
     /// Who answered on this device (`cli:<user>`, `http:…`).
     pub by: String,
+    /// A refusal's reason, passed on to the owner's model.
     pub reason: Option<String>,
 }
 
