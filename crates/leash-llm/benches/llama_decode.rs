@@ -12,11 +12,20 @@
 //! grammar at every token: what leash did before lazy sampling) on the same
 //! plan prompt, so the gain of lazy sampling is measured in the same run.
 //!
+//! Issue #14 item 2: the adaptive decode thread count (`model.threads`
+//! unset: chosen before each answer from the free cores) against fixed 1
+//! and 2 threads, with the machine as it is and with one core kept busy by a
+//! `yes` child, rows interleaved; the cost of choosing; and the cost of a
+//! change of count (the context is re-created, its KV cache moved over).
+//!
 //! Run: `cargo bench -p leash-llm --features llama --bench llama_decode`
-//! (`LEASH_TEST_MODEL=path.gguf` for another model, `LEASH_BENCH_THREADS=n`).
+//! (`LEASH_TEST_MODEL=path.gguf` for another model, `LEASH_BENCH_THREADS=n`,
+//! `LEASH_BENCH_ONLY_ADAPTIVE=1` for the issue #14 part alone).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod support;
+
+mod adaptive;
 
 use std::error::Error;
 use std::num::NonZeroU32;
@@ -86,6 +95,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     let Some(path) = bench_model("llama_decode") else {
         return Ok(());
     };
+    if std::env::var("LEASH_BENCH_ONLY_ADAPTIVE").is_ok_and(|v| v == "1") {
+        return adaptive::run(&path);
+    }
     let threads = std::env::var("LEASH_BENCH_THREADS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -172,7 +184,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         leash_grammar / direct_grammar
     );
     compare_thread_counts(&model, &story_chat)?;
-    Ok(())
+    drop(direct);
+    drop(backend);
+    adaptive::run(&path)
 }
 
 /// For choosing [`default_thread_count`]: the direct loop with 1, 2, ... up
@@ -220,10 +234,21 @@ fn leash_rate(
     format: OutputFormat,
     programs: &[String],
 ) -> Result<(u32, f64), Box<dyn Error>> {
+    leash_rate_up_to(backend, messages, format, programs, MAX_TOKENS)
+}
+
+/// [`leash_rate`] with at most `max_tokens`.
+pub(crate) fn leash_rate_up_to(
+    backend: &mut LlamaBackend,
+    messages: &[ChatMessage],
+    format: OutputFormat,
+    programs: &[String],
+    max_tokens: u32,
+) -> Result<(u32, f64), Box<dyn Error>> {
     let generation = backend.generate(GenerateRequest {
         messages,
         format,
-        max_tokens: MAX_TOKENS,
+        max_tokens,
         temperature: 0.0,
         programs: ProgramChoice::OneOf(programs),
         on_text: None,

@@ -82,4 +82,4 @@ pub use parse::{
 pub use replay::{ReplayBackend, ReplayOrder, ReplayStep, Transcript};
 pub use schema::{ACTIONS_SCHEMA_NAME, OrderedJson, actions_json_schema, actions_response_format};
 pub use template_tokens::defuse_template_tokens;
-pub use threads::{default_batch_thread_count, default_thread_count};
+pub use threads::{decode_threads_now, default_batch_thread_count, default_thread_count};

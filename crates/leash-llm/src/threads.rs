@@ -35,10 +35,24 @@
 //!
 //! So batches use every performance core. The user's `model.threads` always
 //! wins, for both.
+//!
+//! Decoding does not have to pick one of the two rows for good: when
+//! `model.threads` is unset, the embedded backend chooses again before each
+//! answer from the cores that are free at that moment ([`adaptive`], with the
+//! load read by [`load`]), so an idle machine gets every core and a busy one
+//! the conservative count. [`default_thread_count`] stays the count used when
+//! the load cannot be read.
+
+mod adaptive;
+mod load;
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
+use std::time::{Duration, Instant};
+
+pub(crate) use adaptive::{ThreadInputs, decode_threads};
+pub(crate) use load::{Load, LoadGauge};
 
 /// At most this many threads by default.
 const MAX_DEFAULT_THREADS: u32 = 4;
@@ -53,6 +67,78 @@ pub fn default_thread_count() -> u32 {
 /// this process may use, at most 4, at least 1.
 pub fn default_batch_thread_count() -> u32 {
     usable_performance_cores().clamp(1, MAX_DEFAULT_THREADS)
+}
+
+/// Chooses the decode threads before each answer (see [`adaptive`]): keeps
+/// the person's count and the cores, and the load window since the last
+/// answer.
+#[derive(Debug)]
+pub(crate) struct DecodeThreadChooser {
+    cores: u32,
+    configured: Option<u32>,
+    gauge: LoadGauge,
+}
+
+/// One choice, with what it was made from (for the log).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct DecodeThreadChoice {
+    pub(crate) threads: u32,
+    pub(crate) inputs: ThreadInputs,
+    /// How long reading the load and choosing took.
+    pub(crate) took: Duration,
+}
+
+impl DecodeThreadChooser {
+    /// `configured`: `model.threads`, which fixes the count when set.
+    pub(crate) fn new(configured: Option<u32>) -> Self {
+        DecodeThreadChooser {
+            cores: usable_performance_cores(),
+            configured,
+            gauge: LoadGauge::new(),
+        }
+    }
+
+    /// The count for the answer about to start, under the governor's `cap`.
+    pub(crate) fn choose(&self, cap: Option<u32>) -> DecodeThreadChoice {
+        let started = Instant::now();
+        // A fixed count needs no reading.
+        let load = match self.configured {
+            Some(_) => Load {
+                cpus: self.cores,
+                others_busy: None,
+            },
+            None => self.gauge.read(),
+        };
+        let inputs = ThreadInputs {
+            cores: self.cores,
+            cpus: load.cpus,
+            configured: self.configured,
+            governor: cap,
+            others_busy: load.others_busy,
+        };
+        DecodeThreadChoice {
+            threads: decode_threads(inputs),
+            inputs,
+            took: started.elapsed(),
+        }
+    }
+
+    /// An answer ended: the next load window starts now, so it leaves out
+    /// our own decoding.
+    // Only the embedded backend answers.
+    #[cfg(feature = "llama")]
+    pub(crate) fn answer_ended(&mut self) {
+        if self.configured.is_none() {
+            self.gauge.mark();
+        }
+    }
+}
+
+/// The decode threads the embedded backend would choose for an answer
+/// starting now, with `model.threads` = `configured` (for `leash doctor`
+/// and the benchmarks; it reads the load of this instant only, not a window).
+pub fn decode_threads_now(configured: Option<u32>) -> u32 {
+    DecodeThreadChooser::new(configured).choose(None).threads
 }
 
 fn usable_performance_cores() -> u32 {

@@ -1,4 +1,5 @@
-//! What both llama benchmarks share: finding the model, and medians.
+//! What the llama benchmarks (and the threads test) share: finding the
+//! model, and medians.
 
 use std::path::PathBuf;
 
@@ -11,7 +12,9 @@ use leash_llm::{
 pub const ROUNDS: usize = 5;
 
 /// The model to measure: `LEASH_TEST_MODEL`, else the default model in the
-/// data directory (`leash model fetch`). `None` after saying why.
+/// data directory (`leash model fetch`). `None` after saying why — unless
+/// `LEASH_REQUIRE_TEST_MODEL=1` (CI, after fetching; the threads test shares
+/// this module), which makes a missing model a failure.
 pub fn bench_model(bench: &str) -> Option<PathBuf> {
     let path = match std::env::var_os("LEASH_TEST_MODEL") {
         Some(path) => PathBuf::from(path),
@@ -26,10 +29,13 @@ pub fn bench_model(bench: &str) -> Option<PathBuf> {
     if path.is_file() {
         Some(path)
     } else {
-        eprintln!(
-            "skipped: {bench}: no model at {} (run `leash model fetch` or set LEASH_TEST_MODEL)",
+        let why = format!(
+            "{bench}: no model at {} (run `leash model fetch` or set LEASH_TEST_MODEL)",
             path.display()
         );
+        let required = std::env::var("LEASH_REQUIRE_TEST_MODEL").is_ok_and(|v| v == "1");
+        assert!(!required, "{why} (LEASH_REQUIRE_TEST_MODEL=1)");
+        eprintln!("skipped: {why}");
         None
     }
 }

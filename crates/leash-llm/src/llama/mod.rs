@@ -32,10 +32,12 @@ mod utf8_stream;
 mod worker;
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
-use crate::threads::{default_batch_thread_count, default_thread_count};
+use crate::threads::{DecodeThreadChooser, default_batch_thread_count};
 pub use runtime::llama_runtime;
 
 use crate::{Backend, BackendError, GenerateRequest, Generation, GgufInfo};
@@ -54,7 +56,8 @@ pub struct LlamaConfig {
     /// Capped at `context_size`.
     pub batch_size: Option<u32>,
     /// Inference threads (`model.threads`), for decoding and prompts alike;
-    /// `None`: [`default_thread_count`] to decode and
+    /// `None`: decoding on the performance cores free before each answer
+    /// (chosen again per answer, see `crate::threads`) and
     /// [`default_batch_thread_count`] for prompts.
     pub threads: Option<u32>,
     /// Upper bound on generated tokens (`model.max_tokens`), applied on top of
@@ -98,6 +101,10 @@ pub struct LlamaBackend {
     loaded: worker::LoadedModel,
     /// Checked per generated token ([`Backend::set_cancel`]).
     cancel: Option<crate::CancelToken>,
+    /// The resource governor's cap on decode threads, sent with each job.
+    decode_threads_cap: Option<u32>,
+    /// The decode threads the worker's context runs with now.
+    current_threads: Arc<AtomicU32>,
 }
 
 impl LlamaBackend {
@@ -107,19 +114,26 @@ impl LlamaBackend {
     /// it.
     pub fn load(config: LlamaConfig) -> Result<Self, BackendError> {
         let info = preflight::check_model_file(&config.model_path)?;
+        let chooser = DecodeThreadChooser::new(config.threads);
         let threads = worker::Threads {
-            decode: config.threads.unwrap_or_else(default_thread_count).max(1),
+            decode: chooser.choose(None).threads,
             batch: config
                 .threads
                 .unwrap_or_else(default_batch_thread_count)
                 .max(1),
+        };
+        let current_threads = Arc::new(AtomicU32::new(threads.decode));
+        let control = worker::ThreadControl {
+            initial: threads,
+            chooser,
+            current: Arc::clone(&current_threads),
         };
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);
         let (jobs_tx, jobs_rx) = mpsc::channel();
         let path = config.model_path.clone();
         let worker = std::thread::Builder::new()
             .name("leash-llama".to_string())
-            .spawn(move || worker::run(config, threads, ready_tx, jobs_rx))
+            .spawn(move || worker::run(config, control, ready_tx, jobs_rx))
             .map_err(|err| BackendError::Load {
                 backend: BACKEND_NAME.to_string(),
                 detail: format!("cannot start the inference thread: {err}"),
@@ -157,6 +171,8 @@ impl LlamaBackend {
             info,
             loaded,
             cancel: None,
+            decode_threads_cap: None,
+            current_threads,
         })
     }
 
@@ -170,9 +186,11 @@ impl LlamaBackend {
         self.loaded.context_size
     }
 
-    /// The threads inference runs on.
+    /// The decode threads inference runs on now: the count chosen for the
+    /// last answer (at load, the count chosen then). Without
+    /// `model.threads` it follows the load, answer by answer.
     pub fn threads(&self) -> u32 {
-        self.loaded.threads.decode
+        self.current_threads.load(Ordering::Relaxed)
     }
 
     /// The threads prompts are evaluated on.
@@ -205,6 +223,12 @@ impl Backend for LlamaBackend {
         self.cancel = cancel;
     }
 
+    /// Caps the decode threads from the next answer on (the governor lowers
+    /// them while the device runs warm); `None` lifts the cap.
+    fn set_decode_threads(&mut self, threads: Option<u32>) {
+        self.decode_threads_cap = threads;
+    }
+
     fn generate(&mut self, request: GenerateRequest<'_>) -> Result<Generation, BackendError> {
         let GenerateRequest {
             messages,
@@ -225,6 +249,7 @@ impl Backend for LlamaBackend {
             stream: on_text.is_some(),
             events: events_tx,
             cancel: self.cancel.clone(),
+            decode_threads_cap: self.decode_threads_cap,
         };
         jobs.send(job).map_err(|_| Self::worker_gone())?;
         loop {

@@ -5,9 +5,12 @@
 
 use std::num::NonZeroU32;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender};
 use std::time::{Duration, Instant};
 
+use llama_cpp_2::LlamaStateSeqFlags;
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_batch::LlamaBatch;
@@ -26,6 +29,7 @@ use super::saved_prefix::SavedPrefix;
 use super::special_text::SpecialTexts;
 use super::utf8_stream::Utf8Stream;
 use super::{BACKEND_NAME, LlamaConfig};
+use crate::threads::{DecodeThreadChoice, DecodeThreadChooser};
 use crate::{
     BackendError, ChatMessage, FinishReason, Generation, OutputFormat, OwnedProgramChoice,
     actions_gbnf,
@@ -45,6 +49,8 @@ pub(super) struct Job {
     pub(super) events: Sender<Event>,
     /// Checked before each answer token: a cancelled job stops at once.
     pub(super) cancel: Option<crate::CancelToken>,
+    /// The resource governor's cap on decode threads, while it lowers them.
+    pub(super) decode_threads_cap: Option<u32>,
 }
 
 /// What the worker sends back for a job: text pieces, then exactly one
@@ -71,14 +77,26 @@ pub(super) struct LoadedModel {
     pub(super) template_source: TemplateSource,
 }
 
+/// How the worker chooses its decode threads, and where it reports the
+/// count in use.
+#[derive(Debug)]
+pub(super) struct ThreadControl {
+    /// The counts the context is created with.
+    pub(super) initial: Threads,
+    pub(super) chooser: DecodeThreadChooser,
+    /// The decode threads of the context now (read by the backend).
+    pub(super) current: Arc<AtomicU32>,
+}
+
 /// The thread body: load, report, then serve jobs until the job channel
 /// closes (the backend was dropped).
 pub(super) fn run(
     config: LlamaConfig,
-    threads: Threads,
+    control: ThreadControl,
     ready: SyncSender<Result<LoadedModel, BackendError>>,
     jobs: Receiver<Job>,
 ) {
+    let threads = control.initial;
     let model = match load_model(&config.model_path) {
         Ok(model) => model,
         Err(err) => {
@@ -86,7 +104,7 @@ pub(super) fn run(
             return;
         }
     };
-    let mut session = match Session::new(&model, &config, threads) {
+    let mut session = match Session::new(&model, &config, control) {
         Ok(session) => session,
         Err(err) => {
             let _ = ready.send(Err(err));
@@ -103,7 +121,9 @@ pub(super) fn run(
         return;
     }
     while let Ok(job) = jobs.recv() {
+        session.adapt_threads(job.decode_threads_cap);
         let result = session.generate(&job);
+        session.chooser.answer_ended();
         let _ = job.events.send(Event::Finished(result));
     }
 }
@@ -157,27 +177,34 @@ struct Session<'model> {
     candidates: Vec<LlamaTokenData>,
     seed: Option<u32>,
     max_tokens_cap: Option<u32>,
+    /// The counts the context runs with.
+    threads: Threads,
+    chooser: DecodeThreadChooser,
+    current_threads: Arc<AtomicU32>,
+}
+
+/// The context's parameters: one sequence, a physical batch (ubatch) as large
+/// as the logical one (prompt chunks are evaluated in one pass each).
+fn context_params(n_ctx: u32, n_batch: u32, threads: Threads) -> LlamaContextParams {
+    LlamaContextParams::default()
+        .with_n_ctx(NonZeroU32::new(n_ctx))
+        .with_n_batch(n_batch)
+        .with_n_ubatch(n_batch)
+        .with_n_seq_max(1)
+        .with_n_threads(i32::try_from(threads.decode).unwrap_or(1))
+        .with_n_threads_batch(i32::try_from(threads.batch).unwrap_or(1))
 }
 
 impl<'model> Session<'model> {
     fn new(
         model: &'model LlamaModel,
         config: &LlamaConfig,
-        threads: Threads,
+        control: ThreadControl,
     ) -> Result<Self, BackendError> {
         let n_ctx = config.context_size.max(1);
-        // A physical batch (ubatch) as large as the logical one: prompt chunks
-        // are evaluated in one pass each.
         let n_batch = config.batch_size.unwrap_or(512).clamp(1, n_ctx);
-        let decode_threads = i32::try_from(threads.decode).unwrap_or(1);
-        let batch_threads = i32::try_from(threads.batch).unwrap_or(1);
-        let params = LlamaContextParams::default()
-            .with_n_ctx(NonZeroU32::new(n_ctx))
-            .with_n_batch(n_batch)
-            .with_n_ubatch(n_batch)
-            .with_n_seq_max(1)
-            .with_n_threads(decode_threads)
-            .with_n_threads_batch(batch_threads);
+        let threads = control.initial;
+        let params = context_params(n_ctx, n_batch, threads);
         let mut context = model.new_context(llama_runtime()?, params).map_err(|err| {
             load_error(format!(
                 "{}: cannot create a context of {n_ctx} tokens ({err})",
@@ -219,7 +246,104 @@ impl<'model> Session<'model> {
             candidates: Vec::new(),
             seed: config.seed,
             max_tokens_cap: config.max_tokens,
+            threads,
+            chooser: control.chooser,
+            current_threads: control.current,
         })
+    }
+
+    /// Chooses the decode threads for the next answer (see
+    /// [`crate::threads`]) and, when the count changes, re-creates the
+    /// context with it: llama-cpp-2 0.1.160 has no setter for a live
+    /// context's threads. The KV cache moves over (`state_seq_get`/`set`,
+    /// a copy of the cached tokens' keys and values), so the prefix reuse
+    /// survives the change. A context that cannot be created leaves the old
+    /// one, and its count, in place.
+    ///
+    /// The new context is created before the old one is freed, so memory
+    /// peaks at two contexts for a moment; in exchange a failure (out of
+    /// memory on a phone) costs nothing but the change.
+    fn adapt_threads(&mut self, cap: Option<u32>) {
+        let choice = self.chooser.choose(cap);
+        let previous = self.threads.decode;
+        if choice.threads == previous {
+            tracing::debug!(
+                backend = BACKEND_NAME,
+                decode_threads = choice.threads,
+                others_busy = ?choice.inputs.others_busy,
+                governor = ?choice.inputs.governor,
+                choice_us = choice.took.as_micros(),
+                "decode threads chosen"
+            );
+            return;
+        }
+        let started = Instant::now();
+        match self.rebuild_context(choice) {
+            Ok(kept_tokens) => tracing::info!(
+                backend = BACKEND_NAME,
+                decode_threads = choice.threads,
+                previous,
+                others_busy = ?choice.inputs.others_busy,
+                cpus = choice.inputs.cpus,
+                configured = ?choice.inputs.configured,
+                governor = ?choice.inputs.governor,
+                kept_tokens,
+                choice_us = choice.took.as_micros(),
+                rebuild_ms = started.elapsed().as_secs_f64() * 1e3,
+                "decode threads changed"
+            ),
+            Err(err) => tracing::warn!(
+                backend = BACKEND_NAME,
+                decode_threads = previous,
+                wanted = choice.threads,
+                error = %err,
+                "cannot change the decode threads; keeping the current count"
+            ),
+        }
+    }
+
+    /// The context again with `choice`'s decode threads and the cached
+    /// tokens' KV state; returns how many cached tokens were kept.
+    fn rebuild_context(&mut self, choice: DecodeThreadChoice) -> Result<usize, BackendError> {
+        let threads = Threads {
+            decode: choice.threads,
+            batch: self.threads.batch,
+        };
+        let state = if self.cached.is_empty() {
+            None
+        } else {
+            self.context
+                .state_seq_get(0, LlamaStateSeqFlags::empty())
+                .map_err(|err| tracing::debug!(error = %err, "the KV state does not copy; starting the new context empty"))
+                .ok()
+        };
+        let params = context_params(self.n_ctx, self.n_batch, threads);
+        let mut context = self
+            .model
+            .new_context(llama_runtime()?, params)
+            .map_err(|err| {
+                inference_error(format!(
+                    "cannot create a context of {} tokens ({err})",
+                    self.n_ctx
+                ))
+            })?;
+        let kept = match state {
+            Some(state) => match context.state_seq_set(&state, 0) {
+                Ok(()) => self.cached.len(),
+                Err(err) => {
+                    tracing::debug!(error = %err, "the KV state does not load; starting the new context empty");
+                    context.clear_kv_cache();
+                    0
+                }
+            },
+            None => 0,
+        };
+        self.context = context;
+        self.cached.truncate(kept);
+        self.threads = threads;
+        self.current_threads
+            .store(threads.decode, Ordering::Relaxed);
+        Ok(kept)
     }
 
     fn generate(&mut self, job: &Job) -> Result<Generation, BackendError> {
