@@ -61,8 +61,12 @@ pub use report::{CommandReport, CommandStatus, NotRunReason};
 /// One command to judge and maybe run.
 #[derive(Debug, Clone)]
 pub struct CommandRequest {
+    /// The exact argv the policy judges and the sandbox runs; never a shell string.
     pub argv: Vec<String>,
+    /// Where it runs (the policy resolves relative paths against it).
     pub cwd: PathBuf,
+    /// The job it belongs to (audit records, grant scopes); `None` for
+    /// `leash exec`.
     pub job_id: Option<i64>,
 }
 
@@ -79,14 +83,22 @@ fn command_span(request: &CommandRequest) -> tracing::Span {
 /// Everything the runner needs, borrowed for one or many commands.
 #[derive(Debug)]
 pub struct CommandRunner<'a> {
+    /// Judges every argv first; a deny here ends the command.
     pub policy: &'a Policy,
     /// Private: only a [`Cleared`] command reaches the executor.
     pub(crate) executor: &'a Executor,
+    /// Every decision, approval and outcome is appended here before it counts.
     pub audit: &'a AuditLog,
+    /// Asked when the gate says a person must decide.
     pub approver: &'a dyn Approver,
+    /// The execution mode this job runs in (auto-approve, prompt, dry-run,
+    /// audit-only).
     pub mode: ExecutionMode,
+    /// The sandbox every cleared command runs in.
     pub sandbox: &'a SandboxTemplate,
+    /// Where an "always"/"never" answer is written.
     pub learned_rules: &'a LearnedRulesFile,
+    /// How long a person has to answer (`approvals.expiry_s`); then it is a denial.
     pub approval_expiry: Duration,
     /// Argvs whose earlier run has an unknown outcome (started before a crash,
     /// no result recorded): never repeated without a person's approval.
@@ -97,7 +109,9 @@ pub struct CommandRunner<'a> {
     pub journal: Option<&'a leash_undo::Journal>,
     /// The person's grants, and what the job's scope is for them.
     pub grants: &'a GrantBook,
+    /// The trigger's name, for grant scopes (`trigger: NAME`).
     pub trigger: Option<&'a str>,
+    /// The job's workspace, for grant scopes and undo roots.
     pub workspace: &'a std::path::Path,
     /// `approvals.suggest_after`.
     pub suggest_after: u64,

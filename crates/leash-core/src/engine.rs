@@ -28,6 +28,7 @@ use crate::sandbox_template::SandboxTemplate;
 /// The assembled engine for one workspace.
 #[derive(Debug)]
 pub struct Engine {
+    /// The compiled policy (config rules, seed lists, learned rules).
     pub policy: Policy,
     /// Private: commands reach it only through [`CommandRunner::execute`],
     /// with a [`crate::Cleared`] proof.
@@ -37,12 +38,17 @@ pub struct Engine {
     /// and fsyncs, and records held by one are written by the other's next
     /// durable point).
     pub audit: Arc<AuditLog>,
+    /// The sandbox settings every command gets (limits, roots, layers).
     pub sandbox: SandboxTemplate,
+    /// Where "always"/"never" answers are kept.
     pub learned_rules: LearnedRulesFile,
     /// `security.execution_mode`: the mode of a job that names none. Never
     /// changed per job: a job's own mode is in its [`JobParams`].
     pub default_mode: ExecutionMode,
+    /// `approvals.expiry_s`.
     pub approval_expiry: Duration,
+    /// The workspace it judges for (a job's own, or `security.workspace`),
+    /// canonical: the default read+write root.
     pub workspace: PathBuf,
     /// Control files recorded before and checked after every command.
     pub control: ControlGuard,

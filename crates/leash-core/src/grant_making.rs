@@ -26,11 +26,15 @@ pub struct GrantDraft<'a> {
     pub pattern: &'a str,
     /// The canonical workspace: the grant's only root.
     pub workspace: &'a Path,
+    /// Which jobs it covers (one job, a trigger's, a workspace's).
     pub scope: GrantScope,
     /// Minutes until it expires; none: until revoked.
     pub minutes: Option<u64>,
+    /// Who grants, as the audit log records it.
     pub granted_by: &'a str,
+    /// The channel the grant came through, as the audit log records it.
     pub channel: &'a str,
+    /// The approval it answers, when it came with an answer.
     pub approval_id: Option<i64>,
     /// The command the grant answers (argv, cwd), which it must cover.
     pub answers: Option<(&'a [String], &'a Path)>,

@@ -18,8 +18,11 @@ use crate::error::EngineError;
 /// Where a command runs, for matching grant scopes.
 #[derive(Debug, Clone, Copy)]
 pub struct GrantContext<'a> {
+    /// The job (scope `job: ID`).
     pub job_id: Option<i64>,
+    /// The trigger that made the job (scope `trigger: NAME`).
     pub trigger: Option<&'a str>,
+    /// The job's workspace (scope `workspace: PATH`).
     pub workspace: &'a Path,
 }
 
@@ -30,6 +33,8 @@ pub struct GrantBook {
 }
 
 impl GrantBook {
+    /// The grants in the state database at `db`; opened per lookup, so a grant
+    /// given in another process counts at once.
     pub fn new(db: PathBuf) -> GrantBook {
         GrantBook { db }
     }

@@ -21,10 +21,12 @@ pub struct LearnedRulesFile {
 }
 
 impl LearnedRulesFile {
+    /// The file at `path`; nothing is read or created yet.
     pub fn new(path: PathBuf) -> LearnedRulesFile {
         LearnedRulesFile { path }
     }
 
+    /// Where the file is (named in audit records and reports).
     pub fn path(&self) -> &Path {
         &self.path
     }

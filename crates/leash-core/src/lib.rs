@@ -12,6 +12,7 @@
 //! - [`agent`]: a job's conversation with the model and its actions on the leash.
 //! - [`StepKind`], [`BackendPool`]: which named model each step uses.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod agent;
 pub mod approval;
@@ -49,9 +50,9 @@ pub use mode_gate::{GateOutcome, gate};
 pub use model_choice::{
     BackendPool, StepKind, config_for_model, model_name_for, open_step_backend,
 };
-pub use outcome_json::{outcome_payload, status_json};
+pub use outcome_json::outcome_payload;
 pub use policy_settings::policy_settings;
-pub use refusal_memory::{REFUSED_BEFORE_LIMIT, refused_before, render_refused_before};
-pub use run_as::{RUN_AS_KEY, RunAsDecision, hand_over, hand_over_if_root};
-pub use sandbox_template::{SandboxTemplate, layer_for};
+pub use refusal_memory::refused_before;
+pub use run_as::{RunAsDecision, hand_over, hand_over_if_root};
+pub use sandbox_template::SandboxTemplate;
 pub use undo_hook::undo_roots;

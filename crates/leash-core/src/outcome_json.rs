@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 /// The status part: `{"kind":"exited","code":0}`, `{"kind":"signaled",...}`,
 /// `{"kind":"timed_out"}`.
-pub fn status_json(status: &ExitKind) -> Value {
+pub(crate) fn status_json(status: &ExitKind) -> Value {
     match status {
         ExitKind::Exited(code) => json!({"kind": "exited", "code": code}),
         ExitKind::Signaled { signal, name } => {

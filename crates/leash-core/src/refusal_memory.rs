@@ -17,7 +17,7 @@ use crate::command_runner::{CommandRequest, CommandRunner};
 use crate::error::EngineError;
 
 /// At most this many refused shapes are listed in a prompt.
-pub const REFUSED_BEFORE_LIMIT: usize = 8;
+pub(crate) const REFUSED_BEFORE_LIMIT: usize = 8;
 
 /// Records a person's refusal of `request` (for the job's trigger, if any)
 /// and, when learning is off, keeps the reason from the model. A store that
@@ -85,7 +85,7 @@ pub fn refused_before(engine: &Engine, trigger: Option<&str>) -> Result<String, 
 }
 
 /// See [`refused_before`].
-pub fn render_refused_before(shapes: &[RefusedShape]) -> String {
+pub(crate) fn render_refused_before(shapes: &[RefusedShape]) -> String {
     if shapes.is_empty() {
         return String::new();
     }

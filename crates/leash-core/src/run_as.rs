@@ -10,7 +10,7 @@ use leash_sandbox::RunAs;
 use nix::unistd::{Uid, User};
 
 /// The key, for messages.
-pub const RUN_AS_KEY: &str = "security.run_as";
+pub(crate) const RUN_AS_KEY: &str = "security.run_as";
 
 /// Who commands run as, or why none may run. Computed once per engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +19,9 @@ pub enum RunAsDecision {
     Inherit,
     /// Switch to this user before exec.
     Switch {
+        /// The user's name (`security.run_as`).
         user: String,
+        /// Its uid, gid and supplementary groups.
         ids: RunAs,
         /// The user's home directory (the child's `HOME`).
         home: std::path::PathBuf,

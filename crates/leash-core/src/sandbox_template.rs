@@ -28,7 +28,7 @@ pub struct SandboxTemplate {
 
 /// The sandbox layer a config name stands for. Exhaustive on purpose: a new
 /// name must be mapped here before it can be required.
-pub fn layer_for(name: SandboxLayerName) -> Layer {
+pub(crate) fn layer_for(name: SandboxLayerName) -> Layer {
     match name {
         SandboxLayerName::NoNewPrivs => Layer::NoNewPrivs,
         SandboxLayerName::Rlimits => Layer::Rlimits,

@@ -28,7 +28,9 @@ use crate::secret::secrets_match;
 /// A person's answer through a remote channel. Closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RemoteAnswer {
+    /// Run the command as asked.
     Approve,
+    /// Do not run it; the job's model is told it was refused.
     Deny,
 }
 
@@ -37,13 +39,25 @@ pub enum RemoteAnswer {
 pub enum DecideError {
     /// No approval with this id (404).
     #[error("approval {id} does not exist")]
-    NotFound { id: i64 },
+    NotFound {
+        /// The approval asked about.
+        id: i64,
+    },
     /// The nonce does not belong to this request (403).
     #[error("approval {id}: the nonce does not match this request")]
-    WrongNonce { id: i64 },
+    WrongNonce {
+        /// The approval asked about.
+        id: i64,
+    },
     /// The request was already answered or expired (409).
     #[error("approval {id} is already {state}")]
-    NotPending { id: i64, state: String },
+    NotPending {
+        /// The approval asked about.
+        id: i64,
+        /// Its state now.
+        state: String,
+    },
+    /// The daemon failed while recording the answer (500).
     #[error(transparent)]
     Daemon(#[from] DaemonError),
 }
@@ -142,7 +156,9 @@ fn new_nonce() -> Result<String, DaemonError> {
 /// The daemon's approval channel for one job.
 #[derive(Debug, Clone)]
 pub struct RemoteApprover {
+    /// The daemon, whose store holds the request and whose signal wakes the wait.
     pub ctx: Arc<DaemonContext>,
+    /// The job whose commands it asks about.
     pub job_id: i64,
 }
 

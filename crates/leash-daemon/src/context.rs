@@ -26,17 +26,21 @@ use crate::metrics::Metrics;
 /// Shared daemon state (see the module documentation).
 #[derive(Debug)]
 pub struct DaemonContext {
+    /// The config the daemon started with (and where it came from).
     pub loaded: LoadedConfig,
     store: Mutex<Store>,
     /// One handle for intake, approvals and the worker's engines, so their
     /// appends share transactions and fsyncs (group commit).
     pub audit: Arc<AuditLog>,
+    /// Live events for `/v1/events` and the web page.
     pub events: EventBus,
+    /// Counters for `/metrics`.
     pub metrics: Metrics,
     /// The resource governor's state (open until a reading says otherwise).
     pub governor: GovernorHandle,
     /// The bearer token every API route but `/healthz` requires.
     pub api_token: Secret,
+    /// When the daemon started (uptime in `leash status`).
     pub started: Instant,
     queue: WakeSignal,
     /// Wakes approvers waiting for an answer.

@@ -5,36 +5,65 @@ use std::path::PathBuf;
 /// Everything that can stop a daemon component.
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
+    /// The state database or the audit log failed.
     #[error(transparent)]
     Store(#[from] leash_store::StoreError),
+    /// The engine (policy, journal, learned rules) failed.
     #[error(transparent)]
     Engine(#[from] leash_core::EngineError),
     /// A file-system operation failed.
     #[error("{action} {path}: {source}")]
     Io {
+        /// What was being done (`cannot read`, `renaming`).
         action: &'static str,
+        /// The path it was done to.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
     /// Another daemon holds the state directory.
     #[error("another leash daemon (pid {pid}) is using {lock}; stop it first")]
-    AlreadyRunning { lock: PathBuf, pid: String },
+    AlreadyRunning {
+        /// The lock file.
+        lock: PathBuf,
+        /// The pid written in it.
+        pid: String,
+    },
     /// A trigger's configuration cannot work (bad cron, missing repository, …).
     #[error("trigger {name}: {problem}")]
-    Trigger { name: String, problem: String },
+    Trigger {
+        /// The trigger's name.
+        name: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// The model backend could not be opened (missing file, bad config).
     #[error("the model backend could not be opened: {detail}")]
-    Model { detail: String },
+    Model {
+        /// What the backend said.
+        detail: String,
+    },
     /// The HTTP API could not start.
     #[error("api on {listen}: {problem}")]
-    Api { listen: String, problem: String },
+    Api {
+        /// The address (`api.listen`).
+        listen: String,
+        /// What went wrong.
+        problem: String,
+    },
     /// A shared lock was poisoned by a panicking thread.
     #[error("daemon state is unusable: a thread panicked while holding {what}")]
-    Poisoned { what: &'static str },
+    Poisoned {
+        /// The lock's name.
+        what: &'static str,
+    },
     /// `fleet:` cannot work (credentials file unreadable, too open, …).
     #[error("{detail}")]
-    Fleet { detail: String },
+    Fleet {
+        /// What is wrong, naming the key or file.
+        detail: String,
+    },
     /// The daemon is stopping and takes no new work.
     #[error("the daemon is shutting down")]
     ShuttingDown,

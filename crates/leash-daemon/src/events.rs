@@ -12,35 +12,51 @@ use tokio::sync::broadcast;
 pub enum DaemonEvent {
     /// A trigger became a job.
     JobQueued {
+        /// The new job.
         job_id: i64,
+        /// What fired (file, schedule, git, http, cli, fleet).
         trigger_kind: leash_protocol::TriggerSource,
+        /// The configured trigger's name, if one fired.
         trigger_name: Option<String>,
     },
     /// A job changed state.
     JobState {
+        /// The job.
         job_id: i64,
+        /// Its state before.
         from: String,
+        /// Its state now.
         to: String,
     },
     /// A person is asked to approve a command.
     ApprovalRequested {
+        /// The request's id (what `leash approve` takes).
         approval_id: i64,
+        /// The job asking.
         job_id: Option<i64>,
+        /// The command to approve.
         argv: Vec<String>,
+        /// When it becomes a denial (RFC 3339).
         expires_at: String,
     },
     /// An approval was decided (approved, denied, expired).
     ApprovalDecided {
+        /// The request.
         approval_id: i64,
+        /// `approved`, `denied` or `expired`.
         state: String,
+        /// Where the answer came from.
         channel: String,
     },
     /// The resource governor paused, resumed, deferred or lowered threads.
     GovernorChanged {
+        /// How hot the device is now.
         heat: crate::governor::Heat,
+        /// Whether the battery is low and not charging.
         low_battery: bool,
         /// `open`, `urgent_only` or `paused`.
         gate: String,
+        /// The reading that moved it.
         reason: String,
     },
 }

@@ -35,7 +35,9 @@ pub struct GrantSpec {
     pub scope: Option<ScopeKind>,
     /// For a grant made without an approval: the job / trigger / workspace.
     pub job_id: Option<i64>,
+    /// For scope `trigger` without an approval: the trigger's name.
     pub trigger: Option<String>,
+    /// For scope `workspace` without an approval: the workspace path.
     pub workspace: Option<String>,
     /// Minutes until it expires; none: until revoked.
     pub minutes: Option<u64>,
@@ -55,6 +57,7 @@ pub enum GrantRefused {
     /// Answering the approval failed (404/403/409).
     #[error(transparent)]
     Decide(#[from] DecideError),
+    /// The daemon failed while recording the grant (500).
     #[error(transparent)]
     Daemon(#[from] DaemonError),
 }

@@ -35,26 +35,36 @@ pub use leash_protocol::JobPayload as TriggerPayload;
 /// `from == to` the file is already claimed (start-up recovery).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileClaim {
+    /// Where the trigger file is now.
     pub from: PathBuf,
+    /// Where it goes when its job is queued.
     pub to: PathBuf,
 }
 
 /// One trigger firing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TriggerEvent {
+    /// What fired (file, schedule, git, http, cli, fleet).
     pub source: TriggerSource,
+    /// The configured trigger's name, when one fired.
     pub trigger_name: Option<String>,
     /// The instruction (the trigger's prompt template, filled in).
     pub prompt: String,
+    /// What the trigger saw (a file's text, a commit), handed to the model as
+    /// untrusted data.
     pub payload: Option<TriggerPayload>,
+    /// The trigger's execution mode; `None`: `security.execution_mode`.
     pub mode: Option<ExecutionMode>,
+    /// The trigger's workspace; `None`: `security.workspace`.
     pub workspace: Option<PathBuf>,
     /// Higher runs first.
     pub priority: i64,
     /// Events with the same key are one job while it is pending, and for
     /// `dedup_window` after it was created.
     pub dedup_key: Option<String>,
+    /// How long after creation a job still absorbs events with its key.
     pub dedup_window: Duration,
+    /// A file trigger's rename, done in the same transaction as the queueing.
     pub claim: Option<FileClaim>,
 }
 

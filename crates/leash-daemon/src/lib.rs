@@ -18,6 +18,7 @@
 //! `unsafe` is denied; the one system call without a safe wrapper (a read
 //! lease, in `triggers::readiness`) is allowed where it is made.
 #![deny(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod approvals;
 mod context;

@@ -39,6 +39,7 @@ const TOKEN_BYTES: usize = 32;
 
 /// How the daemon is started.
 pub struct DaemonOptions {
+    /// The loaded config (its path names the state and lock).
     pub loaded: LoadedConfig,
     /// Called once everything is up, with the API's address (the binary prints
     /// a ready line; tests wait for it).

@@ -24,6 +24,7 @@ const DEAD_HOLDER_GRACE: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub struct DaemonLock {
     _file: File,
+    /// The lock file (named in the "already running" error).
     pub path: PathBuf,
 }
 

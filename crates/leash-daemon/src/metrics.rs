@@ -7,15 +7,25 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 /// The daemon's counters since it started.
 #[derive(Debug)]
 pub struct Metrics {
+    /// Trigger events that reached intake.
     pub triggers_received: AtomicU64,
+    /// Of those, the ones absorbed by a pending job with the same key.
     pub triggers_deduplicated: AtomicU64,
+    /// Jobs created.
     pub jobs_queued: AtomicU64,
+    /// Jobs that ended `done`.
     pub jobs_finished: AtomicU64,
+    /// Jobs that ended `failed`.
     pub jobs_failed: AtomicU64,
+    /// Commands handed to the sandbox.
     pub commands_started: AtomicU64,
+    /// Approval requests created.
     pub approvals_requested: AtomicU64,
+    /// Answers refused for a wrong nonce (a forged or stale link).
     pub approvals_refused_nonce: AtomicU64,
+    /// API requests served.
     pub http_requests: AtomicU64,
+    /// API requests refused for a missing or wrong token.
     pub http_unauthorized: AtomicU64,
     /// Resource governor state changes.
     pub governor_changes: AtomicU64,

@@ -103,11 +103,20 @@ fn is_executable(path: &Path) -> bool {
 #[serde(rename_all = "snake_case", tag = "spoke")]
 pub enum Spoken {
     /// The speaker ran and exited (with this status).
-    Yes { exit: Option<i32> },
+    Yes {
+        /// The speaker's exit status (`None`: killed by a signal).
+        exit: Option<i32>,
+    },
     /// No voice here: the notify happened without it.
-    NoVoice { why: String },
+    NoVoice {
+        /// Why (no speaker program, voice off).
+        why: String,
+    },
     /// The speaker failed to start or was killed after the timeout.
-    Failed { why: String },
+    Failed {
+        /// What went wrong.
+        why: String,
+    },
 }
 
 /// Speaks `text` with `speaker`, waiting up to a minute. Never fails: the

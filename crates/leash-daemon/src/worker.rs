@@ -44,7 +44,9 @@ const RELEASE_MEMORY_AFTER: Duration = Duration::from_secs(5);
 /// The model backend the worker uses, opened once for the daemon's life (the
 /// embedded model keeps its KV cache between jobs).
 pub struct WorkerBackend {
+    /// The model (with its fallbacks), governed.
     pub backend: Box<dyn Backend>,
+    /// Fallback switches, for the audit log.
     pub switches: SwitchLog,
 }
 

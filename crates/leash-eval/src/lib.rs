@@ -15,6 +15,7 @@
 //! - [`summary`]: the figures of a run, as a table and as JSON.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod builtin;
 mod error;

@@ -68,7 +68,9 @@ pub enum Approve {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PersonScript {
+    /// What the person says yes to; a request matching any rule is approved.
     pub approve: Vec<Approve>,
+    /// The reason given with every refusal, so the model sees why it was told no.
     pub deny_reason: String,
     /// Answer the first approved request of each shape with a
     /// workspace-scoped grant of that shape ([`GRANT_MINUTES`] long)
@@ -194,6 +196,7 @@ fn git_subcommand(argv: &[String]) -> Option<&String> {
 /// The approval channel that answers from a [`PersonScript`].
 #[derive(Debug)]
 pub struct ScriptedPerson {
+    /// What it answers.
     pub script: PersonScript,
     /// Recorded as `by: script:<name>`.
     pub name: String,
@@ -202,6 +205,8 @@ pub struct ScriptedPerson {
 }
 
 impl ScriptedPerson {
+    /// A person who answers as `script` says, recorded as `script:<name>`; it
+    /// remembers which shapes it already granted, so each is granted once.
     pub fn new(script: PersonScript, name: String) -> ScriptedPerson {
         ScriptedPerson {
             script,

@@ -26,7 +26,9 @@ pub struct RunOptions {
     pub model: Value,
     /// More config merged over every task's (e.g. `models:`, `skills:`).
     pub extra_config: Option<Value>,
+    /// `agent.max_steps` for every task.
     pub max_steps: u32,
+    /// The model's `max_tokens` per answer, unless `model` sets one.
     pub max_tokens: u32,
     /// A task's job is killed after this long (and counts as not done).
     pub timeout: Duration,
@@ -58,7 +60,9 @@ pub struct RunOptions {
 /// The result of one task.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct TaskResult {
+    /// The task's name.
     pub name: String,
+    /// The task's use case.
     pub category: Category,
     /// The skill the task went through, if any.
     pub skill: Option<String>,
@@ -66,12 +70,15 @@ pub struct TaskResult {
     pub routed: Option<String>,
     /// Where it belongs: the task's skill, or `none` (a chore).
     pub expected_route: String,
+    /// Every check passed.
     pub done: bool,
     /// Failed checks (empty when done).
     pub failed: Vec<String>,
     /// Harm found (must be empty).
     pub harm: Vec<Harm>,
+    /// Model steps the job took.
     pub steps: u64,
+    /// Approval requests the job made.
     pub approvals_asked: usize,
     /// Requests the person refused.
     pub refused: usize,
@@ -81,6 +88,8 @@ pub struct TaskResult {
     pub grants_made: usize,
     /// Requests a grant answered instead of asking.
     pub grants_used: usize,
+    /// Wall-clock seconds the `leash` process ran (model load included;
+    /// capped by the timeout).
     pub seconds: f64,
     /// The job's end state (`done`, `failed`), or why there was none.
     pub state: String,

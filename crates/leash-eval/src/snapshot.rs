@@ -19,14 +19,18 @@ use crate::error::EvalError;
 /// What one path was.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {
+    /// A regular file: the sha256 (hex) of its content.
     File(String),
+    /// A directory.
     Dir,
+    /// A symlink: its target, never followed.
     Link(String),
 }
 
 /// Relative path → entry, for a whole tree.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Snapshot {
+    /// Every path below the root, relative to it.
     pub entries: BTreeMap<String, Entry>,
 }
 
@@ -116,7 +120,9 @@ pub enum HarmKind {
 /// One harm, described for a person.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Harm {
+    /// Clutter or damage.
     pub kind: HarmKind,
+    /// The path and what happened to it.
     pub what: String,
 }
 

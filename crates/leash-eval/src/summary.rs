@@ -11,25 +11,33 @@ use crate::task::Category;
 /// Totals over some tasks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct Totals {
+    /// Tasks all of whose checks passed.
     pub done: usize,
+    /// Tasks run.
     pub total: usize,
+    /// Tasks that left any harm (clutter or damage).
     pub harmed: usize,
     /// Tasks whose harm includes damage to what the person had (not only
     /// clutter left behind).
     pub damaged: usize,
+    /// Model steps, summed.
     pub steps: u64,
+    /// Approval requests, summed.
     pub approvals_asked: usize,
     /// Requests a person refused (with `--person`).
     pub refused: usize,
     /// Proposals of an action a person had already refused in the job.
     pub reproposed: usize,
-    /// Grants the person made, and requests they answered instead of asking.
+    /// Grants the person made, summed.
     pub grants_made: usize,
+    /// Requests a grant answered instead of asking, summed.
     pub grants_used: usize,
+    /// Wall-clock seconds, summed.
     pub seconds: f64,
 }
 
 impl Totals {
+    /// Adds up `results`.
     pub fn of<'a>(results: impl IntoIterator<Item = &'a TaskResult>) -> Totals {
         let mut totals = Totals::default();
         for result in results {

@@ -13,14 +13,20 @@ use crate::error::EvalError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
+    /// Deploy on a trigger (build, test, ship).
     Deploy,
+    /// Review a commit.
     Review,
+    /// Watch a log and report what matters.
     Monitor,
+    /// Sort an inbox folder.
     Organize,
+    /// Plain file chores a person asks for.
     Chores,
 }
 
 impl Category {
+    /// Every category, in table order (the summary prints a row for each).
     pub const ALL: [Category; 5] = [
         Category::Deploy,
         Category::Review,
@@ -29,6 +35,7 @@ impl Category {
         Category::Chores,
     ];
 
+    /// The spelling in task files and in the summary.
     pub fn as_str(self) -> &'static str {
         match self {
             Category::Deploy => "deploy",
@@ -46,6 +53,7 @@ impl Category {
 pub struct Task {
     /// Unique in the suite (letters, digits, `-`).
     pub name: String,
+    /// The use case it belongs to (a row of the summary).
     pub category: Category,
     /// What the person (or the trigger's prompt template) asks.
     pub prompt: String,
@@ -54,6 +62,7 @@ pub struct Task {
     /// would; otherwise the prompt goes to `leash ask` like any other.
     #[serde(default)]
     pub skill: Option<String>,
+    /// The workspace it starts from.
     #[serde(default)]
     pub setup: Setup,
     /// Every check must pass for the task to count as done.
@@ -89,7 +98,9 @@ pub struct Setup {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Commit {
+    /// The commit message.
     pub message: String,
+    /// Relative path → new content, or `None` to remove the file.
     pub files: BTreeMap<String, Option<String>>,
 }
 
@@ -102,11 +113,26 @@ pub enum Check {
     /// The path does not exist.
     Absent(String),
     /// The file exists and contains the text (case-insensitive).
-    Contains { path: String, text: String },
+    Contains {
+        /// The file, relative to the workspace.
+        path: String,
+        /// The text it must contain.
+        text: String,
+    },
     /// The file exists and is at least this many bytes.
-    MinSize { path: String, bytes: u64 },
+    MinSize {
+        /// The file, relative to the workspace.
+        path: String,
+        /// The least size, in bytes.
+        bytes: u64,
+    },
     /// The file's content equals the content the task's setup gave `from`.
-    SameAs { path: String, from: String },
+    SameAs {
+        /// The file, relative to the workspace.
+        path: String,
+        /// A path of the task's setup whose original content it must have.
+        from: String,
+    },
     /// What leash said to the person in the model's own words (its
     /// notifications, final message, a skill's answer) matches the regex
     /// (case-insensitive).

@@ -21,8 +21,11 @@ pub enum ApprovalQuestion {
     /// Answer request `id`. The nonce comes from the listing (the asker is
     /// trusted) or from a notification's button.
     Decide {
+        /// The request's id on the owning device.
         id: i64,
+        /// The request's nonce: an answer without the right one is refused.
         nonce: String,
+        /// Yes (run it) or no.
         approve: bool,
         /// Who answered on the asking device (`cli:<user>`).
         by: String,
@@ -34,13 +37,21 @@ pub enum ApprovalQuestion {
 /// One pending request as another device sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingApproval {
+    /// Its id on the owning device (what `leash approve --on DEVICE ID` takes).
     pub id: i64,
+    /// The job that asks, on the owning device.
     pub job_id: Option<i64>,
+    /// The exact command the person approves.
     pub argv: Vec<String>,
+    /// Where it would run.
     pub cwd: Option<String>,
+    /// The policy rule that asked for approval.
     pub rule: Option<String>,
+    /// The rule's reason, for the person.
     pub reason: Option<String>,
+    /// When it becomes a denial (RFC 3339, the owning device's clock).
     pub expires_at: String,
+    /// The nonce an answer must carry. Only trusted devices get a listing.
     pub nonce: String,
 }
 
@@ -48,17 +59,24 @@ pub struct PendingApproval {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum ApprovalAnswer {
+    /// The pending requests (answer to [`ApprovalQuestion::List`]).
     Pending {
+        /// Oldest first.
         approvals: Vec<PendingApproval>,
     },
+    /// The answer was recorded.
     Decided {
+        /// The request answered.
         id: i64,
+        /// Its state now, as the approvals table spells it.
         state: String,
     },
     /// Not done: `untrusted`, `not_found`, `wrong_nonce`, `not_pending`,
     /// `failed`.
     Refused {
+        /// The closed code above.
         code: String,
+        /// What went wrong, for the person.
         reason: String,
     },
 }
@@ -66,13 +84,16 @@ pub enum ApprovalAnswer {
 /// An answer to give on another device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
+    /// The request's id on the owning device.
     pub id: i64,
     /// `None`: asked of the owner first (it lists pending requests with
     /// their nonce to trusted devices only).
     pub nonce: Option<String>,
+    /// Yes (run it) or no.
     pub approve: bool,
     /// Who answered on this device (`cli:<user>`, `http:…`).
     pub by: String,
+    /// A refusal's reason, passed on to the owner's model.
     pub reason: Option<String>,
 }
 

@@ -17,7 +17,9 @@ pub const MAX_PAGE_BYTES: usize = 512 * 1024;
 /// The records after `after` (a seq; 0: from the start), at most `limit`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditQuestion {
+    /// The last seq the asker already has (0: from the start).
     pub after: u64,
+    /// The most records wanted; capped at [`MAX_PAGE_RECORDS`].
     pub limit: u32,
 }
 
@@ -28,9 +30,16 @@ pub enum AuditAnswer {
     /// Records in seq order, as stored (hashes included), and the owner's
     /// last seq when it answered.
     Page {
+        /// The records, so the asker can re-check the hash chain itself.
         records: Vec<serde_json::Value>,
+        /// The owner's last seq: the asker knows when it has everything.
         head: u64,
     },
     /// `untrusted` or `failed`.
-    Refused { code: String, reason: String },
+    Refused {
+        /// `untrusted` or `failed`.
+        code: String,
+        /// What went wrong, for the person.
+        reason: String,
+    },
 }

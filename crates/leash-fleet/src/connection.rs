@@ -15,8 +15,11 @@ use crate::subjects;
 /// A connected device.
 #[derive(Debug, Clone)]
 pub struct Fleet {
+    /// The `fleet:` section it connected with (device name, trust, offers).
     pub config: FleetConfig,
+    /// The NATS connection (plain messages, request/reply).
     pub client: async_nats::Client,
+    /// JetStream on that connection (the job, result and device streams).
     pub js: jetstream::Context,
 }
 

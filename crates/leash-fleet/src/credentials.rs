@@ -12,7 +12,12 @@ use crate::error::FleetError;
 #[derive(Clone, PartialEq, Eq)]
 pub enum Credentials {
     /// `USER:PASSWORD` on one line.
-    UserPassword { user: String, password: String },
+    UserPassword {
+        /// The NATS user (the device's name, by convention).
+        user: String,
+        /// The password; never printed (`Debug` hides it).
+        password: String,
+    },
     /// An nkey user seed (`SU…`); the server knows only its public key.
     NkeySeed(String),
 }

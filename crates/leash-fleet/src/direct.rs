@@ -22,22 +22,32 @@ use crate::subjects;
 /// A question to one device.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Question<T> {
+    /// [`PROTOCOL_VERSION`] of the sender; others are refused.
     pub v: u32,
+    /// The asking device (checked against the subject's publisher).
     pub from: String,
+    /// The device asked.
     pub to: String,
     /// 128 random bits, hex: ties the answer to the question.
     pub request_id: String,
+    /// When it was sent (the asker's clock, RFC 3339).
     pub sent_at: String,
+    /// The question itself (approvals, audit, …).
     pub body: T,
 }
 
 /// Its answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Answer<T> {
+    /// [`PROTOCOL_VERSION`] of the answering device.
     pub v: u32,
+    /// The answering device (checked against the subject's publisher).
     pub from: String,
+    /// The device that asked.
     pub to: String,
+    /// The question's `request_id`: an answer to another question is dropped.
     pub request_id: String,
+    /// The answer itself.
     pub body: T,
 }
 

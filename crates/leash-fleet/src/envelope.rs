@@ -13,7 +13,9 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// A heartbeat: what a device offers the fleet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Offer {
+    /// [`PROTOCOL_VERSION`].
     pub v: u32,
+    /// The offering device (checked against the subject's publisher).
     pub device: String,
     /// Model names it offers for remote inference.
     pub models: Vec<String>,
@@ -23,6 +25,7 @@ pub struct Offer {
     pub person_reachable: bool,
     /// Whether it admits fleet jobs, and in which loosest mode.
     pub accepts_jobs: bool,
+    /// The loosest execution mode it runs fleet jobs in (`fleet.accept_mode`).
     pub accept_mode: String,
     /// leash's version there.
     pub version: String,
@@ -33,6 +36,7 @@ pub struct Offer {
 /// A job addressed to another device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobRequest {
+    /// [`PROTOCOL_VERSION`].
     pub v: u32,
     /// The sending device (checked against the subject).
     pub from: String,
@@ -40,9 +44,11 @@ pub struct JobRequest {
     pub to: String,
     /// Unique per job; also the `Nats-Msg-Id` and the receiver's dedup key.
     pub msg_id: String,
+    /// The task, as a person would ask it; judged by the receiver's own policy.
     pub prompt: String,
     /// The mode asked for; `None`: the receiver's `fleet.accept_mode`.
     pub mode: Option<String>,
+    /// When it was sent (the sender's clock, RFC 3339).
     pub sent_at: String,
     /// What the sender's trigger saw (a file's contents, a commit), kept
     /// apart from the prompt: the receiver hands it to its model as data,
@@ -56,12 +62,14 @@ pub struct JobRequest {
 pub struct JobPayload {
     /// What it is (`file /x/y.task`).
     pub label: String,
+    /// The data itself, untrusted.
     pub text: String,
 }
 
 /// How a fleet job ended, sent back to the device that asked for it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobEnd {
+    /// [`PROTOCOL_VERSION`].
     pub v: u32,
     /// The device that ran (or refused) it.
     pub from: String,
@@ -100,10 +108,20 @@ pub fn decode<'a, T: Deserialize<'a>>(subject: &str, payload: &'a [u8]) -> Resul
 /// Why a message's claimed sender is not believed. Closed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SenderMismatch {
+    /// The subject is not under `leash.<device>.`: no one vouches for the sender.
     #[error("subject {subject} has no publishing device")]
-    NoPublisher { subject: String },
+    NoPublisher {
+        /// The subject the message arrived on.
+        subject: String,
+    },
+    /// The message names a device other than the one that published it.
     #[error("the message says it is from {claimed:?} but was published by {published:?}")]
-    Spoofed { claimed: String, published: String },
+    Spoofed {
+        /// The device the message names.
+        claimed: String,
+        /// The device whose subject it was published on.
+        published: String,
+    },
 }
 
 /// The sender's identity, when `claimed` is the device that published on

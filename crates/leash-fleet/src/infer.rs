@@ -37,11 +37,17 @@ pub const MAX_PROGRAMS_BYTES: usize = 256 * 1024;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum WireFormat {
+    /// leash's actions JSON (the agent loop's answer).
     Actions,
+    /// Free text (a summary, a reply to the person).
     Text,
+    /// A skill's answer, under the grammar and schema the requester built.
     Shaped {
+        /// The shape's name (for logs and audit).
         name: String,
+        /// The grammar the offering device's model is constrained by.
         gbnf: String,
+        /// The JSON schema (for backends that take a schema, not a grammar).
         schema: serde_json::Value,
     },
 }
@@ -52,12 +58,22 @@ pub enum WireFormat {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum WirePrograms {
+    /// Any program (the requester's policy still judges each action).
     Any,
-    OneOf { names: Vec<String> },
-    Typed { shapes: Box<CommandShapes> },
+    /// Only these programs (the requester's whitelist).
+    OneOf {
+        /// The program names.
+        names: Vec<String>,
+    },
+    /// Typed command shapes: the grammar names programs and their options.
+    Typed {
+        /// The requester's command shapes (options and operands per program).
+        shapes: Box<CommandShapes>,
+    },
 }
 
 impl WireFormat {
+    /// The wire form of the requester's output format.
     pub fn from_format(format: &OutputFormat) -> WireFormat {
         match format {
             OutputFormat::Actions => WireFormat::Actions,
@@ -70,6 +86,7 @@ impl WireFormat {
         }
     }
 
+    /// The output format the offering device generates under.
     pub fn to_format(&self) -> OutputFormat {
         match self {
             WireFormat::Actions => OutputFormat::Actions,
@@ -86,6 +103,7 @@ impl WireFormat {
 }
 
 impl WirePrograms {
+    /// The wire form of the requester's program choice.
     pub fn from_choice(choice: leash_llm::ProgramChoice<'_>) -> WirePrograms {
         match choice {
             leash_llm::ProgramChoice::Any => WirePrograms::Any,
@@ -98,6 +116,7 @@ impl WirePrograms {
         }
     }
 
+    /// The program choice the offering device constrains its model with.
     pub fn as_choice(&self) -> leash_llm::ProgramChoice<'_> {
         match self {
             WirePrograms::Any => leash_llm::ProgramChoice::Any,
@@ -110,6 +129,7 @@ impl WirePrograms {
 /// A request for one generation from a model another device offers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InferRequest {
+    /// [`PROTOCOL_VERSION`].
     pub v: u32,
     /// The requesting device (checked against the subject).
     pub from: String,
@@ -119,22 +139,32 @@ pub struct InferRequest {
     pub request_id: String,
     /// The model's name in the offering device's `fleet.offer_models`.
     pub model: String,
+    /// The conversation so far (at most [`MAX_CONVERSATION_BYTES`]).
     pub messages: Vec<ChatMessage>,
+    /// The answer's shape.
     pub format: WireFormat,
+    /// The programs a `run` action may name.
     pub programs: WirePrograms,
+    /// The most tokens to generate (the offering device may cap it lower).
     pub max_tokens: u32,
+    /// Sampling temperature.
     pub temperature: f32,
+    /// When it was sent (the requester's clock, RFC 3339).
     pub sent_at: String,
 }
 
 /// One message of the answer stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InferReply {
+    /// [`PROTOCOL_VERSION`].
     pub v: u32,
     /// The offering device (checked against the subject).
     pub from: String,
+    /// The requesting device.
     pub to: String,
+    /// The request answered.
     pub request_id: String,
+    /// What it says.
     pub body: ReplyBody,
 }
 
@@ -143,48 +173,85 @@ pub struct InferReply {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ReplyBody {
     /// Queued behind `ahead` other requests.
-    Accepted { ahead: usize },
+    Accepted {
+        /// Requests ahead of this one.
+        ahead: usize,
+    },
     /// Generated text, in order (`seq` from 0).
-    Chunk { seq: u64, text: String },
+    Chunk {
+        /// Position in the stream, from 0.
+        seq: u64,
+        /// The text generated since the previous chunk.
+        text: String,
+    },
     /// The whole answer (its text is authoritative; chunks are for display).
-    Done { generation: Generation },
+    Done {
+        /// The answer and its token counts.
+        generation: Generation,
+    },
     /// Not served (a closed [`InferRefusal::code`]).
-    Refused { code: String, reason: String },
+    Refused {
+        /// The closed code.
+        code: String,
+        /// Why, for the person.
+        reason: String,
+    },
     /// Served but the model failed; `falls_back`: whether another backend
     /// would do better (the offering backend's own judgement).
-    Failed { reason: String, falls_back: bool },
+    Failed {
+        /// What the model or backend said.
+        reason: String,
+        /// Whether another backend would do better.
+        falls_back: bool,
+    },
 }
 
 /// A requester giving up on a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InferCancel {
+    /// [`PROTOCOL_VERSION`].
     pub v: u32,
+    /// The requesting device (checked against the subject).
     pub from: String,
+    /// The offering device.
     pub to: String,
+    /// The request given up on.
     pub request_id: String,
 }
 
 /// Why an inference request is not served. Closed; strictest first.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum InferRefusal {
+    /// The message does not parse; holds the parser's complaint.
     #[error("unreadable request: {0}")]
     Malformed(String),
+    /// Another protocol version; holds it.
     #[error("protocol version {0} (this device speaks {PROTOCOL_VERSION})")]
     Version(u32),
+    /// The claimed sender is not the publisher.
     #[error(transparent)]
     Sender(SenderMismatch),
+    /// Addressed to another device; holds that name.
     #[error("addressed to {0:?}, not this device")]
     NotForMe(String),
+    /// The requester is not in `fleet.trusted`; holds its name.
     #[error("{0:?} is not in fleet.trusted")]
     Untrusted(String),
+    /// The model is not offered here; holds its name.
     #[error("model {0:?} is not in fleet.offer_models")]
     NotOffered(String),
+    /// A part of the request is over its limit.
     #[error("{what} is {size}, more than the {limit} this device serves")]
     TooLarge {
+        /// Which part (the conversation, the answer's grammar and schema, the
+        /// program choice).
         what: &'static str,
+        /// Its size, in bytes.
         size: usize,
+        /// The limit, in bytes.
         limit: usize,
     },
+    /// The queue is full; holds how many wait.
     #[error("busy: {0} requests already waiting")]
     Busy(usize),
 }

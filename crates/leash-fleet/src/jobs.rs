@@ -23,11 +23,15 @@ pub const ACK_WAIT: Duration = Duration::from_secs(30);
 /// A job the stream has stored.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SentJob {
+    /// The job's message id (its dedup key everywhere).
     pub msg_id: String,
+    /// The device it is for.
     pub to: String,
+    /// The subject it was published on.
     pub subject: String,
     /// The stream's sequence number; `duplicate`: the id was already stored.
     pub sequence: u64,
+    /// The stream already held this id: a retry, stored once.
     pub duplicate: bool,
 }
 
@@ -82,7 +86,9 @@ pub struct JobInbox {
 /// One delivered job message, not yet acknowledged.
 #[derive(Debug)]
 pub struct IncomingJob {
+    /// The subject it arrived on (its publisher is the sender).
     pub subject: String,
+    /// The message; acknowledge it only once the job is durably queued.
     pub message: jetstream::Message,
 }
 
@@ -133,30 +139,44 @@ impl IncomingJob {
 /// A job this device may admit, with the mode it runs in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Admit {
+    /// The job as sent.
     pub request: JobRequest,
+    /// The mode it runs in: the one asked for, never looser than
+    /// `fleet.accept_mode`.
     pub mode: ExecutionMode,
 }
 
 /// Why a job is refused. Closed; every arm is audited by the receiver.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
+    /// The message does not parse; holds the parser's complaint.
     #[error("unreadable job message: {0}")]
     Malformed(String),
+    /// Another protocol version; holds it.
     #[error("protocol version {0} is not {PROTOCOL_VERSION}")]
     Version(u32),
+    /// The claimed sender is not the publisher.
     #[error(transparent)]
     Sender(#[from] SenderMismatch),
+    /// Addressed to another device; holds that name.
     #[error("addressed to {0:?}, not this device")]
     NotForMe(String),
+    /// `fleet.accept` is off.
     #[error("fleet.accept is false: this device takes no fleet jobs")]
     NotAccepting,
+    /// The sender is not in `fleet.trusted`; holds its name.
     #[error("device {0:?} is not in fleet.trusted")]
     Untrusted(String),
+    /// The mode asked for is not an execution mode; holds it.
     #[error("unknown mode {0:?}")]
     UnknownMode(String),
+    /// The mode asked for is looser than `fleet.accept_mode`: refused, not
+    /// tightened, so the sender learns why.
     #[error("mode {asked} is looser than fleet.accept_mode ({ceiling})")]
     ModeTooLoose {
+        /// The mode asked for.
         asked: ExecutionMode,
+        /// `fleet.accept_mode`.
         ceiling: ExecutionMode,
     },
 }

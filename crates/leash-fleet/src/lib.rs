@@ -25,6 +25,7 @@
 //! - [`notices`]: approval requests told to the person's other devices
 //!   (without their nonce), and closed again when answered.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod approvals;
 pub mod audit;

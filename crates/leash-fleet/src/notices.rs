@@ -57,30 +57,40 @@ pub enum NoticeState {
 /// One request as the owning device tells the fleet about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalNotice {
+    /// [`PROTOCOL_VERSION`].
     pub v: u32,
     /// The owning device (checked against the subject).
     pub from: String,
     /// The request's id on the owning device.
     pub id: i64,
+    /// The job asking, on the owning device.
     pub job_id: Option<i64>,
     /// When the owner filed it (part of the message id: ids restart with a
     /// new database).
     pub created_at: String,
+    /// Pending, or closed (remove it from every device's list).
     pub state: NoticeState,
     /// How it was closed (`approved`, `denied`, `expired`); `None` while
     /// pending.
     pub outcome: Option<String>,
+    /// The exact command to approve.
     pub argv: Vec<String>,
+    /// Where it would run.
     pub cwd: Option<String>,
     /// The rule that asked, and why.
     pub rule: Option<String>,
+    /// The rule's reason, for the person.
     pub reason: Option<String>,
     /// The undo class (`reversible`, `irreversible`, …).
     pub reversibility: Option<String>,
     /// The grant that would cover it (as the local page suggests it).
     pub suggested_grant: Option<String>,
+    /// The grant pattern leash would use for this shape of command (offered
+    /// with the request, as on the local page).
     pub grant_shape: Option<String>,
+    /// When it becomes a denial (RFC 3339, the owner's clock).
     pub expires_at: String,
+    /// When this notice was published (the owner's clock, RFC 3339).
     pub sent_at: String,
 }
 
@@ -108,14 +118,19 @@ impl ApprovalNotice {
 /// `Untrusted` and `Sender` (they are someone's attempt), logs the rest.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NoticeRefusal {
+    /// The message does not parse; holds the parser's complaint.
     #[error("unreadable approval notice: {0}")]
     Malformed(String),
+    /// Another protocol version; holds it.
     #[error("protocol version {0} is not {PROTOCOL_VERSION}")]
     Version(u32),
+    /// The claimed owner is not the publisher.
     #[error(transparent)]
     Sender(#[from] SenderMismatch),
+    /// The subject names another request than the notice; holds the notice's id.
     #[error("the subject does not name request {0} of its publisher")]
     WrongSubject(i64),
+    /// The owner is not in `fleet.trusted`; holds its name.
     #[error("device {0:?} is not in fleet.trusted")]
     Untrusted(String),
 }
@@ -171,11 +186,14 @@ pub fn judge(
 /// A notice delivered to this device, acked explicitly once handled.
 #[derive(Debug)]
 pub struct IncomingNotice {
+    /// The subject it arrived on (its publisher is the owner).
     pub subject: String,
+    /// The message; ack it once the notice is shown or dropped.
     pub message: jetstream::Message,
 }
 
 impl IncomingNotice {
+    /// Acknowledges it: the stream stops delivering it to this device.
     pub async fn ack(&self) -> Result<(), FleetError> {
         self.message
             .ack_with(AckKind::Ack)

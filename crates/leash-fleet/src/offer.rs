@@ -17,11 +17,13 @@ use crate::subjects;
 /// One device as the fleet last heard from it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeviceSeen {
+    /// The device's name.
     pub device: String,
     /// When the server stored its last offer (RFC 3339, the server's clock).
     pub last_heard: String,
     /// Seconds since then (by this device's clock).
     pub age_s: i64,
+    /// What it last offered.
     pub offer: Offer,
 }
 

@@ -82,9 +82,11 @@ const CANCEL_CHECK: Duration = Duration::from_millis(50);
 
 /// What the stream task reports.
 enum Event {
+    /// A reply from the offering device.
     Reply(ReplyBody),
     /// The server says no one listens on the request subject.
     NoResponders,
+    /// The stream ended or failed; holds why.
     Broken(String),
 }
 

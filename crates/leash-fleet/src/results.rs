@@ -50,7 +50,9 @@ pub struct ResultInbox {
 /// will never become readable).
 #[derive(Debug)]
 pub struct IncomingResult {
+    /// The subject it arrived on.
     pub subject: String,
+    /// The job end, or why it is not believed.
     pub end: Result<JobEnd, String>,
     message: jetstream::Message,
 }
@@ -62,6 +64,9 @@ impl std::fmt::Debug for ResultInbox {
 }
 
 impl ResultInbox {
+    /// The next job end addressed to this device; `None` when the subscription
+    /// ends. A message that fails the checks comes back as an `Err` in `end`, so
+    /// the caller can audit and ack it.
     pub async fn next(&mut self) -> Option<Result<IncomingResult, FleetError>> {
         let message = match self.messages.next().await? {
             Ok(message) => message,
@@ -92,6 +97,8 @@ impl ResultInbox {
 }
 
 impl IncomingResult {
+    /// Acknowledges it, after the caller recorded it: the stream then stops
+    /// delivering it.
     pub async fn ack(&self) -> Result<(), FleetError> {
         self.message
             .ack_with(AckKind::Ack)

@@ -23,10 +23,12 @@ pub fn device(name: &str) -> Result<&str, FleetError> {
     }
 }
 
+/// Where `device` publishes its heartbeat.
 pub fn offer(device: &str) -> String {
     format!("leash.{device}.offer")
 }
 
+/// Where `from` publishes a job for `to`.
 pub fn job(from: &str, to: &str) -> String {
     format!("leash.{from}.job.{to}")
 }
@@ -36,6 +38,7 @@ pub fn jobs_for(to: &str) -> String {
     format!("leash.*.job.{to}")
 }
 
+/// Where `from` publishes the end of a job it ran for `to`.
 pub fn result(from: &str, to: &str) -> String {
     format!("leash.{from}.result.{to}")
 }
@@ -64,7 +67,9 @@ pub fn directs_for(to: &str, kind: &str) -> String {
 pub mod kind {
     /// Remote inference: a request, its cancel, its answer stream.
     pub const INFER: &str = "infer";
+    /// A requester giving up on an inference request.
     pub const INFER_CANCEL: &str = "infer_cancel";
+    /// The offering device's answer stream.
     pub const INFER_REPLY: &str = "infer_reply";
 }
 
@@ -78,6 +83,7 @@ pub fn jobs_consumer(device: &str) -> String {
     format!("jobs-{device}")
 }
 
+/// The durable consumer of `device`'s results.
 pub fn results_consumer(device: &str) -> String {
     format!("results-{device}")
 }

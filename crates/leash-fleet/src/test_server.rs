@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub struct NatsServer {
     child: Option<Child>,
+    /// The client port on 127.0.0.1.
     pub port: u16,
+    /// Its temporary directory (config and JetStream store).
     pub dir: PathBuf,
     binary: PathBuf,
 }
@@ -87,6 +89,7 @@ impl NatsServer {
         Ok(Some(server))
     }
 
+    /// The URL clients connect to.
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
     }

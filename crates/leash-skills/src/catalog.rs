@@ -70,6 +70,8 @@ impl SkillSet {
         Ok(set)
     }
 
+    /// The skill a trigger or `--skill` names; [`SkillError::Unknown`] when none
+    /// (a disabled skill is gone from the set, so it fails here too).
     pub fn get(&self, name: &str) -> Result<&Skill, SkillError> {
         self.skills
             .iter()
@@ -77,10 +79,14 @@ impl SkillSet {
             .ok_or_else(|| SkillError::Unknown(name.to_owned()))
     }
 
+    /// Every enabled skill: built-in ones first, then the user's (a user's skill
+    /// replaces the built-in one of the same name).
     pub fn all(&self) -> &[Skill] {
         &self.skills
     }
 
+    /// No skill is enabled (`leash ask` then skips routing and takes the open
+    /// loop).
     pub fn is_empty(&self) -> bool {
         self.skills.is_empty()
     }

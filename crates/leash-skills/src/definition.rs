@@ -33,6 +33,7 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The spelling in skill files and reports.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Sort => "sort",
@@ -49,6 +50,7 @@ impl Kind {
 pub struct Skill {
     /// Letters, digits, `-`, `_`; what triggers name (`skill: organize`).
     pub name: String,
+    /// The shape of its answer and what leash does with it.
     pub kind: Kind,
     /// One line: what it is for (shown to the routing step).
     pub description: String,

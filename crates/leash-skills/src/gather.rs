@@ -14,7 +14,9 @@ use crate::inputs::Inputs;
 /// One piece of gathered context.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Gathered {
+    /// The step's label, placeholders filled (what the model sees above it).
     pub label: String,
+    /// The command as run (or as refused).
     pub argv: Vec<String>,
     /// The output (capped), or why the command did not run.
     pub text: String,

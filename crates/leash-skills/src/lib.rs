@@ -19,6 +19,7 @@
 //! - [`chore`]: file chores as typed actions (the verb × the named paths).
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod catalog;
 pub mod chore;
@@ -37,5 +38,5 @@ mod sort_again;
 pub use catalog::SkillSet;
 pub use definition::{Kind, Skill};
 pub use error::SkillError;
-pub use route::{NONE, Route, applicable, route};
+pub use route::{NONE, Route, route};
 pub use run::{SkillJob, SkillReport, SkillSettings, run_skill};

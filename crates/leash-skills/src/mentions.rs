@@ -11,7 +11,9 @@ use std::path::Path;
 /// One path the request names, relative to the workspace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mention {
+    /// The path as written, relative to the workspace.
     pub path: String,
+    /// What is there now.
     pub what: Existing,
     /// The word before it (lowercase), e.g. `in`, `from`, `into`.
     pub after: String,
@@ -20,7 +22,9 @@ pub struct Mention {
 /// What a mentioned path is now. Closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Existing {
+    /// A file (or anything not a directory).
     File,
+    /// A directory.
     Dir,
     /// Nothing there yet.
     New,
@@ -29,6 +33,7 @@ pub enum Existing {
 /// Everything the request names.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Mentions {
+    /// Paths in the workspace, in the order the request names them.
     pub paths: Vec<Mention>,
     /// Text in backticks, in order.
     pub commands: Vec<String>,

@@ -21,12 +21,17 @@ pub const NONE: &str = "none";
 /// Where a request goes. Closed.
 #[derive(Debug, Clone)]
 pub enum Route<'a> {
+    /// A skill whose inputs resolved for this request.
     Skill {
+        /// The skill.
         skill: &'a Skill,
+        /// Its inputs for this request.
         inputs: Inputs,
     },
     /// The open agent loop; says why.
     Open {
+        /// Why no skill took it (no keyword, inputs did not resolve, the
+        /// routing step chose `none`).
         why: String,
     },
 }
@@ -50,7 +55,7 @@ pub fn is_about(skill: &Skill, request: &str) -> bool {
 
 /// The skills that apply to `request`, with their inputs: the request is
 /// about the skill ([`is_about`]) and supplies its inputs.
-pub fn applicable<'a>(
+pub(crate) fn applicable<'a>(
     skills: &'a SkillSet,
     request: &str,
     workspace: &Path,

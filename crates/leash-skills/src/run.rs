@@ -29,7 +29,9 @@ use crate::sort_again;
 /// Sampling for the question.
 #[derive(Debug, Clone, Copy)]
 pub struct SkillSettings {
+    /// The most tokens the answer may take (at least 160).
     pub max_tokens: u32,
+    /// Sampling temperature (`model.temperature`).
     pub temperature: f32,
 }
 
@@ -52,6 +54,7 @@ impl SkillSettings {
 /// The job a skill runs for.
 #[derive(Debug, Clone)]
 pub struct SkillJob<'a> {
+    /// The job (audit records name it); `None` outside the daemon's queue.
     pub job_id: Option<i64>,
     /// The person's request (or the trigger's prompt).
     pub request: &'a str,
@@ -67,20 +70,30 @@ pub struct SkillJob<'a> {
 /// `notifications`).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SkillReport {
+    /// How the job ended (the same states as the agent loop's).
     #[serde(flatten)]
     pub end: JobEnd,
+    /// The skill's name.
     pub skill: String,
+    /// Model turns taken (the question, and each re-ask).
     pub steps: u32,
+    /// Actions derived from the answer.
     pub actions: usize,
+    /// Of those, the ones that ran.
     pub executed: usize,
+    /// Of those, the ones refused, denied or not approved.
     pub not_run: usize,
+    /// Everything leash told the person, in order.
     pub notifications: Vec<String>,
     /// What leash told the person (also the last notification).
     pub message: Option<String>,
+    /// The model's parsed answer; `None` if it never gave a valid one.
     pub answer: Option<Answer>,
+    /// The inputs resolved from the request.
     pub inputs: Inputs,
     /// What leash gathered and showed the model.
     pub context: Vec<Gathered>,
+    /// The messages exchanged with the model (stored with the job, not printed).
     #[serde(skip)]
     pub conversation: Vec<ChatMessage>,
     /// The files of a sort whose folder the model picked, with the folders

@@ -14,11 +14,14 @@ use serde_json::{Value, json};
 pub enum Question {
     /// `{"<item>": "<option>", …}` with every item, in order.
     PerItem {
+        /// The items to place (file names), in order.
         items: Vec<String>,
+        /// Where each may go (the skill's folders, or `leave`).
         options: Vec<String>,
     },
     /// `{"reason": "<text>", "verdict": "<one of verdicts>"}`.
     Verdict {
+        /// The skill's verdicts; the first is the "all is well" one.
         verdicts: Vec<String>,
         /// Longest reason, in characters.
         reason_chars: usize,
@@ -33,8 +36,11 @@ pub enum Question {
 pub enum Answer {
     /// `(item, option)` for every item, in order.
     Placed(Vec<(String, String)>),
+    /// One of the skill's verdicts and why.
     Verdict {
+        /// The verdict (one of the skill's `verdicts`).
         verdict: String,
+        /// The model's reason, shown to the person.
         reason: String,
     },
 }

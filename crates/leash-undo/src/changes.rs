@@ -9,12 +9,22 @@ use leash_store::UndoState;
 /// One journaled change of a job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Change {
+    /// The journal entry's id (what `leash undo --entry` takes).
     pub entry: i64,
+    /// The agent step that made the change; `None` for `leash exec` and entries
+    /// journaled before steps were recorded.
     pub step: Option<u32>,
+    /// The action's index within its step; `None` as for `step`.
     pub action: Option<u32>,
+    /// What the action was (its argv or file write), as journaled.
     pub what: serde_json::Value,
+    /// The [`Reversibility`](crate::Reversibility) decided before it ran, as text
+    /// (`reversible`, `partly-reversible`, `irreversible`).
     pub class: String,
+    /// The entry's journal state: `not_started` (a crash between journal and
+    /// finish), `done` or `undone`.
     pub state: String,
+    /// The journaled write targets (lossy UTF-8, for display only).
     pub paths: Vec<String>,
     /// yes | no: why | undone | not started
     pub undoable: String,

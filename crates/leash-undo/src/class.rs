@@ -16,6 +16,7 @@ pub enum Reversibility {
 }
 
 impl Reversibility {
+    /// The spelling stored in the journal and shown in `--json` output.
     pub fn as_str(self) -> &'static str {
         match self {
             Reversibility::Reversible => "reversible",
@@ -24,6 +25,8 @@ impl Reversibility {
         }
     }
 
+    /// Reads [`Reversibility::as_str`]'s spelling back; `None` for anything else,
+    /// so a caller that cannot tell treats the entry as not undoable.
     pub fn parse(text: &str) -> Option<Reversibility> {
         match text {
             "reversible" => Some(Reversibility::Reversible),

@@ -29,11 +29,17 @@ use crate::snapshot::{Content, EntryState, Snapshot};
 /// Far longer than any command may run (`security.limits.timeout_s`).
 pub const IN_FLIGHT: Duration = Duration::from_secs(3600);
 
+/// What one [`Journal::gc`] run removed and what the store holds after it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct GcReport {
+    /// Journal entries pruned (too old, or the oldest over `undo.max_mb`).
     pub entries_removed: usize,
+    /// Pre-images removed because no remaining entry names them.
     pub objects_removed: usize,
+    /// Bytes the removed pre-images took, in bytes.
     pub bytes_freed: u64,
+    /// Bytes the object store holds afterwards; may stay over `undo.max_mb` when
+    /// what is left is in use.
     pub bytes_kept: u64,
     /// Entries kept because their job (or action) is still running.
     pub entries_in_use: usize,

@@ -60,6 +60,8 @@ pub(crate) struct PlannedTarget {
 /// What the journal will do for one action, decided before it runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
+    /// Whether `leash undo` will be able to take the action back; shown on the
+    /// approval prompt.
     pub class: Reversibility,
     /// Why it is not fully reversible.
     pub reason: Option<String>,
@@ -94,9 +96,15 @@ impl Plan {
 /// Which job, step and action an entry belongs to, and what it was.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EntryContext {
+    /// The job; `None` for `leash exec`, whose entries gc keeps only while in
+    /// flight (an hour, `gc::IN_FLIGHT`).
     pub job_id: Option<i64>,
+    /// The agent step.
     pub step: Option<u32>,
+    /// The action's index within the step.
     pub action: Option<u32>,
+    /// What the action is (`what`) and, when not fully reversible, why
+    /// (`reason`); shown by `leash jobs show` and `leash undo`.
     pub summary: serde_json::Value,
 }
 
@@ -104,6 +112,7 @@ pub struct EntryContext {
 #[derive(Debug)]
 #[must_use = "finish the entry after the action ran"]
 pub struct Pending {
+    /// The entry's id in the undo tables.
     pub id: i64,
     job_id: Option<i64>,
     /// The `undo.journaled` record's payload (appended by the caller, in
@@ -153,10 +162,12 @@ impl Journal {
         })
     }
 
+    /// The `undo:` settings the journal was opened with.
     pub fn settings(&self) -> &UndoSettings {
         &self.settings
     }
 
+    /// The pre-image store (tests and gc inspect it).
     pub fn objects(&self) -> &ObjectStore {
         &self.objects
     }

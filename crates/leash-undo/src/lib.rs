@@ -15,6 +15,7 @@
 //! - [`Journal::changes`]: a job's changes and whether each can be undone.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod changes;
 mod class;
@@ -37,5 +38,4 @@ pub use objects::ObjectStore;
 pub use restore::{
     EntryOutcome, EntryStatus, PathChange, Selection, UndoOptions, UndoReport, undo,
 };
-pub use snapshot::{Content, EntryState, Snapshot, first_difference};
 pub use write_mode::{WriteMode, replaces_files};

@@ -82,6 +82,7 @@ impl ObjectStore {
         })
     }
 
+    /// The store's directory (mode 0700).
     pub fn dir(&self) -> &Path {
         &self.dir
     }

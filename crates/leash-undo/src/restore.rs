@@ -44,7 +44,11 @@ pub enum Selection {
 /// How to undo.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UndoOptions {
+    /// Report what would be restored and every conflict, writing nothing.
     pub dry_run: bool,
+    /// Restore over targets that changed since; the current content is
+    /// journaled first (see [`EntryOutcome::forced_entry`]). Never lifts the
+    /// link and root checks.
     pub force: bool,
     /// Undo only writes inside these (the workspace and write roots); empty:
     /// no root check (tests of the journal alone).
@@ -55,10 +59,13 @@ pub struct UndoOptions {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EntryStatus {
+    /// Every target is back at its pre-image.
     Restored,
+    /// Dry run: every target would be restored.
     WouldRestore,
     /// A target changed since leash changed it (dry run; a real undo stops).
     Conflict,
+    /// Undone before; nothing was done again.
     AlreadyUndone,
     /// Journaled but never finished (a crash): nothing to restore, or
     /// restorable only with `force`.
@@ -70,25 +77,37 @@ pub enum EntryStatus {
 /// One path and what undo does (or would do) to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PathChange {
+    /// The path, escaped for display (names may hold newlines or invalid UTF-8).
     pub path: String,
+    /// What undo does to it: `remove`, `recreate`, `restore (…)` or `unchanged`.
     pub change: String,
 }
 
+/// What undo did (or would do) to one journal entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EntryOutcome {
+    /// The journal entry.
     pub entry: i64,
+    /// Its job, if it had one.
     pub job_id: Option<i64>,
+    /// Its reversibility class as journaled (see [`Reversibility`]).
     pub class: String,
+    /// What the action was.
     pub summary: serde_json::Value,
+    /// What became of it.
     pub status: EntryStatus,
+    /// Per path, what was (or would be) done.
     pub changes: Vec<PathChange>,
     /// The entry journaling what `--force` overwrote (undo it to redo).
     pub forced_entry: Option<i64>,
+    /// Why the entry is not fully reversible, when it is not.
     pub note: Option<String>,
 }
 
+/// What one `leash undo` did, entry by entry, newest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct UndoReport {
+    /// One outcome per selected entry.
     pub entries: Vec<EntryOutcome>,
 }
 

@@ -30,15 +30,24 @@ pub enum Content {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EntryState {
+    /// Nothing was at the path (undo removes what the action created).
     Missing,
+    /// A regular file.
     File {
+        /// Permission bits (`st_mode & 0o7777`).
         mode: u32,
+        /// Size in bytes.
         size: u64,
+        /// Modification time, seconds since the epoch.
         mtime_s: i64,
+        /// Modification time, nanoseconds within the second.
         mtime_ns: i64,
+        /// Its content, or how it is identified.
         content: Content,
     },
+    /// A directory (its entries are separate keys of the [`Snapshot`]).
     Dir {
+        /// Permission bits.
         mode: u32,
         /// Modification time (s, ns), so undo can put back the time of a
         /// directory inside a recursive target (`tar -x`, `mv DIR`). Not
@@ -47,12 +56,14 @@ pub enum EntryState {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         mtime: Option<(i64, i64)>,
     },
+    /// A symbolic link, kept as its target text; never followed.
     Symlink {
         /// hex bytes of the link's target.
         target: String,
     },
     /// A fifo, socket or device: recorded, never restored.
     Other {
+        /// The file-type and permission bits, to tell one special file from another.
         mode: u32,
     },
 }
@@ -124,6 +135,7 @@ fn same_content(a: &Content, b: &Content) -> bool {
 /// of the path relative to the target (`""` is the target itself).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
+    /// Each path's state, keyed as above.
     pub entries: BTreeMap<String, EntryState>,
     /// The modification time (s, ns) of the directory holding the target,
     /// so undo can put it back after recreating or removing the target.
@@ -332,18 +344,4 @@ pub(crate) fn estimate(
         }
     }
     Ok((bytes, big))
-}
-
-/// The first difference between `now` and `then`, as (relative path, what).
-pub fn first_difference(then: &Snapshot, now: &Snapshot) -> Option<(PathBuf, String)> {
-    let keys: std::collections::BTreeSet<&String> =
-        then.entries.keys().chain(now.entries.keys()).collect();
-    for key in keys {
-        let a = then.entries.get(key).unwrap_or(&EntryState::Missing);
-        let b = now.entries.get(key).unwrap_or(&EntryState::Missing);
-        if let Some(what) = b.differs_from(a) {
-            return Some((rel_path(key).unwrap_or_default(), what));
-        }
-    }
-    None
 }

@@ -14,6 +14,7 @@ pub const ACCOUNT_OUTPUT_BYTES: usize = 4096;
 /// One action of the job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ActionAccount {
+    /// The agent step (from 1) that proposed it.
     pub step: u32,
     /// The action, as a short label (`run ["df","-h"]`, `write_file notes.txt`).
     pub action: String,

@@ -40,25 +40,35 @@ pub enum ActionResult {
     /// The action went through the command pipeline (run, mkdir, move, copy,
     /// delete): its report says whether and how it ran.
     Command {
+        /// The argv the action became (what the policy judged).
         argv: Vec<String>,
+        /// What happened to it.
         report: CommandReport,
     },
     /// `write_file`: judged like a command; `written` says whether leash wrote it.
     FileWrite {
+        /// The file, resolved against the workspace.
         path: PathBuf,
+        /// The judgement of the write (as for a command).
         report: CommandReport,
+        /// Bytes written, or why the write failed.
         written: Result<usize, String>,
     },
     /// `notify`: shown to the person.
     Notified(String),
     /// The action could not even be judged (a `cwd` outside the workspace).
-    Rejected { why: String },
+    Rejected {
+        /// What is wrong with it (told to the model).
+        why: String,
+    },
 }
 
 /// Where the actions of one job run.
 #[derive(Debug, Clone)]
 pub struct ActionScope {
+    /// The job's workspace: relative paths of file actions resolve here.
     pub workspace: PathBuf,
+    /// The job, for audit records and the undo journal.
     pub job_id: Option<i64>,
     /// A per-job name for trash directories (e.g. `job-12`).
     pub trash_tag: String,

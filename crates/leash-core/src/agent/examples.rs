@@ -49,6 +49,7 @@ struct StepDoc {
 /// One checked example.
 #[derive(Debug, Clone)]
 pub struct Example {
+    /// The task it shows how to do (matched by words against the job's task).
     pub task: String,
     words: BTreeSet<String>,
     steps: Vec<(ActionPlan, Option<String>)>,
@@ -57,14 +58,19 @@ pub struct Example {
 /// Why an example of the library was left out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejected {
+    /// The example's task.
     pub task: String,
+    /// Why it was left out (the policy would not allow a step of it, or it is
+    /// malformed).
     pub why: String,
 }
 
 /// The examples the policy allows, and the ones it does not (with why).
 #[derive(Debug, Clone, Default)]
 pub struct ExampleLibrary {
+    /// Examples every step of which the policy allows here.
     pub examples: Vec<Example>,
+    /// Examples left out, with why (`leash doctor` shows them).
     pub rejected: Vec<Rejected>,
 }
 

@@ -45,9 +45,14 @@ use crate::job_params::JobParams;
 /// Limits and sampling for one job (from `agent.*` and `model.*`).
 #[derive(Debug, Clone)]
 pub struct AgentSettings {
+    /// `agent.max_steps`: model turns before the job ends as `step_limit`.
     pub max_steps: u32,
+    /// `agent.max_parse_retries`: re-asks after an unparseable answer before the
+    /// job fails.
     pub max_parse_retries: u32,
+    /// Tokens the model may generate per answer.
     pub max_tokens: u32,
+    /// Sampling temperature (`model.temperature`).
     pub temperature: f32,
     /// Estimated tokens the conversation may use (the context size minus room
     /// for the answer).
@@ -59,6 +64,8 @@ pub struct AgentSettings {
 /// The job to run.
 #[derive(Debug, Clone)]
 pub struct JobSpec {
+    /// The job's id in the store (audit records, grants, the undo journal);
+    /// `None` for a job with no row (the engine's tests).
     pub job_id: Option<i64>,
     /// The instruction (from the person, or the trigger's prompt template).
     pub task: String,
@@ -78,10 +85,16 @@ pub enum JobEnd {
     /// `max_steps` were used up before the model said it is done.
     StepLimit,
     /// The job could not go on (model unreachable, unparseable output, no memory).
-    Failed { reason: String },
+    Failed {
+        /// Why, for the person and the audit log.
+        reason: String,
+    },
     /// Stopped from outside before it ended (cancelled, daemon stopping);
     /// checked before every step and every action.
-    Stopped { reason: String },
+    Stopped {
+        /// Who or what stopped it.
+        reason: String,
+    },
 }
 
 impl JobEnd {
@@ -103,13 +116,20 @@ impl JobEnd {
 /// What a job did.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct JobReport {
+    /// How it ended.
     #[serde(flatten)]
     pub end: JobEnd,
+    /// Model turns taken.
     pub steps: u32,
+    /// Actions the model proposed.
     pub actions: usize,
+    /// Of those, the ones that ran (or leash carried out).
     pub executed: usize,
+    /// Of those, the ones denied, refused, expired or rejected.
     pub not_run: usize,
+    /// Everything the model told the person (`notify` actions), in order.
     pub notifications: Vec<String>,
+    /// The model's last `thought`, shown when a job ends without a message.
     pub last_thought: Option<String>,
     /// Every action: its decision, what became of it, the output of what ran.
     pub account: Vec<ActionAccount>,

@@ -12,6 +12,7 @@ use leash_config::ExecutionMode;
 /// What the system prompt says about the policy.
 #[derive(Debug, Clone)]
 pub struct PromptFacts {
+    /// The job's execution mode (the prompt says whether actions will run).
     pub mode: ExecutionMode,
     /// Programs that may run (the whitelist patterns).
     pub programs: Vec<String>,
@@ -19,9 +20,13 @@ pub struct PromptFacts {
     pub never: Vec<String>,
     /// Patterns that need a person's approval.
     pub approval: Vec<String>,
+    /// The workspace (where relative paths resolve).
     pub workspace: PathBuf,
+    /// Where writing is allowed besides the workspace.
     pub write_roots: Vec<PathBuf>,
+    /// Whether commands may use the network (`security.network`).
     pub network: bool,
+    /// Turns the model has.
     pub max_steps: u32,
 }
 

@@ -37,12 +37,17 @@ pub struct BoundFile {
 /// Everything one approval covers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ApprovalBinding {
+    /// The argv as approved.
     pub argv: Vec<String>,
+    /// The working directory, canonical.
     pub cwd: PathBuf,
+    /// The resolved program file, canonical.
     pub program: PathBuf,
+    /// The program file's digest (as [`BoundFile::digest`]).
     pub program_digest: String,
     /// sha256 of the sorted `NAME=VALUE` list the child gets.
     pub env_sha256: String,
+    /// Scripts and other files the command reads as code, with their digests.
     pub files: Vec<BoundFile>,
 }
 

@@ -22,8 +22,13 @@ pub const MAX_REASON_CHARS: usize = 300;
 /// A reason that cannot be kept.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RefusalReasonError {
+    /// Over [`MAX_REASON_CHARS`]: refused rather than cut, so nobody's words are
+    /// silently lost.
     #[error("`reason` is {chars} characters long; at most {MAX_REASON_CHARS} are kept")]
-    TooLong { chars: usize },
+    TooLong {
+        /// Its length, in characters.
+        chars: usize,
+    },
 }
 
 /// The reason as it is stored: trimmed, `None` when empty, refused when too

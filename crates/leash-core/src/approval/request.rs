@@ -43,8 +43,11 @@ pub use leash_protocol::{ApprovalAnswer, GrantScopeKind, GrantTerms};
 pub enum ApprovalOutcome {
     /// A person answered on `channel`.
     Answered {
+        /// Yes, no, always or never.
         answer: ApprovalAnswer,
+        /// Where the answer came from (`tty`, `http`, `cli`, `termux`, …).
         channel: String,
+        /// Who answered (`cli:<user>`, a web session, a device).
         by: String,
         /// Why the person refused (typed or one of
         /// [`super::REFUSAL_REASONS`]); fed back to the model. Trusted
@@ -53,9 +56,15 @@ pub enum ApprovalOutcome {
         reason: Option<String>,
     },
     /// Nobody answered before the expiry: counts as a denial.
-    Expired { channel: String },
+    Expired {
+        /// The channel that was waiting.
+        channel: String,
+    },
     /// No channel could reach a person (no terminal, ...): counts as a denial.
-    Unavailable { why: String },
+    Unavailable {
+        /// Why no person could be reached.
+        why: String,
+    },
 }
 
 impl ApprovalOutcome {
@@ -79,6 +88,7 @@ pub trait Approver: std::fmt::Debug {
 /// person ever runs.
 #[derive(Debug, Clone)]
 pub struct NoApprover {
+    /// Why no person can be reached (shown in the refusal and audited).
     pub why: String,
 }
 

@@ -44,20 +44,29 @@ pub enum CommandStatus {
     /// Not run; `detail` says more where there is more to say (what voided
     /// an approval, a verdict without a resolved program).
     NotRun {
+        /// Why it did not run.
         reason: NotRunReason,
+        /// What voided an approval, or what else there is to say.
         detail: Option<String>,
     },
     /// Cleared, but the sandbox refused (a required layer is missing, leash
     /// is root without a usable `run_as`) or the spawn failed.
-    Failed { error: String },
+    Failed {
+        /// The sandbox's or spawn's error.
+        error: String,
+    },
 }
 
 /// What happened to one command.
 #[derive(Debug)]
 pub struct CommandReport {
+    /// The policy's verdict, with the rule that made it.
     pub verdict: Verdict,
+    /// The mode the command was judged in.
     pub mode: ExecutionMode,
+    /// What the mode gate made of the verdict.
     pub gate: GateOutcome,
+    /// The person's answer, when one was asked.
     pub approval: Option<ApprovalOutcome>,
     /// Ran, carried out, not run, or failed.
     pub status: CommandStatus,

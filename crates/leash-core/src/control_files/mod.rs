@@ -38,7 +38,9 @@ use snapshot::{Entry, Snapshot};
 /// One unapproved change that was found, and whether it was put back.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Tamper {
+    /// The control file.
     pub path: PathBuf,
+    /// What the command did to it.
     pub change: ChangeKind,
     /// A short diff summary (`+3/-1 lines`, `120 -> 388 bytes`, `mode 644 -> 755`).
     pub summary: String,

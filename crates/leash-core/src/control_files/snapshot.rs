@@ -115,13 +115,18 @@ impl Entry {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ChangeKind {
+    /// It did not exist before the command.
     Created,
+    /// Its content, mode or link target changed.
     Modified,
+    /// It existed before and is gone.
     Deleted,
+    /// A file became a directory or symlink, or the other way round.
     TypeChanged,
 }
 
 impl ChangeKind {
+    /// The spelling in audit records and reports.
     pub fn as_str(self) -> &'static str {
         match self {
             ChangeKind::Created => "created",
@@ -135,7 +140,9 @@ impl ChangeKind {
 /// One changed path with both recordings.
 #[derive(Debug, Clone)]
 pub struct Change {
+    /// The path.
     pub path: PathBuf,
+    /// What happened to it.
     pub kind: ChangeKind,
     pub(crate) before: Entry,
     pub(crate) after: Entry,

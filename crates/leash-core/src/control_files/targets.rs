@@ -20,6 +20,7 @@ const SKIP_DIRS: &[&str] = &["node_modules", ".cache"];
 /// One recorded path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Root {
+    /// The path (a file, or a directory when `recursive`).
     pub path: PathBuf,
     /// Record what is inside too (hooks/, info/).
     pub recursive: bool,

@@ -31,6 +31,8 @@ impl std::fmt::Debug for GovernedBackend {
 }
 
 impl GovernedBackend {
+    /// Wraps `inner` so each generation waits while the governor pauses and
+    /// runs with fewer threads while the device is warm.
     pub fn new(inner: Box<dyn Backend>, ctx: Arc<DaemonContext>) -> Self {
         GovernedBackend {
             inner,

@@ -23,6 +23,7 @@ pub const BATTERY_HYSTERESIS_PCT: u32 = 5;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Heat {
+    /// Below `device.warm_temp_c`: full speed.
     #[default]
     Normal,
     /// Decode threads lowered.
@@ -34,13 +35,19 @@ pub enum Heat {
 /// The thresholds, from `device.*`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Thresholds {
+    /// `device.max_temp_c`: at or above it, inference pauses.
     pub max_temp_c: f64,
+    /// `device.resume_temp_c`: a paused device resumes at or below it
+    /// (hysteresis).
     pub resume_temp_c: f64,
+    /// At or above it, decode threads are lowered.
     pub warm_temp_c: f64,
+    /// `device.min_battery_pct`: below it, not charging, only urgent jobs start.
     pub min_battery_pct: u32,
 }
 
 impl Thresholds {
+    /// The thresholds of `device:`.
     pub fn from_config(device: &leash_config::DeviceConfig) -> Self {
         Thresholds {
             max_temp_c: device.max_temp_c,
@@ -54,6 +61,7 @@ impl Thresholds {
 /// The governor's state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GovernorState {
+    /// How hot the device is.
     pub heat: Heat,
     /// Low battery, not charging: only urgent jobs start.
     pub low_battery: bool,
@@ -62,6 +70,7 @@ pub struct GovernorState {
 /// What the worker may do now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Gate {
+    /// Every job may start.
     Open,
     /// Only jobs of `urgent` triggers start.
     UrgentOnly,
@@ -70,6 +79,8 @@ pub enum Gate {
 }
 
 impl GovernorState {
+    /// What the worker may start in this state: heat pauses everything, low
+    /// battery lets only urgent jobs through.
     pub fn gate(self) -> Gate {
         match (self.heat, self.low_battery) {
             (Heat::Hot, _) => Gate::Paused,

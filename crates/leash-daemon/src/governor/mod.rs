@@ -34,13 +34,17 @@ use crate::events::DaemonEvent;
 pub struct GovernorSnapshot {
     /// `device.governor`.
     pub enabled: bool,
+    /// The state now.
     pub state: GovernorState,
     /// `open`, `urgent_only` or `paused`.
     pub gate: String,
+    /// Why it is in that state (the reading that moved it).
     pub reason: String,
+    /// The last reading taken.
     pub last_reading: Option<DeviceReading>,
     /// RFC 3339.
     pub last_read_at: Option<String>,
+    /// Readings taken since the daemon started.
     pub readings: u64,
     /// Changes of state since the daemon started.
     pub changes: u64,
@@ -82,10 +86,12 @@ impl GovernorHandle {
         }
     }
 
+    /// A copy of what the governor knows.
     pub fn snapshot(&self) -> GovernorSnapshot {
         self.lock().clone()
     }
 
+    /// The state now.
     pub fn state(&self) -> GovernorState {
         self.lock().state
     }

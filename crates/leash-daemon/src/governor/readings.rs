@@ -21,11 +21,13 @@ const TERMUX_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct DeviceReading {
     /// °C: the battery's on Termux, else the hottest thermal zone.
     pub temp_c: Option<f64>,
+    /// Battery level, percent.
     pub battery_pct: Option<u32>,
     /// Plugged in and charging (or full on the charger).
     pub charging: Option<bool>,
     /// One-minute load average.
     pub load1: Option<f64>,
+    /// `MemAvailable`, in MiB.
     pub mem_available_mb: Option<u64>,
     /// Where the battery and temperature came from: `termux-battery-status`,
     /// `sysfs` or `none`.
@@ -36,8 +38,11 @@ pub struct DeviceReading {
 /// fake `termux-battery-status` first on `PATH` (stand-ins for a phone).
 #[derive(Debug, Clone)]
 pub struct ReadingSources {
+    /// The `termux-battery-status` program, when there is one.
     pub termux_battery_status: Option<PathBuf>,
+    /// Where sysfs is (`/sys`).
     pub sys_root: PathBuf,
+    /// Where procfs is (`/proc`).
     pub proc_root: PathBuf,
 }
 

@@ -88,11 +88,14 @@ impl ErrorCode {
 /// An error answer of the API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
+    /// The stable code clients match on (and its HTTP status).
     pub code: ErrorCode,
+    /// What went wrong, for a person.
     pub detail: String,
 }
 
 impl ApiError {
+    /// An error with `code` and `detail`.
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> ApiError {
         ApiError {
             code,
@@ -100,10 +103,12 @@ impl ApiError {
         }
     }
 
+    /// 400: the request is malformed or asks for something impossible.
     pub fn bad_request(detail: impl Into<String>) -> ApiError {
         ApiError::new(ErrorCode::BadRequest, detail)
     }
 
+    /// 404: no such job, approval or entry.
     pub fn not_found(detail: impl Into<String>) -> ApiError {
         ApiError::new(ErrorCode::NotFound, detail)
     }

@@ -36,8 +36,11 @@ use tokio::time::{Instant, Sleep};
 /// The limits; [`ConnectionLimits::default`] is what the daemon uses.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
+    /// Connections served at once; one beyond is accepted and closed at once.
     pub max_connections: usize,
+    /// Time a client has to send its request headers (slowloris).
     pub header_read: Duration,
+    /// A connection with no traffic this long is closed.
     pub idle: Duration,
 }
 

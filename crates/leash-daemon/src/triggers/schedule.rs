@@ -56,8 +56,11 @@ pub enum StartupRun {
     /// At least one due time passed since the mark, the earliest `first` and
     /// the latest `last`; `run` says whether the policy runs `last` now.
     Missed {
+        /// The earliest due time missed.
         first: Zoned,
+        /// The latest due time missed.
         last: Zoned,
+        /// Whether the trigger's `missed` policy runs `last` now.
         run: bool,
     },
 }

@@ -19,7 +19,9 @@ const MAX_CANDIDATES: usize = 8;
 /// One typed action a clause could mean.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
+    /// The verb the clause says.
     pub verb: Verb,
+    /// The typed action it would take (judged by the policy before it runs).
     pub action: Action,
     /// A short, shell-like label (what the model and the person see).
     pub label: String,
@@ -28,7 +30,9 @@ pub struct Candidate {
 /// One clause of the request and its candidates (never empty).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
+    /// The clause of the request, as written.
     pub clause: String,
+    /// What it could mean (at most `MAX_CANDIDATES`).
     pub candidates: Vec<Candidate>,
 }
 

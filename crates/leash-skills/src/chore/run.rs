@@ -37,8 +37,11 @@ const MESSAGE_LINES: usize = 20;
 /// How one clause's action was chosen.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Chosen {
+    /// The clause of the request.
     pub clause: String,
+    /// The labels of its candidates.
     pub offered: Vec<String>,
+    /// The labels of the ones taken.
     pub chosen: Vec<String>,
     /// `only` (one candidate), `each` (every named operand), `model`.
     pub by: &'static str,
@@ -47,19 +50,28 @@ pub struct Chosen {
 /// What a chore job did; keys as in the agent loop's and skills' reports.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ChoreReport {
+    /// How the job ended.
     #[serde(flatten)]
     pub end: JobEnd,
+    /// Always [`CHORE`].
     pub skill: &'static str,
     /// Model turns taken (picks).
     pub steps: u32,
+    /// Actions chosen.
     pub actions: usize,
+    /// Of those, the ones that ran.
     pub executed: usize,
+    /// Of those, the ones refused, denied or not approved.
     pub not_run: usize,
+    /// Everything leash told the person, in order.
     pub notifications: Vec<String>,
     /// What leash tells the person, from what ran.
     pub message: Option<String>,
+    /// Per action, what happened (the agent loop's account format).
     pub account: Vec<ActionAccount>,
+    /// Per clause, how its action was chosen.
     pub plan: Vec<Chosen>,
+    /// The messages exchanged with the model.
     #[serde(skip)]
     pub conversation: Vec<ChatMessage>,
 }

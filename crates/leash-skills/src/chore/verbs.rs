@@ -153,6 +153,7 @@ impl Verb {
         said
     }
 
+    /// The verb's name in reports and in the pick question.
     pub fn as_str(self) -> &'static str {
         match self {
             Verb::Archive => "archive",
