@@ -10,7 +10,8 @@
 //!   out anything else this process did meanwhile. It sees load that comes
 //!   and goes (a process that sleeps half the time).
 //! - **Right now**: the runnable threads of `/proc/loadavg` (its fourth
-//!   field), less the one reading it. A CPU-bound process is runnable at any
+//!   field), less this process's own runnable threads (the reader and any
+//!   decode thread still spinning after an answer). A CPU-bound process is runnable at any
 //!   instant, so a build or a `yes` that started a second ago shows here even
 //!   after an hour-long quiet window.
 //!
@@ -82,7 +83,7 @@ impl LoadGauge {
         };
         let instant = fs::read_to_string("/proc/loadavg")
             .ok()
-            .and_then(|text| runnable_others(&text))
+            .and_then(|text| runnable_others(&text, own_running_threads()))
             .map(|n| f64::from(n.min(cpus)));
         let others_busy = match (window, instant) {
             (Some(a), Some(b)) => Some(a.max(b)),
@@ -161,12 +162,48 @@ fn parse_own_ticks(text: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
-/// Runnable threads other than the reader, from `/proc/loadavg`
-/// (`0.50 0.40 0.30 3/412 12345`: 3 runnable, one of them us).
-fn runnable_others(text: &str) -> Option<u32> {
+/// Runnable threads of other processes, from `/proc/loadavg`
+/// (`0.50 0.40 0.30 3/412 12345`: 3 runnable, `own_running` of them ours,
+/// the reader among them).
+fn runnable_others(text: &str, own_running: u32) -> Option<u32> {
     let field = text.split_whitespace().nth(3)?;
     let runnable: u32 = field.split('/').next()?.parse().ok()?;
-    Some(runnable.saturating_sub(1))
+    Some(runnable.saturating_sub(own_running.max(1)))
+}
+
+/// This process's threads that are running or runnable now (state `R` in
+/// `/proc/self/task/*/stat`), the reader included. Why: right after an
+/// answer, the decode threads of this process (of the backend that just
+/// answered, or of a second backend such as the fleet's serving one) spin
+/// for a moment before they sleep, and `/proc/loadavg` counts them; they
+/// are not another program's load, just as the window leaves out this
+/// process's own ticks. Counting them made an idle machine look busy (the
+/// bench chose 1 thread after a 2-thread answer). 1 (the reader) when the
+/// directory cannot be read.
+fn own_running_threads() -> u32 {
+    let Ok(tasks) = fs::read_dir("/proc/self/task") else {
+        return 1;
+    };
+    let running = tasks
+        .filter_map(Result::ok)
+        .filter(|task| {
+            fs::read_to_string(task.path().join("stat"))
+                .ok()
+                .and_then(|text| parse_state(&text))
+                == Some('R')
+        })
+        .count();
+    u32::try_from(running).unwrap_or(u32::MAX).max(1)
+}
+
+/// The state letter of a `stat` line (`42 (name) R ...`); the name may hold
+/// spaces and parentheses, so the state follows the last `)`.
+fn parse_state(text: &str) -> Option<char> {
+    text.get(text.rfind(')')? + 1..)?
+        .split_whitespace()
+        .next()?
+        .chars()
+        .next()
 }
 
 #[cfg(test)]
@@ -205,12 +242,53 @@ mod tests {
     }
 
     #[rstest]
-    #[case::only_us("0.00 0.01 0.05 1/120 999", Some(0))]
-    #[case::one_other("1.00 0.50 0.20 2/120 999", Some(1))]
-    #[case::zero_is_not_negative("0.00 0.00 0.00 0/120 999", Some(0))]
-    #[case::garbage("nothing here", None)]
-    fn runnable_threads_leave_out_the_reader(#[case] text: &str, #[case] expected: Option<u32>) {
-        assert_eq!(runnable_others(text), expected);
+    #[case::only_us("0.00 0.01 0.05 1/120 999", 1, Some(0))]
+    #[case::one_other("1.00 0.50 0.20 2/120 999", 1, Some(1))]
+    #[case::zero_is_not_negative("0.00 0.00 0.00 0/120 999", 1, Some(0))]
+    #[case::own_spinning_threads_are_not_others("1.00 0.50 0.20 3/120 999", 3, Some(0))]
+    #[case::own_threads_and_one_other("1.00 0.50 0.20 4/120 999", 3, Some(1))]
+    #[case::unknown_own_count_still_leaves_out_the_reader("1.00 0.50 0.20 2/120 999", 0, Some(1))]
+    #[case::garbage("nothing here", 1, None)]
+    fn runnable_threads_leave_out_our_own(
+        #[case] text: &str,
+        #[case] own_running: u32,
+        #[case] expected: Option<u32>,
+    ) {
+        assert_eq!(runnable_others(text, own_running), expected);
+    }
+
+    #[rstest]
+    #[case::running("42 (leash) R 1 42", Some('R'))]
+    #[case::sleeping("42 (leash) S 1 42", Some('S'))]
+    #[case::name_with_spaces_and_parens("42 (a) b (c) R 1", Some('R'))]
+    #[case::truncated("42 (leash)", None)]
+    fn the_state_follows_the_last_parenthesis(#[case] text: &str, #[case] expected: Option<char>) {
+        assert_eq!(parse_state(text), expected);
+    }
+
+    /// A thread of this process that spins (as decode threads do for a
+    /// moment after an answer) is counted as ours, so it is not taken for
+    /// another program's load.
+    #[test]
+    fn a_spinning_thread_of_our_own_is_counted_as_ours() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = Arc::new(AtomicBool::new(false));
+        let spinner = {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::hint::spin_loop();
+                }
+            })
+        };
+        // The spinner is running or runnable at every instant; the reader
+        // is running while it reads. Retry a few times: a preempted reader
+        // or spinner is briefly in another state on a busy machine.
+        let seen = (0..50).map(|_| own_running_threads()).max().unwrap();
+        stop.store(true, Ordering::Relaxed);
+        spinner.join().unwrap();
+        assert!(seen >= 2, "own running threads seen: {seen}");
     }
 
     fn ticks(busy: u64, total: u64, own: u64) -> CpuTicks {
